@@ -1,0 +1,39 @@
+namespace KeplerSim.Core.Runtime;
+
+/// <summary>Reliable, ordered, framed connections between peers (chunk transfer). A connection can break.</summary>
+public interface IStreamNetwork
+{
+    /// <summary>The address peers connect to in order to reach this node.</summary>
+    NetAddress LocalAddress { get; }
+
+    /// <summary>The largest frame <see cref="IStreamConnection.SendAsync"/> accepts, in bytes.</summary>
+    int MaxFrameBytes { get; }
+
+    /// <summary>Opens a connection; throws <see cref="StreamBrokenException"/> if the peer cannot be reached.</summary>
+    Task<IStreamConnection> ConnectAsync(NetAddress target, CancellationToken cancellationToken = default);
+
+    /// <summary>Sets the handler for accepted connections; it runs on the node's logical thread.</summary>
+    void SetAcceptor(Action<IStreamConnection> acceptor);
+}
+
+/// <summary>One end of a reliable ordered connection carrying whole frames.</summary>
+public interface IStreamConnection : IDisposable
+{
+    /// <summary>The peer's address (for an accepted connection, the peer's stream address).</summary>
+    NetAddress Remote { get; }
+
+    /// <summary>
+    /// Sends one frame; completes when the frame has been handed to the transport (this is the backpressure
+    /// point). Throws <see cref="StreamBrokenException"/> if the connection broke. The frame is copied.
+    /// </summary>
+    Task SendAsync(ReadOnlyMemory<byte> frame, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Receives the next frame, or null when the peer closed the connection cleanly. Throws
+    /// <see cref="StreamBrokenException"/> when it broke.
+    /// </summary>
+    Task<ReadOnlyMemory<byte>?> ReceiveAsync(CancellationToken cancellationToken = default);
+}
+
+/// <summary>A stream connection was reset, refused or timed out.</summary>
+public sealed class StreamBrokenException(string message) : Exception(message);

@@ -1,0 +1,25 @@
+using KeplerSim.Core.Diagnostics;
+
+namespace KeplerSim.Core.Runtime;
+
+/// <summary>
+/// Everything a node's protocol code may touch, supplied by its host (the simulator or the real node). One
+/// instance per node incarnation: a restart gets a fresh one over the same disk and metadata.
+/// </summary>
+public sealed record NodeRuntime(
+    NodeId Id,
+    IClock Clock,
+    IRandom Random,
+    IDatagramNetwork Datagrams,
+    IStreamNetwork Streams,
+    IDisk Disk,
+    IMetadataConnectionFactory Metadata,
+    IEventPublisher Events,
+    IBuggify Buggify);
+
+/// <summary>A protocol program a host runs on one node (the KeplerFS node, or a demo protocol).</summary>
+public interface INodeProgram
+{
+    /// <summary>Starts the program; called once per incarnation on the node's logical thread.</summary>
+    Task StartAsync();
+}

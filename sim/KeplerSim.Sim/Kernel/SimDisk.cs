@@ -1,0 +1,444 @@
+using KeplerSim.Core;
+using KeplerSim.Core.Runtime;
+
+namespace KeplerSim.Sim.Kernel;
+
+/// <summary>
+/// A simulated disk with a page-cache model. File data is append-only per inode, so what is durable is always a
+/// prefix: <c>DurableLength</c> moves up on fsync. Directory entries have a volatile and a durable view; the
+/// durable view catches up on a directory fsync. A crash keeps, loses or tears each unsynced tail, and keeps or
+/// reverts each directory's unsynced entries. Operations take seeded latency and can fail as configured.
+/// </summary>
+public sealed class SimDisk : IDisk
+{
+    private readonly Simulation _sim;
+    private readonly SimNode _node;
+    private readonly Dir _root = new();
+
+    internal SimDisk(Simulation sim, SimNode node, DiskFaults faults)
+    {
+        _sim = sim;
+        _node = node;
+        Faults = faults;
+    }
+
+    /// <summary>The disk's fault model; scenario steps may change it (fill the disk, slow it down).</summary>
+    public DiskFaults Faults { get; set; }
+
+    /// <summary>Bytes stored (volatile view).</summary>
+    public long UsedBytes { get; private set; }
+
+    // ---- IDisk ----------------------------------------------------------------------------------------------
+
+    /// <inheritdoc />
+    public Task<IWritableFile> CreateAsync(string path) => Operation<IWritableFile>("create", path, () =>
+    {
+        var (dir, name) = ParentOf(path, mustExist: true);
+        if (dir!.Entries.GetValueOrDefault(name) is Dir)
+        {
+            throw new IOException($"{path} is a directory");
+        }
+
+        if (dir.Entries.GetValueOrDefault(name) is FileNode old)
+        {
+            UsedBytes -= old.Length;
+        }
+
+        var file = new FileNode();
+        dir.Entries[name] = file;
+        dir.Dirty = true;
+        return new WritableFile(this, path, file);
+    });
+
+    /// <inheritdoc />
+    public Task<int> ReadAsync(string path, long offset, Memory<byte> buffer) => Operation("read", path, () =>
+    {
+        if (_sim.Random.Chance(Faults.ReadErrorProbability))
+        {
+            throw new DiskIOException($"I/O error reading {path}");
+        }
+
+        var file = FindFile(path) ?? throw new FileNotFoundException($"{path} does not exist", path);
+        if (offset >= file.Length)
+        {
+            return 0;
+        }
+
+        var count = (int)Math.Min(buffer.Length, file.Length - offset);
+        file.Data.AsSpan((int)offset, count).CopyTo(buffer.Span);
+        return count;
+    });
+
+    /// <inheritdoc />
+    public Task<long?> GetLengthAsync(string path) => Operation("stat", path, () => FindFile(path)?.Length);
+
+    /// <inheritdoc />
+    public Task RenameAsync(string source, string target) => Operation("rename", source + " " + target, () =>
+    {
+        var (fromDir, fromName) = ParentOf(source, mustExist: true);
+        var (toDir, toName) = ParentOf(target, mustExist: true);
+        if (fromDir!.Entries.GetValueOrDefault(fromName) is not FileNode file)
+        {
+            throw new FileNotFoundException($"{source} does not exist", source);
+        }
+
+        if (toDir!.Entries.GetValueOrDefault(toName) is FileNode replaced && !ReferenceEquals(replaced, file))
+        {
+            UsedBytes -= replaced.Length;
+        }
+
+        fromDir.Entries.Remove(fromName);
+        toDir.Entries[toName] = file;
+        fromDir.Dirty = true;
+        toDir.Dirty = true;
+        return true;
+    });
+
+    /// <inheritdoc />
+    public Task DeleteAsync(string path) => Operation("delete", path, () =>
+    {
+        var (dir, name) = ParentOf(path, mustExist: false);
+        if (dir?.Entries.GetValueOrDefault(name) is FileNode file)
+        {
+            dir.Entries.Remove(name);
+            dir.Dirty = true;
+            UsedBytes -= file.Length;
+        }
+
+        return true;
+    });
+
+    /// <inheritdoc />
+    public Task CreateDirectoryAsync(string path) => Operation("mkdir", path, () =>
+    {
+        var dir = _root;
+        foreach (var part in Split(path))
+        {
+            switch (dir.Entries.GetValueOrDefault(part))
+            {
+                case Dir child:
+                    dir = child;
+                    break;
+                case FileNode:
+                    throw new IOException($"{path}: '{part}' is a file");
+                default:
+                    var created = new Dir();
+                    dir.Entries[part] = created;
+                    dir.Dirty = true;
+                    dir = created;
+                    break;
+            }
+        }
+
+        return true;
+    });
+
+    /// <inheritdoc />
+    public Task FsyncDirectoryAsync(string path) => Operation("fsyncdir", path, () =>
+    {
+        var dir = FindDir(path) ?? throw new DirectoryNotFoundException($"{path} does not exist");
+        dir.Durable = new SortedDictionary<string, Node>(dir.Entries, StringComparer.Ordinal);
+        dir.Dirty = false;
+        return true;
+    }, slow: 10);
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<DiskEntry>> ListAsync(string path) => Operation<IReadOnlyList<DiskEntry>>("list", path,
+        () => FindDir(path) is { } dir
+            ? dir.Entries.Select(e => new DiskEntry(e.Key, e.Value is Dir)).ToList()
+            : []);
+
+    /// <inheritdoc />
+    public Task<long> GetFreeBytesAsync() => Operation("df", "", () => Math.Max(0, Faults.CapacityBytes - UsedBytes));
+
+    // ---- Fault injection and inspection (not part of the seam) ---------------------------------------------
+
+    /// <summary>Flips one seeded-random bit of the file at rest; false if it is missing or empty.</summary>
+    public bool Corrupt(string path)
+    {
+        var file = FindFile(path);
+        if (file is null || file.Length == 0)
+        {
+            return false;
+        }
+
+        var bit = _sim.Random.NextLong(0, file.Length * 8);
+        file.Data[bit / 8] ^= (byte)(1 << (int)(bit % 8));
+        _sim.Trace.Record(_sim.Now, _node.Name, TraceKind.Corruption, path, bit);
+        return true;
+    }
+
+    /// <summary>The file's current bytes (volatile view), or null; for checkers and tests.</summary>
+    public byte[]? Peek(string path) => FindFile(path) is { } file ? file.Data.AsSpan(0, (int)file.Length).ToArray() : null;
+
+    /// <summary>Whether <paramref name="path"/> would survive a crash right now with all its bytes.</summary>
+    public bool IsDurable(string path)
+    {
+        var dir = _root;
+        var parts = Split(path);
+        for (var i = 0; i < parts.Length; i++)
+        {
+            if (dir.Durable.GetValueOrDefault(parts[i]) is not { } node
+                || !ReferenceEquals(node, dir.Entries.GetValueOrDefault(parts[i])))
+            {
+                return false;
+            }
+
+            if (i == parts.Length - 1)
+            {
+                return node is FileNode file && file.DurableLength == file.Length;
+            }
+
+            if (node is not Dir child)
+            {
+                return false;
+            }
+
+            dir = child;
+        }
+
+        return false;
+    }
+
+    /// <summary>Every file path on the disk (volatile view), sorted.</summary>
+    public IReadOnlyList<string> AllFiles()
+    {
+        var result = new List<string>();
+        Walk(_root, "", result);
+        return result;
+    }
+
+    internal void Crash(IRandom random)
+    {
+        var used = 0L;
+        CrashDir(_root, random, ref used);
+        UsedBytes = used;
+    }
+
+    private void CrashDir(Dir dir, IRandom random, ref long used)
+    {
+        if (dir.Dirty && !random.Chance(Faults.CrashKeepDirectoryProbability))
+        {
+            dir.Entries = new SortedDictionary<string, Node>(dir.Durable, StringComparer.Ordinal);
+        }
+
+        dir.Durable = new SortedDictionary<string, Node>(dir.Entries, StringComparer.Ordinal);
+        dir.Dirty = false;
+        foreach (var node in dir.Entries.Values)
+        {
+            if (node is Dir child)
+            {
+                CrashDir(child, random, ref used);
+            }
+            else if (node is FileNode file)
+            {
+                CrashFile(file, random);
+                used += file.Length;
+            }
+        }
+    }
+
+    private void CrashFile(FileNode file, IRandom random)
+    {
+        var unsynced = file.Length - file.DurableLength;
+        if (unsynced > 0)
+        {
+            var roll = random.NextDouble();
+            if (roll < Faults.CrashTornProbability)
+            {
+                file.Length = file.DurableLength + random.NextLong(0, unsynced);
+            }
+            else if (roll >= Faults.CrashTornProbability + Faults.CrashKeepProbability)
+            {
+                file.Length = file.DurableLength;
+            }
+        }
+
+        file.DurableLength = file.Length;
+    }
+
+    private static void Walk(Dir dir, string prefix, List<string> result)
+    {
+        foreach (var (name, node) in dir.Entries)
+        {
+            var path = prefix.Length == 0 ? name : prefix + "/" + name;
+            if (node is Dir child)
+            {
+                Walk(child, path, result);
+            }
+            else
+            {
+                result.Add(path);
+            }
+        }
+    }
+
+    // ---- Internals -----------------------------------------------------------------------------------------
+
+    private Task<T> Operation<T>(string kind, string path, Func<T> apply, int slow = 1)
+    {
+        _sim.AssertRunning(_node);
+        var latency = _sim.Random.NextLong(Faults.LatencyMinMicroseconds, Faults.LatencyMaxMicroseconds + 1) * slow;
+        if (_sim.Random.Chance(Faults.SlowProbability))
+        {
+            latency *= Faults.SlowFactor;
+        }
+
+        var source = new TaskCompletionSource<T>();
+        // The operation takes effect when it completes: a crash before then means it never happened.
+        _sim.Enqueue(_sim.Now + latency, _node, _node.Epoch, () =>
+        {
+            try
+            {
+                var value = apply();
+                _sim.Trace.Record(_sim.Now, _node.Name, TraceKind.Disk, kind + " " + path);
+                source.TrySetResult(value);
+            }
+            catch (IOException e)
+            {
+                _sim.Trace.Record(_sim.Now, _node.Name, TraceKind.DiskFault, kind + " " + path + " " + e.GetType().Name);
+                source.TrySetException(e);
+            }
+        });
+        return source.Task;
+    }
+
+    private static string[] Split(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        if (path.Length == 0)
+        {
+            return [];
+        }
+
+        var parts = path.Split('/');
+        foreach (var part in parts)
+        {
+            if (part.Length == 0 || part == "." || part == "..")
+            {
+                throw new ArgumentException($"invalid disk path '{path}'", nameof(path));
+            }
+        }
+
+        return parts;
+    }
+
+    private Dir? FindDir(string path)
+    {
+        var dir = _root;
+        foreach (var part in Split(path))
+        {
+            if (dir.Entries.GetValueOrDefault(part) is not Dir child)
+            {
+                return null;
+            }
+
+            dir = child;
+        }
+
+        return dir;
+    }
+
+    private FileNode? FindFile(string path)
+    {
+        var (dir, name) = ParentOf(path, mustExist: false);
+        return dir?.Entries.GetValueOrDefault(name) as FileNode;
+    }
+
+    private (Dir? Dir, string Name) ParentOf(string path, bool mustExist)
+    {
+        var slash = path.LastIndexOf('/');
+        var parent = slash < 0 ? "" : path[..slash];
+        var name = path[(slash + 1)..];
+        Split(path);
+        var dir = FindDir(parent);
+        if (dir is null && mustExist)
+        {
+            throw new DirectoryNotFoundException($"directory of {path} does not exist");
+        }
+
+        return (dir, name);
+    }
+
+    private void Append(string path, FileNode file, ReadOnlySpan<byte> data)
+    {
+        if (UsedBytes + data.Length > Faults.CapacityBytes)
+        {
+            throw new DiskFullException($"no space left on device writing {path}");
+        }
+
+        file.Append(data);
+        UsedBytes += data.Length;
+        if (data.Length > 0 && _sim.Random.Chance(Faults.WriteCorruptionProbability))
+        {
+            var bit = _sim.Random.NextLong(0, data.Length * 8L);
+            var at = file.Length - data.Length + bit / 8;
+            file.Data[at] ^= (byte)(1 << (int)(bit % 8));
+            _sim.Trace.Record(_sim.Now, _node.Name, TraceKind.Corruption, path, at);
+        }
+    }
+
+    private abstract class Node;
+
+    private sealed class Dir : Node
+    {
+        public SortedDictionary<string, Node> Entries { get; set; } = new(StringComparer.Ordinal);
+
+        public SortedDictionary<string, Node> Durable { get; set; } = new(StringComparer.Ordinal);
+
+        public bool Dirty { get; set; }
+    }
+
+    private sealed class FileNode : Node
+    {
+        public byte[] Data { get; private set; } = [];
+
+        public long Length { get; set; }
+
+        public long DurableLength { get; set; }
+
+        public void Append(ReadOnlySpan<byte> data)
+        {
+            var needed = Length + data.Length;
+            if (needed > Data.Length)
+            {
+                var grown = new byte[Math.Max(needed, Math.Max(256, Data.Length * 2L))];
+                Data.AsSpan(0, (int)Length).CopyTo(grown);
+                Data = grown;
+            }
+
+            data.CopyTo(Data.AsSpan((int)Length));
+            Length = needed;
+        }
+    }
+
+    private sealed class WritableFile(SimDisk disk, string path, FileNode file) : IWritableFile
+    {
+        private bool _closed;
+
+        public string Path => path;
+
+        public Task AppendAsync(ReadOnlyMemory<byte> data)
+        {
+            Invariant.That(!_closed, $"append to closed file {path}");
+            var copy = data.ToArray();
+            return disk.Operation("append", path, () =>
+            {
+                disk.Append(path, file, copy);
+                return true;
+            });
+        }
+
+        public Task FsyncAsync() => disk.Operation("fsync", path, () =>
+        {
+            file.DurableLength = file.Length;
+            return true;
+        }, slow: 10);
+
+        public ValueTask DisposeAsync()
+        {
+            _closed = true;
+            return ValueTask.CompletedTask;
+        }
+    }
+}

@@ -1,0 +1,329 @@
+using KeplerSim.Core;
+using KeplerSim.Core.Runtime;
+
+namespace KeplerSim.Sim.Kernel;
+
+public sealed partial class SimNetwork
+{
+    internal void Connect(SimNode from, NetAddress target, TaskCompletionSource<IStreamConnection> result)
+    {
+        _sim.AssertRunning(from);
+        var to = _sim.FindNode(target.Host);
+        var faults = to is null ? Defaults : FaultsOf(from, to);
+        var latency = Latency(faults);
+        if (to is null || target.Port != SimNode.TransferPort || IsBlocked(from, to) || IsBlocked(to, from))
+        {
+            // Nobody answers: the connect times out.
+            var why = to is null ? "no such host" : "unreachable";
+            CompleteOn(from, faults.ConnectTimeoutMicroseconds, () =>
+            {
+                _sim.Trace.Record(_sim.Now, from.Name, TraceKind.StreamBroken, $"connect {target.Host} {why}");
+                result.TrySetException(new StreamBrokenException($"connect to {target} timed out ({why})"));
+            });
+            return;
+        }
+
+        var fromEpoch = from.Epoch;
+        _sim.Enqueue(_sim.Now + latency, null, 0, () => Arrive(from, fromEpoch, to, latency, faults, result));
+    }
+
+    private void Arrive(SimNode from, int fromEpoch, SimNode to, long latency, NetworkFaults faults,
+        TaskCompletionSource<IStreamConnection> result)
+    {
+        if (from.Epoch != fromEpoch)
+        {
+            return;
+        }
+
+        if (to.State != SimNodeState.Running || to.Acceptor is null || IsBlocked(from, to) || IsBlocked(to, from))
+        {
+            // A crashed process answers with a reset; a paused one never answers.
+            var refused = to.State == SimNodeState.Down || to.Acceptor is null;
+            CompleteOn(from, refused ? latency : faults.ConnectTimeoutMicroseconds, () =>
+            {
+                _sim.Trace.Record(_sim.Now, from.Name, TraceKind.StreamBroken, $"connect {to.Name} refused");
+                result.TrySetException(new StreamBrokenException($"connect to {to.Name} refused"));
+            });
+            return;
+        }
+
+        var id = _nextConnectionId++;
+        var connection = new SimConnection(this, _sim, id, from, to, latency, faults.StreamBandwidthBytesPerSecond);
+        _connections.Add(id, connection);
+        _sim.Trace.Record(_sim.Now, to.Name, TraceKind.StreamOpened, from.Name, id);
+        var acceptor = to.Acceptor;
+        _sim.RunOn(to, () => acceptor(connection.Accepting));
+        CompleteOn(from, latency, () => result.TrySetResult(connection.Initiating));
+    }
+
+    private void CompleteOn(SimNode node, long delay, Action action) =>
+        _sim.Enqueue(_sim.Now + delay, node, node.Epoch, action);
+
+    internal void BreakStreamsOf(SimNode node, string reason)
+    {
+        foreach (var connection in _connections.Values.ToList())
+        {
+            if (connection.Involves(node))
+            {
+                connection.Break(reason);
+            }
+        }
+    }
+
+    private void BreakBlockedStreams()
+    {
+        foreach (var connection in _connections.Values.ToList())
+        {
+            if (IsBlocked(connection.A, connection.B) || IsBlocked(connection.B, connection.A))
+            {
+                connection.Break("partition");
+            }
+        }
+    }
+
+    internal void Forget(SimConnection connection) => _connections.Remove(connection.Id);
+
+    internal void CountBytes(SimNode from, SimNode to, long bytes)
+    {
+        _streamBytes.TryGetValue((from.Index, to.Index), out var total);
+        _streamBytes[(from.Index, to.Index)] = total + bytes;
+    }
+
+    /// <summary>Open connections right now.</summary>
+    public int OpenConnections => _connections.Count;
+}
+
+/// <summary>A node's view of the stream network.</summary>
+internal sealed class SimStreamEndpoint(Simulation sim, SimNode node) : IStreamNetwork
+{
+    public NetAddress LocalAddress => node.TransferAddress;
+
+    public int MaxFrameBytes => sim.Network.Defaults.MaxFrameBytes;
+
+    public Task<IStreamConnection> ConnectAsync(NetAddress target, CancellationToken cancellationToken = default)
+    {
+        var result = new TaskCompletionSource<IStreamConnection>();
+        cancellationToken.Register(() => result.TrySetCanceled(cancellationToken));
+        sim.Network.Connect(node, target, result);
+        return result.Task;
+    }
+
+    public void SetAcceptor(Action<IStreamConnection> acceptor)
+    {
+        sim.AssertRunning(node);
+        node.Acceptor = acceptor;
+    }
+}
+
+/// <summary>
+/// A simulated TCP connection between A (the initiator) and B. Each direction is a pipe whose frames arrive in
+/// order after the connection's latency plus transmission time at the link bandwidth; a sender's
+/// <c>SendAsync</c> completes when its frame has left (backpressure).
+/// </summary>
+internal sealed class SimConnection
+{
+    private readonly SimNetwork _network;
+    private readonly Simulation _sim;
+    private readonly long _latency;
+    private readonly long _bandwidth;
+
+    public SimConnection(SimNetwork network, Simulation sim, long id, SimNode a, SimNode b, long latency,
+        long bandwidthBytesPerSecond)
+    {
+        _network = network;
+        _sim = sim;
+        Id = id;
+        A = a;
+        B = b;
+        _latency = latency;
+        _bandwidth = bandwidthBytesPerSecond;
+        Initiating = new End(this, a, a.Epoch, b, b.TransferAddress);
+        Accepting = new End(this, b, b.Epoch, a, a.TransferAddress);
+        Initiating.Peer = Accepting;
+        Accepting.Peer = Initiating;
+    }
+
+    public long Id { get; }
+
+    public SimNode A { get; }
+
+    public SimNode B { get; }
+
+    public End Initiating { get; }
+
+    public End Accepting { get; }
+
+    public bool Broken { get; private set; }
+
+    public bool Involves(SimNode node) => ReferenceEquals(A, node) || ReferenceEquals(B, node);
+
+    public void Break(string reason)
+    {
+        if (Broken)
+        {
+            return;
+        }
+
+        Broken = true;
+        _network.Forget(this);
+        _sim.Trace.Record(_sim.Now, A.Name, TraceKind.StreamBroken, B.Name + " " + reason, Id);
+        Initiating.Fail(reason);
+        Accepting.Fail(reason);
+    }
+
+    internal sealed class End(SimConnection owner, SimNode self, int epoch, SimNode other, NetAddress remote)
+        : IStreamConnection
+    {
+        private readonly Queue<ReadOnlyMemory<byte>?> _inbox = new();
+        private TaskCompletionSource<ReadOnlyMemory<byte>?>? _waiting;
+        private long _busyUntil;
+        private long _lastArrival;
+        private string? _failure;
+        private bool _closed;
+
+        public End Peer { get; set; } = null!;
+
+        public NetAddress Remote => remote;
+
+        public Task SendAsync(ReadOnlyMemory<byte> frame, CancellationToken cancellationToken = default)
+        {
+            var sim = owner._sim;
+            sim.AssertRunning(self);
+            if (_failure is not null || _closed)
+            {
+                return Task.FromException(new StreamBrokenException($"stream to {other.Name}: {_failure ?? "closed"}"));
+            }
+
+            if (frame.Length > sim.Network.Defaults.MaxFrameBytes)
+            {
+                throw new ArgumentException($"frame of {frame.Length} bytes exceeds the maximum", nameof(frame));
+            }
+
+            if (sim.Network.IsBlocked(self, other) || sim.Network.IsBlocked(other, self))
+            {
+                owner.Break("partition");
+                return Task.FromException(new StreamBrokenException($"stream to {other.Name}: partition"));
+            }
+
+            var copy = frame.ToArray();
+            var start = Math.Max(sim.Now, _busyUntil);
+            _busyUntil = start + Math.Max(1, copy.Length * 1_000_000L / owner._bandwidth);
+            _lastArrival = Math.Max(_lastArrival, _busyUntil + owner._latency);
+            var peer = Peer;
+            var connection = owner;
+            sim.Network.CountBytes(self, other, copy.Length);
+            sim.Enqueue(_lastArrival, other, peer.Epoch, () =>
+            {
+                if (!connection.Broken)
+                {
+                    sim.Trace.Record(sim.Now, other.Name, TraceKind.StreamFrame, self.Name, copy.Length,
+                        connection.Id);
+                    peer.Accept(copy);
+                }
+            });
+            var sent = new TaskCompletionSource();
+            sim.Enqueue(_busyUntil, self, epoch, () =>
+            {
+                if (_failure is not null)
+                {
+                    sent.TrySetException(new StreamBrokenException($"stream to {other.Name}: {_failure}"));
+                }
+                else
+                {
+                    sent.TrySetResult();
+                }
+            });
+            return sent.Task;
+        }
+
+        public Task<ReadOnlyMemory<byte>?> ReceiveAsync(CancellationToken cancellationToken = default)
+        {
+            owner._sim.AssertRunning(self);
+            if (_inbox.Count > 0)
+            {
+                return Task.FromResult(_inbox.Dequeue());
+            }
+
+            if (_failure is not null)
+            {
+                return Task.FromException<ReadOnlyMemory<byte>?>(
+                    new StreamBrokenException($"stream from {other.Name}: {_failure}"));
+            }
+
+            Invariant.That(_waiting is null, "only one ReceiveAsync may be outstanding on a stream");
+            _waiting = new TaskCompletionSource<ReadOnlyMemory<byte>?>();
+            if (cancellationToken.CanBeCanceled)
+            {
+                var waiting = _waiting;
+                cancellationToken.Register(() =>
+                {
+                    if (ReferenceEquals(_waiting, waiting))
+                    {
+                        _waiting = null;
+                    }
+
+                    waiting.TrySetCanceled(cancellationToken);
+                });
+            }
+
+            return _waiting.Task;
+        }
+
+        public int Epoch => epoch;
+
+        internal void Accept(ReadOnlyMemory<byte>? frame)
+        {
+            if (_waiting is { } waiting)
+            {
+                _waiting = null;
+                waiting.TrySetResult(frame);
+            }
+            else
+            {
+                _inbox.Enqueue(frame);
+            }
+        }
+
+        internal void Fail(string reason)
+        {
+            _failure ??= reason;
+            if (_waiting is { } waiting && self.Epoch == epoch)
+            {
+                _waiting = null;
+                // Completing wakes the reader's continuation through its own node context.
+                var sim = owner._sim;
+                sim.Enqueue(sim.Now, self, epoch, () =>
+                    waiting.TrySetException(new StreamBrokenException($"stream from {other.Name}: {reason}")));
+            }
+        }
+
+        public void Dispose()
+        {
+            if (_closed || _failure is not null)
+            {
+                return;
+            }
+
+            _closed = true;
+            var sim = owner._sim;
+            var peer = Peer;
+            var connection = owner;
+            sim.Enqueue(Math.Max(sim.Now, _lastArrival) + owner._latency, other, peer.Epoch, () =>
+            {
+                if (!connection.Broken)
+                {
+                    sim.Trace.Record(sim.Now, other.Name, TraceKind.StreamClosed, self.Name, connection.Id);
+                    peer.Accept(null);
+                    if (peer._closed)
+                    {
+                        sim.Network.Forget(connection);
+                    }
+                }
+            });
+            if (peer._closed)
+            {
+                owner._network.Forget(owner);
+            }
+        }
+    }
+}
