@@ -178,6 +178,51 @@ public sealed class SimNode
         Backlog.Clear();
     }
 
+    /// <summary>
+    /// Runs <paramref name="work"/> on this node's logical thread (at the current virtual time) and returns its
+    /// task; drive the simulation until it completes. For tests and harness steps.
+    /// </summary>
+    public Task<T> Spawn<T>(Func<NodeRuntime, Task<T>> work)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        var runtime = Runtime ?? throw new InvalidOperationException($"node {Name} is down");
+        var result = new TaskCompletionSource<T>();
+        _sim.Enqueue(_sim.Now, this, Epoch, () =>
+        {
+            try
+            {
+                var task = work(runtime);
+                task.ContinueWith(t =>
+                {
+                    if (t.IsCompletedSuccessfully)
+                    {
+                        result.TrySetResult(t.Result);
+                    }
+                    else if (t.IsCanceled)
+                    {
+                        result.TrySetCanceled();
+                    }
+                    else
+                    {
+                        result.TrySetException(t.Exception!.InnerExceptions);
+                    }
+                }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            }
+            catch (Exception e)
+            {
+                result.TrySetException(e);
+            }
+        });
+        return result.Task;
+    }
+
+    /// <summary>Runs <paramref name="work"/> on this node's logical thread; see <see cref="Spawn{T}"/>.</summary>
+    public Task Spawn(Func<NodeRuntime, Task> work) => Spawn(async runtime =>
+    {
+        await work(runtime);
+        return true;
+    });
+
     internal void DisposeResources()
     {
         _events?.Dispose();
