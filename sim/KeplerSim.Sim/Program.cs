@@ -1,1 +1,3 @@
-return 0;
+using KeplerSim.Sim.Cli;
+
+return SimCli.Build().Parse(args).Invoke();
