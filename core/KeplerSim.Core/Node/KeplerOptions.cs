@@ -1,0 +1,77 @@
+namespace KeplerSim.Core.Node;
+
+/// <summary>How many durable copies a write waits for before it is acknowledged.</summary>
+public enum Durability
+{
+    /// <summary>All N owners hold a durable copy.</summary>
+    All,
+    /// <summary>A majority of the N owners (N/2 + 1) hold a durable copy.</summary>
+    Quorum,
+    /// <summary>One durable copy (on the receiving node); the rest are queued.</summary>
+    Fast,
+}
+
+/// <summary>Settings of a KeplerFS node. Defaults follow the KeplerFS seed's environment variables.</summary>
+public sealed record KeplerOptions
+{
+    /// <summary>Largest replication factor.</summary>
+    public const int ReplicationFactorMax = 16;
+
+    /// <summary>Replication factor N (REPLICATION_FACTOR).</summary>
+    public int ReplicationFactor { get; init; } = 3;
+
+    /// <summary>Chunk size (CHUNK_SIZE_MB).</summary>
+    public int ChunkSizeBytes { get; init; } = 4 * 1024 * 1024;
+
+    /// <summary>Virtual nodes per node on the ring.</summary>
+    public int VirtualNodesPerNode { get; init; } = 128;
+
+    /// <summary>How long a write waits for its durability before it fails (its data stays queued).</summary>
+    public long WriteTimeoutMicroseconds { get; init; } = 30_000_000;
+
+    /// <summary>How long one transfer request (store, fetch, manifest) may take before it counts as failed.</summary>
+    public long TransferTimeoutMicroseconds { get; init; } = 5_000_000;
+
+    /// <summary>First retry delay of a failed replication; doubles per attempt.</summary>
+    public long RetryBaseMicroseconds { get; init; } = 100_000;
+
+    /// <summary>Largest retry delay (the backoff cap).</summary>
+    public long RetryMaxMicroseconds { get; init; } = 10_000_000;
+
+    /// <summary>How often the replication worker looks for due queue entries when idle.</summary>
+    public long ReplicationPollMicroseconds { get; init; } = 200_000;
+
+    /// <summary>Replications in flight at once per node.</summary>
+    public int ReplicationConcurrency { get; init; } = 4;
+
+    /// <summary>Copies a write of this durability waits for, given N.</summary>
+    public int RequiredCopies(Durability durability) => durability switch
+    {
+        Durability.All => ReplicationFactor,
+        Durability.Quorum => ReplicationFactor / 2 + 1,
+        _ => 1,
+    };
+
+    /// <summary>Checks every value; throws <see cref="ArgumentException"/> naming the bad one.</summary>
+    public void Validate()
+    {
+        Require(ReplicationFactor is >= 1 and <= ReplicationFactorMax,
+            $"replication factor must be 1..{ReplicationFactorMax}");
+        Require(ChunkSizeBytes is >= 1024 and <= 64 * 1024 * 1024, "chunk size must be 1 KiB..64 MiB");
+        Require(VirtualNodesPerNode is >= 1 and <= 4096, "virtual nodes per node must be 1..4096");
+        Require(WriteTimeoutMicroseconds > 0, "write timeout must be > 0");
+        Require(TransferTimeoutMicroseconds > 0, "transfer timeout must be > 0");
+        Require(RetryBaseMicroseconds > 0 && RetryMaxMicroseconds >= RetryBaseMicroseconds,
+            "retry delays must be > 0 and max >= base");
+        Require(ReplicationPollMicroseconds > 0, "replication poll interval must be > 0");
+        Require(ReplicationConcurrency is >= 1 and <= 64, "replication concurrency must be 1..64");
+    }
+
+    private static void Require(bool condition, string message)
+    {
+        if (!condition)
+        {
+            throw new ArgumentException(message);
+        }
+    }
+}

@@ -1,0 +1,66 @@
+using MessagePack;
+
+namespace KeplerSim.Core.Protocol;
+
+/// <summary>
+/// A frame on a transfer (stream) connection. One request per connection: the initiator sends a request frame
+/// (plus data frames for a store), the acceptor answers. Union keys and member keys are the wire contract:
+/// never renumber, only add.
+/// </summary>
+[Union(0, typeof(StoreChunkRequest))]
+[Union(1, typeof(ChunkDataFrame))]
+[Union(2, typeof(StoreChunkReply))]
+[Union(3, typeof(FetchChunkRequest))]
+[Union(4, typeof(FetchChunkReply))]
+[Union(5, typeof(PutManifestRequest))]
+[Union(6, typeof(PutManifestReply))]
+[Union(7, typeof(GetManifestRequest))]
+[Union(8, typeof(GetManifestReply))]
+public abstract record TransferFrame;
+
+/// <summary>Store a chunk of <see cref="SizeBytes"/> bytes; data frames follow.</summary>
+[MessagePackObject]
+public sealed record StoreChunkRequest(
+    [property: Key(0)] string ChunkId,
+    [property: Key(1)] long SizeBytes,
+    [property: Key(2)] string Sender) : TransferFrame;
+
+/// <summary>A segment of chunk bytes.</summary>
+[MessagePackObject]
+public sealed record ChunkDataFrame([property: Key(0)] byte[] Data) : TransferFrame;
+
+/// <summary>The outcome of a store: durable on the receiver, or why not.</summary>
+[MessagePackObject]
+public sealed record StoreChunkReply(
+    [property: Key(0)] string ChunkId,
+    [property: Key(1)] bool Durable,
+    [property: Key(2)] string? Error) : TransferFrame;
+
+/// <summary>Ask for a chunk's bytes.</summary>
+[MessagePackObject]
+public sealed record FetchChunkRequest([property: Key(0)] string ChunkId) : TransferFrame;
+
+/// <summary>Whether the chunk is coming (then data frames follow), or why not.</summary>
+[MessagePackObject]
+public sealed record FetchChunkReply(
+    [property: Key(0)] string ChunkId,
+    [property: Key(1)] bool Found,
+    [property: Key(2)] long SizeBytes,
+    [property: Key(3)] string? Error) : TransferFrame;
+
+/// <summary>Record a manifest version (a put or a tombstone).</summary>
+[MessagePackObject]
+public sealed record PutManifestRequest([property: Key(0)] byte[] Manifest) : TransferFrame;
+
+/// <summary>The manifest is durable in the receiver's metadata (or why not).</summary>
+[MessagePackObject]
+public sealed record PutManifestReply([property: Key(0)] bool Durable, [property: Key(1)] string? Error)
+    : TransferFrame;
+
+/// <summary>Ask for the current version of a path.</summary>
+[MessagePackObject]
+public sealed record GetManifestRequest([property: Key(0)] string Path) : TransferFrame;
+
+/// <summary>The current version of the path (null manifest if unknown).</summary>
+[MessagePackObject]
+public sealed record GetManifestReply([property: Key(0)] byte[]? Manifest) : TransferFrame;
