@@ -1,0 +1,229 @@
+using KeplerSim.Core.Runtime;
+using Microsoft.Data.Sqlite;
+
+namespace KeplerSim.Core.Metadata;
+
+public sealed partial class MetadataStore
+{
+    private const string FileColumns = "id, path, size, chunk_ids, chunk_size, content_id, version_wall_us, " +
+        "version_logical, version_node, origin_node, tombstone, is_winner, created_at";
+
+    // Versions compare by token (wall, logical, node), highest first; the id only breaks exact ties.
+    private const string VersionOrderDescending =
+        "version_wall_us DESC, version_logical DESC, version_node DESC, id";
+
+    /// <summary>
+    /// Records a file version and its chunk references. When <see cref="FileRow.IsWinner"/> is set, the path's
+    /// previous winner becomes a conflict version in the same step. Returns false, changing nothing, when a version
+    /// with this id is already recorded (manifests arrive many times by gossip); use <see cref="MarkWinner"/> to
+    /// change which version wins.
+    /// </summary>
+    public bool InsertFileVersion(FileRow file)
+    {
+        CheckFile(file);
+        var chunkIds = ChunkIdList.Encode(file.ChunkIds);
+        var inserted = false;
+        Atomically(() =>
+        {
+            if (_fileSql.Exists.ScalarInt64(file.Id) == 1)
+            {
+                return;
+            }
+
+            if (file.IsWinner)
+            {
+                _fileSql.ClearWinner.NonQuery(file.Path);
+            }
+
+            _fileSql.Insert.NonQuery(file.Id, file.Path, file.SizeBytes, chunkIds, file.ChunkSizeBytes,
+                file.ContentId, file.VersionWallUs, file.VersionLogical, file.VersionNode.Value,
+                file.OriginNode.Value, file.Tombstone, file.IsWinner, file.CreatedAtUs);
+            for (var index = 0; index < file.ChunkIds.Count; index++)
+            {
+                _fileSql.InsertReference.NonQuery(file.Id, index, file.ChunkIds[index]);
+            }
+
+            inserted = true;
+        });
+        return inserted;
+    }
+
+    /// <summary>Returns one version by id, or null.</summary>
+    public FileRow? GetFileVersion(string id)
+    {
+        Check.Id(id, nameof(id));
+        return _fileSql.Get.Single(ReadFile, id);
+    }
+
+    /// <summary>Returns the path's current version (which may be a tombstone), or null when none is recorded.</summary>
+    public FileRow? GetWinner(string path)
+    {
+        Check.Path(path, nameof(path));
+        return _fileSql.GetWinner.Single(ReadFile, path);
+    }
+
+    /// <summary>The path's versions, winner and conflicts, highest version token first.</summary>
+    public IReadOnlyList<FileRow> ListFileVersions(string path, int limit = ListBatchMax)
+    {
+        Check.Path(path, nameof(path));
+        Check.Limit(limit, ListBatchMax, nameof(limit));
+        return _fileSql.Versions.Rows(ReadFile, limit, path, limit);
+    }
+
+    /// <summary>
+    /// Paths starting with <paramref name="prefix"/> whose current version is not a tombstone, ordered by UTF-8
+    /// bytes (Unicode code point order), starting after <paramref name="afterPath"/>. The prefix is literal:
+    /// '%', '_' and '\' have no special meaning.
+    /// </summary>
+    public IReadOnlyList<string> ListPaths(string prefix, string? afterPath = null, int limit = ListBatchMax)
+    {
+        Check.Prefix(prefix, nameof(prefix));
+        Check.Limit(limit, ListBatchMax, nameof(limit));
+        // A range on the path index instead of LIKE: no escaping to get wrong, and it is case-sensitive.
+        var upper = PrefixUpperBound(prefix);
+        var after = afterPath ?? string.Empty;
+        return upper is null
+            ? _fileSql.PathsFrom.Rows(reader => reader.GetString(0), limit, prefix, after, limit)
+            : _fileSql.PathsBetween.Rows(reader => reader.GetString(0), limit, prefix, upper, after, limit);
+    }
+
+    /// <summary>
+    /// Makes the version the current one for its path; the previous winner becomes a conflict version. False when
+    /// no version has this id.
+    /// </summary>
+    public bool MarkWinner(string fileId)
+    {
+        Check.Id(fileId, nameof(fileId));
+        var found = false;
+        Atomically(() =>
+        {
+            var path = (string?)_fileSql.PathOf.Scalar(fileId);
+            if (path is null)
+            {
+                return;
+            }
+
+            _fileSql.ClearWinner.NonQuery(path);
+            Invariant.That(_fileSql.SetWinner.NonQuery(fileId) == 1, "the version marked winner exists");
+            found = true;
+        });
+        return found;
+    }
+
+    /// <summary>Forgets a version and its chunk references (a superseded version); false when unknown.</summary>
+    public bool DeleteFileVersion(string id)
+    {
+        Check.Id(id, nameof(id));
+        return _fileSql.Delete.NonQuery(id) == 1;
+    }
+
+    /// <summary>
+    /// The smallest string greater than every string that starts with <paramref name="prefix"/>, in code point
+    /// order (which is SQLite's BINARY order on UTF-8): the prefix with its last code point incremented, dropping
+    /// trailing U+10FFFF. Null when no such bound exists (empty prefix, or only U+10FFFF).
+    /// </summary>
+    internal static string? PrefixUpperBound(string prefix)
+    {
+        var end = prefix.Length;
+        while (end > 0)
+        {
+            var start = end - 1;
+            if (char.IsLowSurrogate(prefix[start]) && start > 0 && char.IsHighSurrogate(prefix[start - 1]))
+            {
+                start--;
+            }
+
+            var codePoint = char.ConvertToUtf32(prefix, start);
+            if (codePoint < 0x10FFFF)
+            {
+                // Skip the surrogate range, which holds no code points.
+                var next = codePoint == 0xD7FF ? 0xE000 : codePoint + 1;
+                return string.Concat(prefix.AsSpan(0, start), char.ConvertFromUtf32(next));
+            }
+
+            end = start;
+        }
+
+        return null;
+    }
+
+    private static void CheckFile(FileRow file)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        Check.Id(file.Id, nameof(file));
+        Check.Path(file.Path, nameof(file));
+        Check.NonNegative(file.SizeBytes, nameof(file));
+        Check.NonNegative(file.ChunkSizeBytes, nameof(file));
+        Check.Id(file.ContentId, nameof(file));
+        Check.NonNegative(file.VersionWallUs, nameof(file));
+        Check.NonNegative(file.VersionLogical, nameof(file));
+        Check.Node(file.VersionNode, nameof(file));
+        Check.Node(file.OriginNode, nameof(file));
+        ArgumentNullException.ThrowIfNull(file.ChunkIds, nameof(file));
+        if (file.ChunkIds.Count > FileChunkCountMax)
+        {
+            throw new ArgumentException($"lists {file.ChunkIds.Count} chunks, more than {FileChunkCountMax}",
+                nameof(file));
+        }
+
+        foreach (var chunkId in file.ChunkIds)
+        {
+            Check.Id(chunkId, nameof(file));
+        }
+    }
+
+    private static FileRow ReadFile(SqliteDataReader reader) => new(
+        reader.GetString(0),
+        reader.GetString(1),
+        reader.GetInt64(2),
+        ChunkIdList.Decode(reader.GetString(3)),
+        reader.GetInt64(4),
+        reader.GetString(5),
+        reader.GetInt64(6),
+        reader.GetInt64(7),
+        new NodeId(reader.GetString(8)),
+        new NodeId(reader.GetString(9)),
+        reader.GetInt64(10) == 1,
+        reader.GetInt64(11) == 1,
+        reader.GetInt64(12));
+
+    private sealed class FileSql(Func<string, string[], Statement> prepare)
+    {
+        public Statement Exists { get; } = prepare("SELECT EXISTS (SELECT 1 FROM files WHERE id = $id)", ["$id"]);
+
+        public Statement Insert { get; } = prepare(
+            $"INSERT INTO files({FileColumns}) VALUES ($id, $path, $size, $chunks, $chunk_size, $content, " +
+            "$wall, $logical, $node, $origin, $tombstone, $winner, $created)",
+            ["$id", "$path", "$size", "$chunks", "$chunk_size", "$content", "$wall", "$logical", "$node", "$origin",
+                "$tombstone", "$winner", "$created"]);
+
+        public Statement InsertReference { get; } = prepare(
+            "INSERT INTO chunk_refs(file_id, idx, chunk_id) VALUES ($file, $idx, $chunk)", ["$file", "$idx", "$chunk"]);
+
+        public Statement Get { get; } = prepare($"SELECT {FileColumns} FROM files WHERE id = $id", ["$id"]);
+
+        public Statement GetWinner { get; } = prepare(
+            $"SELECT {FileColumns} FROM files WHERE path = $path AND is_winner = 1", ["$path"]);
+
+        public Statement Versions { get; } = prepare(
+            $"SELECT {FileColumns} FROM files WHERE path = $path ORDER BY {VersionOrderDescending} LIMIT $limit",
+            ["$path", "$limit"]);
+
+        public Statement PathsFrom { get; } = prepare(
+            "SELECT path FROM files WHERE is_winner = 1 AND tombstone = 0 AND path >= $prefix AND path > $after " +
+            "ORDER BY path LIMIT $limit", ["$prefix", "$after", "$limit"]);
+
+        public Statement PathsBetween { get; } = prepare(
+            "SELECT path FROM files WHERE is_winner = 1 AND tombstone = 0 AND path >= $prefix AND path < $upper " +
+            "AND path > $after ORDER BY path LIMIT $limit", ["$prefix", "$upper", "$after", "$limit"]);
+
+        public Statement PathOf { get; } = prepare("SELECT path FROM files WHERE id = $id", ["$id"]);
+
+        public Statement ClearWinner { get; } = prepare(
+            "UPDATE files SET is_winner = 0 WHERE path = $path AND is_winner = 1", ["$path"]);
+
+        public Statement SetWinner { get; } = prepare("UPDATE files SET is_winner = 1 WHERE id = $id", ["$id"]);
+
+        public Statement Delete { get; } = prepare("DELETE FROM files WHERE id = $id", ["$id"]);
+    }
+}

@@ -1,0 +1,91 @@
+using Microsoft.Data.Sqlite;
+
+namespace KeplerSim.Core.Metadata;
+
+/// <summary>
+/// One prepared SQL statement, compiled once and rebound per call. Values bind positionally to the parameter names
+/// given at construction. Each call joins the store's open transaction, if any.
+/// </summary>
+internal sealed class Statement : IDisposable
+{
+    private readonly SqliteCommand _command;
+    private readonly SqliteParameter[] _parameters;
+    private readonly Func<SqliteTransaction?> _transaction;
+
+    public Statement(SqliteConnection connection, Func<SqliteTransaction?> transaction, string sql,
+        params string[] parameterNames)
+    {
+        _transaction = transaction;
+        _command = connection.CreateCommand();
+        _command.CommandText = sql;
+        _parameters = new SqliteParameter[parameterNames.Length];
+        for (var i = 0; i < parameterNames.Length; i++)
+        {
+            // No fixed type: each value binds with its own storage class (TEXT, INTEGER, NULL).
+            _parameters[i] = _command.Parameters.AddWithValue(parameterNames[i], DBNull.Value);
+        }
+
+        _command.Prepare();
+    }
+
+    public int NonQuery(params object?[] values)
+    {
+        Bind(values);
+        return _command.ExecuteNonQuery();
+    }
+
+    public object? Scalar(params object?[] values)
+    {
+        Bind(values);
+        var result = _command.ExecuteScalar();
+        return result is DBNull ? null : result;
+    }
+
+    public long ScalarInt64(params object?[] values)
+    {
+        var result = Scalar(values);
+        Invariant.That(result is long, "an integer query returned an integer");
+        return (long)result!;
+    }
+
+    public T? Single<T>(Func<SqliteDataReader, T> map, params object?[] values)
+        where T : class
+    {
+        Bind(values);
+        using var reader = _command.ExecuteReader();
+        if (!reader.Read())
+        {
+            return null;
+        }
+
+        var row = map(reader);
+        Invariant.That(!reader.Read(), "a single-row query returned one row");
+        return row;
+    }
+
+    public List<T> Rows<T>(Func<SqliteDataReader, T> map, int limit, params object?[] values)
+    {
+        Bind(values);
+        var rows = new List<T>();
+        using var reader = _command.ExecuteReader();
+        while (reader.Read())
+        {
+            rows.Add(map(reader));
+        }
+
+        Invariant.That(rows.Count <= limit, "a list query returned no more rows than its limit");
+        return rows;
+    }
+
+    public void Dispose() => _command.Dispose();
+
+    private void Bind(object?[] values)
+    {
+        Invariant.That(values.Length == _parameters.Length, "a statement is bound with one value per parameter");
+        _command.Transaction = _transaction();
+        for (var i = 0; i < values.Length; i++)
+        {
+            _parameters[i].Value = values[i] ?? DBNull.Value;
+        }
+    }
+}
