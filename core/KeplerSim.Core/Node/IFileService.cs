@@ -1,0 +1,62 @@
+namespace KeplerSim.Core.Node;
+
+/// <summary>
+/// The file operations a KeplerFS node offers its clients (the HTTP gateway, the simulator's workload steps).
+/// Every method runs on the node's logical thread. Errors: InvalidPathException for a
+/// bad path, <see cref="FileNotFoundInClusterException"/>, <see cref="DurabilityNotMetException"/>,
+/// <see cref="ChunkUnavailableException"/>, <see cref="Runtime.DiskFullException"/>.
+/// </summary>
+public interface IFileService
+{
+    /// <summary>
+    /// Stores <paramref name="content"/> at <paramref name="path"/> (streamed: memory does not grow with size)
+    /// and returns once <paramref name="durability"/> is met.
+    /// </summary>
+    Task<FileVersionInfo> PutAsync(string path, Stream content, Durability durability);
+
+    /// <summary>
+    /// Writes the current version's bytes, or the range [<paramref name="offset"/>,
+    /// <paramref name="offset"/> + <paramref name="length"/>), to <paramref name="destination"/>.
+    /// </summary>
+    Task<FileVersionInfo> GetAsync(string path, Stream destination, long offset = 0, long? length = null);
+
+    /// <summary>The current version's description without its bytes (HEAD).</summary>
+    Task<FileVersionInfo> StatAsync(string path);
+
+    /// <summary>Writes a tombstone for <paramref name="path"/>.</summary>
+    Task<FileVersionInfo> DeleteAsync(string path, Durability durability);
+
+    /// <summary>Live paths starting with <paramref name="prefix"/>, ordered, at most <paramref name="limit"/>.</summary>
+    Task<IReadOnlyList<FileVersionInfo>> ListAsync(string prefix, int limit = 1000);
+
+    /// <summary>Every version this node holds for <paramref name="path"/>: the winner first, then conflicts.</summary>
+    Task<IReadOnlyList<FileVersionInfo>> VersionsAsync(string path);
+}
+
+/// <summary>What a client learns about one file version.</summary>
+public sealed record FileVersionInfo(
+    string Path,
+    long SizeBytes,
+    string ContentId,
+    string Version,
+    string Origin,
+    bool IsTombstone,
+    bool IsWinner,
+    int ChunkCount);
+
+/// <summary>No live version of the path exists in the cluster (or none was reachable).</summary>
+public sealed class FileNotFoundInClusterException(string path)
+    : Exception($"file '{path}' not found")
+{
+    /// <summary>The path that was asked for.</summary>
+    public string Path { get; } = path;
+}
+
+/// <summary>
+/// The write could not reach its durability in time. Its data is durable on this node and stays queued for
+/// replication; the client may retry.
+/// </summary>
+public sealed class DurabilityNotMetException(string message) : Exception(message);
+
+/// <summary>No replica of a chunk could be read intact.</summary>
+public sealed class ChunkUnavailableException(string message) : Exception(message);
