@@ -1,0 +1,168 @@
+using System.Buffers;
+using System.Collections.Immutable;
+using KeplerSim.Core.Runtime;
+using KeplerSim.Core.Storage;
+using MessagePack;
+using MessagePack.Formatters;
+
+namespace KeplerSim.Core.Manifests;
+
+/// <summary>
+/// The MessagePack form of <see cref="Manifest"/>: an array of fields by position (the same contract as integer
+/// <c>[Key(n)]</c>): 0 format version (1), 1 path, 2 size, 3 chunk size, 4 chunk digests (array of bin 32),
+/// 5 content id (bin 32), 6 version wall µs, 7 version logical, 8 version node, 9 origin node, 10 tombstone flag.
+/// Positions are never reused; a later version may append fields, which this version skips.
+/// </summary>
+/// <remarks>
+/// Decoding validates everything and rebuilds the manifest through its checked constructor, so hostile bytes end in
+/// an exception (wrapped by MessagePack in <see cref="MessagePackSerializationException"/>), never in a bad object.
+/// </remarks>
+public sealed class ManifestFormatter : IMessagePackFormatter<Manifest?>
+{
+    /// <summary>The format version this code writes and reads.</summary>
+    public const int FormatVersion = 1;
+
+    private const int FieldCount = 11;
+
+    /// <inheritdoc />
+    public void Serialize(ref MessagePackWriter writer, Manifest? value, MessagePackSerializerOptions options)
+    {
+        if (value is null)
+        {
+            writer.WriteNil();
+            return;
+        }
+
+        writer.WriteArrayHeader(FieldCount);
+        writer.Write(FormatVersion);
+        writer.Write(value.Path.Value);
+        writer.Write(value.SizeBytes);
+        writer.Write(value.ChunkSizeBytes);
+        writer.WriteArrayHeader(value.Chunks.Count);
+        var digest = new byte[ChunkId.DigestBytes];
+        foreach (var chunk in value.Chunks)
+        {
+            chunk.WriteDigest(digest);
+            writer.Write(digest);
+        }
+
+        writer.Write(Convert.FromHexString(value.ContentId));
+        writer.Write(value.Version.WallMicroseconds);
+        writer.Write(value.Version.Logical);
+        writer.Write(value.Version.Node.Value);
+        writer.Write(value.Origin.Value);
+        writer.Write(value.IsTombstone);
+    }
+
+    /// <inheritdoc />
+    public Manifest? Deserialize(ref MessagePackReader reader, MessagePackSerializerOptions options)
+    {
+        if (reader.TryReadNil())
+        {
+            return null;
+        }
+
+        options.Security.DepthStep(ref reader);
+        var fields = reader.ReadArrayHeader();
+        if (fields < FieldCount)
+        {
+            throw Invalid($"manifest has {fields} fields; expected at least {FieldCount}");
+        }
+
+        var formatVersion = reader.ReadInt32();
+        if (formatVersion != FormatVersion)
+        {
+            throw Invalid($"manifest format version {formatVersion} is not supported (expected {FormatVersion})");
+        }
+
+        var pathText = reader.ReadString();
+        if (!FilePath.TryParse(pathText, out var path, out var pathError))
+        {
+            throw Invalid($"manifest has a bad path: {pathError}");
+        }
+
+        var sizeBytes = reader.ReadInt64();
+        var chunkSizeBytes = reader.ReadInt32();
+        var chunks = ReadChunks(ref reader);
+        var contentId = Convert.ToHexStringLower(ReadDigest(ref reader, "content id"));
+        var wall = reader.ReadInt64();
+        var logical = reader.ReadInt32();
+        var versionNode = new NodeId(ReadNodeId(ref reader, "version node"));
+        var origin = new NodeId(ReadNodeId(ref reader, "origin"));
+        var isTombstone = reader.ReadBoolean();
+        SkipValues(ref reader, fields - FieldCount);
+        reader.Depth--;
+        return Manifest.FromWire(
+            path, sizeBytes, chunks, chunkSizeBytes, new VersionToken(wall, logical, versionNode), origin,
+            isTombstone, contentId);
+    }
+
+    private static ImmutableArray<ChunkId> ReadChunks(ref MessagePackReader reader)
+    {
+        var count = reader.ReadArrayHeader();
+        if (count > Manifest.ChunksMax)
+        {
+            throw Invalid($"manifest has {count} chunks; the limit is {Manifest.ChunksMax}");
+        }
+
+        var chunks = ImmutableArray.CreateBuilder<ChunkId>(count);
+        for (var i = 0; i < count; i++)
+        {
+            chunks.Add(ChunkId.FromDigest(ReadDigest(ref reader, $"chunk {i}")));
+        }
+
+        return chunks.MoveToImmutable();
+    }
+
+    private static byte[] ReadDigest(ref MessagePackReader reader, string what)
+    {
+        var bytes = reader.ReadBytes();
+        if (bytes is not { Length: ChunkId.DigestBytes } digest)
+        {
+            throw Invalid($"manifest {what} is not a {ChunkId.DigestBytes}-byte digest");
+        }
+
+        return digest.ToArray();
+    }
+
+    private static string ReadNodeId(ref MessagePackReader reader, string what)
+    {
+        var text = reader.ReadString();
+        if (string.IsNullOrEmpty(text))
+        {
+            throw Invalid($"manifest {what} node id is missing");
+        }
+
+        if (text.Length > VersionToken.NodeIdLengthMax)
+        {
+            throw Invalid($"manifest {what} node id is longer than {VersionToken.NodeIdLengthMax} characters");
+        }
+
+        return text;
+    }
+
+    // Skips fields added by later versions without recursion: a counter of values still to skip replaces the call
+    // stack, so hostile deep nesting costs loop iterations (bounded by the input length), never stack depth.
+    private static void SkipValues(ref MessagePackReader reader, long count)
+    {
+        var remaining = count;
+        while (remaining > 0)
+        {
+            remaining--;
+            switch (reader.NextMessagePackType)
+            {
+                case MessagePackType.Array:
+                    remaining += reader.ReadArrayHeader();
+                    break;
+                case MessagePackType.Map:
+                    remaining += 2L * reader.ReadMapHeader();
+                    break;
+                default:
+                    reader.Skip();
+                    break;
+            }
+        }
+    }
+
+    private static InvalidManifestException Invalid(string message) => new(message);
+}

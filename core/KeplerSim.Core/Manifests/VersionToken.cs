@@ -1,0 +1,66 @@
+using KeplerSim.Core.Runtime;
+
+namespace KeplerSim.Core.Manifests;
+
+/// <summary>
+/// A write's version: a hybrid logical clock reading plus the issuing node. Totally ordered by wall time, then
+/// logical counter, then node id (ordinal), so two different nodes can never issue equal tokens.
+/// </summary>
+/// <param name="WallMicroseconds">The HLC's physical part: the largest wall time seen, in microseconds.</param>
+/// <param name="Logical">Counter that orders events sharing one wall time; never negative.</param>
+/// <param name="Node">The node that issued the token.</param>
+public readonly record struct VersionToken(long WallMicroseconds, int Logical, NodeId Node)
+    : IComparable<VersionToken>
+{
+    /// <summary>The most characters in a token's node id; bounds what a hostile peer can make us hold.</summary>
+    public const int NodeIdLengthMax = 255;
+
+    /// <summary>Why this token is malformed, or null when it is well formed.</summary>
+    public string? Problem()
+    {
+        if (Logical < 0)
+        {
+            return $"version token has negative logical counter {Logical}";
+        }
+
+        if (string.IsNullOrEmpty(Node.Value))
+        {
+            return "version token has no node id";
+        }
+
+        if (Node.Value.Length > NodeIdLengthMax)
+        {
+            return $"version token node id has {Node.Value.Length} characters; the limit is {NodeIdLengthMax}";
+        }
+
+        return null;
+    }
+
+    /// <inheritdoc />
+    public int CompareTo(VersionToken other)
+    {
+        var byWall = WallMicroseconds.CompareTo(other.WallMicroseconds);
+        if (byWall != 0)
+        {
+            return byWall;
+        }
+
+        var byLogical = Logical.CompareTo(other.Logical);
+        return byLogical != 0 ? byLogical : Node.CompareTo(other.Node);
+    }
+
+    /// <summary>True when <paramref name="left"/> orders before <paramref name="right"/>.</summary>
+    public static bool operator <(VersionToken left, VersionToken right) => left.CompareTo(right) < 0;
+
+    /// <summary>True when <paramref name="left"/> orders after <paramref name="right"/>.</summary>
+    public static bool operator >(VersionToken left, VersionToken right) => left.CompareTo(right) > 0;
+
+    /// <summary>True when <paramref name="left"/> orders before or equals <paramref name="right"/>.</summary>
+    public static bool operator <=(VersionToken left, VersionToken right) => left.CompareTo(right) <= 0;
+
+    /// <summary>True when <paramref name="left"/> orders after or equals <paramref name="right"/>.</summary>
+    public static bool operator >=(VersionToken left, VersionToken right) => left.CompareTo(right) >= 0;
+
+    /// <summary><c>wall.logical@node</c>, e.g. <c>1700000000000000.3@n1</c>.</summary>
+    public override string ToString() => $"{WallMicroseconds}.{Logical}@{Node}";
+}
