@@ -1,6 +1,5 @@
 using CsCheck;
 using KeplerSim.Core.Manifests;
-using Xunit;
 
 namespace KeplerSim.Tests.Manifests;
 

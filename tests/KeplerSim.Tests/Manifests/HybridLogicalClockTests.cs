@@ -1,7 +1,6 @@
 using CsCheck;
 using KeplerSim.Core.Manifests;
 using KeplerSim.Core.Runtime;
-using Xunit;
 
 namespace KeplerSim.Tests.Manifests;
 

@@ -4,7 +4,6 @@ using KeplerSim.Core.Manifests;
 using KeplerSim.Core.Runtime;
 using KeplerSim.Core.Storage;
 using MessagePack;
-using Xunit;
 
 namespace KeplerSim.Tests.Manifests;
 

@@ -5,7 +5,6 @@ using CsCheck;
 using KeplerSim.Core.Manifests;
 using KeplerSim.Core.Runtime;
 using KeplerSim.Core.Storage;
-using Xunit;
 
 namespace KeplerSim.Tests.Manifests;
 

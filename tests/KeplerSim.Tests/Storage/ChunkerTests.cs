@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using KeplerSim.Core.Storage;
-using Xunit;
 
 namespace KeplerSim.Tests.Storage;
 
