@@ -1,0 +1,326 @@
+using System.Security.Cryptography;
+using KeplerSim.Core.Runtime;
+
+namespace KeplerSim.Core.Storage;
+
+/// <summary>
+/// The node's content-addressed chunk store over the disk seam. A chunk's id is the lowercase hex SHA-256 of its
+/// bytes; every write is verified before it is stored and every read is verified before bytes are returned.
+/// </summary>
+/// <remarks>
+/// <para>Layout: chunk <c>abcd…</c> lives at <c>chunks/ab/cd/abcd…</c> (two levels of 256 shards keep directories
+/// small). Writes in progress live in one directory, <c>chunks/tmp/&lt;id&gt;.&lt;n&gt;.tmp</c> (n counts writes
+/// in this incarnation), so recovery finds every leftover by listing a single directory and a listing of a shard
+/// never shows a half-written file.</para>
+/// <para>Write protocol: hash-check, write tmp, fsync tmp, rename into the shard, fsync the shard directory. The
+/// shard directories themselves are made durable (mkdir, then fsync of every ancestor) once per incarnation before
+/// the first rename into them, so an acknowledged chunk survives any crash.</para>
+/// <para>Runs on the node's single logical thread; no locks. Concurrent writes of the same id are safe (each has
+/// its own tmp file and the rename is atomic); a delete racing a write of the same id is the caller's to
+/// order.</para>
+/// </remarks>
+public sealed partial class ChunkStore
+{
+    /// <summary>The default size of a file's chunks.</summary>
+    public const int ChunkSizeBytesDefault = 4 << 20;
+
+    /// <summary>The largest chunk the store accepts or will read into memory.</summary>
+    public const int ChunkSizeBytesMax = 64 << 20;
+
+    /// <summary>The most streaming writers open at once (each holds an open tmp file).</summary>
+    public const int WritersInFlightMax = 256;
+
+    /// <summary>The directory holding the whole store.</summary>
+    public const string RootDirectory = "chunks";
+
+    /// <summary>The directory holding writes in progress.</summary>
+    public const string TmpDirectory = RootDirectory + "/tmp";
+
+    private const int IdLength = 64;
+    private const string TmpSuffix = ".tmp";
+
+    private readonly IDisk _disk;
+    private readonly NodeRuntime _runtime;
+
+    // Directories known durable in this incarnation; at most 1 + 1 + 256 + 65,536 entries. Ordinal and only
+    // queried for membership, so hashing order never reaches behaviour.
+    private readonly SortedSet<string> _durableDirectories = new(StringComparer.Ordinal);
+    private long _tmpSequence;
+    private int _writersInFlight;
+
+    /// <summary>Creates the store for one node incarnation; call <see cref="RecoverAsync"/> before writing.</summary>
+    public ChunkStore(NodeRuntime runtime)
+    {
+        ArgumentNullException.ThrowIfNull(runtime);
+        _runtime = runtime;
+        _disk = runtime.Disk;
+    }
+
+    /// <summary>Chunks newly written (or repaired) by this incarnation.</summary>
+    public long ChunksWritten { get; private set; }
+
+    /// <summary>Writes that found a verified copy already stored.</summary>
+    public long ChunksAlreadyPresent { get; private set; }
+
+    /// <summary>Bytes of chunk data written (tmp files that were committed).</summary>
+    public long BytesWritten { get; private set; }
+
+    /// <summary>Reads that returned verified bytes.</summary>
+    public long ChunksRead { get; private set; }
+
+    /// <summary>Stored chunks found corrupt (by reads, verifies, writes or recovery).</summary>
+    public long CorruptDetected { get; private set; }
+
+    /// <summary>Writes rejected because the bytes did not hash to the id or were too large.</summary>
+    public long WritesRejected { get; private set; }
+
+    /// <summary>Chunks deleted.</summary>
+    public long ChunksDeleted { get; private set; }
+
+    /// <summary>Whether a chunk file exists, without verifying it (see <see cref="VerifyAsync"/>).</summary>
+    public async Task<bool> ExistsAsync(string id)
+    {
+        RequireId(id);
+        return await _disk.GetLengthAsync(PathOf(id)) is not null;
+    }
+
+    /// <summary>
+    /// Reads a whole chunk and returns it only if its SHA-256 matches <paramref name="id"/>. A mismatch is reported
+    /// as <see cref="ChunkStatus.Corrupt"/> (and published as <see cref="ChunkCorruptEvent"/>), never returned.
+    /// A disk I/O error propagates as <see cref="DiskIOException"/>: it says nothing about the chunk's bytes.
+    /// </summary>
+    public async Task<ChunkReadResult> ReadAsync(string id)
+    {
+        RequireId(id);
+        var (status, data) = await LoadAsync(id);
+        if (status != ChunkStatus.Ok)
+        {
+            return status == ChunkStatus.Missing ? ChunkReadResult.Missing : ChunkReadResult.Corrupt;
+        }
+
+        ChunksRead++;
+        return ChunkReadResult.Ok(data);
+    }
+
+    /// <summary>
+    /// Reads <paramref name="length"/> bytes at <paramref name="offset"/> of a chunk. Verification needs the whole
+    /// chunk, so this costs a full read and hash of the chunk (up to <see cref="ChunkSizeBytesMax"/>) however small
+    /// the range: callers reading many ranges of one chunk should read it once. The range must lie in the chunk.
+    /// </summary>
+    public async Task<ChunkReadResult> ReadRangeAsync(string id, long offset, int length)
+    {
+        RequireId(id);
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        var whole = await ReadAsync(id);
+        if (!whole.IsOk)
+        {
+            return whole;
+        }
+
+        if (offset + length > whole.Data.Length)
+        {
+            throw new ArgumentOutOfRangeException(nameof(length),
+                $"range [{offset}, {offset + length}) is outside chunk {id} of {whole.Data.Length} bytes");
+        }
+
+        return ChunkReadResult.Ok(whole.Data.Slice((int)offset, length));
+    }
+
+    /// <summary>Reads and hashes a chunk (for scrub): Ok, Missing or Corrupt. Corruption is published.</summary>
+    public async Task<ChunkStatus> VerifyAsync(string id)
+    {
+        RequireId(id);
+        var (status, _) = await LoadAsync(id);
+        return status;
+    }
+
+    /// <summary>Deletes a chunk durably (delete, then fsync its shard); false if it was not stored.</summary>
+    public async Task<bool> DeleteAsync(string id)
+    {
+        RequireId(id);
+        var path = PathOf(id);
+        if (await _disk.GetLengthAsync(path) is null)
+        {
+            return false;
+        }
+
+        await _disk.DeleteAsync(path);
+        await _disk.FsyncDirectoryAsync(ShardOf(id));
+        ChunksDeleted++;
+        return true;
+    }
+
+    /// <summary>
+    /// The ids of every chunk file in its right shard, sorted ordinally; files are not verified. Walks all shard
+    /// directories, so it costs one listing per shard.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> ListAsync()
+    {
+        var (ids, _) = await WalkAsync();
+        return ids;
+    }
+
+    /// <summary>Whether <paramref name="id"/> is a chunk id: 64 lowercase hex characters.</summary>
+    public static bool IsValidId(string? id)
+    {
+        if (id is null || id.Length != IdLength)
+        {
+            return false;
+        }
+
+        foreach (var c in id)
+        {
+            if (!IsLowerHex(c))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>The lowercase hex SHA-256 of <paramref name="data"/>: the id of a chunk with these bytes.</summary>
+    public static string IdOf(ReadOnlySpan<byte> data) => Convert.ToHexStringLower(SHA256.HashData(data));
+
+    /// <summary>Where chunk <paramref name="id"/> is stored: <c>chunks/ab/cd/&lt;id&gt;</c>.</summary>
+    public static string PathOf(string id)
+    {
+        RequireId(id);
+        return ShardOf(id) + "/" + id;
+    }
+
+    private static string ShardOf(string id) => $"{RootDirectory}/{id[..2]}/{id[2..4]}";
+
+    private static bool IsLowerHex(char c) => c is (>= '0' and <= '9') or (>= 'a' and <= 'f');
+
+    private static bool IsShardName(string name) => name.Length == 2 && IsLowerHex(name[0]) && IsLowerHex(name[1]);
+
+    private static void RequireId(string id)
+    {
+        if (!IsValidId(id))
+        {
+            throw new ArgumentException($"'{id}' is not a chunk id: expected 64 lowercase hex characters", nameof(id));
+        }
+    }
+
+    /// <summary>Reads a chunk file whole and checks it against its id; publishes corruption.</summary>
+    private async Task<(ChunkStatus Status, ReadOnlyMemory<byte> Data)> LoadAsync(string id)
+    {
+        var path = PathOf(id);
+        var length = await _disk.GetLengthAsync(path);
+        if (length is null)
+        {
+            return (ChunkStatus.Missing, ReadOnlyMemory<byte>.Empty);
+        }
+
+        if (length.Value > ChunkSizeBytesMax)
+        {
+            // Larger than any chunk we accept: corrupt by definition, and not worth reading into memory.
+            ReportCorrupt(id, path, $"oversized file of {length.Value} bytes");
+            return (ChunkStatus.Corrupt, ReadOnlyMemory<byte>.Empty);
+        }
+
+        var buffer = new byte[length.Value];
+        var filled = 0;
+        try
+        {
+            while (filled < buffer.Length)
+            {
+                var count = await _disk.ReadAsync(path, filled, buffer.AsMemory(filled));
+                if (count == 0)
+                {
+                    break;
+                }
+
+                Invariant.That(count > 0, "disk read returned a negative count");
+                filled += count;
+            }
+        }
+        catch (FileNotFoundException)
+        {
+            // Deleted between the stat and the read.
+            return (ChunkStatus.Missing, ReadOnlyMemory<byte>.Empty);
+        }
+
+        if (filled != buffer.Length)
+        {
+            ReportCorrupt(id, path, $"short read of {filled} of {buffer.Length} bytes");
+            return (ChunkStatus.Corrupt, ReadOnlyMemory<byte>.Empty);
+        }
+
+        var actual = IdOf(buffer);
+        if (!string.Equals(actual, id, StringComparison.Ordinal))
+        {
+            ReportCorrupt(id, path, $"hash mismatch: bytes hash to {actual}");
+            return (ChunkStatus.Corrupt, ReadOnlyMemory<byte>.Empty);
+        }
+
+        return (ChunkStatus.Ok, buffer);
+    }
+
+    private void ReportCorrupt(string id, string path, string reason)
+    {
+        CorruptDetected++;
+        _runtime.Events.Publish(new ChunkCorruptEvent(id, path, reason));
+    }
+
+    /// <summary>
+    /// Creates <paramref name="directory"/> (mkdir -p) and fsyncs every ancestor so that its entry, and each of
+    /// its parents' entries, survives a crash. Done once per directory per incarnation: after a process crash a
+    /// directory that exists may still be only in the page cache, so existence alone proves nothing.
+    /// </summary>
+    private async Task EnsureDirectoryDurableAsync(string directory)
+    {
+        if (_durableDirectories.Contains(directory))
+        {
+            return;
+        }
+
+        await _disk.CreateDirectoryAsync(directory);
+        var path = directory;
+        while (path.Length > 0 && !_durableDirectories.Contains(path))
+        {
+            var slash = path.LastIndexOf('/');
+            var parent = slash < 0 ? "" : path[..slash];
+            await _disk.FsyncDirectoryAsync(parent);
+            _durableDirectories.Add(path);
+            path = parent;
+        }
+    }
+
+    /// <summary>Walks the shards: the chunk ids (sorted) and the stray files (sorted) found there.</summary>
+    private async Task<(IReadOnlyList<string> Ids, IReadOnlyList<string> Strays)> WalkAsync()
+    {
+        var ids = new List<string>();
+        var strays = new List<string>();
+        foreach (var top in await _disk.ListAsync(RootDirectory))
+        {
+            if (!top.IsDirectory || !IsShardName(top.Name))
+            {
+                continue; // The tmp directory, or something that is not ours.
+            }
+
+            var topPath = RootDirectory + "/" + top.Name;
+            foreach (var inner in await _disk.ListAsync(topPath))
+            {
+                if (!inner.IsDirectory || !IsShardName(inner.Name))
+                {
+                    continue;
+                }
+
+                var shard = topPath + "/" + inner.Name;
+                foreach (var entry in await _disk.ListAsync(shard))
+                {
+                    var isChunk = !entry.IsDirectory && IsValidId(entry.Name)
+                        && string.Equals(ShardOf(entry.Name), shard, StringComparison.Ordinal);
+                    (isChunk ? ids : strays).Add(isChunk ? entry.Name : shard + "/" + entry.Name);
+                }
+            }
+        }
+
+        ids.Sort(StringComparer.Ordinal);
+        strays.Sort(StringComparer.Ordinal);
+        return (ids, strays);
+    }
+}
