@@ -139,6 +139,15 @@ public sealed class SimDisk : IDisk
         var dir = FindDir(path) ?? throw new DirectoryNotFoundException($"{path} does not exist");
         dir.Durable = new SortedDictionary<string, Node>(dir.Entries, StringComparer.Ordinal);
         dir.Dirty = false;
+        foreach (var (name, node) in dir.Entries)
+        {
+            if (node is FileNode file)
+            {
+                // This name is now the file's durable home (a rename into this directory is committed).
+                file.DurableDir = dir;
+                file.DurableName = name;
+            }
+        }
         return true;
     }, slow: 10);
 
@@ -210,12 +219,24 @@ public sealed class SimDisk : IDisk
 
     internal void Crash(IRandom random)
     {
+        var names = new List<(Dir Dir, string Name, FileNode File)>();
+        CrashDir(_root, random, names);
+        KeepOneNamePerFile(names);
         var used = 0L;
-        CrashDir(_root, random, ref used);
+        var seen = new HashSet<FileNode>(ReferenceEqualityComparer.Instance);
+        foreach (var (_, _, file) in names)
+        {
+            if (seen.Add(file))
+            {
+                CrashFile(file, random);
+                used += file.Length;
+            }
+        }
+
         UsedBytes = used;
     }
 
-    private void CrashDir(Dir dir, IRandom random, ref long used)
+    private void CrashDir(Dir dir, IRandom random, List<(Dir Dir, string Name, FileNode File)> names)
     {
         if (dir.Dirty && !random.Chance(Faults.CrashKeepDirectoryProbability))
         {
@@ -224,17 +245,52 @@ public sealed class SimDisk : IDisk
 
         dir.Durable = new SortedDictionary<string, Node>(dir.Entries, StringComparer.Ordinal);
         dir.Dirty = false;
-        foreach (var node in dir.Entries.Values)
+        foreach (var (name, node) in dir.Entries)
         {
             if (node is Dir child)
             {
-                CrashDir(child, random, ref used);
+                CrashDir(child, random, names);
             }
             else if (node is FileNode file)
             {
-                CrashFile(file, random);
-                used += file.Length;
+                names.Add((dir, name, file));
             }
+        }
+    }
+
+    /// <summary>
+    /// A rename across directories is atomic on a journaling file system: after a crash the file has its old
+    /// name or its new one, never both. Where directories reverted independently left two names for one file,
+    /// keep its durable home (the last fsync'd directory that named it), else the first name in tree order.
+    /// </summary>
+    private static void KeepOneNamePerFile(List<(Dir Dir, string Name, FileNode File)> names)
+    {
+        var keep = new Dictionary<FileNode, (Dir Dir, string Name)>(ReferenceEqualityComparer.Instance);
+        foreach (var (dir, name, file) in names)
+        {
+            var isHome = ReferenceEquals(file.DurableDir, dir) && file.DurableName == name;
+            if (!keep.ContainsKey(file) || isHome)
+            {
+                keep[file] = (dir, name);
+            }
+        }
+
+        names.RemoveAll(entry =>
+        {
+            var kept = keep[entry.File];
+            if (ReferenceEquals(kept.Dir, entry.Dir) && kept.Name == entry.Name)
+            {
+                return false;
+            }
+
+            entry.Dir.Entries.Remove(entry.Name);
+            entry.Dir.Durable.Remove(entry.Name);
+            return true;
+        });
+        foreach (var (dir, name, file) in names)
+        {
+            file.DurableDir = dir;
+            file.DurableName = name;
         }
     }
 
@@ -396,6 +452,10 @@ public sealed class SimDisk : IDisk
         public long Length { get; set; }
 
         public long DurableLength { get; set; }
+
+        public Dir? DurableDir { get; set; }
+
+        public string? DurableName { get; set; }
 
         public void Append(ReadOnlySpan<byte> data)
         {

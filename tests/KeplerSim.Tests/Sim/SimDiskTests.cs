@@ -165,4 +165,29 @@ public sealed class SimDiskTests
         Assert.False(write.IsCompleted, "the crashed incarnation's continuation must never run");
         Assert.Null(node.Disk.Peek("f"));
     }
+    [Fact]
+    public void Cross_directory_rename_leaves_exactly_one_name_after_a_crash()
+    {
+        // Regression (found by the chunk store's review): directories reverted independently on a crash, so a
+        // rename from a/ to b/ with only b/ fsync'd left the file under both names and double-counted its bytes.
+        var faults = new DiskFaults { CrashKeepDirectoryProbability = 0 };
+        for (ulong seed = 1; seed <= 10; seed++)
+        {
+            var (sim, node) = SimHarness.OneIdleNode(seed, faults);
+            using var _ = sim;
+            sim.Await(node.Spawn(async rt =>
+            {
+                await rt.Disk.CreateDirectoryAsync("a");
+                await rt.Disk.CreateDirectoryAsync("b");
+                await rt.Disk.FsyncDirectoryAsync("");
+                await WriteAsync(rt.Disk, "a/f", Payload, fsync: true);
+                await rt.Disk.FsyncDirectoryAsync("a");
+                await rt.Disk.RenameAsync("a/f", "b/f");
+                await rt.Disk.FsyncDirectoryAsync("b");
+            }), "cross-directory rename");
+            node.Crash();
+            Assert.Equal(["b/f"], node.Disk.AllFiles());
+            Assert.Equal(Payload.Length, node.Disk.UsedBytes);
+        }
+    }
 }
