@@ -38,7 +38,7 @@ public sealed partial class HashRing
     {
         if (sortedNodes.Length > NodesMax)
         {
-            throw new ArgumentException($"{sortedNodes.Length} nodes: at most {NodesMax}", nameof(sortedNodes));
+            throw new ArgumentException($"{sortedNodes.Length} nodes: at most {NodesMax}", "nodes");
         }
 
         Options = options;

@@ -17,7 +17,9 @@ public sealed record RingOptions
     /// </summary>
     public const int VirtualNodesPerNodeDefault = 512;
 
-    /// <summary>Most virtual nodes a node may have; bounds the ring at <see cref="HashRing.NodesMax"/> times this.</summary>
+    /// <summary>
+    /// Most virtual nodes a node may have; bounds the ring at <see cref="HashRing.NodesMax"/> times this.
+    /// </summary>
     public const int VirtualNodesPerNodeMax = 1024;
 
     /// <summary>Copies of each chunk unless told otherwise.</summary>
@@ -39,7 +41,9 @@ public sealed record RingOptions
         ReplicationFactor = replicationFactor;
     }
 
-    /// <summary>The defaults: <see cref="VirtualNodesPerNodeDefault"/> and <see cref="ReplicationFactorDefault"/>.</summary>
+    /// <summary>
+    /// The defaults: <see cref="VirtualNodesPerNodeDefault"/> and <see cref="ReplicationFactorDefault"/>.
+    /// </summary>
     public static RingOptions Default { get; } = new();
 
     /// <summary>Positions each node takes on the ring.</summary>
