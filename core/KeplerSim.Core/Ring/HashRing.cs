@@ -1,0 +1,168 @@
+using KeplerSim.Core.Runtime;
+
+namespace KeplerSim.Core.Ring;
+
+/// <summary>
+/// An immutable consistent-hash ring. Each node takes <see cref="RingOptions.VirtualNodesPerNode"/> positions
+/// derived from its id alone; a chunk's owners are the first N distinct nodes clockwise of its position, where
+/// N is the replication factor (all nodes when there are fewer). A key at exactly a virtual node's position
+/// belongs to that virtual node.
+/// </summary>
+/// <remarks>
+/// The ring depends on the set of nodes only, never on the order they were added, so every member computes the
+/// same owners from the same membership view. Virtual nodes at the same position are ordered by node id
+/// (ordinal). Lookups binary-search a sorted position array: O(log(nodes × virtual nodes)) plus a short walk.
+/// </remarks>
+public sealed partial class HashRing
+{
+    /// <summary>Most nodes a ring may hold.</summary>
+    public const int NodesMax = 1024;
+
+    private readonly Func<NodeId, int, ulong[]> _placement;
+    // Distinct, sorted ordinally: a node's index here is its rank by id, which breaks position ties.
+    private readonly NodeId[] _nodes;
+    // Virtual node positions, ascending; equal positions ordered by node index.
+    private readonly ulong[] _positions;
+    // _owners[i] is the index into _nodes of the virtual node at _positions[i].
+    private readonly int[] _owners;
+
+    /// <summary>Builds a ring over <paramref name="nodes"/> (a set: duplicates count once).</summary>
+    /// <exception cref="ArgumentException">A node id is null or empty, or there are more than
+    /// <see cref="NodesMax"/> nodes.</exception>
+    public HashRing(IEnumerable<NodeId> nodes, RingOptions? options = null)
+        : this(SortedDistinct(nodes), options ?? RingOptions.Default, VirtualNodePlacement.PositionsOf)
+    {
+    }
+
+    private HashRing(NodeId[] sortedNodes, RingOptions options, Func<NodeId, int, ulong[]> placement)
+    {
+        if (sortedNodes.Length > NodesMax)
+        {
+            throw new ArgumentException($"{sortedNodes.Length} nodes: at most {NodesMax}", "nodes");
+        }
+
+        Options = options;
+        _placement = placement;
+        _nodes = sortedNodes;
+        Nodes = Array.AsReadOnly(sortedNodes);
+        OwnerCount = Math.Min(options.ReplicationFactor, sortedNodes.Length);
+        (_positions, _owners) = Layout(sortedNodes, options.VirtualNodesPerNode, placement);
+    }
+
+    /// <summary>The layout options this ring was built with.</summary>
+    public RingOptions Options { get; }
+
+    /// <summary>The members, sorted by id (ordinal).</summary>
+    public IReadOnlyList<NodeId> Nodes { get; }
+
+    /// <summary>Owners per chunk: the replication factor, or the node count when that is smaller.</summary>
+    public int OwnerCount { get; }
+
+    /// <summary>Virtual nodes on the ring: nodes × virtual nodes per node.</summary>
+    public int VirtualNodeCount => _positions.Length;
+
+    /// <summary>An empty ring: every chunk has no owners.</summary>
+    public static HashRing Empty(RingOptions? options = null) => new([], options);
+
+    /// <summary>Whether <paramref name="node"/> is a member.</summary>
+    public bool Contains(NodeId node) => node.Value is not null && Array.BinarySearch(_nodes, node) >= 0;
+
+    /// <summary>This ring plus <paramref name="node"/>; this ring itself when it is already a member.</summary>
+    public HashRing WithNode(NodeId node)
+    {
+        RequireValid(node);
+        var index = Array.BinarySearch(_nodes, node);
+        if (index >= 0)
+        {
+            return this;
+        }
+
+        var insertAt = ~index;
+        var nodes = new NodeId[_nodes.Length + 1];
+        _nodes.AsSpan(0, insertAt).CopyTo(nodes);
+        nodes[insertAt] = node;
+        _nodes.AsSpan(insertAt).CopyTo(nodes.AsSpan(insertAt + 1));
+        return new HashRing(nodes, Options, _placement);
+    }
+
+    /// <summary>This ring without <paramref name="node"/>; this ring itself when it is not a member.</summary>
+    public HashRing WithoutNode(NodeId node)
+    {
+        RequireValid(node);
+        var index = Array.BinarySearch(_nodes, node);
+        if (index < 0)
+        {
+            return this;
+        }
+
+        var nodes = new NodeId[_nodes.Length - 1];
+        _nodes.AsSpan(0, index).CopyTo(nodes);
+        _nodes.AsSpan(index + 1).CopyTo(nodes.AsSpan(index));
+        return new HashRing(nodes, Options, _placement);
+    }
+
+    /// <summary>
+    /// Builds a ring whose virtual node positions come from <paramref name="placement"/> (node, count) instead of
+    /// the id hash, so tests can force collisions and other layouts hashing makes rare.
+    /// </summary>
+    internal static HashRing WithPlacement(
+        IEnumerable<NodeId> nodes, RingOptions options, Func<NodeId, int, ulong[]> placement) =>
+        new(SortedDistinct(nodes), options, placement);
+
+    private static NodeId[] SortedDistinct(IEnumerable<NodeId> nodes)
+    {
+        ArgumentNullException.ThrowIfNull(nodes);
+        var sorted = nodes.ToArray();
+        foreach (var node in sorted)
+        {
+            RequireValid(node);
+        }
+
+        Array.Sort(sorted);
+        var distinct = 0;
+        for (var i = 0; i < sorted.Length; i++)
+        {
+            if (distinct == 0 || sorted[i].CompareTo(sorted[distinct - 1]) != 0)
+            {
+                sorted[distinct++] = sorted[i];
+            }
+        }
+
+        return sorted[..distinct];
+    }
+
+    private static void RequireValid(NodeId node)
+    {
+        if (string.IsNullOrEmpty(node.Value))
+        {
+            throw new ArgumentException("node id is null or empty", nameof(node));
+        }
+    }
+
+    private static (ulong[] Positions, int[] Owners) Layout(
+        NodeId[] nodes, int virtualNodesPerNode, Func<NodeId, int, ulong[]> placement)
+    {
+        // Sorting (position, node index) as one 96-bit key gives a total order: ties go to the lower node id.
+        var keys = new UInt128[nodes.Length * virtualNodesPerNode];
+        for (var node = 0; node < nodes.Length; node++)
+        {
+            var placed = placement(nodes[node], virtualNodesPerNode);
+            Invariant.That(placed.Length == virtualNodesPerNode, "placement returned the wrong number of positions");
+            for (var virtualNode = 0; virtualNode < placed.Length; virtualNode++)
+            {
+                keys[(node * virtualNodesPerNode) + virtualNode] = ((UInt128)placed[virtualNode] << 32) | (uint)node;
+            }
+        }
+
+        Array.Sort(keys);
+        var positions = new ulong[keys.Length];
+        var owners = new int[keys.Length];
+        for (var i = 0; i < keys.Length; i++)
+        {
+            positions[i] = (ulong)(keys[i] >> 32);
+            owners[i] = (int)(uint)keys[i];
+        }
+
+        return (positions, owners);
+    }
+}
