@@ -15,7 +15,7 @@ public enum Durability
 public sealed record KeplerOptions
 {
     /// <summary>Largest replication factor.</summary>
-    public const int ReplicationFactorMax = 16;
+    public const int ReplicationFactorMax = Ring.RingOptions.ReplicationFactorMax;
 
     /// <summary>Replication factor N (REPLICATION_FACTOR).</summary>
     public int ReplicationFactor { get; init; } = 3;
@@ -24,7 +24,7 @@ public sealed record KeplerOptions
     public int ChunkSizeBytes { get; init; } = 4 * 1024 * 1024;
 
     /// <summary>Virtual nodes per node on the ring.</summary>
-    public int VirtualNodesPerNode { get; init; } = 128;
+    public int VirtualNodesPerNode { get; init; } = Ring.RingOptions.VirtualNodesPerNodeDefault;
 
     /// <summary>How long a write waits for its durability before it fails (its data stays queued).</summary>
     public long WriteTimeoutMicroseconds { get; init; } = 30_000_000;
@@ -58,7 +58,8 @@ public sealed record KeplerOptions
         Require(ReplicationFactor is >= 1 and <= ReplicationFactorMax,
             $"replication factor must be 1..{ReplicationFactorMax}");
         Require(ChunkSizeBytes is >= 1024 and <= 64 * 1024 * 1024, "chunk size must be 1 KiB..64 MiB");
-        Require(VirtualNodesPerNode is >= 1 and <= 4096, "virtual nodes per node must be 1..4096");
+        Require(VirtualNodesPerNode is >= Ring.RingOptions.VirtualNodesPerNodeMin
+            and <= Ring.RingOptions.VirtualNodesPerNodeMax, "virtual nodes per node must be 1..1024");
         Require(WriteTimeoutMicroseconds > 0, "write timeout must be > 0");
         Require(TransferTimeoutMicroseconds > 0, "transfer timeout must be > 0");
         Require(RetryBaseMicroseconds > 0 && RetryMaxMicroseconds >= RetryBaseMicroseconds,

@@ -1,0 +1,53 @@
+using KeplerSim.Core.Diagnostics;
+
+namespace KeplerSim.Core.Node;
+
+/// <summary>A write reached its durability and was acknowledged to the client.</summary>
+public sealed record WriteAcknowledged(string Path, string Version, string Durability, int Chunks, long SizeBytes)
+    : KeplerEvent
+{
+    /// <inheritdoc />
+    public override string Kind => "write.ack";
+}
+
+/// <summary>A chunk reached one of its owners durably.</summary>
+public sealed record ChunkReplicated(string ChunkId, string Target) : KeplerEvent
+{
+    /// <inheritdoc />
+    public override string Kind => "chunk.replicated";
+}
+
+/// <summary>A replication attempt failed; it will be retried after a backoff.</summary>
+public sealed record ReplicationRetry(string ChunkId, string Target, int Attempts, string Reason) : KeplerEvent
+{
+    /// <inheritdoc />
+    public override string Kind => "chunk.retry";
+}
+
+/// <summary>A peer offered bytes that do not match the chunk id; nothing was stored.</summary>
+public sealed record ChunkRejected(string ChunkId, string Peer, string Reason) : KeplerEvent
+{
+    /// <inheritdoc />
+    public override string Kind => "chunk.rejected";
+}
+
+/// <summary>A manifest version was recorded on this node.</summary>
+public sealed record ManifestApplied(string Path, string Version, bool IsTombstone, bool IsWinner) : KeplerEvent
+{
+    /// <inheritdoc />
+    public override string Kind => "manifest.applied";
+}
+
+/// <summary>A corrupt or missing local chunk was repaired from a replica while serving a read.</summary>
+public sealed record ChunkReadRepaired(string ChunkId, string Source) : KeplerEvent
+{
+    /// <inheritdoc />
+    public override string Kind => "chunk.read_repaired";
+}
+
+/// <summary>A peer sent a frame that does not follow the protocol.</summary>
+public sealed record MalformedFrame(string Peer, string Reason) : KeplerEvent
+{
+    /// <inheritdoc />
+    public override string Kind => "frame.malformed";
+}

@@ -1,0 +1,203 @@
+using KeplerSim.Core.Manifests;
+using KeplerSim.Core.Metadata;
+using KeplerSim.Core.Protocol;
+using KeplerSim.Core.Runtime;
+using KeplerSim.Core.Storage;
+
+namespace KeplerSim.Core.Node;
+
+public sealed partial class KeplerNode
+{
+    /// <inheritdoc />
+    public async Task<FileVersionInfo> GetAsync(string path, Stream destination, long offset = 0, long? length = null)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        var filePath = FilePath.Parse(path);
+        await EnsureReadyAsync();
+        var manifest = await ResolveLiveManifestAsync(filePath);
+        if (offset < 0 || offset > manifest.SizeBytes || length < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(offset),
+                $"range {offset}+{length} is outside '{path}' of {manifest.SizeBytes} bytes");
+        }
+
+        var end = Math.Min(manifest.SizeBytes, offset + (length ?? manifest.SizeBytes));
+        var chunkSize = (long)manifest.ChunkSizeBytes;
+        for (var index = (int)(offset / Math.Max(1, chunkSize)); index < manifest.Chunks.Count; index++)
+        {
+            var chunkStart = index * chunkSize;
+            if (chunkStart >= end)
+            {
+                break;
+            }
+
+            var data = await ReadChunkAsync(manifest.Chunks[index].Hex);
+            var from = (int)Math.Max(0, offset - chunkStart);
+            var to = (int)Math.Min(data.Length, end - chunkStart);
+            await destination.WriteAsync(data[from..to]);
+        }
+
+        Metrics.ReadsServed++;
+        return Describe(manifest, isWinner: true);
+    }
+
+    /// <inheritdoc />
+    public async Task<FileVersionInfo> StatAsync(string path)
+    {
+        var filePath = FilePath.Parse(path);
+        await EnsureReadyAsync();
+        return Describe(await ResolveLiveManifestAsync(filePath), isWinner: true);
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<FileVersionInfo>> ListAsync(string prefix, int limit = 1000)
+    {
+        ArgumentNullException.ThrowIfNull(prefix);
+        await EnsureReadyAsync();
+        var result = new List<FileVersionInfo>();
+        foreach (var path in Meta.ListPaths(prefix, limit: Math.Clamp(limit, 1, MetadataStore.ListBatchMax)))
+        {
+            if (Meta.GetWinner(path) is { Tombstone: false } row)
+            {
+                result.Add(Describe(row));
+            }
+        }
+
+        return result;
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<FileVersionInfo>> VersionsAsync(string path)
+    {
+        var filePath = FilePath.Parse(path);
+        await EnsureReadyAsync();
+        return Meta.ListFileVersions(filePath.Value).Select(Describe).ToList();
+    }
+
+    private async Task<Manifest> ResolveLiveManifestAsync(FilePath path)
+    {
+        var manifest = await ResolveManifestAsync(path);
+        return manifest is null || manifest.IsTombstone ? throw new FileNotFoundInClusterException(path.Value) : manifest;
+    }
+
+    /// <summary>
+    /// The newest version of <paramref name="path"/>: this node's, or if it has none, the newest any reachable
+    /// peer has (which is then recorded here: read repair).
+    /// </summary>
+    private async Task<Manifest?> ResolveManifestAsync(FilePath path)
+    {
+        if (Meta.GetWinner(path.Value) is { } row)
+        {
+            return FromRow(row);
+        }
+
+        var answers = await Task.WhenAll(Cluster.Members.Where(m => m.Id != Id).Select(m => AskManifestAsync(m, path)));
+        Manifest? newest = null;
+        foreach (var answer in answers)
+        {
+            if (answer is not null && (newest is null || answer.Version > newest.Version))
+            {
+                newest = answer;
+            }
+        }
+
+        if (newest is not null)
+        {
+            ApplyManifest(newest);
+        }
+
+        return newest;
+    }
+
+    private async Task<Manifest?> AskManifestAsync(Member member, FilePath path)
+    {
+        try
+        {
+            var reply = await RequestAsync<GetManifestReply>(member.Id, new GetManifestRequest(path.Value));
+            if (reply.Manifest is null)
+            {
+                return null;
+            }
+
+            var manifest = ManifestCodec.Decode(reply.Manifest);
+            return manifest.Path == path ? manifest : null;
+        }
+        catch (Exception e) when (IsTransferFailure(e) || e is InvalidManifestException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// A chunk's verified bytes: from the local store, else from its owners in ring order, else from any other
+    /// member (a hinted copy). Corrupt, missing or slow replicas are skipped. A local owned copy that was bad is
+    /// repaired from the replica that answered.
+    /// </summary>
+    private async Task<byte[]> ReadChunkAsync(string id)
+    {
+        var local = await Store.ReadAsync(id);
+        if (local.IsOk)
+        {
+            return local.Data.ToArray();
+        }
+
+        var owners = Ring.OwnersOf(id);
+        var candidates = owners.Concat(Cluster.Ids.Where(n => !owners.Contains(n))).Where(n => n != Id);
+        foreach (var node in candidates)
+        {
+            if (await FetchChunkAsync(node, id) is { } data)
+            {
+                if (OwnsChunk(id))
+                {
+                    await RepairLocalAsync(id, data, node);
+                }
+
+                return data;
+            }
+        }
+
+        throw new ChunkUnavailableException($"no intact replica of chunk {id} could be read");
+    }
+
+    private async Task RepairLocalAsync(string id, byte[] data, NodeId source)
+    {
+        try
+        {
+            await Store.WriteAsync(id, data);
+            Meta.Transaction(meta => RecordLocalChunk(meta, id, data.Length, requestId: null));
+            Metrics.ReadRepairs++;
+            _runtime.Events.Publish(new ChunkReadRepaired(id, source.Value));
+        }
+        catch (IOException)
+        {
+            // The read is served anyway; scrub repairs the local copy later.
+        }
+    }
+
+    private static FileVersionInfo Describe(Manifest manifest, bool isWinner) => new(
+        manifest.Path.Value, manifest.SizeBytes, manifest.ContentId, manifest.Version.ToString(),
+        manifest.Origin.Value, manifest.IsTombstone, isWinner, manifest.Chunks.Count);
+
+    private static FileVersionInfo Describe(FileRow row) => Describe(FromRow(row), row.IsWinner);
+
+    private static VersionToken TokenOf(FileRow row) =>
+        new(row.VersionWallUs, (int)row.VersionLogical, row.VersionNode);
+
+    internal static FileRow ToRow(Manifest manifest, bool isWinner) => new(
+        FileRowId(manifest), manifest.Path.Value, manifest.SizeBytes, manifest.Chunks.Select(c => c.Hex).ToList(),
+        manifest.ChunkSizeBytes, manifest.ContentId, manifest.Version.WallMicroseconds, manifest.Version.Logical,
+        manifest.Version.Node, manifest.Origin, manifest.IsTombstone, isWinner, manifest.Version.WallMicroseconds);
+
+    internal static Manifest FromRow(FileRow row)
+    {
+        var path = FilePath.Parse(row.Path);
+        return row.Tombstone
+            ? Manifest.CreateTombstone(path, TokenOf(row), row.OriginNode)
+            : Manifest.Create(path, row.SizeBytes, row.ChunkIds.Select(ChunkId.Parse), (int)row.ChunkSizeBytes,
+                TokenOf(row), row.OriginNode);
+    }
+
+    /// <summary>One row per version: the version token is unique (it carries the node id).</summary>
+    private static string FileRowId(Manifest manifest) => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+        $"{manifest.Version.WallMicroseconds:D20}.{manifest.Version.Logical:D10}.{manifest.Version.Node.Value}");
+}

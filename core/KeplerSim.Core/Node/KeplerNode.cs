@@ -1,0 +1,174 @@
+using KeplerSim.Core.Manifests;
+using KeplerSim.Core.Metadata;
+using KeplerSim.Core.Replication;
+using KeplerSim.Core.Ring;
+using KeplerSim.Core.Runtime;
+using KeplerSim.Core.Storage;
+
+namespace KeplerSim.Core.Node;
+
+/// <summary>
+/// A KeplerFS node: the chunk store, the metadata, the ring and the replication queue, serving the file API
+/// (<see cref="IFileService"/>) and the transfer protocol. Runs on one logical thread; every method must be
+/// called on it.
+/// </summary>
+public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
+{
+    private const string HlcMetaKey = "hlc.last";
+    private readonly NodeRuntime _runtime;
+    private readonly KeplerOptions _options;
+    private readonly TaskCompletionSource _ready = new();
+    private MetadataStore? _meta;
+    private ReplicationWorker? _replication;
+
+    /// <summary>Creates the node; nothing happens until <see cref="StartAsync"/>.</summary>
+    public KeplerNode(NodeRuntime runtime, KeplerOptions options, ClusterView cluster)
+    {
+        ArgumentNullException.ThrowIfNull(runtime);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(cluster);
+        options.Validate();
+        _runtime = runtime;
+        _options = options;
+        Cluster = cluster;
+        Ring = new HashRing(cluster.Ids, new RingOptions(options.VirtualNodesPerNode, options.ReplicationFactor));
+        Store = new ChunkStore(runtime);
+        Clock = new HybridLogicalClock(runtime.Clock, runtime.Id);
+        Metrics = new NodeMetrics();
+    }
+
+    /// <summary>This node's id.</summary>
+    public NodeId Id => _runtime.Id;
+
+    /// <summary>The members chunks are placed over.</summary>
+    public ClusterView Cluster { get; }
+
+    /// <summary>The placement ring.</summary>
+    public HashRing Ring { get; }
+
+    /// <summary>The local chunk store.</summary>
+    public ChunkStore Store { get; }
+
+    /// <summary>The version clock.</summary>
+    public HybridLogicalClock Clock { get; }
+
+    /// <summary>Counters for metrics.</summary>
+    public NodeMetrics Metrics { get; }
+
+    /// <summary>Completes when the node has recovered and serves requests.</summary>
+    public Task Ready => _ready.Task;
+
+    /// <summary>The what the startup recovery found (null until it ran).</summary>
+    public RecoveryReport? Recovery { get; private set; }
+
+    internal MetadataStore Meta => _meta ?? throw new InvalidOperationException("node not started");
+
+    /// <summary>Replication entries waiting, as seen by this node's metadata.</summary>
+    public long QueueDepth => Meta.CountQueue();
+
+    /// <inheritdoc />
+    public async Task StartAsync()
+    {
+        try
+        {
+            _meta = MetadataStore.Open(_runtime.Metadata);
+            RestoreClock();
+            Recovery = await Store.RecoverAsync(new ChunkIndex(this));
+            _runtime.Streams.SetAcceptor(connection => _ = ServeAsync(connection));
+            _replication = new ReplicationWorker(this, _runtime, _options);
+            _replication.Start();
+            _ready.TrySetResult();
+        }
+        catch (Exception e)
+        {
+            _ready.TrySetException(e);
+            throw;
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _meta?.Dispose();
+
+    internal long NowMicroseconds => _runtime.Clock.WallMicroseconds;
+
+    internal bool OwnsChunk(string chunkId) => Ring.IsOwner(Id, chunkId);
+
+    internal NetAddress TransferAddressOf(NodeId node) =>
+        Cluster.Find(node)?.TransferAddress ?? throw new InvalidOperationException($"{node} is not a member");
+
+    private void RestoreClock()
+    {
+        if (Meta.GetMeta(HlcMetaKey) is { } text && ParseToken(text) is { } last)
+        {
+            // Never issue a token at or below one this node issued before the crash.
+            Clock.TryObserve(last);
+        }
+    }
+
+    private static VersionToken? ParseToken(string text)
+    {
+        var parts = text.Split('|');
+        return parts.Length == 3
+            && long.TryParse(parts[0], System.Globalization.CultureInfo.InvariantCulture, out var wall)
+            && int.TryParse(parts[1], System.Globalization.CultureInfo.InvariantCulture, out var logical)
+            ? new VersionToken(wall, logical, new NodeId(parts[2]))
+            : null;
+    }
+
+    private static string FormatToken(VersionToken token) =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"{token.WallMicroseconds}|{token.Logical}|{token.Node.Value}");
+
+    private async Task EnsureReadyAsync()
+    {
+        await _ready.Task;
+    }
+
+    /// <summary>The chunk store's view of the SQLite <c>chunks</c> table, used by startup recovery.</summary>
+    private sealed class ChunkIndex(KeplerNode node) : IChunkIndex
+    {
+        public IReadOnlyList<string> KnownChunks()
+        {
+            var ids = new List<string>();
+            for (var page = node.Meta.ListChunks(); page.Count > 0; page = node.Meta.ListChunks(page[^1].Id))
+            {
+                ids.AddRange(page.Select(c => c.Id));
+            }
+
+            return ids;
+        }
+
+        public void MarkPresent(string id, long sizeBytes) => node.Meta.Transaction(meta =>
+            node.RecordLocalChunk(meta, id, sizeBytes, requestId: null));
+
+        public void MarkMissing(string id) => node.Meta.DeleteChunk(id);
+    }
+}
+
+/// <summary>Counters of one node incarnation.</summary>
+public sealed class NodeMetrics
+{
+    /// <summary>Writes acknowledged.</summary>
+    public long WritesAcknowledged { get; internal set; }
+
+    /// <summary>Writes that failed to reach their durability in time.</summary>
+    public long WritesTimedOut { get; internal set; }
+
+    /// <summary>Reads served.</summary>
+    public long ReadsServed { get; internal set; }
+
+    /// <summary>Chunk replicas delivered to owners.</summary>
+    public long ChunksReplicated { get; internal set; }
+
+    /// <summary>Replication attempts that failed.</summary>
+    public long ReplicationFailures { get; internal set; }
+
+    /// <summary>Chunks offered by peers whose bytes did not match their id.</summary>
+    public long ChunksRejected { get; internal set; }
+
+    /// <summary>Frames that did not follow the protocol.</summary>
+    public long MalformedFrames { get; internal set; }
+
+    /// <summary>Local chunks repaired from a replica during a read.</summary>
+    public long ReadRepairs { get; internal set; }
+}
