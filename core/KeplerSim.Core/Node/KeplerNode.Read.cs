@@ -164,7 +164,7 @@ public sealed partial class KeplerNode
         try
         {
             await Store.WriteAsync(id, data);
-            Meta.Transaction(meta => RecordLocalChunk(meta, id, data.Length, requestId: null));
+            Meta.Transaction(meta => RecordLocalChunk(meta, id, data.Length, requestId: null, replicate: false));
             Metrics.ReadRepairs++;
             _runtime.Events.Publish(new ChunkReadRepaired(id, source.Value));
         }

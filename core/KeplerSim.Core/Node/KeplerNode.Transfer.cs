@@ -188,7 +188,7 @@ public sealed partial class KeplerNode
 
         if (error is null)
         {
-            Meta.Transaction(meta => RecordLocalChunk(meta, request.ChunkId, request.SizeBytes, requestId: null));
+            Meta.Transaction(meta => RecordLocalChunk(meta, request.ChunkId, request.SizeBytes, requestId: null, replicate: false));
             _replication?.Kick();
         }
 

@@ -67,7 +67,7 @@ public sealed partial class KeplerNode
     {
         var id = chunk.Id.Hex;
         await Store.WriteAsync(id, chunk.Data);
-        Meta.Transaction(meta => RecordLocalChunk(meta, id, chunk.Data.Length, tracker.RequestId));
+        Meta.Transaction(meta => RecordLocalChunk(meta, id, chunk.Data.Length, tracker.RequestId, replicate: true));
         var owners = Ring.OwnersOf(id);
         tracker.Expect(id, owners.Count);
         if (owners.Contains(Id))
@@ -85,15 +85,23 @@ public sealed partial class KeplerNode
     }
 
     /// <summary>
-    /// Records a chunk now durable on this disk: owned, or hinted (then it is handed to its owners). Queues a
-    /// transfer to every other owner. Must run inside a metadata transaction.
+    /// Records a chunk now durable on this disk: owned, or hinted. A hinted copy is always queued for every
+    /// owner; an owned copy is queued for the other owners only when <paramref name="replicate"/> is set (this
+    /// node accepted the write). A replica received from a peer is not queued onwards: the sender owns that
+    /// delivery, and forwarding would bounce chunks between owners forever. Must run inside a metadata
+    /// transaction.
     /// </summary>
-    internal void RecordLocalChunk(MetadataStore meta, string id, long sizeBytes, string? requestId)
+    internal void RecordLocalChunk(MetadataStore meta, string id, long sizeBytes, string? requestId, bool replicate)
     {
         var owners = Ring.OwnersOf(id);
         var owned = owners.Contains(Id);
         meta.UpsertChunk(new StoredChunk(id, sizeBytes, ChunkStore.PathOf(id),
             owned ? ChunkState.Durable : ChunkState.Hinted, NowMicroseconds));
+        if (owned && !replicate)
+        {
+            return;
+        }
+
         foreach (var owner in owners)
         {
             if (owner != Id)

@@ -138,8 +138,10 @@ public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
             return ids;
         }
 
+        // A chunk found on disk but not in the index was never acknowledged (the acknowledgement needs the
+        // index row): an owned one is kept as is, a hinted one is handed to its owners.
         public void MarkPresent(string id, long sizeBytes) => node.Meta.Transaction(meta =>
-            node.RecordLocalChunk(meta, id, sizeBytes, requestId: null));
+            node.RecordLocalChunk(meta, id, sizeBytes, requestId: null, replicate: false));
 
         public void MarkMissing(string id) => node.Meta.DeleteChunk(id);
     }
