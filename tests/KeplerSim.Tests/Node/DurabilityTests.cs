@@ -59,6 +59,10 @@ public sealed class DurabilityTests
             30 * SimHarness.Second), "waiting for the owners to confirm and the hinted copy to go");
     }
 
+    /// <remarks>
+    /// Regression, seed 23: receivers used to queue every replica they got onwards to the other owners, so
+    /// chunks bounced between owners forever and this queue never drained (depth stuck at 80).
+    /// </remarks>
     [Fact]
     public void Crash_of_the_receiving_node_mid_replication_resumes_the_queue_after_restart()
     {
