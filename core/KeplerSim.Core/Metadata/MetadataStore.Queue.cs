@@ -82,6 +82,9 @@ public sealed partial class MetadataStore
     /// <summary>How many entries are queued.</summary>
     public long CountQueue() => _queueSql.Count.ScalarInt64();
 
+    /// <summary>Bytes waiting in the queue: the size of each queued chunk once per target (0 for unknown chunks).</summary>
+    public long QueueBytes() => _queueSql.Bytes.ScalarInt64();
+
     /// <summary>How many entries the write <paramref name="requestId"/> still waits on.</summary>
     public long CountQueueForRequest(string requestId)
     {
@@ -133,6 +136,9 @@ public sealed partial class MetadataStore
             ["$chunk", "$target"]);
 
         public Statement Count { get; } = prepare("SELECT count(*) FROM replication_queue", []);
+
+        public Statement Bytes { get; } = prepare(
+            "SELECT coalesce(sum(c.size), 0) FROM replication_queue q JOIN chunks c ON c.id = q.chunk_id", []);
 
         public Statement CountForRequest { get; } = prepare(
             "SELECT count(*) FROM replication_queue WHERE request_id = $request", ["$request"]);

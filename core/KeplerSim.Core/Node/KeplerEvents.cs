@@ -51,3 +51,32 @@ public sealed record MalformedFrame(string Peer, string Reason) : KeplerEvent
     /// <inheritdoc />
     public override string Kind => "frame.malformed";
 }
+
+/// <summary>A surplus copy (hinted, or left over from a rebalance) was deleted after its grace period.</summary>
+public sealed record SurplusDropped(string ChunkId) : KeplerEvent
+{
+    /// <inheritdoc />
+    public override string Kind => "chunk.surplus_dropped";
+}
+
+/// <summary>Replication, repair and rebalance progress: what is left, how fast it goes, when it will end.</summary>
+public sealed record ReplicationProgress(long ChunksLeft, long BytesLeft, double ChunksPerSecond, long EtaMicroseconds)
+    : KeplerEvent
+{
+    /// <inheritdoc />
+    public override string Kind => "replication.progress";
+}
+
+/// <summary>The ring changed; the repair scan re-checks every local chunk.</summary>
+public sealed record RingChanged(int Members, string Reason) : KeplerEvent
+{
+    /// <inheritdoc />
+    public override string Kind => "ring.changed";
+}
+
+/// <summary>Scrub found a corrupt or missing local chunk, and whether it repaired it from a replica.</summary>
+public sealed record ScrubFound(string ChunkId, string Status, bool Repaired) : KeplerEvent
+{
+    /// <inheritdoc />
+    public override string Kind => "scrub.found";
+}

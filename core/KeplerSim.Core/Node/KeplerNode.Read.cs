@@ -159,6 +159,25 @@ public sealed partial class KeplerNode
         throw new ChunkUnavailableException($"no intact replica of chunk {id} could be read");
     }
 
+    /// <summary>
+    /// Fetches a verified copy of a chunk from another node and stores it here (scrub repair). False if no
+    /// replica could be read.
+    /// </summary>
+    internal async Task<bool> RestoreChunkAsync(string id)
+    {
+        var owners = Ring.OwnersOf(id);
+        foreach (var node in owners.Concat(Cluster.Ids.Where(n => !owners.Contains(n))).Where(n => n != Id))
+        {
+            if (await FetchChunkAsync(node, id) is { } data)
+            {
+                await RepairLocalAsync(id, data, node);
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     private async Task RepairLocalAsync(string id, byte[] data, NodeId source)
     {
         try

@@ -7,6 +7,11 @@ namespace KeplerSim.Core.Node;
 
 public sealed partial class KeplerNode
 {
+    /// <summary>Chunks received at once; more offers are answered "busy" (the sender backs off).</summary>
+    public const int IncomingStoresMax = 64;
+
+    private readonly SortedSet<string> _incoming = new(StringComparer.Ordinal);
+
     // ---- Client side --------------------------------------------------------------------------------------
 
     /// <summary>Sends one request on a fresh connection and waits (bounded) for its reply.</summary>
@@ -19,13 +24,30 @@ public sealed partial class KeplerNode
         return await WithTimeoutAsync(connection.ReceiveAsync<TReply>(), connection, "reply from " + node);
     }
 
-    /// <summary>Streams a chunk to <paramref name="node"/>; true when the node reports it durable.</summary>
-    internal async Task<bool> SendChunkAsync(NodeId node, string id, ReadOnlyMemory<byte> data)
+    /// <summary>
+    /// Offers a chunk to <paramref name="node"/> and streams its bytes (loaded only if the node lacks it, after
+    /// <paramref name="beforeData"/> — the bandwidth cap). Null when the node reports the chunk durable; else why
+    /// not.
+    /// </summary>
+    internal async Task<string?> SendChunkAsync(NodeId node, string id, long sizeBytes,
+        Func<Task<ReadOnlyMemory<byte>?>> load, Func<long, Task> beforeData)
     {
         using var connection = await WithTimeoutAsync(
             _runtime.Streams.ConnectAsync(TransferAddressOf(node)), null, "connect to " + node);
-        await WithTimeoutAsync(connection.SendAsync(new StoreChunkRequest(id, data.Length, Id.Value)), connection,
+        await WithTimeoutAsync(connection.SendAsync(new StoreChunkRequest(id, sizeBytes, Id.Value)), connection,
             "send to " + node);
+        var answer = await WithTimeoutAsync(connection.ReceiveAsync<TransferFrame>(), connection, "offer reply");
+        if (answer is StoreChunkReply early)
+        {
+            return early.Durable && early.ChunkId == id ? null : early.Error ?? "refused";
+        }
+
+        if (answer is not StoreChunkReady || await load() is not { } data || data.Length != sizeBytes)
+        {
+            return answer is StoreChunkReady ? "local copy unavailable" : "unexpected offer reply";
+        }
+
+        await beforeData(data.Length);
         var segment = SegmentBytes();
         for (var at = 0; at < data.Length; at += segment)
         {
@@ -35,7 +57,7 @@ public sealed partial class KeplerNode
 
         var reply = await WithTimeoutAsync(connection.ReceiveAsync<StoreChunkReply>(), connection,
             "store reply from " + node);
-        return reply.Durable && reply.ChunkId == id;
+        return reply.Durable && reply.ChunkId == id ? null : reply.Error ?? "refused";
     }
 
     /// <summary>Fetches and verifies a chunk from <paramref name="node"/>; null if it is missing, bad or slow.</summary>
@@ -112,8 +134,18 @@ public sealed partial class KeplerNode
         await task;
     }
 
-    private static void ObserveLater(Task task) =>
-        _ = task.ContinueWith(t => t.Exception, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously);
+    /// <summary>Observes an abandoned task's failure on the node's own thread (no unobserved exceptions).</summary>
+    private static async void ObserveLater(Task task)
+    {
+        try
+        {
+            await task;
+        }
+        catch (Exception e) when (IsTransferFailure(e) || e is OperationCanceledException)
+        {
+            // The operation was abandoned on timeout; its failure is expected.
+        }
+    }
 
     // ---- Server side --------------------------------------------------------------------------------------
 
@@ -159,40 +191,65 @@ public sealed partial class KeplerNode
             throw new ProtocolException($"bad store request for '{request.ChunkId}' of {request.SizeBytes} bytes");
         }
 
-        string? error = null;
-        await using (var writer = await Store.BeginWriteAsync(request.ChunkId))
+        if (_incoming.Contains(request.ChunkId) || _incoming.Count >= IncomingStoresMax)
         {
-            for (long received = 0; received < request.SizeBytes;)
-            {
-                var frame = await WithTimeoutAsync(connection.ReceiveAsync<ChunkDataFrame>(), connection, "chunk data");
-                if (frame.Data.Length == 0 || received + frame.Data.Length > request.SizeBytes)
-                {
-                    throw new ProtocolException("chunk data overruns the announced size");
-                }
-
-                await writer.AppendAsync(frame.Data);
-                received += frame.Data.Length;
-            }
-
-            try
-            {
-                await writer.CommitAsync();
-            }
-            catch (ChunkMismatchException e)
-            {
-                error = "mismatch: bytes hash to " + e.Message;
-                Metrics.ChunksRejected++;
-                _runtime.Events.Publish(new ChunkRejected(request.ChunkId, request.Sender, "hash mismatch"));
-            }
+            // Someone else is sending it (or we are saturated): the sender retries later and then finds it here.
+            await connection.SendAsync(new StoreChunkReply(request.ChunkId, false, "busy"));
+            return;
         }
 
-        if (error is null)
+        _incoming.Add(request.ChunkId);
+        try
         {
-            Meta.Transaction(meta => RecordLocalChunk(meta, request.ChunkId, request.SizeBytes, requestId: null, replicate: false));
-            _replication?.Kick();
+            var error = await ReceiveChunkAsync(connection, request);
+            if (error is null)
+            {
+                Meta.Transaction(meta =>
+                    RecordLocalChunk(meta, request.ChunkId, request.SizeBytes, requestId: null, replicate: false));
+                _replication?.Kick();
+            }
+
+            await connection.SendAsync(new StoreChunkReply(request.ChunkId, error is null, error));
+        }
+        finally
+        {
+            _incoming.Remove(request.ChunkId);
+        }
+    }
+
+    /// <summary>Null when the chunk is durable here (already, or after receiving it); else why not.</summary>
+    private async Task<string?> ReceiveChunkAsync(IStreamConnection connection, StoreChunkRequest request)
+    {
+        if (await Store.ConfirmDurableAsync(request.ChunkId))
+        {
+            return null;
         }
 
-        await connection.SendAsync(new StoreChunkReply(request.ChunkId, error is null, error));
+        await connection.SendAsync(new StoreChunkReady(request.ChunkId));
+        await using var writer = await Store.BeginWriteAsync(request.ChunkId);
+        for (long received = 0; received < request.SizeBytes;)
+        {
+            var frame = await WithTimeoutAsync(connection.ReceiveAsync<ChunkDataFrame>(), connection, "chunk data");
+            if (frame.Data.Length == 0 || received + frame.Data.Length > request.SizeBytes)
+            {
+                throw new ProtocolException("chunk data overruns the announced size");
+            }
+
+            await writer.AppendAsync(frame.Data);
+            received += frame.Data.Length;
+        }
+
+        try
+        {
+            await writer.CommitAsync();
+            return null;
+        }
+        catch (ChunkMismatchException)
+        {
+            Metrics.ChunksRejected++;
+            _runtime.Events.Publish(new ChunkRejected(request.ChunkId, request.Sender, "hash mismatch"));
+            return "mismatch: the bytes do not hash to the chunk id";
+        }
     }
 
     private async Task ServeFetchAsync(IStreamConnection connection, FetchChunkRequest request)

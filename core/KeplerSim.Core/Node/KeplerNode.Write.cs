@@ -116,7 +116,8 @@ public sealed partial class KeplerNode
     {
         if (_trackers.TryGetValue(chunkId, out var list))
         {
-            foreach (var tracker in list)
+            // A copy: completing a tracker may finish its write, which removes the tracker from this list.
+            foreach (var tracker in list.ToList())
             {
                 tracker.Confirm(chunkId, owner);
             }

@@ -20,6 +20,8 @@ public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
     private readonly TaskCompletionSource _ready = new();
     private MetadataStore? _meta;
     private ReplicationWorker? _replication;
+    private RepairScanner? _repair;
+    private Scrubber? _scrubber;
 
     /// <summary>Creates the node; nothing happens until <see cref="StartAsync"/>.</summary>
     public KeplerNode(NodeRuntime runtime, KeplerOptions options, ClusterView cluster)
@@ -31,7 +33,7 @@ public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
         _runtime = runtime;
         _options = options;
         Cluster = cluster;
-        Ring = new HashRing(cluster.Ids, new RingOptions(options.VirtualNodesPerNode, options.ReplicationFactor));
+        Ring = BuildRing(cluster);
         Store = new ChunkStore(runtime);
         Clock = new HybridLogicalClock(runtime.Clock, runtime.Id);
         Metrics = new NodeMetrics();
@@ -41,10 +43,10 @@ public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
     public NodeId Id => _runtime.Id;
 
     /// <summary>The members chunks are placed over.</summary>
-    public ClusterView Cluster { get; }
+    public ClusterView Cluster { get; private set; }
 
     /// <summary>The placement ring.</summary>
-    public HashRing Ring { get; }
+    public HashRing Ring { get; private set; }
 
     /// <summary>The local chunk store.</summary>
     public ChunkStore Store { get; }
@@ -77,6 +79,10 @@ public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
             _runtime.Streams.SetAcceptor(connection => _ = ServeAsync(connection));
             _replication = new ReplicationWorker(this, _runtime, _options);
             _replication.Start();
+            _repair = new RepairScanner(this, _runtime, _options);
+            _repair.Start();
+            _scrubber = new Scrubber(this, _runtime, _options);
+            _scrubber.Start();
             _ready.TrySetResult();
         }
         catch (Exception e)
@@ -88,6 +94,32 @@ public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
 
     /// <inheritdoc />
     public void Dispose() => _meta?.Dispose();
+
+    /// <summary>
+    /// Replaces the member set (a death, a join, a leave): the ring is rebuilt and every local chunk re-checked,
+    /// which re-replicates what lost an owner and hands off what a new owner gained.
+    /// </summary>
+    public void UpdateCluster(ClusterView cluster, string reason)
+    {
+        ArgumentNullException.ThrowIfNull(cluster);
+        var previous = Ring;
+        Cluster = cluster;
+        Ring = BuildRing(cluster);
+        _runtime.Events.Publish(new RingChanged(cluster.Members.Count, reason));
+        _repair?.Request(previous);
+    }
+
+    /// <summary>Scrub counters: verified, found bad, repaired.</summary>
+    public (long Verified, long Found, long Repaired) ScrubCounts =>
+        _scrubber is null ? default : (_scrubber.Verified, _scrubber.Found, _scrubber.Repaired);
+
+    /// <summary>Bytes of repair and rebalance traffic sent under the bandwidth cap.</summary>
+    public long ThrottledBytes => _replication?.ThrottledBytes ?? 0;
+
+    internal void KickReplication() => _replication?.Kick();
+
+    private HashRing BuildRing(ClusterView cluster) =>
+        new(cluster.Ids, new RingOptions(_options.VirtualNodesPerNode, _options.ReplicationFactor));
 
     internal long NowMicroseconds => _runtime.Clock.WallMicroseconds;
 

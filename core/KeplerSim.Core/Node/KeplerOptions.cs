@@ -44,6 +44,21 @@ public sealed record KeplerOptions
     /// <summary>Replications in flight at once per node.</summary>
     public int ReplicationConcurrency { get; init; } = 4;
 
+    /// <summary>Bandwidth cap of repair and rebalance traffic (REBALANCE_BANDWIDTH_MBPS; client writes are exempt).</summary>
+    public long RebalanceBandwidthBytesPerSecond { get; init; } = 50_000_000;
+
+    /// <summary>How long a surplus or hinted copy is kept after every owner confirmed it.</summary>
+    public long SurplusGraceMicroseconds { get; init; } = 10_000_000;
+
+    /// <summary>How often the repair scan re-checks every local chunk against the ring (also on any change).</summary>
+    public long RepairScanIntervalMicroseconds { get; init; } = 60_000_000;
+
+    /// <summary>Chunks the repair scan examines per second.</summary>
+    public int RepairScanChunksPerSecond { get; init; } = 2_000;
+
+    /// <summary>Chunks scrub re-verifies per second (0 turns scrub off).</summary>
+    public int ScrubChunksPerSecond { get; init; } = 20;
+
     /// <summary>Copies a write of this durability waits for, given N.</summary>
     public int RequiredCopies(Durability durability) => durability switch
     {
@@ -66,6 +81,11 @@ public sealed record KeplerOptions
             "retry delays must be > 0 and max >= base");
         Require(ReplicationPollMicroseconds > 0, "replication poll interval must be > 0");
         Require(ReplicationConcurrency is >= 1 and <= 64, "replication concurrency must be 1..64");
+        Require(RebalanceBandwidthBytesPerSecond > 0, "rebalance bandwidth must be > 0");
+        Require(SurplusGraceMicroseconds >= 0, "surplus grace must be >= 0");
+        Require(RepairScanIntervalMicroseconds > 0, "repair scan interval must be > 0");
+        Require(RepairScanChunksPerSecond > 0, "repair scan rate must be > 0");
+        Require(ScrubChunksPerSecond >= 0, "scrub rate must be >= 0");
     }
 
     private static void Require(bool condition, string message)

@@ -16,9 +16,15 @@ namespace KeplerSim.Core.Protocol;
 [Union(6, typeof(PutManifestReply))]
 [Union(7, typeof(GetManifestRequest))]
 [Union(8, typeof(GetManifestReply))]
+[Union(9, typeof(StoreChunkReady))]
 public abstract record TransferFrame;
 
-/// <summary>Store a chunk of <see cref="SizeBytes"/> bytes; data frames follow.</summary>
+/// <summary>
+/// Offer a chunk of <see cref="SizeBytes"/> bytes. The receiver answers <see cref="StoreChunkReply"/> at once if
+/// it already holds a durable verified copy (or is busy receiving it from someone else), else
+/// <see cref="StoreChunkReady"/>, after which the sender streams <see cref="ChunkDataFrame"/>s and gets the final
+/// <see cref="StoreChunkReply"/>. The offer keeps repair and rebalance from moving bytes an owner already has.
+/// </summary>
 [MessagePackObject]
 public sealed record StoreChunkRequest(
     [property: Key(0)] string ChunkId,
@@ -64,3 +70,7 @@ public sealed record GetManifestRequest([property: Key(0)] string Path) : Transf
 /// <summary>The current version of the path (null manifest if unknown).</summary>
 [MessagePackObject]
 public sealed record GetManifestReply([property: Key(0)] byte[]? Manifest) : TransferFrame;
+
+/// <summary>The receiver lacks the offered chunk: send its bytes.</summary>
+[MessagePackObject]
+public sealed record StoreChunkReady([property: Key(0)] string ChunkId) : TransferFrame;

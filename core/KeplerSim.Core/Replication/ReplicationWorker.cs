@@ -11,10 +11,19 @@ namespace KeplerSim.Core.Replication;
 /// </summary>
 internal sealed class ReplicationWorker(KeplerNode node, NodeRuntime runtime, KeplerOptions options)
 {
+    private const long ProgressIntervalMicroseconds = 1_000_000;
     private readonly SortedSet<(string ChunkId, NodeId Target)> _inFlight = [];
+    private readonly SortedDictionary<string, long> _surplusSince = new(StringComparer.Ordinal);
+    private readonly TokenBucket _bucket = new(runtime.Clock, options.RebalanceBandwidthBytesPerSecond);
     private bool _pumping;
+    private long _progressAt;
+    private long _lastDepth;
+    private long _deliveredSinceProgress;
 
     public int InFlight => _inFlight.Count;
+
+    /// <summary>Bytes sent under the bandwidth cap so far.</summary>
+    public long ThrottledBytes => _bucket.GrantedBytes;
 
     public void Start() => Tick();
 
@@ -24,6 +33,12 @@ internal sealed class ReplicationWorker(KeplerNode node, NodeRuntime runtime, Ke
     private void Tick()
     {
         Pump();
+        SweepSurplus();
+        if (runtime.Clock.MonotonicMicroseconds - _progressAt >= ProgressIntervalMicroseconds)
+        {
+            PublishProgress();
+        }
+
         runtime.Clock.Schedule(options.ReplicationPollMicroseconds, Tick);
     }
 
@@ -66,68 +81,136 @@ internal sealed class ReplicationWorker(KeplerNode node, NodeRuntime runtime, Ke
 
     private async Task ReplicateAsync(QueueEntry entry)
     {
-        string? failure;
         try
         {
-            failure = await TryDeliverAsync(entry);
+            var failure = await AttemptAsync(entry);
+            if (failure is null)
+            {
+                Delivered(entry);
+            }
+            else if (failure == NotMember)
+            {
+                // The target left the ring: the repair scan queues the chunk for its new owners instead.
+                node.Meta.RemoveQueueEntry(entry.ChunkId, entry.Target);
+            }
+            else
+            {
+                Failed(entry, failure);
+            }
+        }
+        finally
+        {
+            // Whatever happened, the slot is free again: a leaked slot would stall the queue forever.
+            _inFlight.Remove((entry.ChunkId, entry.Target));
+        }
+
+        Pump();
+    }
+
+    private async Task<string?> AttemptAsync(QueueEntry entry)
+    {
+        try
+        {
+            return await TryDeliverAsync(entry);
         }
         catch (Exception e) when (e is StreamBrokenException or TimeoutException or IOException
                                       or Protocol.ProtocolException)
         {
-            failure = e.Message;
+            return e.Message;
         }
-
-        if (failure is null)
+        catch (Exception e)
         {
-            Delivered(entry);
+            // A bug, not a network fault: keep the entry (nothing is lost) and make it loud in the trace.
+            return "unexpected " + e.GetType().Name + ": " + e.Message;
         }
-        else
-        {
-            Failed(entry, failure);
-        }
-
-        _inFlight.Remove((entry.ChunkId, entry.Target));
-        Pump();
     }
+
+    private const string NotMember = "target is not a member";
 
     private async Task<string?> TryDeliverAsync(QueueEntry entry)
     {
         if (node.Cluster.Find(entry.Target) is null)
         {
-            return "target is not a member";
+            return NotMember;
         }
 
-        var local = await node.Store.ReadAsync(entry.ChunkId);
-        if (!local.IsOk)
+        if (node.Meta.GetChunk(entry.ChunkId) is not { } chunk)
         {
-            return "local copy is " + local.Status.ToString().ToLowerInvariant();
+            return "no local copy";
         }
 
-        return await node.SendChunkAsync(entry.Target, entry.ChunkId, local.Data) ? null : "target refused the chunk";
+        async Task<ReadOnlyMemory<byte>?> LoadAsync()
+        {
+            var local = await node.Store.ReadAsync(entry.ChunkId);
+            return local.IsOk ? local.Data : null;
+        }
+
+        // Client writes go at full speed; repair and rebalance share the node's bandwidth cap.
+        Task ThrottleAsync(long bytes) => entry.RequestId is null ? _bucket.TakeAsync(bytes) : Task.CompletedTask;
+        return await node.SendChunkAsync(entry.Target, entry.ChunkId, chunk.SizeBytes, LoadAsync, ThrottleAsync);
     }
 
     private void Delivered(QueueEntry entry)
     {
-        var dropHint = false;
+        var surplus = false;
         node.Meta.Transaction(meta =>
         {
             meta.RemoveQueueEntry(entry.ChunkId, entry.Target);
-            // A hinted copy has done its job once every owner confirmed it.
-            dropHint = meta.GetChunk(entry.ChunkId) is { State: ChunkState.Hinted }
-                && node.Ring.OwnersOf(entry.ChunkId).All(o => o == node.Id || meta.GetQueueEntry(entry.ChunkId, o) is null);
-            if (dropHint)
-            {
-                meta.DeleteChunk(entry.ChunkId);
-            }
+            surplus = IsConfirmedSurplus(meta, entry.ChunkId);
         });
-        if (dropHint)
+        if (surplus)
         {
-            _ = node.Store.DeleteAsync(entry.ChunkId);
+            _surplusSince.TryAdd(entry.ChunkId, runtime.Clock.MonotonicMicroseconds);
         }
 
         node.Metrics.ChunksReplicated++;
+        _deliveredSinceProgress++;
         runtime.Events.Publish(new ChunkReplicated(entry.ChunkId, entry.Target.Value));
         node.ConfirmCopy(entry.ChunkId, entry.Target);
+    }
+
+    /// <summary>A local copy this node does not own, which every owner has confirmed holding.</summary>
+    private bool IsConfirmedSurplus(MetadataStore meta, string chunkId) =>
+        meta.GetChunk(chunkId) is { State: ChunkState.Hinted } && !node.OwnsChunk(chunkId)
+        && node.Ring.OwnersOf(chunkId).All(o => meta.GetQueueEntry(chunkId, o) is null);
+
+    /// <summary>Deletes surplus copies whose grace period has passed, re-checking that they are still surplus.</summary>
+    private void SweepSurplus()
+    {
+        var now = runtime.Clock.MonotonicMicroseconds;
+        foreach (var (chunkId, since) in _surplusSince.ToList())
+        {
+            if (now - since < options.SurplusGraceMicroseconds)
+            {
+                continue;
+            }
+
+            _surplusSince.Remove(chunkId);
+            if (IsConfirmedSurplus(node.Meta, chunkId) && !_inFlight.Any(f => f.ChunkId == chunkId))
+            {
+                node.Meta.DeleteChunk(chunkId);
+                _ = node.Store.DeleteAsync(chunkId);
+                runtime.Events.Publish(new SurplusDropped(chunkId));
+            }
+        }
+    }
+
+    private void PublishProgress()
+    {
+        var depth = node.Meta.CountQueue();
+        if (depth == 0 && _lastDepth == 0)
+        {
+            return;
+        }
+
+        var now = runtime.Clock.MonotonicMicroseconds;
+        var seconds = Math.Max(1e-6, (now - _progressAt) / 1e6);
+        var rate = _deliveredSinceProgress / seconds;
+        var eta = rate > 0 ? (long)(depth / rate * 1e6) : -1;
+        runtime.Events.Publish(new ReplicationProgress(depth, node.Meta.QueueBytes(), Math.Round(rate, 1), eta));
+        _lastDepth = depth;
+        _progressAt = now;
+        _deliveredSinceProgress = 0;
     }
 
     private void Failed(QueueEntry entry, string reason)

@@ -43,6 +43,23 @@ public sealed partial class ChunkStore
     }
 
     /// <summary>
+    /// Whether a verified copy of <paramref name="id"/> is stored here, made durable (its directory entry
+    /// fsync'd) before answering true, so a peer may count it as a replica.
+    /// </summary>
+    public async Task<bool> ConfirmDurableAsync(string id)
+    {
+        RequireId(id);
+        if (await VerifyAsync(id) != ChunkStatus.Ok)
+        {
+            return false;
+        }
+
+        await EnsureDirectoryDurableAsync(ShardOf(id));
+        await _disk.FsyncDirectoryAsync(ShardOf(id));
+        return true;
+    }
+
+    /// <summary>
     /// Starts a streaming write of chunk <paramref name="id"/>: append segments as they arrive (say, 64 KiB stream
     /// frames), then <see cref="ChunkWriter.CommitAsync"/>. Bytes go straight to a tmp file and are hashed
     /// incrementally, so no second copy of the chunk is held. Dispose without committing to abandon the write.

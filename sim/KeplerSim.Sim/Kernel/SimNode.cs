@@ -187,32 +187,26 @@ public sealed class SimNode
         ArgumentNullException.ThrowIfNull(work);
         var runtime = Runtime ?? throw new InvalidOperationException($"node {Name} is down");
         var result = new TaskCompletionSource<T>();
-        _sim.Enqueue(_sim.Now, this, Epoch, () =>
+
+        // Awaited inside the node's context, so the continuation comes back through the kernel's queue: a
+        // ContinueWith on the default scheduler could run on a thread-pool thread and break determinism.
+        async Task RunAsync()
         {
             try
             {
-                var task = work(runtime);
-                task.ContinueWith(t =>
-                {
-                    if (t.IsCompletedSuccessfully)
-                    {
-                        result.TrySetResult(t.Result);
-                    }
-                    else if (t.IsCanceled)
-                    {
-                        result.TrySetCanceled();
-                    }
-                    else
-                    {
-                        result.TrySetException(t.Exception!.InnerExceptions);
-                    }
-                }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                result.TrySetResult(await work(runtime));
+            }
+            catch (OperationCanceledException)
+            {
+                result.TrySetCanceled();
             }
             catch (Exception e)
             {
                 result.TrySetException(e);
             }
-        });
+        }
+
+        _sim.Enqueue(_sim.Now, this, Epoch, () => _ = RunAsync());
         return result.Task;
     }
 

@@ -39,6 +39,7 @@ public sealed partial class Simulation : IDisposable
     private readonly SortedDictionary<string, SimNode> _byName = new(StringComparer.Ordinal);
     private readonly int _threadId = Environment.CurrentManagedThreadId;
     private long _sequence;
+    private volatile string? _foreignThread;
 
     /// <summary>Creates an empty simulation.</summary>
     public Simulation(SimulationOptions options)
@@ -148,8 +149,12 @@ public sealed partial class Simulation : IDisposable
 
     internal void AssertOnKernelThread()
     {
-        Invariant.That(Environment.CurrentManagedThreadId == _threadId,
-            "simulated code ran on a foreign thread (a continuation escaped the node's context)");
+        if (Environment.CurrentManagedThreadId != _threadId)
+        {
+            // Thrown on the foreign thread it may be swallowed; remember it so the kernel fails the run.
+            _foreignThread ??= "simulated code ran on a foreign thread (a continuation escaped the node's context)";
+            throw new InvariantViolationException(_foreignThread);
+        }
     }
 
     internal void AssertRunning(SimNode node)
@@ -160,6 +165,11 @@ public sealed partial class Simulation : IDisposable
 
     private void Step()
     {
+        if (_foreignThread is { } violation)
+        {
+            throw new SimulationException(violation);
+        }
+
         _queue.TryDequeue(out var ev, out var key);
         Now = key.Time;
         EventsExecuted++;

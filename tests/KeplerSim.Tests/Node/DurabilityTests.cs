@@ -151,6 +151,7 @@ public sealed class DurabilityTests
         {
             using var connection = await rt.Streams.ConnectAsync(target.TransferAddress);
             await connection.SendAsync(new StoreChunkRequest(claimed, data.Length, "n1"));
+            await connection.ReceiveAsync<StoreChunkReady>();
             await connection.SendAsync(new ChunkDataFrame(data));
             return await connection.ReceiveAsync<StoreChunkReply>();
         }), "the store reply");

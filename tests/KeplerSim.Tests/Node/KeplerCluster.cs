@@ -11,11 +11,16 @@ internal sealed class KeplerCluster : IDisposable
 {
     public const int ChunkSize = 1024;
 
+    private readonly SortedSet<string> _members = new(StringComparer.Ordinal);
+
     private KeplerCluster(Simulation sim, KeplerOptions options)
     {
         Sim = sim;
         Options = options;
     }
+
+    /// <summary>The member set every node currently places chunks over.</summary>
+    public ClusterView View => ViewOf(_members);
 
     public Simulation Sim { get; }
 
@@ -24,7 +29,7 @@ internal sealed class KeplerCluster : IDisposable
     public IReadOnlyList<SimNode> Nodes => Sim.Nodes;
 
     public static KeplerCluster Create(int nodes, ulong seed, KeplerOptions? options = null,
-        NetworkFaults? network = null, DiskFaults? disk = null)
+        NetworkFaults? network = null, DiskFaults? disk = null, int? initialMembers = null)
     {
         options ??= new KeplerOptions { ChunkSizeBytes = ChunkSize };
         var sim = new Simulation(new SimulationOptions
@@ -34,21 +39,57 @@ internal sealed class KeplerCluster : IDisposable
             Disk = disk ?? new DiskFaults(),
         });
         var names = Enumerable.Range(1, nodes).Select(i => $"n{i}").ToList();
-        var view = new ClusterView(names.Select(n => new Member(new NodeId(n),
-            new NetAddress(n, SimNode.GossipPort), new NetAddress(n, SimNode.TransferPort))));
+        var cluster = new KeplerCluster(sim, options);
         foreach (var name in names)
         {
-            sim.AddNode(name, runtime => new KeplerNode(runtime, options, view));
+            sim.AddNode(name, runtime => new KeplerNode(runtime, options, cluster.View));
         }
 
-        var cluster = new KeplerCluster(sim, options);
-        foreach (var node in sim.Nodes)
+        foreach (var node in sim.Nodes.Take(initialMembers ?? nodes))
+        {
+            cluster._members.Add(node.Name);
+        }
+
+        foreach (var node in sim.Nodes.Take(initialMembers ?? nodes))
         {
             cluster.Start(node);
         }
 
         return cluster;
     }
+
+    /// <summary>Starts a node that was not a member and tells every member about it (a join).</summary>
+    public void Join(SimNode node)
+    {
+        _members.Add(node.Name);
+        Start(node);
+        Announce("join " + node.Name);
+    }
+
+    /// <summary>Crashes a node and removes it from every member's view (it was declared dead).</summary>
+    public void Kill(SimNode node)
+    {
+        node.Crash();
+        _members.Remove(node.Name);
+        Announce("death of " + node.Name);
+    }
+
+    private void Announce(string reason)
+    {
+        foreach (var member in Nodes.Where(n => n.State == SimNodeState.Running && n.Program is KeplerNode))
+        {
+            var kepler = Kepler(member);
+            var view = View;
+            Sim.Await(member.Spawn(_ =>
+            {
+                kepler.UpdateCluster(view, reason);
+                return Task.CompletedTask;
+            }), $"{member.Name} to update its view");
+        }
+    }
+
+    private static ClusterView ViewOf(IEnumerable<string> names) => new(names.Select(n => new Member(new NodeId(n),
+        new NetAddress(n, SimNode.GossipPort), new NetAddress(n, SimNode.TransferPort))));
 
     public void Start(SimNode node)
     {
@@ -91,6 +132,13 @@ internal sealed class KeplerCluster : IDisposable
     /// <summary>The chunk ids of the current version of a path, as recorded on a node.</summary>
     public IReadOnlyList<string> ChunksOf(int node, string path) =>
         Kepler(node).Meta.GetWinner(path)?.ChunkIds ?? throw new InvalidOperationException($"{path} unknown on n{node + 1}");
+
+    /// <summary>Every distinct chunk referenced by the winners on node 0.</summary>
+    public IReadOnlyList<string> AllChunks() => Kepler(0).Meta.ListPaths("").SelectMany(p => ChunksOf(0, p)).Distinct().ToList();
+
+    /// <summary>Nodes holding a copy (intact or not) of the chunk on disk.</summary>
+    public IReadOnlyList<string> Holders(string chunkId) =>
+        Nodes.Where(n => n.Disk.Peek(ChunkStore.PathOf(chunkId)) is not null).Select(n => n.Name).ToList();
 
     public long TotalQueueDepth() => Nodes.Where(n => n.State == SimNodeState.Running).Sum(n => Kepler(n).QueueDepth);
 

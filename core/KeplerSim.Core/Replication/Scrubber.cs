@@ -1,0 +1,76 @@
+using KeplerSim.Core.Node;
+using KeplerSim.Core.Runtime;
+using KeplerSim.Core.Storage;
+
+namespace KeplerSim.Core.Replication;
+
+/// <summary>
+/// Re-verifies local chunks one at a time at a bounded rate (a cursor walks the chunk table and wraps). A
+/// corrupt or missing chunk is dropped from the index, then repaired from a replica; if no replica answers it
+/// stays dropped and the repair scan (or a later pass) restores it.
+/// </summary>
+internal sealed class Scrubber(KeplerNode node, NodeRuntime runtime, KeplerOptions options)
+{
+    private string? _cursor;
+
+    /// <summary>Chunks verified so far.</summary>
+    public long Verified { get; private set; }
+
+    /// <summary>Bad chunks found so far.</summary>
+    public long Found { get; private set; }
+
+    /// <summary>Bad chunks repaired so far.</summary>
+    public long Repaired { get; private set; }
+
+    public void Start()
+    {
+        if (options.ScrubChunksPerSecond > 0)
+        {
+            runtime.Clock.Schedule(Interval, () => _ = StepAsync());
+        }
+    }
+
+    private long Interval => 1_000_000L / options.ScrubChunksPerSecond;
+
+    private async Task StepAsync()
+    {
+        try
+        {
+            var next = node.Meta.ListChunks(_cursor, 1);
+            _cursor = next.Count == 0 ? null : next[0].Id;
+            if (next.Count == 1)
+            {
+                await ScrubAsync(next[0].Id);
+            }
+        }
+        finally
+        {
+            runtime.Clock.Schedule(Interval, () => _ = StepAsync());
+        }
+    }
+
+    private async Task ScrubAsync(string id)
+    {
+        ChunkStatus status;
+        try
+        {
+            status = await node.Store.VerifyAsync(id);
+        }
+        catch (IOException)
+        {
+            return; // A read error is not proof of corruption; the next pass looks again.
+        }
+
+        Verified++;
+        if (status == ChunkStatus.Ok)
+        {
+            return;
+        }
+
+        Found++;
+        node.Meta.DeleteChunk(id);
+        var repaired = await node.RestoreChunkAsync(id);
+        Repaired += repaired ? 1 : 0;
+        runtime.Events.Publish(new ScrubFound(id, status.ToString(), repaired));
+    }
+}
