@@ -26,6 +26,9 @@ public sealed record Manifest
     /// <summary>ASCII prefix of the content-id preimage; bump the suffix if the encoding ever changes.</summary>
     public const string ContentIdDomain = "keplersim-content-v1";
 
+    /// <summary>The most versions one manifest may supersede.</summary>
+    public const int SupersedesMax = 64;
+
     private Manifest(
         FilePath path,
         long sizeBytes,
@@ -33,10 +36,13 @@ public sealed record Manifest
         int chunkSizeBytes,
         VersionToken version,
         NodeId origin,
-        bool isTombstone)
+        bool isTombstone,
+        ImmutableArray<VersionToken> supersedes = default)
     {
         ArgumentNullException.ThrowIfNull(path);
-        var problem = Problem(sizeBytes, chunks, chunkSizeBytes, version, origin, isTombstone);
+        supersedes = supersedes.IsDefault ? [] : supersedes;
+        var problem = Problem(sizeBytes, chunks, chunkSizeBytes, version, origin, isTombstone)
+            ?? SupersedesProblem(version, supersedes);
         if (problem is not null)
         {
             throw new InvalidManifestException($"manifest for '{path}': {problem}");
@@ -49,7 +55,45 @@ public sealed record Manifest
         Version = version;
         Origin = origin;
         IsTombstone = isTombstone;
+        Supersedes = supersedes;
         ContentId = ComputeContentId(sizeBytes, chunks, chunkSizeBytes, isTombstone);
+    }
+
+    /// <summary>
+    /// The versions of this path the writer held as current (winner and conflicts) when it wrote this one: they
+    /// are causally older and become history, not conflicts. Every token is lower than <see cref="Version"/>.
+    /// </summary>
+    public ImmutableArray<VersionToken> Supersedes { get; }
+
+    /// <summary>This manifest with <paramref name="supersedes"/> recorded as the versions it replaces.</summary>
+    public Manifest Superseding(IEnumerable<VersionToken> supersedes)
+    {
+        ArgumentNullException.ThrowIfNull(supersedes);
+        return new Manifest(Path, SizeBytes, Chunks.ToImmutableArray(), ChunkSizeBytes, Version, Origin, IsTombstone,
+            [.. supersedes.Distinct().Order()]);
+    }
+
+    private static string? SupersedesProblem(VersionToken version, ImmutableArray<VersionToken> supersedes)
+    {
+        if (supersedes.Length > SupersedesMax)
+        {
+            return $"supersedes {supersedes.Length} versions; the limit is {SupersedesMax}";
+        }
+
+        foreach (var token in supersedes)
+        {
+            if (token.Problem() is { } problem)
+            {
+                return "superseded version: " + problem;
+            }
+
+            if (token >= version)
+            {
+                return $"supersedes {token}, which is not older than its own version {version}";
+            }
+        }
+
+        return null;
     }
 
     /// <summary>The file's path.</summary>
@@ -115,9 +159,10 @@ public sealed record Manifest
         VersionToken version,
         NodeId origin,
         bool isTombstone,
-        string contentId)
+        string contentId,
+        ImmutableArray<VersionToken> supersedes = default)
     {
-        var manifest = new Manifest(path, sizeBytes, chunks, chunkSizeBytes, version, origin, isTombstone);
+        var manifest = new Manifest(path, sizeBytes, chunks, chunkSizeBytes, version, origin, isTombstone, supersedes);
         if (!string.Equals(manifest.ContentId, contentId, StringComparison.Ordinal))
         {
             throw new InvalidManifestException(
@@ -165,7 +210,8 @@ public sealed record Manifest
         && Version == other.Version
         && Origin == other.Origin
         && string.Equals(ContentId, other.ContentId, StringComparison.Ordinal)
-        && Chunks.SequenceEqual(other.Chunks);
+        && Chunks.SequenceEqual(other.Chunks)
+        && Supersedes.SequenceEqual(other.Supersedes);
 
     /// <inheritdoc />
     public override int GetHashCode() =>

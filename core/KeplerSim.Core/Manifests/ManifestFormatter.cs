@@ -24,6 +24,9 @@ public sealed class ManifestFormatter : IMessagePackFormatter<Manifest?>
 
     private const int FieldCount = 11;
 
+    // Field 12 (optional, newer writers): the version tokens this version supersedes.
+    private const int FieldCountWithSupersedes = 12;
+
     /// <inheritdoc />
     public void Serialize(ref MessagePackWriter writer, Manifest? value, MessagePackSerializerOptions options)
     {
@@ -33,7 +36,7 @@ public sealed class ManifestFormatter : IMessagePackFormatter<Manifest?>
             return;
         }
 
-        writer.WriteArrayHeader(FieldCount);
+        writer.WriteArrayHeader(FieldCountWithSupersedes);
         writer.Write(FormatVersion);
         writer.Write(value.Path.Value);
         writer.Write(value.SizeBytes);
@@ -52,6 +55,14 @@ public sealed class ManifestFormatter : IMessagePackFormatter<Manifest?>
         writer.Write(value.Version.Node.Value);
         writer.Write(value.Origin.Value);
         writer.Write(value.IsTombstone);
+        writer.WriteArrayHeader(value.Supersedes.Length);
+        foreach (var token in value.Supersedes)
+        {
+            writer.WriteArrayHeader(3);
+            writer.Write(token.WallMicroseconds);
+            writer.Write(token.Logical);
+            writer.Write(token.Node.Value);
+        }
     }
 
     /// <inheritdoc />
@@ -90,11 +101,35 @@ public sealed class ManifestFormatter : IMessagePackFormatter<Manifest?>
         var versionNode = new NodeId(ReadNodeId(ref reader, "version node"));
         var origin = new NodeId(ReadNodeId(ref reader, "origin"));
         var isTombstone = reader.ReadBoolean();
-        SkipValues(ref reader, fields - FieldCount);
+        var supersedes = fields >= FieldCountWithSupersedes ? ReadSupersedes(ref reader) : [];
+        SkipValues(ref reader, fields - Math.Min(fields, FieldCountWithSupersedes));
         reader.Depth--;
         return Manifest.FromWire(
             path, sizeBytes, chunks, chunkSizeBytes, new VersionToken(wall, logical, versionNode), origin,
-            isTombstone, contentId);
+            isTombstone, contentId, supersedes);
+    }
+
+    private static ImmutableArray<VersionToken> ReadSupersedes(ref MessagePackReader reader)
+    {
+        var count = reader.ReadArrayHeader();
+        if (count > Manifest.SupersedesMax)
+        {
+            throw Invalid($"manifest supersedes {count} versions; the limit is {Manifest.SupersedesMax}");
+        }
+
+        var tokens = ImmutableArray.CreateBuilder<VersionToken>(count);
+        for (var i = 0; i < count; i++)
+        {
+            if (reader.ReadArrayHeader() != 3)
+            {
+                throw Invalid($"manifest supersedes entry {i} is not [wall, logical, node]");
+            }
+
+            tokens.Add(new VersionToken(reader.ReadInt64(), reader.ReadInt32(),
+                new NodeId(ReadNodeId(ref reader, "superseded version"))));
+        }
+
+        return tokens.MoveToImmutable();
     }
 
     private static ImmutableArray<ChunkId> ReadChunks(ref MessagePackReader reader)

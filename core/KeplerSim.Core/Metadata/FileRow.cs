@@ -20,6 +20,8 @@ namespace KeplerSim.Core.Metadata;
 /// <param name="Tombstone">True when this version records a delete.</param>
 /// <param name="IsWinner">True for the path's current version, false for a conflict version.</param>
 /// <param name="CreatedAtUs">When this node recorded the version, wall microseconds.</param>
+/// <param name="Manifest">The version's encoded manifest (it records what the version supersedes).</param>
+/// <param name="Superseded">A later version superseded this one: history, not a conflict.</param>
 public sealed record FileRow(
     string Id,
     string Path,
@@ -33,4 +35,6 @@ public sealed record FileRow(
     NodeId OriginNode,
     bool Tombstone,
     bool IsWinner,
-    long CreatedAtUs);
+    long CreatedAtUs,
+    byte[]? Manifest = null,
+    bool Superseded = false);

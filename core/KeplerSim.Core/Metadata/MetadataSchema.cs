@@ -74,11 +74,19 @@ internal static class MetadataSchema
             WHERE request_id IS NOT NULL;
         """;
 
+    // Migration 3: the encoded manifest of each version (it carries what the version supersedes), and whether a
+    // later version superseded it (history, not a conflict).
+    private const string ManifestAndSupersededSql = """
+        ALTER TABLE files ADD COLUMN manifest BLOB;
+        ALTER TABLE files ADD COLUMN superseded INTEGER NOT NULL DEFAULT 0 CHECK (superseded IN (0, 1));
+        """;
+
     /// <summary>Every migration, in order; the last one's version is the schema this build writes.</summary>
     public static readonly IReadOnlyList<Migration> Migrations =
     [
         new(1, InitialSchemaSql),
         new(2, ScrubAndScanIndexesSql),
+        new(3, ManifestAndSupersededSql),
     ];
 
     /// <summary>The schema version this build reads and writes.</summary>

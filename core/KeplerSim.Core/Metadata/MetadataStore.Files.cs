@@ -6,7 +6,7 @@ namespace KeplerSim.Core.Metadata;
 public sealed partial class MetadataStore
 {
     private const string FileColumns = "id, path, size, chunk_ids, chunk_size, content_id, version_wall_us, " +
-        "version_logical, version_node, origin_node, tombstone, is_winner, created_at";
+        "version_logical, version_node, origin_node, tombstone, is_winner, created_at, manifest, superseded";
 
     // Versions compare by token (wall, logical, node), highest first; the id only breaks exact ties.
     private const string VersionOrderDescending =
@@ -37,7 +37,7 @@ public sealed partial class MetadataStore
 
             _fileSql.Insert.NonQuery(file.Id, file.Path, file.SizeBytes, chunkIds, file.ChunkSizeBytes,
                 file.ContentId, file.VersionWallUs, file.VersionLogical, file.VersionNode.Value,
-                file.OriginNode.Value, file.Tombstone, file.IsWinner, file.CreatedAtUs);
+                file.OriginNode.Value, file.Tombstone, file.IsWinner, file.CreatedAtUs, file.Manifest, file.Superseded);
             for (var index = 0; index < file.ChunkIds.Count; index++)
             {
                 _fileSql.InsertReference.NonQuery(file.Id, index, file.ChunkIds[index]);
@@ -46,6 +46,20 @@ public sealed partial class MetadataStore
             inserted = true;
         });
         return inserted;
+    }
+
+    /// <summary>Marks a version as superseded (history) or not; returns whether anything changed.</summary>
+    public bool SetSuperseded(string fileId, bool superseded)
+    {
+        Check.Id(fileId, nameof(fileId));
+        return _fileSql.SetSuperseded.NonQuery(fileId, superseded) == 1;
+    }
+
+    /// <summary>Every version of every path (tombstones, conflicts and history too), by id, a page at a time.</summary>
+    public IReadOnlyList<FileRow> ListAllFileVersions(string? afterId = null, int limit = ListBatchMax)
+    {
+        Check.Limit(limit, ListBatchMax, nameof(limit));
+        return _fileSql.AllVersions.Rows(ReadFile, limit, afterId ?? "", limit);
     }
 
     /// <summary>Returns one version by id, or null.</summary>
@@ -185,7 +199,9 @@ public sealed partial class MetadataStore
         new NodeId(reader.GetString(9)),
         reader.GetInt64(10) == 1,
         reader.GetInt64(11) == 1,
-        reader.GetInt64(12));
+        reader.GetInt64(12),
+        reader.IsDBNull(13) ? null : (byte[])reader.GetValue(13),
+        reader.GetInt64(14) == 1);
 
     private sealed class FileSql(Func<string, string[], Statement> prepare)
     {
@@ -193,9 +209,16 @@ public sealed partial class MetadataStore
 
         public Statement Insert { get; } = prepare(
             $"INSERT INTO files({FileColumns}) VALUES ($id, $path, $size, $chunks, $chunk_size, $content, " +
-            "$wall, $logical, $node, $origin, $tombstone, $winner, $created)",
+            "$wall, $logical, $node, $origin, $tombstone, $winner, $created, $manifest, $superseded)",
             ["$id", "$path", "$size", "$chunks", "$chunk_size", "$content", "$wall", "$logical", "$node", "$origin",
-                "$tombstone", "$winner", "$created"]);
+                "$tombstone", "$winner", "$created", "$manifest", "$superseded"]);
+
+        public Statement SetSuperseded { get; } = prepare(
+            "UPDATE files SET superseded = $superseded WHERE id = $id AND superseded <> $superseded",
+            ["$id", "$superseded"]);
+
+        public Statement AllVersions { get; } = prepare(
+            $"SELECT {FileColumns} FROM files WHERE id > $after ORDER BY id LIMIT $limit", ["$after", "$limit"]);
 
         public Statement InsertReference { get; } = prepare(
             "INSERT INTO chunk_refs(file_id, idx, chunk_id) VALUES ($file, $idx, $chunk)", ["$file", "$idx", "$chunk"]);

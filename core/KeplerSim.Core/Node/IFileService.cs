@@ -15,10 +15,12 @@ public interface IFileService
     Task<FileVersionInfo> PutAsync(string path, Stream content, Durability durability);
 
     /// <summary>
-    /// Writes the current version's bytes, or the range [<paramref name="offset"/>,
+    /// Writes the current version's bytes (or those of <paramref name="version"/>, a conflict version's token as
+    /// listed by <see cref="VersionsAsync"/>), or the range [<paramref name="offset"/>,
     /// <paramref name="offset"/> + <paramref name="length"/>), to <paramref name="destination"/>.
     /// </summary>
-    Task<FileVersionInfo> GetAsync(string path, Stream destination, long offset = 0, long? length = null);
+    Task<FileVersionInfo> GetAsync(string path, Stream destination, long offset = 0, long? length = null,
+        string? version = null);
 
     /// <summary>The current version's description without its bytes (HEAD).</summary>
     Task<FileVersionInfo> StatAsync(string path);
@@ -29,7 +31,10 @@ public interface IFileService
     /// <summary>Live paths starting with <paramref name="prefix"/>, ordered, at most <paramref name="limit"/>.</summary>
     Task<IReadOnlyList<FileVersionInfo>> ListAsync(string prefix, int limit = 1000);
 
-    /// <summary>Every version this node holds for <paramref name="path"/>: the winner first, then conflicts.</summary>
+    /// <summary>
+    /// The path's winner first, then its conflict versions (concurrent writes that lost), newest first. Versions a
+    /// later write superseded are history and not listed.
+    /// </summary>
     Task<IReadOnlyList<FileVersionInfo>> VersionsAsync(string path);
 }
 

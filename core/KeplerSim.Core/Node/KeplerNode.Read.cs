@@ -9,12 +9,13 @@ namespace KeplerSim.Core.Node;
 public sealed partial class KeplerNode
 {
     /// <inheritdoc />
-    public async Task<FileVersionInfo> GetAsync(string path, Stream destination, long offset = 0, long? length = null)
+    public async Task<FileVersionInfo> GetAsync(string path, Stream destination, long offset = 0, long? length = null,
+        string? version = null)
     {
         ArgumentNullException.ThrowIfNull(destination);
         var filePath = FilePath.Parse(path);
         await EnsureReadyAsync();
-        var manifest = await ResolveLiveManifestAsync(filePath);
+        var manifest = version is null ? await ResolveLiveManifestAsync(filePath) : FindVersion(filePath, version);
         if (offset < 0 || offset > manifest.SizeBytes || length < 0)
         {
             throw new ArgumentOutOfRangeException(nameof(offset),
@@ -71,7 +72,15 @@ public sealed partial class KeplerNode
     {
         var filePath = FilePath.Parse(path);
         await EnsureReadyAsync();
-        return Meta.ListFileVersions(filePath.Value).Select(Describe).ToList();
+        return Meta.ListFileVersions(filePath.Value).Where(r => r.IsWinner || !r.Superseded).Select(Describe).ToList();
+    }
+
+    private Manifest FindVersion(FilePath path, string version)
+    {
+        var row = Meta.ListFileVersions(path.Value).FirstOrDefault(r => TokenOf(r).ToString() == version);
+        return row is null || row.Tombstone
+            ? throw new FileNotFoundInClusterException($"{path.Value} version {version}")
+            : FromRow(row);
     }
 
     private async Task<Manifest> ResolveLiveManifestAsync(FilePath path)
@@ -205,10 +214,16 @@ public sealed partial class KeplerNode
     internal static FileRow ToRow(Manifest manifest, bool isWinner) => new(
         FileRowId(manifest), manifest.Path.Value, manifest.SizeBytes, manifest.Chunks.Select(c => c.Hex).ToList(),
         manifest.ChunkSizeBytes, manifest.ContentId, manifest.Version.WallMicroseconds, manifest.Version.Logical,
-        manifest.Version.Node, manifest.Origin, manifest.IsTombstone, isWinner, manifest.Version.WallMicroseconds);
+        manifest.Version.Node, manifest.Origin, manifest.IsTombstone, isWinner, manifest.Version.WallMicroseconds,
+        ManifestCodec.Encode(manifest));
 
     internal static Manifest FromRow(FileRow row)
     {
+        if (row.Manifest is { } encoded)
+        {
+            return ManifestCodec.Decode(encoded);
+        }
+
         var path = FilePath.Parse(row.Path);
         return row.Tombstone
             ? Manifest.CreateTombstone(path, TokenOf(row), row.OriginNode)

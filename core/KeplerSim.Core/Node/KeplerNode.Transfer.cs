@@ -163,7 +163,7 @@ public sealed partial class KeplerNode
 
                 await DispatchAsync(connection, FrameCodec.Decode(bytes));
             }
-            catch (ProtocolException e)
+            catch (Exception e) when (e is ProtocolException or InvalidManifestException)
             {
                 Metrics.MalformedFrames++;
                 _runtime.Events.Publish(new MalformedFrame(connection.Remote.Host, e.Message));
@@ -181,6 +181,7 @@ public sealed partial class KeplerNode
         FetchChunkRequest fetch => ServeFetchAsync(connection, fetch),
         PutManifestRequest put => ServePutManifestAsync(connection, put),
         GetManifestRequest get => ServeGetManifestAsync(connection, get),
+        SyncRequest sync => ServeSyncAsync(connection, sync),
         _ => throw new ProtocolException($"unexpected first frame {request.GetType().Name}"),
     };
 
@@ -281,6 +282,7 @@ public sealed partial class KeplerNode
         {
             throw new ProtocolException("bad manifest: " + e.Message, e);
         }
+
 
         ApplyManifest(manifest);
         await connection.SendAsync(new PutManifestReply(true, null));

@@ -35,7 +35,8 @@ public sealed partial class KeplerNode
             ForgetTracker(tracker);
         }
 
-        var manifest = Manifest.Create(filePath, builder.Build(), Clock.Now(), Id);
+        var manifest = Manifest.Create(filePath, builder.Build(), Clock.Now(), Id)
+            .Superseding(CurrentVersions(filePath));
         await PublishManifestAsync(manifest, durability);
         Metrics.WritesAcknowledged++;
         _runtime.Events.Publish(new WriteAcknowledged(path, manifest.Version.ToString(), durability.ToString(),
@@ -54,7 +55,7 @@ public sealed partial class KeplerNode
             throw new FileNotFoundInClusterException(path);
         }
 
-        var tombstone = Manifest.CreateTombstone(filePath, Clock.Now(), Id);
+        var tombstone = Manifest.CreateTombstone(filePath, Clock.Now(), Id).Superseding(CurrentVersions(filePath));
         await PublishManifestAsync(tombstone, durability);
         return Describe(tombstone, isWinner: true);
     }
@@ -205,8 +206,9 @@ public sealed partial class KeplerNode
     }
 
     /// <summary>
-    /// Records a manifest version (from this node or a peer). The highest version token is the winner; other
-    /// versions are kept. Returns whether it became the winner.
+    /// Records a manifest version (from this node or a peer); idempotent. The highest version token is the
+    /// winner, so an older token never overwrites a newer one (fencing). Every other version is kept: as history
+    /// when a later version superseded it, else as a conflict version. Returns whether it is now the winner.
     /// </summary>
     internal bool ApplyManifest(Manifest manifest)
     {
@@ -215,18 +217,49 @@ public sealed partial class KeplerNode
             throw new ProtocolException($"manifest version {manifest.Version} is too far in the future");
         }
 
-        var winner = Meta.GetWinner(manifest.Path.Value);
-        var isWinner = winner is null || manifest.Version > TokenOf(winner);
-        var row = ToRow(manifest, isWinner);
+        var row = ToRow(manifest, isWinner: false);
+        var isWinner = false;
+        var inserted = false;
         Meta.Transaction(meta =>
         {
-            meta.InsertFileVersion(row);
+            inserted = meta.InsertFileVersion(row);
+            isWinner = inserted ? Reconcile(meta, manifest.Path.Value) == row.Id : meta.GetWinner(row.Path)?.Id == row.Id;
             meta.SetMeta(HlcMetaKey, FormatToken(Clock.Last));
         });
-        _runtime.Events.Publish(new ManifestApplied(manifest.Path.Value, manifest.Version.ToString(),
-            manifest.IsTombstone, isWinner));
+        if (inserted)
+        {
+            TrackVersion(row.Path, row.Id);
+            _runtime.Events.Publish(new ManifestApplied(manifest.Path.Value, manifest.Version.ToString(),
+                manifest.IsTombstone, isWinner));
+        }
+
         return isWinner;
     }
+
+    /// <summary>Recomputes the winner and the superseded flags of a path's versions; returns the winner's id.</summary>
+    private static string? Reconcile(MetadataStore meta, string path)
+    {
+        var versions = meta.ListFileVersions(path).Select(r => (Row: r, Manifest: FromRow(r))).ToList();
+        var superseded = versions.SelectMany(v => v.Manifest.Supersedes).ToHashSet();
+        string? winner = null;
+        foreach (var (row, manifest) in versions)
+        {
+            // Versions come highest token first: the first is the winner.
+            winner ??= row.Id;
+            meta.SetSuperseded(row.Id, superseded.Contains(manifest.Version));
+        }
+
+        if (winner is not null && meta.GetWinner(path)?.Id != winner)
+        {
+            meta.MarkWinner(winner);
+        }
+
+        return winner;
+    }
+
+    /// <summary>The versions a new write of <paramref name="path"/> supersedes: the winner and its conflicts.</summary>
+    private IEnumerable<VersionToken> CurrentVersions(FilePath path) =>
+        Meta.ListFileVersions(path.Value).Where(r => !r.Superseded).Take(Manifest.SupersedesMax).Select(TokenOf);
 
     /// <summary>Waits for every chunk of one write to reach its required number of owner copies.</summary>
     private sealed class WriteTracker(string requestId, int required)

@@ -83,6 +83,7 @@ public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
             _repair.Start();
             _scrubber = new Scrubber(this, _runtime, _options);
             _scrubber.Start();
+            StartAntiEntropy();
             _ready.TrySetResult();
         }
         catch (Exception e)

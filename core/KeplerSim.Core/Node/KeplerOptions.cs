@@ -56,6 +56,9 @@ public sealed record KeplerOptions
     /// <summary>Chunks the repair scan examines per second.</summary>
     public int RepairScanChunksPerSecond { get; init; } = 2_000;
 
+    /// <summary>Mean time between manifest anti-entropy rounds with a random peer.</summary>
+    public long AntiEntropyIntervalMicroseconds { get; init; } = 5_000_000;
+
     /// <summary>Chunks scrub re-verifies per second (0 turns scrub off).</summary>
     public int ScrubChunksPerSecond { get; init; } = 20;
 
@@ -86,6 +89,7 @@ public sealed record KeplerOptions
         Require(RepairScanIntervalMicroseconds > 0, "repair scan interval must be > 0");
         Require(RepairScanChunksPerSecond > 0, "repair scan rate must be > 0");
         Require(ScrubChunksPerSecond >= 0, "scrub rate must be >= 0");
+        Require(AntiEntropyIntervalMicroseconds > 0, "anti-entropy interval must be > 0");
     }
 
     private static void Require(bool condition, string message)

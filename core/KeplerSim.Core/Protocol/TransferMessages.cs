@@ -17,6 +17,9 @@ namespace KeplerSim.Core.Protocol;
 [Union(7, typeof(GetManifestRequest))]
 [Union(8, typeof(GetManifestReply))]
 [Union(9, typeof(StoreChunkReady))]
+[Union(10, typeof(SyncRequest))]
+[Union(11, typeof(SyncReply))]
+[Union(12, typeof(SyncPush))]
 public abstract record TransferFrame;
 
 /// <summary>
@@ -74,3 +77,16 @@ public sealed record GetManifestReply([property: Key(0)] byte[]? Manifest) : Tra
 /// <summary>The receiver lacks the offered chunk: send its bytes.</summary>
 [MessagePackObject]
 public sealed record StoreChunkReady([property: Key(0)] string ChunkId) : TransferFrame;
+
+/// <summary>Anti-entropy: the initiator's digest of its manifest versions, one hash per bucket of paths.</summary>
+[MessagePackObject]
+public sealed record SyncRequest([property: Key(0)] ulong[] BucketHashes) : TransferFrame;
+
+/// <summary>The buckets that differ, and the responder's versions in (some of) them.</summary>
+[MessagePackObject]
+public sealed record SyncReply([property: Key(0)] int[] Buckets, [property: Key(1)] byte[][] Manifests)
+    : TransferFrame;
+
+/// <summary>The initiator's versions in the differing buckets.</summary>
+[MessagePackObject]
+public sealed record SyncPush([property: Key(0)] byte[][] Manifests) : TransferFrame;

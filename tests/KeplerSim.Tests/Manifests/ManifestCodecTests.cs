@@ -94,7 +94,7 @@ public sealed class ManifestCodecTests
     {
         var bytes = Wire(w =>
         {
-            WriteFields(w, fields: 13);
+            WriteFields(w, fields: 14);
             w.WriteMapHeader(1);
             w.Write("future");
             w.WriteArrayHeader(2);
@@ -112,7 +112,7 @@ public sealed class ManifestCodecTests
         // 200 000 nested one-element arrays would blow a recursive skipper's stack; ours loops instead.
         var nested = Wire(w =>
         {
-            WriteFields(w, fields: 12);
+            WriteFields(w, fields: 13);
             for (var i = 0; i < 200_000; i++)
             {
                 w.WriteArrayHeader(1);
@@ -210,6 +210,10 @@ public sealed class ManifestCodecTests
         w.Write(Sample.Version.Node.Value);
         w.Write(origin);
         w.Write(isTombstone);
+        if (fields >= 12)
+        {
+            w.WriteArrayHeader(0); // field 12: the versions this one supersedes (none)
+        }
     }
 
     private static void WriteChunkCount(WriterBox w, int count)

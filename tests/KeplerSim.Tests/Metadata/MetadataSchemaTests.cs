@@ -22,7 +22,7 @@ public sealed class MetadataSchemaTests
         }
 
         Assert.Equal(MetadataStore.LatestSchemaVersion, db.Scalar("PRAGMA user_version"));
-        Assert.Equal(2, MetadataStore.LatestSchemaVersion);
+        Assert.Equal(3, MetadataStore.LatestSchemaVersion);
         Assert.Equal(MetadataSchema.ApplicationId, db.Scalar("PRAGMA application_id"));
         foreach (var table in new[] { "meta", "chunks", "chunk_refs", "files", "peers", "replication_queue" })
         {
@@ -48,7 +48,7 @@ public sealed class MetadataSchemaTests
         Assert.Equal(0, db.Scalar("SELECT count(*) FROM pragma_table_info('chunks') WHERE name = 'verified_at'"));
 
         using var store = db.OpenStore();
-        Assert.Equal(2, db.Scalar("PRAGMA user_version"));
+        Assert.Equal(MetadataStore.LatestSchemaVersion, db.Scalar("PRAGMA user_version"));
         Assert.Equal(new StoredChunk(id, 7, "p", ChunkState.Hinted, 3, null), store.GetChunk(id));
         Assert.True(store.MarkChunkVerified(id, 9));
         Assert.Equal(9, store.GetChunk(id)!.VerifiedAtUs);
