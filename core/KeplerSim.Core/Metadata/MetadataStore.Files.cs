@@ -48,6 +48,26 @@ public sealed partial class MetadataStore
         return inserted;
     }
 
+    /// <summary>
+    /// Superseded versions recorded before <paramref name="beforeUs"/> that still hold chunk references: history
+    /// whose chunks garbage collection may reclaim once the references are dropped.
+    /// </summary>
+    public IReadOnlyList<string> ListSupersededWithReferences(long beforeUs, int limit = ListBatchMax)
+    {
+        Check.Limit(limit, ListBatchMax, nameof(limit));
+        return _fileSql.SupersededWithRefs.Rows(r => r.GetString(0), limit, beforeUs, limit);
+    }
+
+    /// <summary>
+    /// Drops a version's chunk references, keeping the row (and its manifest) so the version is never taken for
+    /// new when a peer sends it again. Returns how many references were dropped.
+    /// </summary>
+    public int DropChunkReferences(string fileId)
+    {
+        Check.Id(fileId, nameof(fileId));
+        return _fileSql.DropReferences.NonQuery(fileId);
+    }
+
     /// <summary>Marks a version as superseded (history) or not; returns whether anything changed.</summary>
     public bool SetSuperseded(string fileId, bool superseded)
     {
@@ -212,6 +232,13 @@ public sealed partial class MetadataStore
             "$wall, $logical, $node, $origin, $tombstone, $winner, $created, $manifest, $superseded)",
             ["$id", "$path", "$size", "$chunks", "$chunk_size", "$content", "$wall", "$logical", "$node", "$origin",
                 "$tombstone", "$winner", "$created", "$manifest", "$superseded"]);
+
+        public Statement SupersededWithRefs { get; } = prepare(
+            "SELECT f.id FROM files f WHERE f.superseded = 1 AND f.is_winner = 0 AND f.created_at < $before " +
+            "AND EXISTS (SELECT 1 FROM chunk_refs r WHERE r.file_id = f.id) ORDER BY f.id LIMIT $limit",
+            ["$before", "$limit"]);
+
+        public Statement DropReferences { get; } = prepare("DELETE FROM chunk_refs WHERE file_id = $id", ["$id"]);
 
         public Statement SetSuperseded { get; } = prepare(
             "UPDATE files SET superseded = $superseded WHERE id = $id AND superseded <> $superseded",

@@ -80,3 +80,10 @@ public sealed record ScrubFound(string ChunkId, string Status, bool Repaired) : 
     /// <inheritdoc />
     public override string Kind => "scrub.found";
 }
+
+/// <summary>Garbage collection deleted a chunk no manifest needs.</summary>
+public sealed record ChunkCollected(string ChunkId) : KeplerEvent
+{
+    /// <inheritdoc />
+    public override string Kind => "chunk.collected";
+}

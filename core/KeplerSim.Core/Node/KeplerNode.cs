@@ -22,6 +22,7 @@ public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
     private ReplicationWorker? _replication;
     private RepairScanner? _repair;
     private Scrubber? _scrubber;
+    private GarbageCollector? _gc;
 
     /// <summary>Creates the node; nothing happens until <see cref="StartAsync"/>.</summary>
     public KeplerNode(NodeRuntime runtime, KeplerOptions options, ClusterView cluster)
@@ -84,6 +85,8 @@ public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
             _scrubber = new Scrubber(this, _runtime, _options);
             _scrubber.Start();
             StartAntiEntropy();
+            _gc = new GarbageCollector(this, _runtime, _options);
+            _gc.Start();
             _ready.TrySetResult();
         }
         catch (Exception e)
@@ -118,6 +121,13 @@ public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
     public long ThrottledBytes => _replication?.ThrottledBytes ?? 0;
 
     internal void KickReplication() => _replication?.Kick();
+
+    /// <summary>Chunks garbage collection deleted.</summary>
+    public long ChunksCollected => _gc?.Collected ?? 0;
+
+    /// <summary>Whether a transfer (incoming, or queued outgoing) involves the chunk right now.</summary>
+    internal bool IsMoving(string chunkId) =>
+        _incoming.Contains(chunkId) || (_replication?.IsInFlight(chunkId) ?? false) || _trackers.ContainsKey(chunkId);
 
     private HashRing BuildRing(ClusterView cluster) =>
         new(cluster.Ids, new RingOptions(_options.VirtualNodesPerNode, _options.ReplicationFactor));

@@ -59,6 +59,12 @@ public sealed record KeplerOptions
     /// <summary>Mean time between manifest anti-entropy rounds with a random peer.</summary>
     public long AntiEntropyIntervalMicroseconds { get; init; } = 5_000_000;
 
+    /// <summary>How long garbage waits before it is collected (must outlast writes and dissemination).</summary>
+    public long GcGraceMicroseconds { get; init; } = 3_600_000_000;
+
+    /// <summary>Time between garbage collection runs.</summary>
+    public long GcIntervalMicroseconds { get; init; } = 30_000_000;
+
     /// <summary>Chunks scrub re-verifies per second (0 turns scrub off).</summary>
     public int ScrubChunksPerSecond { get; init; } = 20;
 
@@ -90,6 +96,9 @@ public sealed record KeplerOptions
         Require(RepairScanChunksPerSecond > 0, "repair scan rate must be > 0");
         Require(ScrubChunksPerSecond >= 0, "scrub rate must be >= 0");
         Require(AntiEntropyIntervalMicroseconds > 0, "anti-entropy interval must be > 0");
+        Require(GcGraceMicroseconds > WriteTimeoutMicroseconds + 4 * AntiEntropyIntervalMicroseconds,
+            "gc grace must outlast the write timeout plus four anti-entropy rounds");
+        Require(GcIntervalMicroseconds > 0, "gc interval must be > 0");
     }
 
     private static void Require(bool condition, string message)

@@ -22,6 +22,9 @@ internal sealed class ReplicationWorker(KeplerNode node, NodeRuntime runtime, Ke
 
     public int InFlight => _inFlight.Count;
 
+    /// <summary>Whether a replication of the chunk is in flight.</summary>
+    public bool IsInFlight(string chunkId) => _inFlight.Any(f => f.ChunkId == chunkId);
+
     /// <summary>Bytes sent under the bandwidth cap so far.</summary>
     public long ThrottledBytes => _bucket.GrantedBytes;
 

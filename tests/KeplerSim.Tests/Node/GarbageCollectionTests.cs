@@ -1,0 +1,49 @@
+using KeplerSim.Core.Node;
+using KeplerSim.Tests.Sim;
+
+namespace KeplerSim.Tests.Node;
+
+[Trait("Category", "Fast")]
+public sealed class GarbageCollectionTests
+{
+    private const int C = KeplerCluster.ChunkSize;
+
+    private static readonly KeplerOptions Options = new()
+    {
+        ChunkSizeBytes = C,
+        WriteTimeoutMicroseconds = 5 * SimHarness.Second,
+        AntiEntropyIntervalMicroseconds = SimHarness.Second,
+        GcGraceMicroseconds = 20 * SimHarness.Second,
+        GcIntervalMicroseconds = 2 * SimHarness.Second,
+    };
+
+    [Fact]
+    public void Chunks_of_overwritten_and_deleted_files_are_collected_after_the_grace_period_and_live_ones_never()
+    {
+        using var cluster = KeplerCluster.Create(3, seed: 51, Options);
+        var old = KeplerCluster.Bytes(4 * C, 1);
+        var current = KeplerCluster.Bytes(4 * C, 2);
+        cluster.Put(0, "kept", old, Durability.All);
+        var oldChunks = cluster.ChunksOf(0, "kept").ToList();
+        cluster.Put(1, "kept", current, Durability.All);
+        cluster.Put(2, "gone", KeplerCluster.Bytes(3 * C, 3), Durability.All);
+        var goneChunks = cluster.ChunksOf(2, "gone").ToList();
+        cluster.Sim.Await(cluster.Nodes[0].Spawn(_ => cluster.Kepler(0).DeleteAsync("gone", Durability.All)), "delete");
+
+        // Within the grace period nothing is collected.
+        cluster.Sim.RunFor(10 * SimHarness.Second);
+        Assert.All(oldChunks.Concat(goneChunks), id => Assert.NotEmpty(cluster.Holders(id)));
+
+        Assert.True(cluster.Sim.RunUntil(() => oldChunks.Concat(goneChunks).All(id => cluster.Holders(id).Count == 0),
+            120 * SimHarness.Second), "waiting for garbage collection of superseded and deleted chunks");
+        cluster.Sim.RunFor(SimHarness.Second); // let the collectors' counters catch up with their last delete
+        foreach (var id in cluster.ChunksOf(0, "kept"))
+        {
+            Assert.Equal(3, cluster.DurableOwnerCopies(id));
+        }
+
+        Assert.Equal(current, cluster.Get(2, "kept"));
+        var collected = cluster.Nodes.Sum(n => cluster.Kepler(n).ChunksCollected);
+        Assert.True(collected >= 3 * (oldChunks.Count + goneChunks.Count), $"collected {collected} of {oldChunks.Count} + {goneChunks.Count} chunks x 3");
+    }
+}
