@@ -137,7 +137,8 @@ public sealed partial class KeplerNode
                 }
 
                 var encoded = row.Manifest ?? ManifestCodec.Encode(FromRow(row));
-                if (result.Count == SyncManifestsPerFrameMax || bytes + encoded.Length > SyncFrameBytesMax)
+                var cap = _runtime.Buggify.Hit("antientropy.tiny_frame") ? 1 : SyncManifestsPerFrameMax;
+                if (result.Count >= cap || bytes + encoded.Length > SyncFrameBytesMax)
                 {
                     return [.. result];
                 }

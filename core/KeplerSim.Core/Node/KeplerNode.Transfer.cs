@@ -122,7 +122,10 @@ public sealed partial class KeplerNode
         }
 
         using var cancel = new CancellationTokenSource();
-        var timeout = _runtime.Clock.DelayAsync(_options.TransferTimeoutMicroseconds, cancel.Token);
+        var limit = _runtime.Buggify.Hit("transfer.short_timeout")
+            ? _options.TransferTimeoutMicroseconds / 100
+            : _options.TransferTimeoutMicroseconds;
+        var timeout = _runtime.Clock.DelayAsync(limit, cancel.Token);
         if (await Task.WhenAny(task, timeout) != task)
         {
             connection?.Dispose();
@@ -208,6 +211,11 @@ public sealed partial class KeplerNode
                 Meta.Transaction(meta =>
                     RecordLocalChunk(meta, request.ChunkId, request.SizeBytes, requestId: null, replicate: false));
                 _replication?.Kick();
+            }
+
+            if (_runtime.Buggify.Hit("transfer.drop_store_ack"))
+            {
+                return; // The chunk is durable but the sender never hears so: it must retry, and we must be idempotent.
             }
 
             await connection.SendAsync(new StoreChunkReply(request.ChunkId, error is null, error));

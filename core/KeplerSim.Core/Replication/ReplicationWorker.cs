@@ -55,7 +55,8 @@ internal sealed class ReplicationWorker(KeplerNode node, NodeRuntime runtime, Ke
         _pumping = true;
         try
         {
-            var room = options.ReplicationConcurrency - _inFlight.Count;
+            var concurrency = runtime.Buggify.Hit("replication.one_at_a_time") ? 1 : options.ReplicationConcurrency;
+            var room = concurrency - _inFlight.Count;
             if (room <= 0)
             {
                 return;

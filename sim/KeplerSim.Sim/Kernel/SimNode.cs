@@ -275,6 +275,13 @@ internal sealed class SimBuggify(Simulation sim, IRandom random) : IBuggify
 
         var enabled = new DeterministicRandom(DeterministicRandom.Derive(sim.Options.Seed, "buggify/" + site))
             .Chance(probability);
-        return enabled && random.Chance(0.05);
+        var fired = enabled && random.Chance(0.05);
+        if (fired)
+        {
+            sim.BuggifyFired.TryGetValue(site, out var count);
+            sim.BuggifyFired[site] = count + 1;
+        }
+
+        return fired;
     }
 }

@@ -75,6 +75,9 @@ public sealed partial class Simulation : IDisposable
     /// <summary>The nodes, in the order they were added.</summary>
     public IReadOnlyList<SimNode> Nodes => _nodes;
 
+    /// <summary>How often each buggify site fired in this run (coverage marks for tests).</summary>
+    public SortedDictionary<string, int> BuggifyFired { get; } = new(StringComparer.Ordinal);
+
     /// <summary>The node executing right now, if any.</summary>
     internal SimNode? Current { get; private set; }
 

@@ -185,6 +185,37 @@ public sealed class DurabilityTests
         }
     }
 
+    [Fact]
+    public void With_every_buggify_site_on_acknowledged_writes_still_reach_all_owners()
+    {
+        var fired = new SortedSet<string>(StringComparer.Ordinal);
+        for (ulong seed = 1; seed <= 5; seed++)
+        {
+            using var cluster = KeplerCluster.Create(4, seed, buggify: 1.0,
+                options: new KeplerOptions { ChunkSizeBytes = C, WriteTimeoutMicroseconds = 120 * SimHarness.Second });
+            var files = Enumerable.Range(0, 4).Select(i => ($"b{i}", KeplerCluster.Bytes(3 * C + i, i))).ToList();
+            foreach (var (path, data) in files)
+            {
+                cluster.Put((int)(seed % 4), path, data, Durability.Quorum);
+            }
+
+            var chunks = cluster.AllChunks();
+            Assert.True(cluster.Sim.RunUntil(() => chunks.All(id => cluster.DurableOwnerCopies(id) == 3), 300 * SimHarness.Second),
+                $"seed {seed}: waiting for every chunk on its 3 owners with buggify on");
+            foreach (var (path, data) in files)
+            {
+                Assert.Equal(data, cluster.Get(3, path));
+            }
+
+            fired.UnionWith(cluster.Sim.BuggifyFired.Keys);
+        }
+
+        // Coverage marks: the rare paths really ran.
+        Assert.Contains("transfer.drop_store_ack", fired);
+        Assert.Contains("transfer.short_timeout", fired);
+        Assert.Contains("replication.one_at_a_time", fired);
+    }
+
     private static void AssertEveryChunkFileIsIntactAndEveryCountedChunkExists(KeplerCluster cluster)
     {
         foreach (var node in cluster.Nodes)

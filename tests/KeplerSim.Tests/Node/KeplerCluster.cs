@@ -29,7 +29,7 @@ internal sealed class KeplerCluster : IDisposable
     public IReadOnlyList<SimNode> Nodes => Sim.Nodes;
 
     public static KeplerCluster Create(int nodes, ulong seed, KeplerOptions? options = null,
-        NetworkFaults? network = null, DiskFaults? disk = null, int? initialMembers = null)
+        NetworkFaults? network = null, DiskFaults? disk = null, int? initialMembers = null, double buggify = 0)
     {
         options ??= new KeplerOptions { ChunkSizeBytes = ChunkSize };
         var sim = new Simulation(new SimulationOptions
@@ -37,6 +37,7 @@ internal sealed class KeplerCluster : IDisposable
             Seed = seed,
             Network = network ?? new NetworkFaults(),
             Disk = disk ?? new DiskFaults(),
+            BuggifySiteProbability = buggify,
         });
         var names = Enumerable.Range(1, nodes).Select(i => $"n{i}").ToList();
         var cluster = new KeplerCluster(sim, options);
