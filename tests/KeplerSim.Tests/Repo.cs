@@ -10,9 +10,14 @@ internal static class Repo
     public static string Scenario(string relative) => Path.Combine(Root, "scenarios", relative);
 
     /// <summary>Runs kepler-sim in a new process with a bounded wait; returns exit code and output.</summary>
-    public static (int ExitCode, string Output) RunSim(params string[] args)
+    public static (int ExitCode, string Output) RunSim(params string[] args) => Run("kepler-sim.dll", args);
+
+    /// <summary>Runs the bench/harness executable (its <c>chaos</c> command runs a KeplerFS chaos seed).</summary>
+    public static (int ExitCode, string Output) RunBench(params string[] args) => Run("KeplerSim.Bench.dll", args);
+
+    private static (int ExitCode, string Output) Run(string assembly, string[] args)
     {
-        var dll = Path.Combine(AppContext.BaseDirectory, "kepler-sim.dll");
+        var dll = Path.Combine(AppContext.BaseDirectory, assembly);
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         start.ArgumentList.Add(dll);
         foreach (var arg in args)
@@ -26,7 +31,7 @@ internal static class Repo
         if (!process.WaitForExit(TimeSpan.FromMinutes(3)))
         {
             process.Kill(entireProcessTree: true);
-            Assert.Fail($"kepler-sim {string.Join(' ', args)} did not exit within 3 minutes");
+            Assert.Fail($"{assembly} {string.Join(' ', args)} did not exit within 3 minutes");
         }
 
         return (process.ExitCode, stdout.Result + stderr.Result);

@@ -87,3 +87,10 @@ public sealed record ChunkCollected(string ChunkId) : KeplerEvent
     /// <inheritdoc />
     public override string Kind => "chunk.collected";
 }
+
+/// <summary>Startup recovery failed on an I/O error and will be tried again.</summary>
+public sealed record StartRetry(int Attempt, string Reason) : KeplerEvent
+{
+    /// <inheritdoc />
+    public override string Kind => "node.start_retry";
+}

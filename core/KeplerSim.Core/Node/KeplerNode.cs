@@ -64,10 +64,14 @@ public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
     /// <summary>The what the startup recovery found (null until it ran).</summary>
     public RecoveryReport? Recovery { get; private set; }
 
-    internal MetadataStore Meta => _meta ?? throw new InvalidOperationException("node not started");
+    /// <summary>The node's metadata (for inspection by checkers, status pages and tests; mutate only through the node).</summary>
+    public MetadataStore Meta => _meta ?? throw new InvalidOperationException("node not started");
 
     /// <summary>Replication entries waiting, as seen by this node's metadata.</summary>
     public long QueueDepth => Meta.CountQueue();
+
+    /// <summary>Startup attempts before a node gives up (a disk that keeps failing reads).</summary>
+    public const int StartAttemptsMax = 30;
 
     /// <inheritdoc />
     public async Task StartAsync()
@@ -76,7 +80,7 @@ public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
         {
             _meta = MetadataStore.Open(_runtime.Metadata);
             RestoreClock();
-            Recovery = await Store.RecoverAsync(new ChunkIndex(this));
+            Recovery = await RecoverWithRetriesAsync();
             _runtime.Streams.SetAcceptor(connection => _ = ServeAsync(connection));
             _replication = new ReplicationWorker(this, _runtime, _options);
             _replication.Start();
@@ -93,6 +97,23 @@ public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
         {
             _ready.TrySetException(e);
             throw;
+        }
+    }
+
+    /// <summary>Recovery reads every chunk; a transient read error must not keep the node down for good.</summary>
+    private async Task<RecoveryReport> RecoverWithRetriesAsync()
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await Store.RecoverAsync(new ChunkIndex(this));
+            }
+            catch (IOException e) when (attempt < StartAttemptsMax)
+            {
+                _runtime.Events.Publish(new StartRetry(attempt, e.Message));
+                await _runtime.Clock.DelayAsync(_options.RetryBaseMicroseconds * attempt);
+            }
         }
     }
 

@@ -40,4 +40,21 @@ public sealed class DeterminismTests
 
         Assert.Equal(3, hashes.Count);
     }
+
+    /// <summary>
+    /// The real protocol under every fault kind: a 5-node KeplerFS cluster with a put/get/delete workload,
+    /// crashes, pauses, partitions, clock jumps, corruption, lossy links and buggify, then healing and the
+    /// checkers. Two processes, one seed, one hash; and the run must pass its checkers.
+    /// </summary>
+    [Fact]
+    public void A_KeplerFS_chaos_run_gives_the_same_trace_hash_in_two_processes()
+    {
+        var first = Repo.RunBench("chaos", "3");
+        var second = Repo.RunBench("chaos", "3");
+        Assert.True(first.ExitCode == 0, first.Output);
+        Assert.True(second.ExitCode == 0, second.Output);
+        Assert.Equal(Repo.Field(first.Output, "trace hash"), Repo.Field(second.Output, "trace hash"));
+        Assert.Contains("put.ok", Repo.Field(first.Output, "outcomes"), StringComparison.Ordinal);
+        Assert.NotEqual("0", Repo.Field(first.Output, "acknowledged"));
+    }
 }
