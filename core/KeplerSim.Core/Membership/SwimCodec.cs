@@ -89,8 +89,8 @@ public static class SwimCodec
         return error is null ? datagram : null;
     }
 
-    /// <summary>Encodes a push-pull frame.</summary>
-    public static byte[] EncodePushPull(SwimPushPull frame)
+    /// <summary>Encodes a stream frame.</summary>
+    public static byte[] EncodeFrame(SwimFrame frame)
     {
         var body = MessagePackSerializer.Serialize(frame, Wire);
         var bytes = new byte[Magic.Length + body.Length];
@@ -99,16 +99,22 @@ public static class SwimCodec
         return bytes;
     }
 
-    /// <summary>Decodes and validates a push-pull frame; hostile bytes give null and say why.</summary>
-    public static SwimPushPull? TryDecodePushPull(ReadOnlyMemory<byte> bytes, out string? error)
+    /// <summary>Decodes and validates a stream frame; hostile bytes give null and say why.</summary>
+    public static SwimFrame? TryDecodeFrame(ReadOnlyMemory<byte> bytes, out string? error)
     {
-        var frame = TryDecode<SwimPushPull>(bytes, out error);
+        var frame = TryDecode<SwimFrame>(bytes, out error);
         if (frame is null)
         {
             return null;
         }
 
-        error = ValidatePushPull(frame);
+        error = frame switch
+        {
+            SwimPushPull pushPull => ValidatePushPull(pushPull),
+            SwimStreamPing ping => ValidId(ping.Target) ? null : "bad stream ping target",
+            SwimStreamAck => null,
+            _ => "unknown frame",
+        };
         return error is null ? frame : null;
     }
 

@@ -29,6 +29,9 @@ public enum SwimTraffic
 
     /// <summary>A push-pull full-state exchange over a stream.</summary>
     PushPull = 8,
+
+    /// <summary>A fallback probe over a stream.</summary>
+    StreamPing = 9,
 }
 
 /// <summary>Counters of one SWIM member, for metrics. Monotonic for the life of the incarnation.</summary>

@@ -25,6 +25,14 @@ public sealed partial class SwimMember
             return;
         }
 
+        // Updates first: a stale accusation riding on a ping makes us re-announce, and the ack then carries it.
+        var updates = datagram.Updates ?? [];
+        _counters.CountReceived(SwimTraffic.Update, updates.Length);
+        foreach (var update in updates)
+        {
+            ApplyUpdate(update);
+        }
+
         if (datagram.Message is { } message)
         {
             HandleMessage(from, message);
@@ -32,13 +40,6 @@ public sealed partial class SwimMember
         else
         {
             _counters.CountReceived(SwimTraffic.Gossip);
-        }
-
-        var updates = datagram.Updates ?? [];
-        _counters.CountReceived(SwimTraffic.Update, updates.Length);
-        foreach (var update in updates)
-        {
-            ApplyUpdate(update);
         }
     }
 

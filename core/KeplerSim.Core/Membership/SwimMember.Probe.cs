@@ -111,6 +111,11 @@ public sealed partial class SwimMember
                 target.GossipAddress.Port, WantNack: true);
             Send(relay.GossipAddress, request, SwimTraffic.PingRequest);
         }
+
+        if (_options.StreamFallbackProbes)
+        {
+            _ = StreamPingAsync(probe);
+        }
     }
 
     private void FinishProbe(Probe probe, bool acked)
@@ -122,7 +127,12 @@ public sealed partial class SwimMember
 
         probe.Done = true;
         probe.IndirectTimer?.Dispose();
-        if (acked)
+        if (!acked && probe.StreamAcked)
+        {
+            // Reachable over a stream only: datagrams are being lost. No suspicion, and no verdict on our health.
+            _counters.ProbesSucceeded++;
+        }
+        else if (acked)
         {
             _counters.ProbesSucceeded++;
             _awareness.ApplyDelta(-1);
@@ -153,6 +163,8 @@ public sealed partial class SwimMember
         public int Nacks { get; set; }
 
         public bool Done { get; set; }
+
+        public bool StreamAcked { get; set; }
 
         public IDisposable? IndirectTimer { get; set; }
     }

@@ -73,7 +73,7 @@ public sealed partial class SwimMember
             }
 
             string? error = "closed before reply";
-            var frame = reply is { } bytes ? SwimCodec.TryDecodePushPull(bytes, out error) : null;
+            var frame = reply is { } bytes ? SwimCodec.TryDecodeFrame(bytes, out error) as SwimPushPull : null;
             if (frame is not { IsReply: true })
             {
                 CountMalformed(peer.TransferAddress, error ?? "not a reply");
@@ -92,23 +92,11 @@ public sealed partial class SwimMember
         }
     }
 
-    /// <summary>
-    /// Serves a push-pull whose first frame the owner read from an accepted connection (check it with
-    /// <see cref="IsSwimFrame"/>). The caller keeps ownership of the connection and disposes it afterwards.
-    /// Malformed input is counted; this never throws.
-    /// </summary>
-    public async Task HandleStreamAsync(IStreamConnection connection, ReadOnlyMemory<byte> firstFrame)
+    private async Task ServePushPullAsync(IStreamConnection connection, SwimPushPull frame)
     {
-        ArgumentNullException.ThrowIfNull(connection);
-        if (!_started || _stopped)
+        if (frame.IsReply)
         {
-            return;
-        }
-
-        var frame = SwimCodec.TryDecodePushPull(firstFrame, out var error);
-        if (frame is not { IsReply: false })
-        {
-            CountMalformed(connection.Remote, error ?? "a reply as a request");
+            CountMalformed(connection.Remote, "a push-pull reply as a request");
             return;
         }
 
@@ -116,15 +104,8 @@ public sealed partial class SwimMember
 
         // Merge first, so the reply already carries any refutation the request provoked.
         MergeRemoteState(frame);
-        try
-        {
-            await WithTimeoutAsync(connection.SendAsync(LocalState(isReply: true, frame.Join)), connection, "reply");
-            _counters.CountSent(SwimTraffic.PushPull);
-        }
-        catch (Exception e) when (e is StreamBrokenException or TimeoutException or OperationCanceledException)
-        {
-            _counters.PushPullsFailed++;
-        }
+        await WithTimeoutAsync(connection.SendAsync(LocalState(isReply: true, frame.Join)), connection, "reply");
+        _counters.CountSent(SwimTraffic.PushPull);
     }
 
     /// <summary>Every member as an update, live ones first; left members as dead-from-themselves.</summary>
@@ -136,7 +117,7 @@ public sealed partial class SwimMember
             .Take(SwimCodec.PushPullMembersMax)
             .Select(ToUpdate)
             .ToArray();
-        var bytes = SwimCodec.EncodePushPull(new SwimPushPull(isReply, join, Id.Value, members));
+        var bytes = SwimCodec.EncodeFrame(new SwimPushPull(isReply, join, Id.Value, members));
         Invariant.That(bytes.Length <= _runtime.Streams.MaxFrameBytes, "push-pull state exceeds the frame limit");
         return bytes;
     }
@@ -171,44 +152,6 @@ public sealed partial class SwimMember
                     ApplyUpdate(update);
                     break;
             }
-        }
-    }
-
-    private async Task<T> WithTimeoutAsync<T>(Task<T> task, IStreamConnection? connection, string what)
-    {
-        await WithTimeoutAsync((Task)task, connection, what);
-        return await task;
-    }
-
-    private async Task WithTimeoutAsync(Task task, IStreamConnection? connection, string what)
-    {
-        if (!task.IsCompleted)
-        {
-            using var cancel = new CancellationTokenSource();
-            var timeout = _runtime.Clock.DelayAsync(_options.StreamTimeoutMicroseconds, cancel.Token);
-            if (await Task.WhenAny(task, timeout) != task)
-            {
-                connection?.Dispose();
-                ObserveLater(task);
-                throw new TimeoutException($"push-pull {what} timed out");
-            }
-
-            cancel.Cancel();
-        }
-
-        await task;
-    }
-
-    /// <summary>Observes an abandoned task's failure on the node's own thread (no unobserved exceptions).</summary>
-    private static async void ObserveLater(Task task)
-    {
-        try
-        {
-            await task;
-        }
-        catch (Exception e) when (e is StreamBrokenException or OperationCanceledException)
-        {
-            // Abandoned on timeout; its failure is expected.
         }
     }
 }

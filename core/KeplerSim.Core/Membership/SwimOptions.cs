@@ -15,6 +15,12 @@ public sealed record SwimOptions
     /// <summary>How many members are asked to probe a silent target (ping-req).</summary>
     public int IndirectChecks { get; init; } = 3;
 
+    /// <summary>
+    /// Also probe a silent target over a stream (memberlist's TCP ping, on by default), so datagram loss alone
+    /// does not make a live node suspect.
+    /// </summary>
+    public bool StreamFallbackProbes { get; init; } = true;
+
     /// <summary>Scales the minimum suspicion timeout: mult × max(1, log10(n)) × probe interval.</summary>
     public int SuspicionMultiplier { get; init; } = 4;
 

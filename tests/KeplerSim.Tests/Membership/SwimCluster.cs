@@ -5,7 +5,7 @@ using KeplerSim.Tests.Sim;
 
 namespace KeplerSim.Tests.Membership;
 
-/// <summary>A tiny node program that owns a <see cref="SwimMember"/> and wires the seams to it, as KeplerFS will.</summary>
+/// <summary>A tiny node program owning a <see cref="SwimMember"/>, wiring the seams to it as KeplerFS will.</summary>
 internal sealed class SwimProgram(NodeRuntime runtime, SwimOptions options, IReadOnlyList<NetAddress> seeds,
     Action<SwimMember, MemberInfo> observer, byte[] metadata) : INodeProgram
 {
@@ -110,7 +110,7 @@ internal sealed class SwimCluster : IDisposable
         return running.All(r => running.All(s => StatusOf(r, s) == MemberStatus.Alive));
     }
 
-    /// <summary>Every running node other than <paramref name="member"/> sees it with <paramref name="status"/>.</summary>
+    /// <summary>Every running node but <paramref name="member"/> sees it as <paramref name="status"/>.</summary>
     public bool AllSee(SimNode member, MemberStatus status) =>
         Running.Where(r => r != member).All(r => StatusOf(r, member) == status);
 
@@ -124,7 +124,8 @@ internal sealed class SwimCluster : IDisposable
         while (!condition())
         {
             Assert.True(Sim.Now < deadline,
-                $"timed out after {timeoutMicroseconds} us of virtual time waiting for {what} (seed {Sim.Options.Seed})");
+                $"timed out after {timeoutMicroseconds} us of virtual time waiting for {what} "
+                + $"(seed {Sim.Options.Seed})");
             Sim.RunFor(stepMicroseconds);
         }
     }
@@ -132,7 +133,7 @@ internal sealed class SwimCluster : IDisposable
     public void RunUntilConverged(long timeoutMicroseconds = 60 * SimHarness.Second) =>
         RunUntil(Converged, timeoutMicroseconds, "every running node to see every running node alive", 100_000);
 
-    /// <summary>Observations of <paramref name="member"/> with <paramref name="status"/> after <paramref name="since"/>.</summary>
+    /// <summary>Observations of <paramref name="member"/> as <paramref name="status"/> since a time.</summary>
     public IEnumerable<Observation> Seen(SimNode member, MemberStatus status, long since = 0) =>
         _observations.Where(o => o.Time >= since && o.Member.Id == member.Id && o.Member.Status == status);
 

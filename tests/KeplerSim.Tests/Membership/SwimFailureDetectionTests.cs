@@ -50,7 +50,8 @@ public sealed class SwimFailureDetectionTests(ITestOutputHelper output)
         }
 
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{all.Count} seeds, 5 nodes, one crash: first survivor marks dead median {Stats.Quantile(first, 0.5):F2} s, "
+            $"{all.Count} seeds, 5 nodes, one crash: first survivor marks dead "
+            + $"median {Stats.Quantile(first, 0.5):F2} s, "
             + $"p99 {Stats.Quantile(first, 0.99):F2} s; every survivor median {Stats.Quantile(all, 0.5):F2} s, "
             + $"p99 {Stats.Quantile(all, 0.99):F2} s, max {all.Max():F2} s"));
         Assert.True(Stats.Quantile(all, 0.5) <= 6.5, "median detection by every survivor within 6.5 s");
