@@ -1,0 +1,190 @@
+using KeplerSim.Core.Runtime;
+
+namespace KeplerSim.Core.Membership;
+
+public sealed partial class SwimMember
+{
+    private readonly SortedDictionary<long, AckHandler> _acks = [];
+    private long _sequence;
+
+    /// <summary>
+    /// Handles one arriving datagram (the owner's datagram receiver calls this). Malformed input is counted and
+    /// dropped; it never throws.
+    /// </summary>
+    public void HandleDatagram(NetAddress from, ReadOnlyMemory<byte> payload)
+    {
+        if (!_started || _stopped)
+        {
+            return;
+        }
+
+        var datagram = SwimCodec.TryDecodeDatagram(payload, out var error);
+        if (datagram is null)
+        {
+            CountMalformed(from, error ?? "undecodable");
+            return;
+        }
+
+        // Updates first: a stale accusation riding on a ping makes us re-announce, and the ack then carries it.
+        var updates = datagram.Updates ?? [];
+        _counters.CountReceived(SwimTraffic.Update, updates.Length);
+        foreach (var update in updates)
+        {
+            ApplyUpdate(update);
+        }
+
+        if (datagram.Message is { } message)
+        {
+            HandleMessage(from, message);
+        }
+        else
+        {
+            _counters.CountReceived(SwimTraffic.Gossip);
+        }
+    }
+
+    private void CountMalformed(NetAddress from, string reason)
+    {
+        _counters.Malformed++;
+        _runtime.Events.Publish(new SwimMalformedEvent(from.ToString(), reason));
+    }
+
+    private void HandleMessage(NetAddress from, SwimMessage message)
+    {
+        switch (message)
+        {
+            case SwimPing ping:
+                _counters.CountReceived(SwimTraffic.Ping);
+                OnPing(from, ping);
+                break;
+            case SwimPingRequest request:
+                _counters.CountReceived(SwimTraffic.PingRequest);
+                OnPingRequest(from, request);
+                break;
+            case SwimAck ack:
+                _counters.CountReceived(SwimTraffic.Ack);
+                if (_acks.Remove(ack.Sequence, out var handler))
+                {
+                    handler.Timer.Dispose();
+                    handler.OnAck();
+                }
+
+                break;
+            case SwimNack nack:
+                _counters.CountReceived(SwimTraffic.Nack);
+                if (_acks.TryGetValue(nack.Sequence, out var waiting))
+                {
+                    waiting.OnNack?.Invoke();
+                }
+
+                break;
+            case SwimJoinRequest join:
+                _counters.CountReceived(SwimTraffic.JoinRequest);
+                OnJoinRequest(from, join);
+                break;
+            case SwimJoinReply reply:
+                _counters.CountReceived(SwimTraffic.JoinReply);
+                OnJoinReply(reply);
+                break;
+        }
+    }
+
+    private void OnPing(NetAddress from, SwimPing ping)
+    {
+        // A ping meant for another node (a previous owner of this address) must not vouch for it.
+        if (ping.Target != Id.Value || _runtime.Buggify.Hit("swim.ack.drop"))
+        {
+            return;
+        }
+
+        Send(from, new SwimAck(ping.Sequence), SwimTraffic.Ack);
+    }
+
+    private void OnPingRequest(NetAddress from, SwimPingRequest request)
+    {
+        if (_acks.Count >= AckHandlersMax)
+        {
+            return; // Overloaded: the requester hears nothing and counts that against its own health.
+        }
+
+        var sequence = NextSequence();
+        RegisterAck(sequence, _options.ProbeTimeoutMicroseconds,
+            onAck: () => Send(from, new SwimAck(request.Sequence), SwimTraffic.Ack),
+            onNack: null,
+            onTimeout: () =>
+            {
+                if (request.WantNack)
+                {
+                    Send(from, new SwimNack(request.Sequence), SwimTraffic.Nack);
+                }
+            });
+        var target = new NetAddress(request.TargetHost, request.TargetPort);
+        Send(target, new SwimPing(sequence, request.Target, Id.Value), SwimTraffic.Ping);
+    }
+
+    private long NextSequence() => ++_sequence;
+
+    private void RegisterAck(long sequence, long timeoutMicroseconds, Action onAck, Action? onNack, Action onTimeout)
+    {
+        Invariant.That(_acks.Count < AckHandlersMax, "too many outstanding acks");
+        var timer = _runtime.Clock.Schedule(timeoutMicroseconds, () =>
+        {
+            if (_acks.Remove(sequence))
+            {
+                onTimeout();
+            }
+        });
+        _acks.Add(sequence, new AckHandler(onAck, onNack, timer));
+    }
+
+    private void CancelAckHandlers()
+    {
+        foreach (var handler in _acks.Values)
+        {
+            handler.Timer.Dispose();
+        }
+
+        _acks.Clear();
+    }
+
+    /// <summary>
+    /// Sends <paramref name="message"/> (or, when null, only gossip) with as many pending updates piggybacked as
+    /// fit in the datagram budget; <paramref name="first"/> is an update that must go along. Never exceeds
+    /// <see cref="IDatagramNetwork.MaxDatagramBytes"/>.
+    /// </summary>
+    private void Send(NetAddress target, SwimMessage? message, SwimTraffic kind, byte[]? first = null)
+    {
+        var messageBytes = message is null ? null : SwimCodec.EncodeMessage(message);
+        var budget = _runtime.Datagrams.MaxDatagramBytes - SwimCodec.OverheadBytes(messageBytes)
+            - (first?.Length ?? 0);
+        Invariant.That(budget >= 0, "a SWIM message alone exceeds the datagram budget");
+        var countMax = PiggybackUpdatesMax - (first is null ? 0 : 1);
+        if (_runtime.Buggify.Hit("swim.piggyback.shrink"))
+        {
+            countMax = Math.Min(countMax, 1);
+        }
+
+        var updates = _broadcasts.Take(budget, countMax, RetransmitLimit());
+        if (first is not null)
+        {
+            updates.Insert(0, first);
+        }
+
+        if (message is null && updates.Count == 0)
+        {
+            return;
+        }
+
+        var bytes = SwimCodec.AssembleDatagram(messageBytes, updates);
+        Invariant.That(bytes.Length <= _runtime.Datagrams.MaxDatagramBytes, "SWIM datagram exceeds the MTU");
+        _runtime.Datagrams.Send(target, bytes);
+        _counters.CountSent(kind);
+        _counters.CountSent(SwimTraffic.Update, updates.Count);
+    }
+
+    /// <summary>Each update is sent this many times: mult × ceil(log10(n + 1)).</summary>
+    private int RetransmitLimit() =>
+        _options.RetransmitMultiplier * (int)Math.Ceiling(Math.Log10(LiveCount() + 1.0));
+
+    private sealed record AckHandler(Action OnAck, Action? OnNack, IDisposable Timer);
+}

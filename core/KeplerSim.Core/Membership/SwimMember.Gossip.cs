@@ -1,0 +1,72 @@
+namespace KeplerSim.Core.Membership;
+
+public sealed partial class SwimMember
+{
+    private bool _leaving;
+    private TaskCompletionSource? _leaveGossiped;
+
+    private void ScheduleGossip(long delayMicroseconds) =>
+        _runtime.Clock.Schedule(Math.Max(0, delayMicroseconds), GossipRound);
+
+    private void GossipRound()
+    {
+        if (_stopped)
+        {
+            return;
+        }
+
+        ScheduleGossip(_options.GossipIntervalMicroseconds);
+        Gossip();
+    }
+
+    /// <summary>Sends pending updates to a few random members (and to the recently dead, so they learn it).</summary>
+    private void Gossip()
+    {
+        if (_broadcasts.Count == 0)
+        {
+            return;
+        }
+
+        var now = Now;
+        var targets = RandomMembers(_options.GossipNodes, m => m.IsLive
+            || (m.Status == MemberStatus.Dead
+                && now - m.StatusChangedMicroseconds <= _options.GossipToTheDeadMicroseconds));
+        foreach (var target in targets)
+        {
+            Send(target.GossipAddress, null, SwimTraffic.Gossip);
+        }
+    }
+
+    /// <summary>
+    /// Leaves gracefully: announces the departure (peers mark this node left, not dead), waits until it was
+    /// gossiped its full retransmit count or <see cref="SwimOptions.LeaveTimeoutMicroseconds"/> passed, then
+    /// stops. The node no longer answers probes afterwards.
+    /// </summary>
+    public async Task LeaveAsync()
+    {
+        if (!_started || _stopped || _leaving)
+        {
+            return;
+        }
+
+        _leaving = true;
+        _leaveGossiped = new TaskCompletionSource();
+        ApplyDead(new DeadUpdate(Id.Value, Self.Incarnation, Id.Value));
+        if (LiveCount() > 0)
+        {
+            Gossip();
+        }
+
+        if (!_leaveGossiped.Task.IsCompleted && RandomMembers(1, m => m.IsLive).Count > 0)
+        {
+            using var cancel = new CancellationTokenSource();
+            var timeout = _runtime.Clock.DelayAsync(_options.LeaveTimeoutMicroseconds, cancel.Token);
+            await Task.WhenAny(_leaveGossiped.Task, timeout);
+            cancel.Cancel();
+        }
+
+        Stop();
+    }
+
+    private void LeaveGossiped() => _leaveGossiped?.TrySetResult();
+}

@@ -1,0 +1,53 @@
+using KeplerSim.Core.Runtime;
+
+namespace KeplerSim.Core.Membership;
+
+public sealed partial class SwimMember
+{
+    private bool _joined;
+    private bool _joinSyncing;
+
+    /// <summary>Whether a seed answered and the first full-state sync completed (always true without seeds).</summary>
+    public bool IsJoined => _joined || _seeds.Count == 0;
+
+    /// <summary>Introduces this node to every seed until one answers and a full-state sync succeeds.</summary>
+    private void JoinRound()
+    {
+        if (_stopped || _joined)
+        {
+            return;
+        }
+
+        foreach (var seed in _seeds)
+        {
+            Send(seed, new SwimJoinRequest(SelfAlive()), SwimTraffic.JoinRequest);
+        }
+
+        _runtime.Clock.Schedule(_options.JoinRetryIntervalMicroseconds, JoinRound);
+    }
+
+    private void OnJoinRequest(NetAddress from, SwimJoinRequest join)
+    {
+        ApplyAlive(join.Self);
+        Send(from, new SwimJoinReply(SelfAlive()), SwimTraffic.JoinReply);
+    }
+
+    private void OnJoinReply(SwimJoinReply reply)
+    {
+        ApplyAlive(reply.Self);
+        if (_joined || _joinSyncing || Find(new NodeId(reply.Self.Node)) is not { } seed)
+        {
+            return;
+        }
+
+        _joinSyncing = true;
+        _ = JoinSyncAsync(seed);
+    }
+
+    private async Task JoinSyncAsync(MemberInfo seed)
+    {
+        var synced = await PushPullAsync(seed, join: true);
+        _joinSyncing = false;
+        _joined |= synced;
+    }
+}
