@@ -32,7 +32,9 @@ internal sealed partial class Gateway
                 throw new UploadTooLargeException(max);
             }
 
-            var body = new LoopReadStream(_host.Loop, context.Request.Body, limit, Metrics.CountIn);
+            // Read ahead of core so the network receive overlaps the chunk writes (bounded: ReadAheadBytesMax).
+            await using var readAhead = new ReadAhead(context.Request.Body, context.RequestAborted);
+            var body = new LoopReadStream(_host.Loop, readAhead.Stream, limit, Metrics.CountIn);
             return await CallAsync(context, () => _host.Node.PutAsync(path ?? "", body, durability),
                 info => Results.Ok(info));
         }
