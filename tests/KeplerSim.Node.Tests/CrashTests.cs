@@ -64,7 +64,7 @@ public sealed class CrashTests
         }
     }
 
-    /// <summary>A node killed in the middle of an upload restarts cleanly: no leftover tmp file, still serving.</summary>
+    /// <summary>A node killed in the middle of an upload restarts cleanly: no tmp file left, still serving.</summary>
     [Fact]
     public async Task A_node_killed_mid_upload_restarts_clean()
     {
@@ -93,7 +93,8 @@ public sealed class CrashTests
     {
         private bool _killed;
 
-        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer,
+            CancellationToken cancellationToken = default)
         {
             if (!_killed && Position >= killAt)
             {

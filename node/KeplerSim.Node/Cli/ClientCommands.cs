@@ -31,11 +31,17 @@ internal static class ClientCommands
             p.GetRequiredValue(durability), ct)));
 
         var getPath = new Argument<string>("path") { Description = "Path in the cluster" };
-        var target = new Argument<FileInfo?>("file") { Description = "Where to write it [default: stdout]", Arity = ArgumentArity.ZeroOrOne };
+        var target = new Argument<FileInfo?>("file")
+        {
+            Description = "Where to write it [default: stdout]", Arity = ArgumentArity.ZeroOrOne,
+        };
         var get = new Command("get", "Download a file") { getPath, target };
         get.SetAction((p, ct) => RunAsync(p, c => GetAsync(c, p.GetRequiredValue(getPath), p.GetValue(target), ct)));
 
-        var prefix = new Argument<string?>("prefix") { Description = "Only paths starting with it", Arity = ArgumentArity.ZeroOrOne };
+        var prefix = new Argument<string?>("prefix")
+        {
+            Description = "Only paths starting with it", Arity = ArgumentArity.ZeroOrOne,
+        };
         var ls = new Command("ls", "List files") { prefix };
         ls.SetAction((p, ct) => RunAsync(p, c => ListAsync(c, p.GetValue(prefix) ?? "", ct)));
 
@@ -113,7 +119,8 @@ internal static class ClientCommands
             "api/files/?prefix=" + Uri.EscapeDataString(prefix)), cancel);
         foreach (var file in json.GetProperty("files").EnumerateArray())
         {
-            Console.WriteLine($"{file.GetProperty("sizeBytes").GetInt64(),14} {file.GetProperty("version").GetString(),-36} " +
+            var size = file.GetProperty("sizeBytes").GetInt64();
+            Console.WriteLine($"{size,14} {file.GetProperty("version").GetString(),-36} " +
                 file.GetProperty("path").GetString());
         }
     }

@@ -66,7 +66,8 @@ internal static class ServeCommand
         catch (ConfigException e)
         {
             await Console.Error.WriteLineAsync(
-                $"kepler-node: invalid setting {e.Message} (flag {FlagOf(e.Variable)}); see 'kepler-node serve --help'");
+                $"kepler-node: invalid setting {e.Message} (flag {FlagOf(e.Variable)}); " +
+                "see 'kepler-node serve --help'");
             return ConfigErrorExitCode;
         }
 

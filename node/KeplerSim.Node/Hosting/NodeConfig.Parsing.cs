@@ -133,6 +133,7 @@ public sealed partial record NodeConfig
     [GeneratedRegex("^[A-Za-z0-9._-]{1,64}$")]
     private static partial Regex NodeIdPattern();
 
-    [GeneratedRegex("^(?<id>[A-Za-z0-9._-]{1,64})@(?<host>[^:@]+|\\[[0-9a-fA-F:]+\\]):(?<gossip>[0-9]+):(?<transfer>[0-9]+)$")]
+    [GeneratedRegex(
+        "^(?<id>[A-Za-z0-9._-]{1,64})@(?<host>[^:@]+|\\[[0-9a-fA-F:]+\\]):(?<gossip>[0-9]+):(?<transfer>[0-9]+)$")]
     private static partial Regex PeerPattern();
 }

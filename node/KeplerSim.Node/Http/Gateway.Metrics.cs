@@ -42,7 +42,8 @@ internal sealed partial class Gateway
         if (_host.Node.Ready.IsCompletedSuccessfully)
         {
             text.Append(await _host.Loop.InvokeAsync(CoreMetrics));
-            Line(text, "kepler_chunks_stored", "gauge", "Chunk files on this node's disk", await CountChunkFilesAsync());
+            Line(text, "kepler_chunks_stored", "gauge", "Chunk files on this node's disk",
+                await CountChunkFilesAsync());
         }
 
         context.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
@@ -56,7 +57,8 @@ internal sealed partial class Gateway
         var node = _host.Node;
         var metrics = node.Metrics;
         var store = node.Store;
-        Line(text, "kepler_members", "gauge", "Cluster members by state", node.Cluster.Members.Count, "state=\"alive\"");
+        Line(text, "kepler_members", "gauge", "Cluster members by state", node.Cluster.Members.Count,
+            "state=\"alive\"");
         Line(text, "kepler_replication_queue_depth", "gauge", "Replication queue entries", node.QueueDepth);
         Line(text, "kepler_chunks_written_total", "counter", "Chunks written", store.ChunksWritten);
         Line(text, "kepler_chunk_written_bytes_total", "counter", "Chunk bytes written", store.BytesWritten);

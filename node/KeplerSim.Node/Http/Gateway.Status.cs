@@ -12,7 +12,8 @@ internal sealed partial class Gateway
     /// <summary>Events buffered per /api/events subscriber; a slow reader loses the oldest.</summary>
     public const int EventBufferMax = 1024;
 
-    private static readonly JsonSerializerOptions EventJson = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
+    private static readonly JsonSerializerOptions EventJson =
+        new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
 
     private ReplicationProgress? _lastProgress;
 

@@ -37,7 +37,8 @@ public sealed class JsonLineFormatter(IOptionsMonitor<JsonLineFormatterOptions> 
         using (var json = new Utf8JsonWriter(buffer, WriterOptions))
         {
             json.WriteStartObject();
-            json.WriteString("time", DateTimeOffset.UtcNow.ToString("O", System.Globalization.CultureInfo.InvariantCulture));
+            var time = DateTimeOffset.UtcNow.ToString("O", System.Globalization.CultureInfo.InvariantCulture);
+            json.WriteString("time", time);
             json.WriteString("level", logEntry.LogLevel.ToString());
             json.WriteString("node", options.CurrentValue.NodeId);
             json.WriteNumber("eventId", logEntry.EventId.Id);

@@ -32,7 +32,8 @@ public sealed class TcpStreamNetwork : IStreamNetwork, IDisposable
     private Action<IStreamConnection>? _acceptor;
 
     /// <summary>Listens on <paramref name="bind"/> and starts accepting.</summary>
-    public TcpStreamNetwork(EventLoop loop, TransportCounters counters, IPEndPoint bind, StreamTimeouts? timeouts = null)
+    public TcpStreamNetwork(EventLoop loop, TransportCounters counters, IPEndPoint bind,
+        StreamTimeouts? timeouts = null)
     {
         ArgumentNullException.ThrowIfNull(bind);
         _loop = loop;

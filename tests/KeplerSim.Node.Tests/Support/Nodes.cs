@@ -67,7 +67,7 @@ public static class Nodes
     public static async Task<JsonElement> JsonAsync(HttpResponseMessage response) =>
         await response.Content.ReadFromJsonAsync<JsonElement>();
 
-    /// <summary>Asserts the response is the JSON error with <paramref name="status"/> and <paramref name="code"/>.</summary>
+    /// <summary>Asserts the response is the JSON error <paramref name="status"/>, <paramref name="code"/>.</summary>
     public static async Task AssertErrorAsync(HttpResponseMessage response, int status, string code)
     {
         var body = await response.Content.ReadAsStringAsync();
