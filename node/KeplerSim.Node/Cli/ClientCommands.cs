@@ -1,0 +1,168 @@
+using System.CommandLine;
+using System.Net.Http.Headers;
+using System.Text.Json;
+
+namespace KeplerSim.Node.Cli;
+
+/// <summary>The client commands: put, get, ls, rm, status, members — all against <c>--node URL</c>.</summary>
+internal static class ClientCommands
+{
+    private static readonly JsonSerializerOptions Pretty = new() { WriteIndented = true };
+
+    public static readonly Option<string> NodeOption = new("--node")
+    {
+        Description = "Base URL of the node to talk to",
+        DefaultValueFactory = _ => "http://127.0.0.1:3000",
+        Recursive = true,
+    };
+
+    public static IEnumerable<Command> Create()
+    {
+        var file = new Argument<FileInfo>("file") { Description = "Local file" };
+        file.AcceptExistingOnly();
+        var path = new Argument<string>("path") { Description = "Path in the cluster" };
+        var durability = new Option<string>("--durability")
+        {
+            Description = "all, quorum or fast", DefaultValueFactory = _ => "quorum",
+        };
+        durability.AcceptOnlyFromAmong("all", "quorum", "fast");
+        var put = new Command("put", "Upload a file") { file, path, durability };
+        put.SetAction((p, ct) => RunAsync(p, c => PutAsync(c, p.GetRequiredValue(file), p.GetRequiredValue(path),
+            p.GetRequiredValue(durability), ct)));
+
+        var getPath = new Argument<string>("path") { Description = "Path in the cluster" };
+        var target = new Argument<FileInfo?>("file")
+        {
+            Description = "Where to write it [default: stdout]", Arity = ArgumentArity.ZeroOrOne,
+        };
+        var get = new Command("get", "Download a file") { getPath, target };
+        get.SetAction((p, ct) => RunAsync(p, c => GetAsync(c, p.GetRequiredValue(getPath), p.GetValue(target), ct)));
+
+        var prefix = new Argument<string?>("prefix")
+        {
+            Description = "Only paths starting with it", Arity = ArgumentArity.ZeroOrOne,
+        };
+        var ls = new Command("ls", "List files") { prefix };
+        ls.SetAction((p, ct) => RunAsync(p, c => ListAsync(c, p.GetValue(prefix) ?? "", ct)));
+
+        var rmPath = new Argument<string>("path") { Description = "Path in the cluster" };
+        var rm = new Command("rm", "Delete a file") { rmPath };
+        rm.SetAction((p, ct) => RunAsync(p, async c =>
+            Print(await SendAsync(c, new HttpRequestMessage(HttpMethod.Delete, FileUrl(p.GetRequiredValue(rmPath))),
+                ct))));
+
+        var status = new Command("status", "Show the node's status");
+        status.SetAction((p, ct) => RunAsync(p, async c =>
+            Print(await SendAsync(c, new HttpRequestMessage(HttpMethod.Get, "api/status"), ct))));
+        var members = new Command("members", "Show the cluster members");
+        members.SetAction((p, ct) => RunAsync(p, async c =>
+            Print(await SendAsync(c, new HttpRequestMessage(HttpMethod.Get, "api/members"), ct))));
+        return [put, get, ls, rm, status, members];
+    }
+
+    private static async Task<int> RunAsync(ParseResult parse, Func<HttpClient, Task> work)
+    {
+        var node = parse.GetValue(NodeOption)!;
+        if (!Uri.TryCreate(node.EndsWith('/') ? node : node + "/", UriKind.Absolute, out var baseUri))
+        {
+            await Console.Error.WriteLineAsync($"kepler-node: --node '{node}' is not a URL");
+            return 2;
+        }
+
+        using var client = new HttpClient { BaseAddress = baseUri, Timeout = Timeout.InfiniteTimeSpan };
+        try
+        {
+            await work(client);
+            return 0;
+        }
+        catch (ClientException e)
+        {
+            await Console.Error.WriteLineAsync($"kepler-node: {e.Message}");
+            return 1;
+        }
+        catch (HttpRequestException e)
+        {
+            await Console.Error.WriteLineAsync($"kepler-node: cannot reach {baseUri}: {e.Message}");
+            return 1;
+        }
+    }
+
+    private static async Task PutAsync(HttpClient client, FileInfo file, string path, string durability,
+        CancellationToken cancel)
+    {
+        await using var stream = file.OpenRead();
+        using var progress = new Progress("put", file.Length);
+        using var content = new StreamContent(new ProgressStream(stream, progress), 1 << 20);
+        content.Headers.ContentLength = file.Length;
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        var request = new HttpRequestMessage(HttpMethod.Put, $"{FileUrl(path)}?durability={durability}")
+        {
+            Content = content,
+        };
+        Print(await SendAsync(client, request, cancel));
+    }
+
+    private static async Task GetAsync(HttpClient client, string path, FileInfo? target, CancellationToken cancel)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, FileUrl(path));
+        using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancel);
+        await EnsureOkAsync(response, cancel);
+        await using var body = await response.Content.ReadAsStreamAsync(cancel);
+        using var progress = new Progress("get", response.Content.Headers.ContentLength);
+        await using var output = target is null ? Console.OpenStandardOutput() : target.Create();
+        await new ProgressStream(body, progress).CopyToAsync(output, 1 << 20, cancel);
+    }
+
+    private static async Task ListAsync(HttpClient client, string prefix, CancellationToken cancel)
+    {
+        var json = await SendAsync(client, new HttpRequestMessage(HttpMethod.Get,
+            "api/files/?prefix=" + Uri.EscapeDataString(prefix)), cancel);
+        foreach (var file in json.GetProperty("files").EnumerateArray())
+        {
+            var size = file.GetProperty("sizeBytes").GetInt64();
+            Console.WriteLine($"{size,14} {file.GetProperty("version").GetString(),-36} " +
+                file.GetProperty("path").GetString());
+        }
+    }
+
+    private static async Task<JsonElement> SendAsync(HttpClient client, HttpRequestMessage request,
+        CancellationToken cancel)
+    {
+        using (request)
+        {
+            using var response = await client.SendAsync(request, cancel);
+            await EnsureOkAsync(response, cancel);
+            return JsonSerializer.Deserialize<JsonElement>(await response.Content.ReadAsStringAsync(cancel));
+        }
+    }
+
+    private static async Task EnsureOkAsync(HttpResponseMessage response, CancellationToken cancel)
+    {
+        if (response.IsSuccessStatusCode)
+        {
+            return;
+        }
+
+        var text = await response.Content.ReadAsStringAsync(cancel);
+        string message;
+        try
+        {
+            var error = JsonSerializer.Deserialize<JsonElement>(text);
+            message = $"{error.GetProperty("code").GetString()}: {error.GetProperty("message").GetString()}";
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
+        {
+            message = text;
+        }
+
+        throw new ClientException($"{(int)response.StatusCode} {message}");
+    }
+
+    private static void Print(JsonElement json) => Console.WriteLine(JsonSerializer.Serialize(json, Pretty));
+
+    /// <summary>The URL of a cluster path, each segment escaped.</summary>
+    public static string FileUrl(string path) =>
+        "api/files/" + string.Join('/', path.Split('/').Select(Uri.EscapeDataString));
+
+    private sealed class ClientException(string message) : Exception(message);
+}

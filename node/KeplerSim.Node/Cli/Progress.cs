@@ -1,0 +1,119 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace KeplerSim.Node.Cli;
+
+/// <summary>
+/// A progress bar with rate and ETA on stderr, drawn only when stderr is a terminal and the transfer is large.
+/// </summary>
+internal sealed class Progress : IDisposable
+{
+    /// <summary>Transfers smaller than this draw no bar.</summary>
+    public const long LargeTransferBytes = 8L * 1024 * 1024;
+
+    private const int BarWidth = 30;
+    private static readonly TimeSpan RedrawInterval = TimeSpan.FromMilliseconds(200);
+
+    private readonly string _label;
+    private readonly long? _total;
+    private readonly bool _enabled;
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private TimeSpan _lastDraw = TimeSpan.MinValue;
+    private long _done;
+
+    public Progress(string label, long? total)
+    {
+        _label = label;
+        _total = total;
+        _enabled = !Console.IsErrorRedirected && (total is null || total >= LargeTransferBytes);
+    }
+
+    public void Add(long bytes)
+    {
+        _done += bytes;
+        if (_enabled && _clock.Elapsed - _lastDraw >= RedrawInterval)
+        {
+            Draw();
+        }
+    }
+
+    public void Dispose()
+    {
+        if (_enabled)
+        {
+            Draw();
+            Console.Error.WriteLine();
+        }
+    }
+
+    private void Draw()
+    {
+        _lastDraw = _clock.Elapsed;
+        var seconds = Math.Max(_clock.Elapsed.TotalSeconds, 1e-3);
+        var rate = _done / seconds;
+        var line = _total is { } total and > 0
+            ? Bar(total, rate)
+            : string.Create(CultureInfo.InvariantCulture, $"{_label} {Size(_done)} {Size((long)rate)}/s");
+        Console.Error.Write("\r" + line + "    ");
+    }
+
+    private string Bar(long total, double rate)
+    {
+        var fraction = Math.Clamp((double)_done / total, 0, 1);
+        var filled = (int)(fraction * BarWidth);
+        var eta = rate > 0 ? TimeSpan.FromSeconds((total - _done) / rate) : TimeSpan.Zero;
+        return string.Create(CultureInfo.InvariantCulture,
+            $"{_label} [{new string('#', filled)}{new string(' ', BarWidth - filled)}] {fraction * 100,5:0.0}% " +
+            $"{Size(_done)}/{Size(total)} {Size((long)rate)}/s ETA {eta:hh\\:mm\\:ss}");
+    }
+
+    private static string Size(long bytes) => bytes switch
+    {
+        >= 1L << 30 => string.Create(CultureInfo.InvariantCulture, $"{bytes / (double)(1L << 30):0.00} GiB"),
+        >= 1L << 20 => string.Create(CultureInfo.InvariantCulture, $"{bytes / (double)(1L << 20):0.0} MiB"),
+        >= 1L << 10 => string.Create(CultureInfo.InvariantCulture, $"{bytes / 1024.0:0.0} KiB"),
+        _ => string.Create(CultureInfo.InvariantCulture, $"{bytes} B"),
+    };
+}
+
+/// <summary>A read-only stream that reports the bytes read through it.</summary>
+internal sealed class ProgressStream(Stream inner, Progress progress) : Stream
+{
+    public override bool CanRead => true;
+
+    public override bool CanSeek => false;
+
+    public override bool CanWrite => false;
+
+    public override long Length => inner.Length;
+
+    public override long Position
+    {
+        get => inner.Position;
+        set => throw new NotSupportedException();
+    }
+
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        var read = await inner.ReadAsync(buffer, cancellationToken);
+        progress.Add(read);
+        return read;
+    }
+
+    public override int Read(byte[] buffer, int offset, int count)
+    {
+        var read = inner.Read(buffer, offset, count);
+        progress.Add(read);
+        return read;
+    }
+
+    public override void Flush()
+    {
+    }
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+}

@@ -1,0 +1,108 @@
+using System.CommandLine;
+using System.Net.Sockets;
+using KeplerSim.Node.Hosting;
+using KeplerSim.Node.Logging;
+using Microsoft.Extensions.Logging;
+
+namespace KeplerSim.Node.Cli;
+
+/// <summary><c>kepler-node serve</c>: runs a node until SIGINT or SIGTERM.</summary>
+internal static class ServeCommand
+{
+    /// <summary>Exit code of a bad setting.</summary>
+    public const int ConfigErrorExitCode = 2;
+
+    /// <summary>Every setting: its variable, flag and help (default in the help).</summary>
+    public static readonly IReadOnlyList<(string Variable, string Help)> Settings =
+    [
+        ("NODE_ID", "Unique id of this node (required)"),
+        ("HTTP_PORT", "HTTP gateway port [default: 3000]"),
+        ("GOSSIP_PORT", "UDP gossip port [default: 4000]"),
+        ("TRANSFER_PORT", "TCP chunk transfer port [default: 5000]"),
+        ("SEEDS", "Comma-separated host:gossip_port of known peers (used once membership lands)"),
+        ("PEERS", "TEMPORARY static members until SWIM lands: id@ip:gossip_port:transfer_port,..."),
+        ("REPLICATION_FACTOR", "Copies of each chunk, capped by the member count [default: 3]"),
+        ("CHUNK_SIZE_MB", "Chunk size in MiB, 1..64 [default: 4]"),
+        ("REBALANCE_BANDWIDTH_MBPS", "Repair/rebalance bandwidth cap in MB/s [default: 50]"),
+        ("DATA_DIR", "Data directory [default: ./data/<NODE_ID>]"),
+        ("BIND_ADDRESS", "IP address every socket binds to [default: 127.0.0.1]"),
+        ("MAX_UPLOAD_MB", "Largest upload in MiB; 0 = no limit [default: 0]"),
+        ("MAX_DISK_MB", "Quota for chunk files in MiB (disk full beyond it); 0 = none [default: 0]"),
+        ("LOG_FORMAT", "json or console [default: console on a terminal, else json]"),
+        ("LOG_LEVEL", "trace, debug, information, warning, error or none [default: information]"),
+    ];
+
+    public static Command Create()
+    {
+        var options = Settings.ToDictionary(s => s.Variable, s => new Option<string?>(FlagOf(s.Variable))
+        {
+            Description = $"{s.Help} (env {s.Variable})",
+            HelpName = "value",
+        });
+        var command = new Command("serve", "Run a KeplerFS node; every flag overrides its environment variable");
+        foreach (var option in options.Values)
+        {
+            command.Options.Add(option);
+        }
+
+        command.SetAction(async (parse, cancel) =>
+        {
+            var flags = options.ToDictionary(o => o.Key, o => parse.GetValue(o.Value));
+            return await RunAsync(flags, cancel);
+        });
+        return command;
+    }
+
+    /// <summary>The flag of a variable: HTTP_PORT → --http-port.</summary>
+    public static string FlagOf(string variable) => "--" + variable.ToLowerInvariant().Replace('_', '-');
+
+    private static async Task<int> RunAsync(Dictionary<string, string?> flags, CancellationToken cancel)
+    {
+        NodeConfig config;
+        try
+        {
+            config = NodeConfig.Load(NodeConfig.ProcessEnvironment(), flags);
+        }
+        catch (ConfigException e)
+        {
+            await Console.Error.WriteLineAsync(
+                $"kepler-node: invalid setting {e.Message} (flag {FlagOf(e.Variable)}); " +
+                "see 'kepler-node serve --help'");
+            return ConfigErrorExitCode;
+        }
+
+        using var loggers = LoggerFactory.Create(b =>
+            b.AddKeplerConsole(config.LogFormat, config.LogLevel, config.NodeId.Value));
+        NodeHost host;
+        try
+        {
+            host = await NodeHost.StartAsync(config, loggers);
+        }
+        catch (Exception e) when (e is SocketException or IOException or UnauthorizedAccessException)
+        {
+            await Console.Error.WriteLineAsync($"kepler-node: cannot start: {e.Message}");
+            return 1;
+        }
+
+        await using (host)
+        {
+            try
+            {
+                await Task.WhenAny(host.Node.Ready.ContinueWith(_ => { }, TaskScheduler.Default),
+                    Task.Delay(Timeout.Infinite, cancel));
+                if (host.Node.Ready.IsFaulted)
+                {
+                    return 1;
+                }
+
+                await Task.Delay(Timeout.Infinite, cancel);
+            }
+            catch (OperationCanceledException)
+            {
+                // SIGINT or SIGTERM: an orderly stop.
+            }
+        }
+
+        return 0;
+    }
+}

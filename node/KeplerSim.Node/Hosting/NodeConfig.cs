@@ -1,0 +1,163 @@
+using System.Globalization;
+using System.Net;
+using KeplerSim.Core.Node;
+using KeplerSim.Core.Runtime;
+
+namespace KeplerSim.Node.Hosting;
+
+/// <summary>How the node writes its logs.</summary>
+public enum LogFormat
+{
+    /// <summary>One JSON object per line: time, level, node, event id, message.</summary>
+    Json,
+    /// <summary>Readable single lines for development.</summary>
+    Console,
+}
+
+/// <summary>
+/// The node's settings, from environment variables (the KeplerFS seed's names and defaults) overridden by
+/// command-line flags. <see cref="Load"/> checks every value and names the variable of the first bad one.
+/// </summary>
+public sealed partial record NodeConfig
+{
+    /// <summary>Largest chunk size in MB (CHUNK_SIZE_MB).</summary>
+    public const int ChunkSizeMbMax = 64;
+
+    /// <summary>Largest rebalance bandwidth cap in MB/s.</summary>
+    public const int RebalanceBandwidthMbpsMax = 100_000;
+
+    /// <summary>Longest node id.</summary>
+    public const int NodeIdLengthMax = 64;
+
+    /// <summary>Most static peers (PEERS).</summary>
+    public const int PeersMax = 256;
+
+    /// <summary>This node's id (NODE_ID, required).</summary>
+    public required NodeId NodeId { get; init; }
+
+    /// <summary>HTTP gateway port (HTTP_PORT, default 3000; 0 picks a free port).</summary>
+    public int HttpPort { get; init; } = 3000;
+
+    /// <summary>UDP gossip port (GOSSIP_PORT, default 4000).</summary>
+    public int GossipPort { get; init; } = 4000;
+
+    /// <summary>TCP transfer port (TRANSFER_PORT, default 5000).</summary>
+    public int TransferPort { get; init; } = 5000;
+
+    /// <summary>Known peers' gossip addresses (SEEDS); used once membership lands.</summary>
+    public IReadOnlyList<NetAddress> Seeds { get; init; } = [];
+
+    /// <summary>Static cluster members other than this node (PEERS, temporary until SWIM).</summary>
+    public IReadOnlyList<Member> Peers { get; init; } = [];
+
+    /// <summary>Replication factor asked for (REPLICATION_FACTOR, default 3).</summary>
+    public int ReplicationFactor { get; init; } = 3;
+
+    /// <summary>Chunk size in MiB (CHUNK_SIZE_MB, default 4).</summary>
+    public int ChunkSizeMb { get; init; } = 4;
+
+    /// <summary>Rebalance bandwidth cap in MB/s (REBALANCE_BANDWIDTH_MBPS, default 50).</summary>
+    public int RebalanceBandwidthMbps { get; init; } = 50;
+
+    /// <summary>Data directory (DATA_DIR, default ./data/NODE_ID).</summary>
+    public required string DataDir { get; init; }
+
+    /// <summary>Address every socket binds to (BIND_ADDRESS, default 127.0.0.1).</summary>
+    public IPAddress BindAddress { get; init; } = IPAddress.Loopback;
+
+    /// <summary>Largest upload in bytes (MAX_UPLOAD_MB, default 0 = no limit beyond core's); null = none.</summary>
+    public long? MaxUploadBytes { get; init; }
+
+    /// <summary>Disk quota in bytes for chunk files (MAX_DISK_MB, default 0 = none); null = none.</summary>
+    public long? MaxDiskBytes { get; init; }
+
+    /// <summary>Log format (LOG_FORMAT: json or console; default console on a terminal, else json).</summary>
+    public LogFormat LogFormat { get; init; } = LogFormat.Json;
+
+    /// <summary>Lowest log level written (LOG_LEVEL, default information).</summary>
+    public Microsoft.Extensions.Logging.LogLevel LogLevel { get; init; } =
+        Microsoft.Extensions.Logging.LogLevel.Information;
+
+    /// <summary>Chunk size in bytes.</summary>
+    public int ChunkSizeBytes => ChunkSizeMb * 1024 * 1024;
+
+    /// <summary>
+    /// Reads the settings: a flag value wins over the environment variable of the same setting. Both are keyed
+    /// by the variable name. Throws <see cref="ConfigException"/> naming the variable and what is allowed.
+    /// </summary>
+    public static NodeConfig Load(IReadOnlyDictionary<string, string?> environment,
+        IReadOnlyDictionary<string, string?>? flags = null)
+    {
+        ArgumentNullException.ThrowIfNull(environment);
+        var reader = new Reader(environment, flags ?? new Dictionary<string, string?>());
+        var id = ParseNodeId(reader.Get("NODE_ID"));
+        var config = new NodeConfig
+        {
+            NodeId = id,
+            HttpPort = reader.Int("HTTP_PORT", 3000, 0, 65535, "a port 1..65535 (0 picks a free one)"),
+            GossipPort = reader.Int("GOSSIP_PORT", 4000, 0, 65535, "a port 1..65535 (0 picks a free one)"),
+            TransferPort = reader.Int("TRANSFER_PORT", 5000, 0, 65535, "a port 1..65535 (0 picks a free one)"),
+            Seeds = ParseSeeds(reader.Get("SEEDS")),
+            ReplicationFactor = reader.Int("REPLICATION_FACTOR", 3, 1, KeplerOptions.ReplicationFactorMax,
+                $"an integer 1..{KeplerOptions.ReplicationFactorMax}"),
+            ChunkSizeMb = reader.Int("CHUNK_SIZE_MB", 4, 1, ChunkSizeMbMax, $"an integer 1..{ChunkSizeMbMax}"),
+            RebalanceBandwidthMbps = reader.Int("REBALANCE_BANDWIDTH_MBPS", 50, 1, RebalanceBandwidthMbpsMax,
+                $"an integer 1..{RebalanceBandwidthMbpsMax}"),
+            DataDir = ParseDataDir(reader.Get("DATA_DIR"), id),
+            BindAddress = ParseBindAddress(reader.Get("BIND_ADDRESS")),
+            MaxUploadBytes = Megabytes(reader.Int("MAX_UPLOAD_MB", 0, 0, int.MaxValue,
+                "an integer >= 0 (0 = no limit)")),
+            MaxDiskBytes = Megabytes(reader.Int("MAX_DISK_MB", 0, 0, int.MaxValue, "an integer >= 0 (0 = no quota)")),
+            LogFormat = ParseLogFormat(reader.Get("LOG_FORMAT")),
+            LogLevel = ParseLogLevel(reader.Get("LOG_LEVEL")),
+        };
+        if (config.HttpPort != 0 && config.HttpPort == config.TransferPort)
+        {
+            throw new ConfigException("TRANSFER_PORT", $"'{config.TransferPort}' is invalid: both TCP ports, it " +
+                "must differ from HTTP_PORT");
+        }
+
+        return config with { Peers = ParsePeers(reader.Get("PEERS"), config) };
+    }
+
+    /// <summary>The process environment as a dictionary.</summary>
+    public static IReadOnlyDictionary<string, string?> ProcessEnvironment() =>
+        Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
+            .ToDictionary(e => (string)e.Key, e => (string?)e.Value, StringComparer.Ordinal);
+
+    private static long? Megabytes(int value) => value == 0 ? null : value * 1024L * 1024L;
+
+    private sealed class Reader(IReadOnlyDictionary<string, string?> environment,
+        IReadOnlyDictionary<string, string?> flags)
+    {
+        public string? Get(string variable)
+        {
+            var value = flags.GetValueOrDefault(variable) ?? environment.GetValueOrDefault(variable);
+            return string.IsNullOrWhiteSpace(value) ? null : value.Trim();
+        }
+
+        public int Int(string variable, int fallback, int min, int max, string allowed)
+        {
+            var text = Get(variable);
+            if (text is null)
+            {
+                return fallback;
+            }
+
+            if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value)
+                || value < min || value > max)
+            {
+                throw new ConfigException(variable, $"'{text}' is invalid: expected {allowed}");
+            }
+
+            return value;
+        }
+    }
+}
+
+/// <summary>A setting has a bad value; the message names the variable and what it allows.</summary>
+public sealed class ConfigException(string variable, string problem) : Exception($"{variable}: {problem}")
+{
+    /// <summary>The environment variable (the flag is its lower-case, dashed form).</summary>
+    public string Variable => variable;
+}

@@ -1,0 +1,204 @@
+using System.Net;
+using System.Security.Cryptography;
+using KeplerSim.Core.Diagnostics;
+using KeplerSim.Core.Node;
+using KeplerSim.Core.Runtime;
+using KeplerSim.Node.Http;
+using KeplerSim.Node.Logging;
+using KeplerSim.Node.Runtime;
+using Microsoft.Extensions.Logging;
+
+namespace KeplerSim.Node.Hosting;
+
+/// <summary>
+/// One running node: its loop, sockets, disk, metadata, the KeplerFS program and the HTTP gateway. Several can
+/// run in one process (tests); each has its own loop thread.
+/// </summary>
+public sealed partial class NodeHost : IAsyncDisposable
+{
+    private readonly ILogger _log;
+    private readonly UdpDatagramNetwork _datagrams;
+    private readonly TcpStreamNetwork _streams;
+    private readonly EventPublisher _events = new();
+    private Gateway? _gateway;
+
+    private NodeHost(NodeConfig config, ILoggerFactory loggers)
+    {
+        Config = config;
+        Loggers = loggers;
+        _log = loggers.CreateLogger("KeplerSim.Node");
+        Loop = new EventLoop(config.NodeId.Value);
+        Loop.OnError = e => _log.LoopError(e);
+        Directory.CreateDirectory(config.DataDir);
+        _datagrams = new UdpDatagramNetwork(Loop, Transport, new IPEndPoint(config.BindAddress, config.GossipPort));
+        _streams = new TcpStreamNetwork(Loop, Transport, new IPEndPoint(config.BindAddress, config.TransferPort));
+        Disk = new LocalDisk(Loop, config.DataDir, config.MaxDiskBytes);
+        var seed = BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(sizeof(ulong)));
+        Runtime = new NodeRuntime(config.NodeId, new SystemClock(Loop), new DeterministicRandom(seed), _datagrams,
+            _streams, Disk, new SqliteMetadata(Path.Combine(config.DataDir, SqliteMetadata.FileName)), _events,
+            NoBuggify.Instance);
+        Cluster = BuildCluster(config, _datagrams.LocalAddress, _streams.LocalAddress);
+        Options = BuildOptions(config, Cluster);
+        Node = new KeplerNode(Runtime, Options, Cluster);
+    }
+
+    /// <summary>The settings.</summary>
+    public NodeConfig Config { get; }
+
+    /// <summary>The loggers.</summary>
+    public ILoggerFactory Loggers { get; }
+
+    /// <summary>The node's single logical thread.</summary>
+    public EventLoop Loop { get; }
+
+    /// <summary>Socket counters.</summary>
+    public TransportCounters Transport { get; } = new();
+
+    /// <summary>The disk under the data directory.</summary>
+    public LocalDisk Disk { get; }
+
+    /// <summary>What core is given.</summary>
+    public NodeRuntime Runtime { get; }
+
+    /// <summary>The member view the node started with.</summary>
+    public ClusterView Cluster { get; }
+
+    /// <summary>Core's settings.</summary>
+    public KeplerOptions Options { get; }
+
+    /// <summary>The KeplerFS program; touch it only on <see cref="Loop"/>.</summary>
+    public KeplerNode Node { get; }
+
+    /// <summary>The gateway's base address, such as http://127.0.0.1:3000.</summary>
+    public Uri HttpAddress => _gateway?.Address ?? throw new InvalidOperationException("gateway not started");
+
+    /// <summary>The transfer (TCP) address.</summary>
+    public NetAddress TransferAddress => _streams.LocalAddress;
+
+    /// <summary>The gossip (UDP) address.</summary>
+    public NetAddress GossipAddress => _datagrams.LocalAddress;
+
+    /// <summary>When the host started (for uptime).</summary>
+    public DateTimeOffset StartedAt { get; } = DateTimeOffset.UtcNow;
+
+    /// <summary>Starts a node: sockets bound, core started on its loop, gateway listening.</summary>
+    public static async Task<NodeHost> StartAsync(NodeConfig config, ILoggerFactory loggers)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(loggers);
+        var host = new NodeHost(config, loggers);
+        try
+        {
+            await host.StartCoreAsync();
+            host._gateway = await Gateway.StartAsync(host);
+            return host;
+        }
+        catch
+        {
+            await host.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// The member view. Until SWIM lands this is static: this node plus PEERS. Membership will replace this one
+    /// method (and call <see cref="KeplerNode.UpdateCluster"/> as members come and go).
+    /// </summary>
+    public static ClusterView BuildCluster(NodeConfig config, NetAddress gossip, NetAddress transfer)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var self = new Member(config.NodeId, gossip, transfer);
+        return new ClusterView(config.Peers.Append(self));
+    }
+
+    /// <summary>Core's settings from the node's: N is capped by the number of members.</summary>
+    public static KeplerOptions BuildOptions(NodeConfig config, ClusterView cluster)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(cluster);
+        return new KeplerOptions
+        {
+            ReplicationFactor = Math.Min(config.ReplicationFactor, cluster.Members.Count),
+            ChunkSizeBytes = config.ChunkSizeBytes,
+            RebalanceBandwidthBytesPerSecond = config.RebalanceBandwidthMbps * 1_000_000L,
+        };
+    }
+
+    private async Task StartCoreAsync()
+    {
+        _log.Starting(Config.NodeId.Value, $"{Config.BindAddress}:{Config.HttpPort}", GossipAddress.ToString(),
+            TransferAddress.ToString(), Config.DataDir);
+        _log.StaticCluster(Cluster.Members.Count, string.Join(",", Cluster.Ids), Options.ReplicationFactor);
+        if (Config.Seeds.Count > 0)
+        {
+            _log.SeedsUnused(string.Join(",", Config.Seeds));
+        }
+
+        await Loop.InvokeAsync(() =>
+        {
+            _events.Stream.Subscribe(LogEvent);
+            var started = Node.StartAsync();
+            _ = Node.Ready.ContinueWith(t => ReportReady(t), TaskScheduler.Default);
+            return Task.FromResult(started.IsFaulted);
+        });
+    }
+
+    private void ReportReady(Task ready)
+    {
+        if (ready.IsFaulted)
+        {
+            _log.StartFailed(ready.Exception!.GetBaseException());
+        }
+        else
+        {
+            var recovery = Loop.InvokeAsync(() => Node.Recovery is { } r
+                ? $"{r.ChunksVerified} chunks verified, {r.TmpFilesRemoved.Count} leftover tmp files removed"
+                : "no recovery report");
+            _log.Ready(recovery.GetAwaiter().GetResult());
+        }
+    }
+
+    private void LogEvent(KeplerEvent e)
+    {
+        switch (e)
+        {
+            case WriteAcknowledged or RingChanged or ScrubFound or ChunkReadRepaired:
+                _log.ProtocolNotice(e.Kind, e.ToString());
+                break;
+            case MalformedFrame or ChunkRejected:
+                _log.ProtocolWarning(e.Kind, e.ToString());
+                break;
+            default:
+                _log.ProtocolEvent(e.Kind, e.ToString());
+                break;
+        }
+    }
+
+    /// <summary>Stops the gateway, the sockets and the loop (an orderly stop; a crash is kill -9).</summary>
+    public async ValueTask DisposeAsync()
+    {
+        _log.Stopping();
+        if (_gateway is not null)
+        {
+            await _gateway.DisposeAsync();
+        }
+
+        _datagrams.Dispose();
+        _streams.Dispose();
+        try
+        {
+            await Loop.InvokeAsync(() =>
+            {
+                Node.Dispose();
+                _events.Dispose();
+                return true;
+            }).WaitAsync(TimeSpan.FromSeconds(10));
+        }
+        catch (TimeoutException)
+        {
+            // The loop is stuck; the process is going away anyway.
+        }
+
+        Loop.Dispose();
+    }
+}

@@ -1,0 +1,254 @@
+using System.Globalization;
+using KeplerSim.Core.Node;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+
+namespace KeplerSim.Node.Http;
+
+internal sealed partial class Gateway
+{
+    private const string FilesPrefix = "/api/files/";
+    private const int ListLimitMax = 1024;
+
+    private void MapFiles(WebApplication app)
+    {
+        app.MapPut("/api/files/{**path}", PutAsync);
+        app.MapGet("/api/files/{**path}", GetOrListAsync);
+        app.MapMethods("/api/files/{**path}", ["HEAD"], HeadAsync);
+        app.MapDelete("/api/files/{**path}", DeleteAsync);
+        app.MapGet("/api/versions/{**path}", (HttpContext context, string? path) =>
+            CallAsync(context, () => _host.Node.VersionsAsync(path ?? ""), versions => Results.Ok(versions)));
+        app.MapGet("/api/content/{contentId}", ContentAsync);
+    }
+
+    private async Task<IResult> PutAsync(HttpContext context, string? path)
+    {
+        try
+        {
+            var durability = ParseDurability(context.Request.Query["durability"]);
+            var limit = _host.Config.MaxUploadBytes;
+            if (limit is { } max && context.Request.ContentLength > max)
+            {
+                throw new UploadTooLargeException(max);
+            }
+
+            // Read ahead of core so the network receive overlaps the chunk writes (bounded: ReadAheadBytesMax).
+            await using var readAhead = new ReadAhead(context.Request.Body, context.RequestAborted);
+            var body = new LoopReadStream(_host.Loop, readAhead.Stream, limit, Metrics.CountIn);
+            return await CallAsync(context, () => _host.Node.PutAsync(path ?? "", body, durability),
+                info => Results.Ok(info));
+        }
+        catch (Exception e)
+        {
+            return Fail(context, e);
+        }
+    }
+
+    private async Task<IResult> DeleteAsync(HttpContext context, string? path)
+    {
+        try
+        {
+            var durability = ParseDurability(context.Request.Query["durability"]);
+            return await CallAsync(context, () => _host.Node.DeleteAsync(path ?? "", durability),
+                info => Results.Ok(info));
+        }
+        catch (Exception e)
+        {
+            return Fail(context, e);
+        }
+    }
+
+    private async Task GetOrListAsync(HttpContext context, string? path)
+    {
+        var raw = context.Request.Path.Value ?? "";
+        if (string.IsNullOrEmpty(path) || raw.EndsWith('/'))
+        {
+            var prefix = raw.Length > FilesPrefix.Length ? raw[FilesPrefix.Length..] : "";
+            if (prefix.Length == 0 && context.Request.Query["prefix"] is { Count: > 0 } query)
+            {
+                prefix = query.ToString();
+            }
+
+            IResult result;
+            try
+            {
+                var limit = ParseLimit(context.Request.Query["limit"]);
+                result = await CallAsync(context, () => _host.Node.ListAsync(prefix, limit),
+                    files => Results.Ok(new { prefix, files }));
+            }
+            catch (Exception e)
+            {
+                result = Fail(context, e);
+            }
+
+            await result.ExecuteAsync(context);
+            return;
+        }
+
+        string? version = context.Request.Query["version"];
+        await ServeFileAsync(context, () => StatAsync(path, version), immutable: false);
+    }
+
+    private async Task HeadAsync(HttpContext context, string? path)
+    {
+        try
+        {
+            await RequireReadyAsync();
+            var info = await _host.Loop.InvokeAsync(() => StatAsync(path ?? "", context.Request.Query["version"]));
+            WriteHeaders(context, info, immutable: false);
+            context.Response.ContentLength = info.SizeBytes;
+        }
+        catch (Exception e)
+        {
+            await Fail(context, e).ExecuteAsync(context);
+        }
+    }
+
+    private async Task ContentAsync(HttpContext context, string contentId)
+    {
+        await ServeFileAsync(context, async () =>
+        {
+            if (!IsHex(contentId))
+            {
+                throw new BadRequestException("invalid_content_id", $"'{contentId}' is not a content id (hex)");
+            }
+
+            return await FindContentAsync(contentId)
+                ?? throw new FileNotFoundInClusterException("content " + contentId);
+        }, immutable: true);
+    }
+
+    /// <summary>The current version of a path, or the named one (a conflict version).</summary>
+    private async Task<FileVersionInfo> StatAsync(string path, string? version)
+    {
+        if (string.IsNullOrEmpty(version))
+        {
+            return await _host.Node.StatAsync(path);
+        }
+
+        var versions = await _host.Node.VersionsAsync(path);
+        return versions.FirstOrDefault(v => v.Version == version && !v.IsTombstone)
+            ?? throw new FileNotFoundInClusterException($"{path} version {version}");
+    }
+
+    /// <summary>
+    /// Stopgap until core can look content up by id (see docs/NODE.md): searches the live files this node lists
+    /// (at most <see cref="ListLimitMax"/>, winners only), on the loop. Conflict versions and larger stores are
+    /// not found.
+    /// </summary>
+    private async Task<FileVersionInfo?> FindContentAsync(string contentId)
+    {
+        var files = await _host.Node.ListAsync("", ListLimitMax);
+        return files.FirstOrDefault(f => string.Equals(f.ContentId, contentId, StringComparison.Ordinal));
+    }
+
+    /// <summary>Streams one version of a file (whole, or one Range) pinned by its version token.</summary>
+    private async Task ServeFileAsync(HttpContext context, Func<Task<FileVersionInfo>> resolve, bool immutable)
+    {
+        FileVersionInfo info;
+        ByteRange? range;
+        try
+        {
+            await RequireReadyAsync();
+            info = await _host.Loop.InvokeAsync(resolve);
+            range = ByteRange.Parse(context.Request.Headers.Range, info.SizeBytes);
+        }
+        catch (Exception e)
+        {
+            if (e is RangeNotSatisfiableException)
+            {
+                var size = await TrySizeAsync(resolve);
+                context.Response.Headers.ContentRange = size is null ? "bytes */*" : $"bytes */{size}";
+            }
+
+            await Fail(context, e).ExecuteAsync(context);
+            return;
+        }
+
+        WriteHeaders(context, info, immutable);
+        var (offset, length) = range is { } r ? (r.Offset, r.Length) : (0L, info.SizeBytes);
+        if (range is not null)
+        {
+            context.Response.StatusCode = StatusCodes.Status206PartialContent;
+            context.Response.Headers.ContentRange = string.Create(CultureInfo.InvariantCulture,
+                $"bytes {offset}-{offset + length - 1}/{info.SizeBytes}");
+        }
+
+        context.Response.ContentLength = length;
+        await StreamAsync(context, info, offset, length);
+    }
+
+    private async Task StreamAsync(HttpContext context, FileVersionInfo info, long offset, long length)
+    {
+        try
+        {
+            var body = new LoopWriteStream(_host.Loop, context.Response.Body, Metrics.CountOut);
+            await _host.Loop.InvokeAsync(() => _host.Node.GetAsync(info.Path, body, offset, length, info.Version));
+        }
+        catch (Exception e)
+        {
+            if (!context.Response.HasStarted)
+            {
+                context.Response.Headers.ContentRange = default;
+                context.Response.ContentLength = null;
+                await Fail(context, e).ExecuteAsync(context);
+                return;
+            }
+
+            Logging.Log.ResponseAborted(_log, context.Request.Method, context.Request.Path.Value ?? "", e);
+            context.Abort();
+        }
+    }
+
+    private async Task<long?> TrySizeAsync(Func<Task<FileVersionInfo>> resolve)
+    {
+        try
+        {
+            return (await _host.Loop.InvokeAsync(resolve)).SizeBytes;
+        }
+        catch (Exception)
+        {
+            return null;
+        }
+    }
+
+    private static void WriteHeaders(HttpContext context, FileVersionInfo info, bool immutable)
+    {
+        var headers = context.Response.Headers;
+        headers.ContentType = "application/octet-stream";
+        headers.AcceptRanges = "bytes";
+        headers.ETag = $"\"{info.ContentId}\"";
+        headers["X-Kepler-Version"] = info.Version;
+        headers["X-Kepler-Content-Id"] = info.ContentId;
+        headers["X-Kepler-Path"] = Uri.EscapeDataString(info.Path);
+        if (immutable)
+        {
+            headers.CacheControl = "public, max-age=31536000, immutable";
+        }
+    }
+
+    private static Durability ParseDurability(string? text) => text?.ToLowerInvariant() switch
+    {
+        null or "" or "quorum" => Durability.Quorum,
+        "all" => Durability.All,
+        "fast" => Durability.Fast,
+        _ => throw new BadRequestException("invalid_durability",
+            $"durability '{text}' is invalid: expected all, quorum or fast"),
+    };
+
+    private static int ParseLimit(string? text)
+    {
+        if (string.IsNullOrEmpty(text))
+        {
+            return 1000;
+        }
+
+        return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var limit)
+            && limit is >= 1 and <= ListLimitMax
+            ? limit
+            : throw new BadRequestException("invalid_limit", $"limit '{text}' is invalid: expected 1..{ListLimitMax}");
+    }
+
+    private static bool IsHex(string text) =>
+        text.Length is > 0 and <= 128 && text.All(c => char.IsAsciiHexDigitLower(c) || char.IsAsciiDigit(c));
+}

@@ -1,0 +1,151 @@
+using System.Text.Json;
+using System.Threading.Channels;
+using KeplerSim.Core.Diagnostics;
+using KeplerSim.Core.Node;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+
+namespace KeplerSim.Node.Http;
+
+internal sealed partial class Gateway
+{
+    /// <summary>Events buffered per /api/events subscriber; a slow reader loses the oldest.</summary>
+    public const int EventBufferMax = 1024;
+
+    private static readonly JsonSerializerOptions EventJson =
+        new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
+
+    private ReplicationProgress? _lastProgress;
+
+    private void MapStatus(WebApplication app)
+    {
+        app.MapGet("/health", () => Results.Ok(new { status = "ok" }));
+        app.MapGet("/ready", () => _host.Node.Ready.IsCompletedSuccessfully
+            ? Results.Ok(new { status = "ready" })
+            : ApiErrors.ToResult(503, new ApiError("not_ready", _host.Node.Ready.IsFaulted
+                ? "startup failed: " + _host.Node.Ready.Exception!.GetBaseException().Message
+                : "the node is still recovering")));
+        app.MapGet("/api/status", Handler(StatusAsync));
+        app.MapGet("/api/members", Handler(() => Task.FromResult(Members())));
+        app.MapGet("/api/ring", Handler(() => Task.FromResult(Ring())));
+        app.MapGet("/api/replication", Handler(() => Task.FromResult(Replication())));
+        app.MapGet("/api/events", EventsAsync);
+        app.MapGet("/metrics", MetricsAsync);
+        _host.Loop.Post(() => _host.Runtime.Events.Stream.Subscribe(e =>
+        {
+            if (e is ReplicationProgress progress)
+            {
+                _lastProgress = progress;
+            }
+        }));
+    }
+
+    /// <summary>A route handler returning <paramref name="work"/>'s result (run on the loop) as JSON.</summary>
+    private Func<HttpContext, Task<IResult>> Handler(Func<Task<object>> work) =>
+        context => CallAsync(context, work, s => Results.Ok(s));
+
+    private async Task<object> StatusAsync()
+    {
+        var node = _host.Node;
+        var config = _host.Config;
+        var recovery = node.Recovery;
+        return new
+        {
+            nodeId = node.Id.Value,
+            ready = node.Ready.IsCompletedSuccessfully,
+            version = typeof(Gateway).Assembly.GetName().Version?.ToString(),
+            uptimeSeconds = (long)(DateTimeOffset.UtcNow - _host.StartedAt).TotalSeconds,
+            http = Address.ToString(),
+            gossip = _host.GossipAddress.ToString(),
+            transfer = _host.TransferAddress.ToString(),
+            dataDir = config.DataDir,
+            seeds = config.Seeds.Select(s => s.ToString()).ToList(),
+            membership = "static (PEERS) until SWIM lands",
+            members = node.Cluster.Members.Count,
+            replicationFactor = node.Ring.OwnerCount,
+            replicationFactorRequested = config.ReplicationFactor,
+            chunkSizeBytes = config.ChunkSizeBytes,
+            queueDepth = node.QueueDepth,
+            chunksWritten = node.Store.ChunksWritten,
+            freeBytes = await _host.Runtime.Disk.GetFreeBytesAsync(),
+            recovery = recovery is null ? null : new
+            {
+                chunksVerified = recovery.ChunksVerified,
+                tmpFilesRemoved = recovery.TmpFilesRemoved.Count,
+            },
+        };
+    }
+
+    private object Members() => _host.Node.Cluster.Members.Select(m => new
+    {
+        id = m.Id.Value,
+        gossip = m.GossipAddress.ToString(),
+        transfer = m.TransferAddress.ToString(),
+        state = "alive",
+        self = m.Id == _host.Node.Id,
+    }).ToList();
+
+    private object Ring()
+    {
+        var ring = _host.Node.Ring;
+        var shares = ring.Shares();
+        var primary = ring.PrimaryShares();
+        return new
+        {
+            replicationFactor = ring.OwnerCount,
+            virtualNodes = ring.VirtualNodeCount,
+            nodes = ring.Nodes.Select(n => new
+            {
+                id = n.Value,
+                share = shares.GetValueOrDefault(n),
+                primaryShare = primary.GetValueOrDefault(n),
+            }).ToList(),
+        };
+    }
+
+    private object Replication()
+    {
+        var node = _host.Node;
+        var scrub = node.ScrubCounts;
+        return new
+        {
+            queueDepth = node.QueueDepth,
+            chunksReplicated = node.Metrics.ChunksReplicated,
+            replicationFailures = node.Metrics.ReplicationFailures,
+            throttledBytes = node.ThrottledBytes,
+            scrub = new { verified = scrub.Verified, found = scrub.Found, repaired = scrub.Repaired },
+            progress = _lastProgress,
+            underReplicated = (long?)null,
+            underReplicatedNote = "needs a core query (see docs/NODE.md)",
+        };
+    }
+
+    private async Task EventsAsync(HttpContext context)
+    {
+        var channel = Channel.CreateBounded<KeplerEvent>(
+            new BoundedChannelOptions(EventBufferMax) { FullMode = BoundedChannelFullMode.DropOldest });
+        var subscription = await _host.Loop.InvokeAsync(() =>
+            _host.Runtime.Events.Stream.Subscribe(e => channel.Writer.TryWrite(e)));
+        try
+        {
+            context.Response.ContentType = "text/event-stream";
+            context.Response.Headers.CacheControl = "no-cache";
+            await context.Response.WriteAsync(": connected\n\n", context.RequestAborted);
+            await context.Response.Body.FlushAsync(context.RequestAborted);
+            await foreach (var e in channel.Reader.ReadAllAsync(context.RequestAborted))
+            {
+                var json = JsonSerializer.Serialize(new { kind = e.Kind, data = (object)e }, EventJson);
+                await context.Response.WriteAsync($"event: {e.Kind}\ndata: {json}\n\n", context.RequestAborted);
+                await context.Response.Body.FlushAsync(context.RequestAborted);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The subscriber went away.
+        }
+        finally
+        {
+            _host.Loop.Post(subscription.Dispose);
+        }
+    }
+}

@@ -1,0 +1,129 @@
+using KeplerSim.Node.Hosting;
+using KeplerSim.Node.Logging;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace KeplerSim.Node.Http;
+
+/// <summary>
+/// The HTTP gateway (ASP.NET Core minimal API on Kestrel, bound to BIND_ADDRESS:HTTP_PORT only). Every call into
+/// core is posted to the node's loop and awaited; bodies stream through <see cref="LoopReadStream"/> and
+/// <see cref="LoopWriteStream"/>, never buffered whole.
+/// </summary>
+internal sealed partial class Gateway : IAsyncDisposable
+{
+    private readonly NodeHost _host;
+    private readonly WebApplication _app;
+    private readonly ILogger _log;
+
+    private Gateway(NodeHost host, WebApplication app)
+    {
+        _host = host;
+        _app = app;
+        _log = host.Loggers.CreateLogger("KeplerSim.Node.Http");
+    }
+
+    public Uri Address { get; private set; } = null!;
+
+    public GatewayMetrics Metrics { get; } = new();
+
+    public static async Task<Gateway> StartAsync(NodeHost host)
+    {
+        var config = host.Config;
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+        builder.Logging.AddKeplerConsole(config.LogFormat, config.LogLevel, config.NodeId.Value);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.Listen(config.BindAddress, config.HttpPort);
+            // Core limits a file to its chunk count; MAX_UPLOAD_MB is enforced while streaming.
+            kestrel.Limits.MaxRequestBodySize = null;
+            kestrel.AddServerHeader = false;
+        });
+        builder.Services.ConfigureHttpJsonOptions(o =>
+            o.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.CamelCase);
+        var app = builder.Build();
+        var gateway = new Gateway(host, app);
+        app.Use(gateway.CountAsync);
+        gateway.MapFiles(app);
+        gateway.MapStatus(app);
+        await app.StartAsync();
+        var bound = app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
+            .Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        gateway.Address = new Uri(bound.Replace("[::]", "127.0.0.1", StringComparison.Ordinal));
+        return gateway;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        try
+        {
+            await _app.StopAsync(stop.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            // Open streams (event subscribers) are cut off.
+        }
+
+        await _app.DisposeAsync();
+    }
+
+    private async Task CountAsync(HttpContext context, RequestDelegate next)
+    {
+        try
+        {
+            await next(context);
+        }
+        finally
+        {
+            var route = (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "unmatched";
+            Metrics.CountRequest(route, context.Request.Method, context.Response.StatusCode);
+        }
+    }
+
+    /// <summary>Calls core on the loop, turning failures into JSON errors.</summary>
+    private async Task<IResult> CallAsync<T>(HttpContext context, Func<Task<T>> work, Func<T, IResult> ok)
+    {
+        try
+        {
+            await RequireReadyAsync();
+            return ok(await _host.Loop.InvokeAsync(work));
+        }
+        catch (Exception e)
+        {
+            return Fail(context, e);
+        }
+    }
+
+    private async Task RequireReadyAsync()
+    {
+        if (!_host.Node.Ready.IsCompletedSuccessfully)
+        {
+            throw new NotReadyException();
+        }
+
+        await Task.CompletedTask;
+    }
+
+    private IResult Fail(HttpContext context, Exception e)
+    {
+        var (status, error) = ApiErrors.Map(e);
+        var method = context.Request.Method;
+        var path = context.Request.Path.Value ?? "";
+        if (status >= 500)
+        {
+            _log.ServerError(method, path, status, error.Code, error.Message, e);
+        }
+        else
+        {
+            _log.ClientError(method, path, status, error.Code, error.Message);
+        }
+
+        return ApiErrors.ToResult(status, error);
+    }
+}

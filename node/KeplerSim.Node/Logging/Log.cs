@@ -1,0 +1,56 @@
+using Microsoft.Extensions.Logging;
+
+namespace KeplerSim.Node.Logging;
+
+/// <summary>
+/// Every log line of the node, source-generated. Event ids by area: 1xxx lifecycle, 2xxx loop, 3xxx protocol
+/// events, 4xxx HTTP.
+/// </summary>
+internal static partial class Log
+{
+    [LoggerMessage(1000, LogLevel.Information,
+        "node {NodeId} starting: http {Http}, gossip udp {Gossip}, transfer tcp {Transfer}, data {DataDir}")]
+    public static partial void Starting(this ILogger logger, string nodeId, string http, string gossip,
+        string transfer, string dataDir);
+
+    [LoggerMessage(1001, LogLevel.Information,
+        "static cluster of {Members} members ({MemberList}), replication factor {ReplicationFactor}; " +
+        "membership (SWIM) is not wired yet, so PEERS is the member list")]
+    public static partial void StaticCluster(this ILogger logger, int members, string memberList,
+        int replicationFactor);
+
+    [LoggerMessage(1002, LogLevel.Information, "node ready: {Recovery}")]
+    public static partial void Ready(this ILogger logger, string recovery);
+
+    [LoggerMessage(1003, LogLevel.Critical, "node failed to start")]
+    public static partial void StartFailed(this ILogger logger, Exception exception);
+
+    [LoggerMessage(1004, LogLevel.Information, "node stopping")]
+    public static partial void Stopping(this ILogger logger);
+
+    [LoggerMessage(1005, LogLevel.Warning, "SEEDS ({Seeds}) are parsed but unused until membership (SWIM) lands")]
+    public static partial void SeedsUnused(this ILogger logger, string seeds);
+
+    [LoggerMessage(2000, LogLevel.Error, "a work item on the node's loop failed")]
+    public static partial void LoopError(this ILogger logger, Exception exception);
+
+    [LoggerMessage(3000, LogLevel.Debug, "{Kind} {Details}")]
+    public static partial void ProtocolEvent(this ILogger logger, string kind, string details);
+
+    [LoggerMessage(3001, LogLevel.Information, "{Kind} {Details}")]
+    public static partial void ProtocolNotice(this ILogger logger, string kind, string details);
+
+    [LoggerMessage(3002, LogLevel.Warning, "{Kind} {Details}")]
+    public static partial void ProtocolWarning(this ILogger logger, string kind, string details);
+
+    [LoggerMessage(4000, LogLevel.Information, "{Method} {Path} -> {Status} {Code}: {Message}")]
+    public static partial void ClientError(this ILogger logger, string method, string path, int status, string code,
+        string message);
+
+    [LoggerMessage(4001, LogLevel.Error, "{Method} {Path} -> {Status} {Code}: {Message}")]
+    public static partial void ServerError(this ILogger logger, string method, string path, int status, string code,
+        string message, Exception exception);
+
+    [LoggerMessage(4002, LogLevel.Warning, "{Method} {Path} failed after the response started; connection aborted")]
+    public static partial void ResponseAborted(this ILogger logger, string method, string path, Exception exception);
+}

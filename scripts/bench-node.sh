@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Real-node throughput and memory benchmark: prints numbers, asserts nothing.
+#
+#   scripts/bench-node.sh [SIZE_MIB]     # default 1024; RSS run uses 4x SIZE_MIB
+#
+# Needs dist/kepler-node (dotnet publish node/KeplerSim.Node -c Release -o dist) and curl.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+bin="${KEPLER_NODE:-$root/dist/kepler-node}"
+size_mib="${1:-1024}"
+dir="$(mktemp -d "${BENCH_DIR:-/tmp}/kepler-bench.XXXXXX")"
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2> /dev/null || true; done; rm -rf "$dir"; }
+trap cleanup EXIT
+
+mbps() { awk -v b="$1" -v t="$2" 'BEGIN { printf "%.1f", b / t / 1e6 }'; }
+
+start_node() { # id n peers rf
+  NODE_ID="$1" HTTP_PORT="1300$2" GOSSIP_PORT="1400$2" TRANSFER_PORT="1500$2" PEERS="$3" \
+    REPLICATION_FACTOR="$4" DATA_DIR="$dir/$1" LOG_LEVEL=warning LOG_FORMAT=json \
+    "$bin" serve > "$dir/$1.log" 2>&1 &
+  pids+=($!)
+  disown $! 2> /dev/null || true
+  for _ in $(seq 1 200); do curl -sf "http://127.0.0.1:1300$2/ready" > /dev/null && return; sleep 0.05; done
+  echo "node $1 did not start" >&2; exit 1
+}
+
+stop_nodes() { for p in "${pids[@]}"; do kill -9 "$p" 2> /dev/null || true; done; pids=(); }
+
+upload() { # url file -> seconds
+  curl -sf -o /dev/null -w '%{time_total}' -T "$2" "$1"
+}
+
+bytes=$((size_mib * 1024 * 1024))
+echo "== disk: dd if=/dev/zero bs=4M count=$((size_mib / 4)) conv=fsync"
+dd_out="$(dd if=/dev/zero of="$dir/dd.bin" bs=4M count=$((size_mib / 4)) conv=fsync 2>&1 | tail -1)"
+echo "$dd_out"
+dd_secs="$(echo "$dd_out" | sed -E 's/.* copied, ([0-9.]+) s.*/\1/')"
+dd_rate="$(mbps "$bytes" "$dd_secs")"
+rm -f "$dir/dd.bin"
+echo "disk rate: $dd_rate MB/s"
+
+head -c "$bytes" /dev/urandom > "$dir/input.bin"
+cat "$dir/input.bin" > /dev/null
+
+echo "== single node, RF=1, ${size_mib} MiB"
+start_node s1 1 "" 1
+t="$(upload "http://127.0.0.1:13001/api/files/bench.bin" "$dir/input.bin")"
+up="$(mbps "$bytes" "$t")"
+t="$(curl -sf -o /dev/null -w '%{time_total}' "http://127.0.0.1:13001/api/files/bench.bin")"
+down="$(mbps "$bytes" "$t")"
+echo "upload $up MB/s (ratio to dd $(awk -v a="$up" -v b="$dd_rate" 'BEGIN{printf "%.2f", a/b}')), download $down MB/s"
+stop_nodes
+rm -rf "$dir/s1"
+
+echo "== 3 nodes, RF=3, ${size_mib} MiB through node 1"
+peers="b1@127.0.0.1:14001:15001,b2@127.0.0.1:14002:15002,b3@127.0.0.1:14003:15003"
+for n in 1 2 3; do start_node "b$n" "$n" "$peers" 3; done
+for d in quorum all; do
+  # Fresh bytes per run: the same bytes again would be deduplicated (content-addressed chunks).
+  head -c "$bytes" /dev/urandom > "$dir/input.bin"
+  t="$(upload "http://127.0.0.1:13001/api/files/bench-$d.bin?durability=$d" "$dir/input.bin")"
+  r="$(mbps "$bytes" "$t")"
+  echo "$d: upload $r MB/s (ratio to dd/3 $(awk -v a="$r" -v b="$dd_rate" 'BEGIN{printf "%.2f", a/(b/3)}'))"
+done
+stop_nodes
+rm -rf "$dir"/b1 "$dir"/b2 "$dir"/b3
+
+echo "== peak RSS, single node RF=1"
+for mult in 1 4; do
+  start_node r1 1 "" 1
+  pid="${pids[0]}"
+  n=$((bytes * mult))
+  head -c "$n" /dev/urandom | curl -sf -o /dev/null -T - "http://127.0.0.1:13001/api/files/rss.bin"
+  echo "$((size_mib * mult)) MiB upload: VmHWM $(grep VmHWM /proc/"$pid"/status | awk '{print $2/1024 " MiB"}')"
+  stop_nodes
+  rm -rf "$dir/r1"
+done

@@ -1,0 +1,105 @@
+using KeplerSim.Node.Hosting;
+using KeplerSim.Node.Tests.Support;
+
+namespace KeplerSim.Node.Tests;
+
+[Trait("Category", "Real")]
+public sealed class ConfigTests
+{
+    private static Dictionary<string, string?> Valid() => new() { ["NODE_ID"] = "a" };
+
+    [Fact]
+    public void Defaults_follow_the_seed()
+    {
+        var config = NodeConfig.Load(Valid());
+        Assert.Equal((3000, 4000, 5000), (config.HttpPort, config.GossipPort, config.TransferPort));
+        Assert.Equal((3, 4, 50), (config.ReplicationFactor, config.ChunkSizeMb, config.RebalanceBandwidthMbps));
+        Assert.Equal(Path.GetFullPath("./data/a"), config.DataDir);
+        Assert.Equal("127.0.0.1", config.BindAddress.ToString());
+        Assert.Empty(config.Seeds);
+        Assert.Empty(config.Peers);
+    }
+
+    [Fact]
+    public void Flags_override_the_environment()
+    {
+        var environment = Valid();
+        environment["HTTP_PORT"] = "3001";
+        var config = NodeConfig.Load(environment, new Dictionary<string, string?> { ["HTTP_PORT"] = "3002" });
+        Assert.Equal(3002, config.HttpPort);
+    }
+
+    [Theory]
+    [InlineData("NODE_ID", null)]
+    [InlineData("NODE_ID", "has space")]
+    [InlineData("HTTP_PORT", "abc")]
+    [InlineData("HTTP_PORT", "70000")]
+    [InlineData("GOSSIP_PORT", "-1")]
+    [InlineData("TRANSFER_PORT", "3000")]
+    [InlineData("SEEDS", "127.0.0.1")]
+    [InlineData("SEEDS", "127.0.0.1:4001,host:0")]
+    [InlineData("REPLICATION_FACTOR", "0")]
+    [InlineData("REPLICATION_FACTOR", "three")]
+    [InlineData("CHUNK_SIZE_MB", "65")]
+    [InlineData("REBALANCE_BANDWIDTH_MBPS", "0")]
+    [InlineData("BIND_ADDRESS", "not-an-ip")]
+    [InlineData("PEERS", "b@127.0.0.1:4002")]
+    [InlineData("PEERS", "b@127.0.0.1:4002:5002,b@127.0.0.1:4003:5003")]
+    [InlineData("MAX_UPLOAD_MB", "-3")]
+    [InlineData("MAX_DISK_MB", "lots")]
+    [InlineData("LOG_FORMAT", "xml")]
+    [InlineData("LOG_LEVEL", "loud")]
+    public void Every_bad_value_names_its_variable(string variable, string? value)
+    {
+        var environment = Valid();
+        environment[variable] = value;
+        var error = Assert.Throws<ConfigException>(() => NodeConfig.Load(environment));
+        Assert.Equal(variable, error.Variable);
+        Assert.StartsWith(variable + ":", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Peers_build_a_static_cluster_with_rf_capped_by_members()
+    {
+        var environment = Valid();
+        environment["PEERS"] = "a@127.0.0.1:4001:5001, b@127.0.0.1:4002:5002";
+        var config = NodeConfig.Load(environment);
+        Assert.Single(config.Peers);
+        var cluster = NodeHost.BuildCluster(config, new("127.0.0.1", 4001), new("127.0.0.1", 5001));
+        Assert.Equal(["a", "b"], cluster.Ids.Select(i => i.Value));
+        Assert.Equal(2, NodeHost.BuildOptions(config, cluster).ReplicationFactor);
+    }
+
+    [Fact]
+    public async Task The_process_exits_2_naming_the_variable()
+    {
+        using var process = Nodes.StartProcess(new Dictionary<string, string?> { ["HTTP_PORT"] = "3000" }, "serve");
+        var stderr = await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        Assert.Equal(2, process.ExitCode);
+        Assert.Contains("NODE_ID", stderr, StringComparison.Ordinal);
+
+        using var bad = Nodes.StartProcess(new Dictionary<string, string?> { ["NODE_ID"] = "x" }, "serve",
+            "--http-port", "http");
+        var badError = await bad.StandardError.ReadToEndAsync();
+        await bad.WaitForExitAsync();
+        Assert.Equal(2, bad.ExitCode);
+        Assert.Contains("HTTP_PORT", badError, StringComparison.Ordinal);
+        Assert.Contains("--http-port", badError, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Help_lists_every_setting()
+    {
+        using var process = Nodes.StartProcess(new Dictionary<string, string?>(), "serve", "--help");
+        var stdout = await process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        Assert.Equal(0, process.ExitCode);
+        foreach (var flag in new[] { "--node-id", "--http-port", "--gossip-port", "--transfer-port", "--seeds",
+                     "--peers", "--replication-factor", "--chunk-size-mb", "--rebalance-bandwidth-mbps", "--data-dir",
+                     "--bind-address", "--max-upload-mb", "--max-disk-mb", "--log-format" })
+        {
+            Assert.Contains(flag, stdout, StringComparison.Ordinal);
+        }
+    }
+}

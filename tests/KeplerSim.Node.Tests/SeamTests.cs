@@ -1,0 +1,120 @@
+using System.Net;
+using KeplerSim.Core.Runtime;
+using KeplerSim.Node.Runtime;
+using KeplerSim.Node.Tests.Support;
+
+namespace KeplerSim.Node.Tests;
+
+/// <summary>The real seam implementations honour the simulator's contracts.</summary>
+[Trait("Category", "Real")]
+public sealed class SeamTests
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
+
+    [Theory]
+    [InlineData("../escape")]
+    [InlineData("a/../../b")]
+    [InlineData("/etc/passwd")]
+    [InlineData("a//b")]
+    [InlineData("./a")]
+    [InlineData("")]
+    public void Disk_paths_cannot_leave_the_data_directory(string path)
+    {
+        using var dir = new TempDir();
+        using var loop = new EventLoop("disk");
+        var disk = new LocalDisk(loop, dir.Path);
+        Assert.Throws<ArgumentException>(() => disk.Resolve(path));
+    }
+
+    [Fact]
+    public async Task Disk_writes_fsyncs_renames_and_completes_on_the_loop()
+    {
+        using var dir = new TempDir();
+        using var loop = new EventLoop("disk");
+        var disk = new LocalDisk(loop, dir.Path);
+        var result = await loop.InvokeAsync(async () =>
+        {
+            await disk.CreateDirectoryAsync("d/e");
+            await using (var file = await disk.CreateAsync("d/e/x.tmp"))
+            {
+                loop.AssertOnLoop("after create");
+                await file.AppendAsync(new byte[] { 1, 2, 3 });
+                await file.FsyncAsync();
+                loop.AssertOnLoop("after fsync");
+            }
+
+            await disk.RenameAsync("d/e/x.tmp", "d/e/x");
+            await disk.FsyncDirectoryAsync("d/e");
+            loop.AssertOnLoop("after directory fsync");
+            var buffer = new byte[8];
+            var read = await disk.ReadAsync("d/e/x", 0, buffer);
+            var entries = await disk.ListAsync("d/e");
+            return (read, buffer[2], entries.Single().Name, await disk.GetLengthAsync("d/e/missing"));
+        });
+        Assert.Equal((3, (byte)3, "x", (long?)null), result);
+    }
+
+    [Fact]
+    public async Task Frames_round_trip_over_tcp_and_oversized_ones_are_refused()
+    {
+        using var loop = new EventLoop("tcp");
+        var counters = new TransportCounters();
+        using var network = new TcpStreamNetwork(loop, counters, new IPEndPoint(IPAddress.Loopback, 0));
+        var accepted = new TaskCompletionSource<IStreamConnection>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await loop.InvokeAsync(() =>
+        {
+            network.SetAcceptor(c =>
+            {
+                loop.AssertOnLoop("acceptor");
+                accepted.TrySetResult(c);
+            });
+            return true;
+        });
+        var echoed = await loop.InvokeAsync(async () =>
+        {
+            using var client = await network.ConnectAsync(network.LocalAddress);
+            var server = await accepted.Task;
+            var big = new byte[TcpStreamNetwork.FrameBytesMax];
+            big[^1] = 42;
+            await client.SendAsync(new byte[] { 7 });
+            await client.SendAsync(big);
+            Assert.Throws<ArgumentException>(() =>
+            {
+                _ = client.SendAsync(new byte[TcpStreamNetwork.FrameBytesMax + 1]);
+            });
+            var first = await server.ReceiveAsync();
+            var second = await server.ReceiveAsync();
+            loop.AssertOnLoop("after receive");
+            client.Dispose();
+            var end = await server.ReceiveAsync();
+            server.Dispose();
+            return (first!.Value.Span[0], second!.Value.Length, second.Value.Span[^1], end is null);
+        }).WaitAsync(Timeout);
+        Assert.Equal(((byte)7, TcpStreamNetwork.FrameBytesMax, (byte)42, true), echoed);
+    }
+
+    [Fact]
+    public async Task A_refused_connect_is_a_broken_stream()
+    {
+        using var loop = new EventLoop("tcp");
+        using var network = new TcpStreamNetwork(loop, new TransportCounters(), new IPEndPoint(IPAddress.Loopback, 0));
+        var closedPort = Ports.Free();
+        await Assert.ThrowsAsync<StreamBrokenException>(() =>
+            loop.InvokeAsync(() => network.ConnectAsync(new NetAddress("127.0.0.1", closedPort))).WaitAsync(Timeout));
+    }
+
+    [Fact]
+    public async Task Seam_callbacks_assert_they_run_on_the_loop()
+    {
+        using var loop = new EventLoop("assert");
+        using var udp = new UdpDatagramNetwork(loop, new TransportCounters(), new IPEndPoint(IPAddress.Loopback, 0));
+        Assert.Throws<InvalidOperationException>(() => udp.SetReceiver((_, _) => { }));
+        var clock = new SystemClock(loop);
+        var fired = await loop.InvokeAsync(async () =>
+        {
+            await clock.DelayAsync(1_000);
+            return loop.IsOnLoop;
+        }).WaitAsync(Timeout);
+        Assert.True(fired, "a timer continuation runs on the loop");
+    }
+}

@@ -1,0 +1,179 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using KeplerSim.Node.Hosting;
+using KeplerSim.Node.Tests.Support;
+
+namespace KeplerSim.Node.Tests;
+
+/// <summary>One in-process node, RF 1, exercised through its HTTP gateway.</summary>
+public sealed class SingleNodeFixture : IAsyncLifetime
+{
+    public TempDir Dir { get; } = new();
+
+    public NodeHost Host { get; private set; } = null!;
+
+    public HttpClient Client { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        var spec = NodeSpec.Create("solo", Dir);
+        Host = await Nodes.StartInProcessAsync(spec.Environment([], ("CHUNK_SIZE_MB", "1"), ("HTTP_PORT", "0"),
+            ("GOSSIP_PORT", "0"), ("TRANSFER_PORT", "0")));
+        Client = Nodes.Client(Host.HttpAddress);
+    }
+
+    public async Task DisposeAsync()
+    {
+        Client.Dispose();
+        await Host.DisposeAsync();
+        Dir.Dispose();
+    }
+}
+
+[Trait("Category", "Real")]
+public sealed class SingleNodeTests(SingleNodeFixture fixture) : IClassFixture<SingleNodeFixture>
+{
+    private readonly HttpClient _client = fixture.Client;
+
+    [Fact]
+    public async Task Put_get_head_list_delete_round_trip()
+    {
+        var data = Nodes.RandomBytes(2_500_000); // three 1 MiB chunks, the last one short
+        using (var put = await _client.PutAsync("api/files/docs/a.bin", new ByteArrayContent(data)))
+        {
+            Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+            var info = await Nodes.JsonAsync(put);
+            Assert.Equal(3, info.GetProperty("chunkCount").GetInt32());
+            Assert.Equal(data.Length, info.GetProperty("sizeBytes").GetInt64());
+        }
+
+        Assert.Equal(data, await _client.GetByteArrayAsync("api/files/docs/a.bin"));
+        using (var head = await _client.SendAsync(new HttpRequestMessage(HttpMethod.Head, "api/files/docs/a.bin")))
+        {
+            Assert.Equal(HttpStatusCode.OK, head.StatusCode);
+            Assert.Equal(data.Length, head.Content.Headers.ContentLength);
+            Assert.NotNull(head.Headers.ETag);
+        }
+
+        await _client.PutAsync("api/files/docs/b.txt", new StringContent("hello"));
+        await _client.PutAsync("api/other/c.txt", new StringContent("x"));
+        var all = await Nodes.JsonAsync(await _client.GetAsync("api/files/"));
+        var docs = await Nodes.JsonAsync(await _client.GetAsync("api/files/docs/"));
+        Assert.Contains("docs/a.bin",
+            all.GetProperty("files").EnumerateArray().Select(f => f.GetProperty("path").GetString()));
+        Assert.Equal(new List<string?> { "docs/a.bin", "docs/b.txt" },
+            docs.GetProperty("files").EnumerateArray().Select(f => f.GetProperty("path").GetString()).ToList());
+
+        using (var delete = await _client.DeleteAsync("api/files/docs/b.txt"))
+        {
+            Assert.Equal(HttpStatusCode.OK, delete.StatusCode);
+        }
+
+        await Nodes.AssertErrorAsync(await _client.GetAsync("api/files/docs/b.txt"), 404, "not_found");
+        docs = await Nodes.JsonAsync(await _client.GetAsync("api/files/docs/"));
+        Assert.Single(docs.GetProperty("files").EnumerateArray());
+    }
+
+    [Fact]
+    public async Task Ranges_are_served_as_206_and_unsatisfiable_ones_as_416()
+    {
+        var data = Nodes.RandomBytes(3 * 1024 * 1024 + 17);
+        await _client.PutAsync("api/files/range.bin", new ByteArrayContent(data));
+        await AssertRangeAsync("bytes=10-19", 10, 10);
+        await AssertRangeAsync($"bytes={1024 * 1024 - 5}-{2 * 1024 * 1024 + 5}", 1024 * 1024 - 5, 1024 * 1024 + 11);
+        await AssertRangeAsync("bytes=-7", data.Length - 7, 7);
+        await AssertRangeAsync($"bytes={data.Length - 3}-", data.Length - 3, 3);
+
+        var request = new HttpRequestMessage(HttpMethod.Get, "api/files/range.bin");
+        request.Headers.Range = new RangeHeaderValue(data.Length, data.Length + 10);
+        using var unsatisfiable = await _client.SendAsync(request);
+        Assert.Equal($"bytes */{data.Length}", unsatisfiable.Content.Headers.ContentRange?.ToString());
+        await Nodes.AssertErrorAsync(unsatisfiable, 416, "range_not_satisfiable");
+
+        async Task AssertRangeAsync(string header, long offset, int length)
+        {
+            var get = new HttpRequestMessage(HttpMethod.Get, "api/files/range.bin");
+            get.Headers.TryAddWithoutValidation("Range", header);
+            using var response = await _client.SendAsync(get);
+            Assert.Equal(HttpStatusCode.PartialContent, response.StatusCode);
+            Assert.Equal($"bytes {offset}-{offset + length - 1}/{data.Length}",
+                response.Content.Headers.ContentRange?.ToString());
+            Assert.Equal(data.AsSpan((int)offset, length).ToArray(), await response.Content.ReadAsByteArrayAsync());
+        }
+    }
+
+    [Fact]
+    public async Task Content_by_id_is_immutable_and_versions_are_listed()
+    {
+        using var put = await _client.PutAsync("api/files/content.txt", new StringContent("immutable bytes"));
+        var contentId = (await Nodes.JsonAsync(put)).GetProperty("contentId").GetString();
+        using var content = await _client.GetAsync($"api/content/{contentId}");
+        Assert.Equal(HttpStatusCode.OK, content.StatusCode);
+        Assert.Equal("immutable bytes", await content.Content.ReadAsStringAsync());
+        Assert.Equal("public, max-age=31536000, immutable", content.Headers.CacheControl?.ToString());
+        await Nodes.AssertErrorAsync(await _client.GetAsync($"api/content/{new string('a', 64)}"), 404, "not_found");
+        await Nodes.AssertErrorAsync(await _client.GetAsync("api/content/NOT-HEX"), 400, "invalid_content_id");
+
+        var versions = await Nodes.JsonAsync(await _client.GetAsync("api/versions/content.txt"));
+        Assert.True(versions.GetArrayLength() >= 1, "the winner is listed");
+        Assert.True(versions[0].GetProperty("isWinner").GetBoolean(), "the winner comes first");
+    }
+
+    [Fact]
+    public async Task Client_errors_are_json_with_stable_codes()
+    {
+        var longSegment = new string('x', 300);
+        await Nodes.AssertErrorAsync(await _client.PutAsync($"api/files/{longSegment}", new StringContent("x")),
+            400, "invalid_path");
+        await Nodes.AssertErrorAsync(await _client.PutAsync("api/files/ok.txt?durability=maybe",
+            new StringContent("x")), 400, "invalid_durability");
+        await Nodes.AssertErrorAsync(await _client.GetAsync("api/files/missing.txt"), 404, "not_found");
+        await Nodes.AssertErrorAsync(await _client.DeleteAsync("api/files/missing.txt"), 404, "not_found");
+        using var head = await _client.SendAsync(new HttpRequestMessage(HttpMethod.Head, "api/files/missing.txt"));
+        Assert.Equal(HttpStatusCode.NotFound, head.StatusCode);
+    }
+
+    [Fact]
+    public async Task Status_endpoints_answer()
+    {
+        Assert.Equal(HttpStatusCode.OK, (await _client.GetAsync("health")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await _client.GetAsync("ready")).StatusCode);
+        var status = await Nodes.JsonAsync(await _client.GetAsync("api/status"));
+        Assert.Equal("solo", status.GetProperty("nodeId").GetString());
+        Assert.Equal(1, status.GetProperty("replicationFactor").GetInt32());
+        var members = await Nodes.JsonAsync(await _client.GetAsync("api/members"));
+        Assert.Equal("solo", members[0].GetProperty("id").GetString());
+        var ring = await Nodes.JsonAsync(await _client.GetAsync("api/ring"));
+        Assert.Equal(1, ring.GetProperty("nodes").GetArrayLength());
+        var replication = await Nodes.JsonAsync(await _client.GetAsync("api/replication"));
+        Assert.Equal(0, replication.GetProperty("queueDepth").GetInt64());
+        var metrics = await _client.GetStringAsync("metrics");
+        Assert.Contains("# TYPE kepler_http_requests_total counter", metrics, StringComparison.Ordinal);
+        Assert.Contains("kepler_members{state=\"alive\"} 1", metrics, StringComparison.Ordinal);
+        Assert.Equal(0, await Nodes.MetricAsync(_client, "kepler_loop_errors_total"));
+    }
+
+    [Fact]
+    public async Task Events_stream_as_server_sent_events()
+    {
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        using var response = await _client.GetAsync("api/events", HttpCompletionOption.ResponseHeadersRead,
+            cancel.Token);
+        Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cancel.Token), Encoding.UTF8);
+        Assert.Equal(": connected", await reader.ReadLineAsync(cancel.Token));
+        await _client.PutAsync("api/files/sse.txt", new StringContent("event me"), cancel.Token);
+        string? line;
+        while ((line = await reader.ReadLineAsync(cancel.Token)) is not null)
+        {
+            if (line.StartsWith("data: ", StringComparison.Ordinal) && line.Contains("\"write.ack\"",
+                    StringComparison.Ordinal) && line.Contains("sse.txt", StringComparison.Ordinal))
+            {
+                return;
+            }
+        }
+
+        Assert.Fail("the event stream ended without the write.ack of sse.txt");
+    }
+}

@@ -1,0 +1,54 @@
+using System.Diagnostics;
+
+namespace KeplerSim.Node.Tests.Support;
+
+/// <summary>A kepler-node process, killed (-9) on dispose if still running.</summary>
+public sealed class ProcessNode : IDisposable
+{
+    private readonly Dictionary<string, string?> _environment;
+    private Process? _process;
+
+    public ProcessNode(NodeSpec spec, Dictionary<string, string?> environment)
+    {
+        Spec = spec;
+        _environment = environment;
+    }
+
+    public NodeSpec Spec { get; }
+
+    public int? Pid => _process?.Id;
+
+    public async Task StartAsync()
+    {
+        _process = Nodes.StartProcess(_environment, "serve");
+        // Drain the pipes so the child never blocks on a full one.
+        _process.OutputDataReceived += (_, _) => { };
+        _process.ErrorDataReceived += (_, _) => { };
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+        using var client = Nodes.Client(Spec.Url);
+        var process = _process;
+        await Wait.WaitUntil(async () =>
+        {
+            Assert.False(process.HasExited, $"{Spec.Id} exited with {(process.HasExited ? process.ExitCode : 0)}");
+            using var response = await client.GetAsync("ready");
+            return response.IsSuccessStatusCode;
+        }, Nodes.StartTimeout, $"process {Spec.Id} to be ready");
+    }
+
+    /// <summary>kill -9: no shutdown code runs.</summary>
+    public void Kill()
+    {
+        if (_process is { HasExited: false } process)
+        {
+            process.Kill(entireProcessTree: false);
+            process.WaitForExit(10_000);
+        }
+    }
+
+    public void Dispose()
+    {
+        Kill();
+        _process?.Dispose();
+    }
+}
