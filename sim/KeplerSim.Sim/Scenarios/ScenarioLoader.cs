@@ -10,6 +10,8 @@ namespace KeplerSim.Sim.Scenarios;
 /// </summary>
 public static class ScenarioLoader
 {
+    private const string DuplicateKey = "Duplicate key ";
+
     /// <summary>Loads and validates a scenario file; errors name <paramref name="path"/> as given.</summary>
     public static Scenario LoadFile(string path)
     {
@@ -33,7 +35,10 @@ public static class ScenarioLoader
         catch (YamlException e)
         {
             var inner = e.InnerException is { } ie && ie.Message != e.Message ? ": " + ie.Message : "";
-            throw ScenarioException.At(file, new SourcePosition(e.Start.Line, e.Start.Column), e.Message + inner);
+            var message = e.Message.StartsWith(DuplicateKey, StringComparison.Ordinal)
+                ? $"duplicate key '{e.Message[DuplicateKey.Length..]}'"
+                : e.Message + inner;
+            throw ScenarioException.At(file, new SourcePosition(e.Start.Line, e.Start.Column), message);
         }
 
         if (stream.Documents.Count == 0)

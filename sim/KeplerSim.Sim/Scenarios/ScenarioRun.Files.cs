@@ -114,7 +114,8 @@ internal sealed partial class ScenarioRun
         var results = new List<(int Index, Expectation Result)>(_waitResults);
         foreach (var (step, op, expectedHash) in _stepOps)
         {
-            var name = $"step {step.Index} at {step.At}: {step.Describe()} expect {Names.Snake(step.Expect.ToString())}";
+            var name = $"step {step.Index} at {step.At}: {step.Describe()} expect {Names.Snake(step.Expect.ToString())}"
+                + (step.ExpectCount is { } n ? $" count {n}" : "");
             var seen = op.Outcome is null ? "did not complete (its node crashed, or it is still pending)"
                 : op.Outcome + (op.Detail is { } d ? $" ({(d.Length == 64 ? "sha256 " + d[..12] : d)})" : "");
             var pass = op.Outcome is not null && step.Expect switch
