@@ -1,3 +1,4 @@
+using System.IO.Hashing;
 using System.Security.Cryptography;
 using KeplerSim.Sim.Kernel;
 using Microsoft.Data.Sqlite;
@@ -15,9 +16,9 @@ public sealed class ClusterInspector
     private const string TmpRoot = "chunks/tmp/";
     private const int IdLength = 64;
 
-    // (node, path) -> (length, matches) of the last verification: a file is hashed again only when its length
-    // changed or a corruption record named it.
-    private readonly SortedDictionary<(string Node, string Path), (long Length, bool Matches)> _verified = [];
+    // (node, path) -> (fingerprint, matches) of the last verification: SHA-256 runs again only when the file's
+    // cheap fingerprint (XxHash3 of its bytes) changed.
+    private readonly SortedDictionary<(string Node, string Path), (ulong Fingerprint, bool Matches)> _verified = [];
 
     /// <summary>Forgets the cached verification of a file (a fault touched it).</summary>
     public void Invalidate(string node, string path) => _verified.Remove((node, path));
@@ -48,9 +49,10 @@ public sealed class ClusterInspector
 
             var shardOk = path == $"{ChunkRoot}{id[..2]}/{id[2..4]}/{id}";
             var data = node.Disk.Peek(path) ?? [];
-            if (!_verified.TryGetValue((node.Name, path), out var cached) || cached.Length != data.Length)
+            var fingerprint = XxHash3.HashToUInt64(data);
+            if (!_verified.TryGetValue((node.Name, path), out var cached) || cached.Fingerprint != fingerprint)
             {
-                cached = (data.Length, Convert.ToHexStringLower(SHA256.HashData(data)) == id);
+                cached = (fingerprint, Convert.ToHexStringLower(SHA256.HashData(data)) == id);
                 _verified[(node.Name, path)] = cached;
             }
 

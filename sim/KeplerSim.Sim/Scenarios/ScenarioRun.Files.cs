@@ -163,7 +163,7 @@ internal sealed partial class ScenarioRun
 
             var pick = random.NextDouble() * total;
             var kind = pick < w.Puts ? FileOpKind.Put : pick < w.Puts + w.Gets ? FileOpKind.Get : FileOpKind.Delete;
-            var path = $"/{w.Name}/{random.NextInt(w.Paths)}";
+            var path = $"{w.Name}/{random.NextInt(w.Paths)}";
             var node = Node(nodes[random.NextInt(nodes.Count)]);
             var min = Math.Max(1, w.SizeMin.Bytes);
             var size = (long)Math.Round(Math.Exp(Math.Log(min) + random.NextDouble() *

@@ -6,6 +6,8 @@ namespace KeplerSim.Tests.Scenarios;
 [Trait("Category", "Fast")]
 public sealed class ScenarioErrorTests
 {
+    static ScenarioErrorTests() => FakeFileProtocol.Register();
+
     private const string Head = "name: bad\nduration: 10s\ncluster:\n  nodes: 3\n";
 
     public static TheoryData<string, string, string> Cases => new()
@@ -32,7 +34,7 @@ public sealed class ScenarioErrorTests
         { "two actions", Head + "steps:\n  - at: 1s\n    crash: n1\n    pause: n2\n",
             "bad.yaml(8,5): a step has one action, but this one has 'crash' and 'pause'" },
         { "unknown protocol", "cluster:\n  protocol: raft\n",
-            "bad.yaml(2,13): unknown protocol 'raft': expected one of keplerfs, ping" },
+            "bad.yaml(2,13): unknown protocol 'raft': expected one of keplerfs, ping, test-files" },
         { "file step on ping", Head + "steps:\n  - at: 1s\n    put: /a\n    on: n1\n",
             "bad.yaml(7,10): a put step needs a protocol with a file API (keplerfs), but the cluster runs 'ping'" },
         { "unknown invariant", "expect:\n  invariants: [no_data_loss]\n",

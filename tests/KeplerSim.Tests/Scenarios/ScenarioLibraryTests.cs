@@ -12,9 +12,12 @@ public sealed class ScenarioLibraryTests
     /// </summary>
     private static readonly SortedSet<string> NeedKeplerFs = new(StringComparer.Ordinal)
     {
+        "fast/clock-skew.yaml",
         "fast/corruption-scrub.yaml",
         "fast/crash-mid-replication.yaml",
+        "fast/flapping-node.yaml",
         "fast/node-failure.yaml",
+        "fast/one-way-partition.yaml",
         "fast/split-brain.yaml",
         "fast/torn-chunks.yaml",
     };

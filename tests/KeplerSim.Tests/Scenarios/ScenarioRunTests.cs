@@ -24,19 +24,19 @@ public sealed class ScenarioRunTests
             stop: 8s
         steps:
           - at: 1s
-            put: /a.txt
+            put: a.txt
             on: n1
             content: hello
           - at: 2s
-            get: /a.txt
+            get: a.txt
             on: n3
             expect: equal
           - at: 2s
-            get: /missing
+            get: missing
             on: n2
             expect: not_found
           - at: 3s
-            list: /a
+            list: a
             on: n2
             count: 1
           - at: 4s
@@ -46,10 +46,10 @@ public sealed class ScenarioRunTests
             wait_until: all_running
             timeout: 2s
           - at: 6s
-            delete: /a.txt
+            delete: a.txt
             on: n1
           - at: 7s
-            get: /a.txt
+            get: a.txt
             on: n1
             expect: not_found
         """;
@@ -62,7 +62,7 @@ public sealed class ScenarioRunTests
         var result = ScenarioRunner.Run(ScenarioLoader.Parse(FileSteps, "file-steps.yaml"), 5);
         var report = Report(result);
         Assert.True(result.Passed, report);
-        Assert.Contains(result.Expectations, e => e.Name.Contains("get /a.txt on n3 expect equal", StringComparison.Ordinal)
+        Assert.Contains(result.Expectations, e => e.Name.Contains("get a.txt on n3 expect equal", StringComparison.Ordinal)
             && e.Status == ExpectationStatus.Pass);
         var reads = Assert.Single(result.Expectations, e => e.Name == InvariantCatalog.AcknowledgedWritesReadable);
         Assert.Equal(ExpectationStatus.Pass, reads.Status);
@@ -78,7 +78,7 @@ public sealed class ScenarioRunTests
         var result = ScenarioRunner.Run(ScenarioLoader.Parse(text, "file-steps.yaml"), 5);
         Assert.False(result.Passed);
         var failed = Assert.Single(result.Expectations, e => e.Status == ExpectationStatus.Fail);
-        Assert.Equal("step 2 at 2s: get /missing on n2 expect ok", failed.Name);
+        Assert.Equal("step 2 at 2s: get missing on n2 expect ok", failed.Name);
         Assert.Equal("not_found", failed.Detail);
     }
 
