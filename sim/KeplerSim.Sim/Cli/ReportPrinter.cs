@@ -41,7 +41,8 @@ public static class ReportPrinter
         }
 
         output.WriteLine(string.Create(inv, $"virtual time: {result.VirtualMicroseconds / 1e6:F1} s"));
-        output.WriteLine(string.Create(inv, $"events:       {result.EventsExecuted:N0} ({result.TraceRecords:N0} traced)"));
+        output.WriteLine(string.Create(inv,
+            $"events:       {result.EventsExecuted:N0} ({result.TraceRecords:N0} traced)"));
         var speed = result.VirtualMicroseconds / 1e6 / Math.Max(result.WallSeconds, 1e-9);
         output.WriteLine(string.Create(inv, $"wall time:    {result.WallSeconds:F2} s ({speed:F0}x real time)"));
         var faults = result.FaultCounts.Count == 0

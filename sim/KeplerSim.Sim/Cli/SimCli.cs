@@ -43,7 +43,8 @@ public static class SimCli
         var json = new Option<bool>("--json") { Description = "Print the report as JSON" };
         var swarm = new Option<bool>("--swarm") { Description = "Apply the file's swarm randomisation for the seed" };
         var command = replay
-            ? new Command("replay", "Replay one seed bit for bit (as printed by run and swarm)") { file, seed, trace, json, swarm }
+            ? new Command("replay", "Replay one seed bit for bit (as printed by run and swarm)") { file, seed, trace,
+                json, swarm }
             : new Command("run", "Run a scenario: report, seed, trace hash; exit 0 pass, 1 fail, 2 bad file")
             {
                 file, seed, trace, json,
@@ -82,7 +83,10 @@ public static class SimCli
 
     private static Command BuildSwarm()
     {
-        var target = new Argument<FileSystemInfo>("scenarios") { Description = "A scenario file or a directory of them" };
+        var target = new Argument<FileSystemInfo>("scenarios")
+        {
+            Description = "A scenario file or a directory of them",
+        };
         var seeds = new Option<int>("--seeds", "-n") { Description = "Seeds per scenario", Required = true };
         seeds.Validators.Add(r =>
         {
@@ -91,7 +95,8 @@ public static class SimCli
                 r.AddError($"--seeds must be 1..{SwarmSeedsMax}");
             }
         });
-        var jobs = new Option<int>("--jobs", "-j") { Description = "Seeds run in parallel", DefaultValueFactory = _ => 1 };
+        var jobs = new Option<int>("--jobs", "-j") { Description = "Seeds run in parallel",
+            DefaultValueFactory = _ => 1 };
         jobs.Validators.Add(r =>
         {
             if (r.GetValueOrDefault<int>() is < 1 or > 256)
@@ -174,7 +179,10 @@ public static class SimCli
 
     private static Command BuildCheck()
     {
-        var target = new Argument<FileSystemInfo>("scenarios") { Description = "A scenario file or a directory of them" };
+        var target = new Argument<FileSystemInfo>("scenarios")
+        {
+            Description = "A scenario file or a directory of them",
+        };
         var check = new Command("check", "Validate scenario files without running them") { target };
         check.SetAction(parse =>
         {

@@ -12,7 +12,8 @@ namespace KeplerSim.Sim.Cli;
 /// <param name="TraceHash">The trace hash.</param>
 /// <param name="Failure">The first failed expectation, if any.</param>
 /// <param name="Replay">The command that replays it.</param>
-public sealed record SwarmOutcome(string File, ulong Seed, bool Passed, string TraceHash, string? Failure, string Replay);
+public sealed record SwarmOutcome(string File, ulong Seed, bool Passed, string TraceHash, string? Failure,
+    string Replay);
 
 /// <summary>
 /// Runs many seeds of one or more scenarios, each with the file's swarm randomisation, on

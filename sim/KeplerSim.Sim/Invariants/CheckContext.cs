@@ -22,7 +22,7 @@ public sealed class CheckContext(Simulation sim, KeplerOptions options, FileLedg
     public SortedSet<(string Node, string Id)> KnownCorrupt { get; } = [];
 
     /// <summary>Reads disks and metadata.</summary>
-    public ClusterInspector Inspector { get; } = new();
+    public ClusterInspector Inspector { get; } = new(sim);
 
     /// <summary>Nodes that should be up: started at least once and not stopped, in order.</summary>
     public IReadOnlyList<SimNode> Members => sim.Nodes.Where(n => n.Epoch > 0 && !Stopped.Contains(n.Name)).ToList();
@@ -32,5 +32,6 @@ public sealed class CheckContext(Simulation sim, KeplerOptions options, FileLedg
 
     /// <summary>The ring the checkers expect chunks to be placed on: over <see cref="Members"/>.</summary>
     public HashRing ExpectedRing() => new(Members.Select(n => new NodeId(n.Name)),
-        new RingOptions(options.VirtualNodesPerNode, Math.Min(options.ReplicationFactor, RingOptions.ReplicationFactorMax)));
+        new RingOptions(options.VirtualNodesPerNode, Math.Min(options.ReplicationFactor,
+            RingOptions.ReplicationFactorMax)));
 }

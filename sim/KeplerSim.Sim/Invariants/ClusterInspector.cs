@@ -10,7 +10,7 @@ namespace KeplerSim.Sim.Invariants;
 /// (<c>chunks/ab/cd/&lt;64-hex id&gt;</c>, tmp files under <c>chunks/tmp/</c> ignored) and each node's SQLite
 /// metadata through an inspection connection (read-only queries; a locked table counts as "busy").
 /// </summary>
-public sealed class ClusterInspector
+public sealed class ClusterInspector(Simulation sim)
 {
     private const string ChunkRoot = "chunks/";
     private const string TmpRoot = "chunks/tmp/";
@@ -20,8 +20,16 @@ public sealed class ClusterInspector
     // cheap fingerprint (XxHash3 of its bytes) changed.
     private readonly SortedDictionary<(string Node, string Path), (ulong Fingerprint, bool Matches)> _verified = [];
 
+    // The chunk files of each node as of one kernel event count: several checkers in one poll share one scan.
+    private readonly SortedDictionary<string, (long Events, IReadOnlyList<ChunkFile> Files)> _scans =
+        new(StringComparer.Ordinal);
+
     /// <summary>Forgets the cached verification of a file (a fault touched it).</summary>
-    public void Invalidate(string node, string path) => _verified.Remove((node, path));
+    public void Invalidate(string node, string path)
+    {
+        _verified.Remove((node, path));
+        _scans.Remove(node);
+    }
 
     /// <summary>A chunk file on a node.</summary>
     /// <param name="Path">Its path.</param>
@@ -33,10 +41,23 @@ public sealed class ClusterInspector
     public IReadOnlyList<ChunkFile> ChunkFiles(SimNode node)
     {
         ArgumentNullException.ThrowIfNull(node);
+        if (_scans.TryGetValue(node.Name, out var scan) && scan.Events == sim.EventsExecuted)
+        {
+            return scan.Files;
+        }
+
+        var files = Scan(node);
+        _scans[node.Name] = (sim.EventsExecuted, files);
+        return files;
+    }
+
+    private List<ChunkFile> Scan(SimNode node)
+    {
         var result = new List<ChunkFile>();
         foreach (var path in node.Disk.AllFiles())
         {
-            if (!path.StartsWith(ChunkRoot, StringComparison.Ordinal) || path.StartsWith(TmpRoot, StringComparison.Ordinal))
+            if (!path.StartsWith(ChunkRoot, StringComparison.Ordinal) || path.StartsWith(TmpRoot,
+                StringComparison.Ordinal))
             {
                 continue;
             }
@@ -79,8 +100,10 @@ public sealed class ClusterInspector
         return (long)cmd.ExecuteScalar()!;
     }) : null;
 
-    /// <summary>Chunk ids referenced by the node's winning, live file versions (ordered), or null if unreadable.</summary>
-    public static IReadOnlyList<string>? ReferencedChunks(SimNode node) => HasKeplerSchema(node) ? Query<IReadOnlyList<string>?>(node, conn =>
+    /// <summary>Chunk ids referenced by the node's winning, live file versions (ordered), or null if
+    /// unreadable.</summary>
+    public static IReadOnlyList<string>? ReferencedChunks(SimNode node) => HasKeplerSchema(node)
+        ? Query<IReadOnlyList<string>?>(node, conn =>
     {
         using var cmd = conn.CreateCommand();
         cmd.CommandText = "SELECT DISTINCT r.chunk_id FROM chunk_refs r JOIN files f ON f.id = r.file_id " +

@@ -16,7 +16,8 @@ public sealed record MetricBound(string Metric, string Operator, double Value)
         if (op is null || !double.TryParse(trimmed[op.Length..], NumberStyles.Float, CultureInfo.InvariantCulture,
                 out var value))
         {
-            throw new FormatException($"expected a bound like '>= 10' (operators: {string.Join(" ", Operators)}), got '{text}'");
+            var operators = string.Join(" ", Operators);
+            throw new FormatException($"expected a bound like '>= 10' (operators: {operators}), got '{text}'");
         }
 
         return new MetricBound(metric, op, value);

@@ -12,7 +12,8 @@ public enum ProtocolCapabilities
     None = 0,
     /// <summary>The program implements <see cref="IFileService"/> (put/get/delete/list steps and workloads).</summary>
     Files = 1,
-    /// <summary>Chunks live under <c>chunks/</c> and metadata in the KeplerFS schema (chunk invariants apply).</summary>
+    /// <summary>Chunks live under <c>chunks/</c> and metadata in the KeplerFS schema (chunk invariants
+    /// apply).</summary>
     Chunks = 2,
     /// <summary>The protocol has its own membership (membership invariants apply).</summary>
     Membership = 4,

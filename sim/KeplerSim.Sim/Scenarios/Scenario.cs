@@ -1,6 +1,7 @@
 namespace KeplerSim.Sim.Scenarios;
 
-/// <summary>A scenario file: cluster, fault profile, workloads, timeline and expectations. See docs/SCENARIOS.md.</summary>
+/// <summary>A scenario file: cluster, fault profile, workloads, timeline and expectations. See
+/// docs/SCENARIOS.md.</summary>
 public sealed class Scenario
 {
     /// <summary>A short name for reports.</summary>

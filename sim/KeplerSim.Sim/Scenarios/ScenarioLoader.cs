@@ -43,7 +43,8 @@ public static class ScenarioLoader
 
         if (stream.Documents.Count == 0)
         {
-            throw ScenarioException.At(file, new SourcePosition(1, 1), "the file is empty: expected a scenario mapping");
+            throw ScenarioException.At(file, new SourcePosition(1, 1),
+                "the file is empty: expected a scenario mapping");
         }
 
         if (stream.Documents.Count > 1)

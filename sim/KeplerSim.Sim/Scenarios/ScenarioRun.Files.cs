@@ -131,7 +131,8 @@ internal sealed partial class ScenarioRun
                 seen += $"; the put wrote sha256 {expectedHash?[..12]}";
             }
 
-            results.Add((step.Index, new Expectation(name, pass ? ExpectationStatus.Pass : ExpectationStatus.Fail, seen)));
+            results.Add((step.Index, new Expectation(name, pass ? ExpectationStatus.Pass : ExpectationStatus.Fail,
+                seen)));
         }
 
         foreach (var (_, result) in results.OrderBy(r => r.Index))
@@ -202,7 +203,8 @@ internal sealed partial class ScenarioRun
         var reads = new List<FileOp>();
         foreach (var path in paths)
         {
-            reads.AddRange(live.Select(node => Issue(FileOpKind.Get, path, node, null, Durability.Fast, record: false)));
+            reads.AddRange(live.Select(node => Issue(FileOpKind.Get, path, node, null, Durability.Fast,
+                record: false)));
         }
 
         var done = _sim.RunUntil(() => reads.All(r => r.Outcome is not null), FinalReadTimeoutMicroseconds);
@@ -238,6 +240,7 @@ internal sealed partial class ScenarioRun
 
     private static string Describe(AllowedRead rule) =>
         string.Join(" or ", rule.Hashes.Select(h => "sha256 " + h[..12]).Concat(rule.NotFoundAllowed
-            ? ["not_found"] : [])) + $" (last acknowledged: {rule.LastAcknowledged.Kind.ToString().ToLowerInvariant()} " +
+            ? ["not_found"] : []))
+                + $" (last acknowledged: {rule.LastAcknowledged.Kind.ToString().ToLowerInvariant()} " +
         $"at {Seconds(rule.LastAcknowledged.IssuedAt)} on {rule.LastAcknowledged.Node})";
 }

@@ -43,7 +43,8 @@ internal sealed partial class ScenarioRun
             if (latencies.Count > 0)
             {
                 m[kind + ".latency_p50_ms"] = latencies[latencies.Count / 2] / 1000.0;
-                m[kind + ".latency_p99_ms"] = latencies[Math.Min(latencies.Count - 1, latencies.Count * 99 / 100)] / 1000.0;
+                m[kind + ".latency_p99_ms"] = latencies[Math.Min(latencies.Count - 1,
+                    latencies.Count * 99 / 100)] / 1000.0;
             }
 
             if (group.Key == FileOpKind.Put)
@@ -77,7 +78,8 @@ internal sealed partial class ScenarioRun
                 actual = 0;
             }
 
-            _expectations.Add(new Expectation(name, bound.Holds(actual) ? ExpectationStatus.Pass : ExpectationStatus.Fail,
+            _expectations.Add(new Expectation(name, bound.Holds(actual)
+                ? ExpectationStatus.Pass : ExpectationStatus.Fail,
                 string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{metric} = {actual:G6}")));
         }
     }

@@ -77,7 +77,8 @@ internal sealed partial class ScenarioRun
                 {
                     for (var j = i + 1; j < step.Groups.Count; j++)
                     {
-                        _sim.Network.Partition(step.Groups[i].Select(Node).ToList(), step.Groups[j].Select(Node).ToList(),
+                        _sim.Network.Partition(step.Groups[i].Select(Node).ToList(),
+                            step.Groups[j].Select(Node).ToList(),
                             step.OneWay);
                     }
                 }

@@ -25,7 +25,8 @@ internal sealed partial class ScenarioRun : IDisposable
     private readonly CheckContext _context;
     private readonly List<TimelineEntry> _timeline = [];
     private readonly List<Expectation> _expectations = [];
-    private readonly SortedDictionary<string, (long Time, string Detail)> _safetyViolations = new(StringComparer.Ordinal);
+    private readonly SortedDictionary<string, (long Time, string Detail)> _safetyViolations =
+        new(StringComparer.Ordinal);
     private readonly SortedDictionary<string, long> _counters = new(StringComparer.Ordinal);
     private readonly IReadOnlyList<string> _invariants;
     private FaultInjector? _chaos;
@@ -283,7 +284,8 @@ internal sealed partial class ScenarioRun : IDisposable
                 AddTimeline($"{record.Node}: corruption {path}", record.TimeMicroseconds);
                 break;
             case TraceKind.NodeCrashed or TraceKind.NodeStarted or TraceKind.NodePaused or TraceKind.NodeResumed:
-                AddTimeline($"{record.Node}: {record.Kind.ToString()[4..].ToLowerInvariant()}", record.TimeMicroseconds);
+                AddTimeline($"{record.Node}: {record.Kind.ToString()[4..].ToLowerInvariant()}",
+                    record.TimeMicroseconds);
                 break;
             case TraceKind.Partition:
                 AddTimeline($"partition {record.Detail}", record.TimeMicroseconds);

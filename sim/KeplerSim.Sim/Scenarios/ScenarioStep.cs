@@ -159,7 +159,8 @@ public sealed class ScenarioStep
             StepKind.Network => "network change" + (From.Count > 0 ? $" {string.Join(",", From)} -> "
                 + string.Join(",", To) : ""),
             StepKind.Put => $"put {Path} on {nodes} ({(Content is null ? Size.ToString() : Content.Length + "B")})",
-            StepKind.Get or StepKind.Delete or StepKind.List => $"{Kind.ToString().ToLowerInvariant()} {Path} on {nodes}",
+            StepKind.Get or StepKind.Delete or StepKind.List
+                => $"{Kind.ToString().ToLowerInvariant()} {Path} on {nodes}",
             StepKind.WaitUntil => $"wait_until {Names.Snake(Condition.ToString())} within {Timeout}",
             StepKind.Pause when For is { } d => $"pause {nodes} for {d}",
             StepKind.Crash when For is { } d => $"crash {nodes} (restart after {d})",

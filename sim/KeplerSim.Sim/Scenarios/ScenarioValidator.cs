@@ -161,7 +161,8 @@ internal static class ScenarioValidator
     private static void ValidateExpect(ExpectSpec e, YamlBinder binder)
     {
         Require(e.ConvergeWithin.Microseconds > 0, binder, "expect.converge_within", "converge_within must be > 0");
-        Require(e.CheckInterval.Microseconds >= 1_000, binder, "expect.check_interval", "check_interval must be >= 1ms");
+        Require(e.CheckInterval.Microseconds >= 1_000, binder, "expect.check_interval",
+            "check_interval must be >= 1ms");
         for (var i = 0; i < (e.Invariants?.Count ?? 0); i++)
         {
             Require(InvariantCatalog.Names.Contains(e.Invariants![i], StringComparer.Ordinal), binder,

@@ -111,7 +111,8 @@ public sealed class KeplerFsSpec
                 : options.RebalanceBandwidthBytesPerSecond,
             SurplusGraceMicroseconds = SurplusGrace?.Microseconds ?? options.SurplusGraceMicroseconds,
             RepairScanIntervalMicroseconds = RepairScanInterval?.Microseconds ?? options.RepairScanIntervalMicroseconds,
-            AntiEntropyIntervalMicroseconds = AntiEntropyInterval?.Microseconds ?? options.AntiEntropyIntervalMicroseconds,
+            AntiEntropyIntervalMicroseconds = AntiEntropyInterval?.Microseconds
+                ?? options.AntiEntropyIntervalMicroseconds,
             GcGraceMicroseconds = GcGrace?.Microseconds ?? options.GcGraceMicroseconds,
             GcIntervalMicroseconds = GcInterval?.Microseconds ?? options.GcIntervalMicroseconds,
             ScrubChunksPerSecond = ScrubChunksPerSecond ?? options.ScrubChunksPerSecond,

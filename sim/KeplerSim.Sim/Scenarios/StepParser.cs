@@ -66,7 +66,8 @@ internal sealed class StepParser(YamlBinder binder, Scenario scenario)
             {
                 if (action is { } first)
                 {
-                    throw binder.Error(key, $"a step has one action, but this one has '{first.Name}' and '{key.Value}'");
+                    throw binder.Error(key,
+                        $"a step has one action, but this one has '{first.Name}' and '{key.Value}'");
                 }
 
                 action = (key.Value!, kind, value);
@@ -93,7 +94,8 @@ internal sealed class StepParser(YamlBinder binder, Scenario scenario)
             if (!allowed.Contains(key))
             {
                 var expected = allowed.Length == 0 ? "no options" : "one of at, " + string.Join(", ", allowed);
-                throw binder.Error(ParentKey(node, key), $"unknown key '{key}' in a '{act.Name}' step: expected {expected}");
+                throw binder.Error(ParentKey(node, key),
+                    $"unknown key '{key}' in a '{act.Name}' step: expected {expected}");
             }
         }
 
@@ -113,7 +115,8 @@ internal sealed class StepParser(YamlBinder binder, Scenario scenario)
 
     private ScenarioStep Build(StepKind kind, YamlNode value, SortedDictionary<string, YamlNode> o, StepBase b)
     {
-        var step = new ScenarioStep { Index = b.Index, Kind = kind, At = b.At, Position = b.Position, SourcePath = b.Path };
+        var step = new ScenarioStep { Index = b.Index, Kind = kind, At = b.At, Position = b.Position,
+            SourcePath = b.Path };
         return kind switch
         {
             StepKind.Start or StepKind.Stop or StepKind.Restart or StepKind.Resume => WithNodes(step, value),
@@ -230,7 +233,8 @@ internal sealed class StepParser(YamlBinder binder, Scenario scenario)
         var to = o.TryGetValue("to", out var t) ? NodeList(t) : [];
         if ((from.Count == 0) != (to.Count == 0))
         {
-            throw binder.Error(f ?? t!, "a network step names both 'from:' and 'to:' (the links it changes) or neither");
+            throw binder.Error(f ?? t!,
+                "a network step names both 'from:' and 'to:' (the links it changes) or neither");
         }
 
         return Copy(step, networkChange: change, from: from, to: to);
@@ -240,7 +244,8 @@ internal sealed class StepParser(YamlBinder binder, Scenario scenario)
     {
         if (!o.TryGetValue("set", out var set))
         {
-            throw binder.Error(value, "a disk step needs 'set:' with the disk fields to change (e.g. set: { capacity_mb: 1 })");
+            throw binder.Error(value,
+                "a disk step needs 'set:' with the disk fields to change (e.g. set: { capacity_mb: 1 })");
         }
 
         var change = CopyOf(scenario.Disk);

@@ -33,7 +33,8 @@ public static class SwarmKnobs
             foreach (var p in owners[i].GetType().GetProperties().OrderBy(p => p.Name, StringComparer.Ordinal))
             {
                 var name = Sections[i] + "." + Names.Snake(p.Name);
-                if ((p.PropertyType == typeof(double) || p.PropertyType == typeof(Duration)) && !Excluded.Contains(name))
+                if ((p.PropertyType == typeof(double) || p.PropertyType == typeof(Duration))
+                    && !Excluded.Contains(name))
                 {
                     result.Add(new Knob(name, owners[i], p));
                 }

@@ -18,7 +18,8 @@ internal sealed class YamlBinder(string file, SourceMap source)
 
     public static SourcePosition Position(YamlNode node) => new(node.Start.Line, node.Start.Column);
 
-    public ScenarioException Error(YamlNode node, string message) => ScenarioException.At(file, Position(node), message);
+    public ScenarioException Error(YamlNode node, string message) => ScenarioException.At(file, Position(node),
+        message);
 
     public ScenarioException Error(string path, string message) =>
         ScenarioException.At(file, source.Find(path), message);

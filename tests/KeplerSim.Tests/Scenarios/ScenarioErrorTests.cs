@@ -23,8 +23,10 @@ public sealed class ScenarioErrorTests
         { "duplicate key", "name: x\nname: y\n", "bad.yaml(2,1): duplicate key 'name'" },
         { "unknown node", Head + "steps:\n  - at: 1s\n    crash: n9\n",
             "bad.yaml(7,12): unknown node 'n9': expected one of n1, n2, n3 (or all)" },
-        { "step before start", Head + "  start: [n1, n2]\nsteps:\n  - at: 1s\n    crash: n3\n  - at: 2s\n    start: n3\n",
-            "bad.yaml(8,12): node 'n3' is not started until 2s (it is not in cluster.start), but this step runs at 1s" },
+        { "step before start", Head
+            + "  start: [n1, n2]\nsteps:\n  - at: 1s\n    crash: n3\n  - at: 2s\n    start: n3\n",
+            "bad.yaml(8,12): node 'n3' is not started until 2s (it is not in cluster.start), " +
+            "but this step runs at 1s" },
         { "step after duration", Head + "steps:\n  - at: 11s\n    heal: all\n",
             "bad.yaml(6,9): step at 11s is after the end of the run (duration: 10s)" },
         { "empty partition group", Head + "steps:\n  - at: 1s\n    partition: [[n1], []]\n",

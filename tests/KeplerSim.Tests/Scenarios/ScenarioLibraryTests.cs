@@ -49,7 +49,8 @@ public sealed class ScenarioLibraryTests
         }
 
         var result = ScenarioRunner.Run(scenario, scenario.Seed);
-        Assert.True(result.Passed, string.Join("\n", result.Expectations.Select(e => $"{e.Status} {e.Name}: {e.Detail}")));
+        Assert.True(result.Passed, string.Join("\n", result.Expectations.Select(e
+            => $"{e.Status} {e.Name}: {e.Detail}")));
     }
 
     [Fact]

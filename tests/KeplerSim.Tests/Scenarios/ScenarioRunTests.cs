@@ -62,7 +62,8 @@ public sealed class ScenarioRunTests
         var result = ScenarioRunner.Run(ScenarioLoader.Parse(FileSteps, "file-steps.yaml"), 5);
         var report = Report(result);
         Assert.True(result.Passed, report);
-        Assert.Contains(result.Expectations, e => e.Name.Contains("get a.txt on n3 expect equal", StringComparison.Ordinal)
+        Assert.Contains(result.Expectations, e => e.Name.Contains("get a.txt on n3 expect equal",
+            StringComparison.Ordinal)
             && e.Status == ExpectationStatus.Pass);
         var reads = Assert.Single(result.Expectations, e => e.Name == InvariantCatalog.AcknowledgedWritesReadable);
         Assert.Equal(ExpectationStatus.Pass, reads.Status);
@@ -74,7 +75,8 @@ public sealed class ScenarioRunTests
     [Fact]
     public void A_failed_step_expectation_is_named_in_the_report()
     {
-        var text = FileSteps.Replace("expect: not_found\n  - at: 3s", "expect: ok\n  - at: 3s", StringComparison.Ordinal);
+        var text = FileSteps.Replace("expect: not_found\n  - at: 3s", "expect: ok\n  - at: 3s",
+            StringComparison.Ordinal);
         var result = ScenarioRunner.Run(ScenarioLoader.Parse(text, "file-steps.yaml"), 5);
         Assert.False(result.Passed);
         var failed = Assert.Single(result.Expectations, e => e.Status == ExpectationStatus.Fail);
