@@ -44,7 +44,7 @@ public static class ReportPrinter
         output.WriteLine(string.Create(inv,
             $"events:       {result.EventsExecuted:N0} ({result.TraceRecords:N0} traced)"));
         var speed = result.VirtualMicroseconds / 1e6 / Math.Max(result.WallSeconds, 1e-9);
-        output.WriteLine(string.Create(inv, $"wall time:    {result.WallSeconds:F2} s ({speed:F0}x real time)"));
+        output.WriteLine(string.Create(inv, $"wall time:    {result.WallSeconds:F2} s ({speed:0.##}x real time)"));
         var faults = result.FaultCounts.Count == 0
             ? "none"
             : string.Join(", ", result.FaultCounts.Select(kv => $"{kv.Key} {kv.Value}"));
