@@ -1,10 +1,11 @@
 using System.CommandLine;
+using System.Diagnostics;
 using System.Globalization;
 using KeplerSim.Sim.Scenarios;
 
 namespace KeplerSim.Sim.Cli;
 
-/// <summary>The <c>kepler-sim</c> command line.</summary>
+/// <summary>The <c>kepler-sim</c> command line: run, replay, swarm, check.</summary>
 public static class SimCli
 {
     /// <summary>Exit code of a passing run.</summary>
@@ -16,62 +17,214 @@ public static class SimCli
     /// <summary>Exit code of a bad scenario file or bad arguments.</summary>
     public const int ExitBadInput = 2;
 
+    /// <summary>Most seeds one swarm command runs.</summary>
+    public const int SwarmSeedsMax = 1_000_000;
+
     /// <summary>Builds the root command.</summary>
     public static RootCommand Build()
     {
         var root = new RootCommand("kepler-sim: run KeplerFS scenarios in the deterministic simulator");
-        root.Subcommands.Add(BuildRun());
+        root.Subcommands.Add(BuildRun(replay: false));
+        root.Subcommands.Add(BuildRun(replay: true));
+        root.Subcommands.Add(BuildSwarm());
+        root.Subcommands.Add(BuildCheck());
         return root;
     }
 
-    private static Command BuildRun()
+    private static Command BuildRun(bool replay)
     {
         var file = new Argument<FileInfo>("scenario") { Description = "Scenario YAML file" };
-        var seed = new Option<ulong?>("--seed", "-s") { Description = "Root seed (overrides the file's seed)" };
+        var seed = new Option<ulong?>("--seed", "-s")
+        {
+            Description = replay ? "The seed to replay" : "Root seed (overrides the file's seed)",
+            Required = replay,
+        };
         var trace = new Option<FileInfo?>("--trace") { Description = "Write the trace as JSON lines to FILE" };
-        var run = new Command("run", "Run a scenario and print its seed and trace hash") { file, seed, trace };
-        run.SetAction(parse =>
+        var json = new Option<bool>("--json") { Description = "Print the report as JSON" };
+        var swarm = new Option<bool>("--swarm") { Description = "Apply the file's swarm randomisation for the seed" };
+        var command = replay
+            ? new Command("replay", "Replay one seed bit for bit (as printed by run and swarm)") { file, seed, trace,
+                json, swarm }
+            : new Command("run", "Run a scenario: report, seed, trace hash; exit 0 pass, 1 fail, 2 bad file")
+            {
+                file, seed, trace, json,
+            };
+        command.SetAction(parse =>
         {
             var output = parse.InvocationConfiguration.Output;
             var error = parse.InvocationConfiguration.Error;
-            Scenario scenario;
             var path = parse.GetRequiredValue(file);
             try
             {
-                if (!path.Exists)
+                var scenario = ScenarioLoader.LoadFile(path.ToString());
+                var runSeed = parse.GetValue(seed) ?? scenario.Seed;
+                var choices = replay && parse.GetValue(swarm) ? SwarmKnobs.Apply(scenario, runSeed) : null;
+                using var traceStream = parse.GetValue(trace) is { } t ? t.Create() : null;
+                var result = ScenarioRunner.Run(scenario, runSeed, traceStream, choices);
+                if (parse.GetValue(json))
                 {
-                    throw new ScenarioException($"{path}: file does not exist");
+                    ReportPrinter.PrintJson(output, result);
+                }
+                else
+                {
+                    ReportPrinter.Print(output, result);
                 }
 
-                scenario = ScenarioLoader.LoadFile(path.FullName);
+                return result.Passed ? ExitPass : ExitFailed;
             }
             catch (ScenarioException e)
             {
                 error.WriteLine($"error: {e.Message}");
                 return ExitBadInput;
             }
-
-            var runSeed = parse.GetValue(seed) ?? scenario.Seed;
-            using var traceStream = parse.GetValue(trace) is { } t ? t.Create() : null;
-            var result = ScenarioRunner.Run(scenario, runSeed, traceStream);
-            PrintResult(output, result);
-            return ExitPass;
         });
-        return run;
+        return command;
     }
 
-    private static void PrintResult(TextWriter output, RunResult result)
+    private static Command BuildSwarm()
+    {
+        var target = new Argument<FileSystemInfo>("scenarios")
+        {
+            Description = "A scenario file or a directory of them",
+        };
+        var seeds = new Option<int>("--seeds", "-n") { Description = "Seeds per scenario", Required = true };
+        seeds.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int>() is < 1 or > SwarmSeedsMax)
+            {
+                r.AddError($"--seeds must be 1..{SwarmSeedsMax}");
+            }
+        });
+        var jobs = new Option<int>("--jobs", "-j") { Description = "Seeds run in parallel",
+            DefaultValueFactory = _ => 1 };
+        jobs.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int>() is < 1 or > 256)
+            {
+                r.AddError("--jobs must be 1..256");
+            }
+        });
+        var first = new Option<ulong>("--first-seed") { Description = "First seed", DefaultValueFactory = _ => 1 };
+        var swarm = new Command("swarm", "Run many seeds, each with its own fault profile; list failing seeds")
+        {
+            target, seeds, jobs, first,
+        };
+        swarm.SetAction(parse => RunSwarm(parse, parse.GetRequiredValue(target), parse.GetValue(seeds),
+            parse.GetValue(jobs), parse.GetValue(first)));
+        return swarm;
+    }
+
+    private static int RunSwarm(ParseResult parse, FileSystemInfo target, int seeds, int jobs, ulong first)
+    {
+        var output = parse.InvocationConfiguration.Output;
+        var error = parse.InvocationConfiguration.Error;
+        var files = new List<string>();
+        var skipped = new List<string>();
+        foreach (var file in ScenarioFiles(target))
+        {
+            try
+            {
+                var scenario = ScenarioLoader.LoadFile(file);
+                (ProtocolRegistry.Find(scenario.Cluster.Protocol) is null ? skipped : files).Add(file);
+            }
+            catch (ScenarioException e)
+            {
+                error.WriteLine($"error: {e.Message}");
+                return ExitBadInput;
+            }
+        }
+
+        var wall = Stopwatch.StartNew();
+        var total = files.Count * seeds;
+        var live = ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected;
+        var gate = new Lock();
+        var outcomes = SwarmRunner.Run(files, first, seeds, jobs, live ? (done, failed) =>
+        {
+            lock (gate)
+            {
+                output.Write(SwarmRunner.ProgressBar(done, total, failed, wall));
+            }
+        } : null);
+        if (live)
+        {
+            output.WriteLine();
+        }
+
+        PrintSwarmSummary(output, outcomes, skipped, seeds, jobs, first, wall.Elapsed.TotalSeconds);
+        return outcomes.All(o => o.Passed) ? ExitPass : ExitFailed;
+    }
+
+    private static void PrintSwarmSummary(TextWriter output, IReadOnlyList<SwarmOutcome> outcomes,
+        IReadOnlyList<string> skipped, int seeds, int jobs, ulong first, double wallSeconds)
     {
         var inv = CultureInfo.InvariantCulture;
-        output.WriteLine($"scenario:     {result.Scenario}");
-        output.WriteLine($"virtual time: {result.VirtualMicroseconds / 1e6:F1} s");
-        output.WriteLine(string.Create(inv, $"events:       {result.EventsExecuted:N0} ({result.TraceRecords:N0} traced)"));
-        output.WriteLine(string.Create(inv, $"wall time:    {result.WallSeconds:F2} s ({result.VirtualMicroseconds / 1e6 / Math.Max(result.WallSeconds, 1e-9):F0}x real time)"));
-        var faults = result.FaultCounts.Count == 0
-            ? "none"
-            : string.Join(", ", result.FaultCounts.Select(kv => $"{kv.Key} {kv.Value}"));
-        output.WriteLine($"faults:       {faults}");
-        output.WriteLine($"seed:         {result.Seed}");
-        output.WriteLine($"trace hash:   {result.TraceHash}");
+        var failures = outcomes.Where(o => !o.Passed).ToList();
+        output.WriteLine($"swarm:        {outcomes.Count} runs: {outcomes.Select(o => o.File).Distinct().Count()} " +
+            $"scenario(s) x seeds {first}..{first + (ulong)seeds - 1}, {jobs} job(s)");
+        output.WriteLine($"passed:       {outcomes.Count - failures.Count}");
+        output.WriteLine($"failed:       {failures.Count}");
+        foreach (var file in skipped)
+        {
+            output.WriteLine($"skipped:      {file} (its protocol is not available yet)");
+        }
+
+        output.WriteLine(string.Create(inv, $"wall time:    {wallSeconds:F2} s " +
+            $"({outcomes.Count / Math.Max(wallSeconds / 60, 1e-9):F0} seeds/min)"));
+        foreach (var failure in failures)
+        {
+            output.WriteLine($"FAIL {failure.File} seed {failure.Seed}: {failure.Failure}");
+            output.WriteLine($"  replay: {failure.Replay}");
+        }
+    }
+
+    private static Command BuildCheck()
+    {
+        var target = new Argument<FileSystemInfo>("scenarios")
+        {
+            Description = "A scenario file or a directory of them",
+        };
+        var check = new Command("check", "Validate scenario files without running them") { target };
+        check.SetAction(parse =>
+        {
+            var output = parse.InvocationConfiguration.Output;
+            var error = parse.InvocationConfiguration.Error;
+            var bad = 0;
+            var files = ScenarioFiles(parse.GetRequiredValue(target));
+            foreach (var file in files)
+            {
+                try
+                {
+                    var s = ScenarioLoader.LoadFile(file);
+                    var note = ProtocolRegistry.Find(s.Cluster.Protocol) is null ? ", protocol not available yet" : "";
+                    output.WriteLine($"ok     {file} ({s.Name}: {s.Cluster.NodeNames().Count} nodes, " +
+                        $"{s.Cluster.Protocol}, {s.Steps.Count} steps{note})");
+                }
+                catch (ScenarioException e)
+                {
+                    bad++;
+                    error.WriteLine($"error: {e.Message}");
+                }
+            }
+
+            if (files.Count == 0)
+            {
+                error.WriteLine($"error: {parse.GetRequiredValue(target)}: no scenario files (*.yaml)");
+                return ExitBadInput;
+            }
+
+            return bad == 0 ? ExitPass : ExitBadInput;
+        });
+        return check;
+    }
+
+    /// <summary>The file itself, or every <c>*.yaml</c> under the directory, ordinally sorted.</summary>
+    public static IReadOnlyList<string> ScenarioFiles(FileSystemInfo target)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        return target is DirectoryInfo { Exists: true } dir
+            ? dir.EnumerateFiles("*.yaml", SearchOption.AllDirectories)
+                .Select(f => Path.GetRelativePath(Environment.CurrentDirectory, f.FullName))
+                .Order(StringComparer.Ordinal).ToList()
+            : [target.ToString()];
     }
 }

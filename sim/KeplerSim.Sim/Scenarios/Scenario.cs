@@ -1,17 +1,19 @@
-using KeplerSim.Sim.Kernel;
-
 namespace KeplerSim.Sim.Scenarios;
 
-/// <summary>A scenario file: the cluster, its fault profile and how long to run. See docs/SCENARIOS.md.</summary>
+/// <summary>A scenario file: cluster, fault profile, workloads, timeline and expectations. See
+/// docs/SCENARIOS.md.</summary>
 public sealed class Scenario
 {
     /// <summary>A short name for reports.</summary>
     public string Name { get; set; } = "scenario";
 
+    /// <summary>What the scenario is about (shown in reports).</summary>
+    public string Description { get; set; } = "";
+
     /// <summary>The default seed (the command line's <c>--seed</c> overrides it).</summary>
     public ulong Seed { get; set; } = 1;
 
-    /// <summary>How long the run lasts in virtual time.</summary>
+    /// <summary>How long the run lasts in virtual time (the liveness phase comes after).</summary>
     public Duration Duration { get; set; } = new(10_000_000);
 
     /// <summary>The cluster.</summary>
@@ -29,188 +31,64 @@ public sealed class Scenario
     /// <summary>The random fault process.</summary>
     public ChaosSpec Chaos { get; set; } = new();
 
-    /// <summary>Checks ranges and cross-field rules; throws <see cref="ScenarioException"/> naming the field.</summary>
-    public void Validate(string file)
-    {
-        if (Duration.Microseconds <= 0)
-        {
-            throw new ScenarioException($"{file}: duration must be > 0");
-        }
+    /// <summary>Which rates <c>swarm</c> may scale or switch off per seed.</summary>
+    public SwarmSpec Swarm { get; set; } = new();
 
-        Cluster.Validate(file);
-        try
-        {
-            Network.ToFaults().Validate();
-            Disk.ToFaults().Validate();
-            Clock.ToFaults().Validate();
-        }
-        catch (ArgumentException e)
-        {
-            throw new ScenarioException($"{file}: {e.Message}");
-        }
-    }
+    /// <summary>Random workload generators.</summary>
+    public List<WorkloadSpec> Workloads { get; set; } = [];
+
+    /// <summary>The timeline, in file order (steps at the same time run in file order).</summary>
+    public List<ScenarioStep> Steps { get; set; } = [];
+
+    /// <summary>What is checked during and after the run.</summary>
+    public ExpectSpec Expect { get; set; } = new();
+
+    /// <summary>The file the scenario came from (for errors and replay commands).</summary>
+    public string File { get; internal set; } = "";
+
+    /// <summary>Where each key's value sits in the file, by dotted path (<c>cluster.names[1]</c>).</summary>
+    public SourceMap Source { get; internal set; } = new();
 }
 
-/// <summary>Which protocol the nodes run.</summary>
-public enum ProtocolKind
+/// <summary>A 1-based line and column in a scenario file.</summary>
+public readonly record struct SourcePosition(long Line, long Column);
+
+/// <summary>Positions of values in a scenario file by dotted path; lookups fall back to the nearest parent.</summary>
+public sealed class SourceMap
 {
-    /// <summary>The demo ping/ack protocol with disk and stream traffic.</summary>
-    Ping,
-}
+    private readonly SortedDictionary<string, SourcePosition> _positions = new(StringComparer.Ordinal);
 
-/// <summary>The cluster section.</summary>
-public sealed class ClusterSpec
-{
-    /// <summary>Largest cluster a scenario may ask for.</summary>
-    public const int NodesMax = 1000;
+    /// <summary>Records where the value at <paramref name="path"/> starts.</summary>
+    public void Add(string path, SourcePosition position) => _positions[path] = position;
 
-    /// <summary>Number of nodes, named n1..nN (ignored when <see cref="Names"/> is given).</summary>
-    public int Nodes { get; set; } = 3;
-
-    /// <summary>Explicit node names.</summary>
-    public List<string>? Names { get; set; }
-
-    /// <summary>The protocol the nodes run.</summary>
-    public ProtocolKind Protocol { get; set; } = ProtocolKind.Ping;
-
-    /// <summary>The node names, in order.</summary>
-    public IReadOnlyList<string> NodeNames() =>
-        Names is { Count: > 0 } names ? names : Enumerable.Range(1, Nodes).Select(i => $"n{i}").ToList();
-
-    internal void Validate(string file)
+    /// <summary>Where the value at <paramref name="path"/> (or its nearest recorded parent) starts.</summary>
+    public SourcePosition Find(string path)
     {
-        var names = NodeNames();
-        if (names.Count is < 1 or > NodesMax)
+        for (var p = path; ; p = Parent(p))
         {
-            throw new ScenarioException($"{file}: cluster.nodes must be 1..{NodesMax}, got {names.Count}");
-        }
-
-        if (names.Distinct(StringComparer.Ordinal).Count() != names.Count)
-        {
-            throw new ScenarioException($"{file}: cluster.names must be distinct");
-        }
-
-        foreach (var name in names)
-        {
-            if (name.Length == 0 || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
+            if (_positions.TryGetValue(p, out var position))
             {
-                throw new ScenarioException($"{file}: node name '{name}' may use only letters, digits, '-' and '_'");
+                return position;
+            }
+
+            if (p.Length == 0)
+            {
+                return new SourcePosition(1, 1);
             }
         }
     }
-}
 
-/// <summary>The network section.</summary>
-public sealed class NetworkSpec
-{
-    /// <summary>Smallest one-way latency.</summary>
-    public Duration LatencyMin { get; set; } = new(200);
-
-    /// <summary>Largest one-way latency.</summary>
-    public Duration LatencyMax { get; set; } = new(2_000);
-
-    /// <summary>Datagram loss probability.</summary>
-    public double Loss { get; set; }
-
-    /// <summary>Datagram duplication probability.</summary>
-    public double Duplication { get; set; }
-
-    /// <summary>Datagram reordering probability.</summary>
-    public double Reorder { get; set; }
-
-    /// <summary>Largest datagram.</summary>
-    public int Mtu { get; set; } = 1400;
-
-    /// <summary>Stream bandwidth per connection direction, megabytes per second.</summary>
-    public double BandwidthMbps { get; set; } = 125;
-
-    /// <summary>The kernel's fault record.</summary>
-    public NetworkFaults ToFaults() => new()
+    private static string Parent(string path)
     {
-        LatencyMinMicroseconds = LatencyMin.Microseconds,
-        LatencyMaxMicroseconds = LatencyMax.Microseconds,
-        LossProbability = Loss,
-        DuplicationProbability = Duplication,
-        ReorderProbability = Reorder,
-        MtuBytes = Mtu,
-        StreamBandwidthBytesPerSecond = (long)(BandwidthMbps * 1_000_000),
-    };
+        var cut = Math.Max(path.LastIndexOf('.'), path.LastIndexOf('['));
+        return cut < 0 ? "" : path[..cut];
+    }
 }
 
-/// <summary>The disk section.</summary>
-public sealed class DiskSpec
+/// <summary>A scenario file is malformed; the message is <c>file(line,col): what was expected</c>.</summary>
+public sealed class ScenarioException(string message, Exception? inner = null) : Exception(message, inner)
 {
-    /// <summary>Smallest operation latency.</summary>
-    public Duration LatencyMin { get; set; } = new(20);
-
-    /// <summary>Largest operation latency.</summary>
-    public Duration LatencyMax { get; set; } = new(200);
-
-    /// <summary>Probability that an operation is slow (50× latency).</summary>
-    public double Slow { get; set; }
-
-    /// <summary>Probability that a read fails.</summary>
-    public double ReadErrors { get; set; }
-
-    /// <summary>Probability that a write lands with a flipped bit.</summary>
-    public double WriteCorruption { get; set; }
-
-    /// <summary>Capacity in megabytes.</summary>
-    public long CapacityMb { get; set; } = 65_536;
-
-    /// <summary>The kernel's fault record.</summary>
-    public DiskFaults ToFaults() => new()
-    {
-        LatencyMinMicroseconds = LatencyMin.Microseconds,
-        LatencyMaxMicroseconds = LatencyMax.Microseconds,
-        SlowProbability = Slow,
-        ReadErrorProbability = ReadErrors,
-        WriteCorruptionProbability = WriteCorruption,
-        CapacityBytes = CapacityMb * 1_000_000,
-    };
+    /// <summary>An error at <paramref name="position"/> of <paramref name="file"/>.</summary>
+    public static ScenarioException At(string file, SourcePosition position, string message) =>
+        new($"{file}({position.Line},{position.Column}): {message}");
 }
-
-/// <summary>The clock section.</summary>
-public sealed class ClockSpec
-{
-    /// <summary>Largest wall-clock skew of a node.</summary>
-    public Duration SkewMax { get; set; }
-
-    /// <summary>Largest drift, parts per million.</summary>
-    public double DriftMaxPpm { get; set; }
-
-    /// <summary>The kernel's fault record.</summary>
-    public ClockFaults ToFaults() => new() { SkewMaxMicroseconds = SkewMax.Microseconds, DriftMaxPpm = DriftMaxPpm };
-}
-
-/// <summary>The chaos section: rates of the random fault process.</summary>
-public sealed class ChaosSpec
-{
-    /// <summary>Crashes per node per second.</summary>
-    public double CrashRate { get; set; }
-
-    /// <summary>Pauses per node per second.</summary>
-    public double PauseRate { get; set; }
-
-    /// <summary>Partitions per second.</summary>
-    public double PartitionRate { get; set; }
-
-    /// <summary>Clock jumps per node per second.</summary>
-    public double ClockJumpRate { get; set; }
-
-    /// <summary>At-rest corruptions per node per second.</summary>
-    public double CorruptionRate { get; set; }
-
-    /// <summary>The kernel's option record.</summary>
-    public ChaosOptions ToOptions() => new()
-    {
-        CrashRatePerSecond = CrashRate,
-        PauseRatePerSecond = PauseRate,
-        PartitionRatePerSecond = PartitionRate,
-        ClockJumpRatePerSecond = ClockJumpRate,
-        CorruptionRatePerSecond = CorruptionRate,
-    };
-}
-
-/// <summary>A scenario file is malformed; the message names the file (and line and column where known).</summary>
-public sealed class ScenarioException(string message, Exception? inner = null) : Exception(message, inner);

@@ -1,60 +1,79 @@
-using KeplerSim.Core.Demo;
-using KeplerSim.Core.Runtime;
-using KeplerSim.Sim.Kernel;
+using KeplerSim.Sim.Invariants;
 
 namespace KeplerSim.Sim.Scenarios;
 
+/// <summary>One line of a run's timeline.</summary>
+/// <param name="TimeMicroseconds">Virtual time.</param>
+/// <param name="Text">What happened.</param>
+public sealed record TimelineEntry(long TimeMicroseconds, string Text);
+
 /// <summary>What a run produced.</summary>
-public sealed record RunResult(
-    string Scenario,
-    ulong Seed,
-    string TraceHash,
-    long TraceRecords,
-    long EventsExecuted,
-    long VirtualMicroseconds,
-    double WallSeconds,
-    IReadOnlyDictionary<string, int> FaultCounts);
+public sealed record RunResult
+{
+    /// <summary>The scenario's name.</summary>
+    public required string Scenario { get; init; }
+
+    /// <summary>The scenario file.</summary>
+    public required string File { get; init; }
+
+    /// <summary>The protocol the nodes ran.</summary>
+    public required string Protocol { get; init; }
+
+    /// <summary>Number of nodes.</summary>
+    public required int Nodes { get; init; }
+
+    /// <summary>The root seed.</summary>
+    public required ulong Seed { get; init; }
+
+    /// <summary>Whether swarm randomisation was applied, and what it chose.</summary>
+    public IReadOnlyList<string>? SwarmChoices { get; init; }
+
+    /// <summary>The trace hash (16 hex digits).</summary>
+    public required string TraceHash { get; init; }
+
+    /// <summary>Trace records.</summary>
+    public required long TraceRecords { get; init; }
+
+    /// <summary>Kernel events executed.</summary>
+    public required long EventsExecuted { get; init; }
+
+    /// <summary>Virtual time at the end (including the liveness phase).</summary>
+    public required long VirtualMicroseconds { get; init; }
+
+    /// <summary>Wall-clock seconds the run took.</summary>
+    public required double WallSeconds { get; init; }
+
+    /// <summary>Faults the random injector caused, by kind.</summary>
+    public required IReadOnlyDictionary<string, int> FaultCounts { get; init; }
+
+    /// <summary>Key events, in time order (capped).</summary>
+    public required IReadOnlyList<TimelineEntry> Timeline { get; init; }
+
+    /// <summary>Timeline entries left out by the cap.</summary>
+    public required long TimelineOmitted { get; init; }
+
+    /// <summary>Every checked expectation, in report order.</summary>
+    public required IReadOnlyList<Expectation> Expectations { get; init; }
+
+    /// <summary>Metrics by name.</summary>
+    public required IReadOnlyDictionary<string, double> Metrics { get; init; }
+
+    /// <summary>Whether every expectation held.</summary>
+    public bool Passed => Expectations.All(e => e.Status != ExpectationStatus.Fail);
+}
 
 /// <summary>Runs a scenario in the simulator.</summary>
 public static class ScenarioRunner
 {
-    /// <summary>Runs <paramref name="scenario"/> with <paramref name="seed"/>, tracing to the optional stream.</summary>
-    public static RunResult Run(Scenario scenario, ulong seed, Stream? traceJsonLines = null)
+    /// <summary>
+    /// Runs <paramref name="scenario"/> with <paramref name="seed"/>, tracing to the optional stream. Throws
+    /// <see cref="ScenarioException"/> when the scenario's protocol is not available.
+    /// </summary>
+    public static RunResult Run(Scenario scenario, ulong seed, Stream? traceJsonLines = null,
+        IReadOnlyList<string>? swarmChoices = null)
     {
         ArgumentNullException.ThrowIfNull(scenario);
-        var started = System.Diagnostics.Stopwatch.StartNew();
-        using var sim = new Simulation(new SimulationOptions
-        {
-            Seed = seed,
-            Network = scenario.Network.ToFaults(),
-            Disk = scenario.Disk.ToFaults(),
-            Clock = scenario.Clock.ToFaults(),
-            TraceJsonLines = traceJsonLines,
-        });
-        var names = scenario.Cluster.NodeNames();
-        var ids = names.Select(n => new NodeId(n)).ToList();
-        foreach (var name in names)
-        {
-            sim.AddNode(name, runtime => CreateProgram(scenario, runtime, ids));
-        }
-
-        foreach (var node in sim.Nodes)
-        {
-            node.Start();
-        }
-
-        var chaos = new FaultInjector(sim, scenario.Chaos.ToOptions());
-        sim.RunUntil(scenario.Duration.Microseconds);
-        chaos.Stop();
-        sim.RecordStep("end");
-        return new RunResult(scenario.Name, seed, sim.Trace.Hash, sim.Trace.Count, sim.EventsExecuted, sim.Now,
-            started.Elapsed.TotalSeconds, chaos.Counts);
+        using var run = new ScenarioRun(scenario, seed, traceJsonLines);
+        return run.Execute(swarmChoices);
     }
-
-    private static INodeProgram CreateProgram(Scenario scenario, NodeRuntime runtime, IReadOnlyList<NodeId> ids) =>
-        scenario.Cluster.Protocol switch
-        {
-            ProtocolKind.Ping => new PingProtocol(runtime, ids, new PingOptions()),
-            _ => throw new ScenarioException($"unknown protocol {scenario.Cluster.Protocol}"),
-        };
 }

@@ -1,0 +1,112 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using KeplerSim.Sim.Invariants;
+using KeplerSim.Sim.Scenarios;
+
+namespace KeplerSim.Sim.Cli;
+
+/// <summary>Prints a run's report: readable text (the default) or JSON.</summary>
+public static class ReportPrinter
+{
+    /// <summary>Timeline lines printed in the text report (JSON has them all).</summary>
+    public const int TimelineLinesMax = 40;
+
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
+    };
+
+    /// <summary>The one command that replays <paramref name="result"/> bit for bit, writing its trace.</summary>
+    public static string ReplayCommand(RunResult result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        var swarm = result.SwarmChoices is not null ? " --swarm" : "";
+        return $"kepler-sim replay {Quote(result.File)} --seed {result.Seed}{swarm} " +
+            $"--trace {Quote($"{result.Scenario}-{result.Seed}.trace.jsonl")}";
+    }
+
+    /// <summary>Writes the text report.</summary>
+    public static void Print(TextWriter output, RunResult result)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(result);
+        var inv = CultureInfo.InvariantCulture;
+        output.WriteLine($"scenario:     {result.Scenario} ({result.File})");
+        output.WriteLine($"protocol:     {result.Protocol}, {result.Nodes} nodes");
+        if (result.SwarmChoices is { } choices)
+        {
+            output.WriteLine($"swarm:        {(choices.Count == 0 ? "nothing to vary" : string.Join(", ", choices))}");
+        }
+
+        output.WriteLine(string.Create(inv, $"virtual time: {result.VirtualMicroseconds / 1e6:F1} s"));
+        output.WriteLine(string.Create(inv,
+            $"events:       {result.EventsExecuted:N0} ({result.TraceRecords:N0} traced)"));
+        var speed = result.VirtualMicroseconds / 1e6 / Math.Max(result.WallSeconds, 1e-9);
+        output.WriteLine(string.Create(inv, $"wall time:    {result.WallSeconds:F2} s ({speed:0.##}x real time)"));
+        var faults = result.FaultCounts.Count == 0
+            ? "none"
+            : string.Join(", ", result.FaultCounts.Select(kv => $"{kv.Key} {kv.Value}"));
+        output.WriteLine($"faults:       {faults}");
+        PrintTimeline(output, result);
+        output.WriteLine("expectations:");
+        foreach (var e in result.Expectations)
+        {
+            var tag = e.Status switch
+            {
+                ExpectationStatus.Pass => "PASS",
+                ExpectationStatus.Fail => "FAIL",
+                _ => "N/A ",
+            };
+            output.WriteLine($"  {tag}  {e.Name}: {e.Detail}");
+        }
+
+        output.WriteLine("metrics:");
+        foreach (var (name, value) in result.Metrics)
+        {
+            output.WriteLine(string.Create(inv, $"  {name,-36} {value:#,0.###}"));
+        }
+
+        var failed = result.Expectations.Count(e => e.Status == ExpectationStatus.Fail);
+        var passed = result.Expectations.Count(e => e.Status == ExpectationStatus.Pass);
+        var na = result.Expectations.Count - failed - passed;
+        output.WriteLine($"result:       {(failed == 0 ? "PASS" : "FAIL")} ({passed} passed, {failed} failed, " +
+            $"{na} not applicable)");
+        output.WriteLine($"seed:         {result.Seed}");
+        output.WriteLine($"trace hash:   {result.TraceHash}");
+        output.WriteLine($"replay:       {ReplayCommand(result)}");
+    }
+
+    /// <summary>Writes the report as one JSON object.</summary>
+    public static void PrintJson(TextWriter output, RunResult result)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(result);
+        output.WriteLine(JsonSerializer.Serialize(new
+        {
+            result.Scenario, result.File, result.Protocol, result.Nodes, result.Seed, result.SwarmChoices,
+            result.TraceHash, result.TraceRecords, result.EventsExecuted, result.VirtualMicroseconds,
+            result.WallSeconds, result.FaultCounts, result.Passed, result.Expectations, result.Metrics,
+            result.Timeline, result.TimelineOmitted, Replay = ReplayCommand(result),
+        }, Json));
+    }
+
+    private static void PrintTimeline(TextWriter output, RunResult result)
+    {
+        output.WriteLine("timeline:");
+        foreach (var entry in result.Timeline.Take(TimelineLinesMax))
+        {
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  {entry.TimeMicroseconds / 1e6,10:F3}s  {entry.Text}"));
+        }
+
+        var more = result.Timeline.Count - TimelineLinesMax + result.TimelineOmitted;
+        if (more > 0)
+        {
+            output.WriteLine($"  … {more} more (--json shows {result.Timeline.Count}; --trace has everything)");
+        }
+    }
+
+    internal static string Quote(string path) => path.Contains(' ', StringComparison.Ordinal) ? $"\"{path}\"" : path;
+}

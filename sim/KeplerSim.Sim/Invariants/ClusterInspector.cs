@@ -1,0 +1,133 @@
+using System.IO.Hashing;
+using System.Security.Cryptography;
+using KeplerSim.Sim.Kernel;
+using Microsoft.Data.Sqlite;
+
+namespace KeplerSim.Sim.Invariants;
+
+/// <summary>
+/// Reads the cluster's state from outside the protocol: chunk files on each simulated disk
+/// (<c>chunks/ab/cd/&lt;64-hex id&gt;</c>, tmp files under <c>chunks/tmp/</c> ignored) and each node's SQLite
+/// metadata through an inspection connection (read-only queries; a locked table counts as "busy").
+/// </summary>
+public sealed class ClusterInspector(Simulation sim)
+{
+    private const string ChunkRoot = "chunks/";
+    private const string TmpRoot = "chunks/tmp/";
+    private const int IdLength = 64;
+
+    // (node, path) -> (fingerprint, matches) of the last verification: SHA-256 runs again only when the file's
+    // cheap fingerprint (XxHash3 of its bytes) changed.
+    private readonly SortedDictionary<(string Node, string Path), (ulong Fingerprint, bool Matches)> _verified = [];
+
+    // The chunk files of each node as of one kernel event count: several checkers in one poll share one scan.
+    private readonly SortedDictionary<string, (long Events, IReadOnlyList<ChunkFile> Files)> _scans =
+        new(StringComparer.Ordinal);
+
+    /// <summary>Forgets the cached verification of a file (a fault touched it).</summary>
+    public void Invalidate(string node, string path)
+    {
+        _verified.Remove((node, path));
+        _scans.Remove(node);
+    }
+
+    /// <summary>A chunk file on a node.</summary>
+    /// <param name="Path">Its path.</param>
+    /// <param name="Id">The id its name claims.</param>
+    /// <param name="Matches">Whether its content hashes to the id (and it sits in the right shard).</param>
+    public readonly record struct ChunkFile(string Path, string Id, bool Matches);
+
+    /// <summary>The chunk files on <paramref name="node"/>'s disk, ordered by path.</summary>
+    public IReadOnlyList<ChunkFile> ChunkFiles(SimNode node)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        if (_scans.TryGetValue(node.Name, out var scan) && scan.Events == sim.EventsExecuted)
+        {
+            return scan.Files;
+        }
+
+        var files = Scan(node);
+        _scans[node.Name] = (sim.EventsExecuted, files);
+        return files;
+    }
+
+    private List<ChunkFile> Scan(SimNode node)
+    {
+        var result = new List<ChunkFile>();
+        foreach (var path in node.Disk.AllFiles())
+        {
+            if (!path.StartsWith(ChunkRoot, StringComparison.Ordinal) || path.StartsWith(TmpRoot,
+                StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            var id = path[(path.LastIndexOf('/') + 1)..];
+            if (id.Length != IdLength || !id.All(char.IsAsciiHexDigitLower))
+            {
+                continue;
+            }
+
+            var shardOk = path == $"{ChunkRoot}{id[..2]}/{id[2..4]}/{id}";
+            var data = node.Disk.Peek(path) ?? [];
+            var fingerprint = XxHash3.HashToUInt64(data);
+            if (!_verified.TryGetValue((node.Name, path), out var cached) || cached.Fingerprint != fingerprint)
+            {
+                cached = (fingerprint, Convert.ToHexStringLower(SHA256.HashData(data)) == id);
+                _verified[(node.Name, path)] = cached;
+            }
+
+            result.Add(new ChunkFile(path, id, cached.Matches && shardOk));
+        }
+
+        return result;
+    }
+
+    /// <summary>Whether the node's metadata has the KeplerFS tables.</summary>
+    public static bool HasKeplerSchema(SimNode node) => Query<bool?>(node, conn =>
+    {
+        using var cmd = conn.CreateCommand();
+        cmd.CommandText = "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN " +
+            "('files', 'chunk_refs', 'replication_queue')";
+        return (long)cmd.ExecuteScalar()! == 3;
+    }) ?? false;
+
+    /// <summary>Entries in the node's replication queue, or null if the database is busy or not KeplerFS's.</summary>
+    public static long? QueueDepth(SimNode node) => HasKeplerSchema(node) ? Query<long?>(node, conn =>
+    {
+        using var cmd = conn.CreateCommand();
+        cmd.CommandText = "SELECT count(*) FROM replication_queue";
+        return (long)cmd.ExecuteScalar()!;
+    }) : null;
+
+    /// <summary>Chunk ids referenced by the node's winning, live file versions (ordered), or null if
+    /// unreadable.</summary>
+    public static IReadOnlyList<string>? ReferencedChunks(SimNode node) => HasKeplerSchema(node)
+        ? Query<IReadOnlyList<string>?>(node, conn =>
+    {
+        using var cmd = conn.CreateCommand();
+        cmd.CommandText = "SELECT DISTINCT r.chunk_id FROM chunk_refs r JOIN files f ON f.id = r.file_id " +
+            "WHERE f.is_winner = 1 AND f.tombstone = 0 ORDER BY r.chunk_id";
+        using var reader = cmd.ExecuteReader();
+        var ids = new List<string>();
+        while (reader.Read())
+        {
+            ids.Add(reader.GetString(0));
+        }
+
+        return ids;
+    }) : null;
+
+    private static T? Query<T>(SimNode node, Func<SqliteConnection, T> query)
+    {
+        try
+        {
+            using var connection = node.Metadata.OpenForInspection();
+            return query(connection);
+        }
+        catch (SqliteException)
+        {
+            return default; // Locked by an open transaction of the node: try again at the next check.
+        }
+    }
+}

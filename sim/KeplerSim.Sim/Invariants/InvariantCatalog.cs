@@ -1,0 +1,115 @@
+using KeplerSim.Sim.Scenarios;
+
+namespace KeplerSim.Sim.Invariants;
+
+/// <summary>Whether an expectation held.</summary>
+public enum ExpectationStatus
+{
+    /// <summary>It held.</summary>
+    Pass,
+    /// <summary>It did not hold.</summary>
+    Fail,
+    /// <summary>It cannot be checked for this protocol (yet).</summary>
+    NotApplicable,
+}
+
+/// <summary>One checked expectation: a step's outcome, an invariant, a bound.</summary>
+/// <param name="Name">What was expected.</param>
+/// <param name="Status">Whether it held.</param>
+/// <param name="Detail">The values seen.</param>
+public sealed record Expectation(string Name, ExpectationStatus Status, string Detail);
+
+/// <summary>When an invariant is checked.</summary>
+public enum InvariantPhase
+{
+    /// <summary>Throughout the run, every <c>expect.check_interval</c>, and at the end.</summary>
+    Safety,
+    /// <summary>In the final phase, after every fault is healed, within <c>expect.converge_within</c>.</summary>
+    Liveness,
+}
+
+/// <summary>An invariant a scenario may declare.</summary>
+/// <param name="Name">Its name in <c>expect.invariants</c>.</param>
+/// <param name="Phase">When it is checked.</param>
+/// <param name="Needs">What the protocol must offer for it to apply.</param>
+/// <param name="Available">Whether a checker exists yet (membership ones wait for SWIM).</param>
+/// <param name="Meaning">One sentence for docs and reports.</param>
+public sealed record InvariantInfo(
+    string Name, InvariantPhase Phase, ProtocolCapabilities Needs, bool Available, string Meaning);
+
+/// <summary>Every invariant scenarios can declare (docs/SCENARIOS.md lists the same).</summary>
+public static class InvariantCatalog
+{
+    /// <summary>Chunk files match their ids, or a fault that hit them is known.</summary>
+    public const string ChunksMatchIds = "chunks_match_ids";
+
+    /// <summary>After healing, every node that should run is running.</summary>
+    public const string AllNodesRunning = "all_nodes_running";
+
+    /// <summary>After healing, every replication queue is empty.</summary>
+    public const string QueuesEmpty = "replication_queues_empty";
+
+    /// <summary>After healing, every referenced chunk is on its N owners.</summary>
+    public const string ReplicasOnOwners = "replicas_on_owners";
+
+    /// <summary>After healing, no referenced chunk is on a node that does not own it.</summary>
+    public const string NoSurplusCopies = "no_surplus_copies";
+
+    /// <summary>After healing, every chunk file matches its id.</summary>
+    public const string CorruptChunksRepaired = "corrupt_chunks_repaired";
+
+    /// <summary>After healing, every acknowledged write is readable, byte-identical, from every live node.</summary>
+    public const string AcknowledgedWritesReadable = "acknowledged_writes_readable";
+
+    /// <summary>After healing, every node has the same membership view.</summary>
+    public const string MembershipConverged = "membership_converged";
+
+    /// <summary>No node that was alive was declared dead.</summary>
+    public const string NoFalseDead = "no_false_dead";
+
+    /// <summary>The catalog, in report order.</summary>
+    public static IReadOnlyList<InvariantInfo> All { get; } =
+    [
+        new(ChunksMatchIds, InvariantPhase.Safety, ProtocolCapabilities.Chunks, true,
+            "every chunk file's SHA-256 equals its name, unless a fault (corruption) is known to have hit it"),
+        new(AllNodesRunning, InvariantPhase.Liveness, ProtocolCapabilities.None, true,
+            "every node that was started and not stopped is running"),
+        new(QueuesEmpty, InvariantPhase.Liveness, ProtocolCapabilities.Chunks, true,
+            "every live node's replication_queue is empty"),
+        new(ReplicasOnOwners, InvariantPhase.Liveness, ProtocolCapabilities.Chunks, true,
+            "every chunk of a winning file version is intact on each of its N ring owners"),
+        new(NoSurplusCopies, InvariantPhase.Liveness, ProtocolCapabilities.Chunks, true,
+            "no chunk of a winning file version remains on a node that does not own it"),
+        new(CorruptChunksRepaired, InvariantPhase.Liveness, ProtocolCapabilities.Chunks, true,
+            "no chunk file on any live node is corrupt"),
+        new(AcknowledgedWritesReadable, InvariantPhase.Liveness, ProtocolCapabilities.Files, true,
+            "every acknowledged write is readable and byte-identical from every live node"),
+        new(MembershipConverged, InvariantPhase.Liveness, ProtocolCapabilities.Membership, false,
+            "every live node sees the same set of alive members"),
+        new(NoFalseDead, InvariantPhase.Safety, ProtocolCapabilities.Membership, false,
+            "no node was declared dead while it was running and reachable"),
+    ];
+
+    /// <summary>Every invariant name.</summary>
+    public static IReadOnlyList<string> Names { get; } = All.Select(i => i.Name).ToList();
+
+    /// <summary>The invariant called <paramref name="name"/>.</summary>
+    public static InvariantInfo Get(string name) => All.First(i => i.Name == name);
+
+    /// <summary>Why the invariant cannot be checked for <paramref name="capabilities"/>, or null if it can.</summary>
+    public static string? NotApplicableReason(InvariantInfo info, ProtocolCapabilities capabilities, string protocol)
+    {
+        ArgumentNullException.ThrowIfNull(info);
+        if (!capabilities.HasFlag(info.Needs))
+        {
+            return info.Needs switch
+            {
+                ProtocolCapabilities.Membership => "the protocol has no membership yet (SWIM)",
+                ProtocolCapabilities.Files => $"protocol {protocol} offers no file API",
+                _ => $"protocol {protocol} stores no chunks",
+            };
+        }
+
+        return info.Available ? null : "no checker yet: it arrives with SWIM membership";
+    }
+}

@@ -1,0 +1,118 @@
+using KeplerSim.Core.Runtime;
+using KeplerSim.Sim.Kernel;
+
+namespace KeplerSim.Sim.Invariants;
+
+/// <summary>
+/// The checkers. Each returns null when the invariant holds, else what it saw. They read state only through
+/// <see cref="ClusterInspector"/> and the kernel's public API; they never call the protocol.
+/// </summary>
+public static class InvariantChecks
+{
+    private const int ExamplesMax = 3;
+
+    /// <summary>Runs the named check (the reads check is separate: it needs virtual time to pass).</summary>
+    public static string? Check(string name, CheckContext context) => name switch
+    {
+        InvariantCatalog.ChunksMatchIds => ChunksMatchIds(context),
+        InvariantCatalog.AllNodesRunning => AllNodesRunning(context),
+        InvariantCatalog.QueuesEmpty => QueuesEmpty(context),
+        InvariantCatalog.ReplicasOnOwners => Placement(context, surplus: false),
+        InvariantCatalog.NoSurplusCopies => Placement(context, surplus: true),
+        InvariantCatalog.CorruptChunksRepaired => CorruptChunksRepaired(context),
+        _ => null,
+    };
+
+    /// <summary>Safety: a chunk file that does not match its id must have been hit by a known fault.</summary>
+    public static string? ChunksMatchIds(CheckContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var bad = new List<string>();
+        foreach (var node in context.Sim.Nodes.Where(n => n.Epoch > 0))
+        {
+            foreach (var file in context.Inspector.ChunkFiles(node))
+            {
+                if (!file.Matches && !context.KnownCorrupt.Contains((node.Name, file.Id)))
+                {
+                    bad.Add($"{node.Name}:{file.Path}");
+                }
+            }
+        }
+
+        return bad.Count == 0 ? null : $"{bad.Count} chunk file(s) do not match their id and no fault explains it: " +
+            Examples(bad);
+    }
+
+    private static string? AllNodesRunning(CheckContext context)
+    {
+        var down = context.Members.Where(n => n.State != SimNodeState.Running).Select(n => $"{n.Name} {n.State}")
+            .ToList();
+        return down.Count == 0 ? null : "not running: " + string.Join(", ", down);
+    }
+
+    private static string? QueuesEmpty(CheckContext context)
+    {
+        var busy = new List<string>();
+        foreach (var node in context.Live)
+        {
+            var depth = ClusterInspector.QueueDepth(node);
+            if (depth != 0)
+            {
+                busy.Add(depth is null ? $"{node.Name} unreadable" : $"{node.Name} {depth}");
+            }
+        }
+
+        return busy.Count == 0 ? null : "queue entries: " + Examples(busy, 8);
+    }
+
+    private static string? CorruptChunksRepaired(CheckContext context)
+    {
+        var bad = context.Live.SelectMany(n => context.Inspector.ChunkFiles(n).Where(f => !f.Matches)
+            .Select(f => $"{n.Name}:{f.Id[..12]}")).ToList();
+        return bad.Count == 0 ? null : $"{bad.Count} corrupt chunk file(s) remain: " + Examples(bad);
+    }
+
+    private static string? Placement(CheckContext context, bool surplus)
+    {
+        var live = context.Live;
+        var referenced = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var node in live)
+        {
+            var ids = ClusterInspector.ReferencedChunks(node);
+            if (ids is null)
+            {
+                return $"metadata of {node.Name} unreadable (busy)";
+            }
+
+            referenced.UnionWith(ids);
+        }
+
+        var held = new SortedDictionary<string, SortedSet<string>>(StringComparer.Ordinal);
+        foreach (var node in live)
+        {
+            held[node.Name] = new SortedSet<string>(
+                context.Inspector.ChunkFiles(node).Where(f => f.Matches).Select(f => f.Id), StringComparer.Ordinal);
+        }
+
+        var ring = context.ExpectedRing();
+        var problems = new List<string>();
+        foreach (var id in referenced)
+        {
+            var owners = ring.OwnersOf(id);
+            if (!surplus)
+            {
+                problems.AddRange(owners.Where(o => !held.TryGetValue(o.Value, out var set) || !set.Contains(id))
+                    .Select(o => $"{id[..12]} missing on {o.Value}"));
+                continue;
+            }
+
+            problems.AddRange(held.Where(kv => kv.Value.Contains(id) && !owners.Contains(new NodeId(kv.Key)))
+                .Select(kv => $"{id[..12]} surplus on {kv.Key}"));
+        }
+
+        return problems.Count == 0 ? null : $"{problems.Count} of {referenced.Count} chunk(s): " + Examples(problems);
+    }
+
+    internal static string Examples(IReadOnlyList<string> items, int max = ExamplesMax) =>
+        string.Join(", ", items.Take(max)) + (items.Count > max ? $", … ({items.Count - max} more)" : "");
+}

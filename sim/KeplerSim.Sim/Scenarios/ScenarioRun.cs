@@ -1,0 +1,324 @@
+using System.Diagnostics;
+using KeplerSim.Core;
+using KeplerSim.Core.Runtime;
+using KeplerSim.Sim.Invariants;
+using KeplerSim.Sim.Kernel;
+
+namespace KeplerSim.Sim.Scenarios;
+
+/// <summary>
+/// The state of one scenario run: the simulation, the timeline steps, the workloads, the checkers. Single
+/// threaded: everything runs on the kernel's thread (file operations on their node's logical thread).
+/// </summary>
+internal sealed partial class ScenarioRun : IDisposable
+{
+    private const int TimelineMax = 500;
+    private const long ConvergePollMicroseconds = 100_000;
+    private const long WaitPollMicroseconds = 50_000;
+
+    private readonly Scenario _scenario;
+    private readonly ulong _seed;
+    private readonly Simulation _sim;
+    private readonly ProtocolRegistration _protocol;
+    private readonly ProtocolRunState _runState = new();
+    private readonly FileLedger _ledger = new();
+    private readonly CheckContext _context;
+    private readonly List<TimelineEntry> _timeline = [];
+    private readonly List<Expectation> _expectations = [];
+    private readonly SortedDictionary<string, (long Time, string Detail)> _safetyViolations =
+        new(StringComparer.Ordinal);
+    private readonly SortedDictionary<string, long> _counters = new(StringComparer.Ordinal);
+    private readonly IReadOnlyList<string> _invariants;
+    private FaultInjector? _chaos;
+    private long _timelineOmitted;
+    private long _firstCorruptionAt = -1;
+    private long _firstDetectionAt = -1;
+    private long? _convergedAfter;
+    private bool _finished;
+
+    public ScenarioRun(Scenario scenario, ulong seed, Stream? traceJsonLines)
+    {
+        _scenario = scenario;
+        _seed = seed;
+        _protocol = ProtocolRegistry.Find(scenario.Cluster.Protocol) ?? throw new ScenarioException(
+            $"{scenario.File}: protocol {scenario.Cluster.Protocol} is not available yet (it is named in " +
+            "cluster.protocol; check accepts the file, but run needs the protocol registered)");
+        _sim = new Simulation(new SimulationOptions
+        {
+            Seed = seed,
+            Network = scenario.Network.ToFaults(),
+            Disk = scenario.Disk.ToFaults(),
+            Clock = scenario.Clock.ToFaults(),
+            BuggifySiteProbability = scenario.Chaos.Buggify,
+            TraceJsonLines = traceJsonLines,
+        });
+        _context = new CheckContext(_sim, scenario.Cluster.ToKeplerOptions(), _ledger);
+        _invariants = scenario.Expect.Invariants ?? InvariantCatalog.Names;
+        _sim.Trace.Recorded += OnRecord;
+    }
+
+    public RunResult Execute(IReadOnlyList<string>? swarmChoices)
+    {
+        var wall = Stopwatch.StartNew();
+        Setup();
+        try
+        {
+            _sim.RunUntil(_scenario.Duration.Microseconds);
+            _sim.RecordStep("liveness phase");
+            AddTimeline("liveness phase: every fault healed");
+            Heal();
+            Liveness();
+        }
+        catch (Exception e) when (e is SimulationException or InvariantViolationException)
+        {
+            Fail("simulation", $"the run stopped at {Seconds(_sim.Now)}: {e.GetType().Name}: {e.Message}" +
+                (e.InnerException is { } inner ? $" ({inner.GetType().Name}: {inner.Message})" : ""));
+        }
+
+        _finished = true;
+        SafetyCheck();
+        EvaluateSafety();
+        EvaluateSteps();
+        var metrics = CollectMetrics(wall.Elapsed.TotalSeconds);
+        EvaluateBounds(metrics);
+        _sim.RecordStep("end");
+        return new RunResult
+        {
+            Scenario = _scenario.Name, File = _scenario.File, Protocol = _scenario.Cluster.Protocol,
+            Nodes = _sim.Nodes.Count, Seed = _seed, SwarmChoices = swarmChoices, TraceHash = _sim.Trace.Hash,
+            TraceRecords = _sim.Trace.Count, EventsExecuted = _sim.EventsExecuted,
+            VirtualMicroseconds = _sim.Now, WallSeconds = wall.Elapsed.TotalSeconds,
+            FaultCounts = _chaos?.Counts ?? [], Timeline = _timeline, TimelineOmitted = _timelineOmitted,
+            Expectations = _expectations, Metrics = metrics,
+        };
+    }
+
+    private void Setup()
+    {
+        var names = _scenario.Cluster.NodeNames();
+        var ids = names.Select(n => new NodeId(n)).ToList();
+        var initial = _scenario.Cluster.InitialNodes().Select(n => new NodeId(n)).ToList();
+        var options = _scenario.Cluster.ToKeplerOptions();
+        foreach (var name in names)
+        {
+            _sim.AddNode(name, runtime => _protocol.Factory(
+                new ProtocolContext(runtime, _scenario.Cluster, ids, initial, options, _runState)));
+        }
+
+        foreach (var name in _scenario.Cluster.InitialNodes())
+        {
+            _sim.FindNode(name)!.Start();
+        }
+
+        foreach (var step in _scenario.Steps)
+        {
+            _sim.Schedule(step.At.Microseconds, () => RunStep(step));
+        }
+
+        foreach (var workload in _scenario.Workloads)
+        {
+            StartWorkload(workload);
+        }
+
+        _sim.Schedule(_scenario.Expect.CheckInterval.Microseconds, SafetyTick);
+        _chaos = new FaultInjector(_sim, _scenario.Chaos.ToOptions());
+    }
+
+    private void SafetyTick()
+    {
+        if (_finished)
+        {
+            return;
+        }
+
+        SafetyCheck();
+        _sim.Schedule(_scenario.Expect.CheckInterval.Microseconds, SafetyTick);
+    }
+
+    private void SafetyCheck()
+    {
+        foreach (var name in Declared(InvariantPhase.Safety))
+        {
+            if (!_safetyViolations.ContainsKey(name) && InvariantChecks.Check(name, _context) is { } violation)
+            {
+                _safetyViolations[name] = (_sim.Now, violation);
+                AddTimeline($"VIOLATION {name}: {violation}");
+            }
+        }
+    }
+
+    /// <summary>Declared invariants of a phase that can be checked for this protocol.</summary>
+    private IEnumerable<string> Declared(InvariantPhase phase) => _invariants.Where(name =>
+    {
+        var info = InvariantCatalog.Get(name);
+        return info.Phase == phase && NotApplicable(info) is null;
+    });
+
+    private string? NotApplicable(InvariantInfo info) =>
+        InvariantCatalog.NotApplicableReason(info, _protocol.Capabilities, _protocol.Name);
+
+    /// <summary>Heals every fault: stops the injector, restores the file's network and disk profile.</summary>
+    private void Heal()
+    {
+        _chaos!.Stop();
+        foreach (var node in _sim.Nodes.Where(n => _context.Stopped.Contains(n.Name) && n.State != SimNodeState.Down))
+        {
+            node.Crash(); // FaultInjector.Stop restarts every crashed node; a stopped one stays down.
+        }
+
+        _sim.Network.Defaults = _scenario.Network.ToFaults();
+        foreach (var (from, to) in _linkOverrides)
+        {
+            _sim.Network.SetLinkFaults(from, to, null);
+        }
+
+        _sim.Network.Heal();
+        foreach (var node in _sim.Nodes)
+        {
+            node.Disk.Faults = _scenario.Disk.ToFaults();
+        }
+    }
+
+    private void Liveness()
+    {
+        var checks = Declared(InvariantPhase.Liveness).Where(n => n != InvariantCatalog.AcknowledgedWritesReadable)
+            .ToList();
+        var start = _sim.Now;
+        var deadline = start + _scenario.Expect.ConvergeWithin.Microseconds;
+        var last = new SortedDictionary<string, string?>(StringComparer.Ordinal);
+        while (true)
+        {
+            foreach (var name in checks)
+            {
+                last[name] = InvariantChecks.Check(name, _context);
+            }
+
+            if (last.Values.All(v => v is null))
+            {
+                _convergedAfter = _sim.Now - start;
+                AddTimeline($"converged after {Seconds(_convergedAfter.Value)}");
+                break;
+            }
+
+            if (_sim.Now >= deadline)
+            {
+                AddTimeline($"not converged within {_scenario.Expect.ConvergeWithin}");
+                break;
+            }
+
+            _sim.RunFor(ConvergePollMicroseconds);
+        }
+
+        var bound = _scenario.Expect.ConvergeWithin;
+        _expectations.Add(_convergedAfter is { } after
+            ? new Expectation($"converged within {bound}", ExpectationStatus.Pass, $"converged after {Seconds(after)}")
+            : new Expectation($"converged within {bound}", ExpectationStatus.Fail,
+                "still failing at the bound: " + string.Join("; ", last.Where(kv => kv.Value is not null)
+                    .Select(kv => $"{kv.Key}: {kv.Value}"))));
+        foreach (var name in _invariants.Where(n => InvariantCatalog.Get(n).Phase == InvariantPhase.Liveness))
+        {
+            var info = InvariantCatalog.Get(name);
+            if (NotApplicable(info) is { } reason)
+            {
+                _expectations.Add(new Expectation(name, ExpectationStatus.NotApplicable, reason));
+            }
+            else if (name == InvariantCatalog.AcknowledgedWritesReadable)
+            {
+                _expectations.Add(CheckAcknowledgedReads());
+            }
+            else
+            {
+                _expectations.Add(last[name] is { } failure
+                    ? new Expectation(name, ExpectationStatus.Fail, failure)
+                    : new Expectation(name, ExpectationStatus.Pass, info.Meaning));
+            }
+        }
+    }
+
+    private void EvaluateSafety()
+    {
+        foreach (var name in _invariants.Where(n => InvariantCatalog.Get(n).Phase == InvariantPhase.Safety))
+        {
+            var info = InvariantCatalog.Get(name);
+            if (NotApplicable(info) is { } reason)
+            {
+                _expectations.Add(new Expectation(name, ExpectationStatus.NotApplicable, reason));
+            }
+            else if (_safetyViolations.TryGetValue(name, out var violation))
+            {
+                _expectations.Add(new Expectation(name, ExpectationStatus.Fail,
+                    $"first violated at {Seconds(violation.Time)}: {violation.Detail}"));
+            }
+            else
+            {
+                _expectations.Add(new Expectation(name, ExpectationStatus.Pass, info.Meaning + " (checked every " +
+                    $"{_scenario.Expect.CheckInterval})"));
+            }
+        }
+    }
+
+    private void OnRecord(TraceRecord record)
+    {
+        switch (record.Kind)
+        {
+            case TraceKind.Protocol:
+                var kind = record.Detail is { } d && d.IndexOf(' ', StringComparison.Ordinal) is var space and > 0
+                    ? d[..space]
+                    : record.Detail ?? "";
+                Count("events." + kind);
+                if (_firstDetectionAt < 0 && _firstCorruptionAt >= 0 && kind is "chunk.corrupt" or "scrub.found")
+                {
+                    _firstDetectionAt = record.TimeMicroseconds;
+                }
+
+                break;
+            case TraceKind.Corruption when record.Detail is { } path:
+                var file = path[(path.LastIndexOf('/') + 1)..];
+                if (file.Length >= 64)
+                {
+                    _context.KnownCorrupt.Add((record.Node, file[..64]));
+                }
+
+                _context.Inspector.Invalidate(record.Node, path);
+                _firstCorruptionAt = _firstCorruptionAt < 0 ? record.TimeMicroseconds : _firstCorruptionAt;
+                AddTimeline($"{record.Node}: corruption {path}", record.TimeMicroseconds);
+                break;
+            case TraceKind.NodeCrashed or TraceKind.NodeStarted or TraceKind.NodePaused or TraceKind.NodeResumed:
+                AddTimeline($"{record.Node}: {record.Kind.ToString()[4..].ToLowerInvariant()}",
+                    record.TimeMicroseconds);
+                break;
+            case TraceKind.Partition:
+                AddTimeline($"partition {record.Detail}", record.TimeMicroseconds);
+                break;
+            case TraceKind.ClockJump:
+                AddTimeline($"{record.Node}: clock {(record.Detail == "set" ? "set" : "jump")} {record.A}us",
+                    record.TimeMicroseconds);
+                break;
+        }
+    }
+
+    private void AddTimeline(string text, long? time = null)
+    {
+        if (_timeline.Count >= TimelineMax)
+        {
+            _timelineOmitted++;
+            return;
+        }
+
+        _timeline.Add(new TimelineEntry(time ?? _sim.Now, text));
+    }
+
+    private void Count(string name, long by = 1)
+    {
+        _counters.TryGetValue(name, out var value);
+        _counters[name] = value + by;
+    }
+
+    private void Fail(string name, string detail) =>
+        _expectations.Add(new Expectation(name, ExpectationStatus.Fail, detail));
+
+    internal static string Seconds(long microseconds) =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{microseconds / 1e6:0.###}s");
+
+    public void Dispose() => _sim.Dispose();
+}

@@ -1,0 +1,64 @@
+using KeplerSim.Sim.Scenarios;
+
+namespace KeplerSim.Tests.Scenarios;
+
+/// <summary>Malformed scenario files give the documented "file(line,col): message" errors.</summary>
+[Trait("Category", "Fast")]
+public sealed class ScenarioErrorTests
+{
+    static ScenarioErrorTests() => FakeFileProtocol.Register();
+
+    private const string Head = "name: bad\nduration: 10s\ncluster:\n  nodes: 3\n";
+
+    public static TheoryData<string, string, string> Cases => new()
+    {
+        { "bad YAML", "name: x\ncluster:\n  nodes: [1, 2\n",
+            "bad.yaml(4,1): While parsing a flow sequence, did not find expected ',' or ']'." },
+        { "unknown key", "name: x\ncluster:\n  nodez: 3\n",
+            "bad.yaml(3,3): unknown key 'nodez' in cluster: expected one of chunk_size, keplerfs, names, nodes, " +
+            "ping, protocol, replication_factor, start" },
+        { "wrong type", "name: x\ncluster:\n  nodes: three\n", "bad.yaml(3,10): expected an integer, got 'three'" },
+        { "bad duration", "duration: 10 parsecs\n",
+            "bad.yaml(1,11): expected a duration (a number and a unit: us, ms, s, m, h, e.g. 5s), got '10 parsecs'" },
+        { "duplicate key", "name: x\nname: y\n", "bad.yaml(2,1): duplicate key 'name'" },
+        { "unknown node", Head + "steps:\n  - at: 1s\n    crash: n9\n",
+            "bad.yaml(7,12): unknown node 'n9': expected one of n1, n2, n3 (or all)" },
+        { "step before start", Head
+            + "  start: [n1, n2]\nsteps:\n  - at: 1s\n    crash: n3\n  - at: 2s\n    start: n3\n",
+            "bad.yaml(8,12): node 'n3' is not started until 2s (it is not in cluster.start), " +
+            "but this step runs at 1s" },
+        { "step after duration", Head + "steps:\n  - at: 11s\n    heal: all\n",
+            "bad.yaml(6,9): step at 11s is after the end of the run (duration: 10s)" },
+        { "empty partition group", Head + "steps:\n  - at: 1s\n    partition: [[n1], []]\n",
+            "bad.yaml(7,23): a partition group is empty: expected at least one node name" },
+        { "unknown step option", Head + "steps:\n  - at: 1s\n    crash: n1\n    for: 2s\n",
+            "bad.yaml(8,5): unknown key 'for' in a 'crash' step: expected one of at, restart_after" },
+        { "two actions", Head + "steps:\n  - at: 1s\n    crash: n1\n    pause: n2\n",
+            "bad.yaml(8,5): a step has one action, but this one has 'crash' and 'pause'" },
+        { "unknown protocol", "cluster:\n  protocol: raft\n",
+            "bad.yaml(2,13): unknown protocol 'raft': expected one of keplerfs, ping, test-files" },
+        { "file step on ping", Head + "steps:\n  - at: 1s\n    put: /a\n    on: n1\n",
+            "bad.yaml(7,10): a put step needs a protocol with a file API (keplerfs), but the cluster runs 'ping'" },
+        { "unknown invariant", "expect:\n  invariants: [no_data_loss]\n",
+            "bad.yaml(2,16): unknown invariant 'no_data_loss': expected one of chunks_match_ids, all_nodes_running, " +
+            "replication_queues_empty, replicas_on_owners, no_surplus_copies, corrupt_chunks_repaired, " +
+            "acknowledged_writes_readable, membership_converged, no_false_dead" },
+        { "range", "network:\n  loss: 1.5\n", "bad.yaml(2,3): network: loss must be in [0, 1]" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Malformed_file_gives_a_positioned_error(string what, string text, string expected)
+    {
+        var error = Assert.Throws<ScenarioException>(() => ScenarioLoader.Parse(text, "bad.yaml"));
+        Assert.True(expected == error.Message, $"{what}:\nexpected: {expected}\nactual:   {error.Message}");
+    }
+
+    [Fact]
+    public void Missing_file_is_a_bad_input_exit_code()
+    {
+        var run = Repo.RunSim("run", "no-such-file.yaml");
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains("error: no-such-file.yaml: file does not exist", run.Output, StringComparison.Ordinal);
+    }
+}
