@@ -6,22 +6,6 @@ namespace KeplerSim.Tests.Scenarios;
 [Trait("Category", "Fast")]
 public sealed class ScenarioLibraryTests
 {
-    /// <summary>
-    /// Fast scenarios that need the KeplerFS protocol. They are checked but not run until KeplerFsProtocol.cs
-    /// registers it; the list is explicit so that nothing is skipped silently.
-    /// </summary>
-    private static readonly SortedSet<string> NeedKeplerFs = new(StringComparer.Ordinal)
-    {
-        "fast/clock-skew.yaml",
-        "fast/corruption-scrub.yaml",
-        "fast/crash-mid-replication.yaml",
-        "fast/flapping-node.yaml",
-        "fast/node-failure.yaml",
-        "fast/one-way-partition.yaml",
-        "fast/split-brain.yaml",
-        "fast/torn-chunks.yaml",
-    };
-
     public static TheoryData<string> AllFiles() => new(Files(""));
 
     public static TheoryData<string> FastFiles() => new(Files("fast"));
@@ -39,15 +23,8 @@ public sealed class ScenarioLibraryTests
     public void Every_fast_scenario_passes(string relative)
     {
         var scenario = ScenarioLoader.LoadFile(Repo.Scenario(relative));
-        var available = ProtocolRegistry.Find(scenario.Cluster.Protocol) is not null;
-        Assert.Equal(scenario.Cluster.Protocol == ProtocolRegistry.KeplerFs, NeedKeplerFs.Contains(relative));
-        if (!available)
-        {
-            // Skipped with a reason: keplerfs is not registered yet (see NeedKeplerFs).
-            Assert.Contains(relative, NeedKeplerFs);
-            return;
-        }
-
+        Assert.True(ProtocolRegistry.Find(scenario.Cluster.Protocol) is not null,
+            $"{relative} uses protocol {scenario.Cluster.Protocol}, which is not registered");
         var result = ScenarioRunner.Run(scenario, scenario.Seed);
         Assert.True(result.Passed, string.Join("\n", result.Expectations.Select(e
             => $"{e.Status} {e.Name}: {e.Detail}")));
