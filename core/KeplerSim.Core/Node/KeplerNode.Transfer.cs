@@ -1,4 +1,5 @@
 using KeplerSim.Core.Manifests;
+using KeplerSim.Core.Membership;
 using KeplerSim.Core.Protocol;
 using KeplerSim.Core.Runtime;
 using KeplerSim.Core.Storage;
@@ -161,6 +162,12 @@ public sealed partial class KeplerNode
                 var first = await WithTimeoutAsync(connection.ReceiveAsync(), connection, "request");
                 if (first is not { } bytes)
                 {
+                    return;
+                }
+
+                if (_swim is not null && SwimMember.IsSwimFrame(bytes))
+                {
+                    await _swim.HandleStreamAsync(connection, bytes);
                     return;
                 }
 

@@ -1,4 +1,5 @@
 using KeplerSim.Core.Manifests;
+using KeplerSim.Core.Membership;
 using KeplerSim.Core.Metadata;
 using KeplerSim.Core.Replication;
 using KeplerSim.Core.Ring;
@@ -23,6 +24,8 @@ public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
     private RepairScanner? _repair;
     private Scrubber? _scrubber;
     private GarbageCollector? _gc;
+    private readonly SwimMember? _swim;
+    private readonly ClusterView _configured;
 
     /// <summary>Creates the node; nothing happens until <see cref="StartAsync"/>.</summary>
     public KeplerNode(NodeRuntime runtime, KeplerOptions options, ClusterView cluster)
@@ -34,7 +37,9 @@ public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
         _runtime = runtime;
         _options = options;
         Cluster = cluster;
+        _configured = cluster;
         Ring = BuildRing(cluster);
+        _swim = options.Swim is { } swim ? new SwimMember(runtime, swim) : null;
         Store = new ChunkStore(runtime);
         Clock = new HybridLogicalClock(runtime.Clock, runtime.Id);
         Metrics = new NodeMetrics();
@@ -91,6 +96,7 @@ public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
             StartAntiEntropy();
             _gc = new GarbageCollector(this, _runtime, _options);
             _gc.Start();
+            StartMembership();
             _ready.TrySetResult();
         }
         catch (Exception e)
@@ -132,6 +138,36 @@ public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
         Ring = BuildRing(cluster);
         _runtime.Events.Publish(new RingChanged(cluster.Members.Count, reason));
         _repair?.Request(previous);
+    }
+
+    /// <summary>The SWIM member, when membership is dynamic.</summary>
+    public SwimMember? Membership => _swim;
+
+    private void StartMembership()
+    {
+        if (_swim is null)
+        {
+            return;
+        }
+
+        _runtime.Datagrams.SetReceiver(_swim.HandleDatagram);
+        _swim.MemberChanged += OnMemberChanged;
+        _swim.Start(_configured.Members.Where(m => m.Id != Id).Select(m => m.GossipAddress));
+    }
+
+    /// <summary>SWIM changed a member's state: rebuild the ring when the set of live members changed.</summary>
+    private void OnMemberChanged(MemberInfo changed)
+    {
+        var known = _swim!.Members.ToDictionary(m => m.Id);
+        var members = _configured.Members
+            .Where(m => !known.TryGetValue(m.Id, out var info) || info.IsLive)
+            .Concat(known.Values.Where(m => m.IsLive && _configured.Find(m.Id) is null)
+                .Select(m => new Member(m.Id, m.GossipAddress, m.TransferAddress)))
+            .ToList();
+        if (!members.Select(m => m.Id).Order().SequenceEqual(Cluster.Ids))
+        {
+            UpdateCluster(new ClusterView(members), $"{changed.Id} {changed.Status.ToString().ToLowerInvariant()}");
+        }
     }
 
     /// <summary>Scrub counters: verified, found bad, repaired.</summary>

@@ -68,6 +68,12 @@ public sealed record KeplerOptions
     /// <summary>Chunks scrub re-verifies per second (0 turns scrub off).</summary>
     public int ScrubChunksPerSecond { get; init; } = 20;
 
+    /// <summary>
+    /// SWIM membership settings; null keeps the member set static (as given to the node). With SWIM the ring is
+    /// the configured members plus those SWIM found alive, minus those it declared dead or gone.
+    /// </summary>
+    public Membership.SwimOptions? Swim { get; init; }
+
     /// <summary>Copies a write of this durability waits for, given N.</summary>
     public int RequiredCopies(Durability durability) => durability switch
     {

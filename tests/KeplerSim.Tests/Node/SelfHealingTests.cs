@@ -122,6 +122,35 @@ public sealed class SelfHealingTests(ITestOutputHelper output)
         Assert.True(seconds > 2, $"the cap should stretch the catch-up over seconds, took {seconds:F1} s");
     }
 
+    [Fact]
+    public void With_SWIM_a_crashed_node_is_declared_dead_and_its_chunks_are_re_replicated_without_help()
+    {
+        var options = new KeplerOptions { ChunkSizeBytes = C, Swim = new Core.Membership.SwimOptions() };
+        using var cluster = KeplerCluster.Create(5, seed: 35, options);
+        cluster.Sim.RunFor(5 * SimHarness.Second); // let gossip settle
+        var files = Enumerable.Range(0, 6).Select(i => ($"s{i}", KeplerCluster.Bytes(4 * C + i, 300 + i))).ToList();
+        foreach (var (path, data) in files)
+        {
+            cluster.Put(0, path, data, Durability.All);
+        }
+
+        var chunks = cluster.AllChunks();
+        var victim = cluster.Nodes[2];
+        var crashedAt = cluster.Sim.Now;
+        victim.Crash(); // no harness help: only SWIM can notice
+        var survivors = cluster.Nodes.Where(n => n != victim).ToList();
+        var ring = new Core.Ring.HashRing(survivors.Select(n => n.Id), new Core.Ring.RingOptions(options.VirtualNodesPerNode, 3));
+        bool Healed() => survivors.All(n => !cluster.Kepler(n).Ring.Contains(victim.Id))
+            && chunks.All(id => ring.OwnersOf(id).All(o => cluster.DurableCopies(id).Contains(o.Value)));
+        Assert.True(cluster.Sim.RunUntil(Healed, 120 * SimHarness.Second),
+            "waiting for SWIM to declare the crashed node dead and for its chunks to be back on 3 live owners");
+        output.WriteLine($"declared dead and re-replicated {chunks.Count} chunks in {(cluster.Sim.Now - crashedAt) / 1000} ms");
+        foreach (var (path, data) in files)
+        {
+            Assert.Equal(data, cluster.Get(4, path));
+        }
+    }
+
     private static long BytesInto(KeplerCluster cluster, SimNode target) =>
         cluster.Sim.Network.StreamBytes.Where(kv => kv.Key.To == target.Index).Sum(kv => kv.Value);
 }
