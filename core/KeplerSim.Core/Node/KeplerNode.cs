@@ -152,7 +152,8 @@ public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
 
         _runtime.Datagrams.SetReceiver(_swim.HandleDatagram);
         _swim.MemberChanged += OnMemberChanged;
-        _swim.Start(_configured.Members.Where(m => m.Id != Id).Select(m => m.GossipAddress));
+        _swim.Start(_configured.Members.Where(m => m.Id != Id).Select(m => m.GossipAddress)
+            .Concat(_options.Seeds).Distinct());
     }
 
     /// <summary>SWIM changed a member's state: rebuild the ring when the set of live members changed.</summary>

@@ -74,6 +74,9 @@ public sealed record KeplerOptions
     /// </summary>
     public Membership.SwimOptions? Swim { get; init; }
 
+    /// <summary>Extra gossip addresses to join through (SEEDS), besides the configured members.</summary>
+    public IReadOnlyList<Runtime.NetAddress> Seeds { get; init; } = [];
+
     /// <summary>Copies a write of this durability waits for, given N.</summary>
     public int RequiredCopies(Durability durability) => durability switch
     {

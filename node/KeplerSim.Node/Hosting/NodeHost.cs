@@ -116,11 +116,17 @@ public sealed partial class NodeHost : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(cluster);
+        // Without PEERS the member set is dynamic (SWIM, joining through SEEDS), so N is the configured one: the
+        // ring places on as many nodes as exist until N have joined. PEERS pins a static member set instead, and
+        // N is capped by its size.
+        var dynamic = config.Peers.Count == 0;
         return new KeplerOptions
         {
-            ReplicationFactor = Math.Min(config.ReplicationFactor, cluster.Members.Count),
+            ReplicationFactor = dynamic ? config.ReplicationFactor : Math.Min(config.ReplicationFactor, cluster.Members.Count),
             ChunkSizeBytes = config.ChunkSizeBytes,
             RebalanceBandwidthBytesPerSecond = config.RebalanceBandwidthMbps * 1_000_000L,
+            Swim = dynamic ? new KeplerSim.Core.Membership.SwimOptions() : null,
+            Seeds = config.Seeds,
         };
     }
 
@@ -128,11 +134,8 @@ public sealed partial class NodeHost : IAsyncDisposable
     {
         _log.Starting(Config.NodeId.Value, $"{Config.BindAddress}:{Config.HttpPort}", GossipAddress.ToString(),
             TransferAddress.ToString(), Config.DataDir);
-        _log.StaticCluster(Cluster.Members.Count, string.Join(",", Cluster.Ids), Options.ReplicationFactor);
-        if (Config.Seeds.Count > 0)
-        {
-            _log.SeedsUnused(string.Join(",", Config.Seeds));
-        }
+        _log.StaticCluster(Cluster.Members.Count, string.Join(",", Cluster.Ids), Options.ReplicationFactor,
+            Options.Swim is null ? "static (PEERS)" : "SWIM, seeds " + string.Join(",", Config.Seeds));
 
         await Loop.InvokeAsync(() =>
         {

@@ -14,10 +14,10 @@ internal static partial class Log
         string transfer, string dataDir);
 
     [LoggerMessage(1001, LogLevel.Information,
-        "static cluster of {Members} members ({MemberList}), replication factor {ReplicationFactor}; " +
-        "membership (SWIM) is not wired yet, so PEERS is the member list")]
+        "starting with {Members} configured members ({MemberList}), replication factor {ReplicationFactor}; " +
+        "membership: {Membership}")]
     public static partial void StaticCluster(this ILogger logger, int members, string memberList,
-        int replicationFactor);
+        int replicationFactor, string membership);
 
     [LoggerMessage(1002, LogLevel.Information, "node ready: {Recovery}")]
     public static partial void Ready(this ILogger logger, string recovery);
@@ -28,8 +28,7 @@ internal static partial class Log
     [LoggerMessage(1004, LogLevel.Information, "node stopping")]
     public static partial void Stopping(this ILogger logger);
 
-    [LoggerMessage(1005, LogLevel.Warning, "SEEDS ({Seeds}) are parsed but unused until membership (SWIM) lands")]
-    public static partial void SeedsUnused(this ILogger logger, string seeds);
+
 
     [LoggerMessage(2000, LogLevel.Error, "a work item on the node's loop failed")]
     public static partial void LoopError(this ILogger logger, Exception exception);
