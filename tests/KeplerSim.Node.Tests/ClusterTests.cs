@@ -57,4 +57,53 @@ public sealed class ClusterTests
             }
         }
     }
+
+    /// <summary>
+    /// No PEERS: nodes find each other by SWIM through SEEDS (n2 and n3 seed on n1), and once they have,
+    /// a write with durability=all lands on all three.
+    /// </summary>
+    [Fact]
+    public async Task Nodes_joined_through_seeds_replicate_to_each_other()
+    {
+        using var dir = new TempDir();
+        var specs = new[] { "n1", "n2", "n3" }.Select(id => NodeSpec.Create(id, dir)).ToList();
+        var seed = $"127.0.0.1:{specs[0].GossipPort}";
+        var hosts = new List<NodeHost>();
+        try
+        {
+            hosts.Add(await Nodes.StartInProcessAsync(specs[0].Environment([])));
+            foreach (var spec in specs.Skip(1))
+            {
+                hosts.Add(await Nodes.StartInProcessAsync(spec.Environment([], ("SEEDS", seed))));
+            }
+
+            var data = Nodes.RandomBytes(100_000);
+            using var writer = Nodes.Client(hosts[0].HttpAddress);
+            await Wait.WaitUntil(async () =>
+            {
+                // Rewrites are idempotent; repeat until the ring (built from SWIM) spans all three nodes.
+                using var put = await writer.PutAsync("api/files/joined.bin?durability=all", new ByteArrayContent(data));
+                var counts = new List<long>();
+                foreach (var host in hosts)
+                {
+                    using var client = Nodes.Client(host.HttpAddress);
+                    counts.Add(await Nodes.MetricAsync(client, "kepler_chunks_stored"));
+                }
+
+                return put.StatusCode == HttpStatusCode.OK && counts.All(c => c == 1);
+            }, ConvergeTimeout, "the three nodes to join through SWIM and each hold the chunk");
+            foreach (var host in hosts)
+            {
+                using var client = Nodes.Client(host.HttpAddress);
+                Assert.Equal(data, await client.GetByteArrayAsync("api/files/joined.bin"));
+            }
+        }
+        finally
+        {
+            foreach (var host in hosts)
+            {
+                await host.DisposeAsync();
+            }
+        }
+    }
 }
