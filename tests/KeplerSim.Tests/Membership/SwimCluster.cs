@@ -161,6 +161,4 @@ internal static class Stats
         var rank = (int)Math.Ceiling(q * sorted.Count) - 1;
         return sorted[Math.Clamp(rank, 0, sorted.Count - 1)];
     }
-
-    public static bool Long => Environment.GetEnvironmentVariable("KEPLER_LONG") == "1";
 }

@@ -40,16 +40,10 @@ public sealed class SwimScaleTests(ITestOutputHelper output)
         Assert.True(suspicions > 0, "the run exercised suspicion");
     }
 
-    /// <summary>The full hour for 50 nodes, both ways: run with KEPLER_LONG=1 (it does nothing otherwise).</summary>
-    [Fact]
+    /// <summary>The full hour for 50 nodes, both ways: the long tier (KEPLER_LONG=1); skipped otherwise.</summary>
+    [LongFact]
     public void Fifty_nodes_under_ten_percent_loss_for_an_hour()
     {
-        if (!Stats.Long)
-        {
-            output.WriteLine("skipped: set KEPLER_LONG=1");
-            return;
-        }
-
         MeasureFalseDeaths(50, 3600, seed: 12, new SwimOptions());
         var (_, deaths, refutations) = MeasureFalseDeaths(50, 3600, seed: 12,
             new SwimOptions { StreamFallbackProbes = false });
