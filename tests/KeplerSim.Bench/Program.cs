@@ -81,7 +81,12 @@ internal static class ChaosCommand
     public static ChaosRunOptions Options { get; } = new()
     {
         Nodes = 5,
-        Kepler = new KeplerSim.Core.Node.KeplerOptions { ChunkSizeBytes = 4096, ScrubChunksPerSecond = 50 },
+        Kepler = new KeplerSim.Core.Node.KeplerOptions
+        {
+            ChunkSizeBytes = 4096,
+            ScrubChunksPerSecond = 50,
+            Swim = new KeplerSim.Core.Membership.SwimOptions(),
+        },
         Workload = new WorkloadOptions { OpsPerSecond = 10, Paths = 6, SizeMaxBytes = 20_000 },
         Network = new NetworkFaults { LossProbability = 0.02, DuplicationProbability = 0.01, ReorderProbability = 0.05 },
         Disk = new DiskFaults { SlowProbability = 0.01, ReadErrorProbability = 0.001 },

@@ -42,7 +42,8 @@ public sealed class DeterminismTests
     }
 
     /// <summary>
-    /// The real protocol under every fault kind: a 5-node KeplerFS cluster with a put/get/delete workload,
+    /// The real protocol under every fault kind: a 5-node KeplerFS cluster with SWIM membership (churn from
+    /// crashes, pauses and partitions drives re-replication) and a put/get/delete workload,
     /// crashes, pauses, partitions, clock jumps, corruption, lossy links and buggify, then healing and the
     /// checkers. Two processes, one seed, one hash; and the run must pass its checkers.
     /// </summary>
