@@ -16,7 +16,7 @@ public sealed class BannedApiTests
         {
             public static long Clock() => System.DateTime.UtcNow.Ticks + System.Environment.TickCount64;
 
-            public static System.Threading.Tasks.Task Delay() => System.Threading.Tasks.Task.Delay(1);
+            public static System.Threading.Tasks.Task Delay() => System.Threading.Tasks.Task /* banned */ .Delay(1);
 
             public static System.Threading.Tasks.Task Run() => System.Threading.Tasks.Task.Run(() => { });
 
