@@ -92,9 +92,11 @@ internal sealed class ReplicationWorker(KeplerNode node, NodeRuntime runtime, Ke
             {
                 Delivered(entry);
             }
-            else if (failure == NotMember)
+            else if (failure is NotMember or NoLocalCopy)
             {
-                // The target left the ring: the repair scan queues the chunk for its new owners instead.
+                // The target left the ring, or this node no longer holds the chunk (it was surplus after a ring
+                // change, or scrub dropped a bad copy): the entry can never be served from here. The repair scans
+                // of the nodes that do hold it queue it for its current owners.
                 node.Meta.RemoveQueueEntry(entry.ChunkId, entry.Target);
             }
             else
@@ -130,6 +132,7 @@ internal sealed class ReplicationWorker(KeplerNode node, NodeRuntime runtime, Ke
     }
 
     private const string NotMember = "target is not a member";
+    private const string NoLocalCopy = "no local copy";
 
     private async Task<string?> TryDeliverAsync(QueueEntry entry)
     {
@@ -140,7 +143,7 @@ internal sealed class ReplicationWorker(KeplerNode node, NodeRuntime runtime, Ke
 
         if (node.Meta.GetChunk(entry.ChunkId) is not { } chunk)
         {
-            return "no local copy";
+            return NoLocalCopy;
         }
 
         async Task<ReadOnlyMemory<byte>?> LoadAsync()
