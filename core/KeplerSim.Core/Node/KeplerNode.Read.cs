@@ -150,9 +150,7 @@ public sealed partial class KeplerNode
             return local.Data.ToArray();
         }
 
-        var owners = Ring.OwnersOf(id);
-        var candidates = owners.Concat(Cluster.Ids.Where(n => !owners.Contains(n))).Where(n => n != Id);
-        foreach (var node in candidates)
+        foreach (var node in ReplicaCandidates(id))
         {
             if (await FetchChunkAsync(node, id) is { } data)
             {
@@ -174,8 +172,7 @@ public sealed partial class KeplerNode
     /// </summary>
     internal async Task<bool> RestoreChunkAsync(string id)
     {
-        var owners = Ring.OwnersOf(id);
-        foreach (var node in owners.Concat(Cluster.Ids.Where(n => !owners.Contains(n))).Where(n => n != Id))
+        foreach (var node in ReplicaCandidates(id))
         {
             if (await FetchChunkAsync(node, id) is { } data)
             {
@@ -185,6 +182,13 @@ public sealed partial class KeplerNode
         }
 
         return false;
+    }
+
+    /// <summary>Where a copy of a chunk may be: its owners in ring order, then every other member (hinted copies).</summary>
+    private IEnumerable<NodeId> ReplicaCandidates(string id)
+    {
+        var owners = Ring.OwnersOf(id);
+        return owners.Concat(Cluster.Ids.Where(n => !owners.Contains(n))).Where(n => n != Id);
     }
 
     private async Task RepairLocalAsync(string id, byte[] data, NodeId source)

@@ -163,7 +163,7 @@ public sealed class KeplerSimCluster
 
     /// <summary>Nodes holding a copy (intact or not) of the chunk on disk.</summary>
     public IReadOnlyList<string> Holders(string chunkId) =>
-        Nodes.Where(n => n.Disk.Peek(ChunkStore.PathOf(chunkId)) is not null).Select(n => n.Name).ToList();
+        Nodes.Where(n => n.Disk.Exists(ChunkStore.PathOf(chunkId))).Select(n => n.Name).ToList();
 
     /// <summary>Replication entries waiting on running members.</summary>
     public long TotalQueueDepth() => Live.Sum(n => Kepler(n).QueueDepth);

@@ -180,6 +180,9 @@ public sealed class SimDisk : IDisk
     /// <summary>The file's current bytes (volatile view), or null; for checkers and tests.</summary>
     public byte[]? Peek(string path) => FindFile(path) is { } file ? file.Data.AsSpan(0, (int)file.Length).ToArray() : null;
 
+    /// <summary>Whether a file exists at <paramref name="path"/> (volatile view), without copying it.</summary>
+    public bool Exists(string path) => FindFile(path) is not null;
+
     /// <summary>Whether <paramref name="path"/> would survive a crash right now with all its bytes.</summary>
     public bool IsDurable(string path)
     {

@@ -139,6 +139,29 @@ public sealed partial class Simulation : IDisposable
         return true;
     }
 
+    /// <summary>
+    /// Like <see cref="RunUntil(Func{bool}, long)"/>, but checks <paramref name="condition"/> only every
+    /// <paramref name="pollMicroseconds"/> of virtual time: for conditions too costly to evaluate after every event
+    /// (liveness checks that walk every node's metadata and disk).
+    /// </summary>
+    public bool RunUntil(Func<bool> condition, long timeoutMicroseconds, long pollMicroseconds)
+    {
+        ArgumentNullException.ThrowIfNull(condition);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(pollMicroseconds);
+        var deadline = Now + timeoutMicroseconds;
+        while (!condition())
+        {
+            if (Now >= deadline)
+            {
+                return false;
+            }
+
+            RunUntil(Math.Min(deadline, Now + pollMicroseconds));
+        }
+
+        return true;
+    }
+
     /// <summary>Records a harness-level step in the trace.</summary>
     public void RecordStep(string detail) => Trace.Record(Now, "-", TraceKind.Step, detail);
 
