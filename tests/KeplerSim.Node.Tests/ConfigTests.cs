@@ -21,6 +21,28 @@ public sealed class ConfigTests
     }
 
     [Fact]
+    public void Swim_probe_interval_and_scrub_rate_reach_core()
+    {
+        var defaults = NodeHost.BuildOptions(NodeConfig.Load(Valid()), new([]));
+        Assert.Equal(1_000_000, defaults.Swim!.ProbeIntervalMicroseconds);
+        Assert.Equal(500_000, defaults.Swim.ProbeTimeoutMicroseconds);
+        Assert.Equal(20, defaults.ScrubChunksPerSecond);
+
+        var environment = Valid();
+        environment["SWIM_PROBE_INTERVAL_MS"] = "200";
+        environment["SCRUB_CHUNKS_PER_SECOND"] = "0";
+        var options = NodeHost.BuildOptions(NodeConfig.Load(environment), new([]));
+        Assert.Equal(200_000, options.Swim!.ProbeIntervalMicroseconds);
+        Assert.Equal(100_000, options.Swim.ProbeTimeoutMicroseconds);
+        Assert.Equal(0, options.ScrubChunksPerSecond);
+        options.Validate();
+
+        environment["SWIM_PROBE_INTERVAL_MS"] = NodeConfig.SwimProbeIntervalMsMin.ToString(
+            System.Globalization.CultureInfo.InvariantCulture);
+        NodeHost.BuildOptions(NodeConfig.Load(environment), new([])).Swim!.Validate();
+    }
+
+    [Fact]
     public void Flags_override_the_environment()
     {
         var environment = Valid();
@@ -49,6 +71,10 @@ public sealed class ConfigTests
     [InlineData("MAX_DISK_MB", "lots")]
     [InlineData("LOG_FORMAT", "xml")]
     [InlineData("LOG_LEVEL", "loud")]
+    [InlineData("SWIM_PROBE_INTERVAL_MS", "10")]
+    [InlineData("SWIM_PROBE_INTERVAL_MS", "soon")]
+    [InlineData("SCRUB_CHUNKS_PER_SECOND", "-1")]
+    [InlineData("SCRUB_CHUNKS_PER_SECOND", "100001")]
     public void Every_bad_value_names_its_variable(string variable, string? value)
     {
         var environment = Valid();
@@ -97,7 +123,8 @@ public sealed class ConfigTests
         Assert.Equal(0, process.ExitCode);
         foreach (var flag in new[] { "--node-id", "--http-port", "--gossip-port", "--transfer-port", "--seeds",
                      "--peers", "--replication-factor", "--chunk-size-mb", "--rebalance-bandwidth-mbps", "--data-dir",
-                     "--bind-address", "--max-upload-mb", "--max-disk-mb", "--log-format" })
+                     "--bind-address", "--max-upload-mb", "--max-disk-mb", "--log-format", "--log-level",
+                     "--swim-probe-interval-ms", "--scrub-chunks-per-second" })
         {
             Assert.Contains(flag, stdout, StringComparison.Ordinal);
         }

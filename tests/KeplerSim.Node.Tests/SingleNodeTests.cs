@@ -114,6 +114,15 @@ public sealed class SingleNodeTests(SingleNodeFixture fixture) : IClassFixture<S
         Assert.Equal("public, max-age=31536000, immutable", content.Headers.CacheControl?.ToString());
         await Nodes.AssertErrorAsync(await _client.GetAsync($"api/content/{new string('a', 64)}"), 404, "not_found");
         await Nodes.AssertErrorAsync(await _client.GetAsync("api/content/NOT-HEX"), 400, "invalid_content_id");
+        Assert.Equal($"\"{contentId}\"", content.Headers.ETag?.ToString());
+
+        // Overwritten, the old content stays addressable by its id (history keeps its chunks until GC).
+        using var overwrite = await _client.PutAsync("api/files/content.txt", new StringContent("newer bytes"));
+        Assert.Equal(HttpStatusCode.OK, overwrite.StatusCode);
+        using var old = await _client.GetAsync($"api/content/{contentId}");
+        Assert.Equal(HttpStatusCode.OK, old.StatusCode);
+        Assert.Equal("immutable bytes", await old.Content.ReadAsStringAsync());
+        Assert.Equal("public, max-age=31536000, immutable", old.Headers.CacheControl?.ToString());
 
         var versions = await Nodes.JsonAsync(await _client.GetAsync("api/versions/content.txt"));
         Assert.True(versions.GetArrayLength() >= 1, "the winner is listed");

@@ -81,12 +81,21 @@ internal static class MetadataSchema
         ALTER TABLE files ADD COLUMN superseded INTEGER NOT NULL DEFAULT 0 CHECK (superseded IN (0, 1));
         """;
 
+    // Migration 4: look versions up by content id (GET /api/content/{id}) in O(log n). An index rather than a table:
+    // SQLite keeps it in the same transaction as every insert, update and delete of a version, and CREATE INDEX
+    // fills it from the rows already there. Within one content id the live candidates come first.
+    private const string ContentIndexSql = """
+        CREATE INDEX files_content ON files(content_id, tombstone, is_winner DESC, superseded,
+            version_wall_us DESC, version_logical DESC, version_node DESC);
+        """;
+
     /// <summary>Every migration, in order; the last one's version is the schema this build writes.</summary>
     public static readonly IReadOnlyList<Migration> Migrations =
     [
         new(1, InitialSchemaSql),
         new(2, ScrubAndScanIndexesSql),
         new(3, ManifestAndSupersededSql),
+        new(4, ContentIndexSql),
     ];
 
     /// <summary>The schema version this build reads and writes.</summary>

@@ -89,6 +89,18 @@ public sealed partial class MetadataStore
         return _fileSql.Get.Single(ReadFile, id);
     }
 
+    /// <summary>
+    /// The best version whose content id is <paramref name="contentId"/> and whose bytes are still kept, or null:
+    /// not a tombstone, and either the path's winner, or a version that still holds its chunk references (a
+    /// conflict version, or history that garbage collection has not reclaimed yet), or an empty file. Winners come
+    /// first, then conflict versions, then history, newest first. One seek on the content index (migration 4).
+    /// </summary>
+    public FileRow? FindByContentId(string contentId)
+    {
+        Check.Id(contentId, nameof(contentId));
+        return _fileSql.ByContent.Single(ReadFile, contentId);
+    }
+
     /// <summary>Returns the path's current version (which may be a tombstone), or null when none is recorded.</summary>
     public FileRow? GetWinner(string path)
     {
@@ -266,6 +278,14 @@ public sealed partial class MetadataStore
         public Statement PathsBetween { get; } = prepare(
             "SELECT path FROM files WHERE is_winner = 1 AND tombstone = 0 AND path >= $prefix AND path < $upper " +
             "AND path > $after ORDER BY path LIMIT $limit", ["$prefix", "$upper", "$after", "$limit"]);
+
+        // Rows of one content id are few (the same bytes stored under several paths or versions); the index
+        // orders them, and EXISTS stops at the first chunk reference.
+        public Statement ByContent { get; } = prepare(
+            $"SELECT {FileColumns} FROM files f WHERE content_id = $content AND tombstone = 0 " +
+            "AND (is_winner = 1 OR size = 0 OR EXISTS (SELECT 1 FROM chunk_refs r WHERE r.file_id = f.id)) " +
+            "ORDER BY is_winner DESC, superseded, version_wall_us DESC, version_logical DESC, version_node DESC " +
+            "LIMIT 1", ["$content"]);
 
         public Statement PathOf { get; } = prepare("SELECT path FROM files WHERE id = $id", ["$id"]);
 

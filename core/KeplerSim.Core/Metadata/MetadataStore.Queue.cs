@@ -82,6 +82,12 @@ public sealed partial class MetadataStore
     /// <summary>How many entries are queued.</summary>
     public long CountQueue() => _queueSql.Count.ScalarInt64();
 
+    /// <summary>
+    /// Distinct chunks with a copy still to deliver: the chunks this node knows to be under-replicated (each
+    /// entry of the primary-key index is visited once; the queue is bounded).
+    /// </summary>
+    public long CountQueuedChunks() => _queueSql.CountChunks.ScalarInt64();
+
     /// <summary>Bytes waiting in the queue: the size of each queued chunk once per target (0 for unknown chunks).</summary>
     public long QueueBytes() => _queueSql.Bytes.ScalarInt64();
 
@@ -136,6 +142,9 @@ public sealed partial class MetadataStore
             ["$chunk", "$target"]);
 
         public Statement Count { get; } = prepare("SELECT count(*) FROM replication_queue", []);
+
+        public Statement CountChunks { get; } =
+            prepare("SELECT count(DISTINCT chunk_id) FROM replication_queue", []);
 
         public Statement Bytes { get; } = prepare(
             "SELECT coalesce(sum(c.size), 0) FROM replication_queue q JOIN chunks c ON c.id = q.chunk_id", []);

@@ -75,9 +75,25 @@ public sealed partial class KeplerNode
         return Meta.ListFileVersions(filePath.Value).Where(r => r.IsWinner || !r.Superseded).Select(Describe).ToList();
     }
 
+    /// <summary>
+    /// The version this node keeps whose content id is <paramref name="contentId"/> (the winner of a path if one
+    /// has it, else a conflict version, else history whose chunks are not collected yet), or null. Content is
+    /// immutable, so any such version serves the bytes. One index seek (metadata migration 4).
+    /// </summary>
+    public async Task<FileVersionInfo?> FindContentAsync(string contentId)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(contentId);
+        await EnsureReadyAsync();
+        return Meta.FindByContentId(contentId) is { } row ? Describe(row) : null;
+    }
+
     private Manifest FindVersion(FilePath path, string version)
     {
-        var row = Meta.ListFileVersions(path.Value).FirstOrDefault(r => TokenOf(r).ToString() == version);
+        // The row id is the version token in fixed width: one primary-key lookup, however many versions exist.
+        var row = RowIdOf(version) is { } id && id.Length <= MetadataStore.IdLengthMax
+            && Meta.GetFileVersion(id) is { } byId && byId.Path == path.Value
+            ? byId
+            : Meta.ListFileVersions(path.Value).FirstOrDefault(r => TokenOf(r).ToString() == version);
         return row is null || row.Tombstone
             ? throw new FileNotFoundInClusterException($"{path.Value} version {version}")
             : FromRow(row);
@@ -235,7 +251,28 @@ public sealed partial class KeplerNode
                 TokenOf(row), row.OriginNode);
     }
 
+    /// <summary>The row id of a version token as <see cref="VersionToken.ToString"/> prints it, or null.</summary>
+    private static string? RowIdOf(string version)
+    {
+        var at = version.IndexOf('@', StringComparison.Ordinal);
+        var dot = at < 0 ? -1 : version.IndexOf('.', StringComparison.Ordinal);
+        if (dot <= 0 || dot > at || version.Any(c => char.IsControl(c) || char.IsSurrogate(c))
+            || !long.TryParse(version.AsSpan(0, dot), System.Globalization.NumberStyles.None,
+                System.Globalization.CultureInfo.InvariantCulture, out var wall)
+            || !int.TryParse(version.AsSpan(dot + 1, at - dot - 1), System.Globalization.NumberStyles.None,
+                System.Globalization.CultureInfo.InvariantCulture, out var logical)
+            || string.IsNullOrWhiteSpace(version[(at + 1)..]))
+        {
+            return null;
+        }
+
+        return FileRowId(new VersionToken(wall, logical, new NodeId(version[(at + 1)..])));
+    }
+
     /// <summary>One row per version: the version token is unique (it carries the node id).</summary>
-    private static string FileRowId(Manifest manifest) => string.Create(System.Globalization.CultureInfo.InvariantCulture,
-        $"{manifest.Version.WallMicroseconds:D20}.{manifest.Version.Logical:D10}.{manifest.Version.Node.Value}");
+    private static string FileRowId(Manifest manifest) => FileRowId(manifest.Version);
+
+    private static string FileRowId(VersionToken version) => string.Create(
+        System.Globalization.CultureInfo.InvariantCulture,
+        $"{version.WallMicroseconds:D20}.{version.Logical:D10}.{version.Node.Value}");
 }

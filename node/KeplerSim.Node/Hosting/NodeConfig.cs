@@ -29,6 +29,15 @@ public sealed partial record NodeConfig
     /// <summary>Longest node id.</summary>
     public const int NodeIdLengthMax = 64;
 
+    /// <summary>Shortest SWIM probe interval in ms (SWIM_PROBE_INTERVAL_MS).</summary>
+    public const int SwimProbeIntervalMsMin = 20;
+
+    /// <summary>Longest SWIM probe interval in ms (SWIM_PROBE_INTERVAL_MS).</summary>
+    public const int SwimProbeIntervalMsMax = 60_000;
+
+    /// <summary>Highest scrub rate (SCRUB_CHUNKS_PER_SECOND).</summary>
+    public const int ScrubChunksPerSecondMax = 100_000;
+
     /// <summary>Most static peers (PEERS).</summary>
     public const int PeersMax = 256;
 
@@ -44,10 +53,10 @@ public sealed partial record NodeConfig
     /// <summary>TCP transfer port (TRANSFER_PORT, default 5000).</summary>
     public int TransferPort { get; init; } = 5000;
 
-    /// <summary>Known peers' gossip addresses (SEEDS); used once membership lands.</summary>
+    /// <summary>Gossip addresses SWIM joins through (SEEDS).</summary>
     public IReadOnlyList<NetAddress> Seeds { get; init; } = [];
 
-    /// <summary>Static cluster members other than this node (PEERS, temporary until SWIM).</summary>
+    /// <summary>Static cluster members other than this node (PEERS); when set, SWIM is off.</summary>
     public IReadOnlyList<Member> Peers { get; init; } = [];
 
     /// <summary>Replication factor asked for (REPLICATION_FACTOR, default 3).</summary>
@@ -58,6 +67,16 @@ public sealed partial record NodeConfig
 
     /// <summary>Rebalance bandwidth cap in MB/s (REBALANCE_BANDWIDTH_MBPS, default 50).</summary>
     public int RebalanceBandwidthMbps { get; init; } = 50;
+
+    /// <summary>
+    /// SWIM's failure-detection probe interval in ms (SWIM_PROBE_INTERVAL_MS, default 1000, memberlist's LAN
+    /// value). The probe timeout is half of it and suspicion timeouts are multiples of it, so a smaller value
+    /// declares a crashed node dead sooner (tests use 200) at the cost of more gossip traffic.
+    /// </summary>
+    public int SwimProbeIntervalMs { get; init; } = 1000;
+
+    /// <summary>Chunks scrub re-verifies per second (SCRUB_CHUNKS_PER_SECOND, default 20; 0 turns scrub off).</summary>
+    public int ScrubChunksPerSecond { get; init; } = 20;
 
     /// <summary>Data directory (DATA_DIR, default ./data/NODE_ID).</summary>
     public required string DataDir { get; init; }
@@ -103,6 +122,10 @@ public sealed partial record NodeConfig
             ChunkSizeMb = reader.Int("CHUNK_SIZE_MB", 4, 1, ChunkSizeMbMax, $"an integer 1..{ChunkSizeMbMax}"),
             RebalanceBandwidthMbps = reader.Int("REBALANCE_BANDWIDTH_MBPS", 50, 1, RebalanceBandwidthMbpsMax,
                 $"an integer 1..{RebalanceBandwidthMbpsMax}"),
+            SwimProbeIntervalMs = reader.Int("SWIM_PROBE_INTERVAL_MS", 1000, SwimProbeIntervalMsMin,
+                SwimProbeIntervalMsMax, $"an integer {SwimProbeIntervalMsMin}..{SwimProbeIntervalMsMax} (ms)"),
+            ScrubChunksPerSecond = reader.Int("SCRUB_CHUNKS_PER_SECOND", 20, 0, ScrubChunksPerSecondMax,
+                $"an integer 0..{ScrubChunksPerSecondMax} (0 turns scrub off)"),
             DataDir = ParseDataDir(reader.Get("DATA_DIR"), id),
             BindAddress = ParseBindAddress(reader.Get("BIND_ADDRESS")),
             MaxUploadBytes = Megabytes(reader.Int("MAX_UPLOAD_MB", 0, 0, int.MaxValue,

@@ -101,8 +101,8 @@ public sealed partial class NodeHost : IAsyncDisposable
     }
 
     /// <summary>
-    /// The member view. Until SWIM lands this is static: this node plus PEERS. Membership will replace this one
-    /// method (and call <see cref="KeplerNode.UpdateCluster"/> as members come and go).
+    /// The member view the node starts with: this node plus PEERS. Without PEERS that is this node alone, and
+    /// SWIM (inside <see cref="KeplerNode"/>) adds and removes members as they join and fail.
     /// </summary>
     public static ClusterView BuildCluster(NodeConfig config, NetAddress gossip, NetAddress transfer)
     {
@@ -122,12 +122,34 @@ public sealed partial class NodeHost : IAsyncDisposable
         var dynamic = config.Peers.Count == 0;
         return new KeplerOptions
         {
-            ReplicationFactor = dynamic ? config.ReplicationFactor : Math.Min(config.ReplicationFactor, cluster.Members.Count),
+            ReplicationFactor = dynamic
+                ? config.ReplicationFactor
+                : Math.Min(config.ReplicationFactor, cluster.Members.Count),
             ChunkSizeBytes = config.ChunkSizeBytes,
             RebalanceBandwidthBytesPerSecond = config.RebalanceBandwidthMbps * 1_000_000L,
-            Swim = dynamic ? new KeplerSim.Core.Membership.SwimOptions() : null,
+            ScrubChunksPerSecond = config.ScrubChunksPerSecond,
+            Swim = dynamic ? SwimOptionsOf(config) : null,
             Seeds = config.Seeds,
         };
+    }
+
+    /// <summary>
+    /// SWIM's settings: memberlist's LAN defaults with the probe interval from SWIM_PROBE_INTERVAL_MS; the probe
+    /// timeout is half of it and never more than the default 500 ms.
+    /// </summary>
+    public static KeplerSim.Core.Membership.SwimOptions SwimOptionsOf(NodeConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var defaults = new KeplerSim.Core.Membership.SwimOptions();
+        var intervalMicroseconds = config.SwimProbeIntervalMs * 1000L;
+        var options = defaults with
+        {
+            ProbeIntervalMicroseconds = intervalMicroseconds,
+            ProbeTimeoutMicroseconds = Math.Min(defaults.ProbeTimeoutMicroseconds, intervalMicroseconds / 2),
+            JoinRetryIntervalMicroseconds = Math.Min(defaults.JoinRetryIntervalMicroseconds, intervalMicroseconds),
+        };
+        options.Validate();
+        return options;
     }
 
     private async Task StartCoreAsync()

@@ -113,7 +113,7 @@ internal sealed partial class Gateway
                 throw new BadRequestException("invalid_content_id", $"'{contentId}' is not a content id (hex)");
             }
 
-            return await FindContentAsync(contentId)
+            return await _host.Node.FindContentAsync(contentId)
                 ?? throw new FileNotFoundInClusterException("content " + contentId);
         }, immutable: true);
     }
@@ -129,17 +129,6 @@ internal sealed partial class Gateway
         var versions = await _host.Node.VersionsAsync(path);
         return versions.FirstOrDefault(v => v.Version == version && !v.IsTombstone)
             ?? throw new FileNotFoundInClusterException($"{path} version {version}");
-    }
-
-    /// <summary>
-    /// Stopgap until core can look content up by id (see docs/NODE.md): searches the live files this node lists
-    /// (at most <see cref="ListLimitMax"/>, winners only), on the loop. Conflict versions and larger stores are
-    /// not found.
-    /// </summary>
-    private async Task<FileVersionInfo?> FindContentAsync(string contentId)
-    {
-        var files = await _host.Node.ListAsync("", ListLimitMax);
-        return files.FirstOrDefault(f => string.Equals(f.ContentId, contentId, StringComparison.Ordinal));
     }
 
     /// <summary>Streams one version of a file (whole, or one Range) pinned by its version token.</summary>

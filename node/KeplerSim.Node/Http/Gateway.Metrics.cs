@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using KeplerSim.Core.Membership;
 using Microsoft.AspNetCore.Http;
 
 namespace KeplerSim.Node.Http;
@@ -57,9 +58,17 @@ internal sealed partial class Gateway
         var node = _host.Node;
         var metrics = node.Metrics;
         var store = node.Store;
-        Line(text, "kepler_members", "gauge", "Cluster members by state", node.Cluster.Members.Count,
-            "state=\"alive\"");
+        foreach (var (state, count) in MembersByState())
+        {
+            Line(text, "kepler_members", "gauge", "Cluster members by state", count, $"state=\"{state}\"");
+        }
+
+        Line(text, "kepler_ring_members", "gauge", "Members that own data on the ring", node.Cluster.Members.Count);
+        GossipMetrics(text);
         Line(text, "kepler_replication_queue_depth", "gauge", "Replication queue entries", node.QueueDepth);
+        Line(text, "kepler_repair_backlog_chunks", "gauge", "Chunks with a copy still to deliver (under-replicated)",
+            node.Meta.CountQueuedChunks());
+        Line(text, "kepler_repair_backlog_bytes", "gauge", "Bytes of copies still to deliver", node.Meta.QueueBytes());
         Line(text, "kepler_chunks_written_total", "counter", "Chunks written", store.ChunksWritten);
         Line(text, "kepler_chunk_written_bytes_total", "counter", "Chunk bytes written", store.BytesWritten);
         Line(text, "kepler_chunks_read_total", "counter", "Verified chunk reads", store.ChunksRead);
@@ -83,6 +92,37 @@ internal sealed partial class Gateway
             node.ThrottledBytes);
         Line(text, "kepler_chunks_collected_total", "counter", "Chunks garbage-collected", node.ChunksCollected);
         return text.ToString();
+    }
+
+    /// <summary>SWIM traffic by message kind and failure-detection counters (nothing without SWIM).</summary>
+    private void GossipMetrics(StringBuilder text)
+    {
+        if (_host.Node.Membership is not { } swim)
+        {
+            return;
+        }
+
+        var counters = swim.Counters;
+        foreach (var kind in Enum.GetValues<SwimTraffic>())
+        {
+            var label = $"kind=\"{kind.ToString().ToLowerInvariant()}\"";
+            Line(text, "kepler_gossip_messages_sent_total", "counter", "SWIM messages sent by kind",
+                counters.Sent(kind), label);
+        }
+
+        foreach (var kind in Enum.GetValues<SwimTraffic>())
+        {
+            var label = $"kind=\"{kind.ToString().ToLowerInvariant()}\"";
+            Line(text, "kepler_gossip_messages_received_total", "counter", "SWIM messages received by kind",
+                counters.Received(kind), label);
+        }
+
+        Line(text, "kepler_gossip_malformed_total", "counter", "SWIM messages that failed to decode",
+            counters.Malformed);
+        Line(text, "kepler_gossip_probes_failed_total", "counter", "SWIM probes that got no ack",
+            counters.ProbesFailed);
+        Line(text, "kepler_gossip_refutations_total", "counter", "Times this node refuted a suspicion of itself",
+            counters.Refutations);
     }
 
     /// <summary>

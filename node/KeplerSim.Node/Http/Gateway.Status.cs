@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Threading.Channels;
 using KeplerSim.Core.Diagnostics;
+using KeplerSim.Core.Membership;
 using KeplerSim.Core.Node;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -60,7 +61,7 @@ internal sealed partial class Gateway
             transfer = _host.TransferAddress.ToString(),
             dataDir = config.DataDir,
             seeds = config.Seeds.Select(s => s.ToString()).ToList(),
-            membership = "static (PEERS) until SWIM lands",
+            membership = node.Membership is null ? "static (PEERS)" : "swim",
             members = node.Cluster.Members.Count,
             replicationFactor = node.Ring.OwnerCount,
             replicationFactorRequested = config.ReplicationFactor,
@@ -76,14 +77,57 @@ internal sealed partial class Gateway
         };
     }
 
-    private object Members() => _host.Node.Cluster.Members.Select(m => new
+    /// <summary>
+    /// Every member this node knows with its state: SWIM's view (alive, suspect, dead, left; dead members are
+    /// remembered until reaped) when membership is dynamic, else the static PEERS members, all alive.
+    /// <c>inRing</c> says whether the member currently owns data.
+    /// </summary>
+    private object Members()
     {
-        id = m.Id.Value,
-        gossip = m.GossipAddress.ToString(),
-        transfer = m.TransferAddress.ToString(),
-        state = "alive",
-        self = m.Id == _host.Node.Id,
-    }).ToList();
+        var node = _host.Node;
+        if (node.Membership is { } swim)
+        {
+            return swim.Members.OrderBy(m => m.Id).Select(m => new
+            {
+                id = m.Id.Value,
+                gossip = m.GossipAddress.ToString(),
+                transfer = m.TransferAddress.ToString(),
+                state = StateName(m.Status),
+                incarnation = m.Incarnation,
+                inRing = node.Cluster.Find(m.Id) is not null,
+                self = m.Id == node.Id,
+            }).ToList();
+        }
+
+        return node.Cluster.Members.Select(m => new
+        {
+            id = m.Id.Value,
+            gossip = m.GossipAddress.ToString(),
+            transfer = m.TransferAddress.ToString(),
+            state = "alive",
+            incarnation = 0L,
+            inRing = true,
+            self = m.Id == node.Id,
+        }).ToList();
+    }
+
+    private static string StateName(MemberStatus status) => status switch
+    {
+        MemberStatus.Alive => "alive",
+        MemberStatus.Suspect => "suspect",
+        MemberStatus.Dead => "dead",
+        _ => "left",
+    };
+
+    /// <summary>Members by state (alive, suspect, dead, left), every state listed.</summary>
+    private IReadOnlyList<(string State, long Count)> MembersByState()
+    {
+        var node = _host.Node;
+        var states = Enum.GetValues<MemberStatus>();
+        return node.Membership is { } swim
+            ? states.Select(s => (StateName(s), (long)swim.Members.Count(m => m.Status == s))).ToList()
+            : states.Select(s => (StateName(s), s == MemberStatus.Alive ? node.Cluster.Members.Count : 0L)).ToList();
+    }
 
     private object Ring()
     {
@@ -115,8 +159,9 @@ internal sealed partial class Gateway
             throttledBytes = node.ThrottledBytes,
             scrub = new { verified = scrub.Verified, found = scrub.Found, repaired = scrub.Repaired },
             progress = _lastProgress,
-            underReplicated = (long?)null,
-            underReplicatedNote = "needs a core query (see docs/NODE.md)",
+            underReplicated = node.Meta.CountQueuedChunks(),
+            queueBytes = node.Meta.QueueBytes(),
+            chunksStored = node.Meta.CountChunks(),
         };
     }
 

@@ -29,6 +29,21 @@ public sealed class MetadataQueueTests
     }
 
     [Fact]
+    public void Queued_chunks_count_each_chunk_once_whatever_its_targets()
+    {
+        using var db = new MemoryDatabase();
+        using var store = db.OpenStore();
+        Assert.Equal(0, store.CountQueuedChunks());
+        store.Enqueue(ChunkA, Rows.NodeB, 10);
+        store.Enqueue(ChunkA, Rows.NodeC, 10);
+        store.Enqueue(ChunkB, Rows.NodeC, 10);
+        Assert.Equal(3, store.CountQueue());
+        Assert.Equal(2, store.CountQueuedChunks());
+        store.RemoveQueueEntry(ChunkB, Rows.NodeC);
+        Assert.Equal(1, store.CountQueuedChunks());
+    }
+
+    [Fact]
     public void Due_entries_are_ordered_by_time_then_chunk_then_target_and_limited()
     {
         using var db = new MemoryDatabase();

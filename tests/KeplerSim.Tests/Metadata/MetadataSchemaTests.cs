@@ -22,7 +22,7 @@ public sealed class MetadataSchemaTests
         }
 
         Assert.Equal(MetadataStore.LatestSchemaVersion, db.Scalar("PRAGMA user_version"));
-        Assert.Equal(3, MetadataStore.LatestSchemaVersion);
+        Assert.Equal(4, MetadataStore.LatestSchemaVersion);
         Assert.Equal(MetadataSchema.ApplicationId, db.Scalar("PRAGMA application_id"));
         foreach (var table in new[] { "meta", "chunks", "chunk_refs", "files", "peers", "replication_queue" })
         {
