@@ -172,7 +172,7 @@ public sealed partial class KeplerNode
             {
                 if (OwnsChunk(id))
                 {
-                    await RepairLocalAsync(id, data, node);
+                    await RepairLocalAsync(id, data, node, duringRead: true);
                 }
 
                 return data;
@@ -192,7 +192,7 @@ public sealed partial class KeplerNode
         {
             if (await FetchChunkAsync(node, id) is { } data)
             {
-                await RepairLocalAsync(id, data, node);
+                await RepairLocalAsync(id, data, node, duringRead: false);
                 return true;
             }
         }
@@ -207,13 +207,18 @@ public sealed partial class KeplerNode
         return owners.Concat(Cluster.Ids.Where(n => !owners.Contains(n))).Where(n => n != Id);
     }
 
-    private async Task RepairLocalAsync(string id, byte[] data, NodeId source)
+    /// <summary>
+    /// Stores a verified copy fetched from <paramref name="source"/>. Only repairs made while serving a read count
+    /// as read repairs; scrub counts its own (a scrub repair once also counted here, inflating
+    /// kepler_read_repairs_total).
+    /// </summary>
+    private async Task RepairLocalAsync(string id, byte[] data, NodeId source, bool duringRead)
     {
         try
         {
             await Store.WriteAsync(id, data);
             Meta.Transaction(meta => RecordLocalChunk(meta, id, data.Length, requestId: null, replicate: false));
-            Metrics.ReadRepairs++;
+            Metrics.ReadRepairs += duringRead ? 1 : 0;
             _runtime.Events.Publish(new ChunkReadRepaired(id, source.Value));
         }
         catch (IOException)
