@@ -35,11 +35,25 @@ public sealed class ConfigTests
         Assert.Equal(200_000, options.Swim!.ProbeIntervalMicroseconds);
         Assert.Equal(100_000, options.Swim.ProbeTimeoutMicroseconds);
         Assert.Equal(0, options.ScrubChunksPerSecond);
+        Assert.Equal(30_000_000, options.WriteTimeoutMicroseconds);
         options.Validate();
 
         environment["SWIM_PROBE_INTERVAL_MS"] = NodeConfig.SwimProbeIntervalMsMin.ToString(
             System.Globalization.CultureInfo.InvariantCulture);
         NodeHost.BuildOptions(NodeConfig.Load(environment), new([])).Swim!.Validate();
+    }
+
+    [Fact]
+    public void A_data_dir_that_is_a_file_is_refused()
+    {
+        using var dir = new TempDir();
+        var file = dir.Sub("not-a-directory");
+        File.WriteAllText(file, "x");
+        var environment = Valid();
+        environment["DATA_DIR"] = file;
+        var error = Assert.Throws<ConfigException>(() => NodeConfig.Load(environment));
+        Assert.Equal("DATA_DIR", error.Variable);
+        Assert.Contains("is a file", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -74,6 +88,9 @@ public sealed class ConfigTests
     [InlineData("SWIM_PROBE_INTERVAL_MS", "10")]
     [InlineData("SWIM_PROBE_INTERVAL_MS", "soon")]
     [InlineData("SCRUB_CHUNKS_PER_SECOND", "-1")]
+    [InlineData("WRITE_TIMEOUT_MS", "0")]
+    [InlineData("WRITE_TIMEOUT_MS", "600001")]
+    [InlineData("DATA_DIR", "nul\0in/path")]
     [InlineData("SCRUB_CHUNKS_PER_SECOND", "100001")]
     public void Every_bad_value_names_its_variable(string variable, string? value)
     {
@@ -124,7 +141,7 @@ public sealed class ConfigTests
         foreach (var flag in new[] { "--node-id", "--http-port", "--gossip-port", "--transfer-port", "--seeds",
                      "--peers", "--replication-factor", "--chunk-size-mb", "--rebalance-bandwidth-mbps", "--data-dir",
                      "--bind-address", "--max-upload-mb", "--max-disk-mb", "--log-format", "--log-level",
-                     "--swim-probe-interval-ms", "--scrub-chunks-per-second" })
+                     "--swim-probe-interval-ms", "--scrub-chunks-per-second", "--write-timeout-ms" })
         {
             Assert.Contains(flag, stdout, StringComparison.Ordinal);
         }

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Security.Cryptography;
-using KeplerSim.Core.Storage;
 using KeplerSim.Node.Hosting;
 using KeplerSim.Node.Tests.Support;
 
@@ -42,14 +41,14 @@ public sealed class IntegrityTests
             Assert.All(chunks, c => Assert.True(ChunkFiles.HoldsIntact(specs[1].DataDir, c), $"{c} on c2"));
             var scrubbedBefore = await Nodes.MetricAsync(second, "kepler_scrub_repaired_total");
 
-            Corrupt(specs[0].DataDir, chunks[1]);
+            ChunkFiles.Corrupt(specs[0].DataDir, chunks[1]);
             Assert.False(ChunkFiles.HoldsIntact(specs[0].DataDir, chunks[1]), "the chunk file is corrupt");
             Assert.Equal(data, await first.GetByteArrayAsync("api/files/integrity.bin"));
             Assert.True(ChunkFiles.HoldsIntact(specs[0].DataDir, chunks[1]), "the read rewrote the corrupt copy");
             Assert.Equal(1, await Nodes.MetricAsync(first, "kepler_read_repairs_total"));
             Assert.True(await Nodes.MetricAsync(first, "kepler_chunks_corrupt_total") >= 1, "corruption counted");
 
-            Corrupt(specs[1].DataDir, chunks[2]);
+            ChunkFiles.Corrupt(specs[1].DataDir, chunks[2]);
             await Wait.WaitUntil(() => ChunkFiles.HoldsIntact(specs[1].DataDir, chunks[2]), Timeout,
                 "scrub on c2 to restore its corrupt chunk file");
             await Wait.WaitUntil(async () =>
@@ -65,23 +64,5 @@ public sealed class IntegrityTests
                 await host.DisposeAsync();
             }
         }
-    }
-
-    /// <summary>Flips bytes in the middle of a chunk file in place (same length: only the hash can tell).</summary>
-    private static void Corrupt(string dataDir, string chunkId)
-    {
-        var path = Path.Combine(dataDir, ChunkStore.PathOf(chunkId));
-        using var file = new FileStream(path, FileMode.Open, FileAccess.ReadWrite);
-        var middle = new byte[16];
-        file.Position = file.Length / 2;
-        file.ReadExactly(middle);
-        for (var i = 0; i < middle.Length; i++)
-        {
-            middle[i] ^= 0xFF;
-        }
-
-        file.Position = file.Length / 2;
-        file.Write(middle);
-        file.Flush(flushToDisk: true);
     }
 }

@@ -139,8 +139,24 @@ public sealed class SingleNodeTests(SingleNodeFixture fixture) : IClassFixture<S
             new StringContent("x")), 400, "invalid_durability");
         await Nodes.AssertErrorAsync(await _client.GetAsync("api/files/missing.txt"), 404, "not_found");
         await Nodes.AssertErrorAsync(await _client.DeleteAsync("api/files/missing.txt"), 404, "not_found");
+        await Nodes.AssertErrorAsync(await _client.GetAsync("api/files/?limit=0"), 400, "invalid_limit");
+        await Nodes.AssertErrorAsync(await _client.GetAsync("api/files/dir/?limit=lots"), 400, "invalid_limit");
+        await Nodes.AssertErrorAsync(await _client.DeleteAsync("api/files/ok.txt?durability=never"), 400,
+            "invalid_durability");
         using var head = await _client.SendAsync(new HttpRequestMessage(HttpMethod.Head, "api/files/missing.txt"));
         Assert.Equal(HttpStatusCode.NotFound, head.StatusCode);
+    }
+
+    /// <summary>RF 1: the only copy of the chunk is corrupt, so no intact replica exists anywhere.</summary>
+    [Fact]
+    public async Task A_chunk_with_no_intact_copy_is_503_chunk_unavailable()
+    {
+        var data = Nodes.RandomBytes(1000);
+        using var put = await _client.PutAsync("api/files/lost.bin", new ByteArrayContent(data));
+        Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+        var chunk = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(data));
+        ChunkFiles.Corrupt(fixture.Host.Config.DataDir, chunk);
+        await Nodes.AssertErrorAsync(await _client.GetAsync("api/files/lost.bin"), 503, "chunk_unavailable");
     }
 
     [Fact]

@@ -27,6 +27,8 @@ internal static class ServeCommand
         ("SWIM_PROBE_INTERVAL_MS", "SWIM failure-detection probe interval in ms, 20..60000; smaller finds a " +
             "crashed node sooner [default: 1000]"),
         ("SCRUB_CHUNKS_PER_SECOND", "Chunks scrub re-verifies per second; 0 turns scrub off [default: 20]"),
+        ("WRITE_TIMEOUT_MS", "How long a write waits for its durability before 503 durability_not_met " +
+            "[default: 30000]"),
         ("DATA_DIR", "Data directory [default: ./data/<NODE_ID>]"),
         ("BIND_ADDRESS", "IP address every socket binds to [default: 127.0.0.1]"),
         ("MAX_UPLOAD_MB", "Largest upload in MiB; 0 = no limit [default: 0]"),

@@ -84,14 +84,19 @@ public sealed partial record NodeConfig
     private static string ParseDataDir(string? text, NodeId id)
     {
         var path = text ?? Path.Combine(".", "data", id.Value);
+        string full;
         try
         {
-            return Path.GetFullPath(path);
+            full = Path.GetFullPath(path);
         }
         catch (Exception e) when (e is ArgumentException or NotSupportedException or PathTooLongException)
         {
             throw new ConfigException("DATA_DIR", $"'{path}' is not a usable directory path: {e.Message}");
         }
+
+        return File.Exists(full)
+            ? throw new ConfigException("DATA_DIR", $"'{path}' is a file: expected a directory (created if missing)")
+            : full;
     }
 
     private static IPAddress ParseBindAddress(string? text)

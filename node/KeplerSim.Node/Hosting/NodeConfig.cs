@@ -38,6 +38,9 @@ public sealed partial record NodeConfig
     /// <summary>Highest scrub rate (SCRUB_CHUNKS_PER_SECOND).</summary>
     public const int ScrubChunksPerSecondMax = 100_000;
 
+    /// <summary>Longest write timeout in ms (WRITE_TIMEOUT_MS): well inside core's garbage-collection grace.</summary>
+    public const int WriteTimeoutMsMax = 600_000;
+
     /// <summary>Most static peers (PEERS).</summary>
     public const int PeersMax = 256;
 
@@ -74,6 +77,12 @@ public sealed partial record NodeConfig
     /// declares a crashed node dead sooner (tests use 200) at the cost of more gossip traffic.
     /// </summary>
     public int SwimProbeIntervalMs { get; init; } = 1000;
+
+    /// <summary>
+    /// How long a write waits for its durability before it fails with 503 durability_not_met, its data still
+    /// queued (WRITE_TIMEOUT_MS, default 30000).
+    /// </summary>
+    public int WriteTimeoutMs { get; init; } = 30_000;
 
     /// <summary>Chunks scrub re-verifies per second (SCRUB_CHUNKS_PER_SECOND, default 20; 0 turns scrub off).</summary>
     public int ScrubChunksPerSecond { get; init; } = 20;
@@ -126,6 +135,8 @@ public sealed partial record NodeConfig
                 SwimProbeIntervalMsMax, $"an integer {SwimProbeIntervalMsMin}..{SwimProbeIntervalMsMax} (ms)"),
             ScrubChunksPerSecond = reader.Int("SCRUB_CHUNKS_PER_SECOND", 20, 0, ScrubChunksPerSecondMax,
                 $"an integer 0..{ScrubChunksPerSecondMax} (0 turns scrub off)"),
+            WriteTimeoutMs = reader.Int("WRITE_TIMEOUT_MS", 30_000, 1, WriteTimeoutMsMax,
+                $"an integer 1..{WriteTimeoutMsMax} (ms)"),
             DataDir = ParseDataDir(reader.Get("DATA_DIR"), id),
             BindAddress = ParseBindAddress(reader.Get("BIND_ADDRESS")),
             MaxUploadBytes = Megabytes(reader.Int("MAX_UPLOAD_MB", 0, 0, int.MaxValue,

@@ -128,6 +128,7 @@ public sealed partial class NodeHost : IAsyncDisposable
             ChunkSizeBytes = config.ChunkSizeBytes,
             RebalanceBandwidthBytesPerSecond = config.RebalanceBandwidthMbps * 1_000_000L,
             ScrubChunksPerSecond = config.ScrubChunksPerSecond,
+            WriteTimeoutMicroseconds = config.WriteTimeoutMs * 1000L,
             Swim = dynamic ? SwimOptionsOf(config) : null,
             Seeds = config.Seeds,
         };

@@ -31,4 +31,22 @@ public static class ChunkFiles
             return false; // Being renamed into place right now; the caller polls again.
         }
     }
+
+    /// <summary>Flips bytes in the middle of a chunk file in place (same length: only the hash can tell).</summary>
+    public static void Corrupt(string dataDir, string chunkId)
+    {
+        var path = Path.Combine(dataDir, ChunkStore.PathOf(chunkId));
+        using var file = new FileStream(path, FileMode.Open, FileAccess.ReadWrite);
+        var middle = new byte[16];
+        file.Position = file.Length / 2;
+        file.ReadExactly(middle);
+        for (var i = 0; i < middle.Length; i++)
+        {
+            middle[i] ^= 0xFF;
+        }
+
+        file.Position = file.Length / 2;
+        file.Write(middle);
+        file.Flush(flushToDisk: true);
+    }
 }
