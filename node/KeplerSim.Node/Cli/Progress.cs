@@ -49,22 +49,27 @@ internal sealed class Progress : IDisposable
     private void Draw()
     {
         _lastDraw = _clock.Elapsed;
-        var seconds = Math.Max(_clock.Elapsed.TotalSeconds, 1e-3);
-        var rate = _done / seconds;
-        var line = _total is { } total and > 0
-            ? Bar(total, rate)
-            : string.Create(CultureInfo.InvariantCulture, $"{_label} {Size(_done)} {Size((long)rate)}/s");
-        Console.Error.Write("\r" + line + "    ");
+        Console.Error.Write("\r" + Format(_label, _done, _total, _clock.Elapsed) + "    ");
     }
 
-    private string Bar(long total, double rate)
+    /// <summary>
+    /// One line of progress: with a known total a bar, percentage, bytes, rate and ETA; without one the bytes and
+    /// rate.
+    /// </summary>
+    public static string Format(string label, long done, long? total, TimeSpan elapsed)
     {
-        var fraction = Math.Clamp((double)_done / total, 0, 1);
+        var rate = done / Math.Max(elapsed.TotalSeconds, 1e-3);
+        if (total is not { } size || size <= 0)
+        {
+            return string.Create(CultureInfo.InvariantCulture, $"{label} {Size(done)} {Size((long)rate)}/s");
+        }
+
+        var fraction = Math.Clamp((double)done / size, 0, 1);
         var filled = (int)(fraction * BarWidth);
-        var eta = rate > 0 ? TimeSpan.FromSeconds((total - _done) / rate) : TimeSpan.Zero;
+        var eta = rate > 0 ? TimeSpan.FromSeconds(Math.Max(0, size - done) / rate) : TimeSpan.Zero;
         return string.Create(CultureInfo.InvariantCulture,
-            $"{_label} [{new string('#', filled)}{new string(' ', BarWidth - filled)}] {fraction * 100,5:0.0}% " +
-            $"{Size(_done)}/{Size(total)} {Size((long)rate)}/s ETA {eta:hh\\:mm\\:ss}");
+            $"{label} [{new string('#', filled)}{new string(' ', BarWidth - filled)}] {fraction * 100,5:0.0}% " +
+            $"{Size(done)}/{Size(size)} {Size((long)rate)}/s ETA {eta:hh\\:mm\\:ss}");
     }
 
     private static string Size(long bytes) => bytes switch

@@ -6,6 +6,7 @@ namespace KeplerSim.Node.Tests.Support;
 public sealed class ProcessNode : IDisposable
 {
     private readonly Dictionary<string, string?> _environment;
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _output = new();
     private Process? _process;
 
     public ProcessNode(NodeSpec spec, Dictionary<string, string?> environment)
@@ -18,11 +19,20 @@ public sealed class ProcessNode : IDisposable
 
     public int? Pid => _process?.Id;
 
+    /// <summary>Lines the process wrote to stdout so far (its logs).</summary>
+    public IReadOnlyCollection<string> Output => _output;
+
     public async Task StartAsync()
     {
         _process = Nodes.StartProcess(_environment, "serve");
-        // Drain the pipes so the child never blocks on a full one.
-        _process.OutputDataReceived += (_, _) => { };
+        // Drain the pipes so the child never blocks on a full one; keep stdout (the logs) for the tests.
+        _process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                _output.Enqueue(e.Data);
+            }
+        };
         _process.ErrorDataReceived += (_, _) => { };
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
