@@ -8,14 +8,13 @@
 # The binary is $KEPLER_NODE, else dist/kepler-node (build it with
 # `dotnet publish node/KeplerSim.Node -c Release -o dist`). Data and logs go to a fresh temp directory
 # ($KEPLER_CLUSTER_DIR to choose it); its path is remembered in ${TMPDIR:-/tmp}/kepler-cluster.current.
-# Membership is static (PEERS) until SWIM lands; every node gets the same PEERS list.
+# Membership is SWIM: b and c join through a's gossip port (SEEDS), as in the README's three terminals.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 bin="${KEPLER_NODE:-$root/dist/kepler-node}"
 state="${TMPDIR:-/tmp}/kepler-cluster.current"
 ids=(a b c)
-peers="a@127.0.0.1:4001:5001,b@127.0.0.1:4002:5002,c@127.0.0.1:4003:5003"
 
 start() {
   if [[ ! -x "$bin" ]]; then
@@ -32,7 +31,7 @@ start() {
   for i in 0 1 2; do
     local id="${ids[$i]}" n=$((i + 1))
     NODE_ID="$id" HTTP_PORT="300$n" GOSSIP_PORT="400$n" TRANSFER_PORT="500$n" \
-      SEEDS="127.0.0.1:4001" PEERS="$peers" DATA_DIR="$dir/$id" LOG_FORMAT=json \
+      SEEDS="$([[ $n == 1 ]] || echo 127.0.0.1:4001)" DATA_DIR="$dir/$id" LOG_FORMAT=json \
       nohup "$bin" serve > "$dir/$id.log" 2>&1 &
     echo $! > "$dir/$id.pid"
   done

@@ -43,6 +43,7 @@ public sealed class GarbageTests
         await Wait.WaitUntil(async () =>
                 await Nodes.MetricAsync(client, "kepler_datagrams_received_total") >= 6
                 && await Nodes.MetricAsync(client, "kepler_datagrams_oversized_total") >= 2
+                && await Nodes.MetricAsync(client, "kepler_gossip_malformed_total") >= 3 // 1, 17, 1400 bytes
                 && await Nodes.MetricAsync(client, "kepler_frames_oversized_total") >= 2
                 && await Nodes.MetricAsync(client, "kepler_frames_truncated_total") >= 2
                 && await Nodes.MetricAsync(client, "kepler_malformed_frames_total") >= 1,
