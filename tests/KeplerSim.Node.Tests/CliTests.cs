@@ -62,6 +62,30 @@ public sealed class CliTests
         Assert.Equal("get 3.0 MiB 1.0 MiB/s", Progress.Format("get", 3 * MiB, null, TimeSpan.FromSeconds(3)));
     }
 
+    /// <summary>
+    /// Regression: the bar's first redraw check subtracted TimeSpan.MinValue and overflowed, so every large
+    /// transfer on a terminal crashed the CLI (found by running `kepler-node put` of 190 MiB under tmux).
+    /// </summary>
+    [Fact]
+    public void The_progress_bar_draws_on_a_terminal_without_crashing()
+    {
+        const long MiB = 1024 * 1024;
+        var terminal = new StringWriter();
+        using (var progress = new Progress("put", 4 * MiB, terminal))
+        {
+            for (var i = 0; i < 4; i++)
+            {
+                progress.Add(MiB);
+            }
+        }
+
+        var drawn = terminal.ToString();
+        Assert.StartsWith("\rput [", drawn, StringComparison.Ordinal);
+        Assert.Contains("100.0% 4.0 MiB/4.0 MiB", drawn, StringComparison.Ordinal);
+        Assert.Contains("ETA 00:00:00", drawn, StringComparison.Ordinal);
+        Assert.EndsWith(Environment.NewLine, drawn, StringComparison.Ordinal);
+    }
+
     private static async Task<string> RunAsync(params string[] args)
     {
         var (code, output, error) = await RunRawAsync(args);

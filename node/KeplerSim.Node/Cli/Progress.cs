@@ -16,22 +16,33 @@ internal sealed class Progress : IDisposable
 
     private readonly string _label;
     private readonly long? _total;
-    private readonly bool _enabled;
+    private readonly TextWriter? _terminal;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
-    private TimeSpan _lastDraw = TimeSpan.MinValue;
+    private TimeSpan? _lastDraw;
     private long _done;
 
+    /// <summary>A bar on stderr if it is a terminal and the transfer is large (or of unknown size).</summary>
     public Progress(string label, long? total)
+        : this(label, total, !Console.IsErrorRedirected && (total is null || total >= LargeTransferBytes)
+            ? Console.Error
+            : null)
+    {
+    }
+
+    /// <summary>A bar drawn on <paramref name="terminal"/>; none when it is null.</summary>
+    internal Progress(string label, long? total, TextWriter? terminal)
     {
         _label = label;
         _total = total;
-        _enabled = !Console.IsErrorRedirected && (total is null || total >= LargeTransferBytes);
+        _terminal = terminal;
     }
 
     public void Add(long bytes)
     {
         _done += bytes;
-        if (_enabled && _clock.Elapsed - _lastDraw >= RedrawInterval)
+        // The first call always draws. (The last draw once started at TimeSpan.MinValue, and the subtraction
+        // overflowed: every large upload or download on a terminal died with an OverflowException.)
+        if (_terminal is not null && (_lastDraw is not { } last || _clock.Elapsed - last >= RedrawInterval))
         {
             Draw();
         }
@@ -39,17 +50,17 @@ internal sealed class Progress : IDisposable
 
     public void Dispose()
     {
-        if (_enabled)
+        if (_terminal is not null)
         {
             Draw();
-            Console.Error.WriteLine();
+            _terminal.WriteLine();
         }
     }
 
     private void Draw()
     {
         _lastDraw = _clock.Elapsed;
-        Console.Error.Write("\r" + Format(_label, _done, _total, _clock.Elapsed) + "    ");
+        _terminal!.Write("\r" + Format(_label, _done, _total, _clock.Elapsed) + "    ");
     }
 
     /// <summary>
