@@ -14,7 +14,7 @@ namespace KeplerSim.Node.Tests;
 /// SIGKILL is declared dead and its data re-replicated; restarted, it rejoins and the cluster converges.
 /// </summary>
 [Trait("Category", "Real")]
-public sealed class MembershipTests(ITestOutputHelper output)
+public sealed partial class MembershipTests(ITestOutputHelper output)
 {
     // Generous: the machine may be loaded by other test processes; every wait ends as soon as its condition holds.
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(90);
@@ -53,6 +53,19 @@ public sealed class MembershipTests(ITestOutputHelper output)
             await WaitForMembersAsync(survivors, survivors, "the survivors to declare s2 dead",
                 dead: specs[1].Id);
             Phase("s2 declared dead");
+            foreach (var survivor in survivors)
+            {
+                // The same view in /metrics (polled: a survivor may briefly suspect the other on a loaded machine).
+                using var client = Nodes.Client(survivor.Url);
+                await Wait.WaitUntil(async () =>
+                {
+                    var metrics = await client.GetStringAsync("metrics");
+                    return new[] { "kepler_members{state=\"dead\"} 1", "kepler_members{state=\"alive\"} 2",
+                            "kepler_ring_members 2" }.All(sample => metrics.Contains(sample, StringComparison.Ordinal))
+                        && PingsSent().IsMatch(metrics);
+                }, Timeout, $"{survivor.Id}'s /metrics to count s2 dead and show gossip pings sent");
+            }
+
             var during = Nodes.RandomBytes(3 * 1024 * 1024 + 5);
             await PutAsync(specs[2], "m/during.bin", during, "all");
             var chunks = ChunkIds(before).Concat(ChunkIds(during)).Distinct().ToList();
@@ -85,6 +98,9 @@ public sealed class MembershipTests(ITestOutputHelper output)
             }
         }
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex("kepler_gossip_messages_sent_total\\{kind=\"ping\"\\} [1-9]")]
+    private static partial System.Text.RegularExpressions.Regex PingsSent();
 
     /// <summary>The chunk ids of <paramref name="data"/> cut into 1 MiB chunks (CHUNK_SIZE_MB=1).</summary>
     private static IEnumerable<string> ChunkIds(byte[] data) => data.Chunk(1024 * 1024)
