@@ -44,6 +44,17 @@ public sealed class ConfigTests
     }
 
     [Fact]
+    public void More_than_the_most_peers_is_refused()
+    {
+        var environment = Valid();
+        environment["PEERS"] = string.Join(",", Enumerable.Range(1, NodeConfig.PeersMax + 1)
+            .Select(i => $"p{i}@127.0.0.1:{10_000 + i}:{20_000 + i}"));
+        var error = Assert.Throws<ConfigException>(() => NodeConfig.Load(environment));
+        Assert.Equal("PEERS", error.Variable);
+        Assert.Contains($"at most {NodeConfig.PeersMax}", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_data_dir_that_is_a_file_is_refused()
     {
         using var dir = new TempDir();

@@ -147,6 +147,24 @@ public sealed class SingleNodeTests(SingleNodeFixture fixture) : IClassFixture<S
         Assert.Equal(HttpStatusCode.NotFound, head.StatusCode);
     }
 
+    /// <summary>A body that breaks HTTP framing (bad chunked encoding) is 400 bad_request and stores nothing.</summary>
+    [Fact]
+    public async Task A_malformed_request_body_is_400_bad_request()
+    {
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        using var tcp = new System.Net.Sockets.TcpClient();
+        await tcp.ConnectAsync("127.0.0.1", fixture.Host.HttpAddress.Port, cancel.Token);
+        var stream = tcp.GetStream();
+        var request = "PUT /api/files/framing.bin HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n" +
+            "5\r\nhello\r\nNOT-A-CHUNK-SIZE\r\n\r\n";
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(request), cancel.Token);
+        using var reader = new StreamReader(stream, Encoding.ASCII);
+        var response = await reader.ReadToEndAsync(cancel.Token);
+        Assert.StartsWith("HTTP/1.1 400", response, StringComparison.Ordinal);
+        Assert.Contains("\"code\":\"bad_request\"", response, StringComparison.Ordinal);
+        await Nodes.AssertErrorAsync(await _client.GetAsync("api/files/framing.bin"), 404, "not_found");
+    }
+
     /// <summary>RF 1: the only copy of the chunk is corrupt, so no intact replica exists anywhere.</summary>
     [Fact]
     public async Task A_chunk_with_no_intact_copy_is_503_chunk_unavailable()
