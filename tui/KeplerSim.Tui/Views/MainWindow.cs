@@ -30,6 +30,7 @@ public sealed class MainWindow : Window
     private Page _current = Page.Members;
     private string? _filterDraft;
     private int _scrollBack;
+    private (int Width, int Height) _laidOut;
 
     /// <summary>A window over <paramref name="vm"/>; redraws whenever it changes.</summary>
     public MainWindow(MonitorViewModel vm)
@@ -64,6 +65,19 @@ public sealed class MainWindow : Window
         _page.Top = _current == Page.Events ? Math.Max(0, lines.Count - height - _scrollBack) : 0;
         _help.Text = Pages.Help(_vm.Kind, width);
         SetNeedsDraw();
+    }
+
+    /// <inheritdoc />
+    protected override void OnSubViewsLaidOut(LayoutEventArgs args)
+    {
+        base.OnSubViewsLaidOut(args);
+        var size = (Viewport.Width, _page.Viewport.Height);
+        if (size != _laidOut)
+        {
+            // Pages are built for a width and height: rebuild them once the terminal's size is known or changed.
+            _laidOut = size;
+            Refresh();
+        }
     }
 
     /// <inheritdoc />
