@@ -19,6 +19,9 @@ public sealed class SimulationHost : IClusterSource
     /// <summary>Most virtual time one tick may advance, so a slow simulation stays responsive to keys.</summary>
     public const long SliceMicrosecondsMax = 2_000_000;
 
+    /// <summary>How long disposing waits for the simulation thread to finish its current advance.</summary>
+    public static readonly TimeSpan StopWait = TimeSpan.FromSeconds(30);
+
     /// <summary>Commands waiting for the simulation thread.</summary>
     public const int CommandQueueMax = 256;
 
@@ -49,7 +52,13 @@ public sealed class SimulationHost : IClusterSource
     }
 
     /// <inheritdoc />
-    public void Send(SourceCommand command) => _commands.TryAdd(command);
+    public void Send(SourceCommand command)
+    {
+        if (!_stop.IsCancellationRequested)
+        {
+            _commands.TryAdd(command);
+        }
+    }
 
     private void Run()
     {
@@ -103,17 +112,17 @@ public sealed class SimulationHost : IClusterSource
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// Stops the simulation thread and waits for it (up to <see cref="StopWait"/>). Called on the simulation
+    /// thread itself (an observer's continuation can run there) it only asks the loop to stop. The subjects are
+    /// completed by the engine's disposal and never disposed, so a late publish cannot throw.
+    /// </remarks>
     public void Dispose()
     {
         _stop.Cancel();
         if (_thread is { } thread && thread != Thread.CurrentThread)
         {
-            thread.Join(TimeSpan.FromSeconds(5));
+            thread.Join(StopWait);
         }
-
-        _commands.Dispose();
-        _stop.Dispose();
-        _states.Dispose();
-        _events.Dispose();
     }
 }
