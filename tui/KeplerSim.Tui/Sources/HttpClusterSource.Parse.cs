@@ -80,12 +80,12 @@ public sealed partial class HttpClusterSource
             listed.TryAdd(member.Id, member);
         }
 
-        foreach (var probe in _probes.Where(p => p.Id is not null))
+        foreach (var probe in _probes.Where(p => p.Key is not null))
         {
-            listed.TryAdd(probe.Id!, new ListedMember(probe.Id!, "", null, "unknown", 0));
+            listed.TryAdd(probe.Key!, new ListedMember(probe.Key!, "", null, "unknown", 0));
         }
 
-        var byId = _probes.Where(p => p.Id is not null).GroupBy(p => p.Id!).ToDictionary(g => g.Key, g => g.First(),
+        var byId = _probes.Where(p => p.Key is not null).GroupBy(p => p.Key!).ToDictionary(g => g.Key, g => g.First(),
             StringComparer.Ordinal);
         var ring = reachable.FirstOrDefault()?.Ring ?? [];
         var reported = reachable.Where(p => p.Progress is not null).Select(p => p.Progress!).ToList();

@@ -216,14 +216,14 @@ public sealed partial class HttpClusterSource : IClusterSource
             {
                 foreach (var member in probe.Members)
                 {
-                    if (_probes.Count >= NodesMax || _probes.Any(p => p.Id == member.Id))
+                    if (_probes.Count >= NodesMax || _probes.Any(p => p.Key == member.Id))
                     {
                         continue;
                     }
 
                     if (HttpUrl(probe, member) is { } url && _probes.All(p => p.Url != url))
                     {
-                        _probes.Add(new NodeProbe(url) { Id = null, Health = "discovered" });
+                        _probes.Add(new NodeProbe(url) { ListedId = member.Id, Health = "discovered" });
                     }
                 }
             }

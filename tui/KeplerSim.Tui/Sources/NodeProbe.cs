@@ -14,6 +14,12 @@ internal sealed class NodeProbe(Uri url)
 
     public string? Id { get; set; }
 
+    /// <summary>The id the member list gave the node before it answered itself.</summary>
+    public string? ListedId { get; init; }
+
+    /// <summary>The id to file what is learned under: its own, else the listed one.</summary>
+    public string? Key => Id ?? ListedId;
+
     public string Health { get; set; } = "not polled yet";
 
     public DateTimeOffset? LastOk { get; set; }
