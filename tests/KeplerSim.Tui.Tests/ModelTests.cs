@@ -84,3 +84,69 @@ public sealed class ModelTests
         Assert.False(new EventFilter("kind:chunk n:n9").Matches(replicated));
     }
 }
+
+[Trait("Category", "Fast")]
+public sealed class CliTests
+{
+    private static (int Code, string Output) Run(params string[] args)
+    {
+        using var output = new StringWriter();
+        var code = Program.Build().Parse(args).Invoke(
+            new System.CommandLine.InvocationConfiguration { Output = output, Error = output });
+        return (code, output.ToString());
+    }
+
+    [Fact]
+    public void Help_lists_every_source()
+    {
+        var (code, output) = Run("--help");
+        Assert.Equal(0, code);
+        Assert.Contains("--node", output);
+        Assert.Contains("--scenario", output);
+        Assert.Contains("--seed", output);
+        Assert.Contains("--replay", output);
+    }
+
+    [Theory]
+    [InlineData("give exactly one")]
+    [InlineData("give exactly one", "--node", "http://127.0.0.1:3001", "--replay", "x.jsonl")]
+    [InlineData("--seed goes with --scenario", "--node", "http://127.0.0.1:3001", "--seed", "3")]
+    [InlineData("is not an http", "--node", "ftp://x")]
+    [InlineData("is not an http", "--node", "::::")]
+    public void Bad_arguments_are_refused_with_a_message(string message, params string[] args)
+    {
+        var (code, output) = Run(args);
+        Assert.NotEqual(0, code);
+        Assert.Contains(message, output);
+    }
+
+    [Fact]
+    public void A_missing_scenario_or_trace_file_is_a_clear_error()
+    {
+        Assert.Equal((Program.ExitBadInput, true), Check(Run("--replay", "/nonexistent/run.jsonl")));
+        Assert.Equal((Program.ExitBadInput, true), Check(Run("--scenario", "/nonexistent/s.yaml")));
+
+        static (int, bool) Check((int Code, string Output) r) => (r.Code, r.Output.StartsWith("kepler-tui: ",
+            StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Node_url_gets_a_trailing_slash_so_api_paths_resolve_under_it()
+    {
+        Assert.Equal(new Uri("http://127.0.0.1:3001/"), Program.NodeUrl("http://127.0.0.1:3001"));
+        Assert.Null(Program.NodeUrl("127.0.0.1:3001"));
+    }
+}
+
+[Trait("Category", "Fast")]
+public sealed class EventDisplayTests
+{
+    [Fact]
+    public void Display_keeps_the_records_order_and_drops_its_kind()
+    {
+        Assert.Equal("Member = n3, Incarnation = 2, From = n1", EventText.Display(
+            "member.suspect MemberSuspectEvent { Kind = member.suspect, Member = n3, Incarnation = 2, From = n1 }"));
+        Assert.Equal("", EventText.Display("x X { Kind = x }"));
+        Assert.Equal("plain", EventText.Display("plain"));
+    }
+}

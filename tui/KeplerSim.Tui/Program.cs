@@ -20,7 +20,7 @@ public static class Program
     /// <summary>Builds the root command.</summary>
     public static RootCommand Build()
     {
-        var node = new Option<Uri?>("--node") { Description = "Watch a real cluster through this node's HTTP URL" };
+        var node = new Option<string?>("--node") { Description = "Watch a real cluster through this node's HTTP URL" };
         var scenario = new Option<FileInfo?>("--scenario") { Description = "Run this scenario file live, in-process" };
         var seed = new Option<ulong?>("--seed") { Description = "Root seed of the live scenario (default: the file's)" };
         var replay = new Option<FileInfo?>("--replay")
@@ -45,13 +45,18 @@ public static class Program
             {
                 r.AddError("--seed goes with --scenario");
             }
+            else if (r.GetValue(node) is { } url && NodeUrl(url) is null)
+            {
+                r.AddError($"--node: '{url}' is not an http:// or https:// URL");
+            }
         });
         root.SetAction(parse =>
         {
             var error = parse.InvocationConfiguration.Error;
             try
             {
-                return Run(app => Source(app, parse.GetValue(node), parse.GetValue(scenario), parse.GetValue(seed),
+                var url = parse.GetValue(node) is { } text ? NodeUrl(text) : null;
+                return Run(app => Source(app, url, parse.GetValue(scenario), parse.GetValue(seed),
                     parse.GetValue(replay)));
             }
             catch (Exception e) when (e is ScenarioException or IOException or UnauthorizedAccessException)
@@ -62,6 +67,11 @@ public static class Program
         });
         return root;
     }
+
+    /// <summary>The node's base URL (with a trailing slash), or null if it is not an HTTP URL.</summary>
+    public static Uri? NodeUrl(string text) =>
+        Uri.TryCreate(text.EndsWith('/') ? text : text + "/", UriKind.Absolute, out var url)
+            && url.Scheme is "http" or "https" ? url : null;
 
     private static IClusterSource Source(IApplication app, Uri? node, FileInfo? scenario, ulong? seed,
         FileInfo? replay)

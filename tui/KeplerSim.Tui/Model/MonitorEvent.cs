@@ -73,10 +73,28 @@ public static partial class EventText
         return (kind, fields);
     }
 
-    /// <summary>The fields as display text ("member = n3, incarnation = 0").</summary>
+    /// <summary>The fields as display text ("member = n3, incarnation = 0"), in name order.</summary>
     public static string Body(IReadOnlyDictionary<string, string> fields) =>
         string.Join(", ", (fields ?? throw new ArgumentNullException(nameof(fields)))
             .Select(kv => $"{kv.Key} = {kv.Value}"));
+
+    /// <summary>The record's printed members in their own order, without its Kind, for display.</summary>
+    public static string Display(string? detail)
+    {
+        var text = detail ?? "";
+        if (text.Length > DetailCharsMax)
+        {
+            text = text[..DetailCharsMax];
+        }
+
+        var open = text.IndexOf('{', StringComparison.Ordinal);
+        var body = open >= 0 ? text[(open + 1)..].TrimEnd().TrimEnd('}').Trim() : text;
+        var kind = KindPrefix().Match(body);
+        return kind.Success ? body[kind.Length..] : body;
+    }
+
+    [GeneratedRegex(@"^Kind = [^,]*(, |$)")]
+    private static partial Regex KindPrefix();
 
     private static string Camel(string name) =>
         name.Length == 0 ? name : char.ToLowerInvariant(name[0]) + name[1..];

@@ -83,7 +83,11 @@ public sealed partial class HttpClusterSource
             var data = root.TryGetProperty("data", out var d) ? d : default;
             var fields = NodeJson.Fields(data);
             fields.Remove("kind");
-            var text = string.Join(", ", fields.Select(kv => $"{kv.Key} = {kv.Value}"));
+            // In the order the node wrote them (the record's order), like the simulator's events.
+            var text = data.ValueKind == JsonValueKind.Object
+                ? string.Join(", ", data.EnumerateObject().Where(p => p.Name != "kind")
+                    .Select(p => $"{p.Name} = {fields[p.Name]}"))
+                : "";
             e = new MonitorEvent(null, _time.GetUtcNow(), probe.Id ?? probe.Url.Authority, kind, text, fields);
         }
         catch (JsonException)

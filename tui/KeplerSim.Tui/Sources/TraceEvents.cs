@@ -17,7 +17,7 @@ public static class TraceEvents
             case TraceKind.Protocol:
                 var (kind, fields) = EventText.Parse(record.Detail);
                 return new MonitorEvent(record.TimeMicroseconds, null, record.Node, kind,
-                    EventText.Body(fields), fields);
+                    EventText.Display(record.Detail), fields);
             case TraceKind.NodeStarted:
                 return Make(record, "node.started", $"epoch {record.A}");
             case TraceKind.NodeCrashed:
