@@ -99,24 +99,30 @@ public sealed class ReplaySource : IClusterSource
         {
             using var doc = JsonDocument.Parse(line);
             var root = doc.RootElement;
-            if (root.ValueKind != JsonValueKind.Object
-                || !root.TryGetProperty("t", out var t) || !t.TryGetInt64(out var time)
-                || !root.TryGetProperty("kind", out var k) || !Enum.TryParse<TraceKind>(k.GetString(), out var kind)
-                || !root.TryGetProperty("node", out var n) || n.ValueKind != JsonValueKind.String)
+            if (root.ValueKind != JsonValueKind.Object || Integer(root, "t") is not { } time
+                || Text(root, "kind") is not { } kindText || !kindText.All(char.IsAsciiLetter)
+                || !Enum.TryParse<TraceKind>(kindText, out var kind) || !Enum.IsDefined(kind)
+                || Text(root, "node") is not { } node)
             {
                 return null;
             }
 
-            return new TraceRecord(time, n.GetString()!, kind,
-                root.TryGetProperty("detail", out var d) && d.ValueKind == JsonValueKind.String ? d.GetString() : null,
-                root.TryGetProperty("a", out var a) && a.TryGetInt64(out var av) ? av : 0,
-                root.TryGetProperty("b", out var b) && b.TryGetInt64(out var bv) ? bv : 0);
+            return new TraceRecord(time, node, kind, Text(root, "detail"), Integer(root, "a") ?? 0,
+                Integer(root, "b") ?? 0);
         }
         catch (JsonException)
         {
             return null;
         }
     }
+
+    private static string? Text(JsonElement obj, string name) =>
+        obj.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+
+    private static long? Integer(JsonElement obj, string name) =>
+        obj.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number && v.TryGetInt64(out var n)
+            ? n
+            : null;
 
     /// <inheritdoc />
     public void Start() => Publish();
