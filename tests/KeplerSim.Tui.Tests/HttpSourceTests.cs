@@ -46,6 +46,7 @@ internal sealed class FakeNodes : HttpMessageHandler
             """);
         Json(url + "api/replication", $$"""{"queueDepth":3,"progress":{{progress}},"underReplicated":null}""");
         Json(url + "metrics", "# HELP x\nkepler_chunks_stored 42\n");
+        Json(url + "api/files/?limit=1024", """{"prefix":"","files":[{"path":"x"},{"path":"y"}]}""");
         Status(url + "api/events", HttpStatusCode.NotFound);
     }
 
@@ -86,6 +87,7 @@ public sealed class HttpSourceTests
         Assert.StartsWith("unreachable:", Row(vm, "c").Health, StringComparison.Ordinal);
         Assert.All(vm.State.Members, m => Assert.Equal(MemberState.Alive, m.State));   // as a's list says
         Assert.Equal(42, vm.State.Ring.Single(r => r.Id == "a").StoredChunks);
+        Assert.Equal(2, vm.State.Replication.FileCount);
         Assert.Equal(new RepairProgress(12, 1200, 3.5, 4_000_000), vm.State.Replication.Progress);
         Assert.Equal(3, vm.State.Replication.QueueDepths.Single(q => q.Node == "a").Depth);
         Assert.Null(vm.State.Status);

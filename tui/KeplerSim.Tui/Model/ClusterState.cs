@@ -55,6 +55,9 @@ public sealed record ReplicationSummary
     /// <summary>Live files.</summary>
     public long? FileCount { get; init; }
 
+    /// <summary>Whether <see cref="FileCount"/> is only a lower bound (a listing came back full).</summary>
+    public bool FileCountIsLowerBound { get; init; }
+
     /// <summary>Referenced chunks by how many copies exist: (copies, chunks), ordered by copies.</summary>
     public IReadOnlyList<(int Replicas, long Chunks)>? ChunksByReplicas { get; init; }
 

@@ -58,6 +58,9 @@ public sealed class EventFold
     public (MemberState State, long Incarnation)? Swim(string member) =>
         _swim.TryGetValue(member, out var s) ? s : null;
 
+    /// <summary>Every member some SWIM event named, ordered.</summary>
+    public IEnumerable<string> SwimMembers => _swim.Keys;
+
     /// <summary>The last event the node reported, or about it.</summary>
     public MonitorEvent? LastHeard(string node) => _lastHeard.GetValueOrDefault(node);
 

@@ -85,6 +85,12 @@ public sealed partial class HttpClusterSource
             listed.TryAdd(probe.Key!, new ListedMember(probe.Key!, "", null, "unknown", 0));
         }
 
+        // A member SWIM declared dead may be gone from every list; the events still tell of it.
+        foreach (var id in _fold.SwimMembers)
+        {
+            listed.TryAdd(id, new ListedMember(id, "", null, "unknown", 0));
+        }
+
         var byId = _probes.Where(p => p.Key is not null).GroupBy(p => p.Key!).ToDictionary(g => g.Key, g => g.First(),
             StringComparer.Ordinal);
         var ring = reachable.FirstOrDefault()?.Ring ?? [];
@@ -98,6 +104,8 @@ public sealed partial class HttpClusterSource
                 .ToList(),
             Replication = new ReplicationSummary
             {
+                FileCount = reachable.Max(p => p.FileCount),
+                FileCountIsLowerBound = reachable.Any(p => p.FileCount >= FilesListedMax),
                 QueueDepths = listed.Keys.Select(id => (id, byId.GetValueOrDefault(id)?.QueueDepth)).ToList(),
                 Progress = reported.Count > 0
                     ? new RepairProgress(reported.Sum(r => r.ChunksLeft), reported.Sum(r => r.BytesLeft),

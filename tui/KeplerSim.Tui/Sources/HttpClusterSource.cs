@@ -25,6 +25,9 @@ public sealed partial class HttpClusterSource : IClusterSource
     /// <summary>Largest response body read; a larger one is garbage.</summary>
     public const int ResponseBytesMax = 4 * 1024 * 1024;
 
+    /// <summary>Most files one listing returns (the node's own maximum); a full listing means "at least".</summary>
+    public const int FilesListedMax = 1024;
+
     /// <summary>Most nodes followed (discovery stops there).</summary>
     public const int NodesMax = 64;
 
@@ -134,12 +137,14 @@ public sealed partial class HttpClusterSource : IClusterSource
             using var members = await GetJsonAsync(probe.Url, "api/members", cancel);
             using var ring = await GetJsonAsync(probe.Url, "api/ring", cancel);
             using var replication = await GetJsonAsync(probe.Url, "api/replication", cancel);
+            using var files = await GetJsonAsync(probe.Url, $"api/files/?limit={FilesListedMax}", cancel);
             var metrics = await GetTextAsync(probe.Url, "metrics", cancel);
             var parsed = Parse(status.RootElement, members.RootElement, ring.RootElement, replication.RootElement);
             lock (_gate)
             {
                 Apply(probe, parsed);
                 probe.StoredChunks = Metric(metrics, "kepler_chunks_stored");
+                probe.FileCount = FileCount(files.RootElement);
                 probe.LastOk = _time.GetUtcNow();
             }
 
@@ -190,6 +195,11 @@ public sealed partial class HttpClusterSource : IClusterSource
 
         return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
     }
+
+    private static long FileCount(JsonElement listing) =>
+        NodeJson.Object(listing, "/api/files/").TryGetProperty("files", out var files)
+            ? NodeJson.Array(files, "/api/files/ files").GetArrayLength()
+            : throw new InvalidDataException("/api/files/: no files");
 
     private static long? Metric(string text, string name)
     {

@@ -38,6 +38,8 @@ internal sealed class NodeProbe(Uri url)
 
     public long? StoredChunks { get; set; }
 
+    public long? FileCount { get; set; }
+
     public IReadOnlyList<string> Details { get; set; } = [];
 
     public bool Streaming { get; set; }

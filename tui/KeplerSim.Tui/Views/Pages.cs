@@ -174,7 +174,8 @@ public static class Pages
         var r = vm.State.Replication;
         var lines = new List<StyledLine>
         {
-            StyledLine.Plain($"files: {r.FileCount?.ToString(CultureInfo.InvariantCulture) ?? "n/a"}   " +
+            StyledLine.Plain($"files: {r.FileCount?.ToString(CultureInfo.InvariantCulture) ?? "n/a"}" +
+                $"{(r.FileCountIsLowerBound ? "+" : "")}   " +
                 "chunks by copies: " + (r.ChunksByReplicas is { } byCopies
                     ? byCopies.Count == 0 ? "none" : string.Join("  ", byCopies.Select(c => $"{c.Replicas}x:{c.Chunks}"))
                     : "n/a (the node API has no such query)")),
