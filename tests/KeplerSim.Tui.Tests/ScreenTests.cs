@@ -61,10 +61,10 @@ public sealed class ScreenTests
         Assert.Contains("PARTITION n1,n2 | n3", tui.LineWith("PARTITION"));
 
         tui.Key(Key.CursorRight);                                  // t = 6 s
-        Assert.Contains("repair: 40 chunks (2.5 MiB) left, 8.0 chunks/s, ETA 5.0s", tui.Screen());
+        Assert.Contains("repair: 40 chunks left (2.5 MiB) 8.0/s ETA 5.0s", tui.Screen());
         tui.Key(Key.CursorRight);                                  // t = 7 s
         tui.Key(new Key('3'));
-        Assert.Contains("repair: 10 chunks (640.0 KiB) left, 8.0 chunks/s, ETA 1.5s", tui.LineWith("│repair: 10"));
+        Assert.Contains("repair: 10 chunks left (640.0 KiB) 8.0/s ETA 1.5s", tui.LineWith("│repair: 10"));
         Assert.Contains("n1", tui.LineWith("      10 "));            // queue depth per node
 
         tui.Key(Key.End);                                          // t = 9 s: healed, drained

@@ -45,7 +45,7 @@ public sealed class SimulationTests
             };
             Assert.True(expected == row.State, $"{node.Name}: view says {row.State}, kernel says {truth}");
             var cut = sim.Nodes.Any(o => o != node && (sim.Network.IsBlocked(node, o) || sim.Network.IsBlocked(o, node)));
-            Assert.Equal(cut, row.Health.EndsWith("cut off", StringComparison.Ordinal));
+            Assert.Equal(cut, row.Health.Contains(", " + GroundTruth.CutOff, StringComparison.Ordinal));
         }
 
         Assert.Equal(sim.Now, vm.State.TimeMicroseconds);
@@ -100,7 +100,7 @@ public sealed class SimulationTests
         var screen = tui.Screen();
         Assert.Contains("PARTITION n1,n2 | n3,n4,n5", screen);
         Assert.Contains("PAUSED", screen);
-        Assert.Contains("running, cut off", tui.LineWith("│n4 "));
+        Assert.Contains("running, cut from n1,n2", tui.LineWith("│n4 "));
         AssertMatchesGroundTruth(tui.ViewModel, engine);
         tui.Key(new Key('h'));
         Assert.DoesNotContain("PARTITION", tui.Screen());

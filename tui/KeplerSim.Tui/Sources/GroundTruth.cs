@@ -18,6 +18,9 @@ internal sealed class GroundTruth(LiveScenario live, EventFold fold)
     /// <summary>Most under-replicated chunks listed.</summary>
     public const int UnderReplicatedListedMax = 50;
 
+    /// <summary>What the health column says before the nodes a partition cuts a node off from.</summary>
+    public const string CutOff = "cut from ";
+
     private const int ShortIdLength = 12;
 
     public ClusterState Build(string title)
@@ -60,10 +63,12 @@ internal sealed class GroundTruth(LiveScenario live, EventFold fold)
             "stopped" => MemberState.Left,
             _ => MemberState.Down,
         };
-        var cut = live.Simulation.Nodes.Any(o => !ReferenceEquals(o, node)
-            && (live.Simulation.Network.IsBlocked(node, o) || live.Simulation.Network.IsBlocked(o, node)));
+        var network = live.Simulation.Network;
+        var cut = live.Simulation.Nodes.Where(o => !ReferenceEquals(o, node)
+            && (network.IsBlocked(node, o) || network.IsBlocked(o, node))).Select(o => o.Name).ToList();
         return new MemberRow(node.Name, node.GossipAddress.ToString(), state, fold.Swim(node.Name)?.Incarnation ?? 0,
-            fold.LastHeard(node.Name)?.TimeText ?? "", cut ? truth + ", cut off" : truth);
+            fold.LastHeard(node.Name)?.TimeText ?? "",
+            cut.Count > 0 ? $"{truth}, {CutOff}{string.Join(",", cut)}" : truth);
     }
 
     private static List<RingRow> Ring(CheckContext context,

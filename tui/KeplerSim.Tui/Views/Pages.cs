@@ -27,8 +27,8 @@ public static class Pages
     private const int IdWidth = 10;
     private const int StateWidth = 8;
     private const int IncarnationWidth = 4;
-    private const int AddressWidth = 21;
-    private const int HeardWidth = 9;
+    private const int AddressWidth = 15;
+    private const int HeardWidth = 8;
     private const int BarWidth = 20;
 
     /// <summary>The tab line: the current page in brackets.</summary>

@@ -73,8 +73,8 @@ public static class Format
     {
         null => "repair: no progress reported",
         { ChunksLeft: 0 } => "repair: idle (queues empty)",
-        _ => Invariant($"repair: {p.ChunksLeft} chunks ({Bytes(p.BytesLeft)}) left, ") +
-            Invariant($"{p.ChunksPerSecond:0.0} chunks/s, ETA {Duration(p.EtaMicroseconds)}"),
+        _ => Invariant($"repair: {p.ChunksLeft} chunks left ({Bytes(p.BytesLeft)}) ") +
+            Invariant($"{p.ChunksPerSecond:0.0}/s ETA {Duration(p.EtaMicroseconds)}"),
     };
 
     /// <summary>Text cut (or padded) to exactly <paramref name="width"/> columns.</summary>
