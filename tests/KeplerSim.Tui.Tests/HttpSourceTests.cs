@@ -54,7 +54,8 @@ internal sealed class FakeNodes : HttpMessageHandler
     {
         var url = request.RequestUri!.ToString();
         var route = _routes.GetValueOrDefault(url)
-            ?? _routes.Where(r => url.StartsWith(r.Key, StringComparison.Ordinal)).Select(r => r.Value).FirstOrDefault();
+            ?? _routes.Where(r => url.StartsWith(r.Key, StringComparison.Ordinal)).Select(r => r.Value)
+                .FirstOrDefault();
         return Task.FromResult(route is null ? new HttpResponseMessage(HttpStatusCode.NotFound) : route());
     }
 }
@@ -139,7 +140,8 @@ public sealed class HttpSourceTests
             .Append("event: member.suspect\ndata: {not json\n\n")
             .Append("event: member.suspect\ndata: {\"data\":{}}\n\n")
             .Append("event: member.suspect\n")
-            .Append("data: {\"kind\":\"member.suspect\",\"data\":{\"member\":\"c\",\"incarnation\":4,\"from\":\"a\"}}\n\n")
+            .Append("data: {\"kind\":\"member.suspect\",")
+            .Append("\"data\":{\"member\":\"c\",\"incarnation\":4,\"from\":\"a\"}}\n\n")
             .Append("\u0000\u0001\u00ff garbage at the end without a newline");
         nodes.Bytes("http://127.0.0.1:3001/api/events", Encoding.UTF8.GetBytes(stream.ToString()));
         using var source = Source(nodes);

@@ -44,7 +44,8 @@ public sealed class SimulationTests
                 _ => MemberState.Down,
             };
             Assert.True(expected == row.State, $"{node.Name}: view says {row.State}, kernel says {truth}");
-            var cut = sim.Nodes.Any(o => o != node && (sim.Network.IsBlocked(node, o) || sim.Network.IsBlocked(o, node)));
+            var cut = sim.Nodes.Any(o => o != node
+                && (sim.Network.IsBlocked(node, o) || sim.Network.IsBlocked(o, node)));
             Assert.Equal(cut, row.Health.Contains(", " + GroundTruth.CutOff, StringComparison.Ordinal));
         }
 

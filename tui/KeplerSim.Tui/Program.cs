@@ -22,7 +22,10 @@ public static class Program
     {
         var node = new Option<string?>("--node") { Description = "Watch a real cluster through this node's HTTP URL" };
         var scenario = new Option<FileInfo?>("--scenario") { Description = "Run this scenario file live, in-process" };
-        var seed = new Option<ulong?>("--seed") { Description = "Root seed of the live scenario (default: the file's)" };
+        var seed = new Option<ulong?>("--seed")
+        {
+            Description = "Root seed of the live scenario (default: the file's)",
+        };
         var replay = new Option<FileInfo?>("--replay")
         {
             Description = "Replay a trace file (kepler-sim run SCENARIO --trace FILE)",

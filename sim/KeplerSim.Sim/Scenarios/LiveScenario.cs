@@ -12,7 +12,7 @@ public sealed class LiveScenario : IDisposable
 {
     private readonly ScenarioRun _run;
 
-    /// <summary>Prepares <paramref name="scenario"/> with <paramref name="seed"/>; nothing runs until advanced.</summary>
+    /// <summary>Prepares <paramref name="scenario"/> with <paramref name="seed"/>; nothing runs yet.</summary>
     public LiveScenario(Scenario scenario, ulong seed, Stream? traceJsonLines = null)
     {
         ArgumentNullException.ThrowIfNull(scenario);

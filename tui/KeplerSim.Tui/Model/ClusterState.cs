@@ -1,6 +1,6 @@
 namespace KeplerSim.Tui.Model;
 
-/// <summary>What the monitor believes about a member (from SWIM events, a node's member list or the simulator).</summary>
+/// <summary>What the monitor believes about a member (from SWIM events, a member list or the simulator).</summary>
 public enum MemberState
 {
     /// <summary>Nothing known yet.</summary>

@@ -145,7 +145,9 @@ internal sealed class BoundedLineReader(TextReader reader, int lineCharsMax)
                 any = true;
                 if (c == '\n')
                 {
-                    return _line.Length > 0 && _line[^1] == '\r' ? _line.ToString(0, _line.Length - 1) : _line.ToString();
+                    return _line.Length > 0 && _line[^1] == '\r'
+                        ? _line.ToString(0, _line.Length - 1)
+                        : _line.ToString();
                 }
 
                 if (_line.Length < lineCharsMax)

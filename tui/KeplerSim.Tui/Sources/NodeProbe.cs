@@ -126,7 +126,9 @@ internal static class NodeJson
 
         foreach (var p in data.EnumerateObject())
         {
-            fields[p.Name] = p.Value.ValueKind == JsonValueKind.String ? p.Value.GetString() ?? "" : p.Value.GetRawText();
+            fields[p.Name] = p.Value.ValueKind == JsonValueKind.String
+                ? p.Value.GetString() ?? ""
+                : p.Value.GetRawText();
         }
 
         return fields;

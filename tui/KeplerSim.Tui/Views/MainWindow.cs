@@ -59,7 +59,9 @@ public sealed class MainWindow : Window
         Title = "kepler-tui: " + _vm.State.Source;
         _header.Text = Pages.Header(_vm, width);
         _situation.Lines = [Pages.Situation(_vm)];
-        _tabs.Text = _filterDraft is { } draft ? $"/ filter: {draft}_   (Enter apply, Esc cancel)" : Pages.Tabs(_current);
+        _tabs.Text = _filterDraft is { } draft
+            ? $"/ filter: {draft}_   (Enter apply, Esc cancel)"
+            : Pages.Tabs(_current);
         var lines = Pages.Build(_current, _vm, height);
         _page.Lines = lines;
         _page.Top = _current == Page.Events ? Math.Max(0, lines.Count - height - _scrollBack) : 0;

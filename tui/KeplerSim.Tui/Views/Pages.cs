@@ -177,7 +177,9 @@ public static class Pages
             StyledLine.Plain($"files: {r.FileCount?.ToString(CultureInfo.InvariantCulture) ?? "n/a"}" +
                 $"{(r.FileCountIsLowerBound ? "+" : "")}   " +
                 "chunks by copies: " + (r.ChunksByReplicas is { } byCopies
-                    ? byCopies.Count == 0 ? "none" : string.Join("  ", byCopies.Select(c => $"{c.Replicas}x:{c.Chunks}"))
+                    ? byCopies.Count == 0
+                        ? "none"
+                        : string.Join("  ", byCopies.Select(c => $"{c.Replicas}x:{c.Chunks}"))
                     : "n/a (the node API has no such query)")),
             new([new Segment(Format.Progress(r.Progress), r.Progress is { ChunksLeft: > 0 }
                 ? ColorName16.BrightYellow : null)]),

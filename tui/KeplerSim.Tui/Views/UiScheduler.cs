@@ -5,8 +5,9 @@ using Terminal.Gui.App;
 namespace KeplerSim.Tui.Views;
 
 /// <summary>
-/// An Rx scheduler that runs work on Terminal.Gui's UI thread: at once through <see cref="IApplication.Invoke(Action)"/>
-/// (immediate on the UI thread, queued for the next loop iteration from any other), later through a timeout.
+/// An Rx scheduler that runs work on Terminal.Gui's UI thread: at once through
+/// <see cref="IApplication.Invoke(Action)"/> (immediate on the UI thread, queued for the next loop iteration from
+/// any other), later through a timeout.
 /// Under a headless test's virtual time provider, timeouts follow virtual time.
 /// </summary>
 public sealed class UiScheduler(IApplication app) : LocalScheduler
