@@ -254,8 +254,14 @@ public sealed class ReplaySource : IClusterSource
     private static MemberRow Member(string node, MemberState truth, EventFold fold)
     {
         var swim = fold.Swim(node);
+        var health = truth switch
+        {
+            MemberState.Alive => "running",
+            MemberState.Paused => "paused",
+            _ => "down",
+        };
         return new MemberRow(node, "", swim?.State ?? truth, swim?.Incarnation ?? 0,
-            fold.LastHeard(node)?.TimeText ?? "", truth.ToString().ToLowerInvariant());
+            fold.LastHeard(node)?.TimeText ?? "", health);
     }
 
     private static List<RingRow> Ring(SortedDictionary<string, MemberState> nodes)
