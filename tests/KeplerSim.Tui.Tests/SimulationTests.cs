@@ -138,4 +138,13 @@ public sealed class SimulationTests
         var after = await stepped.WaitAsync(TimeSpan.FromSeconds(60));  // bounded: the step's state arrives
         Assert.Equal(PlayState.Paused, after.Play);
     }
+
+    [Fact]
+    public async Task Host_reports_a_simulation_that_cannot_start()
+    {
+        using var host = new SimulationHost(() => throw new InvalidOperationException("no such protocol"));
+        var state = host.States.FirstAsync().ToTask();
+        host.Start();
+        Assert.Equal("cannot start: no such protocol", (await state.WaitAsync(TimeSpan.FromSeconds(30))).Status);
+    }
 }

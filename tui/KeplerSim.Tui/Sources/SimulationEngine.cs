@@ -79,6 +79,12 @@ public sealed class SimulationEngine : IClusterSource
         {
             _status = e.Message;
         }
+        catch (Exception e) when (e is SimulationException or InvariantViolationException)
+        {
+            Failed = true;
+            Playing = false;
+            _status = $"simulation stopped: {e.Message}";
+        }
 
         Publish();
     }

@@ -73,27 +73,41 @@ public sealed class SimulationHost : IClusterSource
             return;
         }
 
+        var last = ClusterState.Empty with { Source = "simulation" };
         using (engine)
-        using (engine.States.Subscribe(_states.OnNext))
+        using (engine.States.Subscribe(s => _states.OnNext(last = s)))
         using (engine.Events.Subscribe(_events.OnNext))
         {
-            engine.Start();
-            var clock = Stopwatch.StartNew();
-            while (!_stop.IsCancellationRequested)
+            try
             {
-                if (TryTake(out var command))
-                {
-                    engine.Send(command);
-                    continue;
-                }
+                Loop(engine);
+            }
+            catch (Exception e)
+            {
+                // A bug outside the simulation's own checks: keep the last picture, say why it froze.
+                _states.OnNext(last with { Play = PlayState.Paused, Status = $"simulation thread failed: {e.Message}" });
+            }
+        }
+    }
 
-                var elapsed = clock.Elapsed;
-                clock.Restart();
-                if (engine.Playing)
-                {
-                    var slice = (long)(elapsed.TotalMicroseconds * engine.Speed);
-                    engine.Advance(Math.Clamp(slice, 1, SliceMicrosecondsMax));
-                }
+    private void Loop(SimulationEngine engine)
+    {
+        engine.Start();
+        var clock = Stopwatch.StartNew();
+        while (!_stop.IsCancellationRequested)
+        {
+            if (TryTake(out var command))
+            {
+                engine.Send(command);
+                continue;
+            }
+
+            var elapsed = clock.Elapsed;
+            clock.Restart();
+            if (engine.Playing)
+            {
+                var slice = (long)(elapsed.TotalMicroseconds * engine.Speed);
+                engine.Advance(Math.Clamp(slice, 1, SliceMicrosecondsMax));
             }
         }
     }
