@@ -147,4 +147,28 @@ public sealed class SimulationTests
         host.Start();
         Assert.Equal("cannot start: no such protocol", (await state.WaitAsync(TimeSpan.FromSeconds(30))).Status);
     }
+
+    [Theory]
+    [InlineData("fast/split-brain.yaml")]
+    [InlineData("fast/node-failure.yaml")]
+    public void Watching_does_not_change_the_run(string file)
+    {
+        // The monitor reads every disk and metadata database after each slice; the run must not notice: the
+        // trace is the same as one advanced in a single slice with nobody looking.
+        const long until = 8_000_000;
+        using var watched = Engine(file);
+        using var vm = new MonitorViewModel(watched, ImmediateScheduler.Instance);
+        vm.Start();
+        while (watched.Live.Simulation.Now < until)
+        {
+            watched.Advance(Math.Min(137_000, until - watched.Live.Simulation.Now));
+        }
+
+        var scenario = ScenarioLoader.LoadFile(Repo.Scenario(file));
+        using var alone = new LiveScenario(scenario, scenario.Seed);
+        alone.Advance(until);
+        Assert.True(vm.State.Replication.FileCount > 0, "the monitor did read the metadata");
+        Assert.Equal(alone.Simulation.Trace.Count, watched.Live.Simulation.Trace.Count);
+        Assert.Equal(alone.Simulation.Trace.Hash, watched.Live.Simulation.Trace.Hash);
+    }
 }
