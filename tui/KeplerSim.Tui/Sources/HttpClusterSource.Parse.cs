@@ -1,0 +1,153 @@
+using System.Text.Json;
+using KeplerSim.Tui.Model;
+
+namespace KeplerSim.Tui.Sources;
+
+public sealed partial class HttpClusterSource
+{
+    /// <summary>One node's answers, parsed and checked before any of it is applied.</summary>
+    private sealed record Parsed(string Id, int? HttpPort, int? GossipPort, List<ListedMember> Members,
+        List<(string Id, double Share)> Ring, long? QueueDepth, RepairProgress? Progress, List<string> Details);
+
+    private static Parsed Parse(JsonElement status, JsonElement members, JsonElement ring, JsonElement replication)
+    {
+        NodeJson.Object(status, "/api/status");
+        var id = NodeJson.Text(status, "nodeId") is { Length: > 0 } nodeId
+            ? nodeId
+            : throw new InvalidDataException("/api/status: no nodeId");
+        var listed = new List<ListedMember>();
+        foreach (var m in NodeJson.Array(members, "/api/members").EnumerateArray())
+        {
+            if (NodeJson.Text(m, "id") is not { Length: > 0 } memberId)
+            {
+                throw new InvalidDataException("/api/members: a member without an id");
+            }
+
+            listed.Add(new ListedMember(memberId, NodeJson.Text(m, "gossip") ?? "", NodeJson.Text(m, "http"),
+                NodeJson.Text(m, "state") ?? "unknown", NodeJson.Number(m, "incarnation") ?? 0));
+        }
+
+        var shares = new List<(string, double)>();
+        if (NodeJson.Object(ring, "/api/ring").TryGetProperty("nodes", out var nodes))
+        {
+            foreach (var n in NodeJson.Array(nodes, "/api/ring nodes").EnumerateArray())
+            {
+                shares.Add((NodeJson.Text(n, "id") ?? throw new InvalidDataException("/api/ring: a node without id"),
+                    NodeJson.Real(n, "share") ?? 0));
+            }
+        }
+
+        NodeJson.Object(replication, "/api/replication");
+        RepairProgress? progress = null;
+        if (replication.TryGetProperty("progress", out var p) && p.ValueKind == JsonValueKind.Object)
+        {
+            progress = new RepairProgress(NodeJson.Number(p, "chunksLeft") ?? 0, NodeJson.Number(p, "bytesLeft") ?? 0,
+                NodeJson.Real(p, "chunksPerSecond") ?? 0, NodeJson.Number(p, "etaMicroseconds") ?? -1);
+        }
+
+        return new Parsed(id, NodeJson.Port(NodeJson.Text(status, "http")), NodeJson.Port(NodeJson.Text(status,
+            "gossip")), listed, shares, NodeJson.Number(replication, "queueDepth"), progress, NodeJson.Lines(status));
+    }
+
+    private static void Apply(NodeProbe probe, Parsed parsed)
+    {
+        probe.Id = parsed.Id;
+        probe.HttpPort = parsed.HttpPort ?? probe.Url.Port;
+        probe.GossipPort = parsed.GossipPort;
+        probe.Members = parsed.Members;
+        probe.Ring = parsed.Ring;
+        probe.QueueDepth = parsed.QueueDepth;
+        probe.Progress = parsed.Progress;
+        probe.Details = parsed.Details;
+        probe.Health = probe.BadEvents > 0 ? $"ok ({probe.BadEvents} bad events)" : "ok";
+    }
+
+    private void Publish()
+    {
+        lock (_gate)
+        {
+            _states.OnNext(Build());
+        }
+    }
+
+    /// <summary>The state from every probe. Caller holds the lock.</summary>
+    private ClusterState Build()
+    {
+        var reachable = _probes.Where(p => p.LastOk is not null && p.Id is not null).ToList();
+        var listed = new SortedDictionary<string, ListedMember>(StringComparer.Ordinal);
+        foreach (var member in reachable.SelectMany(p => p.Members))
+        {
+            listed.TryAdd(member.Id, member);
+        }
+
+        foreach (var probe in _probes.Where(p => p.Key is not null))
+        {
+            listed.TryAdd(probe.Key!, new ListedMember(probe.Key!, "", null, "unknown", 0));
+        }
+
+        // A member SWIM declared dead may be gone from every list; the events still tell of it.
+        foreach (var id in _fold.SwimMembers)
+        {
+            listed.TryAdd(id, new ListedMember(id, "", null, "unknown", 0));
+        }
+
+        var byId = _probes.Where(p => p.Key is not null).GroupBy(p => p.Key!).ToDictionary(g => g.Key, g => g.First(),
+            StringComparer.Ordinal);
+        var ring = reachable.FirstOrDefault()?.Ring ?? [];
+        var reported = reachable.Where(p => p.Progress is not null).Select(p => p.Progress!).ToList();
+        return new ClusterState
+        {
+            Source = Title,
+            Status = reachable.Count == 0 ? "no node answers: " + _probes[0].Health : null,
+            Members = listed.Values.Select(m => Member(m, byId.GetValueOrDefault(m.Id))).ToList(),
+            Ring = ring.Select(r => new RingRow(r.Id, r.Share, byId.GetValueOrDefault(r.Id)?.StoredChunks, null))
+                .ToList(),
+            Replication = new ReplicationSummary
+            {
+                FileCount = reachable.Max(p => p.FileCount),
+                FileCountIsLowerBound = reachable.Any(p => p.FileCount >= FilesListedMax),
+                QueueDepths = listed.Keys.Select(id => (id, byId.GetValueOrDefault(id)?.QueueDepth)).ToList(),
+                Progress = reported.Count > 0
+                    ? new RepairProgress(reported.Sum(r => r.ChunksLeft), reported.Sum(r => r.BytesLeft),
+                        reported.Sum(r => r.ChunksPerSecond), reported.Max(r => r.EtaMicroseconds))
+                    : _fold.Progress(),
+            },
+            NodeDetails = byId.ToDictionary(kv => kv.Key, kv => (IReadOnlyList<string>)
+                [$"{"url",-26} {kv.Value.Url}", $"{"health",-26} {kv.Value.Health}", .. kv.Value.Details],
+                StringComparer.Ordinal),
+        };
+    }
+
+    private MemberRow Member(ListedMember member, NodeProbe? probe)
+    {
+        var swim = _fold.Swim(member.Id);
+        var state = swim?.State ?? member.State switch
+        {
+            "alive" => MemberState.Alive,
+            "suspect" => MemberState.Suspect,
+            "dead" => MemberState.Dead,
+            "left" => MemberState.Left,
+            _ => MemberState.Unknown,
+        };
+        var heard = probe?.LastOk is { } ok
+            ? ok.ToLocalTime().ToString("HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture)
+            : _fold.LastHeard(member.Id)?.TimeText ?? "";
+        return new MemberRow(member.Id, member.Gossip, state, Math.Max(swim?.Incarnation ?? 0, member.Incarnation),
+            heard, probe?.Health ?? "no API address");
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _timer?.Dispose();
+        _stop.Cancel();
+        _client.Dispose();
+        lock (_gate)
+        {
+            _states.OnCompleted();
+            _events.OnCompleted();
+        }
+
+        _stop.Dispose();
+    }
+}
