@@ -143,7 +143,17 @@ public sealed class ScreenTests
             app.InjectKey(new Key('q'));
             return false;
         });
-        app.Run(window);                                           // returns only because q stopped it
+        // Bounded: if q ever stops working, a real-time watchdog stops the loop and the test fails saying so.
+        var watchdogFired = false;
+        using var watchdog = new System.Threading.Timer(
+            _ => app.Invoke(() =>
+            {
+                watchdogFired = true;
+                app.RequestStop();
+            }),
+            null, TimeSpan.FromSeconds(30), System.Threading.Timeout.InfiniteTimeSpan);
+        app.Run(window);
+        Assert.False(watchdogFired, "q did not stop the application within 30 s");
         Assert.True(source.Started);
     }
 }
