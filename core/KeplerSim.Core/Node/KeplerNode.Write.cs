@@ -19,15 +19,10 @@ public sealed partial class KeplerNode
         await EnsureReadyAsync();
         var requestId = $"{Id.Value}/{_runtime.Random.NextUInt64():x16}/{++_requestCounter}";
         var tracker = new WriteTracker(requestId, durability == Durability.Fast ? 0 : _options.RequiredCopies(durability));
-        var builder = new ChunkListBuilder(_options.ChunkSizeBytes);
+        ChunkList chunks;
         try
         {
-            await foreach (var chunk in new Chunker(_options.ChunkSizeBytes).ChunkAsync(content))
-            {
-                builder.Add(chunk);
-                await StoreIncomingChunkAsync(chunk, tracker);
-            }
-
+            chunks = await StoreChunksAsync(content, tracker);
             await WaitForCopiesAsync(tracker, filePath);
         }
         finally
@@ -35,7 +30,7 @@ public sealed partial class KeplerNode
             ForgetTracker(tracker);
         }
 
-        var manifest = Manifest.Create(filePath, builder.Build(), Clock.Now(), Id)
+        var manifest = Manifest.Create(filePath, chunks, Clock.Now(), Id)
             .Superseding(CurrentVersions(filePath));
         await PublishManifestAsync(manifest, durability);
         Metrics.WritesAcknowledged++;
@@ -61,14 +56,99 @@ public sealed partial class KeplerNode
     }
 
     /// <summary>
-    /// Writes one chunk of a client's file durably here (as an owner, or as a hinted copy if this node owns none
-    /// of it) and, in the same metadata transaction, queues it for every other owner.
+    /// Cuts the client's stream into chunks and stores them, keeping up to
+    /// <see cref="KeplerOptions.UploadChunksInFlight"/> chunks in flight: while some are hashed and written, the
+    /// next is read. Memory is one chunk buffer per chunk in flight, whatever the file's size. Chunks are
+    /// collected in stream order (oldest first) for the manifest. On any failure every chunk still in flight
+    /// finishes (or fails) before the failure propagates, so nothing of this write runs on afterwards.
     /// </summary>
-    private async Task StoreIncomingChunkAsync(Chunk chunk, WriteTracker tracker)
+    private async Task<ChunkList> StoreChunksAsync(Stream content, WriteTracker tracker)
     {
+        var builder = new ChunkListBuilder(_options.ChunkSizeBytes);
+        var inFlight = new Queue<(Chunk Chunk, byte[] Buffer, Task<ChunkId> Stored)>();
+        var spare = new Stack<byte[]>();
+        var offsetBytes = 0L;
+        try
+        {
+            for (var index = 0; ; index++)
+            {
+                if (inFlight.Count >= _options.UploadChunksInFlight)
+                {
+                    spare.Push(await CollectOldestAsync(inFlight, builder));
+                }
+
+                var buffer = spare.Count > 0 ? spare.Pop() : new byte[_options.ChunkSizeBytes];
+                var filled = await content.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false);
+                if (filled == 0)
+                {
+                    break;
+                }
+
+                if (index >= Chunker.ChunkCountMax)
+                {
+                    throw new InvalidDataException(
+                        $"the stream has more than {Chunker.ChunkCountMax} chunks of {_options.ChunkSizeBytes} bytes");
+                }
+
+                var data = new ReadOnlyMemory<byte>(buffer, 0, filled);
+                inFlight.Enqueue((new Chunk(index, offsetBytes, default, data), buffer,
+                    StoreIncomingChunkAsync(data, tracker)));
+                Metrics.UploadChunksInFlightPeak = Math.Max(Metrics.UploadChunksInFlightPeak, inFlight.Count);
+                offsetBytes += filled;
+                if (filled < buffer.Length)
+                {
+                    break; // ReadAtLeastAsync returns less than asked only at the end of the stream.
+                }
+            }
+
+            while (inFlight.Count > 0)
+            {
+                await CollectOldestAsync(inFlight, builder);
+            }
+        }
+        catch
+        {
+            // Let the rest finish before the failure propagates; their own failures add nothing new.
+            foreach (var (_, _, stored) in inFlight)
+            {
+                try
+                {
+                    await stored;
+                }
+                catch (Exception)
+                {
+                    // Already failing: the first failure is the one reported.
+                }
+            }
+
+            throw;
+        }
+
+        return builder.Build();
+    }
+
+    /// <summary>Waits for the oldest chunk in flight, adds it to the list and returns its buffer for reuse.</summary>
+    private static async Task<byte[]> CollectOldestAsync(
+        Queue<(Chunk Chunk, byte[] Buffer, Task<ChunkId> Stored)> inFlight, ChunkListBuilder builder)
+    {
+        var (chunk, buffer, stored) = inFlight.Peek();
+        var id = await stored;
+        inFlight.Dequeue();
+        builder.Add(chunk with { Id = id });
+        return buffer;
+    }
+
+    /// <summary>
+    /// Hashes one chunk of a client's file (once: the id goes on to the store), writes it durably here (as an
+    /// owner, or as a hinted copy if this node owns none of it) and, in the same metadata transaction as its
+    /// record, queues it for every other owner.
+    /// </summary>
+    private async Task<ChunkId> StoreIncomingChunkAsync(ReadOnlyMemory<byte> data, WriteTracker tracker)
+    {
+        var chunk = await Store.HashAsync(data);
         var id = chunk.Id.Hex;
-        await Store.WriteAsync(id, chunk.Data);
-        Meta.Transaction(meta => RecordLocalChunk(meta, id, chunk.Data.Length, tracker.RequestId, replicate: true));
+        await Store.WriteAsync(chunk);
+        Meta.Transaction(meta => RecordLocalChunk(meta, id, data.Length, tracker.RequestId, replicate: true));
         var owners = Ring.OwnersOf(id);
         tracker.Expect(id, owners.Count);
         if (owners.Contains(Id))
@@ -81,8 +161,14 @@ public sealed partial class KeplerNode
             _trackers[id] = list = [];
         }
 
-        list.Add(tracker);
+        // A file may hold the same chunk twice: track it once, or ForgetTracker would leave the second behind.
+        if (!list.Contains(tracker))
+        {
+            list.Add(tracker);
+        }
+
         _replication?.Kick();
+        return chunk.Id;
     }
 
     /// <summary>
