@@ -11,6 +11,9 @@ public sealed partial class KeplerNode
     private readonly SortedDictionary<string, List<WriteTracker>> _trackers = new(StringComparer.Ordinal);
     private long _requestCounter;
 
+    /// <summary>Chunk ids some write in progress waits on (for tests: zero once every write has finished).</summary>
+    internal int TrackedChunkCount => _trackers.Count;
+
     /// <inheritdoc />
     public async Task<FileVersionInfo> PutAsync(string path, Stream content, Durability durability)
     {
