@@ -33,6 +33,8 @@ public sealed partial class KeplerNode
             ForgetTracker(tracker);
         }
 
+        // Every chunk record and queue entry of this write is durable before its manifest goes anywhere.
+        Meta.MakeDurable(tracker.RecordedThrough);
         var manifest = Manifest.Create(filePath, chunks, Clock.Now(), Id)
             .Superseding(CurrentVersions(filePath));
         await PublishManifestAsync(manifest, durability);
@@ -151,7 +153,11 @@ public sealed partial class KeplerNode
         var chunk = await Store.HashAsync(data);
         var id = chunk.Id.Hex;
         await Store.WriteAsync(chunk);
-        Meta.Transaction(meta => RecordLocalChunk(meta, id, data.Length, tracker.RequestId, replicate: true));
+        // Deferred: the WAL fsync of this commit is shared with the others of the upload (and made before the ack
+        // by MakeDurable). A power loss before it loses the record, not the chunk: recovery registers the file.
+        var commit = Meta.TransactionDeferred(
+            meta => RecordLocalChunk(meta, id, data.Length, tracker.RequestId, replicate: true));
+        tracker.RecordedThrough = Math.Max(tracker.RecordedThrough, commit);
         var owners = Ring.OwnersOf(id);
         tracker.Expect(id, owners.Count);
         if (owners.Contains(Id))
@@ -359,6 +365,9 @@ public sealed partial class KeplerNode
         private int _unmet;
 
         public string RequestId => requestId;
+
+        /// <summary>The metadata commit sequence of this write's last chunk record (deferred commits).</summary>
+        public long RecordedThrough { get; set; }
 
         public int Required => required;
 
