@@ -10,6 +10,9 @@ namespace KeplerSim.Core.Storage;
 /// </summary>
 public sealed class ChunkWriter : IAsyncDisposable
 {
+    /// <summary>Segments at least this large are hashed as pure work (off the loop); smaller ones inline.</summary>
+    public const int PureWorkBytesMin = 256 * 1024;
+
     private readonly ChunkStore _store;
     private readonly string _tmpPath;
     private readonly IWritableFile _file;
@@ -51,14 +54,27 @@ public sealed class ChunkWriter : IAsyncDisposable
                 throw new ChunkTooLargeException(ChunkId, LengthBytes + segment.Length);
             }
 
-            // The segment is hashed (pure work, off the loop on a real node) while the disk writes it.
-            var hashing = _hash is { } hash
-                ? _store.PureWork.RunAsync(() =>
+            // A large segment is hashed as pure work (off the loop on a real node) while the disk writes it; a
+            // small one (a 64 KiB stream frame) costs less to hash here than a hop to another thread.
+            Task<bool> hashing;
+            if (_hash is not { } hash)
+            {
+                hashing = Task.FromResult(true);
+            }
+            else if (segment.Length < PureWorkBytesMin)
+            {
+                hash.AppendData(segment.Span);
+                hashing = Task.FromResult(true);
+            }
+            else
+            {
+                hashing = _store.PureWork.RunAsync(() =>
                 {
                     hash.AppendData(segment.Span);
                     return true;
-                })
-                : Task.FromResult(true);
+                });
+            }
+
             try
             {
                 await _file.AppendAsync(segment);

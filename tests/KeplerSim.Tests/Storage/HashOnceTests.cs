@@ -92,14 +92,14 @@ public sealed class HashOnceTests
     {
         var (sim, node, store, work) = Setup(34);
         using var _ = sim;
-        var data = Bytes(5, 3 * 1000);
-        var claimed = ChunkStore.IdOf(Bytes(6, 3 * 1000));
+        var data = Bytes(5, 3 * ChunkWriter.PureWorkBytesMin);
+        var claimed = ChunkStore.IdOf(Bytes(6, 3 * ChunkWriter.PureWorkBytesMin));
         Assert.Throws<ChunkMismatchException>(() => sim.Await(node.Spawn(async _ =>
         {
             await using var writer = await store.BeginWriteAsync(claimed);
-            for (var at = 0; at < data.Length; at += 1000)
+            for (var at = 0; at < data.Length; at += ChunkWriter.PureWorkBytesMin)
             {
-                await writer.AppendAsync(data.AsMemory(at, 1000));
+                await writer.AppendAsync(data.AsMemory(at, ChunkWriter.PureWorkBytesMin));
             }
 
             return await writer.CommitAsync();
@@ -107,5 +107,29 @@ public sealed class HashOnceTests
         Assert.Equal(3, work.Runs);
         Assert.DoesNotContain(node.Disk.AllFiles(), f => f.StartsWith("chunks/", StringComparison.Ordinal)
                                                          && f.Contains(claimed, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Small_stream_frames_are_hashed_inline_without_a_hop()
+    {
+        var (sim, node, store, work) = Setup(35);
+        using var _ = sim;
+        const int Frame = 64 * 1024;
+        Assert.True(Frame < ChunkWriter.PureWorkBytesMin, "a stream frame is below the pure-work threshold");
+        var data = Bytes(7, 4 * Frame);
+        var id = ChunkStore.IdOf(data);
+        var outcome = sim.Await(node.Spawn(async _ =>
+        {
+            await using var writer = await store.BeginWriteAsync(id);
+            for (var at = 0; at < data.Length; at += Frame)
+            {
+                await writer.AppendAsync(data.AsMemory(at, Frame));
+            }
+
+            return await writer.CommitAsync();
+        }), "the streamed write");
+        Assert.Equal(ChunkWriteOutcome.Written, outcome);
+        Assert.Equal(0, work.Runs);
+        Assert.Equal(data, node.Disk.Peek(ChunkStore.PathOf(id)));
     }
 }
