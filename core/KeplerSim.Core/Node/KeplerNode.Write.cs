@@ -25,8 +25,8 @@ public sealed partial class KeplerNode
         ChunkList chunks;
         try
         {
-            chunks = await StoreChunksAsync(content, tracker);
-            await WaitForCopiesAsync(tracker, filePath);
+            chunks = await StoreChunksAsync(content, tracker, filePath);
+            await WaitForCopiesAsync(tracker.Done, tracker.Required, filePath);
         }
         finally
         {
@@ -67,7 +67,7 @@ public sealed partial class KeplerNode
     /// collected in stream order (oldest first) for the manifest. On any failure every chunk still in flight
     /// finishes (or fails) before the failure propagates, so nothing of this write runs on afterwards.
     /// </summary>
-    private async Task<ChunkList> StoreChunksAsync(Stream content, WriteTracker tracker)
+    private async Task<ChunkList> StoreChunksAsync(Stream content, WriteTracker tracker, FilePath path)
     {
         var builder = new ChunkListBuilder(_options.ChunkSizeBytes);
         var inFlight = new Queue<(Chunk Chunk, byte[] Buffer, Task<ChunkId> Stored)>();
@@ -97,7 +97,7 @@ public sealed partial class KeplerNode
 
                 var data = new ReadOnlyMemory<byte>(buffer, 0, filled);
                 inFlight.Enqueue((new Chunk(index, offsetBytes, default, data), buffer,
-                    StoreIncomingChunkAsync(data, tracker)));
+                    StoreIncomingChunkAsync(data, tracker, path)));
                 Metrics.UploadChunksInFlightPeak = Math.Max(Metrics.UploadChunksInFlightPeak, inFlight.Count);
                 offsetBytes += filled;
                 if (filled < buffer.Length)
@@ -148,7 +148,8 @@ public sealed partial class KeplerNode
     /// owner, or as a hinted copy if this node owns none of it) and, in the same metadata transaction as its
     /// record, queues it for every other owner.
     /// </summary>
-    private async Task<ChunkId> StoreIncomingChunkAsync(ReadOnlyMemory<byte> data, WriteTracker tracker)
+    private async Task<ChunkId> StoreIncomingChunkAsync(ReadOnlyMemory<byte> data, WriteTracker tracker,
+        FilePath path)
     {
         var chunk = await Store.HashAsync(data);
         var id = chunk.Id.Hex;
@@ -177,6 +178,10 @@ public sealed partial class KeplerNode
         }
 
         _replication?.Kick();
+
+        // Backpressure: the chunk keeps its slot until it has the copies the write waits for, so an upload goes
+        // no faster than its replication and never ends with a backlog that outlasts the write timeout.
+        await WaitForCopiesAsync(tracker.CopiesOf(id), tracker.Required, path);
         return chunk.Id;
     }
 
@@ -220,20 +225,20 @@ public sealed partial class KeplerNode
         }
     }
 
-    private async Task WaitForCopiesAsync(WriteTracker tracker, FilePath path)
+    private async Task WaitForCopiesAsync(Task done, int required, FilePath path)
     {
-        if (tracker.Done.IsCompleted)
+        if (done.IsCompleted)
         {
             return;
         }
 
         using var cancel = new CancellationTokenSource();
         var timeout = _runtime.Clock.DelayAsync(_options.WriteTimeoutMicroseconds, cancel.Token);
-        if (await Task.WhenAny(tracker.Done, timeout) != tracker.Done)
+        if (await Task.WhenAny(done, timeout) != done)
         {
             Metrics.WritesTimedOut++;
             throw new DurabilityNotMetException(
-                $"write of '{path}' did not reach {tracker.Required} copies per chunk within " +
+                $"write of '{path}' did not reach {required} copies per chunk within " +
                 $"{_options.WriteTimeoutMicroseconds / 1000} ms; its data stays queued for replication");
         }
 
@@ -359,8 +364,8 @@ public sealed partial class KeplerNode
     /// <summary>Waits for every chunk of one write to reach its required number of owner copies.</summary>
     private sealed class WriteTracker(string requestId, int required)
     {
-        private readonly SortedDictionary<string, (int Needed, SortedSet<NodeId> Owners)> _chunks =
-            new(StringComparer.Ordinal);
+        private readonly SortedDictionary<string, (int Needed, SortedSet<NodeId> Owners, TaskCompletionSource Met)>
+            _chunks = new(StringComparer.Ordinal);
         private readonly TaskCompletionSource _done = new();
         private int _unmet;
 
@@ -386,15 +391,23 @@ public sealed partial class KeplerNode
 
         public IEnumerable<string> ChunkIds => _chunks.Keys;
 
+        /// <summary>Completes when <paramref name="chunkId"/> (already expected) has its required copies.</summary>
+        public Task CopiesOf(string chunkId) => _chunks[chunkId].Met.Task;
+
         public void Expect(string chunkId, int owners)
         {
             if (!_chunks.ContainsKey(chunkId))
             {
                 var needed = Math.Min(required, owners);
-                _chunks[chunkId] = (needed, []);
+                var met = new TaskCompletionSource();
+                _chunks[chunkId] = (needed, [], met);
                 if (needed > 0)
                 {
                     _unmet++;
+                }
+                else
+                {
+                    met.TrySetResult();
                 }
             }
         }
@@ -405,6 +418,7 @@ public sealed partial class KeplerNode
                 && state.Owners.Count == state.Needed)
             {
                 _unmet--;
+                state.Met.TrySetResult();
                 if (_unmet == 0)
                 {
                     _done.TrySetResult();

@@ -47,6 +47,40 @@ public sealed class UploadPipelineTests
     }
 
     [Fact]
+    public void A_waiting_upload_goes_no_faster_than_its_replication()
+    {
+        // Replication (20 KB/s per stream) is far slower than the local disk: without backpressure (fast) the
+        // writer stores every chunk at once and queues two replications behind each.
+        const int Limit = 2;
+        var all = PeakQueueDuringUpload(Durability.All, Limit);
+        var quorum = PeakQueueDuringUpload(Durability.Quorum, Limit);
+        var fast = PeakQueueDuringUpload(Durability.Fast, Limit);
+        // All: each chunk in flight has at most one entry per other owner, and none once it has its copies.
+        Assert.InRange(all, 1, Limit * 2);
+        // Quorum: the quorum copies hold the upload back; third copies may lag behind, but far less than fast.
+        Assert.InRange(quorum, 1, fast / 2);
+        Assert.Equal(2 * 24, fast);
+    }
+
+    private static long PeakQueueDuringUpload(Durability durability, int limit)
+    {
+        using var cluster = KeplerCluster.Create(3, seed: 43,
+            new KeplerOptions { ChunkSizeBytes = C, UploadChunksInFlight = limit },
+            network: new NetworkFaults { StreamBandwidthBytesPerSecond = 20_000 });
+        var data = KeplerCluster.Bytes(24 * C, 5);
+        var put = cluster.PutAsync(0, "slow", data, durability);
+        var peakQueue = 0L;
+        Assert.True(cluster.Sim.RunUntil(() =>
+        {
+            peakQueue = Math.Max(peakQueue, cluster.Kepler(0).QueueDepth);
+            return put.IsCompleted;
+        }, 60 * SimHarness.Second), $"{durability}: waiting for the upload to be acknowledged");
+        Assert.True(put.IsCompletedSuccessfully, put.Exception?.ToString());
+        Assert.Equal(data, cluster.Get(2, "slow"));
+        return peakQueue;
+    }
+
+    [Fact]
     public void The_upload_limit_relates_to_its_maximum()
     {
         Assert.InRange(new KeplerOptions().UploadChunksInFlight, 2, KeplerOptions.UploadChunksInFlightMax);
