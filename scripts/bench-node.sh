@@ -27,11 +27,19 @@ start_node() { # id n peers rf
 
 stop_nodes() { for p in "${pids[@]}"; do kill -9 "$p" 2> /dev/null || true; done; pids=(); }
 
-upload() { # url file -> seconds
-  curl -sf -o /dev/null -w '%{time_total}' -T "$2" "$1"
+upload() { # url file -> seconds; a failed upload prints its status and body and returns 1
+  local out code
+  out="$(curl -s -o "$dir/response" -w '%{http_code} %{time_total}' -T "$2" "$1")"
+  code="${out%% *}"
+  if [ "$code" != 200 ]; then
+    echo "upload to $1 failed: HTTP $code after ${out#* } s: $(head -c 300 "$dir/response")" >&2
+    return 1
+  fi
+  echo "${out#* }"
 }
 
 bytes=$((size_mib * 1024 * 1024))
+echo "== $(date -u '+%Y-%m-%d %H:%M UTC'), load: $(uptime | sed 's/.*load average: //')"
 echo "== disk: dd if=/dev/zero bs=4M count=$((size_mib / 4)) conv=fsync"
 dd_out="$(dd if=/dev/zero of="$dir/dd.bin" bs=4M count=$((size_mib / 4)) conv=fsync 2>&1 | tail -1)"
 echo "$dd_out"
@@ -59,7 +67,10 @@ for n in 1 2 3; do start_node "b$n" "$n" "$peers" 3; done
 for d in quorum all; do
   # Fresh bytes per run: the same bytes again would be deduplicated (content-addressed chunks).
   head -c "$bytes" /dev/urandom > "$dir/input.bin"
-  t="$(upload "http://127.0.0.1:13001/api/files/bench-$d.bin?durability=$d" "$dir/input.bin")"
+  if ! t="$(upload "http://127.0.0.1:13001/api/files/bench-$d.bin?durability=$d" "$dir/input.bin")"; then
+    echo "$d: upload FAILED (see above)"
+    continue
+  fi
   r="$(mbps "$bytes" "$t")"
   echo "$d: upload $r MB/s (ratio to dd/3 $(awk -v a="$r" -v b="$dd_rate" 'BEGIN{printf "%.2f", a/(b/3)}'))"
 done
@@ -76,3 +87,4 @@ for mult in 1 4; do
   stop_nodes
   rm -rf "$dir/r1"
 done
+echo "== load at end: $(uptime | sed 's/.*load average: //')"

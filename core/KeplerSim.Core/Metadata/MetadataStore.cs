@@ -41,8 +41,17 @@ public sealed partial class MetadataStore : IDisposable
     private readonly FileSql _fileSql;
     private readonly QueueSql _queueSql;
     private readonly PeerSql _peerSql;
+    /// <summary>The <c>meta</c> key a durability barrier writes when no durable commit has happened since.</summary>
+    private const string DurabilityBarrierKey = "durability_barrier";
+
     private SqliteTransaction? _transaction;
     private bool _disposed;
+
+    // Commits counted in this incarnation, and the count at the last durable one: a durable commit fsyncs the
+    // WAL, which holds every earlier commit too (or a checkpoint already synced them into the database file).
+    private long _commitSequence;
+    private long _durableThrough;
+    private bool _deferring;
 
     /// <summary>
     /// Opens the store over an open connection, which the caller keeps owning: sets the per-connection pragmas and
@@ -133,6 +142,51 @@ public sealed partial class MetadataStore : IDisposable
         return result;
     }
 
+    /// <summary>
+    /// Runs <paramref name="work"/> in one transaction whose commit does not wait for the disk
+    /// (<c>synchronous=NORMAL</c>: the WAL is written but not fsync'd). It survives a crash of the process (the
+    /// data is in the OS page cache) but not yet a power loss: nothing that depends on it may be acknowledged
+    /// before <see cref="MakeDurable"/> with the returned sequence. Several deferred commits then share one fsync.
+    /// </summary>
+    public long TransactionDeferred(Action<MetadataStore> work)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        SetSynchronous("NORMAL");
+        _deferring = true;
+        try
+        {
+            Transaction(work);
+        }
+        finally
+        {
+            _deferring = false;
+            SetSynchronous("FULL");
+        }
+
+        return _commitSequence;
+    }
+
+    /// <summary>
+    /// Makes every commit up to <paramref name="commitSequence"/> (from <see cref="TransactionDeferred"/>) durable:
+    /// free when a durable commit has happened since, else one durable commit (one WAL fsync) of a marker row.
+    /// </summary>
+    public void MakeDurable(long commitSequence)
+    {
+        if (!IsDurableThrough(commitSequence))
+        {
+            Transaction(meta => meta.SetMeta(DurabilityBarrierKey,
+                commitSequence.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        }
+
+        Invariant.That(IsDurableThrough(commitSequence), "a durable commit covers every earlier commit");
+    }
+
+    /// <summary>Transactions committed through this store so far (deferred or durable).</summary>
+    public long CommitSequence => _commitSequence;
+
+    /// <summary>Whether every commit up to <paramref name="commitSequence"/> is durable.</summary>
+    public bool IsDurableThrough(long commitSequence) => _durableThrough >= commitSequence;
+
     /// <summary>Reads a value from the <c>meta</c> table, or null when the key is absent.</summary>
     public string? GetMeta(string key)
     {
@@ -174,6 +228,17 @@ public sealed partial class MetadataStore : IDisposable
         }
     }
 
+    /// <summary>Counts a committed transaction; a commit with <c>synchronous=FULL</c> is durable with all before it.
+    /// </summary>
+    internal void Committed()
+    {
+        _commitSequence++;
+        if (!_deferring)
+        {
+            _durableThrough = _commitSequence;
+        }
+    }
+
     internal void EndTransaction(SqliteTransaction transaction)
     {
         Invariant.That(ReferenceEquals(_transaction, transaction), "only the open transaction ends");
@@ -186,6 +251,14 @@ public sealed partial class MetadataStore : IDisposable
         // durable before it returns (an acknowledged write must survive power loss). journal_mode is the host's.
         using var command = connection.CreateCommand();
         command.CommandText = "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;";
+        command.ExecuteNonQuery();
+    }
+
+    private void SetSynchronous(string level)
+    {
+        Invariant.That(_transaction is null, "synchronous changes only between transactions");
+        using var command = _connection.CreateCommand();
+        command.CommandText = "PRAGMA synchronous = " + level + ";";
         command.ExecuteNonQuery();
     }
 

@@ -25,6 +25,7 @@ public sealed class MetadataTransaction : IDisposable
         try
         {
             inner.Commit();
+            _store.Committed();
         }
         finally
         {

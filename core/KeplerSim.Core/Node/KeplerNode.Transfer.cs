@@ -91,7 +91,7 @@ public sealed partial class KeplerNode
             }
 
             // Never trust a replica: the bytes must hash to the id.
-            return ChunkStore.IdOf(data) == id ? data : null;
+            return (await Store.HashAsync(data)).Id.Hex == id ? data : null;
         }
         catch (Exception e) when (IsTransferFailure(e))
         {

@@ -11,6 +11,9 @@ public sealed partial class KeplerNode
     private readonly SortedDictionary<string, List<WriteTracker>> _trackers = new(StringComparer.Ordinal);
     private long _requestCounter;
 
+    /// <summary>Chunk ids some write in progress waits on (for tests: zero once every write has finished).</summary>
+    internal int TrackedChunkCount => _trackers.Count;
+
     /// <inheritdoc />
     public async Task<FileVersionInfo> PutAsync(string path, Stream content, Durability durability)
     {
@@ -19,23 +22,20 @@ public sealed partial class KeplerNode
         await EnsureReadyAsync();
         var requestId = $"{Id.Value}/{_runtime.Random.NextUInt64():x16}/{++_requestCounter}";
         var tracker = new WriteTracker(requestId, durability == Durability.Fast ? 0 : _options.RequiredCopies(durability));
-        var builder = new ChunkListBuilder(_options.ChunkSizeBytes);
+        ChunkList chunks;
         try
         {
-            await foreach (var chunk in new Chunker(_options.ChunkSizeBytes).ChunkAsync(content))
-            {
-                builder.Add(chunk);
-                await StoreIncomingChunkAsync(chunk, tracker);
-            }
-
-            await WaitForCopiesAsync(tracker, filePath);
+            chunks = await StoreChunksAsync(content, tracker, filePath);
+            await WaitForCopiesAsync(tracker.Done, tracker.Required, filePath);
         }
         finally
         {
             ForgetTracker(tracker);
         }
 
-        var manifest = Manifest.Create(filePath, builder.Build(), Clock.Now(), Id)
+        // Every chunk record and queue entry of this write is durable before its manifest goes anywhere.
+        Meta.MakeDurable(tracker.RecordedThrough);
+        var manifest = Manifest.Create(filePath, chunks, Clock.Now(), Id)
             .Superseding(CurrentVersions(filePath));
         await PublishManifestAsync(manifest, durability);
         Metrics.WritesAcknowledged++;
@@ -61,14 +61,104 @@ public sealed partial class KeplerNode
     }
 
     /// <summary>
-    /// Writes one chunk of a client's file durably here (as an owner, or as a hinted copy if this node owns none
-    /// of it) and, in the same metadata transaction, queues it for every other owner.
+    /// Cuts the client's stream into chunks and stores them, keeping up to
+    /// <see cref="KeplerOptions.UploadChunksInFlight"/> chunks in flight: while some are hashed and written, the
+    /// next is read. Memory is one chunk buffer per chunk in flight, whatever the file's size. Chunks are
+    /// collected in stream order (oldest first) for the manifest. On any failure every chunk still in flight
+    /// finishes (or fails) before the failure propagates, so nothing of this write runs on afterwards.
     /// </summary>
-    private async Task StoreIncomingChunkAsync(Chunk chunk, WriteTracker tracker)
+    private async Task<ChunkList> StoreChunksAsync(Stream content, WriteTracker tracker, FilePath path)
     {
+        var builder = new ChunkListBuilder(_options.ChunkSizeBytes);
+        var inFlight = new Queue<(Chunk Chunk, byte[] Buffer, Task<ChunkId> Stored)>();
+        var spare = new Stack<byte[]>();
+        var offsetBytes = 0L;
+        try
+        {
+            for (var index = 0; ; index++)
+            {
+                if (inFlight.Count >= _options.UploadChunksInFlight)
+                {
+                    spare.Push(await CollectOldestAsync(inFlight, builder));
+                }
+
+                var buffer = spare.Count > 0 ? spare.Pop() : new byte[_options.ChunkSizeBytes];
+                var filled = await content.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false);
+                if (filled == 0)
+                {
+                    break;
+                }
+
+                if (index >= Chunker.ChunkCountMax)
+                {
+                    throw new InvalidDataException(
+                        $"the stream has more than {Chunker.ChunkCountMax} chunks of {_options.ChunkSizeBytes} bytes");
+                }
+
+                var data = new ReadOnlyMemory<byte>(buffer, 0, filled);
+                inFlight.Enqueue((new Chunk(index, offsetBytes, default, data), buffer,
+                    StoreIncomingChunkAsync(data, tracker, path)));
+                Metrics.UploadChunksInFlightPeak = Math.Max(Metrics.UploadChunksInFlightPeak, inFlight.Count);
+                offsetBytes += filled;
+                if (filled < buffer.Length)
+                {
+                    break; // ReadAtLeastAsync returns less than asked only at the end of the stream.
+                }
+            }
+
+            while (inFlight.Count > 0)
+            {
+                await CollectOldestAsync(inFlight, builder);
+            }
+        }
+        catch
+        {
+            // Let the rest finish before the failure propagates; their own failures add nothing new.
+            foreach (var (_, _, stored) in inFlight)
+            {
+                try
+                {
+                    await stored;
+                }
+                catch (Exception)
+                {
+                    // Already failing: the first failure is the one reported.
+                }
+            }
+
+            throw;
+        }
+
+        return builder.Build();
+    }
+
+    /// <summary>Waits for the oldest chunk in flight, adds it to the list and returns its buffer for reuse.</summary>
+    private static async Task<byte[]> CollectOldestAsync(
+        Queue<(Chunk Chunk, byte[] Buffer, Task<ChunkId> Stored)> inFlight, ChunkListBuilder builder)
+    {
+        var (chunk, buffer, stored) = inFlight.Peek();
+        var id = await stored;
+        inFlight.Dequeue();
+        builder.Add(chunk with { Id = id });
+        return buffer;
+    }
+
+    /// <summary>
+    /// Hashes one chunk of a client's file (once: the id goes on to the store), writes it durably here (as an
+    /// owner, or as a hinted copy if this node owns none of it) and, in the same metadata transaction as its
+    /// record, queues it for every other owner.
+    /// </summary>
+    private async Task<ChunkId> StoreIncomingChunkAsync(ReadOnlyMemory<byte> data, WriteTracker tracker,
+        FilePath path)
+    {
+        var chunk = await Store.HashAsync(data);
         var id = chunk.Id.Hex;
-        await Store.WriteAsync(id, chunk.Data);
-        Meta.Transaction(meta => RecordLocalChunk(meta, id, chunk.Data.Length, tracker.RequestId, replicate: true));
+        await Store.WriteAsync(chunk);
+        // Deferred: the WAL fsync of this commit is shared with the others of the upload (and made before the ack
+        // by MakeDurable). A power loss before it loses the record, not the chunk: recovery registers the file.
+        var commit = Meta.TransactionDeferred(
+            meta => RecordLocalChunk(meta, id, data.Length, tracker.RequestId, replicate: true));
+        tracker.RecordedThrough = Math.Max(tracker.RecordedThrough, commit);
         var owners = Ring.OwnersOf(id);
         tracker.Expect(id, owners.Count);
         if (owners.Contains(Id))
@@ -81,8 +171,18 @@ public sealed partial class KeplerNode
             _trackers[id] = list = [];
         }
 
-        list.Add(tracker);
+        // A file may hold the same chunk twice: track it once, or ForgetTracker would leave the second behind.
+        if (!list.Contains(tracker))
+        {
+            list.Add(tracker);
+        }
+
         _replication?.Kick();
+
+        // Backpressure: the chunk keeps its slot until it has the copies the write waits for, so an upload goes
+        // no faster than its replication and never ends with a backlog that outlasts the write timeout.
+        await WaitForCopiesAsync(tracker.CopiesOf(id), tracker.Required, path);
+        return chunk.Id;
     }
 
     /// <summary>
@@ -125,20 +225,20 @@ public sealed partial class KeplerNode
         }
     }
 
-    private async Task WaitForCopiesAsync(WriteTracker tracker, FilePath path)
+    private async Task WaitForCopiesAsync(Task done, int required, FilePath path)
     {
-        if (tracker.Done.IsCompleted)
+        if (done.IsCompleted)
         {
             return;
         }
 
         using var cancel = new CancellationTokenSource();
         var timeout = _runtime.Clock.DelayAsync(_options.WriteTimeoutMicroseconds, cancel.Token);
-        if (await Task.WhenAny(tracker.Done, timeout) != tracker.Done)
+        if (await Task.WhenAny(done, timeout) != done)
         {
             Metrics.WritesTimedOut++;
             throw new DurabilityNotMetException(
-                $"write of '{path}' did not reach {tracker.Required} copies per chunk within " +
+                $"write of '{path}' did not reach {required} copies per chunk within " +
                 $"{_options.WriteTimeoutMicroseconds / 1000} ms; its data stays queued for replication");
         }
 
@@ -264,12 +364,15 @@ public sealed partial class KeplerNode
     /// <summary>Waits for every chunk of one write to reach its required number of owner copies.</summary>
     private sealed class WriteTracker(string requestId, int required)
     {
-        private readonly SortedDictionary<string, (int Needed, SortedSet<NodeId> Owners)> _chunks =
-            new(StringComparer.Ordinal);
+        private readonly SortedDictionary<string, (int Needed, SortedSet<NodeId> Owners, TaskCompletionSource Met)>
+            _chunks = new(StringComparer.Ordinal);
         private readonly TaskCompletionSource _done = new();
         private int _unmet;
 
         public string RequestId => requestId;
+
+        /// <summary>The metadata commit sequence of this write's last chunk record (deferred commits).</summary>
+        public long RecordedThrough { get; set; }
 
         public int Required => required;
 
@@ -288,15 +391,23 @@ public sealed partial class KeplerNode
 
         public IEnumerable<string> ChunkIds => _chunks.Keys;
 
+        /// <summary>Completes when <paramref name="chunkId"/> (already expected) has its required copies.</summary>
+        public Task CopiesOf(string chunkId) => _chunks[chunkId].Met.Task;
+
         public void Expect(string chunkId, int owners)
         {
             if (!_chunks.ContainsKey(chunkId))
             {
                 var needed = Math.Min(required, owners);
-                _chunks[chunkId] = (needed, []);
+                var met = new TaskCompletionSource();
+                _chunks[chunkId] = (needed, [], met);
                 if (needed > 0)
                 {
                     _unmet++;
+                }
+                else
+                {
+                    met.TrySetResult();
                 }
             }
         }
@@ -307,6 +418,7 @@ public sealed partial class KeplerNode
                 && state.Owners.Count == state.Needed)
             {
                 _unmet--;
+                state.Met.TrySetResult();
                 if (_unmet == 0)
                 {
                     _done.TrySetResult();

@@ -274,4 +274,7 @@ public sealed class NodeMetrics
 
     /// <summary>Local chunks repaired from a replica during a read.</summary>
     public long ReadRepairs { get; internal set; }
+
+    /// <summary>The most chunks one upload had in flight at once (bounded by the upload limit).</summary>
+    public int UploadChunksInFlightPeak { get; internal set; }
 }

@@ -17,6 +17,9 @@ public sealed record KeplerOptions
     /// <summary>Largest replication factor.</summary>
     public const int ReplicationFactorMax = Ring.RingOptions.ReplicationFactorMax;
 
+    /// <summary>Most chunks one upload may keep in flight (read, hashed, written, recorded) at once.</summary>
+    public const int UploadChunksInFlightMax = 16;
+
     /// <summary>Replication factor N (REPLICATION_FACTOR).</summary>
     public int ReplicationFactor { get; init; } = 3;
 
@@ -40,6 +43,12 @@ public sealed record KeplerOptions
 
     /// <summary>How often the replication worker looks for due queue entries when idle.</summary>
     public long ReplicationPollMicroseconds { get; init; } = 200_000;
+
+    /// <summary>
+    /// Chunks one upload keeps in flight at once: while some are hashed and fsync'd, the next is read, so the disk
+    /// and the cores stay busy. Each holds one chunk buffer, so an upload holds this many chunks of memory.
+    /// </summary>
+    public int UploadChunksInFlight { get; init; } = 4;
 
     /// <summary>Replications in flight at once per node.</summary>
     public int ReplicationConcurrency { get; init; } = 4;
@@ -98,6 +107,8 @@ public sealed record KeplerOptions
         Require(RetryBaseMicroseconds > 0 && RetryMaxMicroseconds >= RetryBaseMicroseconds,
             "retry delays must be > 0 and max >= base");
         Require(ReplicationPollMicroseconds > 0, "replication poll interval must be > 0");
+        Require(UploadChunksInFlight is >= 1 and <= UploadChunksInFlightMax,
+            $"upload chunks in flight must be 1..{UploadChunksInFlightMax}");
         Require(ReplicationConcurrency is >= 1 and <= 64, "replication concurrency must be 1..64");
         Require(RebalanceBandwidthBytesPerSecond > 0, "rebalance bandwidth must be > 0");
         Require(SurplusGraceMicroseconds >= 0, "surplus grace must be >= 0");

@@ -15,7 +15,14 @@ public sealed record NodeRuntime(
     IDisk Disk,
     IMetadataConnectionFactory Metadata,
     IEventPublisher Events,
-    IBuggify Buggify);
+    IBuggify Buggify)
+{
+    /// <summary>
+    /// Where pure CPU work (hashing) runs: inline by default and in the simulator; on the thread pool in the real
+    /// node, completing back on its loop.
+    /// </summary>
+    public IPureWork PureWork { get; init; } = InlinePureWork.Instance;
+}
 
 /// <summary>A protocol program a host runs on one node (the KeplerFS node, or a demo protocol).</summary>
 public interface INodeProgram

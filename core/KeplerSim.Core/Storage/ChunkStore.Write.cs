@@ -1,3 +1,5 @@
+using KeplerSim.Core.Runtime;
+
 namespace KeplerSim.Core.Storage;
 
 public sealed partial class ChunkStore
@@ -7,24 +9,42 @@ public sealed partial class ChunkStore
     /// <see cref="ChunkMismatchException"/> (nothing stored) unless they hash to <paramref name="id"/>. A verified
     /// copy already stored makes this a no-op (<see cref="ChunkWriteOutcome.AlreadyPresent"/>, after making its
     /// directory entry durable); a corrupt one is replaced. <see cref="Runtime.DiskFullException"/> propagates
-    /// after the tmp file is deleted. When this returns, the chunk survives any crash.
+    /// after the tmp file is deleted. When this returns, the chunk survives any crash. The bytes are hashed once.
     /// </summary>
     public async Task<ChunkWriteOutcome> WriteAsync(string id, ReadOnlyMemory<byte> content)
     {
         RequireId(id);
-        if (content.Length > ChunkSizeBytesMax)
+        RequireSize(id, content.Length);
+        var hashed = await HashAsync(content);
+        if (!string.Equals(hashed.Id.Hex, id, StringComparison.Ordinal))
         {
             WritesRejected++;
-            throw new ChunkTooLargeException(id, content.Length);
+            throw new ChunkMismatchException(id, hashed.Id.Hex);
         }
 
-        var actual = IdOf(content.Span);
-        if (!string.Equals(actual, id, StringComparison.Ordinal))
-        {
-            WritesRejected++;
-            throw new ChunkMismatchException(id, actual);
-        }
+        return await WriteAsync(hashed);
+    }
 
+    /// <summary>
+    /// Hashes <paramref name="content"/> (as pure work, which the real node runs off its loop) and returns it
+    /// with its id, ready for <see cref="WriteAsync(HashedChunk)"/> without a second pass over the bytes. The
+    /// caller must not change the bytes until the chunk is written.
+    /// </summary>
+    public async Task<HashedChunk> HashAsync(ReadOnlyMemory<byte> content)
+    {
+        var id = await _runtime.PureWork.RunAsync(() => ChunkId.FromContent(content.Span));
+        return new HashedChunk(id, content);
+    }
+
+    /// <summary>
+    /// Stores a chunk whose id was computed from these very bytes by <see cref="HashAsync"/>, so they are not
+    /// hashed again; otherwise as <see cref="WriteAsync(string, ReadOnlyMemory{byte})"/>.
+    /// </summary>
+    public async Task<ChunkWriteOutcome> WriteAsync(HashedChunk chunk)
+    {
+        Invariant.That(!chunk.Id.IsDefault, "a hashed chunk has an id (make one with HashAsync)");
+        var id = chunk.Id.Hex;
+        RequireSize(id, chunk.Data.Length);
         var existing = await VerifyAsync(id);
         if (existing == ChunkStatus.Ok)
         {
@@ -36,8 +56,8 @@ public sealed partial class ChunkStore
             return ChunkWriteOutcome.AlreadyPresent;
         }
 
-        await using var writer = await BeginWriteAsync(id);
-        await writer.AppendAsync(content);
+        await using var writer = await BeginWriteCoreAsync(id, verifyHash: false);
+        await writer.AppendAsync(chunk.Data);
         var outcome = await writer.CommitAsync();
         return existing == ChunkStatus.Corrupt ? ChunkWriteOutcome.Repaired : outcome;
     }
@@ -66,9 +86,18 @@ public sealed partial class ChunkStore
     /// The caller should check <see cref="VerifyAsync"/> first if it wants to skip chunks already stored: a
     /// streaming commit atomically replaces whatever copy is there.
     /// </summary>
-    public async Task<ChunkWriter> BeginWriteAsync(string id)
+    public Task<ChunkWriter> BeginWriteAsync(string id)
     {
         RequireId(id);
+        return BeginWriteCoreAsync(id, verifyHash: true);
+    }
+
+    /// <summary>
+    /// Opens a writer; with <paramref name="verifyHash"/> false the caller vouches that the bytes it appends
+    /// hashed to <paramref name="id"/> (they came through <see cref="HashAsync"/>), so they are not hashed again.
+    /// </summary>
+    private async Task<ChunkWriter> BeginWriteCoreAsync(string id, bool verifyHash)
+    {
         Invariant.That(_writersInFlight < WritersInFlightMax,
             $"more than {WritersInFlightMax} chunk writers open: the caller must bound its concurrent writes");
         _writersInFlight++;
@@ -77,7 +106,7 @@ public sealed partial class ChunkStore
             await EnsureDirectoryDurableAsync(TmpDirectory);
             var tmpPath = $"{TmpDirectory}/{id}.{_tmpSequence++}{TmpSuffix}";
             var file = await _disk.CreateAsync(tmpPath);
-            return new ChunkWriter(this, id, tmpPath, file);
+            return new ChunkWriter(this, id, tmpPath, file, verifyHash);
         }
         catch
         {
@@ -118,4 +147,16 @@ public sealed partial class ChunkStore
     }
 
     internal void CountRejected() => WritesRejected++;
+
+    /// <summary>Where the store's pure work (hashing) runs.</summary>
+    internal IPureWork PureWork => _runtime.PureWork;
+
+    private void RequireSize(string id, int sizeBytes)
+    {
+        if (sizeBytes > ChunkSizeBytesMax)
+        {
+            WritesRejected++;
+            throw new ChunkTooLargeException(id, sizeBytes);
+        }
+    }
 }

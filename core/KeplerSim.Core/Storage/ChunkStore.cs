@@ -249,7 +249,7 @@ public sealed partial class ChunkStore
             return (ChunkStatus.Corrupt, ReadOnlyMemory<byte>.Empty);
         }
 
-        var actual = IdOf(buffer);
+        var actual = await _runtime.PureWork.RunAsync(() => IdOf(buffer));
         if (!string.Equals(actual, id, StringComparison.Ordinal))
         {
             ReportCorrupt(id, path, $"hash mismatch: bytes hash to {actual}");

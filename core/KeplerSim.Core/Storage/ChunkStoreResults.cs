@@ -95,3 +95,22 @@ public sealed record RecoveryReport
     public IReadOnlyList<string> NeedsRepair =>
         [.. MissingKnown.Concat(CorruptKnown).Order(StringComparer.Ordinal)];
 }
+
+/// <summary>
+/// A chunk's bytes together with the id they hash to. Only <see cref="ChunkStore.HashAsync"/> makes one, so the id
+/// was computed from exactly these bytes (as long as the owner of the buffer leaves it alone until the write).
+/// </summary>
+public readonly struct HashedChunk
+{
+    internal HashedChunk(ChunkId id, ReadOnlyMemory<byte> data)
+    {
+        Id = id;
+        Data = data;
+    }
+
+    /// <summary>SHA-256 of <see cref="Data"/>.</summary>
+    public ChunkId Id { get; }
+
+    /// <summary>The bytes.</summary>
+    public ReadOnlyMemory<byte> Data { get; }
+}

@@ -36,7 +36,10 @@ public sealed partial class NodeHost : IAsyncDisposable
         var seed = BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(sizeof(ulong)));
         Runtime = new NodeRuntime(config.NodeId, new SystemClock(Loop), new DeterministicRandom(seed), _datagrams,
             _streams, Disk, new SqliteMetadata(Path.Combine(config.DataDir, SqliteMetadata.FileName)), _events,
-            NoBuggify.Instance);
+            NoBuggify.Instance)
+        {
+            PureWork = new ThreadPoolPureWork(Loop),
+        };
         Cluster = BuildCluster(config, _datagrams.LocalAddress, _streams.LocalAddress);
         Options = BuildOptions(config, Cluster);
         Node = new KeplerNode(Runtime, Options, Cluster);

@@ -105,7 +105,11 @@ public sealed class SimNode
         events.Stream.Subscribe(e => _sim.Trace.Record(_sim.Now, Name, TraceKind.Protocol, e.Kind + " " + e));
         var random = new DeterministicRandom(DeterministicRandom.Derive(_sim.Options.Seed, $"node/{Name}/{Epoch}"));
         Runtime = new NodeRuntime(Id, Clock, random, new SimDatagramEndpoint(_sim, this),
-            new SimStreamEndpoint(_sim, this), Disk, Metadata, events, new SimBuggify(_sim, random));
+            new SimStreamEndpoint(_sim, this), Disk, Metadata, events, new SimBuggify(_sim, random))
+        {
+            // Pure work (hashing) runs inline: it adds no event and no ordering, so runs stay deterministic.
+            PureWork = InlinePureWork.Instance,
+        };
         _sim.Trace.Record(_sim.Now, Name, TraceKind.NodeStarted, null, Epoch);
         var runtime = Runtime;
         _sim.RunOn(this, () =>
