@@ -35,6 +35,7 @@ public sealed partial class MetadataStore : IDisposable
 
     private readonly SqliteConnection _connection;
     private readonly bool _ownsConnection;
+    private readonly IMetadataConnectionFactory? _factory;
     private readonly List<Statement> _statements = [];
     private readonly MetaSql _metaSql;
     private readonly ChunkSql _chunkSql;
@@ -59,11 +60,11 @@ public sealed partial class MetadataStore : IDisposable
     /// </summary>
     /// <exception cref="MetadataSchemaException">The database is newer than this build, or not ours.</exception>
     public MetadataStore(SqliteConnection connection)
-        : this(connection, ownsConnection: false)
+        : this(connection, ownsConnection: false, factory: null)
     {
     }
 
-    private MetadataStore(SqliteConnection connection, bool ownsConnection)
+    private MetadataStore(SqliteConnection connection, bool ownsConnection, IMetadataConnectionFactory? factory)
     {
         ArgumentNullException.ThrowIfNull(connection);
         if (connection.State != ConnectionState.Open)
@@ -73,6 +74,7 @@ public sealed partial class MetadataStore : IDisposable
 
         _connection = connection;
         _ownsConnection = ownsConnection;
+        _factory = factory;
         ApplyPragmas(connection);
         MetadataSchema.Migrate(connection, MetadataSchema.Migrations);
         _metaSql = new MetaSql(Prepare);
@@ -95,7 +97,7 @@ public sealed partial class MetadataStore : IDisposable
         var connection = factory.Open();
         try
         {
-            return new MetadataStore(connection, ownsConnection: true);
+            return new MetadataStore(connection, ownsConnection: true, factory);
         }
         catch
         {
@@ -151,6 +153,11 @@ public sealed partial class MetadataStore : IDisposable
     public long TransactionDeferred(Action<MetadataStore> work)
     {
         ArgumentNullException.ThrowIfNull(work);
+        if (IsDurableThrough(_commitSequence))
+        {
+            _factory?.DeferredCommitsBegin();
+        }
+
         SetSynchronous("NORMAL");
         _deferring = true;
         try
@@ -236,6 +243,7 @@ public sealed partial class MetadataStore : IDisposable
         if (!_deferring)
         {
             _durableThrough = _commitSequence;
+            _factory?.CommitsDurable();
         }
     }
 

@@ -5,7 +5,9 @@ namespace KeplerSim.Sim.Kernel;
 
 /// <summary>
 /// A node's SQLite database, in memory, kept alive across simulated crashes by a keeper connection. A crash
-/// closes every connection the node opened, which rolls back any open transaction; committed ones stay.
+/// closes every connection the node opened, which rolls back any open transaction; durable commits stay. A crash
+/// is a power loss: deferred commits (<c>synchronous=NORMAL</c>) that no durable commit has covered yet are lost
+/// too, by restoring the snapshot taken when the first of them began.
 /// </summary>
 public sealed class SimMetadata : IMetadataConnectionFactory, IDisposable
 {
@@ -13,6 +15,10 @@ public sealed class SimMetadata : IMetadataConnectionFactory, IDisposable
     private readonly string _connectionString;
     private readonly SqliteConnection _keeper;
     private readonly List<SqliteConnection> _open = [];
+
+    // The database as it was before the first deferred commit not yet covered by a durable one; null when every
+    // commit is durable.
+    private SqliteConnection? _durableSnapshot;
 
     internal SimMetadata(string nodeName)
     {
@@ -46,6 +52,30 @@ public sealed class SimMetadata : IMetadataConnectionFactory, IDisposable
         return connection;
     }
 
+    /// <summary>Deferred commits that a crash now would take back (for tests).</summary>
+    public bool HasDeferredCommitsAtRisk => _durableSnapshot is not null;
+
+    /// <inheritdoc />
+    public void DeferredCommitsBegin()
+    {
+        if (_durableSnapshot is not null)
+        {
+            return; // The snapshot of the last durable state is already there.
+        }
+
+        var snapshot = new SqliteConnection("Data Source=:memory:;Pooling=False");
+        snapshot.Open();
+        _keeper.BackupDatabase(snapshot);
+        _durableSnapshot = snapshot;
+    }
+
+    /// <inheritdoc />
+    public void CommitsDurable()
+    {
+        _durableSnapshot?.Dispose();
+        _durableSnapshot = null;
+    }
+
     internal void CloseConnections()
     {
         foreach (var connection in _open)
@@ -54,6 +84,12 @@ public sealed class SimMetadata : IMetadataConnectionFactory, IDisposable
         }
 
         _open.Clear();
+        if (_durableSnapshot is not null)
+        {
+            // Power loss: the deferred commits never reached the disk.
+            _durableSnapshot.BackupDatabase(_keeper);
+            CommitsDurable();
+        }
     }
 
     /// <inheritdoc />
