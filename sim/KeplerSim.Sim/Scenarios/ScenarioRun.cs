@@ -52,7 +52,10 @@ internal sealed partial class ScenarioRun : IDisposable
             BuggifySiteProbability = scenario.Chaos.Buggify,
             TraceJsonLines = traceJsonLines,
         });
-        _context = new CheckContext(_sim, scenario.Cluster.ToKeplerOptions(), _ledger);
+        _context = new CheckContext(_sim, scenario.Cluster.ToKeplerOptions(), _ledger)
+        {
+            MembershipView = _protocol.MembershipView,
+        };
         _invariants = scenario.Expect.Invariants ?? InvariantCatalog.Names;
         _sim.Trace.Recorded += OnRecord;
     }

@@ -1,0 +1,92 @@
+using System.Globalization;
+using KeplerSim.Sim.Invariants;
+using KeplerSim.Sim.Scenarios;
+
+namespace KeplerSim.Tests.Chaos;
+
+/// <summary>A generated case broke an expectation; the message lists what failed.</summary>
+public sealed class ChaosCaseFailedException(string message) : Exception(message);
+
+/// <summary>
+/// Runs generated cases exactly as a user would run the file: the case is written to scenario YAML, loaded with
+/// <see cref="ScenarioLoader"/> and run with <see cref="ScenarioRunner"/>. What the property checks is therefore
+/// what the written file reproduces.
+/// </summary>
+public static class ChaosRunner
+{
+    /// <summary>Environment variable: how many cases the property tests generate (default: the fast tier).</summary>
+    public const string CasesVariable = "KEPLER_CHAOS_CASES";
+
+    /// <summary>Environment variable: run the property for this many minutes instead of a number of cases.</summary>
+    public const string MinutesVariable = "KEPLER_CHAOS_MINUTES";
+
+    /// <summary>Cases of the fast tier (dotnet test).</summary>
+    public const int FastTierCases = 300;
+
+    /// <summary>The command that runs a scenario file.</summary>
+    public static string Command(string file) => $"dotnet run --project sim/KeplerSim.Sim -- run {file}";
+
+    /// <summary>Loads the case's YAML and runs it; the result of the file, not of the object.</summary>
+    public static RunResult Run(ChaosCase chaosCase)
+    {
+        ArgumentNullException.ThrowIfNull(chaosCase);
+        var scenario = ScenarioLoader.Parse(chaosCase.ToYaml(), "chaos-case.yaml");
+        return ScenarioRunner.Run(scenario, scenario.Seed);
+    }
+
+    /// <summary>The property: the case's run passes every expectation; throws with the failures otherwise.</summary>
+    public static void Check(ChaosCase chaosCase)
+    {
+        var result = Run(chaosCase);
+        if (!result.Passed)
+        {
+            throw new ChaosCaseFailedException(Failures(result) + $"\ntrace hash: {result.TraceHash}");
+        }
+    }
+
+    /// <summary>The failed expectations, one per line.</summary>
+    public static string Failures(RunResult result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        return string.Join("\n", result.Expectations.Where(e => e.Status == ExpectationStatus.Fail)
+            .Select(e => $"FAIL {e.Name}: {e.Detail}"));
+    }
+
+    /// <summary>
+    /// Writes a (shrunk) failing case as a scenario file with comments saying what failed, its trace hash and the
+    /// command that reproduces it, and returns the text for the failure message: path, command, file content.
+    /// </summary>
+    public static string Report(ChaosCase chaosCase)
+    {
+        ArgumentNullException.ThrowIfNull(chaosCase);
+        var result = Run(chaosCase);
+        var directory = Path.Combine(Path.GetTempPath(), "kepler-chaos");
+        Directory.CreateDirectory(directory);
+        var file = Path.Combine(directory, $"case-{result.TraceHash}.yaml");
+        var comments = new List<string>
+        {
+            "Shrunk by the CsCheck chaos property (tests/KeplerSim.Tests/Chaos).",
+            $"Run it: {Command(file)}",
+            $"Expected: result FAIL, trace hash {result.TraceHash}.",
+        };
+        comments.AddRange(Failures(result).Split('\n').Select(l => l.Length > 110 ? l[..110] + "…" : l));
+        var yaml = chaosCase.ToYaml(comments);
+        File.WriteAllText(file, yaml);
+        var lines = yaml.Count(c => c == '\n');
+        return string.Create(CultureInfo.InvariantCulture,
+            $"\nshrunk scenario: {file} ({lines} lines, {chaosCase.ToScenario().Steps.Count} steps)\n" +
+            $"reproduce: {Command(file)}\n\n{yaml}");
+    }
+
+    /// <summary>How many cases to run: <see cref="CasesVariable"/>, 1 when replaying a CsCheck seed, else the fast
+    /// tier's count.</summary>
+    public static long Iterations() =>
+        long.TryParse(Environment.GetEnvironmentVariable(CasesVariable), NumberStyles.None,
+            CultureInfo.InvariantCulture, out var cases) ? cases
+        : Environment.GetEnvironmentVariable("CsCheck_Seed") is { Length: > 0 } ? 1 : FastTierCases;
+
+    /// <summary>Seconds to run for (<see cref="MinutesVariable"/>), or -1 to count cases instead.</summary>
+    public static int Seconds() =>
+        double.TryParse(Environment.GetEnvironmentVariable(MinutesVariable), NumberStyles.Float,
+            CultureInfo.InvariantCulture, out var minutes) ? (int)(minutes * 60) : -1;
+}
