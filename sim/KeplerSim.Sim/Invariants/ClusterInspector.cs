@@ -123,11 +123,19 @@ public sealed class ClusterInspector(Simulation sim)
     /// <summary>The winning version token of every path in the node's metadata (ordered by path), or null if
     /// unreadable.</summary>
     public static IReadOnlyList<(string Path, VersionToken Version)>? WinningVersions(SimNode node) =>
+        Versions(node, winnersOnly: true);
+
+    /// <summary>Every recorded version (winner, conflict or history) of every path, ordered by path and token; null
+    /// if unreadable.</summary>
+    public static IReadOnlyList<(string Path, VersionToken Version)>? AllVersions(SimNode node) =>
+        Versions(node, winnersOnly: false);
+
+    private static IReadOnlyList<(string Path, VersionToken Version)>? Versions(SimNode node, bool winnersOnly) =>
         HasKeplerSchema(node) ? Query<IReadOnlyList<(string, VersionToken)>?>(node, conn =>
     {
         using var cmd = conn.CreateCommand();
         cmd.CommandText = "SELECT path, version_wall_us, version_logical, version_node FROM files " +
-            "WHERE is_winner = 1 ORDER BY path";
+            (winnersOnly ? "WHERE is_winner = 1 " : "") + "ORDER BY path, version_wall_us, version_logical, version_node";
         using var reader = cmd.ExecuteReader();
         var rows = new List<(string, VersionToken)>();
         while (reader.Read())

@@ -218,6 +218,13 @@ internal sealed partial class ScenarioRun
         Poll();
     }
 
+    /// <summary>Null when every operation issued to a node's current incarnation has completed (one that is down
+    /// for good never will), else how many are pending.</summary>
+    private string? PendingOperations() => _ledger.Ops.Count(o => o.Outcome is null && Node(o.Node) is var node
+        && node.Epoch == o.Epoch && node.State != SimNodeState.Down) is var n and > 0
+        ? $"{n} operation(s) pending"
+        : null;
+
     /// <summary>Null when the condition holds, else why not.</summary>
     private string? WaitHolds(WaitCondition condition) => condition switch
     {
@@ -226,8 +233,7 @@ internal sealed partial class ScenarioRun
         WaitCondition.QueuesEmpty => _protocol.Capabilities.HasFlag(ProtocolCapabilities.Chunks)
             ? InvariantChecks.Check(InvariantCatalog.QueuesEmpty, _context)
             : null,
-        WaitCondition.OpsSettled => _ledger.Ops.Count(o => o.Outcome is null && Node(o.Node).Epoch == o.Epoch) is var n
-            and > 0 ? $"{n} operation(s) pending" : null,
+        WaitCondition.OpsSettled => PendingOperations(),
         _ => Declared(InvariantPhase.Liveness).Where(i => i != InvariantCatalog.AcknowledgedWritesReadable)
             .Select(i => InvariantChecks.Check(i, _context) is { } f ? $"{i}: {f}" : null)
             .FirstOrDefault(f => f is not null),

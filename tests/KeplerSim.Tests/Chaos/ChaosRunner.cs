@@ -20,6 +20,9 @@ public static class ChaosRunner
     /// <summary>Environment variable: run the property for this many minutes instead of a number of cases.</summary>
     public const string MinutesVariable = "KEPLER_CHAOS_MINUTES";
 
+    /// <summary>Environment variable: seconds to keep shrinking a failure (default 60).</summary>
+    public const string ShrinkVariable = "KEPLER_CHAOS_SHRINK_SECONDS";
+
     /// <summary>Cases of the fast tier (dotnet test).</summary>
     public const int FastTierCases = 300;
 
@@ -84,6 +87,21 @@ public static class ChaosRunner
         long.TryParse(Environment.GetEnvironmentVariable(CasesVariable), NumberStyles.None,
             CultureInfo.InvariantCulture, out var cases) ? cases
         : Environment.GetEnvironmentVariable("CsCheck_Seed") is { Length: > 0 } ? 1 : FastTierCases;
+
+    /// <summary>Seconds to keep shrinking a failure (<see cref="ShrinkVariable"/>, default 60).</summary>
+    public static int ShrinkSeconds() =>
+        int.TryParse(Environment.GetEnvironmentVariable(ShrinkVariable), NumberStyles.None,
+            CultureInfo.InvariantCulture, out var seconds) ? seconds : 60;
+
+    /// <summary>The seed in a CsCheck failure message (<c>Set seed: "…"</c>), or null.</summary>
+    public static string? SeedOf(string message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        const string marker = "Set seed: \"";
+        var start = message.IndexOf(marker, StringComparison.Ordinal);
+        var end = start < 0 ? -1 : message.IndexOf('"', start + marker.Length);
+        return end < 0 ? null : message[(start + marker.Length)..end];
+    }
 
     /// <summary>Seconds to run for (<see cref="MinutesVariable"/>), or -1 to count cases instead.</summary>
     public static int Seconds() =>
