@@ -129,10 +129,13 @@ internal sealed partial class ScenarioRun
             return;
         }
 
-        var joins = node.Epoch == 0 || _context.Stopped.Contains(node.Name);
-        _context.Stopped.Remove(node.Name);
+        // A late node's first start is a join, and so is a start after a stop (a rejoin), also of a node that
+        // started at time 0: leaving that one out kept it off every ring (chaos regression
+        // scenarios/regressions/rejoin-after-stop.yaml).
+        var lateJoin = node.Epoch == 0 && !_scenario.Cluster.InitialNodes().Contains(node.Name, StringComparer.Ordinal);
+        var rejoin = _context.Stopped.Remove(node.Name);
         node.Start();
-        if (joins && !_scenario.Cluster.InitialNodes().Contains(node.Name, StringComparer.Ordinal))
+        if (lateJoin || rejoin)
         {
             _protocol.OnMembershipChange?.Invoke(_runState, _sim, node, MembershipChange.Joined);
         }

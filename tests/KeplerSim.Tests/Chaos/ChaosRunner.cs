@@ -20,7 +20,7 @@ public static class ChaosRunner
     /// <summary>Environment variable: run the property for this many minutes instead of a number of cases.</summary>
     public const string MinutesVariable = "KEPLER_CHAOS_MINUTES";
 
-    /// <summary>Environment variable: seconds to keep shrinking a failure (default 60).</summary>
+    /// <summary>Environment variable: seconds to keep shrinking a failure (default 30).</summary>
     public const string ShrinkVariable = "KEPLER_CHAOS_SHRINK_SECONDS";
 
     /// <summary>Cases of the fast tier (dotnet test).</summary>
@@ -59,9 +59,10 @@ public static class ChaosRunner
     /// Writes a (shrunk) failing case as a scenario file with comments saying what failed, its trace hash and the
     /// command that reproduces it, and returns the text for the failure message: path, command, file content.
     /// </summary>
-    public static string Report(ChaosCase chaosCase)
+    public static string Report(ChaosCase shrunk)
     {
-        ArgumentNullException.ThrowIfNull(chaosCase);
+        ArgumentNullException.ThrowIfNull(shrunk);
+        var chaosCase = Minimize(shrunk);
         var result = Run(chaosCase);
         var directory = Path.Combine(Path.GetTempPath(), "kepler-chaos");
         Directory.CreateDirectory(directory);
@@ -77,8 +78,61 @@ public static class ChaosRunner
         File.WriteAllText(file, yaml);
         var lines = yaml.Count(c => c == '\n');
         return string.Create(CultureInfo.InvariantCulture,
-            $"\nshrunk scenario: {file} ({lines} lines, {chaosCase.ToScenario().Steps.Count} steps)\n" +
+            $"\nshrunk scenario: {file} ({lines} lines, {chaosCase.ToScenario().Steps.Count} steps; CsCheck's case " +
+            $"had {shrunk.ToScenario().Steps.Count} steps and {shrunk.Cluster.Nodes} nodes)\n" +
             $"reproduce: {Command(file)}\n\n{yaml}");
+    }
+
+    /// <summary>Most runs <see cref="Minimize"/> spends.</summary>
+    public const int MinimizeRunsMax = 300;
+
+    /// <summary>
+    /// Finishes CsCheck's shrinking (which only finds smaller cases by chance) with delta debugging: removes one
+    /// generated step at a time, then one node, while the case still fails, until nothing more can go.
+    /// </summary>
+    public static ChaosCase Minimize(ChaosCase failing)
+    {
+        ArgumentNullException.ThrowIfNull(failing);
+        var current = failing;
+        var runs = 0;
+        bool Fails(ChaosCase candidate)
+        {
+            runs++;
+            return !Run(candidate).Passed;
+        }
+
+        for (var changed = true; changed && runs < MinimizeRunsMax;)
+        {
+            changed = false;
+            for (var i = current.Steps.Count - 1; i >= 0 && runs < MinimizeRunsMax; i--)
+            {
+                var index = i;
+                var candidate = current with { Steps = current.Steps.Where((_, j) => j != index).ToList() };
+                if (Fails(candidate))
+                {
+                    (current, changed) = (candidate, true);
+                }
+            }
+
+            var c = current.Cluster;
+            if (c.Nodes > 1 && runs < MinimizeRunsMax)
+            {
+                var fewer = current with
+                {
+                    Cluster = c with
+                    {
+                        Nodes = c.Nodes - 1, Initial = Math.Min(c.Initial, c.Nodes - 1),
+                        ReplicationFactor = Math.Min(c.ReplicationFactor, c.Nodes - 1),
+                    },
+                };
+                if (Fails(fewer))
+                {
+                    (current, changed) = (fewer, true);
+                }
+            }
+        }
+
+        return current;
     }
 
     /// <summary>How many cases to run: <see cref="CasesVariable"/>, 1 when replaying a CsCheck seed, else the fast
@@ -88,10 +142,10 @@ public static class ChaosRunner
             CultureInfo.InvariantCulture, out var cases) ? cases
         : Environment.GetEnvironmentVariable("CsCheck_Seed") is { Length: > 0 } ? 1 : FastTierCases;
 
-    /// <summary>Seconds to keep shrinking a failure (<see cref="ShrinkVariable"/>, default 60).</summary>
+    /// <summary>Seconds to keep shrinking a failure (<see cref="ShrinkVariable"/>, default 30).</summary>
     public static int ShrinkSeconds() =>
         int.TryParse(Environment.GetEnvironmentVariable(ShrinkVariable), NumberStyles.None,
-            CultureInfo.InvariantCulture, out var seconds) ? seconds : 60;
+            CultureInfo.InvariantCulture, out var seconds) ? seconds : 30;
 
     /// <summary>The seed in a CsCheck failure message (<c>Set seed: "…"</c>), or null.</summary>
     public static string? SeedOf(string message)
