@@ -135,7 +135,8 @@ public sealed class ClusterInspector(Simulation sim)
     {
         using var cmd = conn.CreateCommand();
         cmd.CommandText = "SELECT path, version_wall_us, version_logical, version_node FROM files " +
-            (winnersOnly ? "WHERE is_winner = 1 " : "") + "ORDER BY path, version_wall_us, version_logical, version_node";
+            (winnersOnly ? "WHERE is_winner = 1 " : "") +
+            "ORDER BY path, version_wall_us, version_logical, version_node";
         using var reader = cmd.ExecuteReader();
         var rows = new List<(string, VersionToken)>();
         while (reader.Read())
@@ -185,7 +186,8 @@ public sealed class ClusterInspector(Simulation sim)
             : null;
     }
 
-    /// <summary>Chunk ids the node's <c>chunks</c> table counts as held here (ordered), or null if unreadable.</summary>
+    /// <summary>Chunk ids the node's <c>chunks</c> table counts as held here (ordered), or null if
+    /// unreadable.</summary>
     public static IReadOnlyList<string>? IndexedChunks(SimNode node) => HasKeplerSchema(node)
         ? Query<IReadOnlyList<string>?>(node, conn =>
     {

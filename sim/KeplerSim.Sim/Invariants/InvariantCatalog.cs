@@ -61,13 +61,15 @@ public static class InvariantCatalog
     /// <summary>After healing, every acknowledged write is readable, byte-identical, from every live node.</summary>
     public const string AcknowledgedWritesReadable = "acknowledged_writes_readable";
 
-    /// <summary>After healing, every live node places chunks over the same members: the ones that should be up.</summary>
+    /// <summary>After healing, every live node places chunks over the same members: those that should be
+    /// up.</summary>
     public const string MembershipConverged = "membership_converged";
 
     /// <summary>After healing, every live node has the same winning version of every path (one namespace).</summary>
     public const string WinnersAgree = "winners_agree";
 
-    /// <summary>Every successful read returned the bytes of a put of that path (no corrupt or invented bytes).</summary>
+    /// <summary>Every successful read returned the bytes of a put of that path (no corrupt or invented
+    /// bytes).</summary>
     public const string ReadsReturnWrittenBytes = "reads_return_written_bytes";
 
     /// <summary>Fencing: a node's winning version of a path never goes back to an older version token.</summary>

@@ -51,8 +51,8 @@ internal sealed partial class ScenarioRun
         return op;
     }
 
-    private static async Task<(string Outcome, string? Detail, string? Version)> Execute(SimNode node, FileOpKind kind, string path,
-        byte[]? content, Durability durability)
+    private static async Task<(string Outcome, string? Detail, string? Version)> Execute(SimNode node,
+        FileOpKind kind, string path, byte[]? content, Durability durability)
     {
         if (node.Program is not IFileService files)
         {

@@ -60,7 +60,8 @@ public static class ScenarioWriter
         switch (step.Kind)
         {
             case StepKind.Partition:
-                parts.Add($"{action}: [{string.Join(", ", step.Groups.Select(g => "[" + string.Join(", ", g) + "]"))}]");
+                var groups = step.Groups.Select(g => "[" + string.Join(", ", g) + "]");
+                parts.Add($"{action}: [{string.Join(", ", groups)}]");
                 AddIf(parts, step.OneWay, "one_way: true");
                 break;
             case StepKind.Heal:
@@ -127,7 +128,8 @@ public static class ScenarioWriter
     private static string Flow(object value, object baseline)
     {
         var parts = Members(value.GetType())
-            .Select(p => (Name: Names.Snake(p.Name), Value: Format(p.GetValue(value)), Base: Format(p.GetValue(baseline))))
+            .Select(p => (Name: Names.Snake(p.Name), Value: Format(p.GetValue(value)),
+                Base: Format(p.GetValue(baseline))))
             .Where(m => m.Value != m.Base).Select(m => $"{m.Name}: {m.Value}").ToList();
         return parts.Count == 0 ? "{}" : "{ " + string.Join(", ", parts) + " }";
     }

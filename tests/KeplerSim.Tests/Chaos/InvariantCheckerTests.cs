@@ -81,7 +81,8 @@ public sealed class InvariantCheckerTests
     {
         var (cluster, context) = Cluster();
         using var _ = cluster;
-        context.MembershipView = node => node.Program is KeplerNode k ? k.Cluster.Ids.Select(i => i.Value).ToList() : null;
+        context.MembershipView = node =>
+            node.Program is KeplerNode k ? k.Cluster.Ids.Select(i => i.Value).ToList() : null;
         Assert.Null(InvariantChecks.MembershipConverged(context));
         context.MembershipView = node => node.Name == "n2" ? ["n1", "n2"] : ["n1", "n2", "n3"];
         Assert.Equal("expected [n1,n2,n3]: n2 sees [n1,n2]", InvariantChecks.MembershipConverged(context));

@@ -30,7 +30,7 @@ public sealed class ClusterUnderTest
     /// <summary>What the cluster answered, one line per operation.</summary>
     public List<string> Log { get; } = [];
 
-    /// <summary>Stores version number <c>_puts</c> (its size says which) with durability all, fast in a split.</summary>
+    /// <summary>Stores the next version (its size says which) with durability all, or fast in a split.</summary>
     public void Put(int node, int path)
     {
         var data = KeplerCluster.Bytes(ModelPaths.SizeOf(++_puts), _puts);
@@ -75,7 +75,8 @@ public sealed class ClusterUnderTest
     public void List(int node)
     {
         var kepler = _cluster.Kepler(node);
-        var list = _cluster.Nodes[node].Spawn(async _ => string.Join(",", (await kepler.ListAsync("")).Select(f => f.Path)));
+        var list = _cluster.Nodes[node].Spawn(async _ =>
+            string.Join(",", (await kepler.ListAsync("")).Select(f => f.Path)));
         Log.Add($"list on n{node + 1}: " + Outcome(list));
     }
 
@@ -264,7 +265,8 @@ public sealed class NamespaceModel
 
     private int SideOf(int node) => node == _side ? 0 : 1;
 
-    /// <summary>Versions of the path the node sees and nothing it sees superseded, oldest first (winner last).</summary>
+    /// <summary>Versions of the path the node sees that nothing it sees superseded, oldest first (winner
+    /// last).</summary>
     private List<ModelVersion> Current(int node, int path)
     {
         var visible = _versions.Where(v => v.Path == path && (v.Side is null || v.Side == SideOf(node))).ToList();
@@ -303,7 +305,8 @@ public sealed class NamespaceModelTests(ITestOutputHelper output)
                 (a, t) => a.Get(t.Item1, t.Item2), (m, t) => m.Get(t.Item1, t.Item2)),
             Gen.Select(Node, Path).Operation<ClusterUnderTest, NamespaceModel>(t => $"Delete(n{t.Item1 + 1},{t.Item2})",
                 (a, t) => a.Delete(t.Item1, t.Item2), (m, t) => m.Delete(t.Item1, t.Item2)),
-            Gen.Select(Node, Path).Operation<ClusterUnderTest, NamespaceModel>(t => $"Versions(n{t.Item1 + 1},{t.Item2})",
+            Gen.Select(Node, Path).Operation<ClusterUnderTest, NamespaceModel>(
+                t => $"Versions(n{t.Item1 + 1},{t.Item2})",
                 (a, t) => a.Versions(t.Item1, t.Item2), (m, t) => m.Versions(t.Item1, t.Item2)),
             Node.Operation<ClusterUnderTest, NamespaceModel>(n => $"List(n{n + 1})", (a, n) => a.List(n),
                 (m, n) => m.List(n)),
