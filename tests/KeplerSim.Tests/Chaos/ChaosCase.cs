@@ -136,8 +136,14 @@ public sealed record ChaosCase(ChaosCluster Cluster, IReadOnlyList<ChaosStep> St
             .DefaultIfEmpty(c.ReplicationFactor).Min();
 
         // A stop (the node never returns) or a corruption destroys a copy. An acknowledged write survives fewer
-        // destroyed copies than it had durable ones, so the case keeps at most minCopies - 1 of them.
-        var destroyBudget = minCopies - 1;
+        // destroyed copies than it had durable ones: its durability's copies, but never more than the members
+        // there were (a write is acknowledged with min(copies, members)). Members are the initial nodes minus the
+        // stops; with SWIM, crashes, pauses, partitions and lossy links can also shrink the member set down to one
+        // (chaos long run: N=3, n2 stopped, a durability-all put acknowledged with n1's copy alone, then that copy
+        // corrupted: a loss no protocol can prevent).
+        var swimShrinks = c.Swim && Steps.Any(s => s.Action is ChaosAction.Crash or ChaosAction.Restart
+            or ChaosAction.Pause or ChaosAction.Partition or ChaosAction.OneWay or ChaosAction.Network);
+        var (stops, destroyed) = (0, 0);
         var steps = new List<ScenarioStep>();
         foreach (var step in Steps.Where(s => s.AtMs <= DurationMs).OrderBy(s => s.AtMs))
         {
@@ -154,12 +160,14 @@ public sealed record ChaosCase(ChaosCluster Cluster, IReadOnlyList<ChaosStep> St
 
             if (step.Action is ChaosAction.Stop or ChaosAction.Corrupt)
             {
-                if (destroyBudget == 0)
+                var stopsAfter = stops + (step.Action == ChaosAction.Stop ? 1 : 0);
+                var membersFloor = swimShrinks ? 1 : c.Initial - stopsAfter;
+                if (destroyed + 1 > Math.Min(minCopies, membersFloor) - 1)
                 {
                     continue;
                 }
 
-                destroyBudget--;
+                (stops, destroyed) = (stopsAfter, destroyed + 1);
             }
 
             // A file operation goes to the node if it has joined, else to n1 (always started).
