@@ -133,3 +133,27 @@ public sealed class ChaosRegressionScenarioTests
         Assert.True(result.Passed, ChaosRunner.Failures(result));
     }
 }
+
+/// <summary>Scrub and a corrupt chunk that no node can restore.</summary>
+[Trait("Category", "Fast")]
+public sealed class UnrepairableCorruptionTests
+{
+    /// <summary>Regression (chaos long run, scenarios/regressions/unrepairable-corrupt-chunk.yaml): scrub dropped
+    /// the row of an unrepairable corrupt chunk but left its file on disk for good.</summary>
+    [Fact]
+    public void Scrub_deletes_a_corrupt_chunk_it_cannot_restore()
+    {
+        using var cluster = KeplerCluster.Create(1, seed: 8, new KeplerOptions
+        {
+            ReplicationFactor = 1, ChunkSizeBytes = KeplerCluster.ChunkSize, ScrubChunksPerSecond = 50,
+        });
+        cluster.Put(0, "only/copy", KeplerCluster.Bytes(2 * KeplerCluster.ChunkSize, 3), Durability.All);
+        var id = cluster.ChunksOf(0, "only/copy")[0];
+        Assert.True(cluster.Nodes[0].Disk.Corrupt(ChunkStore.PathOf(id)));
+        Assert.True(cluster.Sim.RunUntil(() => cluster.Kepler(0).ScrubCounts.Found >= 1, 30_000_000, 100_000),
+            "scrub did not find the corrupt chunk within 30 s");
+        Assert.Equal(0, cluster.Kepler(0).ScrubCounts.Repaired);
+        Assert.Empty(cluster.Holders(id));
+        Assert.Null(cluster.Kepler(0).Meta.GetChunk(id));
+    }
+}
