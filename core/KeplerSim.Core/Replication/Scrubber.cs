@@ -68,29 +68,11 @@ internal sealed class Scrubber(KeplerNode node, NodeRuntime runtime, KeplerOptio
         }
 
         Found++;
-        node.Meta.DeleteChunk(id);
-        var repaired = await node.RestoreChunkAsync(id);
-        if (!repaired)
-        {
-            // No intact copy anywhere reachable: bytes that fail their hash can never be served, and with the row
-            // gone nothing would ever look at the file again (chaos regression
-            // scenarios/regressions/unrepairable-corrupt-chunk.yaml). A peer that holds the chunk re-sends it.
-            await DeleteQuietlyAsync(id);
-        }
 
+        // With no intact copy anywhere reachable the file is deleted: with its row gone nothing would look at it
+        // again (chaos regression scenarios/regressions/unrepairable-corrupt-chunk.yaml).
+        var repaired = await node.ReplaceCorruptLocalCopyAsync(id);
         Repaired += repaired ? 1 : 0;
         runtime.Events.Publish(new ScrubFound(id, status.ToString(), repaired));
-    }
-
-    private async Task DeleteQuietlyAsync(string id)
-    {
-        try
-        {
-            await node.Store.DeleteAsync(id);
-        }
-        catch (IOException)
-        {
-            // Left on disk: a later write of the chunk replaces a corrupt copy.
-        }
     }
 }

@@ -45,7 +45,19 @@ public static class ChaosRunner
         {
             throw new ChaosCaseFailedException(Failures(result) + $"\ntrace hash: {result.TraceHash}");
         }
+
+        // Long runs report progress to a file (KEPLER_CHAOS_PROGRESS), so a run cut short still says how far it got.
+        var passed = Interlocked.Increment(ref s_passed);
+        if (passed % ProgressEvery == 0 && Environment.GetEnvironmentVariable(ProgressVariable) is { Length: > 0 } file)
+        {
+            File.AppendAllText(file, string.Create(CultureInfo.InvariantCulture,
+                $"{DateTime.UtcNow:HH:mm:ss} {passed} cases passed\n"));
+        }
     }
+
+    private const string ProgressVariable = "KEPLER_CHAOS_PROGRESS";
+    private const int ProgressEvery = 250;
+    private static long s_passed;
 
     /// <summary>The failed expectations, one per line.</summary>
     public static string Failures(RunResult result)
