@@ -186,6 +186,30 @@ public sealed partial class KeplerNode
     /// Fetches a verified copy of a chunk from another node and stores it here (scrub repair). False if no
     /// replica could be read.
     /// </summary>
+    /// <summary>
+    /// The local copy of <paramref name="id"/> failed verification: forgets it, restores it from a peer if one
+    /// holds it, else deletes the file (its bytes can never be served). Returns whether it was restored.
+    /// </summary>
+    internal async Task<bool> ReplaceCorruptLocalCopyAsync(string id)
+    {
+        Meta.DeleteChunk(id);
+        if (await RestoreChunkAsync(id))
+        {
+            return true;
+        }
+
+        try
+        {
+            await Store.DeleteAsync(id);
+        }
+        catch (IOException)
+        {
+            // Left on disk: a later write of the chunk replaces a corrupt copy.
+        }
+
+        return false;
+    }
+
     internal async Task<bool> RestoreChunkAsync(string id)
     {
         foreach (var node in ReplicaCandidates(id))

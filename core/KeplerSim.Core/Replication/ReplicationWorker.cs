@@ -1,6 +1,7 @@
 using KeplerSim.Core.Metadata;
 using KeplerSim.Core.Node;
 using KeplerSim.Core.Runtime;
+using KeplerSim.Core.Storage;
 
 namespace KeplerSim.Core.Replication;
 
@@ -146,15 +147,25 @@ internal sealed class ReplicationWorker(KeplerNode node, NodeRuntime runtime, Ke
             return NoLocalCopy;
         }
 
+        var corrupt = false;
         async Task<ReadOnlyMemory<byte>?> LoadAsync()
         {
             var local = await node.Store.ReadAsync(entry.ChunkId);
+            corrupt |= local.Status == ChunkStatus.Corrupt;
             return local.IsOk ? local.Data : null;
         }
 
         // Client writes go at full speed; repair and rebalance share the node's bandwidth cap.
         Task ThrottleAsync(long bytes) => entry.RequestId is null ? _bucket.TakeAsync(bytes) : Task.CompletedTask;
-        return await node.SendChunkAsync(entry.Target, entry.ChunkId, chunk.SizeBytes, LoadAsync, ThrottleAsync);
+        var failure = await node.SendChunkAsync(entry.Target, entry.ChunkId, chunk.SizeBytes, LoadAsync,
+            ThrottleAsync);
+
+        // The local copy is corrupt: restore it from a peer (the next attempt sends it), or, if no peer has it,
+        // drop it, and the entry with it. Retrying a copy that can never be read kept the queue from draining
+        // (chaos regression scenarios/regressions/corrupt-copy-blocks-queue.yaml).
+        return failure is not null && corrupt && !await node.ReplaceCorruptLocalCopyAsync(entry.ChunkId)
+            ? NoLocalCopy
+            : failure;
     }
 
     private void Delivered(QueueEntry entry)

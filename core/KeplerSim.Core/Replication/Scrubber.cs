@@ -68,8 +68,10 @@ internal sealed class Scrubber(KeplerNode node, NodeRuntime runtime, KeplerOptio
         }
 
         Found++;
-        node.Meta.DeleteChunk(id);
-        var repaired = await node.RestoreChunkAsync(id);
+
+        // With no intact copy anywhere reachable the file is deleted: with its row gone nothing would look at it
+        // again (chaos regression scenarios/regressions/unrepairable-corrupt-chunk.yaml).
+        var repaired = await node.ReplaceCorruptLocalCopyAsync(id);
         Repaired += repaired ? 1 : 0;
         runtime.Events.Publish(new ScrubFound(id, status.ToString(), repaired));
     }

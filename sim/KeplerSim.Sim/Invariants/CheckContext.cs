@@ -1,3 +1,4 @@
+using KeplerSim.Core.Manifests;
 using KeplerSim.Core.Node;
 using KeplerSim.Core.Ring;
 using KeplerSim.Core.Runtime;
@@ -20,6 +21,13 @@ public sealed class CheckContext(Simulation sim, KeplerOptions options, FileLedg
 
     /// <summary>Chunk ids a fault is known to have corrupted, per node.</summary>
     public SortedSet<(string Node, string Id)> KnownCorrupt { get; } = [];
+
+    /// <summary>Fencing state: the highest winning version token each node has shown for each path.</summary>
+    public SortedDictionary<(string Node, string Path), VersionToken> HighestWinners { get; } = [];
+
+    /// <summary>The member set a running node places chunks over (null: not known yet); set by the protocol's
+    /// registration, used by <c>membership_converged</c>.</summary>
+    public Func<SimNode, IReadOnlyList<string>?>? MembershipView { get; set; }
 
     /// <summary>Reads disks and metadata.</summary>
     public ClusterInspector Inspector { get; } = new(sim);

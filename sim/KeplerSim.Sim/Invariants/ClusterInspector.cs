@@ -1,5 +1,7 @@
 using System.IO.Hashing;
 using System.Security.Cryptography;
+using KeplerSim.Core.Manifests;
+using KeplerSim.Core.Runtime;
 using KeplerSim.Sim.Kernel;
 using Microsoft.Data.Sqlite;
 
@@ -108,6 +110,89 @@ public sealed class ClusterInspector(Simulation sim)
         using var cmd = conn.CreateCommand();
         cmd.CommandText = "SELECT DISTINCT r.chunk_id FROM chunk_refs r JOIN files f ON f.id = r.file_id " +
             "WHERE f.is_winner = 1 AND f.tombstone = 0 ORDER BY r.chunk_id";
+        using var reader = cmd.ExecuteReader();
+        var ids = new List<string>();
+        while (reader.Read())
+        {
+            ids.Add(reader.GetString(0));
+        }
+
+        return ids;
+    }) : null;
+
+    /// <summary>The winning version token of every path in the node's metadata (ordered by path), or null if
+    /// unreadable.</summary>
+    public static IReadOnlyList<(string Path, VersionToken Version)>? WinningVersions(SimNode node) =>
+        Versions(node, winnersOnly: true);
+
+    /// <summary>Every recorded version (winner, conflict or history) of every path, ordered by path and token; null
+    /// if unreadable.</summary>
+    public static IReadOnlyList<(string Path, VersionToken Version)>? AllVersions(SimNode node) =>
+        Versions(node, winnersOnly: false);
+
+    private static IReadOnlyList<(string Path, VersionToken Version)>? Versions(SimNode node, bool winnersOnly) =>
+        HasKeplerSchema(node) ? Query<IReadOnlyList<(string, VersionToken)>?>(node, conn =>
+    {
+        using var cmd = conn.CreateCommand();
+        cmd.CommandText = "SELECT path, version_wall_us, version_logical, version_node FROM files " +
+            (winnersOnly ? "WHERE is_winner = 1 " : "") +
+            "ORDER BY path, version_wall_us, version_logical, version_node";
+        using var reader = cmd.ExecuteReader();
+        var rows = new List<(string, VersionToken)>();
+        while (reader.Read())
+        {
+            rows.Add((reader.GetString(0), new VersionToken(reader.GetInt64(1), reader.GetInt32(2),
+                new NodeId(reader.GetString(3)))));
+        }
+
+        return rows;
+    }) : null;
+
+    /// <summary>
+    /// Whether the node's metadata holds <paramref name="version"/> of <paramref name="path"/> (winner or not) and
+    /// the path's winning token; null if unreadable.
+    /// </summary>
+    public static (bool Kept, VersionToken? Winner)? VersionState(SimNode node, string path, VersionToken version) =>
+        HasKeplerSchema(node) ? Query<(bool, VersionToken?)?>(node, conn =>
+    {
+        using var cmd = conn.CreateCommand();
+        cmd.CommandText = "SELECT version_wall_us, version_logical, version_node, is_winner FROM files WHERE path = $p";
+        cmd.Parameters.AddWithValue("$p", path);
+        using var reader = cmd.ExecuteReader();
+        var (kept, winner) = (false, (VersionToken?)null);
+        while (reader.Read())
+        {
+            var token = new VersionToken(reader.GetInt64(0), reader.GetInt32(1), new NodeId(reader.GetString(2)));
+            kept |= token == version;
+            winner = reader.GetInt64(3) == 1 ? token : winner;
+        }
+
+        return (kept, winner);
+    }) : null;
+
+    /// <summary>Parses a version token as <see cref="VersionToken.ToString"/> writes it
+    /// (<c>wall.logical@node</c>); null if it is not one.</summary>
+    public static VersionToken? ParseVersion(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var at = text.IndexOf('@', StringComparison.Ordinal);
+        var dot = at < 0 ? -1 : text.LastIndexOf('.', at);
+        return dot > 0
+            && long.TryParse(text[..dot], System.Globalization.NumberStyles.AllowLeadingSign,
+                System.Globalization.CultureInfo.InvariantCulture, out var wall)
+            && int.TryParse(text[(dot + 1)..at], System.Globalization.NumberStyles.None,
+                System.Globalization.CultureInfo.InvariantCulture, out var logical)
+            ? new VersionToken(wall, logical, new NodeId(text[(at + 1)..]))
+            : null;
+    }
+
+    /// <summary>Chunk ids the node's <c>chunks</c> table counts as held here (ordered), or null if
+    /// unreadable.</summary>
+    public static IReadOnlyList<string>? IndexedChunks(SimNode node) => HasKeplerSchema(node)
+        ? Query<IReadOnlyList<string>?>(node, conn =>
+    {
+        using var cmd = conn.CreateCommand();
+        cmd.CommandText = "SELECT id FROM chunks ORDER BY id";
         using var reader = cmd.ExecuteReader();
         var ids = new List<string>();
         while (reader.Read())

@@ -61,8 +61,22 @@ public static class InvariantCatalog
     /// <summary>After healing, every acknowledged write is readable, byte-identical, from every live node.</summary>
     public const string AcknowledgedWritesReadable = "acknowledged_writes_readable";
 
-    /// <summary>After healing, every node has the same membership view.</summary>
+    /// <summary>After healing, every live node places chunks over the same members: those that should be
+    /// up.</summary>
     public const string MembershipConverged = "membership_converged";
+
+    /// <summary>After healing, every live node has the same winning version of every path (one namespace).</summary>
+    public const string WinnersAgree = "winners_agree";
+
+    /// <summary>Every successful read returned the bytes of a put of that path (no corrupt or invented
+    /// bytes).</summary>
+    public const string ReadsReturnWrittenBytes = "reads_return_written_bytes";
+
+    /// <summary>Fencing: a node's winning version of a path never goes back to an older version token.</summary>
+    public const string VersionsNeverRegress = "versions_never_regress";
+
+    /// <summary>A chunk a node's metadata counts as a replica is durable on its disk and matches its id.</summary>
+    public const string ReplicasDurableAndVerified = "replicas_durable_and_verified";
 
     /// <summary>No node that was alive was declared dead.</summary>
     public const string NoFalseDead = "no_false_dead";
@@ -82,12 +96,20 @@ public static class InvariantCatalog
             "no chunk of a winning file version remains on a node that does not own it"),
         new(CorruptChunksRepaired, InvariantPhase.Liveness, ProtocolCapabilities.Chunks, true,
             "no chunk file on any live node is corrupt"),
+        new(WinnersAgree, InvariantPhase.Liveness, ProtocolCapabilities.Chunks, true,
+            "every live node's metadata has the same winning version (token) of every path"),
         new(AcknowledgedWritesReadable, InvariantPhase.Liveness, ProtocolCapabilities.Files, true,
             "every acknowledged write is readable and byte-identical from every live node"),
-        new(MembershipConverged, InvariantPhase.Liveness, ProtocolCapabilities.Membership, false,
-            "every live node sees the same set of alive members"),
+        new(MembershipConverged, InvariantPhase.Liveness, ProtocolCapabilities.Membership, true,
+            "every live node places chunks over the same member set: the nodes started and not stopped"),
         new(NoFalseDead, InvariantPhase.Safety, ProtocolCapabilities.Membership, false,
             "no node was declared dead while it was running and reachable"),
+        new(ReadsReturnWrittenBytes, InvariantPhase.Safety, ProtocolCapabilities.Files, true,
+            "every successful get returned exactly the bytes of a put of that path issued before it completed"),
+        new(VersionsNeverRegress, InvariantPhase.Safety, ProtocolCapabilities.Chunks, true,
+            "fencing: no node's winning version of a path is ever replaced by one with an older version token"),
+        new(ReplicasDurableAndVerified, InvariantPhase.Safety, ProtocolCapabilities.Chunks, true,
+            "every chunk row in a node's metadata has a durable file on its disk whose SHA-256 matches the id"),
     ];
 
     /// <summary>Every invariant name.</summary>

@@ -7,7 +7,7 @@ namespace KeplerSim.Sim.Invariants;
 /// The checkers. Each returns null when the invariant holds, else what it saw. They read state only through
 /// <see cref="ClusterInspector"/> and the kernel's public API; they never call the protocol.
 /// </summary>
-public static class InvariantChecks
+public static partial class InvariantChecks
 {
     private const int ExamplesMax = 3;
 
@@ -20,6 +20,11 @@ public static class InvariantChecks
         InvariantCatalog.ReplicasOnOwners => Placement(context, surplus: false),
         InvariantCatalog.NoSurplusCopies => Placement(context, surplus: true),
         InvariantCatalog.CorruptChunksRepaired => CorruptChunksRepaired(context),
+        InvariantCatalog.MembershipConverged => MembershipConverged(context),
+        InvariantCatalog.WinnersAgree => WinnersAgree(context),
+        InvariantCatalog.ReadsReturnWrittenBytes => ReadsReturnWrittenBytes(context),
+        InvariantCatalog.VersionsNeverRegress => VersionsNeverRegress(context),
+        InvariantCatalog.ReplicasDurableAndVerified => ReplicasDurableAndVerified(context),
         _ => null,
     };
 

@@ -92,7 +92,8 @@ public sealed class KeplerSimCluster
     public void Announce(string reason)
     {
         var view = View;
-        foreach (var member in Nodes.Where(n => n.State == SimNodeState.Running && n.Program is KeplerNode))
+        // Paused nodes too (their work waits for the resume), or they keep the old ring for good.
+        foreach (var member in Nodes.Where(n => n.State != SimNodeState.Down && n.Program is KeplerNode))
         {
             var kepler = Kepler(member);
             _ = member.Spawn(_ =>

@@ -49,11 +49,15 @@ public sealed class FileOp
     /// <summary>Error text, get's content hash, or list's entry count.</summary>
     public string? Detail { get; private set; }
 
-    internal void Complete(long now, string outcome, string? detail)
+    /// <summary>Put and delete: the version token the cluster gave the acknowledged write (null otherwise).</summary>
+    public string? Version { get; private set; }
+
+    internal void Complete(long now, string outcome, string? detail, string? version = null)
     {
         CompletedAt = now;
         Outcome = outcome;
         Detail = detail;
+        Version = version;
     }
 }
 

@@ -9,9 +9,17 @@ namespace KeplerSim.Sim.Scenarios;
 /// </summary>
 public static partial class ProtocolRegistry
 {
+    /// <summary>What KeplerFS offers the checkers: files, chunks, and a member view per node.</summary>
+    public const ProtocolCapabilities KeplerFsCapabilities =
+        ProtocolCapabilities.Files | ProtocolCapabilities.Chunks | ProtocolCapabilities.Membership;
+
     static partial void RegisterKeplerFs(ref ProtocolRegistration? registration) =>
-        registration = new ProtocolRegistration(KeplerFs, Create,
-            ProtocolCapabilities.Files | ProtocolCapabilities.Chunks, OnChange);
+        registration = new ProtocolRegistration(KeplerFs, Create, KeplerFsCapabilities, OnChange)
+        {
+            MembershipView = node => node.Program is KeplerNode { Ready.IsCompletedSuccessfully: true } kepler
+                ? kepler.Cluster.Ids.Select(id => id.Value).ToList()
+                : null,
+        };
 
     private static SortedSet<string> Members(ProtocolRunState run, ProtocolContext? context) =>
         run.GetOrAdd("members", () => new SortedSet<string>(
@@ -34,7 +42,9 @@ public static partial class ProtocolRegistry
             members.Remove(node.Name);
         }
 
-        foreach (var member in sim.Nodes.Where(n => n.State == SimNodeState.Running && n.Program is KeplerNode))
+        // Paused nodes too: their work waits for the resume. Skipping them left a node that was paused during a join
+        // on the old ring for good (chaos regression scenarios/regressions/paused-node-misses-join.yaml).
+        foreach (var member in sim.Nodes.Where(n => n.State != SimNodeState.Down && n.Program is KeplerNode))
         {
             var view = View(members);
             _ = member.Spawn(_ =>

@@ -75,7 +75,12 @@ public sealed record ProtocolRegistration(
     string Name,
     Func<ProtocolContext, INodeProgram> Factory,
     ProtocolCapabilities Capabilities,
-    Action<ProtocolRunState, Simulation, SimNode, MembershipChange>? OnMembershipChange = null);
+    Action<ProtocolRunState, Simulation, SimNode, MembershipChange>? OnMembershipChange = null)
+{
+    /// <summary>The member set a running node currently places data over (null: not known yet); checked by
+    /// <c>membership_converged</c> when the protocol has <see cref="ProtocolCapabilities.Membership"/>.</summary>
+    public Func<SimNode, IReadOnlyList<string>?>? MembershipView { get; init; }
+}
 
 /// <summary>
 /// The protocols scenario files can name. <c>ping</c> is built in; <c>keplerfs</c> is registered by
@@ -129,7 +134,7 @@ public static partial class ProtocolRegistry
 
     /// <summary>What a protocol offers, assuming KeplerFS offers files and chunks before it is registered.</summary>
     public static ProtocolCapabilities CapabilitiesOf(string name) => Find(name)?.Capabilities
-        ?? (name == KeplerFs ? ProtocolCapabilities.Files | ProtocolCapabilities.Chunks : ProtocolCapabilities.None);
+        ?? (name == KeplerFs ? KeplerFsCapabilities : ProtocolCapabilities.None);
 
     private static SortedDictionary<string, ProtocolRegistration> Initial()
     {

@@ -15,6 +15,7 @@ internal sealed partial class ScenarioRun : IDisposable
     private const int TimelineMax = 500;
     private const long ConvergePollMicroseconds = 100_000;
     private const long WaitPollMicroseconds = 50_000;
+    private const string OperationsSettled = "client_operations_settled";
 
     private readonly Scenario _scenario;
     private readonly ulong _seed;
@@ -52,7 +53,10 @@ internal sealed partial class ScenarioRun : IDisposable
             BuggifySiteProbability = scenario.Chaos.Buggify,
             TraceJsonLines = traceJsonLines,
         });
-        _context = new CheckContext(_sim, scenario.Cluster.ToKeplerOptions(), _ledger);
+        _context = new CheckContext(_sim, scenario.Cluster.ToKeplerOptions(), _ledger)
+        {
+            MembershipView = _protocol.MembershipView,
+        };
         _invariants = scenario.Expect.Invariants ?? InvariantCatalog.Names;
         _sim.Trace.Recorded += OnRecord;
     }
@@ -192,6 +196,10 @@ internal sealed partial class ScenarioRun : IDisposable
             {
                 last[name] = InvariantChecks.Check(name, _context);
             }
+
+            // Client operations still running (queued on a paused node, waiting for durability) change the state the
+            // final reads judge: converged means they have finished too.
+            last[OperationsSettled] = PendingOperations();
 
             if (last.Values.All(v => v is null))
             {

@@ -93,6 +93,10 @@ public sealed class KeplerFsSpec
     /// <summary>Chunks scrubbed per second.</summary>
     public int? ScrubChunksPerSecond { get; set; }
 
+    /// <summary>Run SWIM membership (default SwimOptions): crashed nodes are declared dead and the ring follows
+    /// the live members, as on a real node; unset or false keeps the harness-maintained member list.</summary>
+    public bool? Swim { get; set; }
+
     /// <summary>Applies the knobs that are set to <paramref name="options"/>.</summary>
     public KeplerOptions Apply(KeplerOptions options)
     {
@@ -116,6 +120,7 @@ public sealed class KeplerFsSpec
             GcGraceMicroseconds = GcGrace?.Microseconds ?? options.GcGraceMicroseconds,
             GcIntervalMicroseconds = GcInterval?.Microseconds ?? options.GcIntervalMicroseconds,
             ScrubChunksPerSecond = ScrubChunksPerSecond ?? options.ScrubChunksPerSecond,
+            Swim = Swim == true ? new Core.Membership.SwimOptions() : options.Swim,
         };
     }
 }
@@ -199,7 +204,7 @@ public sealed class DiskSpec
     public double WriteCorruption { get; set; }
 
     /// <summary>Capacity in megabytes.</summary>
-    public long CapacityMb { get; set; } = 65_536;
+    public double CapacityMb { get; set; } = 65_536;
 
     /// <summary>The kernel's fault record.</summary>
     public DiskFaults ToFaults() => new()
@@ -210,7 +215,7 @@ public sealed class DiskSpec
         SlowFactor = SlowFactor,
         ReadErrorProbability = ReadErrors,
         WriteCorruptionProbability = WriteCorruption,
-        CapacityBytes = CapacityMb * 1_000_000,
+        CapacityBytes = (long)(CapacityMb * 1_000_000),
     };
 }
 

@@ -1,0 +1,160 @@
+using KeplerSim.Core.Storage;
+using KeplerSim.Sim.Scenarios;
+
+namespace KeplerSim.Sim.Invariants;
+
+/// <summary>The checkers of the property-based chaos tests (docs/CHAOS.md): reads, fencing, replica accounting
+/// and the membership view.</summary>
+public static partial class InvariantChecks
+{
+    /// <summary>
+    /// Safety: every successful get in the ledger returned the SHA-256 of a put of the same path issued before the
+    /// get completed. Anything else is corrupt or invented bytes handed to a client.
+    /// </summary>
+    public static string? ReadsReturnWrittenBytes(CheckContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var puts = new SortedDictionary<string, List<FileOp>>(StringComparer.Ordinal);
+        foreach (var op in context.Ledger.Ops.Where(o => o.Kind == FileOpKind.Put))
+        {
+            if (!puts.TryGetValue(op.Path, out var list))
+            {
+                puts[op.Path] = list = [];
+            }
+
+            list.Add(op);
+        }
+
+        var bad = new List<string>();
+        foreach (var get in context.Ledger.Ops.Where(o => o is { Kind: FileOpKind.Get, Outcome: "ok" }))
+        {
+            var written = puts.GetValueOrDefault(get.Path) ?? [];
+            if (!written.Any(p => p.IssuedAt <= get.CompletedAt && p.ContentHash == get.Detail))
+            {
+                bad.Add($"get {get.Path} on {get.Node} at {ScenarioRun.Seconds(get.CompletedAt!.Value)} returned " +
+                    $"sha256 {get.Detail?[..Math.Min(12, get.Detail.Length)]}, which no put of it wrote");
+            }
+        }
+
+        return bad.Count == 0 ? null : $"{bad.Count} read(s) returned bytes nobody wrote: " + Examples(bad);
+    }
+
+    /// <summary>
+    /// Safety (fencing): for each node and path, the winning version token in the node's committed metadata
+    /// never decreases between checks. Committed metadata survives crashes, so a restart is no excuse. A path
+    /// whose versions were all collected may disappear; if it comes back, it must not come back older.
+    /// </summary>
+    public static string? VersionsNeverRegress(CheckContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var bad = new List<string>();
+        foreach (var node in context.Sim.Nodes.Where(n => n.Epoch > 0))
+        {
+            foreach (var (path, version) in ClusterInspector.WinningVersions(node) ?? [])
+            {
+                var key = (node.Name, path);
+                if (context.HighestWinners.TryGetValue(key, out var highest) && version < highest)
+                {
+                    bad.Add($"{node.Name}:{path} winner went back from {highest} to {version}");
+                    continue;
+                }
+
+                context.HighestWinners[key] = version;
+            }
+        }
+
+        return bad.Count == 0 ? null : $"{bad.Count} winner(s) replaced by an older version: " + Examples(bad);
+    }
+
+    /// <summary>
+    /// Safety: every chunk a node's metadata indexes (and so counts as a replica towards a write's durability and
+    /// the placement) has a durable file on that node's disk whose content hashes to the id, unless a known
+    /// fault corrupted it since.
+    /// </summary>
+    public static string? ReplicasDurableAndVerified(CheckContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var bad = new List<string>();
+        foreach (var node in context.Sim.Nodes.Where(n => n.Epoch > 0))
+        {
+            var indexed = ClusterInspector.IndexedChunks(node);
+            if (indexed is null || indexed.Count == 0)
+            {
+                continue;
+            }
+
+            var files = context.Inspector.ChunkFiles(node).ToDictionary(f => f.Id, StringComparer.Ordinal);
+            foreach (var id in indexed)
+            {
+                var problem = !files.TryGetValue(id, out var file) ? "no file"
+                    : !node.Disk.IsDurable(ChunkStore.PathOf(id)) ? "not durable"
+                    : !file.Matches && !context.KnownCorrupt.Contains((node.Name, id)) ? "content does not match"
+                    : null;
+                if (problem is not null)
+                {
+                    bad.Add($"{node.Name}:{id[..12]} {problem}");
+                }
+            }
+        }
+
+        return bad.Count == 0 ? null : $"{bad.Count} indexed replica(s) not durable and verified: " + Examples(bad);
+    }
+
+    /// <summary>Liveness: every live node's metadata names the same winning version of every path.</summary>
+    public static string? WinnersAgree(CheckContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var live = context.Live;
+        var views = new List<(string Node, SortedDictionary<string, string> Winners)>();
+        foreach (var node in live)
+        {
+            if (ClusterInspector.WinningVersions(node) is not { } winners)
+            {
+                return $"metadata of {node.Name} unreadable (busy)";
+            }
+
+            views.Add((node.Name, new SortedDictionary<string, string>(
+                winners.ToDictionary(w => w.Path, w => w.Version.ToString()), StringComparer.Ordinal)));
+        }
+
+        var differ = new List<string>();
+        for (var i = 1; i < views.Count; i++)
+        {
+            var (a, b) = (views[0], views[i]);
+            foreach (var path in a.Winners.Keys.Union(b.Winners.Keys).Order(StringComparer.Ordinal))
+            {
+                var left = a.Winners.GetValueOrDefault(path) ?? "nothing";
+                var right = b.Winners.GetValueOrDefault(path) ?? "nothing";
+                if (left != right)
+                {
+                    differ.Add($"{path}: {a.Node} has {left}, {b.Node} has {right}");
+                }
+            }
+        }
+
+        return differ.Count == 0 ? null : $"{differ.Count} disagreement(s): " + Examples(differ);
+    }
+
+    /// <summary>Liveness: every live node places chunks over exactly the members that should be up.</summary>
+    public static string? MembershipConverged(CheckContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        if (context.MembershipView is not { } view)
+        {
+            return null;
+        }
+
+        var expected = string.Join(",", context.Members.Select(n => n.Name).Order(StringComparer.Ordinal));
+        var differ = new List<string>();
+        foreach (var node in context.Live)
+        {
+            var seen = view(node) is { } members ? string.Join(",", members.Order(StringComparer.Ordinal)) : null;
+            if (seen != expected)
+            {
+                differ.Add($"{node.Name} sees [{seen ?? "nothing yet"}]");
+            }
+        }
+
+        return differ.Count == 0 ? null : $"expected [{expected}]: " + Examples(differ);
+    }
+}

@@ -1,0 +1,290 @@
+using System.Globalization;
+using KeplerSim.Core.Node;
+using KeplerSim.Sim.Scenarios;
+
+namespace KeplerSim.Tests.Chaos;
+
+/// <summary>The generated cluster: size, placement and legal keplerfs knobs (milliseconds where timed).</summary>
+public sealed record ChaosCluster(
+    int Nodes,
+    int Initial,
+    int ReplicationFactor,
+    int ChunkSizeBytes,
+    int VirtualNodes,
+    int SurplusGraceMs,
+    int AntiEntropyMs,
+    int ReplicationPollMs,
+    int WriteTimeoutMs,
+    int ScrubChunksPerSecond,
+    bool Swim);
+
+/// <summary>What a generated step does; file kinds first (the workload), then faults.</summary>
+public enum ChaosAction
+{
+    /// <summary>Put of <see cref="ChaosStep.Size"/> bytes.</summary>
+    Put,
+    /// <summary>Get.</summary>
+    Get,
+    /// <summary>Delete.</summary>
+    Delete,
+    /// <summary>List of the whole path set.</summary>
+    List,
+    /// <summary>Crash with torn unsynced writes, restarting after <see cref="ChaosStep.LengthMs"/>.</summary>
+    Crash,
+    /// <summary>Crash and start again at once.</summary>
+    Restart,
+    /// <summary>Pause for <see cref="ChaosStep.LengthMs"/>.</summary>
+    Pause,
+    /// <summary>Partition (<see cref="ChaosStep.Mask"/> against the rest), healed after the length.</summary>
+    Partition,
+    /// <summary>One-way partition, healed after the length.</summary>
+    OneWay,
+    /// <summary>Every link gets <see cref="ChaosStep.Size"/> per mille loss and up to that many ms latency.</summary>
+    Network,
+    /// <summary>Flip a bit in one chunk file of the node.</summary>
+    Corrupt,
+    /// <summary>The node's disk is full (10 KB) for the length.</summary>
+    DiskFull,
+    /// <summary>Jump the node's clock by <see cref="ChaosStep.Size"/> ms (may be negative).</summary>
+    ClockJump,
+    /// <summary>Set the node's clock skew to <see cref="ChaosStep.Size"/> ms and a drift.</summary>
+    ClockSkew,
+    /// <summary>Start a node (a join if it is a late node, a rejoin after a stop).</summary>
+    Start,
+    /// <summary>Take the node down for good (a leave).</summary>
+    Stop,
+}
+
+/// <summary>One generated step. Node indexes wrap around the cluster size, so the step generator does not depend
+/// on the cluster generator and each shrinks on its own.</summary>
+public sealed record ChaosStep(int AtMs, ChaosAction Action, int Node, int Path, int Size, Durability Durability,
+    int LengthMs, int Mask);
+
+/// <summary>
+/// A generated chaos case: cluster, a timeline of explicit workload and fault steps, a run length and a seed.
+/// <see cref="ToScenario"/> makes it a legal scenario (it drops what the validator would refuse, and copy-destroying
+/// faults beyond what the writes' durability survives), which is what runs and what the user gets as a file.
+/// </summary>
+public sealed record ChaosCase(ChaosCluster Cluster, IReadOnlyList<ChaosStep> Steps, int DurationMs, ulong Seed)
+{
+    /// <summary>Paths the workload uses: few, so operations collide.</summary>
+    public static readonly IReadOnlyList<string> PathSet = ["d/a", "d/b", "d/c", "e"];
+
+    /// <summary>How long the liveness phase may take (the stated bound).</summary>
+    public const int ConvergeWithinSeconds = 60;
+
+    private const double FullDiskMb = 0.01;
+
+    /// <summary>The case as a scenario, as it will be written to YAML.</summary>
+    public Scenario ToScenario()
+    {
+        var c = Cluster;
+        var scenario = new Scenario
+        {
+            Name = "chaos-case",
+            Description = $"generated chaos case: {c.Nodes} node(s), N={c.ReplicationFactor}",
+            Seed = Seed,
+            Duration = new Duration(DurationMs * 1000L),
+            Cluster = new ClusterSpec
+            {
+                Nodes = c.Nodes,
+                Start = c.Initial < c.Nodes ? [.. Enumerable.Range(0, c.Initial).Select(Name)] : null,
+                Protocol = ProtocolRegistry.KeplerFs,
+                ReplicationFactor = c.ReplicationFactor,
+                ChunkSize = new ByteSize(c.ChunkSizeBytes),
+                Keplerfs = new KeplerFsSpec
+                {
+                    VirtualNodes = c.VirtualNodes,
+                    WriteTimeout = Ms(c.WriteTimeoutMs),
+                    TransferTimeout = Ms(1000),
+                    RetryBase = Ms(50),
+                    RetryMax = Ms(1000),
+                    ReplicationPoll = Ms(c.ReplicationPollMs),
+                    SurplusGrace = Ms(c.SurplusGraceMs),
+                    RepairScanInterval = Ms(2000),
+                    AntiEntropyInterval = Ms(c.AntiEntropyMs),
+                    ScrubChunksPerSecond = c.ScrubChunksPerSecond,
+                    Swim = c.Swim ? true : null,
+                },
+            },
+            Expect = new ExpectSpec
+            {
+                ConvergeWithin = new Duration(ConvergeWithinSeconds * 1_000_000L),
+                CheckInterval = Ms(250),
+            },
+        };
+        scenario.Steps = Timeline(scenario);
+        return scenario;
+    }
+
+    /// <summary>The case as the scenario YAML a user runs with <c>kepler-sim run</c>.</summary>
+    public string ToYaml(IEnumerable<string>? comments = null) => ScenarioWriter.Write(ToScenario(), comments);
+
+    /// <summary>A short description for CsCheck's failure report.</summary>
+    public override string ToString() => ToYaml();
+
+    private static string Name(int index) => "n" + (index + 1).ToString(CultureInfo.InvariantCulture);
+
+    private static Duration Ms(long ms) => new(ms * 1000);
+
+    private List<ScenarioStep> Timeline(Scenario scenario)
+    {
+        var c = Cluster;
+        var started = new SortedSet<int>(Enumerable.Range(0, c.Initial));
+        var minCopies = Steps.Where(s => s.Action == ChaosAction.Put)
+            .Select(s => new KeplerOptions { ReplicationFactor = c.ReplicationFactor }.RequiredCopies(s.Durability))
+            .DefaultIfEmpty(c.ReplicationFactor).Min();
+
+        // A stop (the node never returns) or a corruption destroys a copy. An acknowledged write survives fewer
+        // destroyed copies than it had durable ones: its durability's copies, but never more than the members
+        // there were (a write is acknowledged with min(copies, members)). Members are the initial nodes minus the
+        // stops; with SWIM, crashes, pauses, partitions and lossy links can also shrink the member set down to one
+        // (chaos long run: N=3, n2 stopped, a durability-all put acknowledged with n1's copy alone, then that copy
+        // corrupted: a loss no protocol can prevent).
+        var swimShrinks = c.Swim && Steps.Any(s => s.Action is ChaosAction.Crash or ChaosAction.Restart
+            or ChaosAction.Pause or ChaosAction.Partition or ChaosAction.OneWay or ChaosAction.Network);
+        var (stops, destroyed) = (0, 0);
+        var steps = new List<ScenarioStep>();
+        foreach (var step in Steps.Where(s => s.AtMs <= DurationMs).OrderBy(s => s.AtMs))
+        {
+            var node = step.Node % c.Nodes;
+            if (step.Action == ChaosAction.Start)
+            {
+                started.Add(node);
+            }
+            else if (step.Action >= ChaosAction.Crash && step.Action is not (ChaosAction.Partition
+                or ChaosAction.OneWay or ChaosAction.Network) && !started.Contains(node))
+            {
+                continue; // A fault on a node that has not joined yet: the validator would refuse it.
+            }
+
+            if (step.Action is ChaosAction.Stop or ChaosAction.Corrupt)
+            {
+                var stopsAfter = stops + (step.Action == ChaosAction.Stop ? 1 : 0);
+                var membersFloor = swimShrinks ? 1 : c.Initial - stopsAfter;
+                if (destroyed + 1 > Math.Min(minCopies, membersFloor) - 1)
+                {
+                    continue;
+                }
+
+                (stops, destroyed) = (stopsAfter, destroyed + 1);
+            }
+
+            // A file operation goes to the node if it has joined, else to n1 (always started).
+            Add(steps, scenario, step, started.Contains(node) ? node : 0);
+        }
+
+        // In time order (heals and disk restores were added at their own times); equal times keep their order.
+        return steps.OrderBy(s => s.At.Microseconds).Select((s, i) => Reindex(s, i)).ToList();
+    }
+
+    private void Add(List<ScenarioStep> steps, Scenario scenario, ChaosStep s, int node)
+    {
+        var at = Ms(s.AtMs);
+        var nodes = new[] { Name(node) };
+        var healAt = Math.Min(DurationMs, s.AtMs + s.LengthMs);
+        ScenarioStep Step(StepKind kind, Duration? when = null) => new()
+        {
+            Index = steps.Count, Kind = kind, At = when ?? at, Nodes = nodes, SourcePath = $"steps[{steps.Count}]",
+        };
+        switch (s.Action)
+        {
+            case ChaosAction.Put or ChaosAction.Get or ChaosAction.Delete or ChaosAction.List:
+                var kind = (StepKind)((int)StepKind.Put + (int)s.Action);
+                steps.Add(Copy(Step(kind), path: s.Action == ChaosAction.List ? "d" : PathSet[s.Path % PathSet.Count],
+                    size: s.Size, durability: s.Durability));
+                break;
+            case ChaosAction.Crash:
+                steps.Add(Copy(Step(StepKind.Crash), length: s.LengthMs));
+                break;
+            case ChaosAction.Restart:
+                steps.Add(Step(StepKind.Restart));
+                break;
+            case ChaosAction.Pause:
+                steps.Add(Copy(Step(StepKind.Pause), length: s.LengthMs));
+                break;
+            case ChaosAction.Partition or ChaosAction.OneWay:
+                var side = Enumerable.Range(0, Cluster.Nodes).Where(i => (s.Mask >> i & 1) == 1).Select(Name).ToList();
+                var rest = Enumerable.Range(0, Cluster.Nodes).Select(Name).Except(side).ToList();
+                if (side.Count > 0 && rest.Count > 0)
+                {
+                    steps.Add(Copy(Step(StepKind.Partition), groups: [side, rest],
+                        oneWay: s.Action == ChaosAction.OneWay));
+                    steps.Add(Step(StepKind.Heal, Ms(healAt)));
+                }
+
+                break;
+            default:
+                AddFault(steps, scenario, s, Step, healAt);
+                break;
+        }
+    }
+
+    private static void AddFault(List<ScenarioStep> steps, Scenario scenario, ChaosStep s,
+        Func<StepKind, Duration?, ScenarioStep> step, int healAt)
+    {
+        switch (s.Action)
+        {
+            case ChaosAction.Network:
+                var network = CopyOf(scenario.Network);
+                network.Loss = s.Size % 200 / 1000.0;
+                network.LatencyMax = Ms(1 + s.Size % 50);
+                steps.Add(Copy(step(StepKind.Network, null), network: network));
+                break;
+            case ChaosAction.Corrupt:
+                steps.Add(step(StepKind.Corrupt, null));
+                break;
+            case ChaosAction.DiskFull:
+                var full = CopyOf(scenario.Disk);
+                full.CapacityMb = FullDiskMb;
+                steps.Add(Copy(step(StepKind.Disk, null), disk: full));
+                steps.Add(Copy(step(StepKind.Disk, Ms(healAt)), disk: CopyOf(scenario.Disk)));
+                break;
+            case ChaosAction.ClockJump:
+                steps.Add(Copy(step(StepKind.Clock, null), jump: Ms(s.Size % 10_001 - 5_000)));
+                break;
+            case ChaosAction.ClockSkew:
+                steps.Add(Copy(step(StepKind.Clock, null), skew: Ms(s.Size % 4_001 - 2_000),
+                    drift: s.LengthMs % 2_001 - 1_000));
+                break;
+            case ChaosAction.Start:
+                steps.Add(step(StepKind.Start, null));
+                break;
+            default:
+                steps.Add(step(StepKind.Stop, null));
+                break;
+        }
+    }
+
+    private static T CopyOf<T>(T spec)
+        where T : class, new()
+    {
+        var copy = new T();
+        foreach (var p in typeof(T).GetProperties().Where(p => p.CanWrite))
+        {
+            p.SetValue(copy, p.GetValue(spec));
+        }
+
+        return copy;
+    }
+
+    private static ScenarioStep Reindex(ScenarioStep s, int index) => new()
+    {
+        Index = index, Kind = s.Kind, At = s.At, Nodes = s.Nodes, SourcePath = $"steps[{index}]", Path = s.Path,
+        Size = s.Size, Durability = s.Durability, Expect = s.Expect, For = s.For, Groups = s.Groups,
+        OneWay = s.OneWay, NetworkChange = s.NetworkChange, DiskChange = s.DiskChange, Jump = s.Jump, Skew = s.Skew,
+        DriftPpm = s.DriftPpm,
+    };
+
+    private static ScenarioStep Copy(ScenarioStep s, string? path = null, int? size = null,
+        Durability? durability = null, int? length = null, IReadOnlyList<IReadOnlyList<string>>? groups = null,
+        bool oneWay = false, NetworkSpec? network = null, DiskSpec? disk = null, Duration? jump = null,
+        Duration? skew = null, double? drift = null) => new()
+    {
+        Index = s.Index, Kind = s.Kind, At = s.At, Nodes = s.Nodes, SourcePath = s.SourcePath,
+        Path = path ?? s.Path, Size = new ByteSize(size ?? s.Size.Bytes),
+        Durability = durability ?? s.Durability, Expect = path is null ? s.Expect : ExpectedOutcome.Any,
+        For = length is { } ms ? Ms(ms) : s.For, Groups = groups ?? s.Groups, OneWay = oneWay,
+        NetworkChange = network, DiskChange = disk, Jump = jump, Skew = skew, DriftPpm = drift,
+    };
+}
