@@ -104,21 +104,9 @@ public sealed class ClusterInspector(Simulation sim)
 
     /// <summary>Chunk ids referenced by the node's winning, live file versions (ordered), or null if
     /// unreadable.</summary>
-    public static IReadOnlyList<string>? ReferencedChunks(SimNode node) => HasKeplerSchema(node)
-        ? Query<IReadOnlyList<string>?>(node, conn =>
-    {
-        using var cmd = conn.CreateCommand();
-        cmd.CommandText = "SELECT DISTINCT r.chunk_id FROM chunk_refs r JOIN files f ON f.id = r.file_id " +
-            "WHERE f.is_winner = 1 AND f.tombstone = 0 ORDER BY r.chunk_id";
-        using var reader = cmd.ExecuteReader();
-        var ids = new List<string>();
-        while (reader.Read())
-        {
-            ids.Add(reader.GetString(0));
-        }
-
-        return ids;
-    }) : null;
+    public static IReadOnlyList<string>? ReferencedChunks(SimNode node) => QueryIds(node,
+        "SELECT DISTINCT r.chunk_id FROM chunk_refs r JOIN files f ON f.id = r.file_id " +
+        "WHERE f.is_winner = 1 AND f.tombstone = 0 ORDER BY r.chunk_id");
 
     /// <summary>The winning version token of every path in the node's metadata (ordered by path), or null if
     /// unreadable.</summary>
@@ -188,11 +176,16 @@ public sealed class ClusterInspector(Simulation sim)
 
     /// <summary>Chunk ids the node's <c>chunks</c> table counts as held here (ordered), or null if
     /// unreadable.</summary>
-    public static IReadOnlyList<string>? IndexedChunks(SimNode node) => HasKeplerSchema(node)
+    public static IReadOnlyList<string>? IndexedChunks(SimNode node) =>
+        QueryIds(node, "SELECT id FROM chunks ORDER BY id");
+
+    /// <summary>The first column of an ordered query as strings, or null if the node's metadata is unreadable.
+    /// </summary>
+    private static IReadOnlyList<string>? QueryIds(SimNode node, string sql) => HasKeplerSchema(node)
         ? Query<IReadOnlyList<string>?>(node, conn =>
     {
         using var cmd = conn.CreateCommand();
-        cmd.CommandText = "SELECT id FROM chunks ORDER BY id";
+        cmd.CommandText = sql;
         using var reader = cmd.ExecuteReader();
         var ids = new List<string>();
         while (reader.Read())
