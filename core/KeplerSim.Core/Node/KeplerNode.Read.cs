@@ -183,10 +183,6 @@ public sealed partial class KeplerNode
     }
 
     /// <summary>
-    /// Fetches a verified copy of a chunk from another node and stores it here (scrub repair). False if no
-    /// replica could be read.
-    /// </summary>
-    /// <summary>
     /// The local copy of <paramref name="id"/> failed verification: forgets it, restores it from a peer if one
     /// holds it, else deletes the file (its bytes can never be served). Returns whether it was restored.
     /// </summary>
@@ -210,6 +206,10 @@ public sealed partial class KeplerNode
         return false;
     }
 
+    /// <summary>
+    /// Fetches a verified copy of a chunk from another node and stores it here (scrub repair). False if no
+    /// replica could be read.
+    /// </summary>
     internal async Task<bool> RestoreChunkAsync(string id)
     {
         foreach (var node in ReplicaCandidates(id))

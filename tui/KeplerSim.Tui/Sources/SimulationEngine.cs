@@ -79,11 +79,9 @@ public sealed class SimulationEngine : IClusterSource
         {
             _status = e.Message;
         }
-        catch (Exception e) when (e is SimulationException or InvariantViolationException)
+        catch (Exception e) when (IsFatal(e))
         {
-            Failed = true;
-            Playing = false;
-            _status = $"simulation stopped: {e.Message}";
+            Stop(e);
         }
 
         Publish();
@@ -101,14 +99,22 @@ public sealed class SimulationEngine : IClusterSource
         {
             _live.Advance(sliceMicroseconds);
         }
-        catch (Exception e) when (e is SimulationException or InvariantViolationException)
+        catch (Exception e) when (IsFatal(e))
         {
-            Failed = true;
-            Playing = false;
-            _status = $"simulation stopped: {e.Message}";
+            Stop(e);
         }
 
         Publish();
+    }
+
+    /// <summary>An error the simulation cannot go on from (the run's own state is broken).</summary>
+    private static bool IsFatal(Exception e) => e is SimulationException or InvariantViolationException;
+
+    private void Stop(Exception e)
+    {
+        Failed = true;
+        Playing = false;
+        _status = $"simulation stopped: {e.Message}";
     }
 
     private void Execute(SourceCommand command)
