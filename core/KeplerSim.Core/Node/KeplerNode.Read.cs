@@ -24,18 +24,40 @@ public sealed partial class KeplerNode
 
         var end = Math.Min(manifest.SizeBytes, offset + (length ?? manifest.SizeBytes));
         var chunkSize = (long)manifest.ChunkSizeBytes;
-        for (var index = (int)(offset / Math.Max(1, chunkSize)); index < manifest.Chunks.Count; index++)
-        {
-            var chunkStart = index * chunkSize;
-            if (chunkStart >= end)
-            {
-                break;
-            }
+        var first = (int)(offset / Math.Max(1, chunkSize));
+        var last = end == 0 ? -1 : (int)Math.Min(manifest.Chunks.Count - 1, (end - 1) / Math.Max(1, chunkSize));
 
-            var data = await ReadChunkAsync(manifest.Chunks[index].Hex);
-            var from = (int)Math.Max(0, offset - chunkStart);
-            var to = (int)Math.Min(data.Length, end - chunkStart);
-            await destination.WriteAsync(data[from..to]);
+        // The next chunk is read and verified while the current one goes to the client: two chunk buffers (pooled)
+        // whatever the file's size, and the disk and the network are busy at once.
+        Task<ChunkBuffer>? next = first <= last ? ReadChunkAsync(manifest.Chunks[first].Hex) : null;
+        try
+        {
+            for (var index = first; index <= last; index++)
+            {
+                var current = next!;
+                next = null;
+                using var data = await current;
+                next = index < last ? ReadChunkAsync(manifest.Chunks[index + 1].Hex) : null;
+                var chunkStart = index * chunkSize;
+                var from = (int)Math.Max(0, offset - chunkStart);
+                var to = (int)Math.Min(data.Length, end - chunkStart);
+                await destination.WriteAsync(data.Data[from..to]);
+            }
+        }
+        finally
+        {
+            // A failed write leaves the prefetch running: let it finish and hand its buffer back.
+            if (next is not null)
+            {
+                try
+                {
+                    (await next).Dispose();
+                }
+                catch (Exception)
+                {
+                    // Already failing: the first failure is the one reported.
+                }
+            }
         }
 
         Metrics.ReadsServed++;
@@ -154,16 +176,16 @@ public sealed partial class KeplerNode
     }
 
     /// <summary>
-    /// A chunk's verified bytes: from the local store, else from its owners in ring order, else from any other
-    /// member (a hinted copy). Corrupt, missing or slow replicas are skipped. A local owned copy that was bad is
-    /// repaired from the replica that answered.
+    /// A chunk's verified bytes (the caller disposes them): from the local store, else from its owners in ring
+    /// order, else from any other member (a hinted copy). Corrupt, missing or slow replicas are skipped. A local
+    /// owned copy that was bad is repaired from the replica that answered.
     /// </summary>
-    private async Task<byte[]> ReadChunkAsync(string id)
+    private async Task<ChunkBuffer> ReadChunkAsync(string id)
     {
         var local = await Store.ReadAsync(id);
         if (local.IsOk)
         {
-            return local.Data.ToArray();
+            return local.TakeBuffer();
         }
 
         foreach (var node in ReplicaCandidates(id))
@@ -175,7 +197,7 @@ public sealed partial class KeplerNode
                     await RepairLocalAsync(id, data, node, duringRead: true);
                 }
 
-                return data;
+                return ChunkBuffer.Wrap(data);
             }
         }
 

@@ -270,7 +270,7 @@ public sealed partial class KeplerNode
 
     private async Task ServeFetchAsync(IStreamConnection connection, FetchChunkRequest request)
     {
-        var result = ChunkStore.IsValidId(request.ChunkId) ? await Store.ReadAsync(request.ChunkId) : default;
+        using var result = ChunkStore.IsValidId(request.ChunkId) ? await Store.ReadAsync(request.ChunkId) : default;
         if (!result.IsOk)
         {
             await connection.SendAsync(new FetchChunkReply(request.ChunkId, false, 0, result.Status.ToString()));

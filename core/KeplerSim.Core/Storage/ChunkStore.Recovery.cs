@@ -25,7 +25,9 @@ public sealed partial class ChunkStore
         foreach (var id in onDisk)
         {
             var isKnown = known.Remove(id);
-            var (status, data) = await LoadAsync(id);
+            var (status, buffer) = await LoadAsync(id);
+            var sizeBytes = buffer?.Length ?? 0;
+            buffer?.Dispose();
             if (status == ChunkStatus.Ok)
             {
                 if (isKnown)
@@ -34,7 +36,7 @@ public sealed partial class ChunkStore
                 }
                 else
                 {
-                    index.MarkPresent(id, data.Length);
+                    index.MarkPresent(id, sizeBytes);
                     registered.Add(id);
                 }
 

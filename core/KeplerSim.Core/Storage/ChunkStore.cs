@@ -92,14 +92,14 @@ public sealed partial class ChunkStore
     public async Task<ChunkReadResult> ReadAsync(string id)
     {
         RequireId(id);
-        var (status, data) = await LoadAsync(id);
+        var (status, buffer) = await LoadAsync(id);
         if (status != ChunkStatus.Ok)
         {
             return status == ChunkStatus.Missing ? ChunkReadResult.Missing : ChunkReadResult.Corrupt;
         }
 
         ChunksRead++;
-        return ChunkReadResult.Ok(data);
+        return ChunkReadResult.Ok(buffer!);
     }
 
     /// <summary>
@@ -112,10 +112,10 @@ public sealed partial class ChunkStore
         RequireId(id);
         ArgumentOutOfRangeException.ThrowIfNegative(offset);
         ArgumentOutOfRangeException.ThrowIfNegative(length);
-        var whole = await ReadAsync(id);
+        using var whole = await ReadAsync(id);
         if (!whole.IsOk)
         {
-            return whole;
+            return whole.Status == ChunkStatus.Missing ? ChunkReadResult.Missing : ChunkReadResult.Corrupt;
         }
 
         if (offset + length > whole.Data.Length)
@@ -124,14 +124,16 @@ public sealed partial class ChunkStore
                 $"range [{offset}, {offset + length}) is outside chunk {id} of {whole.Data.Length} bytes");
         }
 
-        return ChunkReadResult.Ok(whole.Data.Slice((int)offset, length));
+        // A copy: the whole chunk's pooled buffer goes back when this returns.
+        return ChunkReadResult.Ok(whole.Data.Slice((int)offset, length).ToArray());
     }
 
     /// <summary>Reads and hashes a chunk (for scrub): Ok, Missing or Corrupt. Corruption is published.</summary>
     public async Task<ChunkStatus> VerifyAsync(string id)
     {
         RequireId(id);
-        var (status, _) = await LoadAsync(id);
+        var (status, buffer) = await LoadAsync(id);
+        buffer?.Dispose();
         return status;
     }
 
@@ -204,59 +206,75 @@ public sealed partial class ChunkStore
         }
     }
 
-    /// <summary>Reads a chunk file whole and checks it against its id; publishes corruption.</summary>
-    private async Task<(ChunkStatus Status, ReadOnlyMemory<byte> Data)> LoadAsync(string id)
+    /// <summary>
+    /// Reads a chunk file whole into a pooled buffer and checks it against its id; publishes corruption. The buffer
+    /// is returned (to the caller, who disposes it) only when the status is Ok.
+    /// </summary>
+    private async Task<(ChunkStatus Status, ChunkBuffer? Buffer)> LoadAsync(string id)
     {
         var path = PathOf(id);
         var length = await _disk.GetLengthAsync(path);
         if (length is null)
         {
-            return (ChunkStatus.Missing, ReadOnlyMemory<byte>.Empty);
+            return (ChunkStatus.Missing, null);
         }
 
         if (length.Value > ChunkSizeBytesMax)
         {
             // Larger than any chunk we accept: corrupt by definition, and not worth reading into memory.
             ReportCorrupt(id, path, $"oversized file of {length.Value} bytes");
-            return (ChunkStatus.Corrupt, ReadOnlyMemory<byte>.Empty);
+            return (ChunkStatus.Corrupt, null);
         }
 
-        var buffer = new byte[length.Value];
-        var filled = 0;
+        var buffer = ChunkBuffer.Rent((int)length.Value);
+        var verified = false;
         try
         {
-            while (filled < buffer.Length)
+            var memory = buffer.Writable;
+            var filled = 0;
+            try
             {
-                var count = await _disk.ReadAsync(path, filled, buffer.AsMemory(filled));
-                if (count == 0)
+                while (filled < memory.Length)
                 {
-                    break;
-                }
+                    var count = await _disk.ReadAsync(path, filled, memory[filled..]);
+                    if (count == 0)
+                    {
+                        break;
+                    }
 
-                Invariant.That(count > 0, "disk read returned a negative count");
-                filled += count;
+                    Invariant.That(count > 0, "disk read returned a negative count");
+                    filled += count;
+                }
+            }
+            catch (FileNotFoundException)
+            {
+                // Deleted between the stat and the read.
+                return (ChunkStatus.Missing, null);
+            }
+
+            if (filled != memory.Length)
+            {
+                ReportCorrupt(id, path, $"short read of {filled} of {memory.Length} bytes");
+                return (ChunkStatus.Corrupt, null);
+            }
+
+            var actual = await _runtime.PureWork.RunAsync(() => IdOf(memory.Span));
+            if (!string.Equals(actual, id, StringComparison.Ordinal))
+            {
+                ReportCorrupt(id, path, $"hash mismatch: bytes hash to {actual}");
+                return (ChunkStatus.Corrupt, null);
+            }
+
+            verified = true;
+            return (ChunkStatus.Ok, buffer);
+        }
+        finally
+        {
+            if (!verified)
+            {
+                buffer.Dispose();
             }
         }
-        catch (FileNotFoundException)
-        {
-            // Deleted between the stat and the read.
-            return (ChunkStatus.Missing, ReadOnlyMemory<byte>.Empty);
-        }
-
-        if (filled != buffer.Length)
-        {
-            ReportCorrupt(id, path, $"short read of {filled} of {buffer.Length} bytes");
-            return (ChunkStatus.Corrupt, ReadOnlyMemory<byte>.Empty);
-        }
-
-        var actual = await _runtime.PureWork.RunAsync(() => IdOf(buffer));
-        if (!string.Equals(actual, id, StringComparison.Ordinal))
-        {
-            ReportCorrupt(id, path, $"hash mismatch: bytes hash to {actual}");
-            return (ChunkStatus.Corrupt, ReadOnlyMemory<byte>.Empty);
-        }
-
-        return (ChunkStatus.Ok, buffer);
     }
 
     private void ReportCorrupt(string id, string path, string reason)

@@ -28,23 +28,27 @@ public enum ChunkWriteOutcome
 
 /// <summary>
 /// The result of a verified read. <see cref="Data"/> is only available when <see cref="Status"/> is
-/// <see cref="ChunkStatus.Ok"/>: bytes that fail verification never leave the store.
+/// <see cref="ChunkStatus.Ok"/>: bytes that fail verification never leave the store. A whole-chunk read holds a
+/// pooled <see cref="ChunkBuffer"/>: <see cref="Dispose"/> hands it back once the bytes are no longer read
+/// (optional; an undisposed result is collected like any array).
 /// </summary>
-public readonly struct ChunkReadResult
+public readonly struct ChunkReadResult : IDisposable
 {
     private readonly ReadOnlyMemory<byte> _data;
+    private readonly ChunkBuffer? _buffer;
 
-    private ChunkReadResult(ChunkStatus status, ReadOnlyMemory<byte> data)
+    private ChunkReadResult(ChunkStatus status, ReadOnlyMemory<byte> data, ChunkBuffer? buffer)
     {
         Status = status;
         _data = data;
+        _buffer = buffer;
     }
 
     /// <summary>A chunk that is not stored.</summary>
-    public static ChunkReadResult Missing => new(ChunkStatus.Missing, ReadOnlyMemory<byte>.Empty);
+    public static ChunkReadResult Missing => new(ChunkStatus.Missing, ReadOnlyMemory<byte>.Empty, null);
 
     /// <summary>A chunk whose stored bytes failed verification.</summary>
-    public static ChunkReadResult Corrupt => new(ChunkStatus.Corrupt, ReadOnlyMemory<byte>.Empty);
+    public static ChunkReadResult Corrupt => new(ChunkStatus.Corrupt, ReadOnlyMemory<byte>.Empty, null);
 
     /// <summary>Missing, Ok or Corrupt.</summary>
     public ChunkStatus Status { get; }
@@ -54,14 +58,29 @@ public readonly struct ChunkReadResult
 
     /// <summary>
     /// The verified bytes (the whole chunk, or the requested range). Throws <see cref="InvalidOperationException"/>
-    /// unless <see cref="Status"/> is <see cref="ChunkStatus.Ok"/>.
+    /// unless <see cref="Status"/> is <see cref="ChunkStatus.Ok"/>, and <see cref="ObjectDisposedException"/> once
+    /// a pooled result was disposed.
     /// </summary>
-    public ReadOnlyMemory<byte> Data => Status == ChunkStatus.Ok
-        ? _data
-        : throw new InvalidOperationException($"chunk read is {Status}: there are no verified bytes");
+    public ReadOnlyMemory<byte> Data => Status != ChunkStatus.Ok
+        ? throw new InvalidOperationException($"chunk read is {Status}: there are no verified bytes")
+        : _buffer?.Data ?? _data;
+
+    /// <summary>
+    /// Takes the verified bytes out of the result: the caller now owns the buffer (and disposes it). Throws unless
+    /// <see cref="Status"/> is <see cref="ChunkStatus.Ok"/>.
+    /// </summary>
+    public ChunkBuffer TakeBuffer() => Status != ChunkStatus.Ok
+        ? throw new InvalidOperationException($"chunk read is {Status}: there are no verified bytes")
+        : _buffer ?? ChunkBuffer.Wrap(_data.ToArray());
 
     /// <summary>A successful read of verified bytes.</summary>
-    public static ChunkReadResult Ok(ReadOnlyMemory<byte> data) => new(ChunkStatus.Ok, data);
+    public static ChunkReadResult Ok(ReadOnlyMemory<byte> data) => new(ChunkStatus.Ok, data, null);
+
+    /// <summary>A successful read of a whole chunk into a pooled buffer (returned by <see cref="Dispose"/>).</summary>
+    internal static ChunkReadResult Ok(ChunkBuffer buffer) => new(ChunkStatus.Ok, ReadOnlyMemory<byte>.Empty, buffer);
+
+    /// <summary>Returns a pooled buffer; the bytes must not be read afterwards.</summary>
+    public void Dispose() => _buffer?.Dispose();
 }
 
 /// <summary>
