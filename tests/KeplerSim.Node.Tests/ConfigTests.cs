@@ -1,3 +1,4 @@
+using KeplerSim.Core.Node;
 using KeplerSim.Node.Hosting;
 using KeplerSim.Node.Tests.Support;
 
@@ -27,14 +28,17 @@ public sealed class ConfigTests
         Assert.Equal(1_000_000, defaults.Swim!.ProbeIntervalMicroseconds);
         Assert.Equal(500_000, defaults.Swim.ProbeTimeoutMicroseconds);
         Assert.Equal(20, defaults.ScrubChunksPerSecond);
+        Assert.Equal(KeplerOptions.UploadChunksInFlightDefault, defaults.UploadChunksInFlight);
 
         var environment = Valid();
         environment["SWIM_PROBE_INTERVAL_MS"] = "200";
         environment["SCRUB_CHUNKS_PER_SECOND"] = "0";
+        environment["UPLOAD_CHUNKS_IN_FLIGHT"] = "16";
         var options = NodeHost.BuildOptions(NodeConfig.Load(environment), new([]));
         Assert.Equal(200_000, options.Swim!.ProbeIntervalMicroseconds);
         Assert.Equal(100_000, options.Swim.ProbeTimeoutMicroseconds);
         Assert.Equal(0, options.ScrubChunksPerSecond);
+        Assert.Equal(16, options.UploadChunksInFlight);
         Assert.Equal(30_000_000, options.WriteTimeoutMicroseconds);
         options.Validate();
 
@@ -103,6 +107,8 @@ public sealed class ConfigTests
     [InlineData("WRITE_TIMEOUT_MS", "600001")]
     [InlineData("DATA_DIR", "nul\0in/path")]
     [InlineData("SCRUB_CHUNKS_PER_SECOND", "100001")]
+    [InlineData("UPLOAD_CHUNKS_IN_FLIGHT", "0")]
+    [InlineData("UPLOAD_CHUNKS_IN_FLIGHT", "17")]
     public void Every_bad_value_names_its_variable(string variable, string? value)
     {
         var environment = Valid();

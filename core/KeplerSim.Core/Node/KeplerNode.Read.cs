@@ -14,6 +14,7 @@ public sealed partial class KeplerNode
     {
         ArgumentNullException.ThrowIfNull(destination);
         var filePath = FilePath.Parse(path);
+        using var transfer = BeginClientTransfer();
         await EnsureReadyAsync();
         var manifest = version is null ? await ResolveLiveManifestAsync(filePath) : FindVersion(filePath, version);
         if (offset < 0 || offset > manifest.SizeBytes || length < 0)

@@ -19,6 +19,7 @@ public sealed partial class KeplerNode
     {
         ArgumentNullException.ThrowIfNull(content);
         var filePath = FilePath.Parse(path);
+        using var transfer = BeginClientTransfer();
         await EnsureReadyAsync();
         var requestId = $"{Id.Value}/{_runtime.Random.NextUInt64():x16}/{++_requestCounter}";
         var tracker = new WriteTracker(requestId, durability == Durability.Fast ? 0 : _options.RequiredCopies(durability));

@@ -171,6 +171,21 @@ public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
         }
     }
 
+    /// <summary>Client uploads and downloads running on this node (scrub slows down while there are any).</summary>
+    public int ClientTransfersInFlight { get; private set; }
+
+    /// <summary>Counts a client transfer until the returned scope is disposed.</summary>
+    private ClientTransferScope BeginClientTransfer()
+    {
+        ClientTransfersInFlight++;
+        return new ClientTransferScope(this);
+    }
+
+    private readonly struct ClientTransferScope(KeplerNode node) : IDisposable
+    {
+        public void Dispose() => node.ClientTransfersInFlight--;
+    }
+
     /// <summary>Scrub counters: verified, found bad, repaired.</summary>
     public (long Verified, long Found, long Repaired) ScrubCounts =>
         _scrubber is null ? default : (_scrubber.Verified, _scrubber.Found, _scrubber.Repaired);

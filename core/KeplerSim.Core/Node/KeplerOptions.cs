@@ -20,6 +20,9 @@ public sealed record KeplerOptions
     /// <summary>Most chunks one upload may keep in flight (read, hashed, written, recorded) at once.</summary>
     public const int UploadChunksInFlightMax = 16;
 
+    /// <summary>The default of <see cref="UploadChunksInFlight"/>.</summary>
+    public const int UploadChunksInFlightDefault = 4;
+
     /// <summary>Replication factor N (REPLICATION_FACTOR).</summary>
     public int ReplicationFactor { get; init; } = 3;
 
@@ -48,7 +51,7 @@ public sealed record KeplerOptions
     /// Chunks one upload keeps in flight at once: while some are hashed and fsync'd, the next is read, so the disk
     /// and the cores stay busy. Each holds one chunk buffer, so an upload holds this many chunks of memory.
     /// </summary>
-    public int UploadChunksInFlight { get; init; } = 4;
+    public int UploadChunksInFlight { get; init; } = UploadChunksInFlightDefault;
 
     /// <summary>Replications in flight at once per node.</summary>
     public int ReplicationConcurrency { get; init; } = 4;
@@ -76,6 +79,13 @@ public sealed record KeplerOptions
 
     /// <summary>Chunks scrub re-verifies per second (0 turns scrub off).</summary>
     public int ScrubChunksPerSecond { get; init; } = 20;
+
+    /// <summary>
+    /// While a client upload or download runs on the node, scrub verifies at most one chunk per this interval
+    /// (if its own rate is not slower): background reads and hashes would otherwise take disk bandwidth and CPU
+    /// from the client (at 20 chunks/s of 4 MiB, 80 MiB/s).
+    /// </summary>
+    public long ScrubBusyIntervalMicroseconds { get; init; } = 1_000_000;
 
     /// <summary>
     /// SWIM membership settings; null keeps the member set static (as given to the node). With SWIM the ring is
@@ -115,6 +125,7 @@ public sealed record KeplerOptions
         Require(RepairScanIntervalMicroseconds > 0, "repair scan interval must be > 0");
         Require(RepairScanChunksPerSecond > 0, "repair scan rate must be > 0");
         Require(ScrubChunksPerSecond >= 0, "scrub rate must be >= 0");
+        Require(ScrubBusyIntervalMicroseconds > 0, "scrub busy interval must be > 0");
         Require(AntiEntropyIntervalMicroseconds > 0, "anti-entropy interval must be > 0");
         Require(GcGraceMicroseconds > WriteTimeoutMicroseconds + 4 * AntiEntropyIntervalMicroseconds,
             "gc grace must outlast the write timeout plus four anti-entropy rounds");

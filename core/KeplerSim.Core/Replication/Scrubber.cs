@@ -7,7 +7,9 @@ namespace KeplerSim.Core.Replication;
 /// <summary>
 /// Re-verifies local chunks one at a time at a bounded rate (a cursor walks the chunk table and wraps). A
 /// corrupt or missing chunk is dropped from the index, then repaired from a replica; if no replica answers it
-/// stays dropped and the repair scan (or a later pass) restores it.
+/// stays dropped and the repair scan (or a later pass) restores it. While a client upload or download runs on the
+/// node, scrub slows to one chunk per <see cref="KeplerOptions.ScrubBusyIntervalMicroseconds"/>, so background
+/// verification does not compete with clients for the disk and the CPU.
 /// </summary>
 internal sealed class Scrubber(KeplerNode node, NodeRuntime runtime, KeplerOptions options)
 {
@@ -30,7 +32,9 @@ internal sealed class Scrubber(KeplerNode node, NodeRuntime runtime, KeplerOptio
         }
     }
 
-    private long Interval => 1_000_000L / options.ScrubChunksPerSecond;
+    private long Interval => node.ClientTransfersInFlight > 0
+        ? Math.Max(options.ScrubBusyIntervalMicroseconds, 1_000_000L / options.ScrubChunksPerSecond)
+        : 1_000_000L / options.ScrubChunksPerSecond;
 
     private async Task StepAsync()
     {

@@ -27,6 +27,8 @@ internal static class ServeCommand
         ("SWIM_PROBE_INTERVAL_MS", "SWIM failure-detection probe interval in ms, 20..60000; smaller finds a " +
             "crashed node sooner [default: 1000]"),
         ("SCRUB_CHUNKS_PER_SECOND", "Chunks scrub re-verifies per second; 0 turns scrub off [default: 20]"),
+        ("UPLOAD_CHUNKS_IN_FLIGHT", "Chunks of one upload written and replicated at once, 1..16; each holds " +
+            "one chunk of memory [default: 4]"),
         ("WRITE_TIMEOUT_MS", "How long a write waits for its durability before 503 durability_not_met " +
             "[default: 30000]"),
         ("DATA_DIR", "Data directory [default: ./data/<NODE_ID>]"),

@@ -84,6 +84,12 @@ public sealed partial record NodeConfig
     /// </summary>
     public int WriteTimeoutMs { get; init; } = 30_000;
 
+    /// <summary>
+    /// Chunks of one upload being hashed, written and replicated at once (UPLOAD_CHUNKS_IN_FLIGHT, default 4):
+    /// more overlaps more disk and network latency, at one chunk buffer of memory per chunk in flight.
+    /// </summary>
+    public int UploadChunksInFlight { get; init; } = KeplerOptions.UploadChunksInFlightDefault;
+
     /// <summary>Chunks scrub re-verifies per second (SCRUB_CHUNKS_PER_SECOND, default 20; 0 turns scrub off).</summary>
     public int ScrubChunksPerSecond { get; init; } = 20;
 
@@ -135,6 +141,8 @@ public sealed partial record NodeConfig
                 SwimProbeIntervalMsMax, $"an integer {SwimProbeIntervalMsMin}..{SwimProbeIntervalMsMax} (ms)"),
             ScrubChunksPerSecond = reader.Int("SCRUB_CHUNKS_PER_SECOND", 20, 0, ScrubChunksPerSecondMax,
                 $"an integer 0..{ScrubChunksPerSecondMax} (0 turns scrub off)"),
+            UploadChunksInFlight = reader.Int("UPLOAD_CHUNKS_IN_FLIGHT", KeplerOptions.UploadChunksInFlightDefault, 1,
+                KeplerOptions.UploadChunksInFlightMax, $"an integer 1..{KeplerOptions.UploadChunksInFlightMax}"),
             WriteTimeoutMs = reader.Int("WRITE_TIMEOUT_MS", 30_000, 1, WriteTimeoutMsMax,
                 $"an integer 1..{WriteTimeoutMsMax} (ms)"),
             DataDir = ParseDataDir(reader.Get("DATA_DIR"), id),

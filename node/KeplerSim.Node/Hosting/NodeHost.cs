@@ -131,6 +131,7 @@ public sealed partial class NodeHost : IAsyncDisposable
             ChunkSizeBytes = config.ChunkSizeBytes,
             RebalanceBandwidthBytesPerSecond = config.RebalanceBandwidthMbps * 1_000_000L,
             ScrubChunksPerSecond = config.ScrubChunksPerSecond,
+            UploadChunksInFlight = config.UploadChunksInFlight,
             WriteTimeoutMicroseconds = config.WriteTimeoutMs * 1000L,
             Swim = dynamic ? SwimOptionsOf(config) : null,
             Seeds = config.Seeds,

@@ -32,9 +32,10 @@ internal sealed partial class Gateway
                 throw new UploadTooLargeException(max);
             }
 
-            // Read ahead of core so the network receive overlaps the chunk writes (bounded: ReadAheadBytesMax).
-            await using var readAhead = new ReadAhead(context.Request.Body, context.RequestAborted);
-            var body = new LoopReadStream(_host.Loop, readAhead.Stream, limit, Metrics.CountIn);
+            // Core reads the body straight from Kestrel into its chunk buffers: with several chunks of the upload in
+            // flight (UPLOAD_CHUNKS_IN_FLIGHT) the next read starts while earlier chunks are hashed and written, so
+            // no read-ahead copy is needed.
+            var body = new LoopReadStream(_host.Loop, context.Request.Body, limit, Metrics.CountIn);
             return await CallAsync(context, () => _host.Node.PutAsync(path ?? "", body, durability),
                 info => Results.Ok(info));
         }
