@@ -35,7 +35,13 @@ internal sealed partial class Gateway : IAsyncDisposable
     public static async Task<Gateway> StartAsync(NodeHost host)
     {
         var config = host.Config;
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+        // No appsettings reload: its file watcher watches the working directory recursively, which by default
+        // holds DATA_DIR (./data/NODE_ID), so every chunk written woke the watcher thread (ProcessTests). The node
+        // is configured by its environment and flags only.
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            Args = ["--hostBuilder:reloadConfigOnChange=false"],
+        });
         builder.Logging.AddKeplerConsole(config.LogFormat, config.LogLevel, config.NodeId.Value);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {

@@ -91,10 +91,16 @@ public static class Nodes
     public static string NodeDll => Path.Combine(AppContext.BaseDirectory, "kepler-node.dll");
 
     /// <summary>Starts kepler-node as a real process with exactly <paramref name="environment"/> added.</summary>
-    public static Process StartProcess(IReadOnlyDictionary<string, string?> environment, params string[] args)
+    public static Process StartProcess(IReadOnlyDictionary<string, string?> environment, params string[] args) =>
+        StartProcessIn(null, environment, args);
+
+    /// <summary>As <see cref="StartProcess"/>, in <paramref name="workingDirectory"/> (null: the tests').</summary>
+    public static Process StartProcessIn(string? workingDirectory, IReadOnlyDictionary<string, string?> environment,
+        params string[] args)
     {
         var info = new ProcessStartInfo("dotnet")
         {
+            WorkingDirectory = workingDirectory ?? "",
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,

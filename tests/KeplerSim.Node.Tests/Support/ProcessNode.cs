@@ -9,10 +9,13 @@ public sealed class ProcessNode : IDisposable
     private readonly System.Collections.Concurrent.ConcurrentQueue<string> _output = new();
     private Process? _process;
 
-    public ProcessNode(NodeSpec spec, Dictionary<string, string?> environment)
+    private readonly string? _workingDirectory;
+
+    public ProcessNode(NodeSpec spec, Dictionary<string, string?> environment, string? workingDirectory = null)
     {
         Spec = spec;
         _environment = environment;
+        _workingDirectory = workingDirectory;
     }
 
     public NodeSpec Spec { get; }
@@ -24,7 +27,7 @@ public sealed class ProcessNode : IDisposable
 
     public async Task StartAsync()
     {
-        _process = Nodes.StartProcess(_environment, "serve");
+        _process = Nodes.StartProcessIn(_workingDirectory, _environment, "serve");
         // Drain the pipes so the child never blocks on a full one; keep stdout (the logs) for the tests.
         _process.OutputDataReceived += (_, e) =>
         {
