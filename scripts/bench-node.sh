@@ -36,6 +36,10 @@ start_node() { # id n peers rf
   echo "node $1 did not start" >&2; exit 1
 }
 
+cpu_secs() { # pid -> user+system CPU seconds so far
+  awk -v hz="$(getconf CLK_TCK)" '{ printf "%.1f", ($14 + $15) / hz }' "/proc/$1/stat"
+}
+
 stop_nodes() { for p in "${pids[@]}"; do kill -9 "$p" 2> /dev/null || true; done; pids=(); }
 
 upload() { # url file -> seconds; a failed upload prints its status and body and returns 1
@@ -81,12 +85,17 @@ for n in 1 2 3; do start_node "b$n" "$n" "$peers" 3; done
 for d in quorum all; do
   # Fresh bytes per run: the same bytes again would be deduplicated (content-addressed chunks).
   head -c "$bytes" /dev/urandom > "$dir/input.bin"
+  cpu_before=(); for p in "${pids[@]}"; do cpu_before+=("$(cpu_secs "$p")"); done
   if ! t="$(upload "http://127.0.0.1:13001/api/files/bench-$d.bin?durability=$d" "$dir/input.bin")"; then
     echo "$d: upload FAILED (see above)"
     continue
   fi
   r="$(mbps "$bytes" "$t")"
   echo "$d: upload $r MB/s (ratio to dd/3 $(awk -v a="$r" -v b="$dd_rate" 'BEGIN{printf "%.2f", a/(b/3)}'))"
+  cpu=""; for i in 0 1 2; do
+    cpu+=" b$((i + 1)) $(awk -v a="$(cpu_secs "${pids[$i]}")" -v b="${cpu_before[$i]}" 'BEGIN{printf "%.1f", a-b}') s"
+  done
+  echo "$d: node CPU during the upload:$cpu; load $(uptime | sed 's/.*load average: //')"
 done
 stop_nodes
 rm -rf "$dir"/b1 "$dir"/b2 "$dir"/b3
