@@ -121,8 +121,8 @@ internal sealed class ReplicationWorker(KeplerNode node, NodeRuntime runtime, Ke
     /// stays the safety net: on success it is removed as for a queued delivery; on failure it keeps its backoff
     /// and the pump retries it from disk. Does nothing when the entry is gone, the target is not a member or a
     /// delivery of the entry is already in flight, and for <see cref="KeplerOptions.RetryMaxMicroseconds"/> after
-    /// a push to the target failed (a slow or failing owner is left to the queue's backoff rather than holding
-    /// upload buffers). Never throws; once it completes the caller may reuse <paramref name="data"/>.
+    /// a push to the target broke or timed out (an unreachable or slow owner is left to the queue's backoff rather
+    /// than holding upload buffers; a refusal such as "busy" pauses nothing). Never throws; once it completes the caller may reuse <paramref name="data"/>.
     /// </summary>
     public async Task PushAsync(string chunkId, NodeId target, ReadOnlyMemory<byte> data)
     {
@@ -136,16 +136,32 @@ internal sealed class ReplicationWorker(KeplerNode node, NodeRuntime runtime, Ke
 
         try
         {
-            var failure = await AttemptAsync(() => node.SendChunkAsync(target, chunkId, data.Length,
-                () => Task.FromResult<ReadOnlyMemory<byte>?>(data), _ => Task.CompletedTask));
+            var broken = false;
+            var failure = await AttemptAsync(async () =>
+            {
+                try
+                {
+                    return await node.SendChunkAsync(target, chunkId, data.Length,
+                        () => Task.FromResult<ReadOnlyMemory<byte>?>(data), _ => Task.CompletedTask);
+                }
+                catch (Exception)
+                {
+                    broken = true;
+                    throw;
+                }
+            });
             if (failure is null)
             {
-                _pushPausedUntil.Remove(target);
                 Delivered(entry);
             }
             else
             {
-                _pushPausedUntil[target] = runtime.Clock.MonotonicMicroseconds + options.RetryMaxMicroseconds;
+                if (broken)
+                {
+                    // The target is unreachable or slow (not merely busy receiving this chunk from someone else).
+                    _pushPausedUntil[target] = runtime.Clock.MonotonicMicroseconds + options.RetryMaxMicroseconds;
+                }
+
                 Failed(entry, failure);
             }
         }
