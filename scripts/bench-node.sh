@@ -18,7 +18,9 @@ dir="$(mktemp -d "${BENCH_DIR:-/tmp}/kepler-bench.XXXXXX")"
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill -9 "$p" 2> /dev/null || true; done
-  if [ "${BENCH_KEEP_LOGS:-0}" = 1 ]; then mkdir -p /tmp/kepler-bench-logs && cp "$dir"/*.log /tmp/kepler-bench-logs/; fi
+  if [ "${BENCH_KEEP_LOGS:-0}" = 1 ]; then
+    mkdir -p /tmp/kepler-bench-logs && cp "$dir"/*.log /tmp/kepler-bench-logs/
+  fi
   rm -rf "$dir"
 }
 want() { [[ "$sections" == *" $1 "* ]]; }

@@ -102,8 +102,9 @@ public sealed class DurabilityTests
         var victim = cluster.Nodes[1];
         var victimId = cluster.Kepler(victim).Id;
         var put = cluster.PutAsync(0, "r", data, Durability.All);
-        Assert.True(cluster.Sim.RunUntil(() => cluster.Kepler(0).Meta.GetChunk(id) is not null
-                && cluster.Kepler(0).Meta.GetQueueEntry(id, victimId) is null && victim.Metadata.HasDeferredCommitsAtRisk,
+        var sender = cluster.Kepler(0).Meta;
+        Assert.True(cluster.Sim.RunUntil(() => sender.GetChunk(id) is not null
+                && sender.GetQueueEntry(id, victimId) is null && victim.Metadata.HasDeferredCommitsAtRisk,
             10 * SimHarness.Second), "waiting for the sender to count the victim's copy while its record is unsynced");
         Assert.NotNull(cluster.Kepler(victim).Meta.GetChunk(id));
         victim.Crash();
