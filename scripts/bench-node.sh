@@ -3,26 +3,43 @@
 #
 #   scripts/bench-node.sh [SIZE_MIB]     # default 1024; RSS run uses 4x SIZE_MIB
 #
+# BENCH_SECTIONS picks the sections to run (default "rf1 rf3 rss"): e.g. BENCH_SECTIONS=rf3 for the 3-node
+# RF=3 uploads alone. BENCH_LOG_LEVEL sets the nodes' LOG_LEVEL (default warning; "debug" logs every
+# replication retry with its reason). BENCH_KEEP_LOGS=1 copies the node logs to /tmp/kepler-bench-logs.
+#
 # Needs dist/kepler-node (dotnet publish node/KeplerSim.Node -c Release -o dist) and curl.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 bin="${KEPLER_NODE:-$root/dist/kepler-node}"
 size_mib="${1:-1024}"
+sections=" ${BENCH_SECTIONS:-rf1 rf3 rss} "
+log_level="${BENCH_LOG_LEVEL:-warning}"
 dir="$(mktemp -d "${BENCH_DIR:-/tmp}/kepler-bench.XXXXXX")"
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2> /dev/null || true; done; rm -rf "$dir"; }
+cleanup() {
+  for p in "${pids[@]}"; do kill -9 "$p" 2> /dev/null || true; done
+  if [ "${BENCH_KEEP_LOGS:-0}" = 1 ]; then
+    mkdir -p /tmp/kepler-bench-logs && cp "$dir"/*.log /tmp/kepler-bench-logs/
+  fi
+  rm -rf "$dir"
+}
+want() { [[ "$sections" == *" $1 "* ]]; }
 trap cleanup EXIT
 
 mbps() { awk -v b="$1" -v t="$2" 'BEGIN { printf "%.1f", b / t / 1e6 }'; }
 
 start_node() { # id n peers rf
   NODE_ID="$1" HTTP_PORT="1300$2" GOSSIP_PORT="1400$2" TRANSFER_PORT="1500$2" PEERS="$3" \
-    REPLICATION_FACTOR="$4" DATA_DIR="$dir/$1" LOG_LEVEL=warning LOG_FORMAT=json \
+    REPLICATION_FACTOR="$4" DATA_DIR="$dir/$1" LOG_LEVEL="$log_level" LOG_FORMAT=json \
     "$bin" serve > "$dir/$1.log" 2>&1 &
   pids+=($!)
   disown $! 2> /dev/null || true
   for _ in $(seq 1 200); do curl -sf "http://127.0.0.1:1300$2/ready" > /dev/null && return; sleep 0.05; done
   echo "node $1 did not start" >&2; exit 1
+}
+
+cpu_secs() { # pid -> user+system CPU seconds so far
+  awk -v hz="$(getconf CLK_TCK)" '{ printf "%.1f", ($14 + $15) / hz }' "/proc/$1/stat"
 }
 
 stop_nodes() { for p in "${pids[@]}"; do kill -9 "$p" 2> /dev/null || true; done; pids=(); }
@@ -51,6 +68,7 @@ echo "disk rate: $dd_rate MB/s"
 head -c "$bytes" /dev/urandom > "$dir/input.bin"
 cat "$dir/input.bin" > /dev/null
 
+if want rf1; then
 echo "== single node, RF=1, ${size_mib} MiB"
 start_node s1 1 "" 1
 t="$(upload "http://127.0.0.1:13001/api/files/bench.bin" "$dir/input.bin")"
@@ -60,23 +78,32 @@ down="$(mbps "$bytes" "$t")"
 echo "upload $up MB/s (ratio to dd $(awk -v a="$up" -v b="$dd_rate" 'BEGIN{printf "%.2f", a/b}')), download $down MB/s"
 stop_nodes
 rm -rf "$dir/s1"
+fi
 
+if want rf3; then
 echo "== 3 nodes, RF=3, ${size_mib} MiB through node 1"
 peers="b1@127.0.0.1:14001:15001,b2@127.0.0.1:14002:15002,b3@127.0.0.1:14003:15003"
 for n in 1 2 3; do start_node "b$n" "$n" "$peers" 3; done
 for d in quorum all; do
   # Fresh bytes per run: the same bytes again would be deduplicated (content-addressed chunks).
   head -c "$bytes" /dev/urandom > "$dir/input.bin"
+  cpu_before=(); for p in "${pids[@]}"; do cpu_before+=("$(cpu_secs "$p")"); done
   if ! t="$(upload "http://127.0.0.1:13001/api/files/bench-$d.bin?durability=$d" "$dir/input.bin")"; then
     echo "$d: upload FAILED (see above)"
     continue
   fi
   r="$(mbps "$bytes" "$t")"
   echo "$d: upload $r MB/s (ratio to dd/3 $(awk -v a="$r" -v b="$dd_rate" 'BEGIN{printf "%.2f", a/(b/3)}'))"
+  cpu=""; for i in 0 1 2; do
+    cpu+=" b$((i + 1)) $(awk -v a="$(cpu_secs "${pids[$i]}")" -v b="${cpu_before[$i]}" 'BEGIN{printf "%.1f", a-b}') s"
+  done
+  echo "$d: node CPU during the upload:$cpu; load $(uptime | sed 's/.*load average: //')"
 done
 stop_nodes
 rm -rf "$dir"/b1 "$dir"/b2 "$dir"/b3
+fi
 
+if want rss; then
 echo "== peak RSS, single node RF=1"
 for mult in 1 4; do
   start_node r1 1 "" 1
@@ -87,4 +114,5 @@ for mult in 1 4; do
   stop_nodes
   rm -rf "$dir/r1"
 done
+fi
 echo "== load at end: $(uptime | sed 's/.*load average: //')"

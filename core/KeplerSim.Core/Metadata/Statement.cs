@@ -4,18 +4,21 @@ namespace KeplerSim.Core.Metadata;
 
 /// <summary>
 /// One prepared SQL statement, compiled once and rebound per call. Values bind positionally to the parameter names
-/// given at construction. Each call joins the store's open transaction, if any.
+/// given at construction. Each call joins the store's open transaction, if any; a write outside one is its own
+/// (durable) commit and reports it through <c>autocommitted</c>.
 /// </summary>
 internal sealed class Statement : IDisposable
 {
     private readonly SqliteCommand _command;
     private readonly SqliteParameter[] _parameters;
     private readonly Func<SqliteTransaction?> _transaction;
+    private readonly Action _autocommitted;
 
-    public Statement(SqliteConnection connection, Func<SqliteTransaction?> transaction, string sql,
-        params string[] parameterNames)
+    public Statement(SqliteConnection connection, Func<SqliteTransaction?> transaction, Action autocommitted,
+        string sql, params string[] parameterNames)
     {
         _transaction = transaction;
+        _autocommitted = autocommitted;
         _command = connection.CreateCommand();
         _command.CommandText = sql;
         _parameters = new SqliteParameter[parameterNames.Length];
@@ -31,7 +34,14 @@ internal sealed class Statement : IDisposable
     public int NonQuery(params object?[] values)
     {
         Bind(values);
-        return _command.ExecuteNonQuery();
+        var autocommit = _transaction() is null;
+        var changed = _command.ExecuteNonQuery();
+        if (autocommit)
+        {
+            _autocommitted();
+        }
+
+        return changed;
     }
 
     public object? Scalar(params object?[] values)

@@ -52,7 +52,7 @@ public sealed partial class KeplerNode
         var segment = SegmentBytes();
         for (var at = 0; at < data.Length; at += segment)
         {
-            var part = data.Slice(at, Math.Min(segment, data.Length - at)).ToArray();
+            var part = data.Slice(at, Math.Min(segment, data.Length - at));
             await WithTimeoutAsync(connection.SendAsync(new ChunkDataFrame(part)), connection, "send to " + node);
         }
 
@@ -86,7 +86,7 @@ public sealed partial class KeplerNode
                     throw new ProtocolException("chunk data overruns the announced size");
                 }
 
-                frame.Data.CopyTo(data, at);
+                frame.Data.CopyTo(data.AsMemory(at));
                 at += frame.Data.Length;
             }
 
@@ -215,7 +215,11 @@ public sealed partial class KeplerNode
             var error = await ReceiveChunkAsync(connection, request);
             if (error is null)
             {
-                Meta.Transaction(meta =>
+                // Deferred (no WAL fsync per chunk received): the reply below promises only the chunk's file, which
+                // is durable (fsync, rename, directory fsync). After a power loss that takes this record, startup
+                // recovery registers the file again with the very same record (ChunkIndex.MarkPresent: owned as
+                // is, hinted queued for its owners) before the node serves anything.
+                Meta.TransactionDeferred(meta =>
                     RecordLocalChunk(meta, request.ChunkId, request.SizeBytes, requestId: null, replicate: false));
                 _replication?.Kick();
             }
@@ -282,7 +286,7 @@ public sealed partial class KeplerNode
         var segment = SegmentBytes();
         for (var at = 0; at < data.Length; at += segment)
         {
-            await connection.SendAsync(new ChunkDataFrame(data.Slice(at, Math.Min(segment, data.Length - at)).ToArray()));
+            await connection.SendAsync(new ChunkDataFrame(data.Slice(at, Math.Min(segment, data.Length - at))));
         }
     }
 

@@ -64,15 +64,19 @@ public sealed partial class KeplerNode
     /// <summary>
     /// Cuts the client's stream into chunks and stores them, keeping up to
     /// <see cref="KeplerOptions.UploadChunksInFlight"/> chunks in flight: while some are hashed and written, the
-    /// next is read. Memory is one chunk buffer per chunk in flight, whatever the file's size. Chunks are
-    /// collected in stream order (oldest first) for the manifest. On any failure every chunk still in flight
-    /// finishes (or fails) before the failure propagates, so nothing of this write runs on afterwards.
+    /// next is read. Chunks are collected in stream order (oldest first) for the manifest. A chunk's buffer is
+    /// reused once the chunk is stored and its direct pushes to the other owners have ended; a <c>quorum</c>
+    /// chunk can be done while a push to a slower owner still reads its buffer: that buffer is lent out until
+    /// the push ends, at most <see cref="KeplerOptions.UploadChunksInFlight"/> of them (then the upload waits).
+    /// Memory is at most two chunk buffers per chunk in flight, whatever the file's size. On any failure every
+    /// chunk still in flight finishes (or fails) before the failure propagates, so nothing of this write but its
+    /// pushes (which only read their buffers) runs on afterwards.
     /// </summary>
     private async Task<ChunkList> StoreChunksAsync(Stream content, WriteTracker tracker, FilePath path)
     {
         var builder = new ChunkListBuilder(_options.ChunkSizeBytes);
-        var inFlight = new Queue<(Chunk Chunk, byte[] Buffer, Task<ChunkId> Stored)>();
-        var spare = new Stack<byte[]>();
+        var inFlight = new Queue<(Chunk Chunk, byte[] Buffer, Task<ChunkId> Stored, ChunkPushes Pushes)>();
+        var buffers = new UploadBuffers(_options.ChunkSizeBytes, _options.UploadChunksInFlight);
         var offsetBytes = 0L;
         try
         {
@@ -80,11 +84,12 @@ public sealed partial class KeplerNode
             {
                 if (inFlight.Count >= _options.UploadChunksInFlight)
                 {
-                    spare.Push(await CollectOldestAsync(inFlight, builder));
+                    var (buffer, pushes) = await CollectOldestAsync(inFlight, builder);
+                    buffers.Release(buffer, pushes);
                 }
 
-                var buffer = spare.Count > 0 ? spare.Pop() : new byte[_options.ChunkSizeBytes];
-                var filled = await content.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false);
+                var next = await buffers.TakeAsync();
+                var filled = await content.ReadAtLeastAsync(next, next.Length, throwOnEndOfStream: false);
                 if (filled == 0)
                 {
                     break;
@@ -96,12 +101,13 @@ public sealed partial class KeplerNode
                         $"the stream has more than {Chunker.ChunkCountMax} chunks of {_options.ChunkSizeBytes} bytes");
                 }
 
-                var data = new ReadOnlyMemory<byte>(buffer, 0, filled);
-                inFlight.Enqueue((new Chunk(index, offsetBytes, default, data), buffer,
-                    StoreIncomingChunkAsync(data, tracker, path)));
+                var data = new ReadOnlyMemory<byte>(next, 0, filled);
+                var chunkPushes = new ChunkPushes();
+                inFlight.Enqueue((new Chunk(index, offsetBytes, default, data), next,
+                    StoreIncomingChunkAsync(data, tracker, path, chunkPushes), chunkPushes));
                 Metrics.UploadChunksInFlightPeak = Math.Max(Metrics.UploadChunksInFlightPeak, inFlight.Count);
                 offsetBytes += filled;
-                if (filled < buffer.Length)
+                if (filled < next.Length)
                 {
                     break; // ReadAtLeastAsync returns less than asked only at the end of the stream.
                 }
@@ -115,7 +121,7 @@ public sealed partial class KeplerNode
         catch
         {
             // Let the rest finish before the failure propagates; their own failures add nothing new.
-            foreach (var (_, _, stored) in inFlight)
+            foreach (var (_, _, stored, _) in inFlight)
             {
                 try
                 {
@@ -134,14 +140,65 @@ public sealed partial class KeplerNode
     }
 
     /// <summary>Waits for the oldest chunk in flight, adds it to the list and returns its buffer for reuse.</summary>
-    private static async Task<byte[]> CollectOldestAsync(
-        Queue<(Chunk Chunk, byte[] Buffer, Task<ChunkId> Stored)> inFlight, ChunkListBuilder builder)
+    private static async Task<(byte[] Buffer, ChunkPushes Pushes)> CollectOldestAsync(
+        Queue<(Chunk Chunk, byte[] Buffer, Task<ChunkId> Stored, ChunkPushes Pushes)> inFlight,
+        ChunkListBuilder builder)
     {
-        var (chunk, buffer, stored) = inFlight.Peek();
+        var (chunk, buffer, stored, pushes) = inFlight.Peek();
         var id = await stored;
         inFlight.Dequeue();
         builder.Add(chunk with { Id = id });
-        return buffer;
+        return (buffer, pushes);
+    }
+
+    /// <summary>The direct pushes of one upload chunk to its other owners (they read the chunk's buffer).</summary>
+    private sealed class ChunkPushes
+    {
+        public Task Ended { get; set; } = Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// An upload's chunk buffers: spare ones, and ones lent to pushes still running (reused once they end).
+    /// </summary>
+    private sealed class UploadBuffers(int chunkSizeBytes, int lentMax)
+    {
+        private readonly Stack<byte[]> _spare = new();
+        private readonly List<(byte[] Buffer, Task Ended)> _lent = [];
+
+        public void Release(byte[] buffer, ChunkPushes pushes)
+        {
+            if (pushes.Ended.IsCompleted)
+            {
+                _spare.Push(buffer);
+            }
+            else
+            {
+                _lent.Add((buffer, pushes.Ended));
+            }
+        }
+
+        public async Task<byte[]> TakeAsync()
+        {
+            if (_spare.Count > 0)
+            {
+                return _spare.Pop();
+            }
+
+            if (_lent.Count >= lentMax)
+            {
+                await Task.WhenAny(_lent.Select(l => l.Ended));
+            }
+
+            var returned = _lent.FindIndex(l => l.Ended.IsCompleted);
+            if (returned < 0)
+            {
+                return new byte[chunkSizeBytes];
+            }
+
+            var buffer = _lent[returned].Buffer;
+            _lent.RemoveAt(returned);
+            return buffer;
+        }
     }
 
     /// <summary>
@@ -150,7 +207,7 @@ public sealed partial class KeplerNode
     /// record, queues it for every other owner.
     /// </summary>
     private async Task<ChunkId> StoreIncomingChunkAsync(ReadOnlyMemory<byte> data, WriteTracker tracker,
-        FilePath path)
+        FilePath path, ChunkPushes pushes)
     {
         var chunk = await Store.HashAsync(data);
         var id = chunk.Id.Hex;
@@ -178,12 +235,38 @@ public sealed partial class KeplerNode
             list.Add(tracker);
         }
 
+        pushes.Ended = Task.WhenAll(PushToOwners(id, data, owners, tracker));
         _replication?.Kick();
 
         // Backpressure: the chunk keeps its slot until it has the copies the write waits for, so an upload goes
         // no faster than its replication and never ends with a backlog that outlasts the write timeout.
         await WaitForCopiesAsync(tracker.CopiesOf(id), tracker.Required, path);
         return chunk.Id;
+    }
+
+    /// <summary>
+    /// For a write that waits for copies, pushes the chunk to its other owners straight from memory (no read-back
+    /// from disk, no second hash). A <c>fast</c> write does not wait for its chunks' copies: its chunks go through
+    /// the queue (read back from disk) as before, so it never holds buffers for replication.
+    /// </summary>
+    private List<Task> PushToOwners(string id, ReadOnlyMemory<byte> data, IReadOnlyList<NodeId> owners,
+        WriteTracker tracker)
+    {
+        var pushes = new List<Task>();
+        if (_replication is null || tracker.Required == 0)
+        {
+            return pushes;
+        }
+
+        foreach (var owner in owners)
+        {
+            if (owner != Id)
+            {
+                pushes.Add(_replication.PushAsync(id, owner, data));
+            }
+        }
+
+        return pushes;
     }
 
     /// <summary>

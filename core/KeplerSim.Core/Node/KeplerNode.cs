@@ -254,8 +254,9 @@ public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
             return ids;
         }
 
-        // A chunk found on disk but not in the index was never acknowledged (the acknowledgement needs the
-        // index row): an owned one is kept as is, a hinted one is handed to its owners.
+        // A chunk found on disk but not in the index: a write that was never acknowledged, or a replica received
+        // from a peer whose record (a deferred commit) a power loss took. Either way it gets the record a received
+        // replica gets: an owned one is kept as is, a hinted one is handed to its owners.
         public void MarkPresent(string id, long sizeBytes) => node.Meta.Transaction(meta =>
             node.RecordLocalChunk(meta, id, sizeBytes, requestId: null, replicate: false));
 

@@ -29,9 +29,16 @@ public static class FrameCodec
         }
     }
 
-    /// <summary>Sends a frame on a connection.</summary>
-    public static Task SendAsync(this IStreamConnection connection, TransferFrame frame) =>
-        connection.SendAsync(Encode(frame));
+    /// <summary>
+    /// Sends a frame on a connection, encoded into a pooled buffer (the connection copies the frame before
+    /// <see cref="IStreamConnection.SendAsync"/> returns, so the buffer goes back to the pool at once).
+    /// </summary>
+    public static Task SendAsync(this IStreamConnection connection, TransferFrame frame)
+    {
+        using var writer = new PooledFrameWriter();
+        MessagePackSerializer.Serialize(writer, frame, Wire);
+        return connection.SendAsync(writer.WrittenMemory);
+    }
 
     /// <summary>Receives the next frame as <typeparamref name="T"/>; a close or another type is a protocol error.</summary>
     public static async Task<T> ReceiveAsync<T>(this IStreamConnection connection)

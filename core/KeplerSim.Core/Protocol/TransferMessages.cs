@@ -34,9 +34,13 @@ public sealed record StoreChunkRequest(
     [property: Key(1)] long SizeBytes,
     [property: Key(2)] string Sender) : TransferFrame;
 
-/// <summary>A segment of chunk bytes.</summary>
+/// <summary>
+/// A segment of chunk bytes (on the wire a MessagePack bin, as a <c>byte[]</c> was). Decoded, it is a slice of the
+/// received frame, not a copy; sent, it is written from the caller's memory without a copy of its own.
+/// </summary>
 [MessagePackObject]
-public sealed record ChunkDataFrame([property: Key(0)] byte[] Data) : TransferFrame;
+public sealed record ChunkDataFrame(
+    [property: Key(0), MessagePackFormatter(typeof(SegmentFormatter))] ReadOnlyMemory<byte> Data) : TransferFrame;
 
 /// <summary>The outcome of a store: durable on the receiver, or why not.</summary>
 [MessagePackObject]

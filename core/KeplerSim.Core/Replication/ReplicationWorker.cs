@@ -15,6 +15,7 @@ internal sealed class ReplicationWorker(KeplerNode node, NodeRuntime runtime, Ke
     private const long ProgressIntervalMicroseconds = 1_000_000;
     private readonly SortedSet<(string ChunkId, NodeId Target)> _inFlight = [];
     private readonly SortedDictionary<string, long> _surplusSince = new(StringComparer.Ordinal);
+    private readonly SortedDictionary<NodeId, long> _pushPausedUntil = [];
     private readonly TokenBucket _bucket = new(runtime.Clock, options.RebalanceBandwidthBytesPerSecond);
     private bool _pumping;
     private long _progressAt;
@@ -114,11 +115,72 @@ internal sealed class ReplicationWorker(KeplerNode node, NodeRuntime runtime, Ke
         Pump();
     }
 
-    private async Task<string?> AttemptAsync(QueueEntry entry)
+    /// <summary>
+    /// Pushes a chunk of a client write to <paramref name="target"/> straight from the upload's memory, instead of
+    /// the pump reading it back from disk and hashing it again. The chunk's queue entry (recorded with the chunk)
+    /// stays the safety net: on success it is removed as for a queued delivery; on failure it keeps its backoff
+    /// and the pump retries it from disk. Does nothing when the entry is gone, the target is not a member or a
+    /// delivery of the entry is already in flight, and for <see cref="KeplerOptions.RetryMaxMicroseconds"/> after
+    /// a push to the target broke or timed out (an unreachable or slow owner is left to the queue's backoff rather
+    /// than holding upload buffers; a refusal such as "busy" pauses nothing). Never throws; once it completes the
+    /// caller may reuse <paramref name="data"/>.
+    /// </summary>
+    public async Task PushAsync(string chunkId, NodeId target, ReadOnlyMemory<byte> data)
+    {
+        var now = runtime.Clock.MonotonicMicroseconds;
+        if (node.Cluster.Find(target) is null || node.Meta.GetQueueEntry(chunkId, target) is not { } entry
+            || (_pushPausedUntil.TryGetValue(target, out var until) && now < until)
+            || !_inFlight.Add((chunkId, target)))
+        {
+            return;
+        }
+
+        try
+        {
+            var broken = false;
+            var failure = await AttemptAsync(async () =>
+            {
+                try
+                {
+                    return await node.SendChunkAsync(target, chunkId, data.Length,
+                        () => Task.FromResult<ReadOnlyMemory<byte>?>(data), _ => Task.CompletedTask);
+                }
+                catch (Exception)
+                {
+                    broken = true;
+                    throw;
+                }
+            });
+            if (failure is null)
+            {
+                Delivered(entry);
+            }
+            else
+            {
+                if (broken)
+                {
+                    // The target is unreachable or slow (not merely busy receiving this chunk from someone else).
+                    _pushPausedUntil[target] = runtime.Clock.MonotonicMicroseconds + options.RetryMaxMicroseconds;
+                }
+
+                Failed(entry, failure);
+            }
+        }
+        finally
+        {
+            _inFlight.Remove((chunkId, target));
+        }
+
+        Pump();
+    }
+
+    private Task<string?> AttemptAsync(QueueEntry entry) => AttemptAsync(() => TryDeliverAsync(entry));
+
+    private static async Task<string?> AttemptAsync(Func<Task<string?>> deliver)
     {
         try
         {
-            return await TryDeliverAsync(entry);
+            return await deliver();
         }
         catch (Exception e) when (e is StreamBrokenException or TimeoutException or IOException
                                       or Protocol.ProtocolException)
@@ -148,17 +210,27 @@ internal sealed class ReplicationWorker(KeplerNode node, NodeRuntime runtime, Ke
         }
 
         var corrupt = false;
+        ChunkReadResult local = default;
         async Task<ReadOnlyMemory<byte>?> LoadAsync()
         {
-            var local = await node.Store.ReadAsync(entry.ChunkId);
+            local = await node.Store.ReadAsync(entry.ChunkId);
             corrupt |= local.Status == ChunkStatus.Corrupt;
             return local.IsOk ? local.Data : null;
         }
 
         // Client writes go at full speed; repair and rebalance share the node's bandwidth cap.
         Task ThrottleAsync(long bytes) => entry.RequestId is null ? _bucket.TakeAsync(bytes) : Task.CompletedTask;
-        var failure = await node.SendChunkAsync(entry.Target, entry.ChunkId, chunk.SizeBytes, LoadAsync,
-            ThrottleAsync);
+        string? failure;
+        try
+        {
+            failure = await node.SendChunkAsync(entry.Target, entry.ChunkId, chunk.SizeBytes, LoadAsync,
+                ThrottleAsync);
+        }
+        finally
+        {
+            // The read is a pooled buffer: hand it back once the send has ended (or failed).
+            local.Dispose();
+        }
 
         // The local copy is corrupt: restore it from a peer (the next attempt sends it), or, if no peer has it,
         // drop it, and the entry with it. Retrying a copy that can never be read kept the queue from draining
@@ -171,7 +243,10 @@ internal sealed class ReplicationWorker(KeplerNode node, NodeRuntime runtime, Ke
     private void Delivered(QueueEntry entry)
     {
         var surplus = false;
-        node.Meta.Transaction(meta =>
+        // Deferred (no WAL fsync of its own): a power loss can only bring the entry back, and delivering it again
+        // is harmless (the target answers "have it"). A surplus copy is deleted by a durable commit, which makes
+        // this one durable first.
+        node.Meta.TransactionDeferred(meta =>
         {
             meta.RemoveQueueEntry(entry.ChunkId, entry.Target);
             surplus = IsConfirmedSurplus(meta, entry.ChunkId);

@@ -30,7 +30,8 @@ public interface IStreamConnection : IDisposable
 
     /// <summary>
     /// Receives the next frame, or null when the peer closed the connection cleanly. Throws
-    /// <see cref="StreamBrokenException"/> when it broke.
+    /// <see cref="StreamBrokenException"/> when it broke. The frame's bytes are valid until the next receive on
+    /// this connection (a transport may reuse its buffer for large frames): copy what must outlive that.
     /// </summary>
     Task<ReadOnlyMemory<byte>?> ReceiveAsync(CancellationToken cancellationToken = default);
 }

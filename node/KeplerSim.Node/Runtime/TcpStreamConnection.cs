@@ -14,12 +14,20 @@ internal sealed class TcpStreamConnection : IStreamConnection
 {
     private const int HeaderBytes = 4;
 
+    /// <summary>
+    /// Frames of at least this size (chunk data) are received into one buffer per connection, reused frame after
+    /// frame (the contract allows it: a received frame is valid until the next receive); smaller ones get a fresh
+    /// array. A fresh array per 256 KiB frame went to the large object heap, 16 times per chunk received.
+    /// </summary>
+    private const int ReusedFrameBytesMin = 64 * 1024;
+
     private readonly EventLoop _loop;
     private readonly TransportCounters _counters;
     private readonly StreamTimeouts _timeouts;
     private readonly Socket _socket;
     private readonly CancellationTokenSource _closed = new();
     private Task _lastSend = Task.CompletedTask;
+    private byte[]? _largeFrame;
     private int _disposed;
 
     public TcpStreamConnection(EventLoop loop, TransportCounters counters, StreamTimeouts timeouts, Socket socket,
@@ -135,7 +143,21 @@ internal sealed class TcpStreamConnection : IStreamConnection
                 $"stream from {Remote}: frame of {(uint)length} bytes exceeds {TcpStreamNetwork.FrameBytesMax}");
         }
 
-        var payload = new byte[length];
+        Memory<byte> payload;
+        if (length < ReusedFrameBytesMin)
+        {
+            payload = new byte[length];
+        }
+        else
+        {
+            if (_largeFrame is null || _largeFrame.Length < length)
+            {
+                _largeFrame = new byte[length];
+            }
+
+            payload = _largeFrame.AsMemory(0, length);
+        }
+
         await ReadExactlyAsync(payload, allowCleanEnd: false, cancellationToken).ConfigureAwait(false);
         _counters.FrameReceived(HeaderBytes + length);
         return payload;

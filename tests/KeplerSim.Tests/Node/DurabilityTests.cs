@@ -1,3 +1,4 @@
+using KeplerSim.Core.Metadata;
 using KeplerSim.Core.Node;
 using KeplerSim.Core.Protocol;
 using KeplerSim.Core.Runtime;
@@ -85,6 +86,35 @@ public sealed class DurabilityTests
         }
 
         Assert.Equal(data, cluster.Get(2, "big"));
+    }
+
+    /// <summary>
+    /// A receiver records a replica with a deferred commit (no WAL fsync per chunk): its reply promises only the
+    /// chunk's file. A power loss right after the reply takes the record; startup recovery must register the file
+    /// again, so the copy the sender counted (and removed from its queue) is still indexed and served.
+    /// </summary>
+    [Fact]
+    public void A_replica_the_sender_counted_survives_a_power_loss_of_the_receiver_before_its_record_is_synced()
+    {
+        using var cluster = KeplerCluster.Create(3, seed: 25);
+        var data = KeplerCluster.Bytes(C, 11);
+        var id = ChunkStore.IdOf(data);
+        var victim = cluster.Nodes[1];
+        var victimId = cluster.Kepler(victim).Id;
+        var put = cluster.PutAsync(0, "r", data, Durability.All);
+        var sender = cluster.Kepler(0).Meta;
+        Assert.True(cluster.Sim.RunUntil(() => sender.GetChunk(id) is not null
+                && sender.GetQueueEntry(id, victimId) is null && victim.Metadata.HasDeferredCommitsAtRisk,
+            10 * SimHarness.Second), "waiting for the sender to count the victim's copy while its record is unsynced");
+        Assert.NotNull(cluster.Kepler(victim).Meta.GetChunk(id));
+        victim.Crash();
+        cluster.Start(victim);
+        Assert.True(cluster.Sim.RunUntil(() => put.IsCompleted && cluster.Kepler(victim).Recovery is not null,
+            30 * SimHarness.Second), "waiting for the put to end and the victim to recover");
+        // The power loss took the record (recovery had to register the file), not the copy.
+        Assert.Contains(id, cluster.Kepler(victim).Recovery!.Registered);
+        Assert.Equal(ChunkState.Durable, cluster.Kepler(victim).Meta.GetChunk(id)?.State);
+        Assert.Equal(3, cluster.DurableOwnerCopies(id));
     }
 
     [Fact]

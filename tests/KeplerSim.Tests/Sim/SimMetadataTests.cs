@@ -69,4 +69,21 @@ public sealed class SimMetadataTests
         });
         Assert.Equal(2L, count);
     }
+
+    /// <summary>
+    /// Regression (chaos seed 8nNcNZTyiIR1): a statement outside a transaction (here the row deletion that precedes
+    /// deleting a surplus copy's file) is a durable commit of its own, but was not counted as one, so a crash
+    /// rolled it back to before the last deferred commit: the row came back without its file.
+    /// </summary>
+    [Fact]
+    public void A_write_outside_a_transaction_is_durable_with_every_deferred_commit_before_it()
+    {
+        var count = ChunksAfterCrash(store =>
+        {
+            store.TransactionDeferred(s => s.UpsertChunk(Rows.Chunk(Rows.ChunkId("a"))));
+            store.TransactionDeferred(s => s.UpsertChunk(Rows.Chunk(Rows.ChunkId("b"))));
+            Assert.True(store.DeleteChunk(Rows.ChunkId("a")));
+        });
+        Assert.Equal(2L, count); // "durable" and "b"; "a" stays deleted (was 1: back to before "a" and "b").
+    }
 }
