@@ -31,4 +31,28 @@ public sealed class ProcessTests
             .Select(t => File.ReadAllText(Path.Combine(t, "comm")).Trim()).ToList();
         Assert.DoesNotContain(threads, t => t.Contains("File Watch", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public async Task A_replication_retry_is_logged_at_information()
+    {
+        // A write that ends in 503 durability_not_met is explained by its chunks' retries; at Debug they were
+        // invisible in a normal log (the cause of one such 503 was never found).
+        using var dir = new TempDir();
+        var a = NodeSpec.Create("a", dir);
+        var b = NodeSpec.Create("b", dir); // Never started: every delivery to it fails.
+        using var node = new ProcessNode(a, a.Environment([a, b], ("REPLICATION_FACTOR", "2"),
+            ("LOG_LEVEL", "information")));
+        await node.StartAsync();
+        using var client = Nodes.Client(a.Url);
+        using (var put = await client.PutAsync("api/files/f.bin?durability=fast",
+                   new ByteArrayContent(Nodes.RandomBytes(10_000))))
+        {
+            Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+        }
+
+        await Wait.WaitUntil(() => node.Output.Any(l => l.Contains("chunk.retry", StringComparison.Ordinal)),
+            TimeSpan.FromSeconds(30), "a chunk.retry line in the node's information-level log");
+        var line = node.Output.First(l => l.Contains("chunk.retry", StringComparison.Ordinal));
+        Assert.Contains("Target = b", line, StringComparison.Ordinal); // Names the target.
+    }
 }

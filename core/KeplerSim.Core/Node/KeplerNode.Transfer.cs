@@ -240,7 +240,16 @@ public sealed partial class KeplerNode
     /// <summary>Null when the chunk is durable here (already, or after receiving it); else why not.</summary>
     private async Task<string?> ReceiveChunkAsync(IStreamConnection connection, StoreChunkRequest request)
     {
-        if (await Store.ConfirmDurableAsync(request.ChunkId))
+        // With scrub on, a chunk on record here (verified when it was written or recovered) whose file still has the
+        // offered size is confirmed from the index: scrub and reads re-verify bytes, not every offer. The periodic
+        // repair scan offers every chunk to every other owner, and verifying each offer read and hashed the whole
+        // chunk on the receiver (a storm of reads during uploads). With scrub off, offers are what finds a rotten
+        // copy (chaos: corrupt_chunks_repaired), so they verify; so does a chunk not on record.
+        var confirmed = _options.ScrubChunksPerSecond > 0
+            && Meta.GetChunk(request.ChunkId) is { } known && known.SizeBytes == request.SizeBytes
+            ? await Store.ConfirmPresentAsync(request.ChunkId, request.SizeBytes)
+            : await Store.ConfirmDurableAsync(request.ChunkId);
+        if (confirmed)
         {
             return null;
         }

@@ -63,6 +63,24 @@ public sealed partial class ChunkStore
     }
 
     /// <summary>
+    /// Whether a file of <paramref name="sizeBytes"/> bytes holds <paramref name="id"/> here, without reading it
+    /// (for a chunk the index vouches for; see <see cref="ConfirmDurableAsync"/> to verify the bytes). Its directory
+    /// entry is made durable before answering true, so a peer may count it as a replica.
+    /// </summary>
+    public async Task<bool> ConfirmPresentAsync(string id, long sizeBytes)
+    {
+        RequireId(id);
+        if (await _disk.GetLengthAsync(PathOf(id)) != sizeBytes)
+        {
+            return false;
+        }
+
+        await EnsureDirectoryDurableAsync(ShardOf(id));
+        await _disk.FsyncDirectoryAsync(ShardOf(id));
+        return true;
+    }
+
+    /// <summary>
     /// Whether a verified copy of <paramref name="id"/> is stored here, made durable (its directory entry
     /// fsync'd) before answering true, so a peer may count it as a replica.
     /// </summary>

@@ -192,7 +192,9 @@ public sealed partial class NodeHost : IAsyncDisposable
     {
         switch (e)
         {
-            case WriteAcknowledged or RingChanged or ScrubFound or ChunkReadRepaired:
+            // A replication retry is information, not debug: a write that ends in 503 durability_not_met is
+            // explained by the retries of its chunks (target, attempt, reason) in the node's log.
+            case WriteAcknowledged or RingChanged or ScrubFound or ChunkReadRepaired or ReplicationRetry:
                 _log.ProtocolNotice(e.Kind, e.ToString());
                 break;
             case MalformedFrame or ChunkRejected:

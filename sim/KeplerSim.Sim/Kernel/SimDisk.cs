@@ -28,6 +28,9 @@ public sealed class SimDisk : IDisk
     /// <summary>Bytes stored (volatile view).</summary>
     public long UsedBytes { get; private set; }
 
+    /// <summary>Bytes returned by reads so far (for tests of what reads what).</summary>
+    public long BytesRead { get; private set; }
+
     // ---- IDisk ----------------------------------------------------------------------------------------------
 
     /// <inheritdoc />
@@ -66,6 +69,7 @@ public sealed class SimDisk : IDisk
 
         var count = (int)Math.Min(buffer.Length, file.Length - offset);
         file.Data.AsSpan((int)offset, count).CopyTo(buffer.Span);
+        BytesRead += count;
         return count;
     });
 
