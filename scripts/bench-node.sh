@@ -57,13 +57,17 @@ upload() { # url file -> seconds; a failed upload prints its status and body and
 
 bytes=$((size_mib * 1024 * 1024))
 echo "== $(date -u '+%Y-%m-%d %H:%M UTC'), load: $(uptime | sed 's/.*load average: //')"
-echo "== disk: dd if=/dev/zero bs=4M count=$((size_mib / 4)) conv=fsync"
-dd_out="$(dd if=/dev/zero of="$dir/dd.bin" bs=4M count=$((size_mib / 4)) conv=fsync 2>&1 | tail -1)"
-echo "$dd_out"
-dd_secs="$(echo "$dd_out" | sed -E 's/.* copied, ([0-9.]+) s.*/\1/')"
-dd_rate="$(mbps "$bytes" "$dd_secs")"
-rm -f "$dir/dd.bin"
-echo "disk rate: $dd_rate MB/s"
+# The disk's fsync'd sequential write rate, measured right before each upload it is compared with: this VM's disk
+# swings between ~270 and ~950 MB/s within minutes (it bursts after idle periods), so one dd at the start says
+# little about the disk an upload minutes later runs on.
+measure_disk() {
+  local out secs
+  out="$(dd if=/dev/zero of="$dir/dd.bin" bs=4M count=$((size_mib / 4)) conv=fsync 2>&1 | tail -1)"
+  secs="$(echo "$out" | sed -E 's/.* copied, ([0-9.]+) s.*/\1/')"
+  dd_rate="$(mbps "$bytes" "$secs")"
+  rm -f "$dir/dd.bin"
+  echo "disk: dd if=/dev/zero bs=4M count=$((size_mib / 4)) conv=fsync: $dd_rate MB/s"
+}
 
 head -c "$bytes" /dev/urandom > "$dir/input.bin"
 cat "$dir/input.bin" > /dev/null
@@ -71,11 +75,18 @@ cat "$dir/input.bin" > /dev/null
 if want rf1; then
 echo "== single node, RF=1, ${size_mib} MiB"
 start_node s1 1 "" 1
+measure_disk
+cpu0="$(cpu_secs "${pids[0]}")"
 t="$(upload "http://127.0.0.1:13001/api/files/bench.bin" "$dir/input.bin")"
 up="$(mbps "$bytes" "$t")"
+cpu1="$(cpu_secs "${pids[0]}")"
 t="$(curl -sf -o /dev/null -w '%{time_total}' "http://127.0.0.1:13001/api/files/bench.bin")"
 down="$(mbps "$bytes" "$t")"
-echo "upload $up MB/s (ratio to dd $(awk -v a="$up" -v b="$dd_rate" 'BEGIN{printf "%.2f", a/b}')), download $down MB/s"
+cpu2="$(cpu_secs "${pids[0]}")"
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", a/b}'; }
+echo "upload $up MB/s (ratio to dd $(ratio "$up" "$dd_rate")), download $down MB/s (ratio to dd $(ratio "$down" \
+  "$dd_rate")); node CPU: upload $(awk -v a="$cpu1" -v b="$cpu0" 'BEGIN{printf "%.1f", a-b}') s, download \
+$(awk -v a="$cpu2" -v b="$cpu1" 'BEGIN{printf "%.1f", a-b}') s"
 stop_nodes
 rm -rf "$dir/s1"
 fi
@@ -87,6 +98,7 @@ for n in 1 2 3; do start_node "b$n" "$n" "$peers" 3; done
 for d in quorum all; do
   # Fresh bytes per run: the same bytes again would be deduplicated (content-addressed chunks).
   head -c "$bytes" /dev/urandom > "$dir/input.bin"
+  measure_disk
   cpu_before=(); for p in "${pids[@]}"; do cpu_before+=("$(cpu_secs "$p")"); done
   if ! t="$(upload "http://127.0.0.1:13001/api/files/bench-$d.bin?durability=$d" "$dir/input.bin")"; then
     echo "$d: upload FAILED (see above)"
