@@ -217,6 +217,14 @@ public sealed partial class KeplerNode
             return true;
         }
 
+        // While the restore waited on peers, another path (a replica pushed or offered here, a client write) may
+        // have stored a verified copy and recorded it: that copy stays. Deleting it left a row whose file was gone
+        // (chaos: scenarios/regressions/offer-races-scrub.yaml).
+        if (Meta.GetChunk(id) is not null)
+        {
+            return true;
+        }
+
         try
         {
             await Store.DeleteAsync(id);
