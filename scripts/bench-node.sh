@@ -3,6 +3,7 @@
 #
 #   scripts/bench-node.sh [SIZE_MIB]     # default 1024; RSS run uses 4x SIZE_MIB
 #
+# BENCH_WARMUP=0 skips the unmeasured 128 MiB warm-up of each fresh node (see warm_up below).
 # BENCH_SECTIONS picks the sections to run (default "rf1 rf3 rss"): e.g. BENCH_SECTIONS=rf3 for the 3-node
 # RF=3 uploads alone. BENCH_LOG_LEVEL sets the nodes' LOG_LEVEL (default warning; "debug" logs every
 # replication retry with its reason). BENCH_KEEP_LOGS=1 copies the node logs to /tmp/kepler-bench-logs.
@@ -55,6 +56,19 @@ upload() { # url file -> seconds; a failed upload prints its status and body and
   echo "${out#* }"
 }
 
+# A freshly started node spends its first seconds JIT-compiling its hot paths (~20 % of its CPU in a profile of
+# a first upload); a deployed node is long-running. Each fresh node or cluster therefore first takes a 128 MiB
+# upload and download that are not measured. (Without it, whichever durability ran first paid the three nodes'
+# warm-up: quorum first 68-79 MB/s, quorum second 107 MB/s.) BENCH_WARMUP=0 measures cold nodes.
+warm_up() { # base url
+  if [ "${BENCH_WARMUP:-1}" = 1 ]; then
+    head -c $((128 * 1024 * 1024)) /dev/urandom > "$dir/warm.bin"
+    curl -sf -o /dev/null -T "$dir/warm.bin" "$1/api/files/warm-up.bin?durability=all"
+    curl -sf -o /dev/null "$1/api/files/warm-up.bin"
+    rm -f "$dir/warm.bin"
+  fi
+}
+
 bytes=$((size_mib * 1024 * 1024))
 echo "== $(date -u '+%Y-%m-%d %H:%M UTC'), load: $(uptime | sed 's/.*load average: //')"
 # The disk's fsync'd sequential write rate, measured right before each upload it is compared with: this VM's disk
@@ -75,6 +89,7 @@ cat "$dir/input.bin" > /dev/null
 if want rf1; then
 echo "== single node, RF=1, ${size_mib} MiB"
 start_node s1 1 "" 1
+warm_up http://127.0.0.1:13001
 measure_disk
 cpu0="$(cpu_secs "${pids[0]}")"
 t="$(upload "http://127.0.0.1:13001/api/files/bench.bin" "$dir/input.bin")"
@@ -95,6 +110,7 @@ if want rf3; then
 echo "== 3 nodes, RF=3, ${size_mib} MiB through node 1"
 peers="b1@127.0.0.1:14001:15001,b2@127.0.0.1:14002:15002,b3@127.0.0.1:14003:15003"
 for n in 1 2 3; do start_node "b$n" "$n" "$peers" 3; done
+warm_up http://127.0.0.1:13001
 for d in quorum all; do
   # Fresh bytes per run: the same bytes again would be deduplicated (content-addressed chunks).
   head -c "$bytes" /dev/urandom > "$dir/input.bin"
