@@ -249,13 +249,12 @@ public sealed partial class KeplerNode
         // repair scan offers every chunk to every other owner, and verifying each offer read and hashed the whole
         // chunk on the receiver (a storm of reads during uploads). With scrub off, offers are what finds a rotten
         // copy (chaos: corrupt_chunks_repaired), so they verify; so does a chunk not on record.
-        if (_options.ScrubChunksPerSecond > 0 && IsOnRecord(request)
-            && await Store.ConfirmPresentAsync(request.ChunkId, request.SizeBytes))
+        if (_options.ScrubChunksPerSecond > 0 && IsOnRecord(request))
         {
             // Scrub may have dropped the row (a corrupt copy) while the file was checked: then the bytes are
-            // received again below. Recording the row again here would leave a row whose file scrub deletes
-            // (chaos: scenarios/regressions/offer-races-scrub.yaml).
-            if (IsOnRecord(request))
+            // received again below, as they are when the file is gone or of another size. Recording the row again
+            // here would leave a row whose file scrub deletes (chaos: scenarios/regressions/offer-races-scrub.yaml).
+            if (await Store.ConfirmPresentAsync(request.ChunkId, request.SizeBytes) && IsOnRecord(request))
             {
                 return (null, true);
             }

@@ -32,9 +32,14 @@ internal sealed class Scrubber(KeplerNode node, NodeRuntime runtime, KeplerOptio
         }
     }
 
-    private long Interval => node.ClientTransfersInFlight > 0
-        ? Math.Max(options.ScrubBusyIntervalMicroseconds, 1_000_000L / options.ScrubChunksPerSecond)
-        : 1_000_000L / options.ScrubChunksPerSecond;
+    private long Interval
+    {
+        get
+        {
+            var own = 1_000_000L / options.ScrubChunksPerSecond;
+            return node.ClientTransfersInFlight > 0 ? Math.Max(options.ScrubBusyIntervalMicroseconds, own) : own;
+        }
+    }
 
     private async Task StepAsync()
     {

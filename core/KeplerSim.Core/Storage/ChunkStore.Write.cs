@@ -50,8 +50,7 @@ public sealed partial class ChunkStore
         {
             // The copy may have been renamed by a write still waiting for its directory fsync, or by an
             // incarnation that crashed before it: make its entry durable before acknowledging.
-            await EnsureDirectoryDurableAsync(ShardOf(id));
-            await _disk.FsyncDirectoryAsync(ShardOf(id));
+            await MakeEntryDurableAsync(id);
             ChunksAlreadyPresent++;
             return ChunkWriteOutcome.AlreadyPresent;
         }
@@ -75,8 +74,7 @@ public sealed partial class ChunkStore
             return false;
         }
 
-        await EnsureDirectoryDurableAsync(ShardOf(id));
-        await _disk.FsyncDirectoryAsync(ShardOf(id));
+        await MakeEntryDurableAsync(id);
         return true;
     }
 
@@ -92,8 +90,7 @@ public sealed partial class ChunkStore
             return false;
         }
 
-        await EnsureDirectoryDurableAsync(ShardOf(id));
-        await _disk.FsyncDirectoryAsync(ShardOf(id));
+        await MakeEntryDurableAsync(id);
         return true;
     }
 
@@ -143,6 +140,13 @@ public sealed partial class ChunkStore
         ChunksWritten++;
         BytesWritten += sizeBytes;
         return ChunkWriteOutcome.Written;
+    }
+
+    /// <summary>Makes a stored chunk's directory entry (and its shard's) survive a crash.</summary>
+    private async Task MakeEntryDurableAsync(string id)
+    {
+        await EnsureDirectoryDurableAsync(ShardOf(id));
+        await _disk.FsyncDirectoryAsync(ShardOf(id));
     }
 
     /// <summary>Deletes an abandoned tmp file; best effort, since recovery removes any that remain.</summary>
