@@ -68,11 +68,11 @@ public sealed class PingProtocol(NodeRuntime runtime, IReadOnlyList<NodeId> peer
     public Task StartAsync()
     {
         runtime.Datagrams.SetReceiver(OnDatagram);
-        runtime.Streams.SetAcceptor(connection => _ = DrainAsync(connection));
+        runtime.Streams.SetAcceptor(connection => runtime.Supervisor.Run("demo.drain", () => DrainAsync(connection)));
         SchedulePing();
         if (options.UseDiskAndStreams)
         {
-            runtime.Clock.Schedule(options.TransferIntervalMicroseconds, () => _ = TransferAsync());
+            ScheduleTransfer();
         }
 
         return Task.CompletedTask;
@@ -142,7 +142,7 @@ public sealed class PingProtocol(NodeRuntime runtime, IReadOnlyList<NodeId> peer
                     runtime.Clock.MonotonicMicroseconds - sentAt));
                 if (options.UseDiskAndStreams && _answered % options.PingsPerLogAppend == 0)
                 {
-                    _ = AppendLogAsync(ack.Sequence);
+                    runtime.Supervisor.Run("demo.append_log", () => AppendLogAsync(ack.Sequence));
                 }
 
                 break;
@@ -167,9 +167,12 @@ public sealed class PingProtocol(NodeRuntime runtime, IReadOnlyList<NodeId> peer
         }
     }
 
+    private void ScheduleTransfer() => runtime.Clock.Schedule(options.TransferIntervalMicroseconds,
+        () => runtime.Supervisor.Run("demo.transfer", TransferAsync));
+
     private async Task TransferAsync()
     {
-        runtime.Clock.Schedule(options.TransferIntervalMicroseconds, () => _ = TransferAsync());
+        ScheduleTransfer();
         if (RandomPeer() is not { } peer)
         {
             return;

@@ -41,7 +41,7 @@ public sealed partial class SwimMember
         }
 
         _joinSyncing = true;
-        _ = JoinSyncAsync(seed);
+        _runtime.Supervisor.Run("swim.join_sync", () => JoinSyncAsync(seed));
     }
 
     private async Task JoinSyncAsync(MemberInfo seed)

@@ -114,7 +114,7 @@ public sealed partial class SwimMember
 
         if (_options.StreamFallbackProbes)
         {
-            _ = StreamPingAsync(probe);
+            _runtime.Supervisor.Run("swim.stream_ping", () => StreamPingAsync(probe));
         }
     }
 

@@ -30,7 +30,7 @@ public sealed partial class SwimMember
         SchedulePushPull(interval);
         if (RandomMembers(1, m => m.IsLive) is [var live])
         {
-            _ = PushPullAsync(live, join: false);
+            _runtime.Supervisor.Run("swim.push_pull", () => PushPullAsync(live, join: false));
         }
         else if (_seeds.Count > 0)
         {
@@ -41,7 +41,7 @@ public sealed partial class SwimMember
 
         if (RandomMembers(1, m => m.Status == MemberStatus.Dead) is [var dead])
         {
-            _ = PushPullAsync(dead, join: false);
+            _runtime.Supervisor.Run("swim.push_pull", () => PushPullAsync(dead, join: false));
         }
     }
 

@@ -99,7 +99,7 @@ public sealed partial class SwimMember
             if (await Task.WhenAny(task, timeout) != task)
             {
                 connection?.Dispose();
-                ObserveLater(task);
+                _runtime.Supervisor.Run("swim.abandoned", () => ObserveAbandonedAsync(task));
                 throw new TimeoutException($"SWIM stream {what} timed out");
             }
 
@@ -110,7 +110,7 @@ public sealed partial class SwimMember
     }
 
     /// <summary>Observes an abandoned task's failure on the node's own thread (no unobserved exceptions).</summary>
-    private static async void ObserveLater(Task task)
+    private static async Task ObserveAbandonedAsync(Task task)
     {
         try
         {

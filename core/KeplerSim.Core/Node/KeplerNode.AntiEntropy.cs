@@ -48,7 +48,8 @@ public sealed partial class KeplerNode
     private void ScheduleSync()
     {
         var interval = _options.AntiEntropyIntervalMicroseconds;
-        _runtime.Clock.Schedule(_runtime.Random.NextLong(interval / 2, interval * 3 / 2 + 1), () => _ = SyncRoundAsync());
+        _runtime.Clock.Schedule(_runtime.Random.NextLong(interval / 2, interval * 3 / 2 + 1),
+            () => _runtime.Supervisor.Run("antientropy.round", SyncRoundAsync));
     }
 
     /// <summary>Adds a newly recorded version to the digest.</summary>

@@ -130,7 +130,7 @@ public sealed partial class KeplerNode
         if (await Task.WhenAny(task, timeout) != task)
         {
             connection?.Dispose();
-            ObserveLater(task);
+            _runtime.Supervisor.Run("transfer.abandoned", () => ObserveAbandonedAsync(task));
             throw new TimeoutException($"{what} timed out");
         }
 
@@ -139,7 +139,7 @@ public sealed partial class KeplerNode
     }
 
     /// <summary>Observes an abandoned task's failure on the node's own thread (no unobserved exceptions).</summary>
-    private static async void ObserveLater(Task task)
+    private static async Task ObserveAbandonedAsync(Task task)
     {
         try
         {

@@ -86,7 +86,8 @@ public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
             _meta = MetadataStore.Open(_runtime.Metadata);
             RestoreClock();
             Recovery = await RecoverWithRetriesAsync();
-            _runtime.Streams.SetAcceptor(connection => _ = ServeAsync(connection));
+            _runtime.Streams.SetAcceptor(connection =>
+                _runtime.Supervisor.Run("transfer.serve", () => ServeAsync(connection)));
             _replication = new ReplicationWorker(this, _runtime, _options);
             _replication.Start();
             _repair = new RepairScanner(this, _runtime, _options);

@@ -17,7 +17,10 @@ internal sealed class GarbageCollector(KeplerNode node, NodeRuntime runtime, Kep
     /// <summary>Chunks deleted so far.</summary>
     public long Collected { get; private set; }
 
-    public void Start() => runtime.Clock.Schedule(options.GcIntervalMicroseconds, () => _ = RunAsync());
+    public void Start() => Schedule();
+
+    private void Schedule() =>
+        runtime.Clock.Schedule(options.GcIntervalMicroseconds, () => runtime.Supervisor.Run("gc.run", RunAsync));
 
     private async Task RunAsync()
     {
@@ -48,7 +51,7 @@ internal sealed class GarbageCollector(KeplerNode node, NodeRuntime runtime, Kep
         }
         finally
         {
-            runtime.Clock.Schedule(options.GcIntervalMicroseconds, () => _ = RunAsync());
+            Schedule();
         }
     }
 }

@@ -40,7 +40,7 @@ internal sealed class RepairScanner(KeplerNode node, NodeRuntime runtime, Kepler
         }
 
         _running = true;
-        _ = ScanAsync();
+        runtime.Supervisor.Run("repair.scan", ScanAsync);
     }
 
     private void Periodic()

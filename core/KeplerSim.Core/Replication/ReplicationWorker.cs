@@ -75,7 +75,7 @@ internal sealed class ReplicationWorker(KeplerNode node, NodeRuntime runtime, Ke
                 if (_inFlight.Add((entry.ChunkId, entry.Target)))
                 {
                     room--;
-                    _ = ReplicateAsync(entry);
+                    runtime.Supervisor.Run("replication.deliver", () => ReplicateAsync(entry));
                 }
             }
         }
@@ -123,7 +123,8 @@ internal sealed class ReplicationWorker(KeplerNode node, NodeRuntime runtime, Ke
     /// delivery of the entry is already in flight, and for <see cref="KeplerOptions.RetryMaxMicroseconds"/> after
     /// a push to the target broke or timed out (an unreachable or slow owner is left to the queue's backoff rather
     /// than holding upload buffers; a refusal such as "busy" pauses nothing). Never throws; once it completes the
-    /// caller may reuse <paramref name="data"/>.
+    /// caller may reuse <paramref name="data"/>. Throws only what <see cref="AttemptAsync(Func{Task{string?}})"/> does
+    /// not expect (a bug); expected failures leave the entry to the queue.
     /// </summary>
     public async Task PushAsync(string chunkId, NodeId target, ReadOnlyMemory<byte> data)
     {
@@ -145,7 +146,7 @@ internal sealed class ReplicationWorker(KeplerNode node, NodeRuntime runtime, Ke
                     return await node.SendChunkAsync(target, chunkId, data.Length,
                         () => Task.FromResult<ReadOnlyMemory<byte>?>(data), _ => Task.CompletedTask);
                 }
-                catch (Exception)
+                catch (Exception e) when (IsExpectedFailure(e))
                 {
                     broken = true;
                     throw;
@@ -176,23 +177,28 @@ internal sealed class ReplicationWorker(KeplerNode node, NodeRuntime runtime, Ke
 
     private Task<string?> AttemptAsync(QueueEntry entry) => AttemptAsync(() => TryDeliverAsync(entry));
 
+    /// <summary>
+    /// One delivery attempt; null on success, else why it failed. What a delivery expects to meet is a failure to
+    /// retry: the target unreachable, reset or slow (<see cref="StreamBrokenException"/>,
+    /// <see cref="TimeoutException"/>), a local disk error or a full disk (<see cref="IOException"/>), a peer
+    /// that answered garbage (<see cref="Protocol.ProtocolException"/>). Anything else is a bug and escapes to the
+    /// supervisor: retrying it forever hid the one failure a simulator exists to find.
+    /// </summary>
     private static async Task<string?> AttemptAsync(Func<Task<string?>> deliver)
     {
         try
         {
             return await deliver();
         }
-        catch (Exception e) when (e is StreamBrokenException or TimeoutException or IOException
-                                      or Protocol.ProtocolException)
+        catch (Exception e) when (IsExpectedFailure(e))
         {
             return e.Message;
         }
-        catch (Exception e)
-        {
-            // A bug, not a network fault: keep the entry (nothing is lost) and make it loud in the trace.
-            return "unexpected " + e.GetType().Name + ": " + e.Message;
-        }
     }
+
+    /// <summary>Whether a delivery failure is one the queue retries.</summary>
+    internal static bool IsExpectedFailure(Exception e) =>
+        e is StreamBrokenException or TimeoutException or IOException or Protocol.ProtocolException;
 
     private const string NotMember = "target is not a member";
     private const string NoLocalCopy = "no local copy";
@@ -282,9 +288,22 @@ internal sealed class ReplicationWorker(KeplerNode node, NodeRuntime runtime, Ke
             if (IsConfirmedSurplus(node.Meta, chunkId) && !_inFlight.Any(f => f.ChunkId == chunkId))
             {
                 node.Meta.DeleteChunk(chunkId);
-                _ = node.Store.DeleteAsync(chunkId);
+                runtime.Supervisor.Run("replication.surplus_delete", () => DeleteSurplusAsync(chunkId));
                 runtime.Events.Publish(new SurplusDropped(chunkId));
             }
+        }
+    }
+
+    private async Task DeleteSurplusAsync(string chunkId)
+    {
+        try
+        {
+            await node.Store.DeleteAsync(chunkId);
+        }
+        catch (IOException)
+        {
+            // The file stays behind without a row; startup recovery indexes it again and the repair scan then
+            // treats it as any other copy (as a garbage collector's failed delete).
         }
     }
 

@@ -28,9 +28,12 @@ internal sealed class Scrubber(KeplerNode node, NodeRuntime runtime, KeplerOptio
     {
         if (options.ScrubChunksPerSecond > 0)
         {
-            runtime.Clock.Schedule(Interval, () => _ = StepAsync());
+            Schedule();
         }
     }
+
+    private void Schedule() =>
+        runtime.Clock.Schedule(Interval, () => runtime.Supervisor.Run("scrub.step", StepAsync));
 
     private long Interval
     {
@@ -54,7 +57,7 @@ internal sealed class Scrubber(KeplerNode node, NodeRuntime runtime, KeplerOptio
         }
         finally
         {
-            runtime.Clock.Schedule(Interval, () => _ = StepAsync());
+            Schedule();
         }
     }
 

@@ -22,6 +22,12 @@ public sealed record NodeRuntime(
     /// node, completing back on its loop.
     /// </summary>
     public IPureWork PureWork { get; init; } = InlinePureWork.Instance;
+
+    /// <summary>
+    /// Runs every background task of the node under a name and reports what escapes one: the simulator fails the
+    /// run, the real node logs it as fatal and exits. Each host supplies its own (there is no silent default).
+    /// </summary>
+    public required Supervisor Supervisor { get; init; }
 }
 
 /// <summary>A protocol program a host runs on one node (the KeplerFS node, or a demo protocol).</summary>

@@ -12,6 +12,12 @@ internal static class ServeCommand
     /// <summary>Exit code of a bad setting.</summary>
     public const int ConfigErrorExitCode = 2;
 
+    /// <summary>
+    /// Exit code of a node stopped by an unexpected failure (a background task or a loop work item threw what
+    /// its code does not handle): its state is unknown, so it exits instead of running on.
+    /// </summary>
+    public const int FatalExitCode = 3;
+
     /// <summary>Every setting: its variable, flag and help (default in the help).</summary>
     public static readonly IReadOnlyList<(string Variable, string Help)> Settings =
     [
@@ -93,23 +99,36 @@ internal static class ServeCommand
 
         await using (host)
         {
-            try
-            {
-                await Task.WhenAny(host.Node.Ready.ContinueWith(_ => { }, TaskScheduler.Default),
-                    Task.Delay(Timeout.Infinite, cancel));
-                if (host.Node.Ready.IsFaulted)
-                {
-                    return 1;
-                }
+            return await RunUntilStoppedAsync(host, Console.Error, cancel);
+        }
+    }
 
-                await Task.Delay(Timeout.Infinite, cancel);
-            }
-            catch (OperationCanceledException)
+    /// <summary>
+    /// Runs a started node until SIGINT or SIGTERM (0), a failed start (1) or an unexpected failure
+    /// (<see cref="FatalExitCode"/>, said on <paramref name="error"/>); returns the exit code.
+    /// </summary>
+    internal static async Task<int> RunUntilStoppedAsync(NodeHost host, TextWriter error, CancellationToken cancel)
+    {
+        // Completes (without throwing) on SIGINT or SIGTERM: an orderly stop.
+        var stop = Task.Delay(Timeout.Infinite, cancel).ContinueWith(_ => { }, TaskScheduler.Default);
+        var ready = host.Node.Ready.ContinueWith(_ => { }, TaskScheduler.Default);
+        if (await Task.WhenAny(ready, host.Fatal, stop) == ready)
+        {
+            if (host.Node.Ready.IsFaulted)
             {
-                // SIGINT or SIGTERM: an orderly stop.
+                return 1;
             }
+
+            await Task.WhenAny(host.Fatal, stop);
         }
 
-        return 0;
+        if (!host.Fatal.IsCompleted)
+        {
+            return 0;
+        }
+
+        await error.WriteLineAsync($"kepler-node: fatal: {await host.Fatal}; the node stops with exit code " +
+            $"{FatalExitCode} rather than run on in an unknown state (the log has the stack)");
+        return FatalExitCode;
     }
 }

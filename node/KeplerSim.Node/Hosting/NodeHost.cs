@@ -28,7 +28,7 @@ public sealed partial class NodeHost : IAsyncDisposable
         Loggers = loggers;
         _log = loggers.CreateLogger("KeplerSim.Node");
         Loop = new EventLoop(config.NodeId.Value);
-        Loop.OnError = e => _log.LoopError(e);
+        Loop.OnError = e => Fail(LoopTaskName, e);
         Directory.CreateDirectory(config.DataDir);
         _datagrams = new UdpDatagramNetwork(Loop, Transport, new IPEndPoint(config.BindAddress, config.GossipPort));
         _streams = new TcpStreamNetwork(Loop, Transport, new IPEndPoint(config.BindAddress, config.TransferPort));
@@ -39,6 +39,7 @@ public sealed partial class NodeHost : IAsyncDisposable
             NoBuggify.Instance)
         {
             PureWork = new ThreadPoolPureWork(Loop),
+            Supervisor = CreateSupervisor(),
         };
         Cluster = BuildCluster(config, _datagrams.LocalAddress, _streams.LocalAddress);
         Options = BuildOptions(config, Cluster);
@@ -209,6 +210,7 @@ public sealed partial class NodeHost : IAsyncDisposable
     /// <summary>Stops the gateway, the sockets and the loop (an orderly stop; a crash is kill -9).</summary>
     public async ValueTask DisposeAsync()
     {
+        _stopping = true;
         _log.Stopping();
         if (_gateway is not null)
         {
@@ -221,6 +223,7 @@ public sealed partial class NodeHost : IAsyncDisposable
         {
             await Loop.InvokeAsync(() =>
             {
+                Runtime.Supervisor.Stop();
                 Node.Dispose();
                 _events.Dispose();
                 return true;

@@ -40,6 +40,14 @@ internal sealed partial class Gateway
             transport.FramesTruncated);
         Line(text, "kepler_loop_queue_depth", "gauge", "Work items waiting on the node's loop", _host.Loop.QueueDepth);
         Line(text, "kepler_loop_errors_total", "counter", "Work items that threw on the loop", _host.Loop.Errors);
+        foreach (var (task, count) in _host.SupervisorFailures())
+        {
+            // Any sample here is fatal: the node logged it as critical and is exiting (see docs/ARCHITECTURE.md).
+            Line(text, "kepler_supervisor_failures_total", "counter",
+                "Unexpected failures of background tasks by task (the node exits on the first)", count,
+                $"task=\"{Escape(task)}\"");
+        }
+
         if (_host.Node.Ready.IsCompletedSuccessfully)
         {
             text.Append(await _host.Loop.InvokeAsync(CoreMetrics));
@@ -65,6 +73,10 @@ internal sealed partial class Gateway
 
         Line(text, "kepler_ring_members", "gauge", "Members that own data on the ring", node.Cluster.Members.Count);
         GossipMetrics(text);
+        var supervisor = _host.Runtime.Supervisor;
+        Line(text, "kepler_supervisor_tasks_started_total", "counter", "Background tasks started",
+            supervisor.Started);
+        Line(text, "kepler_supervisor_tasks_running", "gauge", "Background tasks running", supervisor.Running);
         Line(text, "kepler_replication_queue_depth", "gauge", "Replication queue entries", node.QueueDepth);
         Line(text, "kepler_repair_backlog_chunks", "gauge", "Chunks with a copy still to deliver (under-replicated)",
             node.Meta.CountQueuedChunks());

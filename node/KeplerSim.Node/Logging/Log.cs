@@ -28,10 +28,12 @@ internal static partial class Log
     [LoggerMessage(1004, LogLevel.Information, "node stopping")]
     public static partial void Stopping(this ILogger logger);
 
+    [LoggerMessage(2000, LogLevel.Critical,
+        "fatal: {Task} failed unexpectedly; the node's state is unknown and it stops")]
+    public static partial void TaskFailed(this ILogger logger, string task, Exception exception);
 
-
-    [LoggerMessage(2000, LogLevel.Error, "a work item on the node's loop failed")]
-    public static partial void LoopError(this ILogger logger, Exception exception);
+    [LoggerMessage(2001, LogLevel.Debug, "{Task} failed while the node was stopping")]
+    public static partial void FailedWhileStopping(this ILogger logger, string task, Exception exception);
 
     [LoggerMessage(3000, LogLevel.Debug, "{Kind} {Details}")]
     public static partial void ProtocolEvent(this ILogger logger, string kind, string details);

@@ -109,6 +109,7 @@ public sealed class SimNode
         {
             // Pure work (hashing) runs inline: it adds no event and no ordering, so runs stay deterministic.
             PureWork = InlinePureWork.Instance,
+            Supervisor = new Supervisor(Id, failure => _sim.TaskFailed(this, failure), PlantedFailureFor),
         };
         _sim.Trace.Record(_sim.Now, Name, TraceKind.NodeStarted, null, Epoch);
         var runtime = Runtime;
@@ -227,6 +228,11 @@ public sealed class SimNode
         Metadata.Dispose();
     }
 
+    private Exception? PlantedFailureFor(string task) =>
+        _sim.Options.PlantedFailure is { } plant && plant.Matches(Name, task, _sim.Now)
+            ? new PlantedFailureException($"planted failure in {task} on {Name}")
+            : null;
+
     private void ObserveFault(Task task)
     {
         // A faulted start is a protocol bug: surface it in the trace and fail the run loudly.
@@ -238,7 +244,23 @@ public sealed class SimNode
 }
 
 /// <summary>The simulation found a bug in the code under test (an escaped exception, a broken invariant).</summary>
-public sealed class SimulationException(string message, Exception? inner = null) : Exception(message, inner);
+public sealed class SimulationException(string message, Exception? inner = null) : Exception(message, inner)
+{
+    /// <summary>The node whose code failed, when one did.</summary>
+    public string? Node { get; init; }
+
+    /// <summary>The supervised background task that failed, when one did.</summary>
+    public string? Task { get; init; }
+
+    /// <summary>Virtual time of the failure, microseconds since the start.</summary>
+    public long TimeMicroseconds { get; init; }
+}
+
+/// <summary>
+/// A failure planted in a supervised task by <see cref="SimulationOptions.PlantedFailure"/> (tests only): it
+/// proves that a background task's unexpected exception fails the run and names the task.
+/// </summary>
+public sealed class PlantedFailureException(string message) : Exception(message);
 
 /// <summary>
 /// Posts continuations of one node incarnation back onto the kernel's event queue at the current virtual time.

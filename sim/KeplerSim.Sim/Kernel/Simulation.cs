@@ -26,6 +26,23 @@ public sealed record SimulationOptions
 
     /// <summary>Virtual wall-clock time at the start, microseconds since the Unix epoch (2026-01-01).</summary>
     public long StartWallMicroseconds { get; init; } = 1_767_225_600_000_000;
+
+    /// <summary>A failure to plant in a supervised background task (tests only); none by default.</summary>
+    public PlantedFailure? PlantedFailure { get; init; }
+}
+
+/// <summary>
+/// A failure planted in a background task, for tests: the supervisor's test hook. Whenever
+/// <paramref name="Node"/> (any node when null) starts the supervised task named <paramref name="Task"/> at or
+/// after <paramref name="AfterMicroseconds"/> of virtual time, the task throws <see cref="PlantedFailureException"/>
+/// as if its own code had. Never drawn from the seed and never a buggify site: a planted failure always fails the
+/// run, which is what it exists to prove.
+/// </summary>
+public sealed record PlantedFailure(string? Node, string Task, long AfterMicroseconds = 0)
+{
+    internal bool Matches(string node, string task, long now) =>
+        (Node is null || string.Equals(Node, node, StringComparison.Ordinal))
+        && string.Equals(Task, task, StringComparison.Ordinal) && now >= AfterMicroseconds;
 }
 
 /// <summary>
@@ -40,6 +57,7 @@ public sealed partial class Simulation : IDisposable
     private readonly int _threadId = Environment.CurrentManagedThreadId;
     private long _sequence;
     private volatile string? _foreignThread;
+    private SimulationException? _failure;
 
     /// <summary>Creates an empty simulation.</summary>
     public Simulation(SimulationOptions options)
@@ -77,6 +95,12 @@ public sealed partial class Simulation : IDisposable
 
     /// <summary>How often each buggify site fired in this run (coverage marks for tests).</summary>
     public SortedDictionary<string, int> BuggifyFired { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// The failure that stopped the run, if any: an unexpected exception in a node's supervised background task
+    /// or in one of its events. Sticky: once set, every further step throws it again.
+    /// </summary>
+    public SimulationException? Failure => _failure;
 
     /// <summary>The node executing right now, if any.</summary>
     internal SimNode? Current { get; private set; }
@@ -189,12 +213,53 @@ public sealed partial class Simulation : IDisposable
         Invariant.That(ReferenceEquals(Current, node), $"seam of {node.Name} used outside its logical thread");
     }
 
-    private void Step()
+    /// <summary>
+    /// A supervised task of <paramref name="node"/> failed: the run stops as a failure once the current event
+    /// returns (the supervisor's handler must not throw: it runs inside the failed task).
+    /// </summary>
+    internal void TaskFailed(SimNode node, SupervisorFailure failure)
+    {
+        if (_failure is not null)
+        {
+            return;
+        }
+
+        var e = failure.Exception;
+        _failure = new SimulationException($"background task '{failure.Task}' on node {node.Name} failed at " +
+            $"{Seconds(Now)} (seed {Options.Seed}): {Describe(e)}", e)
+        {
+            Node = node.Name, Task = failure.Task, TimeMicroseconds = Now,
+        };
+        Trace.Record(Now, node.Name, TraceKind.TaskFailed, failure.Task + ": " + e.GetType().Name + ": " + e.Message);
+    }
+
+    private void ThrowIfFailed()
     {
         if (_foreignThread is { } violation)
         {
             throw new SimulationException(violation);
         }
+
+        if (_failure is { } failure)
+        {
+            throw failure;
+        }
+    }
+
+    private static string Seconds(long microseconds) =>
+        (microseconds / 1e6).ToString("0.000000", System.Globalization.CultureInfo.InvariantCulture) + " s";
+
+    /// <summary>Type, message and the innermost frame, so a report line points at the code that threw.</summary>
+    private static string Describe(Exception e)
+    {
+        var frame = e.StackTrace?.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .FirstOrDefault();
+        return $"{e.GetType().Name}: {e.Message}" + (frame is null ? "" : $" ({frame})");
+    }
+
+    private void Step()
+    {
+        ThrowIfFailed();
 
         _queue.TryDequeue(out var ev, out var key);
         Now = key.Time;
@@ -218,6 +283,7 @@ public sealed partial class Simulation : IDisposable
         }
 
         RunOn(node, ev.Action);
+        ThrowIfFailed(); // At once: the event that failed is the run's last.
     }
 
     internal void RunOn(SimNode node, Action action)
@@ -229,6 +295,17 @@ public sealed partial class Simulation : IDisposable
         try
         {
             action();
+        }
+        catch (Exception e) when (e is not SimulationException)
+        {
+            // Node code let an exception escape an event (a timer callback, a continuation, an async void): a bug.
+            // It stops the run like a failed background task, naming the node and the time.
+            _failure ??= new SimulationException(
+                $"an event of node {node.Name} threw at {Seconds(Now)} (seed {Options.Seed}): {Describe(e)}", e)
+            {
+                Node = node.Name, TimeMicroseconds = Now,
+            };
+            throw _failure;
         }
         finally
         {

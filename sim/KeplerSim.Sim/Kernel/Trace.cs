@@ -45,6 +45,8 @@ public enum TraceKind
     Step = 18,
     /// <summary>Data corrupted on purpose.</summary>
     Corruption = 19,
+    /// <summary>A node's supervised background task failed unexpectedly: the run stops here.</summary>
+    TaskFailed = 20,
 }
 
 /// <summary>
