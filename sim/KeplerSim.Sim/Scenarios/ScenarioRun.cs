@@ -37,7 +37,7 @@ internal sealed partial class ScenarioRun : IDisposable
     private long? _convergedAfter;
     private bool _finished;
 
-    public ScenarioRun(Scenario scenario, ulong seed, Stream? traceJsonLines)
+    public ScenarioRun(Scenario scenario, ulong seed, Stream? traceJsonLines, PlantedFailure? plant = null)
     {
         _scenario = scenario;
         _seed = seed;
@@ -52,6 +52,7 @@ internal sealed partial class ScenarioRun : IDisposable
             Clock = scenario.Clock.ToFaults(),
             BuggifySiteProbability = scenario.Chaos.Buggify,
             TraceJsonLines = traceJsonLines,
+            PlantedFailure = plant,
         });
         _context = new CheckContext(_sim, scenario.Cluster.ToKeplerOptions(), _ledger)
         {

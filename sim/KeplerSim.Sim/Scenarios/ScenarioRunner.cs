@@ -67,13 +67,14 @@ public static class ScenarioRunner
 {
     /// <summary>
     /// Runs <paramref name="scenario"/> with <paramref name="seed"/>, tracing to the optional stream. Throws
-    /// <see cref="ScenarioException"/> when the scenario's protocol is not available.
+    /// <see cref="ScenarioException"/> when the scenario's protocol is not available. <paramref name="plant"/> is
+    /// a test hook: a failure planted in a background task (see <see cref="Kernel.PlantedFailure"/>).
     /// </summary>
     public static RunResult Run(Scenario scenario, ulong seed, Stream? traceJsonLines = null,
-        IReadOnlyList<string>? swarmChoices = null)
+        IReadOnlyList<string>? swarmChoices = null, Kernel.PlantedFailure? plant = null)
     {
         ArgumentNullException.ThrowIfNull(scenario);
-        using var run = new ScenarioRun(scenario, seed, traceJsonLines);
+        using var run = new ScenarioRun(scenario, seed, traceJsonLines, plant);
         return run.Execute(swarmChoices);
     }
 }
