@@ -122,9 +122,9 @@ internal sealed class ReplicationWorker(KeplerNode node, NodeRuntime runtime, Ke
     /// and the pump retries it from disk. Does nothing when the entry is gone, the target is not a member or a
     /// delivery of the entry is already in flight, and for <see cref="KeplerOptions.RetryMaxMicroseconds"/> after
     /// a push to the target broke or timed out (an unreachable or slow owner is left to the queue's backoff rather
-    /// than holding upload buffers; a refusal such as "busy" pauses nothing). Never throws; once it completes the
-    /// caller may reuse <paramref name="data"/>. Throws only what <see cref="AttemptAsync(Func{Task{string?}})"/> does
-    /// not expect (a bug); expected failures leave the entry to the queue.
+    /// than holding upload buffers; a refusal such as "busy" pauses nothing). Once it completes the caller may reuse
+    /// <paramref name="data"/>. Expected failures (<see cref="IsExpectedFailure"/>) leave the entry to the queue;
+    /// only a bug throws.
     /// </summary>
     public async Task PushAsync(string chunkId, NodeId target, ReadOnlyMemory<byte> data)
     {

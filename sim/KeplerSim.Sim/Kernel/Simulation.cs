@@ -268,6 +268,7 @@ public sealed partial class Simulation : IDisposable
         if (node is null)
         {
             ev.Action();
+            ThrowIfFailed(); // A harness action may run node code (a start); its failure stops the run too.
             return;
         }
 
