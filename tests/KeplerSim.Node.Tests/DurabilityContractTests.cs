@@ -62,8 +62,28 @@ public sealed class DurabilityContractTests(ITestOutputHelper output)
             }
 
             Assert.Equal(HttpStatusCode.OK, await PutAsync(specs[0], "after-leave", "all"));
-            var status1 = await GetJsonAsync(specs[0], "api/status");
-            Assert.Equal(2, status1.GetProperty("replicationTarget").GetInt32());
+            Assert.Equal(2, (await GetJsonAsync(specs[0], "api/status")).GetProperty("replicationTarget").GetInt32());
+
+            // An operator may remove a member only once it is dead; then it stops counting.
+            using var client = Nodes.Client(specs[0].Url);
+            using (var refused = await client.DeleteAsync("api/members/d2"))
+            {
+                Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
+                Assert.Contains("member_not_removable", await refused.Content.ReadAsStringAsync(),
+                    StringComparison.Ordinal);
+            }
+
+            nodes[1].Kill();
+            await WaitForStatesAsync(specs[0], new() { ["d2"] = "dead" }, "d1 to declare d2 dead");
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, await PutAsync(specs[0], "alone", "all"));
+            using (var removed = await client.DeleteAsync("api/members/d2"))
+            {
+                Assert.Equal(HttpStatusCode.OK, removed.StatusCode);
+            }
+
+            await WaitForStatesAsync(specs[0], new() { ["d2"] = "left" }, "d1 to mark d2 left");
+            Assert.Equal(1, (await GetJsonAsync(specs[0], "api/status")).GetProperty("replicationTarget").GetInt32());
+            Assert.Equal(HttpStatusCode.OK, await PutAsync(specs[0], "alone", "all"));
         }
         finally
         {
