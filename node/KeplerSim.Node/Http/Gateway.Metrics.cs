@@ -72,6 +72,10 @@ internal sealed partial class Gateway
         }
 
         Line(text, "kepler_ring_members", "gauge", "Members that own data on the ring", node.Cluster.Members.Count);
+        Line(text, "kepler_known_members", "gauge",
+            "Members copies are counted against (dead ones included; left ones not)", node.KnownMembers.Count);
+        Line(text, "kepler_replication_target", "gauge",
+            "N: copies an 'all' write waits for (replication factor over the known members)", node.ReplicationTarget);
         GossipMetrics(text);
         var supervisor = _host.Runtime.Supervisor;
         Line(text, "kepler_supervisor_tasks_started_total", "counter", "Background tasks started",
