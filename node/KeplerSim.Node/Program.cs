@@ -11,4 +11,10 @@ foreach (var command in ClientCommands.Create())
     root.Subcommands.Add(command);
 }
 
-return await root.Parse(args).InvokeAsync();
+// On SIGINT or SIGTERM System.CommandLine cancels the action, then by default ends the process 2 s later (exit 143),
+// which cut the leave and hand-off short (HANDOFF_TIMEOUT_MS may be up to the write timeout's maximum). Wait for
+// the longest hand-off, plus the host's bounded disposal.
+return await root.Parse(args).InvokeAsync(new InvocationConfiguration
+{
+    ProcessTerminationTimeout = ServeCommand.StopTimeout,
+});

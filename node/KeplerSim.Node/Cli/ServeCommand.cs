@@ -18,6 +18,12 @@ internal static class ServeCommand
     /// </summary>
     public const int FatalExitCode = 3;
 
+    /// <summary>
+    /// How long the process waits after SIGINT or SIGTERM for <c>serve</c> to end: the longest hand-off
+    /// (<see cref="NodeConfig.WriteTimeoutMsMax"/>) plus the host's bounded disposal and a margin.
+    /// </summary>
+    public static readonly TimeSpan StopTimeout = TimeSpan.FromMilliseconds(NodeConfig.WriteTimeoutMsMax + 30_000);
+
     /// <summary>Every setting: its variable, flag and help (default in the help).</summary>
     public static readonly IReadOnlyList<(string Variable, string Help)> Settings =
     [
