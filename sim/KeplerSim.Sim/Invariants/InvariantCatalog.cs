@@ -78,6 +78,10 @@ public static class InvariantCatalog
     /// <summary>A chunk a node's metadata counts as a replica is durable on its disk and matches its id.</summary>
     public const string ReplicasDurableAndVerified = "replicas_durable_and_verified";
 
+    /// <summary>At every acknowledgement, the copies its durability promised are durable and intact on distinct
+    /// nodes.</summary>
+    public const string CopiesDurableAtAck = "copies_durable_at_ack";
+
     /// <summary>No node that was alive was declared dead.</summary>
     public const string NoFalseDead = "no_false_dead";
 
@@ -102,8 +106,12 @@ public static class InvariantCatalog
             "every acknowledged write is readable and byte-identical from every live node"),
         new(MembershipConverged, InvariantPhase.Liveness, ProtocolCapabilities.Membership, true,
             "every live node places chunks over the same member set: the nodes started and not stopped"),
-        new(NoFalseDead, InvariantPhase.Safety, ProtocolCapabilities.Membership, false,
-            "no node was declared dead while it was running and reachable"),
+        new(NoFalseDead, InvariantPhase.Safety, ProtocolCapabilities.Membership, true,
+            "no node was declared dead while it and its declarer were running and reachable from a majority " +
+            "(links with <= 10% loss) for the whole suspicion window"),
+        new(CopiesDurableAtAck, InvariantPhase.Safety, ProtocolCapabilities.Chunks, true,
+            "at every write acknowledgement, each chunk is durable and intact on the copies its durability " +
+            "promised (all N, quorum N/2+1, fast 1; N = min(RF, members started and not left)), distinct nodes"),
         new(ReadsReturnWrittenBytes, InvariantPhase.Safety, ProtocolCapabilities.Files, true,
             "every successful get returned exactly the bytes of a put of that path issued before it completed"),
         new(VersionsNeverRegress, InvariantPhase.Safety, ProtocolCapabilities.Chunks, true,

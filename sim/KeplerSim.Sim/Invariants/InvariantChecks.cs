@@ -1,4 +1,3 @@
-using KeplerSim.Core.Runtime;
 using KeplerSim.Sim.Kernel;
 
 namespace KeplerSim.Sim.Invariants;
@@ -99,19 +98,19 @@ public static partial class InvariantChecks
                 context.Inspector.ChunkFiles(node).Where(f => f.Matches).Select(f => f.Id), StringComparer.Ordinal);
         }
 
-        var ring = context.ExpectedRing();
+        var placement = context.ExpectedPlacement();
         var problems = new List<string>();
         foreach (var id in referenced)
         {
-            var owners = ring.OwnersOf(id);
+            var owners = placement.OwnersOf(id);
             if (!surplus)
             {
-                problems.AddRange(owners.Where(o => !held.TryGetValue(o.Value, out var set) || !set.Contains(id))
-                    .Select(o => $"{id[..12]} missing on {o.Value}"));
+                problems.AddRange(owners.Where(o => !held.TryGetValue(o, out var set) || !set.Contains(id))
+                    .Select(o => $"{id[..12]} missing on {o}"));
                 continue;
             }
 
-            problems.AddRange(held.Where(kv => kv.Value.Contains(id) && !owners.Contains(new NodeId(kv.Key)))
+            problems.AddRange(held.Where(kv => kv.Value.Contains(id) && !owners.Contains(kv.Key, StringComparer.Ordinal))
                 .Select(kv => $"{id[..12]} surplus on {kv.Key}"));
         }
 

@@ -59,6 +59,7 @@ internal sealed partial class ScenarioRun : IDisposable
         };
         _invariants = scenario.Expect.Invariants ?? InvariantCatalog.Names;
         _sim.Trace.Recorded += OnRecord;
+        AttachEventCheckers();
     }
 
     public RunResult Execute(IReadOnlyList<string>? swarmChoices)
