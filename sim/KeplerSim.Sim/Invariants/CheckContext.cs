@@ -29,6 +29,10 @@ public sealed class CheckContext(Simulation sim, KeplerOptions options, FileLedg
     /// registration, used by <c>membership_converged</c>.</summary>
     public Func<SimNode, IReadOnlyList<string>?>? MembershipView { get; set; }
 
+    /// <summary>Virtual time by which the liveness phase must converge (null before it starts); garbage due
+    /// before it must be collected.</summary>
+    public long? LivenessDeadline { get; set; }
+
     /// <summary>Reads disks and metadata.</summary>
     public ClusterInspector Inspector { get; } = new(sim);
 

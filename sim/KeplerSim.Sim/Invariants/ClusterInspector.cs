@@ -154,6 +154,34 @@ public sealed class ClusterInspector(Simulation sim)
             : null;
     }) : null;
 
+    /// <summary>
+    /// Garbage garbage collection should have removed by <paramref name="horizonMicroseconds"/> (node wall time):
+    /// superseded, non-winning versions recorded before it that still hold chunk references, and chunks recorded
+    /// before it that no live (non-tombstone) version references and no queue entry names. Ordered; null if
+    /// unreadable.
+    /// </summary>
+    public static IReadOnlyList<string>? UncollectedGarbage(SimNode node, long horizonMicroseconds) =>
+        HasKeplerSchema(node) ? Query<IReadOnlyList<string>?>(node, conn =>
+    {
+        using var cmd = conn.CreateCommand();
+        cmd.CommandText =
+            "SELECT 'history ' || f.path || ' ' || f.id FROM files f WHERE f.superseded = 1 AND f.is_winner = 0 " +
+            "AND f.created_at < $h AND EXISTS (SELECT 1 FROM chunk_refs r WHERE r.file_id = f.id) " +
+            "UNION ALL SELECT 'chunk ' || c.id FROM chunks c WHERE c.created_at < $h " +
+            "AND NOT EXISTS (SELECT 1 FROM chunk_refs r JOIN files f ON f.id = r.file_id " +
+            "WHERE r.chunk_id = c.id AND f.tombstone = 0) " +
+            "AND NOT EXISTS (SELECT 1 FROM replication_queue q WHERE q.chunk_id = c.id) ORDER BY 1";
+        cmd.Parameters.AddWithValue("$h", horizonMicroseconds);
+        using var reader = cmd.ExecuteReader();
+        var rows = new List<string>();
+        while (reader.Read())
+        {
+            rows.Add(reader.GetString(0));
+        }
+
+        return rows;
+    }) : null;
+
     /// <summary>Whether the node's <c>chunks</c> table records <paramref name="id"/>; null if unreadable.</summary>
     public static bool? IndexesChunk(SimNode node, string id) => HasKeplerSchema(node) ? Query<bool?>(node, conn =>
     {

@@ -55,6 +55,9 @@ public static class InvariantCatalog
     /// <summary>After healing, no referenced chunk is on a node that does not own it.</summary>
     public const string NoSurplusCopies = "no_surplus_copies";
 
+    /// <summary>After healing, garbage older than the gc grace is collected on every live node.</summary>
+    public const string GarbageCollected = "garbage_collected";
+
     /// <summary>After healing, every chunk file matches its id.</summary>
     public const string CorruptChunksRepaired = "corrupt_chunks_repaired";
 
@@ -100,6 +103,9 @@ public static class InvariantCatalog
             "no chunk of a winning file version remains on a node that does not own it"),
         new(CorruptChunksRepaired, InvariantPhase.Liveness, ProtocolCapabilities.Chunks, true,
             "no chunk file on any live node is corrupt"),
+        new(GarbageCollected, InvariantPhase.Liveness, ProtocolCapabilities.Chunks, true,
+            "no history version still holds chunk references, and no unreferenced, unqueued chunk remains, once " +
+            "older than the gc grace plus two gc intervals"),
         new(WinnersAgree, InvariantPhase.Liveness, ProtocolCapabilities.Chunks, true,
             "every live node's metadata has the same winning version (token) of every path"),
         new(AcknowledgedWritesReadable, InvariantPhase.Liveness, ProtocolCapabilities.Files, true,

@@ -190,6 +190,7 @@ internal sealed partial class ScenarioRun : IDisposable
             .ToList();
         var start = _sim.Now;
         var deadline = start + _scenario.Expect.ConvergeWithin.Microseconds;
+        _context.LivenessDeadline = deadline;
         var last = new SortedDictionary<string, string?>(StringComparer.Ordinal);
         while (true)
         {
