@@ -15,6 +15,7 @@ public sealed class EventCheckers
     private readonly CheckContext _context;
     private readonly IReadOnlySet<string> _declared;
     private readonly Action<string, string> _violated;
+    private readonly SortedDictionary<string, SortedSet<string>> _knownBy = new(StringComparer.Ordinal);
 
     /// <summary>Checks the declared invariants of <paramref name="declared"/>; each violation goes to
     /// <paramref name="violated"/> (invariant name, what was seen).</summary>
@@ -54,9 +55,18 @@ public sealed class EventCheckers
                 if (WriteAck.Parse(detail) is { } ack)
                 {
                     AcksChecked++;
-                    Report(InvariantCatalog.CopiesDurableAtAck, InvariantChecks.CopiesDurableAtAck(_context, node, ack));
+                    Report(InvariantCatalog.CopiesDurableAtAck,
+                        InvariantChecks.CopiesDurableAtAck(_context, node, ack, KnownTo(node)));
                 }
 
+                break;
+            case "member.alive" when Field(detail, "Member") is { } member && member != node.Name:
+                if (!_knownBy.TryGetValue(node.Name, out var known))
+                {
+                    _knownBy[node.Name] = known = new SortedSet<string>(StringComparer.Ordinal);
+                }
+
+                known.Add(member);
                 break;
             case "manifest.applied" when _declared.Contains(InvariantCatalog.VersionsNeverRegress):
                 if (Field(detail, "Path") is { } path)
@@ -80,6 +90,25 @@ public sealed class EventCheckers
 
                 break;
         }
+    }
+
+    /// <summary>
+    /// The members the durability contract counts for a write <paramref name="acceptor"/> acknowledges: with a
+    /// static member list, every node started and not stopped; with SWIM, those of them the acceptor has ever
+    /// learnt of (a <c>member.alive</c> it published), and itself. Knowledge only grows: a member declared dead
+    /// still counts (it may come back), so a node cut off from its peers is held to the full N; only a node that
+    /// joined after the acceptor last heard of anyone does not count yet.
+    /// </summary>
+    private int KnownTo(SimNode acceptor)
+    {
+        var members = _context.Members;
+        if (_context.Options.Swim is null)
+        {
+            return members.Count;
+        }
+
+        var known = _knownBy.GetValueOrDefault(acceptor.Name);
+        return members.Count(m => m == acceptor || known?.Contains(m.Name) == true);
     }
 
     private void Report(string name, string? violation)

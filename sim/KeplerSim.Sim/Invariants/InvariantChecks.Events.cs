@@ -27,11 +27,13 @@ public static partial class InvariantChecks
     /// <summary>
     /// Safety, at the instant <paramref name="node"/> acknowledges a write: every chunk of the acknowledged version
     /// is durable and intact (simulated disk: survives a crash now, bytes hash to the id) on at least
-    /// <see cref="PromisedCopies"/> distinct nodes. Ground truth only: the disks, not what any node believes. A
-    /// copy a known fault (corruption) hit counts: the protocol cannot prevent that. Null when it holds, or when
-    /// the version cannot be read from the node's metadata (busy); else what was short.
+    /// <see cref="PromisedCopies"/> distinct nodes, N over <paramref name="knownMembers"/> (default: the nodes
+    /// started and not stopped). Ground truth only: the disks, not what any node believes. A copy a known fault
+    /// (corruption) hit counts: the protocol cannot prevent that. Null when it holds, or when the version cannot
+    /// be read from the node's metadata (busy); else what was short.
     /// </summary>
-    public static string? CopiesDurableAtAck(CheckContext context, SimNode node, WriteAck ack)
+    public static string? CopiesDurableAtAck(CheckContext context, SimNode node, WriteAck ack,
+        int? knownMembers = null)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(node);
@@ -50,7 +52,8 @@ public static partial class InvariantChecks
                 $"records {chunks.Count}";
         }
 
-        var required = PromisedCopies(ack.Durability, context.Options.ReplicationFactor, context.Members.Count);
+        var members = knownMembers ?? context.Members.Count;
+        var required = PromisedCopies(ack.Durability, context.Options.ReplicationFactor, members);
         var holders = context.Sim.Nodes.Where(n => n.Epoch > 0).ToList();
         var short_ = new List<string>();
         foreach (var id in chunks.Distinct(StringComparer.Ordinal))
@@ -66,7 +69,7 @@ public static partial class InvariantChecks
 
         return short_.Count == 0 ? null
             : $"{node.Name} acknowledged {ack.Path} {ack.Version} ({ack.Durability.ToLowerInvariant()}: " +
-              $"{required} durable intact copies on distinct nodes promised, N over {context.Members.Count} " +
+              $"{required} durable intact copies on distinct nodes promised, N over {members} " +
               $"known member(s)) with {short_.Count} chunk(s) short: " + Examples(short_);
     }
 
