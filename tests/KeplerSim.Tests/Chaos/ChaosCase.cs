@@ -172,12 +172,10 @@ public sealed record ChaosCase(ChaosCluster Cluster, IReadOnlyList<ChaosStep> St
 
         // A stop (the node never returns) or a corruption destroys a copy. An acknowledged write survives fewer
         // destroyed copies than it had durable ones: its durability's copies, but never more than the members
-        // there were (a write is acknowledged with min(copies, members)). Members are the initial nodes minus the
-        // stops; with SWIM, crashes, pauses, partitions and lossy links can also shrink the member set down to one
-        // (chaos long run: N=3, n2 stopped, a durability-all put acknowledged with n1's copy alone, then that copy
-        // corrupted: a loss no protocol can prevent).
-        var swimShrinks = c.Swim && Steps.Any(s => s.Action is ChaosAction.Crash or ChaosAction.Restart
-            or ChaosAction.Pause or ChaosAction.Partition or ChaosAction.OneWay or ChaosAction.Network);
+        // there were (N = min(RF, known members)). Members are the initial nodes minus the stops. Under the
+        // durability contract (docs/PROTOCOL.md) SWIM no longer shrinks N: a member declared dead still counts, so
+        // a node cut off by a crash, pause, partition or lossy link refuses all/quorum instead of acknowledging
+        // with its own copy (the chaos long run once found such a write, then its only copy corrupted).
         var (stops, destroyed) = (0, 0);
         var steps = new List<ScenarioStep>();
         foreach (var step in Steps.Where(s => s.AtMs <= DurationMs).OrderBy(s => s.AtMs))
@@ -196,7 +194,7 @@ public sealed record ChaosCase(ChaosCluster Cluster, IReadOnlyList<ChaosStep> St
             if (step.Action is ChaosAction.Stop or ChaosAction.Corrupt)
             {
                 var stopsAfter = stops + (step.Action == ChaosAction.Stop ? 1 : 0);
-                var membersFloor = swimShrinks ? 1 : c.Initial - stopsAfter;
+                var membersFloor = c.Initial - stopsAfter;
                 if (destroyed + 1 > Math.Min(minCopies, membersFloor) - 1)
                 {
                     continue;
