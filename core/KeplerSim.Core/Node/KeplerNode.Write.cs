@@ -442,19 +442,23 @@ public sealed partial class KeplerNode
         return isWinner;
     }
 
-    /// <summary>Recomputes the winner and the superseded flags of a path's versions; returns the winner's id.</summary>
+    /// <summary>
+    /// Recomputes the winner and the superseded flags of a path's versions; returns the winner's id. The winner is
+    /// chosen by <see cref="ManifestOrder"/>, the one rule the tests and the checkers use too, not by the SQL
+    /// order: SQLite compares node ids as UTF-8 bytes, <see cref="VersionToken"/> as UTF-16 code units, and the two
+    /// disagree on a wall and logical tie between node ids with characters beyond U+FFFF (ManifestOrderTests).
+    /// </summary>
     private static string? Reconcile(MetadataStore meta, string path)
     {
         var versions = meta.ListFileVersions(path).Select(r => (Row: r, Manifest: FromRow(r))).ToList();
         var superseded = versions.SelectMany(v => v.Manifest.Supersedes).ToHashSet();
-        string? winner = null;
         foreach (var (row, manifest) in versions)
         {
-            // Versions come highest token first: the first is the winner.
-            winner ??= row.Id;
             meta.SetSuperseded(row.Id, superseded.Contains(manifest.Version));
         }
 
+        var winner = versions.Count == 0 ? null
+            : versions.MaxBy(v => v.Manifest, ManifestOrder.Comparer).Row.Id;
         if (winner is not null && meta.GetWinner(path)?.Id != winner)
         {
             meta.MarkWinner(winner);

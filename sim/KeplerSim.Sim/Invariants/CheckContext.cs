@@ -29,6 +29,10 @@ public sealed class CheckContext(Simulation sim, KeplerOptions options, FileLedg
     /// registration, used by <c>membership_converged</c>.</summary>
     public Func<SimNode, IReadOnlyList<string>?>? MembershipView { get; set; }
 
+    /// <summary>Virtual time by which the liveness phase must converge (null before it starts); garbage due
+    /// before it must be collected.</summary>
+    public long? LivenessDeadline { get; set; }
+
     /// <summary>Reads disks and metadata.</summary>
     public ClusterInspector Inspector { get; } = new(sim);
 
@@ -38,7 +42,30 @@ public sealed class CheckContext(Simulation sim, KeplerOptions options, FileLedg
     /// <summary>Members that are running now.</summary>
     public IReadOnlyList<SimNode> Live => Members.Where(n => n.State == SimNodeState.Running).ToList();
 
-    /// <summary>The ring the checkers expect chunks to be placed on: over <see cref="Members"/>.</summary>
+    /// <summary>The options the run's nodes were built with.</summary>
+    public KeplerOptions Options => options;
+
+    /// <summary>
+    /// Where the checkers expect chunks: the independent <see cref="PlacementReference"/> over
+    /// <see cref="Members"/>, never core's ring (a placement bug in core would look correct to a checker that
+    /// asked it). Cached per member set.
+    /// </summary>
+    public PlacementReference ExpectedPlacement()
+    {
+        var members = Members.Select(n => n.Name).ToList();
+        if (_placement is null || !_placement.Nodes.SequenceEqual(members.Order(StringComparer.Ordinal)))
+        {
+            _placement = new PlacementReference(members, options.VirtualNodesPerNode,
+                Math.Min(options.ReplicationFactor, RingOptions.ReplicationFactorMax));
+        }
+
+        return _placement;
+    }
+
+    private PlacementReference? _placement;
+
+    /// <summary>Core's ring over <see cref="Members"/>, for displays (ring shares); checkers use
+    /// <see cref="ExpectedPlacement"/>.</summary>
     public HashRing ExpectedRing() => new(Members.Select(n => new NodeId(n.Name)),
         new RingOptions(options.VirtualNodesPerNode, Math.Min(options.ReplicationFactor,
             RingOptions.ReplicationFactorMax)));

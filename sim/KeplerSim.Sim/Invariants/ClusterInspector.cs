@@ -85,6 +85,112 @@ public sealed class ClusterInspector(Simulation sim)
         return result;
     }
 
+    /// <summary>
+    /// Whether <paramref name="node"/>'s disk holds chunk <paramref name="id"/> durably (it survives a crash now)
+    /// with content that hashes to the id. One file, verified through the same cache as <see cref="ChunkFiles"/>.
+    /// </summary>
+    public bool HoldsDurableIntact(SimNode node, string id)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        ArgumentNullException.ThrowIfNull(id);
+        var path = $"{ChunkRoot}{id[..2]}/{id[2..4]}/{id}";
+        if (!node.Disk.Exists(path) || !node.Disk.IsDurable(path))
+        {
+            return false;
+        }
+
+        var data = node.Disk.Peek(path) ?? [];
+        var fingerprint = XxHash3.HashToUInt64(data);
+        if (!_verified.TryGetValue((node.Name, path), out var cached) || cached.Fingerprint != fingerprint)
+        {
+            cached = (fingerprint, Convert.ToHexStringLower(SHA256.HashData(data)) == id);
+            _verified[(node.Name, path)] = cached;
+        }
+
+        return cached.Matches;
+    }
+
+    /// <summary>
+    /// The chunk ids (in file order) of <paramref name="version"/> of <paramref name="path"/> in the node's
+    /// metadata; null if the version is not recorded there or the metadata is unreadable.
+    /// </summary>
+    public static IReadOnlyList<string>? VersionChunks(SimNode node, string path, VersionToken version) =>
+        HasKeplerSchema(node) ? Query<IReadOnlyList<string>?>(node, conn =>
+    {
+        using var cmd = conn.CreateCommand();
+        cmd.CommandText = "SELECT f.id, r.chunk_id FROM files f LEFT JOIN chunk_refs r ON r.file_id = f.id " +
+            "WHERE f.path = $p AND f.version_wall_us = $w AND f.version_logical = $l AND f.version_node = $n " +
+            "ORDER BY r.idx";
+        cmd.Parameters.AddWithValue("$p", path);
+        cmd.Parameters.AddWithValue("$w", version.WallMicroseconds);
+        cmd.Parameters.AddWithValue("$l", version.Logical);
+        cmd.Parameters.AddWithValue("$n", version.Node.Value);
+        using var reader = cmd.ExecuteReader();
+        List<string>? ids = null;
+        while (reader.Read())
+        {
+            ids ??= [];
+            if (!reader.IsDBNull(1))
+            {
+                ids.Add(reader.GetString(1));
+            }
+        }
+
+        return ids;
+    }) : null;
+
+    /// <summary>The winning version token of <paramref name="path"/> in the node's metadata; null if none or
+    /// unreadable.</summary>
+    public static VersionToken? WinnerOf(SimNode node, string path) => HasKeplerSchema(node)
+        ? Query<VersionToken?>(node, conn =>
+    {
+        using var cmd = conn.CreateCommand();
+        cmd.CommandText = "SELECT version_wall_us, version_logical, version_node FROM files " +
+            "WHERE path = $p AND is_winner = 1";
+        cmd.Parameters.AddWithValue("$p", path);
+        using var reader = cmd.ExecuteReader();
+        return reader.Read()
+            ? new VersionToken(reader.GetInt64(0), reader.GetInt32(1), new NodeId(reader.GetString(2)))
+            : null;
+    }) : null;
+
+    /// <summary>
+    /// Garbage garbage collection should have removed by <paramref name="horizonMicroseconds"/> (node wall time):
+    /// superseded, non-winning versions recorded before it that still hold chunk references, and chunks recorded
+    /// before it that no live (non-tombstone) version references and no queue entry names. Ordered; null if
+    /// unreadable.
+    /// </summary>
+    public static IReadOnlyList<string>? UncollectedGarbage(SimNode node, long horizonMicroseconds) =>
+        HasKeplerSchema(node) ? Query<IReadOnlyList<string>?>(node, conn =>
+    {
+        using var cmd = conn.CreateCommand();
+        cmd.CommandText =
+            "SELECT 'history ' || f.path || ' ' || f.id FROM files f WHERE f.superseded = 1 AND f.is_winner = 0 " +
+            "AND f.created_at < $h AND EXISTS (SELECT 1 FROM chunk_refs r WHERE r.file_id = f.id) " +
+            "UNION ALL SELECT 'chunk ' || c.id FROM chunks c WHERE c.created_at < $h " +
+            "AND NOT EXISTS (SELECT 1 FROM chunk_refs r JOIN files f ON f.id = r.file_id " +
+            "WHERE r.chunk_id = c.id AND f.tombstone = 0) " +
+            "AND NOT EXISTS (SELECT 1 FROM replication_queue q WHERE q.chunk_id = c.id) ORDER BY 1";
+        cmd.Parameters.AddWithValue("$h", horizonMicroseconds);
+        using var reader = cmd.ExecuteReader();
+        var rows = new List<string>();
+        while (reader.Read())
+        {
+            rows.Add(reader.GetString(0));
+        }
+
+        return rows;
+    }) : null;
+
+    /// <summary>Whether the node's <c>chunks</c> table records <paramref name="id"/>; null if unreadable.</summary>
+    public static bool? IndexesChunk(SimNode node, string id) => HasKeplerSchema(node) ? Query<bool?>(node, conn =>
+    {
+        using var cmd = conn.CreateCommand();
+        cmd.CommandText = "SELECT count(*) FROM chunks WHERE id = $id";
+        cmd.Parameters.AddWithValue("$id", id);
+        return (long)cmd.ExecuteScalar()! > 0;
+    }) : null;
+
     /// <summary>Whether the node's metadata has the KeplerFS tables.</summary>
     public static bool HasKeplerSchema(SimNode node) => Query<bool?>(node, conn =>
     {

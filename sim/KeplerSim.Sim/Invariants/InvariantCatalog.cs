@@ -55,6 +55,9 @@ public static class InvariantCatalog
     /// <summary>After healing, no referenced chunk is on a node that does not own it.</summary>
     public const string NoSurplusCopies = "no_surplus_copies";
 
+    /// <summary>After healing, garbage older than the gc grace is collected on every live node.</summary>
+    public const string GarbageCollected = "garbage_collected";
+
     /// <summary>After healing, every chunk file matches its id.</summary>
     public const string CorruptChunksRepaired = "corrupt_chunks_repaired";
 
@@ -78,6 +81,10 @@ public static class InvariantCatalog
     /// <summary>A chunk a node's metadata counts as a replica is durable on its disk and matches its id.</summary>
     public const string ReplicasDurableAndVerified = "replicas_durable_and_verified";
 
+    /// <summary>At every acknowledgement, the copies its durability promised are durable and intact on distinct
+    /// nodes.</summary>
+    public const string CopiesDurableAtAck = "copies_durable_at_ack";
+
     /// <summary>No node that was alive was declared dead.</summary>
     public const string NoFalseDead = "no_false_dead";
 
@@ -96,14 +103,21 @@ public static class InvariantCatalog
             "no chunk of a winning file version remains on a node that does not own it"),
         new(CorruptChunksRepaired, InvariantPhase.Liveness, ProtocolCapabilities.Chunks, true,
             "no chunk file on any live node is corrupt"),
+        new(GarbageCollected, InvariantPhase.Liveness, ProtocolCapabilities.Chunks, true,
+            "no history version still holds chunk references, and no unreferenced, unqueued chunk remains, once " +
+            "older than the gc grace plus two gc intervals"),
         new(WinnersAgree, InvariantPhase.Liveness, ProtocolCapabilities.Chunks, true,
             "every live node's metadata has the same winning version (token) of every path"),
         new(AcknowledgedWritesReadable, InvariantPhase.Liveness, ProtocolCapabilities.Files, true,
             "every acknowledged write is readable and byte-identical from every live node"),
         new(MembershipConverged, InvariantPhase.Liveness, ProtocolCapabilities.Membership, true,
             "every live node places chunks over the same member set: the nodes started and not stopped"),
-        new(NoFalseDead, InvariantPhase.Safety, ProtocolCapabilities.Membership, false,
-            "no node was declared dead while it was running and reachable"),
+        new(NoFalseDead, InvariantPhase.Safety, ProtocolCapabilities.Membership, true,
+            "no node was declared dead while it and its declarer were running and reachable from a majority " +
+            "(links with <= 10% loss) for the whole suspicion window"),
+        new(CopiesDurableAtAck, InvariantPhase.Safety, ProtocolCapabilities.Chunks, true,
+            "at every write acknowledgement, each chunk is durable and intact on the copies its durability " +
+            "promised (all N, quorum N/2+1, fast 1; N = min(RF, members started and not left)), distinct nodes"),
         new(ReadsReturnWrittenBytes, InvariantPhase.Safety, ProtocolCapabilities.Files, true,
             "every successful get returned exactly the bytes of a put of that path issued before it completed"),
         new(VersionsNeverRegress, InvariantPhase.Safety, ProtocolCapabilities.Chunks, true,

@@ -1,4 +1,3 @@
-using KeplerSim.Core.Runtime;
 using KeplerSim.Sim.Kernel;
 
 namespace KeplerSim.Sim.Invariants;
@@ -25,6 +24,7 @@ public static partial class InvariantChecks
         InvariantCatalog.ReadsReturnWrittenBytes => ReadsReturnWrittenBytes(context),
         InvariantCatalog.VersionsNeverRegress => VersionsNeverRegress(context),
         InvariantCatalog.ReplicasDurableAndVerified => ReplicasDurableAndVerified(context),
+        InvariantCatalog.GarbageCollected => GarbageCollected(context),
         _ => null,
     };
 
@@ -99,24 +99,56 @@ public static partial class InvariantChecks
                 context.Inspector.ChunkFiles(node).Where(f => f.Matches).Select(f => f.Id), StringComparer.Ordinal);
         }
 
-        var ring = context.ExpectedRing();
+        var placement = context.ExpectedPlacement();
         var problems = new List<string>();
         foreach (var id in referenced)
         {
-            var owners = ring.OwnersOf(id);
+            var owners = placement.OwnersOf(id);
             if (!surplus)
             {
-                problems.AddRange(owners.Where(o => !held.TryGetValue(o.Value, out var set) || !set.Contains(id))
-                    .Select(o => $"{id[..12]} missing on {o.Value}"));
+                problems.AddRange(owners.Where(o => !held.TryGetValue(o, out var set) || !set.Contains(id))
+                    .Select(o => $"{id[..12]} missing on {o}"));
                 continue;
             }
 
-            problems.AddRange(held.Where(kv => kv.Value.Contains(id) && !owners.Contains(new NodeId(kv.Key)))
+            problems.AddRange(held
+                .Where(kv => kv.Value.Contains(id) && !owners.Contains(kv.Key, StringComparer.Ordinal))
                 .Select(kv => $"{id[..12]} surplus on {kv.Key}"));
         }
 
         return problems.Count == 0 ? null : $"{problems.Count} of {referenced.Count} chunk(s): " + Examples(problems);
     }
+
+    /// <summary>
+    /// Liveness: on every live node, garbage whose gc grace (plus two gc intervals and a margin, by the node's own
+    /// wall clock) runs out before the liveness deadline is gone: history versions no longer hold chunk
+    /// references, and no chunk is left that nothing live references or queues. So the liveness phase waits
+    /// until garbage collection has run, and the final reads see what it left; garbage due after the deadline
+    /// (a scenario's hour-long default grace) is not judged.
+    /// </summary>
+    public static string? GarbageCollected(CheckContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var options = context.Options;
+        var slack = options.GcGraceMicroseconds + 2 * options.GcIntervalMicroseconds + GarbageMarginMicroseconds;
+        var ahead = Math.Max(0, (context.LivenessDeadline ?? context.Sim.Now) - context.Sim.Now);
+        var left = new List<string>();
+        foreach (var node in context.Live)
+        {
+            var horizon = node.Clock.WallMicroseconds + ahead - slack;
+            if (ClusterInspector.UncollectedGarbage(node, horizon) is not { } garbage)
+            {
+                return $"metadata of {node.Name} unreadable (busy)";
+            }
+
+            left.AddRange(garbage.Select(g => $"{node.Name}: {(g.Length > 24 ? g[..24] : g)}"));
+        }
+
+        return left.Count == 0 ? null : $"{left.Count} garbage item(s) due before the deadline remain: " +
+            Examples(left);
+    }
+
+    private const long GarbageMarginMicroseconds = 500_000;
 
     internal static string Examples(IReadOnlyList<string> items, int max = ExamplesMax) =>
         string.Join(", ", items.Take(max)) + (items.Count > max ? $", … ({items.Count - max} more)" : "");

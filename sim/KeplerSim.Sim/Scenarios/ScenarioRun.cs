@@ -60,6 +60,7 @@ internal sealed partial class ScenarioRun : IDisposable
         };
         _invariants = scenario.Expect.Invariants ?? InvariantCatalog.Names;
         _sim.Trace.Recorded += OnRecord;
+        AttachEventCheckers();
     }
 
     public RunResult Execute(IReadOnlyList<string>? swarmChoices)
@@ -190,6 +191,7 @@ internal sealed partial class ScenarioRun : IDisposable
             .ToList();
         var start = _sim.Now;
         var deadline = start + _scenario.Expect.ConvergeWithin.Microseconds;
+        _context.LivenessDeadline = deadline;
         var last = new SortedDictionary<string, string?>(StringComparer.Ordinal);
         while (true)
         {

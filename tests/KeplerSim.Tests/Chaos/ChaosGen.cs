@@ -13,28 +13,59 @@ public static class ChaosGen
     /// <summary>Longest run; the timeline of a case fits in it.</summary>
     public const int DurationMsMax = 6_000;
 
+    /// <summary>
+    /// Longest crash, pause or partition: past SWIM's suspicion timeout (4 probe intervals, 4 s by default), so
+    /// some faults end in a death, a ring change, re-replication and, after the return, a rebalance.
+    /// </summary>
+    public const int LengthMsMax = 6_000;
+
     /// <summary>Most steps in a case.</summary>
     public const int StepsMax = 24;
 
     /// <summary>One of a few legal values; shrinks towards the first.</summary>
     private static Gen<int> Choice(params int[] values) => Gen.Int[0, values.Length - 1].Select(i => values[i]);
 
+    /// <summary>
+    /// Membership: SWIM in three cases of four. SWIM is the smallest value, so CsCheck's shrinking (towards smaller
+    /// values) keeps it, and a shrunk case turns static only when static fails too.
+    /// </summary>
+    public static readonly Gen<ChaosMembership> Membership =
+        Gen.Int[0, 3].Select(i => i < 3 ? ChaosMembership.Swim : ChaosMembership.Static);
+
+    /// <summary>
+    /// The safety nets' timings, short enough that they run inside a case: anti-entropy, write timeout, garbage
+    /// collection (grace just above what <c>KeplerOptions.Validate</c> demands: write timeout + 4 anti-entropy
+    /// rounds) and its interval. The periodic repair scan is the one net kept out of the case: its interval is
+    /// longer than the case and its liveness bound together (<see cref="ChaosCase.RepairScanIntervalMs"/>), so it
+    /// cannot re-queue lost work before the bound judges it (scans after a start or a ring change still run).
+    /// </summary>
+    public static readonly Gen<ChaosTimings> Timings = Gen.Select(
+        Choice(200, 500, 1_000),
+        Choice(1_000, 2_000),
+        Choice(100, 1_000, 3_000),
+        Choice(250, 1_000),
+        (antiEntropy, timeout, gcExtra, gcInterval) => new ChaosTimings(antiEntropy, timeout,
+            timeout + 4 * antiEntropy + gcExtra, gcInterval));
+
     /// <summary>Cluster size and knobs. Nodes 1..9, most cases 1..4.</summary>
     public static readonly Gen<ChaosCluster> Cluster = Gen.Select(
+        Membership,
         Gen.Frequency((6, Gen.Int[1, 4]), (1, Gen.Int[5, 9])),
         Gen.Int[1, 9],
         Gen.Int[1, 5],
         Choice(1024, 2048, 4096),
         Choice(8, 32, 128),
         Choice(0, 500, 2_000),
-        Choice(300, 1_000, 2_000),
+        Timings,
         Choice(50, 200),
-        Choice(1_000, 3_000),
         Choice(0, 20, 200),
-        Gen.Frequency((4, Gen.Const(false)), (1, Gen.Const(true))),
-        (nodes, initial, replicas, chunk, vnodes, grace, antiEntropy, poll, timeout, scrub, swim) => new ChaosCluster(
-            nodes, Math.Min(initial, nodes), Math.Min(replicas, nodes), chunk, vnodes, grace, antiEntropy, poll,
-            timeout, scrub, swim));
+        (membership, nodes, initial, replicas, chunk, vnodes, grace, timings, poll, scrub) => new ChaosCluster(
+            nodes, Math.Min(initial, nodes), Math.Min(replicas, nodes), chunk, vnodes, grace, timings.AntiEntropyMs,
+            poll, timings.WriteTimeoutMs, scrub, membership == ChaosMembership.Swim)
+        {
+            GcGraceMs = timings.GcGraceMs,
+            GcIntervalMs = timings.GcIntervalMs,
+        });
 
     /// <summary>One step: mostly file operations, every fault kind now and then.</summary>
     public static readonly Gen<ChaosAction> Action = Gen.Frequency(
@@ -58,7 +89,7 @@ public static class ChaosGen
     /// <summary>One step with its parameters.</summary>
     public static readonly Gen<ChaosStep> Step = Gen.Select(
         Gen.Int[0, DurationMsMax], Action, Gen.Int[0, 8], Gen.Int[0, ChaosCase.PathSet.Count - 1],
-        Gen.Int[1, 6_000], Gen.Enum<Durability>(), Gen.Int[100, 3_000], Gen.Int[1, 510],
+        Gen.Int[1, 6_000], Gen.Enum<Durability>(), Gen.Int[100, LengthMsMax], Gen.Int[1, 510],
         (at, action, node, path, size, durability, length, mask) =>
             new ChaosStep(at, action, node, path, size, durability, length, mask));
 

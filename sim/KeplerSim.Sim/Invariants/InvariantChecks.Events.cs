@@ -1,0 +1,142 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using KeplerSim.Core.Manifests;
+using KeplerSim.Sim.Kernel;
+
+namespace KeplerSim.Sim.Invariants;
+
+/// <summary>The safety checks evaluated at the protocol events that can break them (docs/CHAOS.md).</summary>
+public static partial class InvariantChecks
+{
+    /// <summary>
+    /// The copies a write of <paramref name="durability"/> promises, under the durability contract: N =
+    /// min(replication factor, members known to the cluster: nodes started and not gracefully left); <c>all</c>
+    /// N, <c>quorum</c> N/2+1, <c>fast</c> 1 (never more than N).
+    /// </summary>
+    public static int PromisedCopies(string durability, int replicationFactor, int knownMembers)
+    {
+        var n = Math.Max(1, Math.Min(replicationFactor, knownMembers));
+        return durability.ToUpperInvariant() switch
+        {
+            "ALL" => n,
+            "QUORUM" => n / 2 + 1,
+            _ => 1,
+        };
+    }
+
+    /// <summary>
+    /// Safety, at the instant <paramref name="node"/> acknowledges a write: every chunk of the acknowledged version
+    /// is durable and intact (simulated disk: survives a crash now, bytes hash to the id) on at least
+    /// <see cref="PromisedCopies"/> distinct nodes, N over <paramref name="knownMembers"/> (default: the nodes
+    /// started and not stopped). Ground truth only: the disks, not what any node believes. A copy a known fault
+    /// (corruption) hit counts: the protocol cannot prevent that. Null when it holds, or when the version cannot
+    /// be read from the node's metadata (busy); else what was short.
+    /// </summary>
+    public static string? CopiesDurableAtAck(CheckContext context, SimNode node, WriteAck ack,
+        int? knownMembers = null)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(node);
+        ArgumentNullException.ThrowIfNull(ack);
+        var chunks = ClusterInspector.VersionChunks(node, ack.Path, ack.Version);
+        if (chunks is null)
+        {
+            return ClusterInspector.HasKeplerSchema(node) && ClusterInspector.QueueDepth(node) is not null
+                ? $"{node.Name} acknowledged {ack.Path} {ack.Version} but has no such version recorded"
+                : null;
+        }
+
+        if (chunks.Count != ack.Chunks)
+        {
+            return $"{node.Name} acknowledged {ack.Path} {ack.Version} with {ack.Chunks} chunk(s), its metadata " +
+                $"records {chunks.Count}";
+        }
+
+        var members = knownMembers ?? context.Members.Count;
+        var required = PromisedCopies(ack.Durability, context.Options.ReplicationFactor, members);
+        var holders = context.Sim.Nodes.Where(n => n.Epoch > 0).ToList();
+        var short_ = new List<string>();
+        foreach (var id in chunks.Distinct(StringComparer.Ordinal))
+        {
+            var copies = holders.Where(h => context.KnownCorrupt.Contains((h.Name, id))
+                ? h.Disk.Exists(Core.Storage.ChunkStore.PathOf(id))
+                : context.Inspector.HoldsDurableIntact(h, id)).Select(h => h.Name).ToList();
+            if (copies.Count < required)
+            {
+                short_.Add($"{id[..12]} on [{string.Join(",", copies)}]");
+            }
+        }
+
+        return short_.Count == 0 ? null
+            : $"{node.Name} acknowledged {ack.Path} {ack.Version} ({ack.Durability.ToLowerInvariant()}: " +
+              $"{required} durable intact copies on distinct nodes promised, N over {members} " +
+              $"known member(s)) with {short_.Count} chunk(s) short: " + Examples(short_);
+    }
+
+    /// <summary>
+    /// Safety (fencing), when <paramref name="node"/> applies a manifest of <paramref name="path"/>: its winning
+    /// version of the path is not older than the highest it showed before. Updates the high-water mark.
+    /// </summary>
+    public static string? VersionNeverRegresses(CheckContext context, SimNode node, string path)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(node);
+        if (ClusterInspector.WinnerOf(node, path) is not { } winner)
+        {
+            return null;
+        }
+
+        var key = (node.Name, path);
+        if (context.HighestWinners.TryGetValue(key, out var highest) && winner < highest)
+        {
+            return $"{node.Name}:{path} winner went back from {highest} to {winner}";
+        }
+
+        context.HighestWinners[key] = winner;
+        return null;
+    }
+
+    /// <summary>
+    /// Safety, when a chunk is recorded on <paramref name="node"/> (a peer confirmed it durable there, scrub or a
+    /// read repaired it): if the node's index records the chunk, its file is durable and intact (or a known fault
+    /// hit it).
+    /// </summary>
+    public static string? RecordedChunkDurable(CheckContext context, SimNode node, string id)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(node);
+        if (ClusterInspector.IndexesChunk(node, id) != true || context.KnownCorrupt.Contains((node.Name, id))
+            || context.Inspector.HoldsDurableIntact(node, id))
+        {
+            return null;
+        }
+
+        return $"{node.Name}:{id[..12]} recorded, but its file is missing, not durable or does not match";
+    }
+}
+
+/// <summary>A <c>write.ack</c> event as the trace prints it.</summary>
+/// <param name="Path">The file's path.</param>
+/// <param name="Version">The acknowledged version token.</param>
+/// <param name="Durability">The durability asked for (<c>All</c>, <c>Quorum</c>, <c>Fast</c>).</param>
+/// <param name="Chunks">Chunks of the version (with repeats).</param>
+public sealed partial record WriteAck(string Path, VersionToken Version, string Durability, int Chunks)
+{
+    /// <summary>Parses the detail of a <c>write.ack</c> trace record; null if it is not one.</summary>
+    public static WriteAck? Parse(string? detail)
+    {
+        if (detail is null || !detail.StartsWith("write.ack ", StringComparison.Ordinal)
+            || AckPattern().Match(detail) is not { Success: true } match
+            || ClusterInspector.ParseVersion(match.Groups["version"].Value) is not { } version)
+        {
+            return null;
+        }
+
+        return new WriteAck(match.Groups["path"].Value, version, match.Groups["durability"].Value,
+            int.Parse(match.Groups["chunks"].Value, CultureInfo.InvariantCulture));
+    }
+
+    [GeneratedRegex(@"\{ Path = (?<path>.*), Version = (?<version>\S+), Durability = (?<durability>\w+), " +
+        @"Chunks = (?<chunks>\d+), SizeBytes = \d+ \}$", RegexOptions.CultureInvariant)]
+    private static partial Regex AckPattern();
+}

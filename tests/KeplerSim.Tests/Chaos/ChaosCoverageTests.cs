@@ -1,0 +1,73 @@
+using System.Globalization;
+using CsCheck;
+using Xunit.Abstractions;
+
+namespace KeplerSim.Tests.Chaos;
+
+/// <summary>
+/// The generated cases exercise the safety nets the property must judge: SWIM in at least half of them, garbage
+/// collection, rebalance (surplus copies dropped after a join or heal) and repair scans run inside cases, and
+/// the liveness bound is shorter than the periodic repair scan.
+/// </summary>
+[Trait("Category", "Chaos")]
+public sealed class ChaosCoverageTests(ITestOutputHelper output)
+{
+    private const int Cases = 40;
+
+    [Fact]
+    public void Generated_cases_exercise_the_safety_nets()
+    {
+        var (swim, collected, surplus, ringChanged, dead, converge) = (0, 0, 0, 0, 0, new List<double>());
+        for (var i = 0; i < Cases; i++)
+        {
+            var chaosCase = ChaosGen.Case.Generate(new PCG(1, (ulong)i + 1), null, out _);
+            var result = ChaosRunner.Run(chaosCase);
+            double Metric(string name) => result.Metrics.GetValueOrDefault(name);
+            swim += chaosCase.Cluster.Swim ? 1 : 0;
+            collected += Metric("events.chunk.collected") > 0 ? 1 : 0;
+            surplus += Metric("events.chunk.surplus_dropped") > 0 ? 1 : 0;
+            ringChanged += Metric("events.ring.changed") > 0 ? 1 : 0;
+            dead += Metric("events.member.dead") > 0 ? 1 : 0;
+            converge.Add(Metric("converge.seconds"));
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"case {i}: {(result.Passed ? "pass" : "FAIL")} swim={chaosCase.Cluster.Swim} " +
+                $"nodes={chaosCase.Cluster.Nodes} gc={Metric("events.chunk.collected")} " +
+                $"surplus={Metric("events.chunk.surplus_dropped")} ring={Metric("events.ring.changed")} " +
+                $"dead={Metric("events.member.dead")} converge={Metric("converge.seconds")}"));
+            if (!result.Passed)
+            {
+                output.WriteLine(ChaosRunner.Failures(result));
+            }
+        }
+
+        converge.Sort();
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"swim {swim}, gc {collected}, surplus {surplus}, ring {ringChanged}, dead {dead} of {Cases}; " +
+            $"converge p50 {converge[Cases / 2]} max {converge[^1]}"));
+        Assert.True(swim * 2 >= Cases, $"SWIM in {swim} of {Cases} cases: expected at least half");
+        Assert.True(collected * 10 >= Cases, $"garbage collection ran in {collected} of {Cases} cases");
+        Assert.True(surplus * 20 >= Cases, $"surplus copies dropped (rebalance) in {surplus} of {Cases} cases");
+        Assert.True(ringChanged * 20 >= Cases, $"a ring changed (repair scan) in {ringChanged} of {Cases} cases");
+    }
+
+    /// <summary>
+    /// The liveness bound is shorter than the periodic repair scan (which re-queues lost work), even counting the
+    /// whole case before it: the scan never hides a lost queue entry from the bound.
+    /// </summary>
+    [Fact]
+    public void The_liveness_bound_ends_before_the_periodic_repair_scan()
+    {
+        var scan = ChaosCase.RepairScanIntervalMs;
+        Assert.True(ChaosGen.DurationMsMax + ChaosCase.ConvergeWithinSeconds * 1_000 < scan,
+            $"case {ChaosGen.DurationMsMax} ms + bound {ChaosCase.ConvergeWithinSeconds} s must end before the " +
+            $"repair scan at {scan} ms");
+        ChaosGen.Case.Sample(c =>
+        {
+            var options = c.ToScenario().Cluster.ToKeplerOptions();
+            Assert.Equal(scan * 1_000L, options.RepairScanIntervalMicroseconds);
+            Assert.True(options.GcGraceMicroseconds < ChaosCase.ConvergeWithinSeconds * 1_000_000L / 2,
+                "garbage collection must be due well inside the liveness bound");
+            options.Validate();
+        }, iter: 500, threads: 1);
+    }
+}
