@@ -4,6 +4,7 @@ using KeplerSim.Core.Protocol;
 using KeplerSim.Core.Runtime;
 using KeplerSim.Core.Storage;
 using KeplerSim.Sim.Kernel;
+using KeplerSim.Sim.KeplerFs;
 using KeplerSim.Tests.Sim;
 
 namespace KeplerSim.Tests.Node;
@@ -123,8 +124,11 @@ public sealed class DurabilityTests
         var crashedMidWrite = 0;
         for (ulong seed = 1; seed <= 25; seed++)
         {
+            // Static members: the subject is what a crash leaves on disk, not membership; SWIM would only add probe
+            // traffic and a rejoin wait to each of the 25 seeds (the node restarts within SWIM's suspicion window).
             using var cluster = KeplerCluster.Create(3, seed,
-                disk: new DiskFaults { LatencyMinMicroseconds = 200, LatencyMaxMicroseconds = 2_000 });
+                disk: new DiskFaults { LatencyMinMicroseconds = 200, LatencyMaxMicroseconds = 2_000 },
+                membership: MembershipMode.Static);
             var acknowledged = new List<(string Path, byte[] Data)>();
             var puts = new List<(string Path, byte[] Data, Task<FileVersionInfo> Task)>();
             for (var i = 0; i < 4; i++)
