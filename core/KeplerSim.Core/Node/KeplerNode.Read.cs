@@ -178,22 +178,34 @@ public sealed partial class KeplerNode
 
     /// <summary>
     /// A chunk's verified bytes (the caller disposes them): from the local store, else from its owners in ring
-    /// order, else from any other member (a hinted copy). Corrupt, missing or slow replicas are skipped. A local
-    /// owned copy that was bad is repaired from the replica that answered.
+    /// order, else from any other member (a hinted copy). Corrupt, missing, unreadable or slow replicas are
+    /// skipped. A local owned copy that was bad is repaired from the replica that answered; one that could not be
+    /// read (a disk I/O error) is left for scrub, it may be intact.
     /// </summary>
     private async Task<ChunkBuffer> ReadChunkAsync(string id)
     {
-        var local = await Store.ReadAsync(id);
-        if (local.IsOk)
+        bool unreadable;
+        try
         {
-            return local.TakeBuffer();
+            var local = await Store.ReadAsync(id);
+            if (local.IsOk)
+            {
+                return local.TakeBuffer();
+            }
+
+            unreadable = false;
+        }
+        catch (IOException)
+        {
+            // A disk read error on the local copy: read another replica (chaos-swim-buggify seed 22 failed the get).
+            unreadable = true;
         }
 
         foreach (var node in ReplicaCandidates(id))
         {
             if (await FetchChunkAsync(node, id) is { } data)
             {
-                if (OwnsChunk(id))
+                if (!unreadable && OwnsChunk(id))
                 {
                     await RepairLocalAsync(id, data, node, duringRead: true);
                 }

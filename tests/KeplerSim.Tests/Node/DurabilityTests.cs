@@ -174,6 +174,26 @@ public sealed class DurabilityTests
         Assert.True(cluster.Kepler(2).Metrics.ReadRepairs > 0, "the reader's own bad copies should be repaired");
     }
 
+    /// <remarks>
+    /// Regression, scenarios/slow/chaos-swim-buggify.yaml seed 22: a transient disk read error on the reading
+    /// node's own copy (disk.read_errors) failed the whole get with DiskIOException instead of reading the chunk
+    /// from another replica, as a corrupt or missing local copy is.
+    /// </remarks>
+    [Fact]
+    public void A_read_error_on_the_local_copy_is_skipped_and_the_read_returns_the_right_bytes()
+    {
+        using var cluster = KeplerCluster.Create(3, seed: 28);
+        var data = KeplerCluster.Bytes(3 * C, 12);
+        cluster.Put(0, "e", data, Durability.All);
+        var reader = cluster.Nodes[2];
+        Assert.All(cluster.ChunksOf(0, "e"), id => Assert.Contains(reader.Name, cluster.DurableCopies(id)));
+        reader.Disk.Faults = new DiskFaults { ReadErrorProbability = 1 };
+        Assert.Equal(data, cluster.Get(2, "e"));
+        reader.Disk.Faults = new DiskFaults();
+        // The local copies were unreadable, not bad: they stay.
+        Assert.All(cluster.ChunksOf(0, "e"), id => Assert.Contains(reader.Name, cluster.DurableCopies(id)));
+    }
+
     [Fact]
     public void A_chunk_whose_bytes_do_not_match_its_id_is_rejected_counted_and_not_stored()
     {
