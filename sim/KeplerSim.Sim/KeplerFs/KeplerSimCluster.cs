@@ -74,7 +74,7 @@ public sealed class KeplerSimCluster
         return expected.All(live.Contains) && expected.All(n => Kepler(n).Cluster.Ids.SequenceEqual(ids));
     }
 
-    /// <summary>Why <see cref="ViewsAre"/> does not hold yet: each expected node's view, for failure messages.</summary>
+    /// <summary>Why <see cref="ViewsAre"/> does not hold yet: each expected node's view (failure messages).</summary>
     public string DescribeViews(IReadOnlyCollection<SimNode> expected)
     {
         ArgumentNullException.ThrowIfNull(expected);

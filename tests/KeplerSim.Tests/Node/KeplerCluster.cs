@@ -106,7 +106,7 @@ internal sealed class KeplerCluster : IDisposable
         AwaitViews(Running, $"every node to drop {node.Name} after its leave");
     }
 
-    /// <summary>Runs virtual time until every node in <paramref name="expected"/> sees exactly them (bounded).</summary>
+    /// <summary>Runs virtual time until each node in <paramref name="expected"/> sees exactly them (bounded).</summary>
     public void AwaitViews(IReadOnlyCollection<SimNode> expected, string what)
     {
         if (Membership == MembershipMode.Swim)
@@ -159,7 +159,7 @@ internal sealed class KeplerCluster : IDisposable
         if (Membership != MembershipMode.Swim)
         {
             throw new InvalidOperationException(
-                $"a static member list (PEERS) cannot {what}: only SWIM changes membership; create the cluster with SWIM");
+                $"a static member list (PEERS) cannot {what}: only SWIM changes membership; use SWIM");
         }
     }
 

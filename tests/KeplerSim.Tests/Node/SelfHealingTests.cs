@@ -32,8 +32,8 @@ public sealed class SelfHealingTests(ITestOutputHelper output)
         Assert.True(cluster.Sim.RunUntil(() => chunks.All(id => ring.OwnersOf(id)
                 .All(o => cluster.DurableCopies(id).Contains(o.Value))), 120 * SimHarness.Second),
             "waiting for every chunk to be back on its 3 live owners");
-        output.WriteLine($"{victim.Name} declared dead after {declaredAfter / 1000} ms; {chunks.Count} chunks back to " +
-                         $"N=3 after {(cluster.Sim.Now - diedAt) / 1000} ms of virtual time");
+        output.WriteLine($"{victim.Name} declared dead after {declaredAfter / 1000} ms; {chunks.Count} chunks " +
+                         $"back to N=3 after {(cluster.Sim.Now - diedAt) / 1000} ms of virtual time");
         foreach (var (path, data) in files)
         {
             Assert.Equal(data, cluster.Get(4, path));
