@@ -3,7 +3,6 @@ using System.Globalization;
 using KeplerSim.Core.Demo;
 using KeplerSim.Core.Runtime;
 using KeplerSim.Sim.Kernel;
-using KeplerSim.Sim.KeplerFs;
 
 // Benchmarks print numbers; they are never timed tests. See docs/BENCHMARKS.md.
 var which = args.Length > 0 ? args[0] : "kernel";
@@ -13,9 +12,12 @@ switch (which)
         KernelBenchmark.Run(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 60);
         return 0;
     case "chaos":
-        return ChaosCommand.Run(args.Length > 1 ? ulong.Parse(args[1], CultureInfo.InvariantCulture) : 1);
+        // The KeplerFS chaos run is a scenario now, judged by the scenario checkers.
+        Console.Error.WriteLine("the chaos run is a scenario now: " +
+            "dotnet run --project sim/KeplerSim.Sim -- run scenarios/slow/chaos-swim-buggify.yaml --seed <n>");
+        return 2;
     default:
-        Console.Error.WriteLine($"unknown command '{which}'; known: kernel, chaos");
+        Console.Error.WriteLine($"unknown command '{which}'; known: kernel");
         return 2;
 }
 
@@ -69,55 +71,5 @@ internal static class KernelBenchmark
         }
 
         return (sim.EventsExecuted, wall, sim.Network.DatagramCounts.Sent, sim.Trace.Hash);
-    }
-}
-
-/// <summary>
-/// One KeplerFS chaos run (5 nodes, a put/get/delete workload, every fault kind) printing its seed, trace hash
-/// and verdict; the cross-process determinism test runs it twice.
-/// </summary>
-internal static class ChaosCommand
-{
-    public static ChaosRunOptions Options { get; } = new()
-    {
-        Nodes = 5,
-        Kepler = new KeplerSim.Core.Node.KeplerOptions
-        {
-            ChunkSizeBytes = 4096,
-            ScrubChunksPerSecond = 50,
-            Swim = new KeplerSim.Core.Membership.SwimOptions(),
-        },
-        Workload = new WorkloadOptions { OpsPerSecond = 10, Paths = 6, SizeMaxBytes = 20_000 },
-        Network = new NetworkFaults { LossProbability = 0.02, DuplicationProbability = 0.01, ReorderProbability = 0.05 },
-        Disk = new DiskFaults { SlowProbability = 0.01, ReadErrorProbability = 0.001 },
-        Clock = new ClockFaults { SkewMaxMicroseconds = 100_000, DriftMaxPpm = 100 },
-        Chaos = new ChaosOptions
-        {
-            CrashRatePerSecond = 0.02,
-            PauseRatePerSecond = 0.02,
-            PartitionRatePerSecond = 0.05,
-            ClockJumpRatePerSecond = 0.02,
-            CorruptionRatePerSecond = 0.02,
-        },
-        Buggify = 0.25,
-        FaultPhaseMicroseconds = 30_000_000,
-    };
-
-    public static int Run(ulong seed)
-    {
-        var result = KeplerChaosRun.Run(Options, seed);
-        Console.WriteLine($"acknowledged: {result.Acknowledged}");
-        Console.WriteLine($"outcomes:     {string.Join(", ", result.Outcomes.Select(kv => $"{kv.Key} {kv.Value}"))}");
-        Console.WriteLine($"faults:       {string.Join(", ", result.Faults.Select(kv => $"{kv.Key} {kv.Value}"))}");
-        Console.WriteLine($"converged:    {result.Converged} after {result.ConvergedAfterMicroseconds / 1000} ms");
-        foreach (var problem in result.Problems)
-        {
-            Console.WriteLine($"problem:      {problem}");
-        }
-
-        Console.WriteLine($"events:       {result.Events}");
-        Console.WriteLine($"seed:         {result.Seed}");
-        Console.WriteLine($"trace hash:   {result.TraceHash}");
-        return result.Problems.Count == 0 ? 0 : 1;
     }
 }

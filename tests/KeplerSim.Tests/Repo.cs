@@ -12,9 +12,6 @@ internal static class Repo
     /// <summary>Runs kepler-sim in a new process with a bounded wait; returns exit code and output.</summary>
     public static (int ExitCode, string Output) RunSim(params string[] args) => Run("kepler-sim.dll", args);
 
-    /// <summary>Runs the bench/harness executable (its <c>chaos</c> command runs a KeplerFS chaos seed).</summary>
-    public static (int ExitCode, string Output) RunBench(params string[] args) => Run("KeplerSim.Bench.dll", args);
-
     private static (int ExitCode, string Output) Run(string assembly, string[] args)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, assembly);

@@ -178,33 +178,35 @@ public sealed partial class KeplerNode
 
     /// <summary>
     /// A chunk's verified bytes (the caller disposes them): from the local store, else from its owners in ring
-    /// order, else from any other member (a hinted copy). Corrupt, missing or slow replicas are skipped. A local
-    /// owned copy that was bad is repaired from the replica that answered.
+    /// order, else from any other member (a hinted copy). Corrupt, missing, unreadable or slow replicas are
+    /// skipped. A local owned copy that was bad is repaired from the replica that answered; one that could not be
+    /// read (a disk I/O error) is left for scrub, it may be intact.
     /// </summary>
     private async Task<ChunkBuffer> ReadChunkAsync(string id)
     {
-        ChunkReadResult local;
+        bool unreadable;
         try
         {
-            local = await Store.ReadAsync(id);
+            var local = await Store.ReadAsync(id);
+            if (local.IsOk)
+            {
+                return local.TakeBuffer();
+            }
+
+            unreadable = false;
         }
         catch (IOException)
         {
-            // A local read error is not the end of the read: a replica answers. It used to fail the GET although
-            // every other owner held the chunk (chaos-swarm seeds 3, 4, 9, 11: acknowledged_writes_readable).
-            local = default;
-        }
-
-        if (local.IsOk)
-        {
-            return local.TakeBuffer();
+            // A disk read error on the local copy: read another replica. It failed the whole GET although other owners
+            // held the chunk (chaos-swim-buggify seed 22; chaos-swarm seeds 3, 4, 9, 11).
+            unreadable = true;
         }
 
         foreach (var node in ReplicaCandidates(id))
         {
             if (await FetchChunkAsync(node, id) is { } data)
             {
-                if (OwnsChunk(id))
+                if (!unreadable && OwnsChunk(id))
                 {
                     await RepairLocalAsync(id, data, node, duringRead: true);
                 }

@@ -6,44 +6,37 @@ using KeplerSim.Sim.Kernel;
 namespace KeplerSim.Sim.KeplerFs;
 
 /// <summary>
-/// A KeplerFS cluster in the simulator: nodes n1..nN running <see cref="KeplerNode"/> over one member view that
-/// the harness maintains (until SWIM maintains it). Offers the file operations as tasks and ground-truth
-/// queries on the simulated disks for checkers and tests.
+/// A thin facade over simulated KeplerFS nodes n1..nN for tests: every node is built by
+/// <see cref="SimKeplerNode.Create"/> exactly as a real node boots (SWIM through seeds, or a static PEERS list),
+/// and the facade only starts nodes, issues file operations and observes ground truth. It never tells a node who
+/// its members are: a crash is noticed by SWIM, a join is a node started with seeds.
 /// </summary>
 public sealed class KeplerSimCluster
 {
-    private readonly SortedSet<string> _members = new(StringComparer.Ordinal);
+    private readonly IReadOnlyList<string> _seeds;
 
-    /// <summary>Adds <paramref name="nodes"/> nodes to <paramref name="sim"/>; the first <paramref name="members"/> start.</summary>
-    public KeplerSimCluster(Simulation sim, int nodes, KeplerOptions options, int? members = null)
-        : this(sim, Enumerable.Range(1, nodes).Select(i => $"n{i}").ToList(), options, members)
-    {
-    }
-
-    /// <summary>Adds the named nodes to <paramref name="sim"/>; the first <paramref name="members"/> start.</summary>
-    public KeplerSimCluster(Simulation sim, IReadOnlyList<string> names, KeplerOptions options, int? members = null)
+    /// <summary>
+    /// Adds <paramref name="names"/> to <paramref name="sim"/> and starts the first <paramref name="initial"/>
+    /// (default: all). With SWIM every node's seeds are the initially started nodes (as an operator lists them in
+    /// <c>SEEDS</c>); with a static list every node's PEERS are the initially started nodes.
+    /// </summary>
+    public KeplerSimCluster(Simulation sim, IReadOnlyList<string> names, KeplerOptions options,
+        MembershipMode membership, int? initial = null)
     {
         ArgumentNullException.ThrowIfNull(sim);
         ArgumentNullException.ThrowIfNull(names);
+        ArgumentNullException.ThrowIfNull(options);
         Sim = sim;
         Options = options;
+        Membership = membership;
+        _seeds = names.Take(initial ?? names.Count).ToList();
         foreach (var name in names)
         {
-            sim.AddNode(name, runtime => new KeplerNode(runtime, options, View));
+            sim.AddNode(name, runtime => SimKeplerNode.Create(runtime, options, membership, _seeds));
         }
 
         Nodes = names.Select(n => sim.FindNode(n)!).ToList();
-        var initial = Nodes.Take(members ?? names.Count).ToList();
-
-        // Every member must know the whole initial view when it starts: a node that started with a partial view
-        // would place chunks on a different ring from the others (regression, chaos seed 1: surplus copies that
-        // never went away because four nodes each believed they owned the chunk).
-        foreach (var node in initial)
-        {
-            _members.Add(node.Name);
-        }
-
-        foreach (var node in initial)
+        foreach (var node in Nodes.Take(_seeds.Count))
         {
             node.Start();
         }
@@ -55,70 +48,49 @@ public sealed class KeplerSimCluster
     /// <summary>The nodes' options.</summary>
     public KeplerOptions Options { get; }
 
-    /// <summary>The cluster's nodes (members or not).</summary>
-    public IReadOnlyList<SimNode> Nodes { get; }
+    /// <summary>How the nodes learn their members.</summary>
+    public MembershipMode Membership { get; }
 
-    /// <summary>The member set every node currently places chunks over.</summary>
-    public ClusterView View => ViewOf(_members);
+    /// <summary>The cluster's nodes (started or not).</summary>
+    public IReadOnlyList<SimNode> Nodes { get; }
 
     /// <summary>The KeplerFS program of a running node.</summary>
     public KeplerNode Kepler(SimNode node) =>
         node.Program as KeplerNode ?? throw new InvalidOperationException($"{node.Name} is down");
 
-    /// <summary>Running members whose program has recovered.</summary>
+    /// <summary>Running nodes whose program has recovered.</summary>
     public IEnumerable<SimNode> Live => Nodes.Where(n =>
         n.State == SimNodeState.Running && n.Program is KeplerNode { Ready.IsCompletedSuccessfully: true });
 
-    /// <summary>Starts a node that was not a member and tells every member (a join).</summary>
-    public void Join(SimNode node)
+    /// <summary>
+    /// Whether every live node in <paramref name="expected"/> is live and places chunks over exactly the
+    /// <paramref name="expected"/> members (what the nodes themselves concluded, never told).
+    /// </summary>
+    public bool ViewsAre(IReadOnlyCollection<SimNode> expected)
     {
-        _members.Add(node.Name);
-        if (node.State == SimNodeState.Down)
-        {
-            node.Start();
-        }
-
-        Announce("join " + node.Name);
+        ArgumentNullException.ThrowIfNull(expected);
+        var ids = expected.Select(n => n.Id).Order().ToList();
+        var live = Live.ToList();
+        return expected.All(live.Contains) && expected.All(n => Kepler(n).Cluster.Ids.SequenceEqual(ids));
     }
 
-    /// <summary>Removes a node from every member's view (declared dead, or left) without touching the node.</summary>
-    public void Remove(SimNode node)
+    /// <summary>Why <see cref="ViewsAre"/> does not hold yet: each expected node's view (failure messages).</summary>
+    public string DescribeViews(IReadOnlyCollection<SimNode> expected)
     {
-        _members.Remove(node.Name);
-        Announce("removal of " + node.Name);
-    }
-
-    /// <summary>Every running node adopts the current view (a restarted node builds it at start anyway).</summary>
-    public void Announce(string reason)
-    {
-        var view = View;
-        // Paused nodes too (their work waits for the resume), or they keep the old ring for good.
-        foreach (var member in Nodes.Where(n => n.State != SimNodeState.Down && n.Program is KeplerNode))
-        {
-            var kepler = Kepler(member);
-            _ = member.Spawn(_ =>
-            {
-                kepler.UpdateCluster(view, reason);
-                return Task.CompletedTask;
-            });
-        }
+        ArgumentNullException.ThrowIfNull(expected);
+        return string.Join("; ", expected.Select(n => n.Program is KeplerNode kepler && n.State == SimNodeState.Running
+            ? $"{n.Name} sees {string.Join(",", kepler.Cluster.Ids.Select(id => id.Value))}"
+            : $"{n.Name} is {n.State}"));
     }
 
     /// <summary>Starts a put on a node; the task completes when the write is acknowledged (or fails).</summary>
     public Task<FileVersionInfo> PutAsync(SimNode node, string path, byte[] data, Durability durability) =>
-        node.Spawn(async _ =>
-        {
-            var kepler = Kepler(node);
-            await kepler.Ready;
-            return await kepler.PutAsync(path, new MemoryStream(data, writable: false), durability);
-        });
+        Run(node, kepler => kepler.PutAsync(path, new MemoryStream(data, writable: false), durability));
 
     /// <summary>Starts a read; the task yields the bytes.</summary>
     public Task<byte[]> GetAsync(SimNode node, string path, long offset = 0, long? length = null) =>
-        node.Spawn(async _ =>
+        Run(node, async kepler =>
         {
-            var kepler = Kepler(node);
-            await kepler.Ready;
             var buffer = new MemoryStream();
             await kepler.GetAsync(path, buffer, offset, length);
             return buffer.ToArray();
@@ -126,21 +98,7 @@ public sealed class KeplerSimCluster
 
     /// <summary>Starts a delete.</summary>
     public Task<FileVersionInfo> DeleteAsync(SimNode node, string path, Durability durability) =>
-        node.Spawn(async _ =>
-        {
-            var kepler = Kepler(node);
-            await kepler.Ready;
-            return await kepler.DeleteAsync(path, durability);
-        });
-
-    /// <summary>Starts a listing.</summary>
-    public Task<IReadOnlyList<FileVersionInfo>> ListAsync(SimNode node, string prefix) =>
-        node.Spawn(async _ =>
-        {
-            var kepler = Kepler(node);
-            await kepler.Ready;
-            return await kepler.ListAsync(prefix);
-        });
+        Run(node, kepler => kepler.DeleteAsync(path, durability));
 
     /// <summary>Nodes whose disk holds a durable, intact copy of the chunk (ground truth, not messages).</summary>
     public IReadOnlyList<string> DurableCopies(string chunkId)
@@ -150,10 +108,12 @@ public sealed class KeplerSimCluster
                                 && ChunkStore.IdOf(bytes) == chunkId).Select(n => n.Name).ToList();
     }
 
-    /// <summary>The chunk's owners under the current view.</summary>
+    /// <summary>
+    /// The chunk's owners on the ring of the first live node (the nodes' own ring, not one the harness keeps;
+    /// callers that need every node to agree wait for <see cref="ViewsAre"/> first).
+    /// </summary>
     public IReadOnlyList<NodeId> OwnersOf(string chunkId) =>
-        new Core.Ring.HashRing(View.Ids, new Core.Ring.RingOptions(Options.VirtualNodesPerNode, Options.ReplicationFactor))
-            .OwnersOf(chunkId);
+        Live.FirstOrDefault() is { } observer ? Kepler(observer).Ring.OwnersOf(chunkId) : [];
 
     /// <summary>Owners of the chunk that hold a durable intact copy.</summary>
     public int DurableOwnerCopies(string chunkId)
@@ -166,10 +126,20 @@ public sealed class KeplerSimCluster
     public IReadOnlyList<string> Holders(string chunkId) =>
         Nodes.Where(n => n.Disk.Exists(ChunkStore.PathOf(chunkId))).Select(n => n.Name).ToList();
 
-    /// <summary>Replication entries waiting on running members.</summary>
+    /// <summary>Replication entries waiting on running nodes.</summary>
     public long TotalQueueDepth() => Live.Sum(n => Kepler(n).QueueDepth);
 
-    /// <summary>Creates a member view of the named nodes with the simulator's addresses.</summary>
-    public static ClusterView ViewOf(IEnumerable<string> names) => new(names.Select(n => new Member(new NodeId(n),
-        new NetAddress(n, SimNode.GossipPort), new NetAddress(n, SimNode.TransferPort))));
+    /// <summary>
+    /// A member view of the named nodes with the simulator's addresses; kept for the scenario harness until it
+    /// builds its nodes through <see cref="SimKeplerNode"/> (same as <see cref="SimKeplerNode.ViewOf"/>).
+    /// </summary>
+    public static ClusterView ViewOf(IEnumerable<string> names) => SimKeplerNode.ViewOf(names);
+
+    private Task<T> Run<T>(SimNode node, Func<KeplerNode, Task<T>> operation) =>
+        node.Spawn(async _ =>
+        {
+            var kepler = Kepler(node);
+            await kepler.Ready;
+            return await operation(kepler);
+        });
 }

@@ -4,6 +4,7 @@ using KeplerSim.Core.Protocol;
 using KeplerSim.Core.Runtime;
 using KeplerSim.Core.Storage;
 using KeplerSim.Sim.Kernel;
+using KeplerSim.Sim.KeplerFs;
 using KeplerSim.Tests.Sim;
 
 namespace KeplerSim.Tests.Node;
@@ -123,8 +124,11 @@ public sealed class DurabilityTests
         var crashedMidWrite = 0;
         for (ulong seed = 1; seed <= 25; seed++)
         {
+            // Static members: the subject is what a crash leaves on disk, not membership; SWIM would only add probe
+            // traffic and a rejoin wait to each of the 25 seeds (the node restarts within SWIM's suspicion window).
             using var cluster = KeplerCluster.Create(3, seed,
-                disk: new DiskFaults { LatencyMinMicroseconds = 200, LatencyMaxMicroseconds = 2_000 });
+                disk: new DiskFaults { LatencyMinMicroseconds = 200, LatencyMaxMicroseconds = 2_000 },
+                membership: MembershipMode.Static);
             var acknowledged = new List<(string Path, byte[] Data)>();
             var puts = new List<(string Path, byte[] Data, Task<FileVersionInfo> Task)>();
             for (var i = 0; i < 4; i++)
@@ -168,6 +172,26 @@ public sealed class DurabilityTests
 
         Assert.Equal(data, cluster.Get(2, "c"));
         Assert.True(cluster.Kepler(2).Metrics.ReadRepairs > 0, "the reader's own bad copies should be repaired");
+    }
+
+    /// <remarks>
+    /// Regression, scenarios/slow/chaos-swim-buggify.yaml seed 22: a transient disk read error on the reading
+    /// node's own copy (disk.read_errors) failed the whole get with DiskIOException instead of reading the chunk
+    /// from another replica, as a corrupt or missing local copy is.
+    /// </remarks>
+    [Fact]
+    public void A_read_error_on_the_local_copy_is_skipped_and_the_read_returns_the_right_bytes()
+    {
+        using var cluster = KeplerCluster.Create(3, seed: 28);
+        var data = KeplerCluster.Bytes(3 * C, 12);
+        cluster.Put(0, "e", data, Durability.All);
+        var reader = cluster.Nodes[2];
+        Assert.All(cluster.ChunksOf(0, "e"), id => Assert.Contains(reader.Name, cluster.DurableCopies(id)));
+        reader.Disk.Faults = new DiskFaults { ReadErrorProbability = 1 };
+        Assert.Equal(data, cluster.Get(2, "e"));
+        reader.Disk.Faults = new DiskFaults();
+        // The local copies were unreadable, not bad: they stay.
+        Assert.All(cluster.ChunksOf(0, "e"), id => Assert.Contains(reader.Name, cluster.DurableCopies(id)));
     }
 
     [Fact]

@@ -7,12 +7,17 @@ using KeplerSim.Tests.Sim;
 namespace KeplerSim.Tests.Node;
 
 /// <summary>
-/// Test conveniences over <see cref="KeplerSimCluster"/> (the simulator's KeplerFS harness): synchronous
-/// put/get that drive virtual time, and a cluster that owns its simulation.
+/// Test conveniences over <see cref="KeplerSimCluster"/> (nodes built by <see cref="SimKeplerNode"/>, as a real
+/// node boots): synchronous put/get that drive virtual time, and a cluster that owns its simulation. Membership is
+/// SWIM unless a test says otherwise; the harness never tells a node who its members are, it only waits (bounded,
+/// in virtual time) until the nodes themselves agree.
 /// </summary>
 internal sealed class KeplerCluster : IDisposable
 {
     public const int ChunkSize = 1024;
+
+    /// <summary>How long SWIM may take to agree on a join, a restart or a death (virtual time).</summary>
+    public const long MembershipTimeoutMicroseconds = 60 * SimHarness.Second;
 
     private readonly KeplerSimCluster _inner;
 
@@ -22,10 +27,15 @@ internal sealed class KeplerCluster : IDisposable
 
     public IReadOnlyList<SimNode> Nodes => _inner.Nodes;
 
-    public ClusterView View => _inner.View;
+    public MembershipMode Membership => _inner.Membership;
 
+    /// <summary>
+    /// A cluster of <paramref name="nodes"/> nodes; the first <paramref name="initialMembers"/> (default all) start
+    /// and, with SWIM, the call returns once each of them sees exactly the started nodes.
+    /// </summary>
     public static KeplerCluster Create(int nodes, ulong seed, KeplerOptions? options = null,
-        NetworkFaults? network = null, DiskFaults? disk = null, int? initialMembers = null, double buggify = 0)
+        NetworkFaults? network = null, DiskFaults? disk = null, int? initialMembers = null, double buggify = 0,
+        MembershipMode membership = MembershipMode.Swim)
     {
         var sim = new Simulation(new SimulationOptions
         {
@@ -34,35 +44,76 @@ internal sealed class KeplerCluster : IDisposable
             Disk = disk ?? new DiskFaults(),
             BuggifySiteProbability = buggify,
         });
-        var cluster = new KeplerCluster(new KeplerSimCluster(sim, nodes,
-            options ?? new KeplerOptions { ChunkSizeBytes = ChunkSize }, initialMembers));
-        foreach (var node in cluster.Nodes.Where(n => n.State == SimNodeState.Running))
+        var names = Enumerable.Range(1, nodes).Select(i => $"n{i}").ToList();
+        var cluster = new KeplerCluster(new KeplerSimCluster(sim, names,
+            options ?? new KeplerOptions { ChunkSizeBytes = ChunkSize }, membership, initialMembers));
+        foreach (var node in cluster.Running)
         {
             cluster.AwaitReady(node);
         }
 
+        cluster.AwaitViews(cluster.Running, "the started nodes to find each other");
         return cluster;
     }
 
-    /// <summary>Starts (or restarts after a crash) a node and waits until it has recovered.</summary>
+    /// <summary>Nodes that are running (paused ones included).</summary>
+    public IReadOnlyList<SimNode> Running => Nodes.Where(n => n.State != SimNodeState.Down).ToList();
+
+    /// <summary>
+    /// Starts (or restarts after a crash) a node and waits until it has recovered and, with SWIM, until every
+    /// running node sees the running nodes again (the restarted node rejoins through its seeds).
+    /// </summary>
     public void Start(SimNode node)
     {
         node.Start();
         AwaitReady(node);
+        AwaitViews(Running, $"{node.Name} to rejoin after its start");
     }
 
-    /// <summary>Starts a node that was not a member and tells every member about it (a join).</summary>
+    /// <summary>Starts a node that was never started, with the cluster's seeds; waits until SWIM has it in every
+    /// view (a join as an operator does it).</summary>
     public void Join(SimNode node)
     {
-        _inner.Join(node);
-        AwaitReady(node);
+        RequireSwim("join");
+        Start(node);
     }
 
-    /// <summary>Crashes a node and removes it from every member's view (it was declared dead).</summary>
+    /// <summary>
+    /// Crashes a node and waits until SWIM on every running survivor has declared it dead (its ring no longer has
+    /// it). Nothing tells the survivors: they find out by probing.
+    /// </summary>
     public void Kill(SimNode node)
     {
+        RequireSwim("lose a member");
         node.Crash();
-        _inner.Remove(node);
+        AwaitViews(Running, $"SWIM on the survivors to declare {node.Name} dead");
+    }
+
+    /// <summary>
+    /// A graceful leave: the node announces its leave through SWIM, then stops; waits until every running node
+    /// has dropped it. Unlike a death, a leave shrinks the membership that durability counts against.
+    /// </summary>
+    public void Leave(SimNode node)
+    {
+        RequireSwim("leave");
+        var swim = Kepler(node).Membership!;
+        Sim.Await(node.Spawn(async _ =>
+        {
+            await swim.LeaveAsync();
+            return true;
+        }), $"{node.Name} to announce its leave");
+        node.Crash();
+        AwaitViews(Running, $"every node to drop {node.Name} after its leave");
+    }
+
+    /// <summary>Runs virtual time until each node in <paramref name="expected"/> sees exactly them (bounded).</summary>
+    public void AwaitViews(IReadOnlyCollection<SimNode> expected, string what)
+    {
+        if (Membership == MembershipMode.Swim)
+        {
+            Assert.True(Sim.RunUntil(() => _inner.ViewsAre(expected), MembershipTimeoutMicroseconds, 50_000),
+                $"waiting for {what}: {_inner.DescribeViews(expected)}");
+        }
     }
 
     public KeplerNode Kepler(SimNode node) => _inner.Kepler(node);
@@ -102,6 +153,15 @@ internal sealed class KeplerCluster : IDisposable
     }
 
     public void Dispose() => Sim.Dispose();
+
+    private void RequireSwim(string what)
+    {
+        if (Membership != MembershipMode.Swim)
+        {
+            throw new InvalidOperationException(
+                $"a static member list (PEERS) cannot {what}: only SWIM changes membership; use SWIM");
+        }
+    }
 
     private void AwaitReady(SimNode node) =>
         Sim.Await(node.Spawn(_ => Kepler(node).Ready), $"{node.Name} to recover and start");

@@ -2,6 +2,7 @@ using KeplerSim.Core.Node;
 using KeplerSim.Core.Runtime;
 using KeplerSim.Core.Storage;
 using KeplerSim.Sim.Kernel;
+using KeplerSim.Sim.KeplerFs;
 using KeplerSim.Tests.Sim;
 
 namespace KeplerSim.Tests.Node;
@@ -112,8 +113,11 @@ public sealed class UploadPipelineTests
         var crashedWithSeveralInFlight = 0;
         for (ulong seed = 1; seed <= 12; seed++)
         {
+            // Static members: the subject is chunks in flight at a crash, not membership; SWIM would only add probe
+            // traffic and a rejoin wait to each of the 12 seeds (the node restarts within SWIM's suspicion window).
             using var cluster = KeplerCluster.Create(3, seed, disk: SlowDisk,
-                options: new KeplerOptions { ChunkSizeBytes = C, UploadChunksInFlight = 4 });
+                options: new KeplerOptions { ChunkSizeBytes = C, UploadChunksInFlight = 4 },
+                membership: MembershipMode.Static);
             var random = new DeterministicRandom(seed);
             var first = KeplerCluster.Bytes(6 * C + 1, (int)seed);
             cluster.Put(0, "first", first, Durability.Quorum);
