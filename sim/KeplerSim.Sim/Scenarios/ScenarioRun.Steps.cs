@@ -1,3 +1,4 @@
+using KeplerSim.Core.Node;
 using KeplerSim.Core.Runtime;
 using KeplerSim.Sim.Invariants;
 using KeplerSim.Sim.Kernel;
@@ -6,6 +7,9 @@ namespace KeplerSim.Sim.Scenarios;
 
 internal sealed partial class ScenarioRun
 {
+    /// <summary>How long after its leave timeout a stopping node is ended at the latest.</summary>
+    private const long StopGraceMicroseconds = 1_000_000;
+
     private readonly List<(SimNode From, SimNode To)> _linkOverrides = [];
     private readonly List<StepOp> _stepOps = [];
     private readonly List<(int Index, Expectation Result)> _waitResults = [];
@@ -26,13 +30,7 @@ internal sealed partial class ScenarioRun
                 step.Nodes.Select(Node).ToList().ForEach(StartNode);
                 break;
             case StepKind.Stop:
-                foreach (var node in step.Nodes.Select(Node))
-                {
-                    node.Crash();
-                    _context.Stopped.Add(node.Name);
-                    _protocol.OnMembershipChange?.Invoke(_runState, _sim, node, MembershipChange.Left);
-                }
-
+                step.Nodes.Select(Node).ToList().ForEach(StopNode);
                 break;
             case StepKind.Crash:
                 foreach (var node in step.Nodes.Select(Node))
@@ -129,15 +127,42 @@ internal sealed partial class ScenarioRun
             return;
         }
 
-        // A late node's first start is a join, and so is a start after a stop (a rejoin), also of a node that
-        // started at time 0: leaving that one out kept it off every ring (chaos regression
-        // scenarios/regressions/rejoin-after-stop.yaml).
-        var lateJoin = node.Epoch == 0 && !_scenario.Cluster.InitialNodes().Contains(node.Name, StringComparer.Ordinal);
-        var rejoin = _context.Stopped.Remove(node.Name);
+        // A late node's first start is a join, and so is a start after a stop: the node joins through its seeds
+        // as a real one does. Nobody tells the others.
+        _context.Stopped.Remove(node.Name);
         node.Start();
-        if (lateJoin || rejoin)
+    }
+
+    /// <summary>
+    /// A stop is a shutdown, as SIGTERM on a real node: a running KeplerFS node first leaves SWIM gracefully (its
+    /// peers mark it left, not dead, and drop it from their rings), then the process ends. A paused or down node
+    /// just ends. The node counts as stopped from the step on.
+    /// </summary>
+    private void StopNode(SimNode node)
+    {
+        _context.Stopped.Add(node.Name);
+        if (node is not { State: SimNodeState.Running, Program: KeplerNode { Membership: { IsStopped: false } swim } })
         {
-            _protocol.OnMembershipChange?.Invoke(_runState, _sim, node, MembershipChange.Joined);
+            node.Crash();
+            return;
+        }
+
+        var epoch = node.Epoch;
+        _ = node.Spawn(async _ =>
+        {
+            await swim.LeaveAsync();
+            _sim.Schedule(0, () => EndStopped(node, epoch));
+        });
+
+        // LeaveAsync is bounded by its own timeout; this bounds a leave that a pause holds up.
+        _sim.Schedule(swim.Options.LeaveTimeoutMicroseconds + StopGraceMicroseconds, () => EndStopped(node, epoch));
+    }
+
+    private void EndStopped(SimNode node, int epoch)
+    {
+        if (node.Epoch == epoch && _context.Stopped.Contains(node.Name))
+        {
+            node.Crash();
         }
     }
 

@@ -80,6 +80,7 @@ internal sealed partial class ScenarioRun : IDisposable
         }
 
         _finished = true;
+        var storage = _protocol.Capabilities.HasFlag(ProtocolCapabilities.Files) ? StorageLines() : [];
         SafetyCheck();
         EvaluateSafety();
         EvaluateSteps();
@@ -93,7 +94,7 @@ internal sealed partial class ScenarioRun : IDisposable
             TraceRecords = _sim.Trace.Count, EventsExecuted = _sim.EventsExecuted,
             VirtualMicroseconds = _sim.Now, WallSeconds = wall.Elapsed.TotalSeconds,
             FaultCounts = _chaos?.Counts ?? [], Timeline = _timeline, TimelineOmitted = _timelineOmitted,
-            Expectations = _expectations, Metrics = metrics,
+            Expectations = _expectations, Metrics = metrics, Storage = storage, Detections = DetectionLines(),
         };
     }
 
@@ -267,6 +268,7 @@ internal sealed partial class ScenarioRun : IDisposable
 
     private void OnRecord(TraceRecord record)
     {
+        ObserveDetection(record);
         switch (record.Kind)
         {
             case TraceKind.Protocol:

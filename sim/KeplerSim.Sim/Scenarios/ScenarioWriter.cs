@@ -181,7 +181,8 @@ public static class ScenarioWriter
     }
 
     private static IEnumerable<PropertyInfo> Members(Type type) =>
-        type.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.CanWrite && p.SetMethod!.IsPublic);
+        type.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.CanWrite && p.SetMethod!.IsPublic
+            && p.GetCustomAttribute<RemovedKeyAttribute>() is null);
 
     private static bool IsSection(Type type) => type.IsClass && type != typeof(string) && !type.IsGenericType;
 
