@@ -226,7 +226,7 @@ internal sealed partial class ScenarioRun
         var name = $"step {step.Index} at {step.At}: {step.Describe()}";
         void Poll()
         {
-            if (WaitHolds(step.Condition) is not { } failure)
+            if (WaitHolds(step) is not { } failure)
             {
                 _waitResults.Add((step.Index, new Expectation(name, ExpectationStatus.Pass,
                     $"held after {Seconds(_sim.Now - started)}")));
@@ -246,6 +246,18 @@ internal sealed partial class ScenarioRun
         Poll();
     }
 
+    /// <summary>Null when each node of the step places chunks over exactly the step's members, else who sees
+    /// what.</summary>
+    private string? MembersDiffer(ScenarioStep step)
+    {
+        var expected = string.Join(",", step.Members);
+        var differ = step.Nodes.Select(Node).Select(node => (node.Name, View: _protocol.MembershipView?.Invoke(node)))
+            .Select(n => (n.Name, Seen: n.View is { } v ? string.Join(",", v.Order(StringComparer.Ordinal)) : null))
+            .Where(n => n.Seen != expected).Select(n => $"{n.Name} sees [{n.Seen ?? "nothing (down or starting)"}]")
+            .ToList();
+        return differ.Count == 0 ? null : $"expected [{expected}]: " + string.Join(", ", differ);
+    }
+
     /// <summary>Null when every operation issued to a node's current incarnation has completed (one that is down
     /// for good never will), else how many are pending.</summary>
     private string? PendingOperations() => _ledger.Ops.Count(o => o.Outcome is null && Node(o.Node) is var node
@@ -254,7 +266,7 @@ internal sealed partial class ScenarioRun
         : null;
 
     /// <summary>Null when the condition holds, else why not.</summary>
-    private string? WaitHolds(WaitCondition condition) => condition switch
+    private string? WaitHolds(ScenarioStep step) => step.Condition switch
     {
         WaitCondition.AllRunning => InvariantChecks.Check(InvariantCatalog.AllNodesRunning, _context),
         WaitCondition.Healed => _sim.Network.IsPartitioned ? "a partition is in force" : null,
@@ -262,6 +274,7 @@ internal sealed partial class ScenarioRun
             ? InvariantChecks.Check(InvariantCatalog.QueuesEmpty, _context)
             : null,
         WaitCondition.OpsSettled => PendingOperations(),
+        WaitCondition.Members => MembersDiffer(step),
         _ => Declared(InvariantPhase.Liveness).Where(i => i != InvariantCatalog.AcknowledgedWritesReadable)
             .Select(i => InvariantChecks.Check(i, _context) is { } f ? $"{i}: {f}" : null)
             .FirstOrDefault(f => f is not null),

@@ -49,6 +49,13 @@ internal static class ScenarioValidator
                     $"API (keplerfs), but the cluster runs '{s.Cluster.Protocol}'");
             }
 
+            if (step is { Kind: StepKind.WaitUntil, Condition: WaitCondition.Members } && !ProtocolRegistry
+                    .CapabilitiesOf(s.Cluster.Protocol).HasFlag(ProtocolCapabilities.Membership))
+            {
+                throw binder.Error(action, "wait_until: members needs a protocol with its own membership " +
+                    $"(keplerfs), but the cluster runs '{s.Cluster.Protocol}'");
+            }
+
             if (step.Kind is StepKind.Start or StepKind.Partition or StepKind.Network or StepKind.Heal
                 or StepKind.WaitUntil)
             {

@@ -81,6 +81,8 @@ public static class ScenarioWriter
                 break;
             case StepKind.WaitUntil:
                 parts.Add($"{action}: {Names.Snake(step.Condition.ToString())}");
+                AddIf(parts, step.Condition == WaitCondition.Members, $"on: {NodeList(step.Nodes)}");
+                AddIf(parts, step.Condition == WaitCondition.Members, $"members: {NodeList(step.Members)}");
                 parts.Add($"timeout: {step.Timeout}");
                 break;
             default:
