@@ -110,19 +110,25 @@ public sealed class SwimSpec
     /// <summary>Time between join attempts while no seed has answered.</summary>
     public Duration? JoinRetryInterval { get; set; }
 
-    /// <summary>The SWIM options: the node's defaults with the knobs that are set.</summary>
+    /// <summary>
+    /// The SWIM options: the node's defaults with the knobs that are set. A probe interval alone scales the probe
+    /// timeout and join retry as the node's <c>SWIM_PROBE_INTERVAL_MS</c> does (<c>NodeHost.SwimOptionsOf</c>).
+    /// </summary>
     public SwimOptions ToOptions()
     {
         var defaults = new SwimOptions();
+        var interval = ProbeInterval?.Microseconds ?? defaults.ProbeIntervalMicroseconds;
         return defaults with
         {
-            ProbeIntervalMicroseconds = ProbeInterval?.Microseconds ?? defaults.ProbeIntervalMicroseconds,
-            ProbeTimeoutMicroseconds = ProbeTimeout?.Microseconds ?? defaults.ProbeTimeoutMicroseconds,
+            ProbeIntervalMicroseconds = interval,
+            ProbeTimeoutMicroseconds = ProbeTimeout?.Microseconds
+                ?? Math.Min(defaults.ProbeTimeoutMicroseconds, interval / 2),
             IndirectChecks = IndirectChecks ?? defaults.IndirectChecks,
             SuspicionMultiplier = SuspicionMultiplier ?? defaults.SuspicionMultiplier,
             GossipIntervalMicroseconds = GossipInterval?.Microseconds ?? defaults.GossipIntervalMicroseconds,
             PushPullIntervalMicroseconds = PushPullInterval?.Microseconds ?? defaults.PushPullIntervalMicroseconds,
-            JoinRetryIntervalMicroseconds = JoinRetryInterval?.Microseconds ?? defaults.JoinRetryIntervalMicroseconds,
+            JoinRetryIntervalMicroseconds = JoinRetryInterval?.Microseconds
+                ?? Math.Min(defaults.JoinRetryIntervalMicroseconds, interval),
         };
     }
 }
