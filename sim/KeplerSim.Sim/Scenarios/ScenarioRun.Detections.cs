@@ -144,10 +144,11 @@ internal sealed partial class ScenarioRun
         var puts = _ledger.Ops.Where(o => o.Kind == FileOpKind.Put).ToList();
         var acknowledged = puts.Where(o => o.Outcome == "ok").ToList();
         var gets = _ledger.Ops.Where(o => o.Kind == FileOpKind.Get).ToList();
+        var megabytes = acknowledged.Sum(o => o.SizeBytes) / 1e6;
+        var paths = acknowledged.Select(o => o.Path).Distinct(StringComparer.Ordinal).Count();
         lines.Add(string.Create(CultureInfo.InvariantCulture,
-            $"files: {acknowledged.Count} of {puts.Count} put(s) acknowledged " +
-            $"({acknowledged.Sum(o => o.SizeBytes) / 1e6:0.###} MB, {acknowledged.Select(o => o.Path).Distinct().Count()}" +
-            $" path(s)); {gets.Count(o => o.Outcome == "ok")} of {gets.Count} get(s) read back ok"));
+            $"files: {acknowledged.Count} of {puts.Count} put(s) acknowledged ({megabytes:0.###} MB, {paths} " +
+            $"path(s)); {gets.Count(o => o.Outcome == "ok")} of {gets.Count} get(s) read back ok"));
         if (!_protocol.Capabilities.HasFlag(ProtocolCapabilities.Chunks))
         {
             return lines;

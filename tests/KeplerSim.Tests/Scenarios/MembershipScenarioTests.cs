@@ -32,7 +32,8 @@ public sealed class MembershipScenarioTests
         var fixedCluster = ScenarioLoader.Parse("cluster:\n  protocol: keplerfs\n  membership: static\n", "a.yaml");
         Assert.Null(fixedCluster.Cluster.ToKeplerOptions().Swim);
 
-        // As NodeHost.SwimOptionsOf with SWIM_PROBE_INTERVAL_MS=200: timeout min(500 ms, 100 ms), retry min(1 s, 200 ms).
+        // As NodeHost.SwimOptionsOf with SWIM_PROBE_INTERVAL_MS=200: probe timeout min(500 ms, 100 ms), join
+        // retry min(1 s, 200 ms).
         var scaled = ScenarioLoader.Parse("cluster:\n  protocol: keplerfs\n  seeds: [n3]\n  swim:\n" +
             "    probe_interval: 200ms\n", "a.yaml");
         Assert.Equal(new SwimOptions

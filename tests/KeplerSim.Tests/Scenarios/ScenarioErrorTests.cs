@@ -18,7 +18,8 @@ public sealed class ScenarioErrorTests
             "bad.yaml(3,3): unknown key 'nodez' in cluster: expected one of chunk_size, keplerfs, membership, names, " +
             "nodes, ping, protocol, replication_factor, seeds, start, swim" },
         { "removed keplerfs.swim", "cluster:\n  protocol: keplerfs\n  keplerfs:\n    swim: true\n",
-            "bad.yaml(4,5): 'cluster.keplerfs.swim' was removed: use cluster.membership: swim (the default) or static" },
+            "bad.yaml(4,5): 'cluster.keplerfs.swim' was removed: use cluster.membership: swim (the default) or " +
+            "static" },
         { "unknown membership", "cluster:\n  membership: gossip\n",
             "bad.yaml(2,15): expected one of swim, static, got 'gossip'" },
         { "unknown seed", "cluster:\n  protocol: keplerfs\n  seeds: [n1, n7]\n",
