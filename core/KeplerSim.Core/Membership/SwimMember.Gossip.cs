@@ -1,3 +1,5 @@
+using KeplerSim.Core.Runtime;
+
 namespace KeplerSim.Core.Membership;
 
 public sealed partial class SwimMember
@@ -66,6 +68,23 @@ public sealed partial class SwimMember
         }
 
         Stop();
+    }
+
+    /// <summary>
+    /// Marks a dead member as left on its behalf and gossips it (Consul's <c>force-leave</c>): every node then
+    /// stops counting it. Only a dead member qualifies; a live one would refute, so it is refused. Returns
+    /// whether the member is now left.
+    /// </summary>
+    public bool ForceLeave(NodeId id)
+    {
+        if (id == Id || !_members.TryGetValue(id, out var entry) || entry.Info.Status is not
+                (MemberStatus.Dead or MemberStatus.Left))
+        {
+            return false;
+        }
+
+        ApplyDead(new DeadUpdate(id.Value, entry.Info.Incarnation, id.Value));
+        return entry.Info.Status == MemberStatus.Left;
     }
 
     private void LeaveGossiped() => _leaveGossiped?.TrySetResult();

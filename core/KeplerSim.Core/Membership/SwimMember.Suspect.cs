@@ -193,7 +193,10 @@ public sealed partial class SwimMember
 
         entry.CancelSuspicion();
         var info = entry.Info;
-        if (info.Status is MemberStatus.Dead or MemberStatus.Left)
+        var left = dead.From == dead.Node;
+        // A dead member can still be marked left (an operator's remove, or its own late leave); nothing else moves
+        // a dead or departed member until it comes back alive with a higher incarnation.
+        if (info.Status == MemberStatus.Left || (info.Status == MemberStatus.Dead && !left))
         {
             return;
         }
@@ -204,7 +207,6 @@ public sealed partial class SwimMember
             return;
         }
 
-        var left = dead.From == dead.Node;
         _broadcasts.Enqueue(id, SwimCodec.EncodeUpdate(dead), id == Id ? LeaveGossiped : null);
         entry.Info = info with
         {

@@ -65,3 +65,6 @@ public sealed class DurabilityNotMetException(string message) : Exception(messag
 
 /// <summary>No replica of a chunk could be read intact.</summary>
 public sealed class ChunkUnavailableException(string message) : Exception(message);
+
+/// <summary>An operator's member removal that the membership refuses (the member is alive, unknown, or static).</summary>
+public sealed class MemberRemovalRefusedException(string message) : Exception(message);

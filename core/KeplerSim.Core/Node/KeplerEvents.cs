@@ -94,3 +94,10 @@ public sealed record StartRetry(int Attempt, string Reason) : KeplerEvent
     /// <inheritdoc />
     public override string Kind => "node.start_retry";
 }
+
+/// <summary>A leaving node finished handing its chunks off (or its hand-off time ran out).</summary>
+public sealed record HandoffFinished(long LocalChunks, int LiveMembers, long QueueLeft) : KeplerEvent
+{
+    /// <inheritdoc />
+    public override string Kind => "node.handoff";
+}

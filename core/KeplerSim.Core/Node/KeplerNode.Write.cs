@@ -22,7 +22,8 @@ public sealed partial class KeplerNode
         using var transfer = BeginClientTransfer();
         await EnsureReadyAsync();
         var requestId = $"{Id.Value}/{_runtime.Random.NextUInt64():x16}/{++_requestCounter}";
-        var tracker = new WriteTracker(requestId, durability == Durability.Fast ? 0 : _options.RequiredCopies(durability));
+        var tracker = new WriteTracker(requestId, durability == Durability.Fast ? 0 : CopiesRequired(durability));
+        EnsureEnoughMembersLive(durability, path);
         ChunkList chunks;
         try
         {
@@ -50,6 +51,7 @@ public sealed partial class KeplerNode
     {
         var filePath = FilePath.Parse(path);
         await EnsureReadyAsync();
+        EnsureEnoughMembersLive(durability, path);
         var current = await ResolveManifestAsync(filePath);
         if (current is null || current.IsTombstone)
         {
@@ -309,6 +311,26 @@ public sealed partial class KeplerNode
         }
     }
 
+    /// <summary>
+    /// Refuses a write up front (nothing stored, nothing queued) when the live ring cannot hold the copies its
+    /// durability promises: a node cut off from its peers must not shrink N to itself (docs/PROTOCOL.md).
+    /// </summary>
+    private void EnsureEnoughMembersLive(Durability durability, string path)
+    {
+        var required = CopiesRequired(durability);
+        var live = Cluster.Members.Count;
+        if (live >= required)
+        {
+            return;
+        }
+
+        var unreachable = _known.Keys.Where(id => Cluster.Find(id) is null).Select(id => id.Value);
+        throw new DurabilityNotMetException(
+            $"write of '{path}' with durability {durability.ToString().ToLowerInvariant()} needs {required} " +
+            $"copies on distinct nodes (replication factor {_options.ReplicationFactor} over {_known.Count} " +
+            $"known members), but only {live} members are live; not live: {string.Join(", ", unreachable)}");
+    }
+
     private async Task WaitForCopiesAsync(Task done, int required, FilePath path)
     {
         if (done.IsCompleted)
@@ -351,7 +373,7 @@ public sealed partial class KeplerNode
     private async Task PublishManifestAsync(Manifest manifest, Durability durability)
     {
         ApplyManifest(manifest);
-        var required = Math.Min(_options.RequiredCopies(durability), Cluster.Members.Count);
+        var required = CopiesRequired(durability);
         var acknowledged = 1;
         var bytes = ManifestCodec.Encode(manifest);
         var done = new TaskCompletionSource();
@@ -482,7 +504,10 @@ public sealed partial class KeplerNode
         {
             if (!_chunks.ContainsKey(chunkId))
             {
-                var needed = Math.Min(required, owners);
+                // Never fewer than required: with fewer owners than copies promised (the live ring shrank below
+                // N during the write) the chunk waits, and the write fails when its time is up.
+                Invariant.That(owners >= 1, "a chunk has at least one owner");
+                var needed = required;
                 var met = new TaskCompletionSource();
                 _chunks[chunkId] = (needed, [], met);
                 if (needed > 0)

@@ -96,6 +96,7 @@ public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
             StartAntiEntropy();
             _gc = new GarbageCollector(this, _runtime, _options);
             _gc.Start();
+            LoadKnownMembers();
             StartMembership();
             _ready.TrySetResult();
         }
@@ -140,37 +141,6 @@ public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
         _repair?.Request(previous);
     }
 
-    /// <summary>The SWIM member, when membership is dynamic.</summary>
-    public SwimMember? Membership => _swim;
-
-    private void StartMembership()
-    {
-        if (_swim is null)
-        {
-            return;
-        }
-
-        _runtime.Datagrams.SetReceiver(_swim.HandleDatagram);
-        _swim.MemberChanged += OnMemberChanged;
-        _swim.Start(_configured.Members.Where(m => m.Id != Id).Select(m => m.GossipAddress)
-            .Concat(_options.Seeds).Distinct());
-    }
-
-    /// <summary>SWIM changed a member's state: rebuild the ring when the set of live members changed.</summary>
-    private void OnMemberChanged(MemberInfo changed)
-    {
-        var known = _swim!.Members.ToDictionary(m => m.Id);
-        var members = _configured.Members
-            .Where(m => !known.TryGetValue(m.Id, out var info) || info.IsLive)
-            .Concat(known.Values.Where(m => m.IsLive && _configured.Find(m.Id) is null)
-                .Select(m => new Member(m.Id, m.GossipAddress, m.TransferAddress)))
-            .ToList();
-        if (!members.Select(m => m.Id).Order().SequenceEqual(Cluster.Ids))
-        {
-            UpdateCluster(new ClusterView(members), $"{changed.Id} {changed.Status.ToString().ToLowerInvariant()}");
-        }
-    }
-
     /// <summary>Client uploads and downloads running on this node (scrub slows down while there are any).</summary>
     public int ClientTransfersInFlight { get; private set; }
 
@@ -210,7 +180,8 @@ public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
     internal bool OwnsChunk(string chunkId) => Ring.IsOwner(Id, chunkId);
 
     internal NetAddress TransferAddressOf(NodeId node) =>
-        Cluster.Find(node)?.TransferAddress ?? throw new InvalidOperationException($"{node} is not a member");
+        Cluster.Find(node)?.TransferAddress ?? _known.GetValueOrDefault(node)?.TransferAddress
+        ?? throw new InvalidOperationException($"{node} is not a member");
 
     private void RestoreClock()
     {

@@ -20,6 +20,9 @@ internal sealed class RepairScanner(KeplerNode node, NodeRuntime runtime, Kepler
     private bool _running;
     private bool _again;
 
+    /// <summary>Whether a scan is running or requested.</summary>
+    public bool IsScanning => _running;
+
     /// <summary>Chunks examined so far.</summary>
     public long Examined { get; private set; }
 

@@ -4,7 +4,7 @@ using System.Text.Json;
 
 namespace KeplerSim.Node.Cli;
 
-/// <summary>The client commands: put, get, ls, rm, status, members — all against <c>--node URL</c>.</summary>
+/// <summary>The client commands: put, get, ls, rm, status, members, remove-member — all against <c>--node URL</c>.</summary>
 internal static class ClientCommands
 {
     private static readonly JsonSerializerOptions Pretty = new() { WriteIndented = true };
@@ -57,7 +57,16 @@ internal static class ClientCommands
         var members = new Command("members", "Show the cluster members");
         members.SetAction((p, ct) => RunAsync(p, async c =>
             Print(await SendAsync(c, new HttpRequestMessage(HttpMethod.Get, "api/members"), ct))));
-        return [put, get, ls, rm, status, members];
+        var memberId = new Argument<string>("id") { Description = "Node id of the dead member" };
+        var removeMember = new Command("remove-member",
+            "Remove a member that is dead for good: it is marked left on every node and stops counting towards N")
+        {
+            memberId,
+        };
+        removeMember.SetAction((p, ct) => RunAsync(p, async c => Print(await SendAsync(c,
+            new HttpRequestMessage(HttpMethod.Delete, "api/members/" + Uri.EscapeDataString(p.GetRequiredValue(memberId))),
+            ct))));
+        return [put, get, ls, rm, status, members, removeMember];
     }
 
     private static async Task<int> RunAsync(ParseResult parse, Func<HttpClient, Task> work)

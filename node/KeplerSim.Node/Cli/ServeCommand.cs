@@ -31,6 +31,8 @@ internal static class ServeCommand
             "one chunk of memory [default: 4]"),
         ("WRITE_TIMEOUT_MS", "How long a write waits for its durability before 503 durability_not_met " +
             "[default: 30000]"),
+        ("HANDOFF_TIMEOUT_MS", "On SIGTERM the node announces its leave, then hands its chunks to their new " +
+            "owners for at most this long; 0 = no hand-off [default: 30000]"),
         ("DATA_DIR", "Data directory [default: ./data/<NODE_ID>]"),
         ("BIND_ADDRESS", "IP address every socket binds to [default: 127.0.0.1]"),
         ("MAX_UPLOAD_MB", "Largest upload in MiB; 0 = no limit [default: 0]"),
@@ -106,7 +108,9 @@ internal static class ServeCommand
             }
             catch (OperationCanceledException)
             {
-                // SIGINT or SIGTERM: an orderly stop.
+                // SIGINT or SIGTERM: an orderly stop. The node leaves (peers mark it left, not dead, so it stops
+                // counting towards N) and hands its chunks off before it exits.
+                await host.LeaveAsync();
             }
         }
 

@@ -85,6 +85,12 @@ public sealed partial record NodeConfig
     public int WriteTimeoutMs { get; init; } = 30_000;
 
     /// <summary>
+    /// How long a stopping node (SIGTERM) hands its chunks to their new owners after announcing its leave
+    /// (HANDOFF_TIMEOUT_MS, default 30000; 0 leaves without handing off, relying on the other replicas).
+    /// </summary>
+    public int HandoffTimeoutMs { get; init; } = 30_000;
+
+    /// <summary>
     /// Chunks of one upload being hashed, written and replicated at once (UPLOAD_CHUNKS_IN_FLIGHT, default 4):
     /// more overlaps more disk and network latency, at one chunk buffer of memory per chunk in flight.
     /// </summary>
@@ -145,6 +151,8 @@ public sealed partial record NodeConfig
                 KeplerOptions.UploadChunksInFlightMax, $"an integer 1..{KeplerOptions.UploadChunksInFlightMax}"),
             WriteTimeoutMs = reader.Int("WRITE_TIMEOUT_MS", 30_000, 1, WriteTimeoutMsMax,
                 $"an integer 1..{WriteTimeoutMsMax} (ms)"),
+            HandoffTimeoutMs = reader.Int("HANDOFF_TIMEOUT_MS", 30_000, 0, WriteTimeoutMsMax,
+                $"an integer 0..{WriteTimeoutMsMax} (ms)"),
             DataDir = ParseDataDir(reader.Get("DATA_DIR"), id),
             BindAddress = ParseBindAddress(reader.Get("BIND_ADDRESS")),
             MaxUploadBytes = Megabytes(reader.Int("MAX_UPLOAD_MB", 0, 0, int.MaxValue,

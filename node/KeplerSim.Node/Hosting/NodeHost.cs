@@ -207,6 +207,30 @@ public sealed partial class NodeHost : IAsyncDisposable
     }
 
     /// <summary>Stops the gateway, the sockets and the loop (an orderly stop; a crash is kill -9).</summary>
+    /// <summary>
+    /// Leaves the cluster gracefully (SIGTERM): stops serving HTTP, announces the leave through SWIM (peers mark
+    /// the node left, not dead) and hands the chunks off for at most HANDOFF_TIMEOUT_MS. Dispose afterwards.
+    /// </summary>
+    public async Task<HandoffReport?> LeaveAsync()
+    {
+        if (!Node.Ready.IsCompletedSuccessfully)
+        {
+            return null; // Never joined: nothing to announce or hand off.
+        }
+
+        _log.Leaving(Config.HandoffTimeoutMs);
+        if (_gateway is not null)
+        {
+            await _gateway.DisposeAsync();
+            _gateway = null;
+        }
+
+        var report = await Loop.InvokeAsync(() => Node.LeaveAsync(Config.HandoffTimeoutMs * 1000L));
+        _log.Left(report.LocalChunks, report.LiveMembers, report.QueueLeft);
+        return report;
+    }
+
+    /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
         _log.Stopping();

@@ -19,6 +19,7 @@ internal static class ApiErrors
         UploadTooLargeException => (413, new("too_large", e.Message)),
         InvalidDataException => (413, new("too_large", e.Message)),
         RangeNotSatisfiableException => (416, new("range_not_satisfiable", e.Message)),
+        MemberRemovalRefusedException => (409, new("member_not_removable", e.Message)),
         DurabilityNotMetException => (503, new("durability_not_met", e.Message)),
         ChunkUnavailableException => (503, new("chunk_unavailable", e.Message)),
         NotReadyException => (503, new("not_ready", e.Message)),

@@ -64,6 +64,10 @@ internal sealed partial class Gateway
         }
 
         Line(text, "kepler_ring_members", "gauge", "Members that own data on the ring", node.Cluster.Members.Count);
+        Line(text, "kepler_known_members", "gauge",
+            "Members copies are counted against (dead ones included; left ones not)", node.KnownMembers.Count);
+        Line(text, "kepler_replication_target", "gauge",
+            "N: copies an 'all' write waits for (replication factor over the known members)", node.ReplicationTarget);
         GossipMetrics(text);
         Line(text, "kepler_replication_queue_depth", "gauge", "Replication queue entries", node.QueueDepth);
         Line(text, "kepler_repair_backlog_chunks", "gauge", "Chunks with a copy still to deliver (under-replicated)",

@@ -28,6 +28,9 @@ internal sealed partial class Gateway
                 : "the node is still recovering")));
         app.MapGet("/api/status", Handler(StatusAsync));
         app.MapGet("/api/members", Handler(() => Task.FromResult(Members())));
+        app.MapDelete("/api/members/{id}", (HttpContext context, string id) => CallAsync(context,
+            () => Task.FromResult(_host.Node.RemoveMember(new KeplerSim.Core.Runtime.NodeId(id))),
+            status => Results.Ok(new { id, state = StateName(status) })));
         app.MapGet("/api/ring", Handler(() => Task.FromResult(Ring())));
         app.MapGet("/api/replication", Handler(() => Task.FromResult(Replication())));
         app.MapGet("/api/events", EventsAsync);
@@ -63,6 +66,8 @@ internal sealed partial class Gateway
             seeds = config.Seeds.Select(s => s.ToString()).ToList(),
             membership = node.Membership is null ? "static (PEERS)" : "swim",
             members = node.Cluster.Members.Count,
+            knownMembers = node.KnownMembers.Count,
+            replicationTarget = node.ReplicationTarget,
             replicationFactor = node.Ring.OwnerCount,
             replicationFactorRequested = config.ReplicationFactor,
             chunkSizeBytes = config.ChunkSizeBytes,

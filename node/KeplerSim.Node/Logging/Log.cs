@@ -28,6 +28,15 @@ internal static partial class Log
     [LoggerMessage(1004, LogLevel.Information, "node stopping")]
     public static partial void Stopping(this ILogger logger);
 
+    [LoggerMessage(1010, LogLevel.Information,
+        "leaving the cluster: announcing the leave, then handing chunks off for at most {TimeoutMs} ms")]
+    public static partial void Leaving(this ILogger logger, int timeoutMs);
+
+    [LoggerMessage(1011, LogLevel.Information,
+        "left the cluster: {Chunks} local chunks, {Members} live members to take them, {QueueLeft} queue entries " +
+        "not handed off")]
+    public static partial void Left(this ILogger logger, long chunks, int members, long queueLeft);
+
 
 
     [LoggerMessage(2000, LogLevel.Error, "a work item on the node's loop failed")]

@@ -49,6 +49,23 @@ public sealed class ProcessNode : IDisposable
         }, Nodes.StartTimeout, $"process {Spec.Id} to be ready");
     }
 
+    /// <summary>Sends a signal by name (STOP, CONT, TERM) with kill(1).</summary>
+    public void Signal(string signal)
+    {
+        var pid = Pid ?? throw new InvalidOperationException($"{Spec.Id} was never started");
+        using var kill = Process.Start("kill", [$"-{signal}", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        kill.WaitForExit(10_000);
+        Assert.True(kill.ExitCode == 0, $"kill -{signal} {pid} ({Spec.Id}) exited with {kill.ExitCode}");
+    }
+
+    /// <summary>Waits (bounded) for the process to exit and returns its exit code.</summary>
+    public int WaitForExit(TimeSpan timeout)
+    {
+        var process = _process ?? throw new InvalidOperationException($"{Spec.Id} was never started");
+        Assert.True(process.WaitForExit(timeout), $"{Spec.Id} to exit within {timeout.TotalSeconds} s");
+        return process.ExitCode;
+    }
+
     /// <summary>kill -9: no shutdown code runs.</summary>
     public void Kill()
     {

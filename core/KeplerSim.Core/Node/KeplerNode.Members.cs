@@ -1,0 +1,192 @@
+using KeplerSim.Core.Membership;
+using KeplerSim.Core.Metadata;
+using KeplerSim.Core.Runtime;
+
+namespace KeplerSim.Core.Node;
+
+/// <summary>
+/// Membership bookkeeping: the ring follows the LIVE members (SWIM's alive and suspect ones), while the number of
+/// copies a write promises follows the KNOWN members. A member declared dead is still known (it may come back
+/// with its disk), so an isolated node cannot shrink N to itself and acknowledge <c>all</c> with one copy; only
+/// a member that left (a graceful leave, or an operator's remove) stops counting. Known members are kept in the
+/// <c>peers</c> table, so a restart does not forget them either.
+/// </summary>
+public sealed partial class KeplerNode
+{
+    private readonly SortedDictionary<NodeId, Member> _known = [];
+
+    /// <summary>The SWIM member, when membership is dynamic.</summary>
+    public SwimMember? Membership => _swim;
+
+    /// <summary>
+    /// Every member this node counts copies against, itself included: the configured members, and every member
+    /// SWIM reported (alive, suspect or dead) that has not left. Ordered by id.
+    /// </summary>
+    public IReadOnlyCollection<Member> KnownMembers => _known.Values;
+
+    /// <summary>N: the replication factor over the known membership (not over the live ring).</summary>
+    public int ReplicationTarget => Math.Min(_options.ReplicationFactor, Math.Max(1, _known.Count));
+
+    /// <summary>Distinct durable copies a write of <paramref name="durability"/> needs before its ack.</summary>
+    public int CopiesRequired(Durability durability) => durability switch
+    {
+        Durability.All => ReplicationTarget,
+        Durability.Quorum => ReplicationTarget / 2 + 1,
+        _ => 1,
+    };
+
+    /// <summary>
+    /// An operator's explicit remove of a member that failed for good (Consul's <c>force-leave</c>): the dead
+    /// member is marked as left cluster-wide, so it stops counting towards N everywhere. A member that is not
+    /// dead is refused: a live member would refute the accusation, and a suspect one may still do so.
+    /// </summary>
+    public MemberStatus RemoveMember(NodeId id)
+    {
+        if (_swim is null)
+        {
+            throw new MemberRemovalRefusedException(
+                "membership is static (PEERS): remove the member from every node's PEERS instead");
+        }
+
+        if (id == Id)
+        {
+            throw new MemberRemovalRefusedException("a node cannot remove itself; stop it (it leaves gracefully)");
+        }
+
+        var info = _swim.Find(id) ?? throw new MemberRemovalRefusedException($"{id} is not a member this node knows");
+        if (info.Status == MemberStatus.Left)
+        {
+            return MemberStatus.Left;
+        }
+
+        if (info.Status != MemberStatus.Dead)
+        {
+            throw new MemberRemovalRefusedException(
+                $"{id} is {info.Status.ToString().ToLowerInvariant()}, not dead: only a dead member can be removed");
+        }
+
+        Invariant.That(_swim.ForceLeave(id), "a dead member can always be marked left");
+        return MemberStatus.Left;
+    }
+
+    /// <summary>How often a leaving node looks whether its hand-off is done.</summary>
+    private const long HandoffPollMicroseconds = 100_000;
+
+    /// <summary>
+    /// Leaves the cluster gracefully (SIGTERM on a real node): announces the leave through SWIM, so peers mark this
+    /// node left rather than dead and stop counting it, and then hands off: with this node gone from its own ring
+    /// every local chunk belongs to others, so the repair scan queues each for its owners and the replication
+    /// worker delivers them. Returns when the queue is empty or <paramref name="handoffTimeoutMicroseconds"/>
+    /// passed. With static membership there is no leave; the node only drains its queue.
+    /// </summary>
+    public async Task<HandoffReport> LeaveAsync(long handoffTimeoutMicroseconds)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(handoffTimeoutMicroseconds);
+        await EnsureReadyAsync();
+        if (_swim is not null)
+        {
+            await _swim.LeaveAsync();
+        }
+
+        var chunks = Meta.CountChunks();
+        var others = Cluster.Members.Count(m => m.Id != Id);
+        var deadline = _runtime.Clock.MonotonicMicroseconds + handoffTimeoutMicroseconds;
+        while (others > 0 && (QueueDepth > 0 || (_repair?.IsScanning ?? false))
+               && _runtime.Clock.MonotonicMicroseconds < deadline)
+        {
+            KickReplication();
+            await _runtime.Clock.DelayAsync(HandoffPollMicroseconds);
+        }
+
+        var report = new HandoffReport(chunks, others, QueueDepth);
+        _runtime.Events.Publish(new HandoffFinished(report.LocalChunks, report.LiveMembers, report.QueueLeft));
+        return report;
+    }
+
+    private void LoadKnownMembers()
+    {
+        foreach (var member in _configured.Members)
+        {
+            _known[member.Id] = member;
+        }
+
+        if (_swim is null)
+        {
+            return; // Static membership: the configured list is the whole truth.
+        }
+
+        for (var page = Meta.ListPeers(); page.Count > 0; page = Meta.ListPeers(page[^1].Id))
+        {
+            foreach (var peer in page.Where(p => p.Status != PeerStatus.Left && p.Id != Id))
+            {
+                _known[peer.Id] = new Member(peer.Id, new NetAddress(peer.Address, peer.GossipPort),
+                    new NetAddress(peer.Address, peer.TransferPort));
+            }
+        }
+    }
+
+    private void StartMembership()
+    {
+        if (_swim is null)
+        {
+            return;
+        }
+
+        _runtime.Datagrams.SetReceiver(_swim.HandleDatagram);
+        _swim.MemberChanged += OnMemberChanged;
+        // A restarted node also rejoins through the members it remembers (as Consul rejoins from its snapshot):
+        // without seeds it would otherwise stay alone while still counting them.
+        _swim.Start(_known.Values.Where(m => m.Id != Id).Select(m => m.GossipAddress)
+            .Concat(_options.Seeds).Distinct());
+    }
+
+    /// <summary>SWIM changed a member's state: update the known members and rebuild the ring if the live set changed.</summary>
+    private void OnMemberChanged(MemberInfo changed)
+    {
+        RecordKnown(changed);
+        var known = _swim!.Members.ToDictionary(m => m.Id);
+        var members = _configured.Members
+            .Where(m => !known.TryGetValue(m.Id, out var info) || info.IsLive)
+            .Concat(known.Values.Where(m => m.IsLive && _configured.Find(m.Id) is null)
+                .Select(m => new Member(m.Id, m.GossipAddress, m.TransferAddress)))
+            .ToList();
+        if (!members.Select(m => m.Id).Order().SequenceEqual(Cluster.Ids))
+        {
+            UpdateCluster(new ClusterView(members), $"{changed.Id} {changed.Status.ToString().ToLowerInvariant()}");
+        }
+    }
+
+    private void RecordKnown(MemberInfo changed)
+    {
+        if (changed.Id == Id)
+        {
+            return; // This node always counts itself; its own leave ends its writes anyway.
+        }
+
+        var peer = new PeerRow(changed.Id, changed.GossipAddress.Host, changed.GossipAddress.Port,
+            changed.TransferAddress.Port, NowMicroseconds, PeerStatusOf(changed.Status), changed.Incarnation);
+        Meta.UpsertPeer(peer);
+        if (changed.Status == MemberStatus.Left)
+        {
+            _known.Remove(changed.Id);
+        }
+        else
+        {
+            _known[changed.Id] = new Member(changed.Id, changed.GossipAddress, changed.TransferAddress);
+        }
+    }
+
+    private static PeerStatus PeerStatusOf(MemberStatus status) => status switch
+    {
+        MemberStatus.Alive => PeerStatus.Alive,
+        MemberStatus.Suspect => PeerStatus.Suspect,
+        MemberStatus.Dead => PeerStatus.Dead,
+        _ => PeerStatus.Left,
+    };
+}
+
+/// <summary>What a graceful leave handed off.</summary>
+/// <param name="LocalChunks">Chunks on this node when the hand-off began.</param>
+/// <param name="LiveMembers">Live members other than this node that could take them.</param>
+/// <param name="QueueLeft">Queue entries not delivered when the hand-off ended (0: everything handed off).</param>
+public sealed record HandoffReport(long LocalChunks, int LiveMembers, long QueueLeft);
