@@ -7,7 +7,11 @@ namespace KeplerSim.Sim.Scenarios;
 
 internal sealed partial class ScenarioRun
 {
-    /// <summary>How long after its leave timeout a stopping node is ended at the latest.</summary>
+    /// <summary>How long a stopping node hands its chunks off at most: a real node's default
+    /// HANDOFF_TIMEOUT_MS (<c>NodeConfig.HandoffTimeoutMs</c>).</summary>
+    private const long StopHandoffTimeoutMicroseconds = 30_000_000;
+
+    /// <summary>How long after its leave and hand-off timeouts a stopping node is ended at the latest.</summary>
     private const long StopGraceMicroseconds = 1_000_000;
 
     private readonly List<(SimNode From, SimNode To)> _linkOverrides = [];
@@ -134,14 +138,15 @@ internal sealed partial class ScenarioRun
     }
 
     /// <summary>
-    /// A stop is a shutdown, as SIGTERM on a real node: a running KeplerFS node first leaves SWIM gracefully (its
-    /// peers mark it left, not dead, and drop it from their rings), then the process ends. A paused or down node
+    /// A stop is a shutdown, as SIGTERM on a real node: a running KeplerFS node leaves gracefully
+    /// (<see cref="KeplerNode.LeaveAsync"/>: peers mark it left, not dead, and drop it from their rings; it hands its
+    /// chunks off for up to the node's default HANDOFF_TIMEOUT_MS), then the process ends. A paused or down node
     /// just ends. The node counts as stopped from the step on.
     /// </summary>
     private void StopNode(SimNode node)
     {
         _context.Stopped.Add(node.Name);
-        if (node is not { State: SimNodeState.Running, Program: KeplerNode { Membership: { IsStopped: false } swim } })
+        if (node is not { State: SimNodeState.Running, Program: KeplerNode kepler })
         {
             node.Crash();
             return;
@@ -150,12 +155,13 @@ internal sealed partial class ScenarioRun
         var epoch = node.Epoch;
         _ = node.Spawn(async _ =>
         {
-            await swim.LeaveAsync();
+            await kepler.LeaveAsync(StopHandoffTimeoutMicroseconds);
             _sim.Schedule(0, () => EndStopped(node, epoch));
         });
 
-        // LeaveAsync is bounded by its own timeout; this bounds a leave that a pause holds up.
-        _sim.Schedule(swim.Options.LeaveTimeoutMicroseconds + StopGraceMicroseconds, () => EndStopped(node, epoch));
+        // The leave is bounded by its own timeouts; this bounds one that a pause holds up.
+        var leave = kepler.Membership?.Options.LeaveTimeoutMicroseconds ?? 0;
+        _sim.Schedule(leave + StopHandoffTimeoutMicroseconds + StopGraceMicroseconds, () => EndStopped(node, epoch));
     }
 
     private void EndStopped(SimNode node, int epoch)
