@@ -145,10 +145,12 @@ internal sealed partial class ScenarioRun
         var acknowledged = puts.Where(o => o.Outcome == "ok").ToList();
         var gets = _ledger.Ops.Where(o => o.Kind == FileOpKind.Get).ToList();
         var megabytes = acknowledged.Sum(o => o.SizeBytes) / 1e6;
+        var outcomes = gets.Count == 0 ? "none" : string.Join(", ", gets.GroupBy(o => o.Outcome ?? "pending")
+            .OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Count()} {g.Key}"));
         var paths = acknowledged.Select(o => o.Path).Distinct(StringComparer.Ordinal).Count();
         lines.Add(string.Create(CultureInfo.InvariantCulture,
             $"files: {acknowledged.Count} of {puts.Count} put(s) acknowledged ({megabytes:0.###} MB, {paths} " +
-            $"path(s)); {gets.Count(o => o.Outcome == "ok")} of {gets.Count} get(s) read back ok"));
+            $"path(s)); {gets.Count} get(s): {outcomes}"));
         if (!_protocol.Capabilities.HasFlag(ProtocolCapabilities.Chunks))
         {
             return lines;

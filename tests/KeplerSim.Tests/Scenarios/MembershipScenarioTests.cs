@@ -108,4 +108,31 @@ public sealed class MembershipScenarioTests
         Assert.Contains(result.Expectations, e => e.Name.Contains("wait_until members of n1,n3,n4",
             StringComparison.Ordinal) && e.Status == ExpectationStatus.Pass);
     }
+
+    /// <summary>The report's failure detections: the kernel's crash time against the first peer's SWIM verdict.</summary>
+    [Fact]
+    public void The_report_shows_a_crash_detected_by_swim_with_its_latency_and_the_copies_per_chunk()
+    {
+        const string text = """
+            name: detection
+            duration: 25s
+            cluster:
+              nodes: 3
+              protocol: keplerfs
+              chunk_size: 16KiB
+            steps:
+              - { at: 1s, put: a, on: n1, size: 40KiB, durability: all }
+              - { at: 2s, crash: n3, restart_after: 20s }
+            """;
+        var result = ScenarioRunner.Run(ScenarioLoader.Parse(text, "detection.yaml"), 5);
+        var line = Assert.Single(result.Detections);
+        Assert.StartsWith("n3 crashed at 2s: declared dead by n", line, StringComparison.Ordinal);
+        Assert.Equal(1, result.Metrics["detect.crash.detected"]);
+
+        // Detection needs a failed probe and a suspicion timeout: seconds, never instantly, never the whole outage.
+        Assert.InRange(result.Metrics["detect.crash.latency_max_seconds"], 1.0, 20.0);
+        Assert.False(result.Metrics.ContainsKey("detect.unexplained"), "a death declared while running and reachable");
+        Assert.Contains(result.Storage, l => l.StartsWith("copies per chunk: 3 chunk(s) referenced on 3 live node(s): " +
+            "3 with 3", StringComparison.Ordinal));
+    }
 }
