@@ -109,7 +109,8 @@ public sealed class MembershipScenarioTests
             StringComparison.Ordinal) && e.Status == ExpectationStatus.Pass);
     }
 
-    /// <summary>The report's failure detections: the kernel's crash time against the first peer's SWIM verdict.</summary>
+    /// <summary>The report's failure detections: the kernel's crash time against the first peer's SWIM
+    /// verdict.</summary>
     [Fact]
     public void The_report_shows_a_crash_detected_by_swim_with_its_latency_and_the_copies_per_chunk()
     {
@@ -132,7 +133,7 @@ public sealed class MembershipScenarioTests
         // Detection needs a failed probe and a suspicion timeout: seconds, never instantly, never the whole outage.
         Assert.InRange(result.Metrics["detect.crash.latency_max_seconds"], 1.0, 20.0);
         Assert.False(result.Metrics.ContainsKey("detect.unexplained"), "a death declared while running and reachable");
-        Assert.Contains(result.Storage, l => l.StartsWith("copies per chunk: 3 chunk(s) referenced on 3 live node(s): " +
-            "3 with 3", StringComparison.Ordinal));
+        Assert.Contains(result.Storage, l => l.StartsWith(
+            "copies per chunk: 3 chunk(s) referenced on 3 live node(s): 3 with 3", StringComparison.Ordinal));
     }
 }
