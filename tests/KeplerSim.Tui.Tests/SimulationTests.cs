@@ -25,8 +25,20 @@ public sealed class SimulationTests
         }
     }
 
-    /// <summary>Every member row agrees with the kernel: same nodes, state and health from the node's truth.</summary>
-    private static void AssertMatchesGroundTruth(MonitorViewModel vm, SimulationEngine engine)
+    /// <summary>The SWIM states the engine reports, folded as the view folds them.</summary>
+    private static EventFold Watch(SimulationEngine engine)
+    {
+        var fold = new EventFold();
+        engine.Events.Subscribe(fold.Apply);
+        return fold;
+    }
+
+    /// <summary>
+    /// Every member row agrees with the simulation: same nodes, health from the kernel's truth, and state from
+    /// SWIM's view once a SWIM event named the member (scenarios run SWIM: a node just crashed is still alive to
+    /// its peers until they declare it dead), else from the kernel.
+    /// </summary>
+    private static void AssertMatchesGroundTruth(MonitorViewModel vm, SimulationEngine engine, EventFold swim)
     {
         var sim = engine.Live.Simulation;
         var context = engine.Live.Context;
@@ -36,7 +48,7 @@ public sealed class SimulationTests
             var row = vm.State.Members.Single(m => m.Id == node.Name);
             var truth = GroundTruth.Truth(node, context);
             Assert.StartsWith(truth, row.Health, StringComparison.Ordinal);
-            var expected = node.State switch
+            var expected = swim.Swim(node.Name)?.State ?? node.State switch
             {
                 SimNodeState.Running => MemberState.Alive,
                 SimNodeState.Paused => MemberState.Paused,
@@ -60,30 +72,31 @@ public sealed class SimulationTests
     public void Members_view_follows_the_simulators_ground_truth_through_a_stop_and_injected_faults()
     {
         using var engine = Engine("fast/node-failure.yaml");          // n3 stops for good at 5 s
+        var swim = Watch(engine);
         using var vm = new MonitorViewModel(engine, ImmediateScheduler.Instance);
         vm.Start();
         Assert.All(vm.State.Members, m => Assert.Equal("running", m.Health));
         RunTo(engine, 2_000_000);
-        AssertMatchesGroundTruth(vm, engine);
+        AssertMatchesGroundTruth(vm, engine, swim);
         Assert.True(vm.State.Replication.FileCount > 0, "the workload wrote files by 2 s");
 
         RunTo(engine, 5_500_000);
-        AssertMatchesGroundTruth(vm, engine);
+        AssertMatchesGroundTruth(vm, engine, swim);
         Assert.Equal(MemberState.Left, vm.State.Members.Single(m => m.Id == "n3").State);
 
         vm.Send(CommandKind.Crash);                                    // n1 is selected
-        AssertMatchesGroundTruth(vm, engine);
+        AssertMatchesGroundTruth(vm, engine, swim);
         Assert.Equal(SimNodeState.Down, engine.Live.Simulation.FindNode("n1")!.State);
         vm.Select(1);
         vm.Send(CommandKind.Isolate);                                  // n2 cut off from everyone
         engine.Advance(300_000);
-        AssertMatchesGroundTruth(vm, engine);
+        AssertMatchesGroundTruth(vm, engine, swim);
         Assert.Equal("n1,n3,n4,n5 | n2", vm.State.Partition);
         vm.Select(-1);
         vm.Send(CommandKind.Restart);
         vm.Send(CommandKind.Heal);
         engine.Advance(300_000);
-        AssertMatchesGroundTruth(vm, engine);
+        AssertMatchesGroundTruth(vm, engine, swim);
         Assert.Null(vm.State.Partition);
         Assert.Contains(vm.Log, e => e.Kind == "node.crashed" && e.Node == "n1");
         Assert.Contains(vm.Log, e => e.Kind == "step" && e.Text == "tui: isolate n2");
@@ -93,6 +106,7 @@ public sealed class SimulationTests
     public void Split_brain_paused_after_the_partition_shows_both_sides_on_screen()
     {
         using var engine = Engine("fast/split-brain.yaml");            // partition at 3 s
+        var swim = Watch(engine);
         using var tui = new Headless(engine);
         tui.Type("..........");                                       // ten steps of 100 ms
         Assert.Equal(1_000_000, engine.Live.Simulation.Now);
@@ -102,7 +116,7 @@ public sealed class SimulationTests
         Assert.Contains("PARTITION n1,n2 | n3,n4,n5", screen);
         Assert.Contains("PAUSED", screen);
         Assert.Contains("running, cut from n1,n2", tui.LineWith("│n4 "));
-        AssertMatchesGroundTruth(tui.ViewModel, engine);
+        AssertMatchesGroundTruth(tui.ViewModel, engine, swim);
         tui.Key(new Key('h'));
         Assert.DoesNotContain("PARTITION", tui.Screen());
         Assert.False(engine.Live.Simulation.Network.IsPartitioned);
@@ -112,6 +126,7 @@ public sealed class SimulationTests
     public void Crash_key_on_the_selected_node_shows_it_down()
     {
         using var engine = Engine("fast/split-brain.yaml");
+        var swim = Watch(engine);
         using var tui = new Headless(engine);
         tui.Key(Key.CursorDown);
         tui.Key(Key.CursorDown);                                   // n3
@@ -120,7 +135,7 @@ public sealed class SimulationTests
         Assert.Contains("down", tui.LineWith("│n3 "));
         tui.Key(new Key('r'));
         Assert.Contains("running", tui.LineWith("│n3 "));
-        AssertMatchesGroundTruth(tui.ViewModel, engine);
+        AssertMatchesGroundTruth(tui.ViewModel, engine, swim);
     }
 
     [Fact]

@@ -12,6 +12,15 @@ public static class ReportPrinter
     /// <summary>Timeline lines printed in the text report (JSON has them all).</summary>
     public const int TimelineLinesMax = 40;
 
+    /// <summary>Failure-detection lines printed in the text report (JSON has them all).</summary>
+    public const int DetectionLinesMax = 20;
+
+    private const string StepPrefix = "steps.";
+
+    /// <summary>Timeline steps that inject a fault (their counts are metrics <c>steps.&lt;kind&gt;</c>).</summary>
+    private static readonly string[] FaultSteps =
+        ["clock", "corrupt", "crash", "disk", "network", "partition", "pause", "restart", "stop"];
+
     private static readonly JsonSerializerOptions Json = new()
     {
         WriteIndented = true,
@@ -45,10 +54,9 @@ public static class ReportPrinter
             $"events:       {result.EventsExecuted:N0} ({result.TraceRecords:N0} traced)"));
         var speed = result.VirtualMicroseconds / 1e6 / Math.Max(result.WallSeconds, 1e-9);
         output.WriteLine(string.Create(inv, $"wall time:    {result.WallSeconds:F2} s ({speed:0.##}x real time)"));
-        var faults = result.FaultCounts.Count == 0
-            ? "none"
-            : string.Join(", ", result.FaultCounts.Select(kv => $"{kv.Key} {kv.Value}"));
-        output.WriteLine($"faults:       {faults}");
+        output.WriteLine($"faults:       {Faults(result)}");
+        PrintList(output, "storage:", result.Storage, result.Storage.Count);
+        PrintList(output, "detections:", result.Detections, DetectionLinesMax);
         PrintTimeline(output, result);
         output.WriteLine("expectations:");
         foreach (var e in result.Expectations)
@@ -87,9 +95,51 @@ public static class ReportPrinter
         {
             result.Scenario, result.File, result.Protocol, result.Nodes, result.Seed, result.SwarmChoices,
             result.TraceHash, result.TraceRecords, result.EventsExecuted, result.VirtualMicroseconds,
-            result.WallSeconds, result.FaultCounts, result.Passed, result.Expectations, result.Metrics,
+            result.WallSeconds, result.FaultCounts, result.Storage, result.Detections, result.Passed,
+            result.Expectations, result.Metrics,
             result.Timeline, result.TimelineOmitted, Replay = ReplayCommand(result),
         }, Json));
+    }
+
+    /// <summary>Faults the random injector caused and faults the timeline's steps injected, by kind.</summary>
+    private static string Faults(RunResult result)
+    {
+        var random = result.FaultCounts.Select(kv => $"{kv.Key} {kv.Value}").ToList();
+        var steps = result.Metrics.Where(kv => kv.Key.StartsWith(StepPrefix, StringComparison.Ordinal)
+                && FaultSteps.Contains(kv.Key[StepPrefix.Length..], StringComparer.Ordinal))
+            .Select(kv => string.Create(CultureInfo.InvariantCulture, $"{kv.Key[StepPrefix.Length..]} {kv.Value}"))
+            .ToList();
+        var parts = new List<string>();
+        if (random.Count > 0)
+        {
+            parts.Add("random: " + string.Join(", ", random));
+        }
+
+        if (steps.Count > 0)
+        {
+            parts.Add("timeline steps: " + string.Join(", ", steps));
+        }
+
+        return parts.Count == 0 ? "none" : string.Join("; ", parts);
+    }
+
+    private static void PrintList(TextWriter output, string title, IReadOnlyList<string> lines, int max)
+    {
+        if (lines.Count == 0)
+        {
+            return;
+        }
+
+        output.WriteLine(title);
+        foreach (var line in lines.Take(max))
+        {
+            output.WriteLine($"  {line}");
+        }
+
+        if (lines.Count > max)
+        {
+            output.WriteLine($"  … {lines.Count - max} more (--json shows them all)");
+        }
     }
 
     private static void PrintTimeline(TextWriter output, RunResult result)

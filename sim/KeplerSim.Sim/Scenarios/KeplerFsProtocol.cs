@@ -1,11 +1,13 @@
 using KeplerSim.Core.Node;
-using KeplerSim.Sim.Kernel;
+using KeplerSim.Sim.KeplerFs;
 
 namespace KeplerSim.Sim.Scenarios;
 
 /// <summary>
-/// Registers the KeplerFS protocol: every node runs <see cref="KeplerNode"/> over a member list the harness keeps
-/// (joins and stops change it) until SWIM maintains it.
+/// Registers the KeplerFS protocol: every node runs <see cref="KeplerNode"/>, created by
+/// <see cref="SimKeplerNode"/> exactly as a real node starts: with SWIM it knows itself and its seeds and joins
+/// through them; with <c>membership: static</c> its members are every node of the scenario (a real node's
+/// <c>PEERS</c>). The harness never tells a node who its members are afterwards.
 /// </summary>
 public static partial class ProtocolRegistry
 {
@@ -14,44 +16,18 @@ public static partial class ProtocolRegistry
         ProtocolCapabilities.Files | ProtocolCapabilities.Chunks | ProtocolCapabilities.Membership;
 
     static partial void RegisterKeplerFs(ref ProtocolRegistration? registration) =>
-        registration = new ProtocolRegistration(KeplerFs, Create, KeplerFsCapabilities, OnChange)
+        registration = new ProtocolRegistration(KeplerFs, Create, KeplerFsCapabilities)
         {
+            // What the node really places chunks over: its ring's members, as SWIM (or the static list) made them.
             MembershipView = node => node.Program is KeplerNode { Ready.IsCompletedSuccessfully: true } kepler
                 ? kepler.Cluster.Ids.Select(id => id.Value).ToList()
                 : null,
         };
 
-    private static SortedSet<string> Members(ProtocolRunState run, ProtocolContext? context) =>
-        run.GetOrAdd("members", () => new SortedSet<string>(
-            context!.InitialMembers.Select(m => m.Value), StringComparer.Ordinal));
-
-    private static ClusterView View(SortedSet<string> members) => Sim.KeplerFs.KeplerSimCluster.ViewOf(members);
-
-    private static KeplerNode Create(ProtocolContext context) =>
-        new(context.Runtime, context.Options, View(Members(context.Run, context)));
-
-    private static void OnChange(ProtocolRunState run, Simulation sim, SimNode node, MembershipChange change)
+    private static KeplerNode Create(ProtocolContext context)
     {
-        var members = Members(run, null);
-        if (change == MembershipChange.Joined)
-        {
-            members.Add(node.Name);
-        }
-        else
-        {
-            members.Remove(node.Name);
-        }
-
-        // Paused nodes too: their work waits for the resume. Skipping them left a node that was paused during a join
-        // on the old ring for good (chaos regression scenarios/regressions/paused-node-misses-join.yaml).
-        foreach (var member in sim.Nodes.Where(n => n.State != SimNodeState.Down && n.Program is KeplerNode))
-        {
-            var view = View(members);
-            _ = member.Spawn(_ =>
-            {
-                ((KeplerNode)member.Program!).UpdateCluster(view, $"{change} {node.Name}");
-                return Task.FromResult(true);
-            });
-        }
+        var cluster = context.Cluster;
+        var others = cluster.Membership == MembershipMode.Static ? cluster.NodeNames() : cluster.SeedNodes();
+        return SimKeplerNode.Create(context.Runtime, context.Options, cluster.Membership, others);
     }
 }

@@ -19,16 +19,7 @@ public enum ProtocolCapabilities
     Membership = 4,
 }
 
-/// <summary>How the cluster's membership changed by a scenario step (until the protocol has its own).</summary>
-public enum MembershipChange
-{
-    /// <summary>A node was started for the first time after time 0 (a join).</summary>
-    Joined,
-    /// <summary>A node was stopped for good (a leave or a death that stays).</summary>
-    Left,
-}
-
-/// <summary>State shared by every node of one run (for example a harness-maintained member list).</summary>
+/// <summary>State shared by every node of one run (for example a test protocol's store).</summary>
 public sealed class ProtocolRunState
 {
     private readonly SortedDictionary<string, object> _items = new(StringComparer.Ordinal);
@@ -67,15 +58,14 @@ public sealed record ProtocolContext(
 /// <param name="Name">The name scenario files use in <c>cluster.protocol</c>.</param>
 /// <param name="Factory">Creates the program of one node incarnation.</param>
 /// <param name="Capabilities">What the protocol offers.</param>
-/// <param name="OnMembershipChange">
-/// Called (on the kernel thread, outside any node) when a step makes a node join or leave, so that a protocol
-/// without its own membership can be told by the harness. Optional.
-/// </param>
+/// <remarks>
+/// The harness observes and injects faults; it never tells a node who its members are. A protocol learns its
+/// membership itself (KeplerFS: SWIM through seeds, or a static list given at start).
+/// </remarks>
 public sealed record ProtocolRegistration(
     string Name,
     Func<ProtocolContext, INodeProgram> Factory,
-    ProtocolCapabilities Capabilities,
-    Action<ProtocolRunState, Simulation, SimNode, MembershipChange>? OnMembershipChange = null)
+    ProtocolCapabilities Capabilities)
 {
     /// <summary>The member set a running node currently places data over (null: not known yet); checked by
     /// <c>membership_converged</c> when the protocol has <see cref="ProtocolCapabilities.Membership"/>.</summary>

@@ -124,6 +124,8 @@ internal sealed partial class ScenarioRun
                     || op.Detail == step.ExpectCount.Value.ToString(CultureInfo.InvariantCulture)),
                 ExpectedOutcome.NotFound => op.Outcome == "not_found",
                 ExpectedOutcome.Error => op.Outcome == "error",
+                ExpectedOutcome.DurabilityNotMet => op.Outcome == "error"
+                    && op.Detail?.StartsWith(nameof(DurabilityNotMetException) + ":", StringComparison.Ordinal) == true,
                 _ => op.Outcome == "ok" && op.Detail == expectedHash,
             });
             if (step.Expect == ExpectedOutcome.Equal && !pass && op.Outcome == "ok")

@@ -53,6 +53,7 @@ internal sealed partial class ScenarioRun
             }
         }
 
+        AddDetectionMetrics(m);
         if (_convergedAfter is { } converged)
         {
             m["converge.seconds"] = converged / 1e6;

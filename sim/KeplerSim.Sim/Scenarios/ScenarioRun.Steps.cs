@@ -1,3 +1,4 @@
+using KeplerSim.Core.Node;
 using KeplerSim.Core.Runtime;
 using KeplerSim.Sim.Invariants;
 using KeplerSim.Sim.Kernel;
@@ -6,6 +7,13 @@ namespace KeplerSim.Sim.Scenarios;
 
 internal sealed partial class ScenarioRun
 {
+    /// <summary>How long a stopping node hands its chunks off at most: a real node's default
+    /// HANDOFF_TIMEOUT_MS (<c>NodeConfig.HandoffTimeoutMs</c>).</summary>
+    private const long StopHandoffTimeoutMicroseconds = 30_000_000;
+
+    /// <summary>How long after its leave and hand-off timeouts a stopping node is ended at the latest.</summary>
+    private const long StopGraceMicroseconds = 1_000_000;
+
     private readonly List<(SimNode From, SimNode To)> _linkOverrides = [];
     private readonly List<StepOp> _stepOps = [];
     private readonly List<(int Index, Expectation Result)> _waitResults = [];
@@ -26,13 +34,7 @@ internal sealed partial class ScenarioRun
                 step.Nodes.Select(Node).ToList().ForEach(StartNode);
                 break;
             case StepKind.Stop:
-                foreach (var node in step.Nodes.Select(Node))
-                {
-                    node.Crash();
-                    _context.Stopped.Add(node.Name);
-                    _protocol.OnMembershipChange?.Invoke(_runState, _sim, node, MembershipChange.Left);
-                }
-
+                step.Nodes.Select(Node).ToList().ForEach(StopNode);
                 break;
             case StepKind.Crash:
                 foreach (var node in step.Nodes.Select(Node))
@@ -129,15 +131,44 @@ internal sealed partial class ScenarioRun
             return;
         }
 
-        // A late node's first start is a join, and so is a start after a stop (a rejoin), also of a node that
-        // started at time 0: leaving that one out kept it off every ring (chaos regression
-        // scenarios/regressions/rejoin-after-stop.yaml).
-        var lateJoin = node.Epoch == 0 && !_scenario.Cluster.InitialNodes().Contains(node.Name, StringComparer.Ordinal);
-        var rejoin = _context.Stopped.Remove(node.Name);
+        // A late node's first start is a join, and so is a start after a stop: the node joins through its seeds
+        // as a real one does. Nobody tells the others.
+        _context.Stopped.Remove(node.Name);
         node.Start();
-        if (lateJoin || rejoin)
+    }
+
+    /// <summary>
+    /// A stop is a shutdown, as SIGTERM on a real node: a running KeplerFS node leaves gracefully
+    /// (<see cref="KeplerNode.LeaveAsync"/>: peers mark it left, not dead, and drop it from their rings; it hands its
+    /// chunks off for up to the node's default HANDOFF_TIMEOUT_MS), then the process ends. A paused or down node
+    /// just ends. The node counts as stopped from the step on.
+    /// </summary>
+    private void StopNode(SimNode node)
+    {
+        _context.Stopped.Add(node.Name);
+        if (node is not { State: SimNodeState.Running, Program: KeplerNode kepler })
         {
-            _protocol.OnMembershipChange?.Invoke(_runState, _sim, node, MembershipChange.Joined);
+            node.Crash();
+            return;
+        }
+
+        var epoch = node.Epoch;
+        _ = node.Spawn(async _ =>
+        {
+            await kepler.LeaveAsync(StopHandoffTimeoutMicroseconds);
+            _sim.Schedule(0, () => EndStopped(node, epoch));
+        });
+
+        // The leave is bounded by its own timeouts; this bounds one that a pause holds up.
+        var leave = kepler.Membership?.Options.LeaveTimeoutMicroseconds ?? 0;
+        _sim.Schedule(leave + StopHandoffTimeoutMicroseconds + StopGraceMicroseconds, () => EndStopped(node, epoch));
+    }
+
+    private void EndStopped(SimNode node, int epoch)
+    {
+        if (node.Epoch == epoch && _context.Stopped.Contains(node.Name))
+        {
+            node.Crash();
         }
     }
 
@@ -201,7 +232,7 @@ internal sealed partial class ScenarioRun
         var name = $"step {step.Index} at {step.At}: {step.Describe()}";
         void Poll()
         {
-            if (WaitHolds(step.Condition) is not { } failure)
+            if (WaitHolds(step) is not { } failure)
             {
                 _waitResults.Add((step.Index, new Expectation(name, ExpectationStatus.Pass,
                     $"held after {Seconds(_sim.Now - started)}")));
@@ -221,6 +252,18 @@ internal sealed partial class ScenarioRun
         Poll();
     }
 
+    /// <summary>Null when each node of the step places chunks over exactly the step's members, else who sees
+    /// what.</summary>
+    private string? MembersDiffer(ScenarioStep step)
+    {
+        var expected = string.Join(",", step.Members);
+        var differ = step.Nodes.Select(Node).Select(node => (node.Name, View: _protocol.MembershipView?.Invoke(node)))
+            .Select(n => (n.Name, Seen: n.View is { } v ? string.Join(",", v.Order(StringComparer.Ordinal)) : null))
+            .Where(n => n.Seen != expected).Select(n => $"{n.Name} sees [{n.Seen ?? "nothing (down or starting)"}]")
+            .ToList();
+        return differ.Count == 0 ? null : $"expected [{expected}]: " + string.Join(", ", differ);
+    }
+
     /// <summary>Null when every operation issued to a node's current incarnation has completed (one that is down
     /// for good never will), else how many are pending.</summary>
     private string? PendingOperations() => _ledger.Ops.Count(o => o.Outcome is null && Node(o.Node) is var node
@@ -229,7 +272,7 @@ internal sealed partial class ScenarioRun
         : null;
 
     /// <summary>Null when the condition holds, else why not.</summary>
-    private string? WaitHolds(WaitCondition condition) => condition switch
+    private string? WaitHolds(ScenarioStep step) => step.Condition switch
     {
         WaitCondition.AllRunning => InvariantChecks.Check(InvariantCatalog.AllNodesRunning, _context),
         WaitCondition.Healed => _sim.Network.IsPartitioned ? "a partition is in force" : null,
@@ -237,6 +280,7 @@ internal sealed partial class ScenarioRun
             ? InvariantChecks.Check(InvariantCatalog.QueuesEmpty, _context)
             : null,
         WaitCondition.OpsSettled => PendingOperations(),
+        WaitCondition.Members => MembersDiffer(step),
         _ => Declared(InvariantPhase.Liveness).Where(i => i != InvariantCatalog.AcknowledgedWritesReadable)
             .Select(i => InvariantChecks.Check(i, _context) is { } f ? $"{i}: {f}" : null)
             .FirstOrDefault(f => f is not null),

@@ -82,6 +82,7 @@ internal sealed partial class ScenarioRun : IDisposable
         }
 
         _finished = true;
+        var storage = _protocol.Capabilities.HasFlag(ProtocolCapabilities.Files) ? StorageLines() : [];
         SafetyCheck();
         EvaluateSafety();
         EvaluateSteps();
@@ -95,7 +96,7 @@ internal sealed partial class ScenarioRun : IDisposable
             TraceRecords = _sim.Trace.Count, EventsExecuted = _sim.EventsExecuted,
             VirtualMicroseconds = _sim.Now, WallSeconds = wall.Elapsed.TotalSeconds,
             FaultCounts = _chaos?.Counts ?? [], Timeline = _timeline, TimelineOmitted = _timelineOmitted,
-            Expectations = _expectations, Metrics = metrics,
+            Expectations = _expectations, Metrics = metrics, Storage = storage, Detections = DetectionLines(),
         };
     }
 
@@ -270,6 +271,7 @@ internal sealed partial class ScenarioRun : IDisposable
 
     private void OnRecord(TraceRecord record)
     {
+        ObserveDetection(record);
         switch (record.Kind)
         {
             case TraceKind.Protocol:

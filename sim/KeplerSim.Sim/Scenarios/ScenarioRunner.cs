@@ -58,6 +58,13 @@ public sealed record RunResult
     /// <summary>Metrics by name.</summary>
     public required IReadOnlyDictionary<string, double> Metrics { get; init; }
 
+    /// <summary>What the cluster stored: files written and read back, copies per chunk (file protocols).</summary>
+    public IReadOnlyList<string> Storage { get; init; } = [];
+
+    /// <summary>Failure detection: each crash, pause or partition a node suffered and when a peer declared it
+    /// dead (protocols with membership).</summary>
+    public IReadOnlyList<string> Detections { get; init; } = [];
+
     /// <summary>Whether every expectation held.</summary>
     public bool Passed => Expectations.All(e => e.Status != ExpectationStatus.Fail);
 }

@@ -54,6 +54,9 @@ public enum ExpectedOutcome
     Equal,
     /// <summary>Any outcome (reported, never failed): generated chaos cases leave judging to the invariants.</summary>
     Any,
+    /// <summary>The write is refused because its durability cannot be met (HTTP 503 <c>durability_not_met</c> on a
+    /// real node): puts and deletes.</summary>
+    DurabilityNotMet,
 }
 
 /// <summary>A condition of <c>wait_until</c> (and of the liveness phase).</summary>
@@ -69,6 +72,9 @@ public enum WaitCondition
     Converged,
     /// <summary>Every file operation issued so far has completed.</summary>
     OpsSettled,
+    /// <summary>Each node named by <c>on:</c> places chunks over exactly the nodes named by <c>members:</c> (its
+    /// ring, as its own membership made it).</summary>
+    Members,
 }
 
 /// <summary>One timeline step. Which members are used depends on <see cref="Kind"/>.</summary>
@@ -146,6 +152,9 @@ public sealed class ScenarioStep
     /// <summary>wait_until: the condition.</summary>
     public WaitCondition Condition { get; init; }
 
+    /// <summary>wait_until members: the member set each node of <see cref="Nodes"/> must place chunks over.</summary>
+    public IReadOnlyList<string> Members { get; init; } = [];
+
     /// <summary>wait_until: how long it may take.</summary>
     public Duration Timeout { get; init; } = new(30_000_000);
 
@@ -163,6 +172,8 @@ public sealed class ScenarioStep
             StepKind.Put => $"put {Path} on {nodes} ({(Content is null ? Size.ToString() : Content.Length + "B")})",
             StepKind.Get or StepKind.Delete or StepKind.List
                 => $"{Kind.ToString().ToLowerInvariant()} {Path} on {nodes}",
+            StepKind.WaitUntil when Condition == WaitCondition.Members =>
+                $"wait_until members of {nodes} are [{string.Join(",", Members)}] within {Timeout}",
             StepKind.WaitUntil => $"wait_until {Names.Snake(Condition.ToString())} within {Timeout}",
             StepKind.Pause when For is { } d => $"pause {nodes} for {d}",
             StepKind.Crash when For is { } d => $"crash {nodes} (restart after {d})",

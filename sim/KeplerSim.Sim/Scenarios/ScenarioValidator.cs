@@ -49,6 +49,13 @@ internal static class ScenarioValidator
                     $"API (keplerfs), but the cluster runs '{s.Cluster.Protocol}'");
             }
 
+            if (step is { Kind: StepKind.WaitUntil, Condition: WaitCondition.Members } && !ProtocolRegistry
+                    .CapabilitiesOf(s.Cluster.Protocol).HasFlag(ProtocolCapabilities.Membership))
+            {
+                throw binder.Error(action, "wait_until: members needs a protocol with its own membership " +
+                    $"(keplerfs), but the cluster runs '{s.Cluster.Protocol}'");
+            }
+
             if (step.Kind is StepKind.Start or StepKind.Partition or StepKind.Network or StepKind.Heal
                 or StepKind.WaitUntil)
             {
@@ -107,6 +114,7 @@ internal static class ScenarioValidator
                 $"unknown node '{c.Start[i]}' in cluster.start: expected a name from the cluster");
         }
 
+        ValidateMembership(c, seen, binder);
         Require(c.ReplicationFactor <= names.Count || c.Protocol == ProtocolRegistry.Ping, binder,
             "cluster.replication_factor", $"replication factor {c.ReplicationFactor} exceeds the {names.Count} nodes");
         Section(binder, "cluster", () => c.ToKeplerOptions().Validate());
@@ -115,6 +123,24 @@ internal static class ScenarioValidator
             "transfer interval must be > 0");
         Require(c.Ping.TransferSize.Bytes is > 0 and <= int.MaxValue, binder, "cluster.ping.transfer_size",
             "transfer size must be > 0");
+    }
+
+    private static void ValidateMembership(ClusterSpec c, SortedSet<string> names, YamlBinder binder)
+    {
+        var seeds = c.Seeds ?? [];
+        Require(c.Seeds is null || c.Membership == KeplerFs.MembershipMode.Swim, binder, "cluster.seeds",
+            "cluster.seeds are for membership: swim; a static cluster's members are all its nodes");
+        Require(c.Seeds is null || seeds.Count > 0, binder, "cluster.seeds",
+            "cluster.seeds is empty: expected at least one node name (or leave it out for the default)");
+        for (var i = 0; i < seeds.Count; i++)
+        {
+            Require(names.Contains(seeds[i]), binder, $"cluster.seeds[{i}]",
+                $"unknown node '{seeds[i]}' in cluster.seeds: expected a name from the cluster");
+            Require(seeds.IndexOf(seeds[i]) == i, binder, $"cluster.seeds[{i}]",
+                $"seed '{seeds[i]}' appears twice");
+        }
+
+        Section(binder, "cluster.swim", () => c.Swim.ToOptions().Validate());
     }
 
     private static void ValidateSwarm(Scenario s, YamlBinder binder)

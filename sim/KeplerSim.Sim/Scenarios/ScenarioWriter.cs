@@ -81,6 +81,8 @@ public static class ScenarioWriter
                 break;
             case StepKind.WaitUntil:
                 parts.Add($"{action}: {Names.Snake(step.Condition.ToString())}");
+                AddIf(parts, step.Condition == WaitCondition.Members, $"on: {NodeList(step.Nodes)}");
+                AddIf(parts, step.Condition == WaitCondition.Members, $"members: {NodeList(step.Members)}");
                 parts.Add($"timeout: {step.Timeout}");
                 break;
             default:
@@ -181,7 +183,8 @@ public static class ScenarioWriter
     }
 
     private static IEnumerable<PropertyInfo> Members(Type type) =>
-        type.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.CanWrite && p.SetMethod!.IsPublic);
+        type.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.CanWrite && p.SetMethod!.IsPublic
+            && p.GetCustomAttribute<RemovedKeyAttribute>() is null);
 
     private static bool IsSection(Type type) => type.IsClass && type != typeof(string) && !type.IsGenericType;
 

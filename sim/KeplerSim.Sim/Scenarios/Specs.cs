@@ -1,4 +1,6 @@
+using KeplerSim.Core.Membership;
 using KeplerSim.Core.Node;
+using KeplerSim.Sim.KeplerFs;
 using KeplerSim.Sim.Kernel;
 
 namespace KeplerSim.Sim.Scenarios;
@@ -24,6 +26,22 @@ public sealed class ClusterSpec
     /// <summary>Replication factor N.</summary>
     public int ReplicationFactor { get; set; } = 3;
 
+    /// <summary>
+    /// How KeplerFS nodes learn their members: <c>swim</c> (the default, as deployed: a node knows itself and its
+    /// seeds and joins through them) or <c>static</c> (every node of the scenario is a member from the start, like
+    /// <c>PEERS</c> on a real fixed cluster; a node started later was simply down until then).
+    /// </summary>
+    public MembershipMode Membership { get; set; } = MembershipMode.Swim;
+
+    /// <summary>
+    /// The nodes every node joins through (SWIM). Default: the first up to <see cref="DefaultSeedsMax"/> nodes
+    /// started at time 0; a node never seeds itself.
+    /// </summary>
+    public List<string>? Seeds { get; set; }
+
+    /// <summary>SWIM timings; unset knobs keep the node's defaults.</summary>
+    public SwimSpec Swim { get; set; } = new();
+
     /// <summary>Chunk size.</summary>
     public ByteSize ChunkSize { get; set; } = new(4L << 20);
 
@@ -40,12 +58,79 @@ public sealed class ClusterSpec
     /// <summary>The nodes started at time 0.</summary>
     public IReadOnlyList<string> InitialNodes() => Start ?? NodeNames();
 
+    /// <summary>Most seeds chosen when <see cref="Seeds"/> is not given.</summary>
+    public const int DefaultSeedsMax = 3;
+
+    /// <summary>The seeds (given, or the first nodes started at time 0), before a node leaves itself out.</summary>
+    public IReadOnlyList<string> SeedNodes()
+    {
+        if (Seeds is { } seeds)
+        {
+            return seeds;
+        }
+
+        var initial = new SortedSet<string>(InitialNodes(), StringComparer.Ordinal);
+        return NodeNames().Where(initial.Contains).Take(DefaultSeedsMax).ToList();
+    }
+
     /// <summary>The KeplerFS node options this section describes.</summary>
     public KeplerOptions ToKeplerOptions() => Keplerfs.Apply(new KeplerOptions
     {
         ReplicationFactor = ReplicationFactor,
         ChunkSizeBytes = (int)Math.Min(int.MaxValue, ChunkSize.Bytes),
+        Swim = Membership == MembershipMode.Swim ? Swim.ToOptions() : null,
     });
+}
+
+/// <summary>
+/// SWIM timings (<c>cluster.swim</c>), to scale a simulated cluster's failure detection. Every knob left unset keeps
+/// the value a real node runs with its default configuration (<c>SwimOptions</c>' defaults, which
+/// <c>NodeHost.SwimOptionsOf</c> yields for the default <c>SWIM_PROBE_INTERVAL_MS</c>).
+/// </summary>
+public sealed class SwimSpec
+{
+    /// <summary>Time between failure-detection probes.</summary>
+    public Duration? ProbeInterval { get; set; }
+
+    /// <summary>How long a probe waits for a direct ack before asking others (ping-req).</summary>
+    public Duration? ProbeTimeout { get; set; }
+
+    /// <summary>How many members are asked to probe a silent target indirectly.</summary>
+    public int? IndirectChecks { get; set; }
+
+    /// <summary>Scales the suspicion timeout (mult × max(1, log10(n)) × probe interval).</summary>
+    public int? SuspicionMultiplier { get; set; }
+
+    /// <summary>Time between gossip rounds.</summary>
+    public Duration? GossipInterval { get; set; }
+
+    /// <summary>Time between full-state push-pull syncs.</summary>
+    public Duration? PushPullInterval { get; set; }
+
+    /// <summary>Time between join attempts while no seed has answered.</summary>
+    public Duration? JoinRetryInterval { get; set; }
+
+    /// <summary>
+    /// The SWIM options: the node's defaults with the knobs that are set. A probe interval alone scales the probe
+    /// timeout and join retry as the node's <c>SWIM_PROBE_INTERVAL_MS</c> does (<c>NodeHost.SwimOptionsOf</c>).
+    /// </summary>
+    public SwimOptions ToOptions()
+    {
+        var defaults = new SwimOptions();
+        var interval = ProbeInterval?.Microseconds ?? defaults.ProbeIntervalMicroseconds;
+        return defaults with
+        {
+            ProbeIntervalMicroseconds = interval,
+            ProbeTimeoutMicroseconds = ProbeTimeout?.Microseconds
+                ?? Math.Min(defaults.ProbeTimeoutMicroseconds, interval / 2),
+            IndirectChecks = IndirectChecks ?? defaults.IndirectChecks,
+            SuspicionMultiplier = SuspicionMultiplier ?? defaults.SuspicionMultiplier,
+            GossipIntervalMicroseconds = GossipInterval?.Microseconds ?? defaults.GossipIntervalMicroseconds,
+            PushPullIntervalMicroseconds = PushPullInterval?.Microseconds ?? defaults.PushPullIntervalMicroseconds,
+            JoinRetryIntervalMicroseconds = JoinRetryInterval?.Microseconds
+                ?? Math.Min(defaults.JoinRetryIntervalMicroseconds, interval),
+        };
+    }
 }
 
 /// <summary>KeplerFS knobs (<c>cluster.keplerfs</c>); each maps onto a <see cref="KeplerOptions"/> member.</summary>
@@ -93,8 +178,12 @@ public sealed class KeplerFsSpec
     /// <summary>Chunks scrubbed per second.</summary>
     public int? ScrubChunksPerSecond { get; set; }
 
-    /// <summary>Run SWIM membership (default SwimOptions): crashed nodes are declared dead and the ring follows
-    /// the live members, as on a real node; unset or false keeps the harness-maintained member list.</summary>
+    /// <summary>
+    /// Removed from scenario files: <c>cluster.keplerfs.swim</c> is an error naming its replacement,
+    /// <c>cluster.membership</c> (SWIM is the default). Kept as a property only so that code still setting it
+    /// compiles until it moves to <see cref="ClusterSpec.Membership"/>; it has no effect.
+    /// </summary>
+    [RemovedKey("cluster.membership: swim (the default) or static")]
     public bool? Swim { get; set; }
 
     /// <summary>Applies the knobs that are set to <paramref name="options"/>.</summary>
@@ -120,7 +209,6 @@ public sealed class KeplerFsSpec
             GcGraceMicroseconds = GcGrace?.Microseconds ?? options.GcGraceMicroseconds,
             GcIntervalMicroseconds = GcInterval?.Microseconds ?? options.GcIntervalMicroseconds,
             ScrubChunksPerSecond = ScrubChunksPerSecond ?? options.ScrubChunksPerSecond,
-            Swim = Swim == true ? new Core.Membership.SwimOptions() : options.Swim,
         };
     }
 }
@@ -349,4 +437,16 @@ public sealed class ExpectSpec
 
     /// <summary>Bounds on metrics: <c>ops.put.ok: "&gt;= 10"</c>.</summary>
     public SortedDictionary<string, string> Metrics { get; set; } = new(StringComparer.Ordinal);
+}
+
+/// <summary>
+/// Marks a property whose key is no longer accepted in scenario files: the binder rejects the key with a positioned
+/// error naming <see cref="Replacement"/>, and the writer never writes it.
+/// </summary>
+/// <param name="replacement">What to write instead.</param>
+[AttributeUsage(AttributeTargets.Property)]
+public sealed class RemovedKeyAttribute(string replacement) : Attribute
+{
+    /// <summary>What to write instead.</summary>
+    public string Replacement => replacement;
 }

@@ -28,7 +28,7 @@ internal sealed class StepParser(YamlBinder binder, Scenario scenario)
         [StepKind.Get] = ["on", "expect"],
         [StepKind.Delete] = ["on", "durability", "expect"],
         [StepKind.List] = ["on", "expect", "count"],
-        [StepKind.WaitUntil] = ["timeout"],
+        [StepKind.WaitUntil] = ["timeout", "on", "members"],
     };
 
     private static readonly SortedDictionary<string, StepKind> Actions =
@@ -128,9 +128,33 @@ internal sealed class StepParser(YamlBinder binder, Scenario scenario)
             StepKind.Corrupt => Copy(WithNodes(step, value), count: Opt<int?>(o, "chunks") ?? 1),
             StepKind.Disk => Disk(step, value, o),
             StepKind.Clock => Clock(step, value, o),
-            StepKind.WaitUntil => Copy(step, condition: (WaitCondition)binder.BindScalar(value, typeof(WaitCondition)),
-                timeout: Opt<Duration?>(o, "timeout")),
+            StepKind.WaitUntil => Wait(step, value, o),
             _ => FileOperation(step, value, o),
+        };
+    }
+
+    private ScenarioStep Wait(ScenarioStep step, YamlNode value, SortedDictionary<string, YamlNode> o)
+    {
+        var condition = (WaitCondition)binder.BindScalar(value, typeof(WaitCondition));
+        var timeout = Opt<Duration?>(o, "timeout");
+        if (condition != WaitCondition.Members)
+        {
+            var extra = o.Keys.FirstOrDefault(k => k is "on" or "members");
+            return extra is null ? Copy(step, condition: condition, timeout: timeout)
+                : throw binder.Error(o[extra], $"'{extra}:' is for wait_until: members");
+        }
+
+        if (!o.TryGetValue("on", out var on) || !o.TryGetValue("members", out var members))
+        {
+            throw binder.Error(value, "wait_until: members needs 'on:' (the nodes whose view is checked) and " +
+                "'members:' (the member set they must place chunks over)");
+        }
+
+        var expected = NodeList(members).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        return new ScenarioStep
+        {
+            Index = step.Index, Kind = step.Kind, At = step.At, Position = step.Position, SourcePath = step.SourcePath,
+            Condition = condition, Timeout = timeout ?? step.Timeout, Nodes = NodeList(on), Members = expected,
         };
     }
 
@@ -306,6 +330,11 @@ internal sealed class StepParser(YamlBinder binder, Scenario scenario)
         if (expect == ExpectedOutcome.Equal && step.Kind != StepKind.Get)
         {
             throw binder.Error(o["expect"], "expect: equal is for get steps: expected ok, not_found or error");
+        }
+
+        if (expect == ExpectedOutcome.DurabilityNotMet && step.Kind is not (StepKind.Put or StepKind.Delete))
+        {
+            throw binder.Error(o["expect"], "expect: durability_not_met is for put and delete steps");
         }
 
         return new ScenarioStep

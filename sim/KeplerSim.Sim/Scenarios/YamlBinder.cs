@@ -72,10 +72,17 @@ internal sealed class YamlBinder(string file, SourceMap source)
             if (!properties.TryGetValue(name, out var property))
             {
                 var where = path.Length == 0 ? "" : " in " + path;
-                throw Error(key, $"unknown key '{name}'{where}: expected one of {string.Join(", ", properties.Keys)}");
+                throw Error(key, $"unknown key '{name}'{where}: expected one of {string.Join(", ",
+                    properties.Where(p => p.Value.GetCustomAttribute<RemovedKeyAttribute>() is null)
+                        .Select(p => p.Key))}");
             }
 
             var childPath = path.Length == 0 ? name : path + "." + name;
+            if (property.GetCustomAttribute<RemovedKeyAttribute>() is { } removed)
+            {
+                throw Error(key, $"'{childPath}' was removed: use {removed.Replacement}");
+            }
+
             property.SetValue(instance, Bind(value, property.PropertyType, childPath));
         }
     }

@@ -15,8 +15,33 @@ public sealed class ScenarioErrorTests
         { "bad YAML", "name: x\ncluster:\n  nodes: [1, 2\n",
             "bad.yaml(4,1): While parsing a flow sequence, did not find expected ',' or ']'." },
         { "unknown key", "name: x\ncluster:\n  nodez: 3\n",
-            "bad.yaml(3,3): unknown key 'nodez' in cluster: expected one of chunk_size, keplerfs, names, nodes, " +
-            "ping, protocol, replication_factor, start" },
+            "bad.yaml(3,3): unknown key 'nodez' in cluster: expected one of chunk_size, keplerfs, membership, names, " +
+            "nodes, ping, protocol, replication_factor, seeds, start, swim" },
+        { "removed keplerfs.swim", "cluster:\n  protocol: keplerfs\n  keplerfs:\n    swim: true\n",
+            "bad.yaml(4,5): 'cluster.keplerfs.swim' was removed: use cluster.membership: swim (the default) or " +
+            "static" },
+        { "unknown membership", "cluster:\n  membership: gossip\n",
+            "bad.yaml(2,15): expected one of swim, static, got 'gossip'" },
+        { "unknown seed", "cluster:\n  protocol: keplerfs\n  seeds: [n1, n7]\n",
+            "bad.yaml(3,15): unknown node 'n7' in cluster.seeds: expected a name from the cluster" },
+        { "seeds of a static cluster", "cluster:\n  protocol: keplerfs\n  membership: static\n  seeds: [n1]\n",
+            "bad.yaml(4,10): cluster.seeds are for membership: swim; a static cluster's members are all its nodes" },
+        { "swim timings out of range", "cluster:\n  swim:\n    probe_timeout: 2s\n",
+            "bad.yaml(3,5): cluster.swim: probe timeout must be < probe interval" },
+        { "wait for members on ping", Head + "steps:\n  - at: 1s\n    wait_until: members\n    on: n1\n" +
+            "    members: [n1]\n",
+            "bad.yaml(7,17): wait_until: members needs a protocol with its own membership (keplerfs), but the " +
+            "cluster runs 'ping'" },
+        { "members without on", "cluster:\n  protocol: keplerfs\nsteps:\n  - at: 1s\n    wait_until: members\n" +
+            "    members: [n1]\n",
+            "bad.yaml(5,17): wait_until: members needs 'on:' (the nodes whose view is checked) and 'members:' " +
+            "(the member set they must place chunks over)" },
+        { "on for another condition", "cluster:\n  protocol: keplerfs\nsteps:\n  - at: 1s\n" +
+            "    wait_until: converged\n    on: n1\n",
+            "bad.yaml(6,9): 'on:' is for wait_until: members" },
+        { "durability_not_met on a get", "cluster:\n  protocol: keplerfs\nsteps:\n  - at: 1s\n    get: a\n" +
+            "    on: n1\n    expect: durability_not_met\n",
+            "bad.yaml(7,13): expect: durability_not_met is for put and delete steps" },
         { "wrong type", "name: x\ncluster:\n  nodes: three\n", "bad.yaml(3,10): expected an integer, got 'three'" },
         { "bad duration", "duration: 10 parsecs\n",
             "bad.yaml(1,11): expected a duration (a number and a unit: us, ms, s, m, h, e.g. 5s), got '10 parsecs'" },
