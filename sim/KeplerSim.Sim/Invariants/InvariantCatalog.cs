@@ -140,12 +140,12 @@ public static class InvariantCatalog
         {
             return info.Needs switch
             {
-                ProtocolCapabilities.Membership => "the protocol has no membership yet (SWIM)",
+                ProtocolCapabilities.Membership => $"protocol {protocol} has no membership of its own",
                 ProtocolCapabilities.Files => $"protocol {protocol} offers no file API",
                 _ => $"protocol {protocol} stores no chunks",
             };
         }
 
-        return info.Available ? null : "no checker yet: it arrives with SWIM membership";
+        return info.Available ? null : "no checker for it exists yet";
     }
 }

@@ -129,12 +129,6 @@ public sealed class KeplerSimCluster
     /// <summary>Replication entries waiting on running nodes.</summary>
     public long TotalQueueDepth() => Live.Sum(n => Kepler(n).QueueDepth);
 
-    /// <summary>
-    /// A member view of the named nodes with the simulator's addresses; kept for the scenario harness until it
-    /// builds its nodes through <see cref="SimKeplerNode"/> (same as <see cref="SimKeplerNode.ViewOf"/>).
-    /// </summary>
-    public static ClusterView ViewOf(IEnumerable<string> names) => SimKeplerNode.ViewOf(names);
-
     private Task<T> Run<T>(SimNode node, Func<KeplerNode, Task<T>> operation) =>
         node.Spawn(async _ =>
         {

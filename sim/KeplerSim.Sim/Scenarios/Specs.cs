@@ -180,8 +180,8 @@ public sealed class KeplerFsSpec
 
     /// <summary>
     /// Removed from scenario files: <c>cluster.keplerfs.swim</c> is an error naming its replacement,
-    /// <c>cluster.membership</c> (SWIM is the default). Kept as a property only so that code still setting it
-    /// compiles until it moves to <see cref="ClusterSpec.Membership"/>; it has no effect.
+    /// <c>cluster.membership</c> (SWIM is the default). Kept as a property only so that the binder reports the
+    /// removed key at its position; it has no effect.
     /// </summary>
     [RemovedKey("cluster.membership: swim (the default) or static")]
     public bool? Swim { get; set; }

@@ -63,6 +63,9 @@ public sealed class ProcessNode : IDisposable
     {
         var process = _process ?? throw new InvalidOperationException($"{Spec.Id} was never started");
         Assert.True(process.WaitForExit(timeout), $"{Spec.Id} to exit within {timeout.TotalSeconds} s");
+        // With a timeout WaitForExit does not wait for the redirected output to drain; without one it does (the
+        // pipes close when the process has exited, so this returns promptly). The last log lines arrive only then.
+        process.WaitForExit();
         return process.ExitCode;
     }
 

@@ -146,11 +146,13 @@ public sealed record ChaosCase(ChaosCluster Cluster, IReadOnlyList<ChaosStep> St
     }
 
     /// <summary>
-    /// Writes the membership choice into the scenario: the one place that knows the format's spelling (today
-    /// <c>keplerfs: swim: true</c>, static when absent; with <c>cluster.membership: swim|static</c>, set that).
+    /// Writes the membership choice into the scenario: the one place that knows the format's spelling
+    /// (<c>cluster.membership: swim|static</c>; swim is the default and is not written out).
     /// </summary>
     internal static void SetMembership(Scenario scenario, ChaosMembership membership) =>
-        scenario.Cluster.Keplerfs.Swim = membership == ChaosMembership.Swim ? true : null;
+        scenario.Cluster.Membership = membership == ChaosMembership.Swim
+            ? KeplerSim.Sim.KeplerFs.MembershipMode.Swim
+            : KeplerSim.Sim.KeplerFs.MembershipMode.Static;
 
     /// <summary>The case as the scenario YAML a user runs with <c>kepler-sim run</c>.</summary>
     public string ToYaml(IEnumerable<string>? comments = null) => ScenarioWriter.Write(ToScenario(), comments);
