@@ -37,6 +37,7 @@ print(members.get(sys.argv[1], "none"))' "$2" 2> /dev/null || echo none
 
 now_ms() { date +%s%3N; }
 results=()
+firsts=()
 for trial in $(seq 1 "$trials"); do
   rm -rf "$dir"/d*; pids=()
   for n in 1 2 3; do start_node "$n"; done
@@ -50,20 +51,29 @@ for trial in $(seq 1 "$trials"); do
   victim=$(( (trial % 3) + 1 )); survivors=(); for n in 1 2 3; do [ "$n" != "$victim" ] && survivors+=("$n"); done
   kill -9 "${pids[$((victim - 1))]}"; killed=$(now_ms)
   deadline=$(( killed + 120000 ))
+  first=""
   until [ "$(state_of "${survivors[0]}" "d$victim")" = dead ] && [ "$(state_of "${survivors[1]}" "d$victim")" = dead ]; do
     [ "$(now_ms)" -gt "$deadline" ] && { echo "trial $trial: d$victim not declared dead in 120 s" >&2; exit 1; }
+    if [ -z "$first" ] && { [ "$(state_of "${survivors[0]}" "d$victim")" = dead ] \
+        || [ "$(state_of "${survivors[1]}" "d$victim")" = dead ]; }; then first=$(( $(now_ms) - killed )); fi
     sleep 0.02
   done
   latency=$(( $(now_ms) - killed ))
-  results+=("$latency")
-  echo "trial $trial: d$victim declared dead by both survivors after $latency ms"
+  first="${first:-$latency}"
+  results+=("$latency"); firsts+=("$first")
+  echo "trial $trial: d$victim declared dead by a first survivor after $first ms, by both after $latency ms"
   for p in "${pids[@]}"; do kill -9 "$p" 2> /dev/null || true; done
   wait 2> /dev/null || true
 done
-printf '%s\n' "${results[@]}" | sort -n | python3 -c '
+summary() { # label values...
+  local label="$1"; shift
+  printf '%s\n' "$@" | sort -n | python3 -c '
 import sys
 values = [int(line) for line in sys.stdin]
 def pct(p):
     k = max(0, min(len(values) - 1, round(p / 100 * len(values) + 0.5) - 1))
     return values[k]
-print(f"real nodes, {len(values)} trials: median {pct(50)} ms, p99 {pct(99)} ms, min {values[0]} ms, max {values[-1]} ms")'
+print(f"real nodes, {len(values)} trials, {sys.argv[1]}: median {pct(50)} ms, p99 {pct(99)} ms, min {values[0]} ms, max {values[-1]} ms")' "$label"
+}
+summary "first survivor" "${firsts[@]}"
+summary "both survivors" "${results[@]}"

@@ -98,6 +98,35 @@ public sealed partial class SwimMember
         }
 
         Send(from, new SwimAck(ping.Sequence), SwimTraffic.Ack);
+        IntroduceToUnknown(from, new NodeId(ping.Source));
+    }
+
+    /// <summary>
+    /// A member we have never heard of probes us: it knows us, we do not know it. Its own alive update may have
+    /// been gossiped out before we joined, leaving us blind to it until the next push-pull (30 s by default; chaos
+    /// case 727dfb813af32753: the ninth of nine simultaneous joiners never learned the fourth within 20 s). We
+    /// introduce ourselves with a join request; its reply carries its alive state. At most once per probe interval
+    /// per address, and for at most <see cref="IntroductionsMax"/> addresses at a time.
+    /// </summary>
+    private void IntroduceToUnknown(NetAddress from, NodeId source)
+    {
+        if (_stopped || source == Id || _members.ContainsKey(source))
+        {
+            return;
+        }
+
+        var now = Now;
+        foreach (var stale in _introduced.Where(i => now - i.Value >= _options.ProbeIntervalMicroseconds).ToList())
+        {
+            _introduced.Remove(stale.Key);
+        }
+
+        if (_introduced.Count >= IntroductionsMax || !_introduced.TryAdd(from, now))
+        {
+            return;
+        }
+
+        Send(from, new SwimJoinRequest(SelfAlive()), SwimTraffic.JoinRequest);
     }
 
     private void OnPingRequest(NetAddress from, SwimPingRequest request)

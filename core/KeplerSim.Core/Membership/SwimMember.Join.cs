@@ -4,6 +4,10 @@ namespace KeplerSim.Core.Membership;
 
 public sealed partial class SwimMember
 {
+    /// <summary>Most unknown probers introduced to at once (see <c>IntroduceToUnknown</c>).</summary>
+    public const int IntroductionsMax = 64;
+
+    private readonly SortedDictionary<NetAddress, long> _introduced = [];
     private bool _joined;
     private bool _joinSyncing;
 

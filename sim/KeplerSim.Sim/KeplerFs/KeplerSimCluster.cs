@@ -71,7 +71,11 @@ public sealed class KeplerSimCluster
         ArgumentNullException.ThrowIfNull(expected);
         var ids = expected.Select(n => n.Id).Order().ToList();
         var live = Live.ToList();
-        return expected.All(live.Contains) && expected.All(n => Kepler(n).Cluster.Ids.SequenceEqual(ids));
+        // Alive, not merely in the ring: a suspicion raised before a heal can still time out after it and declare
+        // a member dead again (NamespaceModelTests seed 5y1cCEXBpHO3: an `all` write after the heal was refused).
+        return expected.All(live.Contains) && expected.All(n => Kepler(n).Cluster.Ids.SequenceEqual(ids))
+            && expected.All(n => Kepler(n).Membership is not { } swim
+                || expected.All(m => swim.Find(m.Id)?.Status == Core.Membership.MemberStatus.Alive));
     }
 
     /// <summary>Why <see cref="ViewsAre"/> does not hold yet: each expected node's view (failure messages).</summary>

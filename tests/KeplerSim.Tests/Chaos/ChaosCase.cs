@@ -183,6 +183,11 @@ public sealed record ChaosCase(ChaosCluster Cluster, IReadOnlyList<ChaosStep> St
         foreach (var step in Steps.Where(s => s.AtMs <= DurationMs).OrderBy(s => s.AtMs))
         {
             var node = step.Node % c.Nodes;
+            if (!c.Swim && step.Action is ChaosAction.Start or ChaosAction.Stop)
+            {
+                continue; // A static member list (PEERS) has no joins or leaves: every member starts at 0 and stays.
+            }
+
             if (step.Action == ChaosAction.Start)
             {
                 started.Add(node);

@@ -59,8 +59,10 @@ public static class ChaosGen
         Timings,
         Choice(50, 200),
         Choice(0, 20, 200),
+        // A static cluster (PEERS) is deployed whole: a listed member never started would own chunks forever
+        // (chaos seed bW2gHdAuhWj3: membership_converged and the owners' copies could never hold).
         (membership, nodes, initial, replicas, chunk, vnodes, grace, timings, poll, scrub) => new ChaosCluster(
-            nodes, Math.Min(initial, nodes), Math.Min(replicas, nodes), chunk, vnodes, grace, timings.AntiEntropyMs,
+            nodes, membership == ChaosMembership.Swim ? Math.Min(initial, nodes) : nodes, Math.Min(replicas, nodes), chunk, vnodes, grace, timings.AntiEntropyMs,
             poll, timings.WriteTimeoutMs, scrub, membership == ChaosMembership.Swim)
         {
             GcGraceMs = timings.GcGraceMs,

@@ -124,7 +124,7 @@ public sealed class ClusterUnderTest
         {
             null => task.Result is FileVersionInfo ? "ok" : "ok " + task.Result,
             FileNotFoundInClusterException => "not_found",
-            var e => "error " + e.GetType().Name,
+            var e => "error " + e.GetType().Name + " " + e.Message,
         };
     }
 
