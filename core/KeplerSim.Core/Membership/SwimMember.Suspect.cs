@@ -122,6 +122,12 @@ public sealed partial class SwimMember
             return;
         }
 
+        if (entry.Info.Status is MemberStatus.Dead or MemberStatus.Left)
+        {
+            ReannounceDeparture(entry.Info, suspect.Incarnation);
+            return;
+        }
+
         if (entry.Info.Status != MemberStatus.Alive)
         {
             return;
@@ -218,6 +224,23 @@ public sealed partial class SwimMember
             ? new MemberLeftEvent(dead.Node, dead.Incarnation)
             : new MemberDeadEvent(dead.Node, dead.Incarnation, dead.From));
         Changed(entry);
+    }
+
+    /// <summary>
+    /// Someone still suspects a member we know is dead or gone at that incarnation: it missed every copy of that
+    /// news (the gossip's retransmits ran out while it was cut off). Gossip it again, so the suspecter settles now
+    /// instead of at its suspicion's maximum timeout or the next push-pull (chaos case 36e5fa4f19f64209: a node
+    /// partitioned while a peer left still listed the peer 20 s after the heal).
+    /// </summary>
+    private void ReannounceDeparture(MemberInfo info, long accusedIncarnation)
+    {
+        if (accusedIncarnation != info.Incarnation || _stopped || _broadcasts.Contains(info.Id))
+        {
+            return;
+        }
+
+        var from = info.Status == MemberStatus.Left ? info.Id.Value : Id.Value;
+        _broadcasts.Enqueue(info.Id, SwimCodec.EncodeUpdate(new DeadUpdate(info.Id.Value, info.Incarnation, from)));
     }
 
     /// <summary>We are accused at <paramref name="accused"/>: come back with a higher incarnation.</summary>

@@ -175,9 +175,10 @@ public sealed class DurabilityTests
     }
 
     /// <remarks>
-    /// Regression, scenarios/slow/chaos-swim-buggify.yaml seed 22: a transient disk read error on the reading
-    /// node's own copy (disk.read_errors) failed the whole get with DiskIOException instead of reading the chunk
-    /// from another replica, as a corrupt or missing local copy is.
+    /// Regression, scenarios/slow/chaos-swim-buggify.yaml seed 22 (also chaos-swarm seeds 3, 4, 9, 11 and 25;
+    /// pinned as a scenario too: regressions/local-read-error-falls-back.yaml): a transient disk read error on the
+    /// reading node's own copy (disk.read_errors) failed the whole get with DiskIOException instead of reading the
+    /// chunk from another replica, as a corrupt or missing local copy is.
     /// </remarks>
     [Fact]
     public void A_read_error_on_the_local_copy_is_skipped_and_the_read_returns_the_right_bytes()
