@@ -99,6 +99,11 @@ public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
             _gc.Start();
             LoadKnownMembers();
             StartMembership();
+            if (_lostAtRecovery.Count > 0)
+            {
+                _runtime.Supervisor.Run("recovery.restore", RestoreLostChunksAsync);
+            }
+
             _ready.TrySetResult();
         }
         catch (Exception e)
@@ -125,6 +130,42 @@ public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
         }
     }
 
+    /// <summary>Attempts to restore the chunks startup recovery found corrupt or missing.</summary>
+    public const int RestoreAttemptsMax = 10;
+
+    /// <summary>Chunks this node had on record that startup recovery found corrupt or missing (to restore).</summary>
+    private readonly SortedSet<string> _lostAtRecovery = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Restores from peers the chunks recovery dropped (bit rot or a torn file found at start). Nobody else would
+    /// send them back before the peers' periodic repair scan (a minute by default): this node's own scan only
+    /// walks the chunks it still has (chaos seed 3B4-Xk_j8Sp1: a chunk corrupted while its node was down stayed
+    /// missing on that owner). Retries with backoff while the peers are not reachable yet (the node may still be
+    /// joining); a chunk that arrived meanwhile by other means is done.
+    /// </summary>
+    private async Task RestoreLostChunksAsync()
+    {
+        for (var attempt = 0; attempt < RestoreAttemptsMax && _lostAtRecovery.Count > 0; attempt++)
+        {
+            await _runtime.Clock.DelayAsync(Math.Min(_options.RetryMaxMicroseconds,
+                _options.RetryBaseMicroseconds << Math.Min(attempt, 20)));
+            foreach (var id in _lostAtRecovery.ToList())
+            {
+                try
+                {
+                    if (Meta.GetChunk(id) is not null || await RestoreChunkAsync(id))
+                    {
+                        _lostAtRecovery.Remove(id);
+                    }
+                }
+                catch (IOException)
+                {
+                    // The disk refused the copy (full, or an I/O error): the next attempt, or the repair scan.
+                }
+            }
+        }
+    }
+
     /// <inheritdoc />
     public void Dispose() => _meta?.Dispose();
 
@@ -132,7 +173,9 @@ public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
     /// Replaces the member set (a death, a join, a leave): the ring is rebuilt and every local chunk re-checked,
     /// which re-replicates what lost an owner and hands off what a new owner gained.
     /// </summary>
-    public void UpdateCluster(ClusterView cluster, string reason)
+    /// <remarks>Private on purpose: only this node's own membership (SWIM) changes its ring; no host or harness can
+    /// push a member list into a node (docs/PROTOCOL.md).</remarks>
+    private void UpdateCluster(ClusterView cluster, string reason)
     {
         ArgumentNullException.ThrowIfNull(cluster);
         var previous = Ring;
@@ -232,7 +275,11 @@ public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
         public void MarkPresent(string id, long sizeBytes) => node.Meta.Transaction(meta =>
             node.RecordLocalChunk(meta, id, sizeBytes, requestId: null, replicate: false));
 
-        public void MarkMissing(string id) => node.Meta.DeleteChunk(id);
+        public void MarkMissing(string id)
+        {
+            node.Meta.DeleteChunk(id);
+            node._lostAtRecovery.Add(id);
+        }
     }
 }
 
