@@ -247,6 +247,7 @@ public sealed partial class KeplerNode
             // Left on disk: a later write of the chunk replaces a corrupt copy.
         }
 
+        RestoreLater(id);
         return false;
     }
 

@@ -99,12 +99,12 @@ public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
             _gc.Start();
             LoadKnownMembers();
             StartMembership();
-            if (_lostAtRecovery.Count > 0)
+            _ready.TrySetResult();
+            foreach (var id in _lostAtRecovery)
             {
-                _runtime.Supervisor.Run("recovery.restore", RestoreLostChunksAsync);
+                RestoreLater(id);
             }
 
-            _ready.TrySetResult();
         }
         catch (Exception e)
         {
@@ -130,39 +130,71 @@ public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
         }
     }
 
-    /// <summary>Attempts to restore the chunks startup recovery found corrupt or missing.</summary>
-    public const int RestoreAttemptsMax = 10;
-
-    /// <summary>Chunks this node had on record that startup recovery found corrupt or missing (to restore).</summary>
+    /// <summary>Chunks startup recovery dropped as corrupt or missing, restored once the node runs.</summary>
     private readonly SortedSet<string> _lostAtRecovery = new(StringComparer.Ordinal);
 
+    /// <summary>Attempts to restore one lost chunk from peers before the repair scans are left to it.</summary>
+    public const int RestoreAttemptsMax = 10;
+
+    /// <summary>Chunks this node lost (dropped as corrupt or missing) and is restoring, with attempts made.</summary>
+    private readonly SortedDictionary<string, int> _lostChunks = new(StringComparer.Ordinal);
+    private bool _restoring;
+    private int _restoreRound;
+
     /// <summary>
-    /// Restores from peers the chunks recovery dropped (bit rot or a torn file found at start). Nobody else would
-    /// send them back before the peers' periodic repair scan (a minute by default): this node's own scan only
-    /// walks the chunks it still has (chaos seed 3B4-Xk_j8Sp1: a chunk corrupted while its node was down stayed
-    /// missing on that owner). Retries with backoff while the peers are not reachable yet (the node may still be
-    /// joining); a chunk that arrived meanwhile by other means is done.
+    /// Restores a chunk this node dropped (bit rot or a torn file found at start, a corrupt copy scrub could not
+    /// replace at once) from its peers, retrying with backoff while they are unreachable or the node is still
+    /// joining. Nobody else would send it back before the peers' periodic repair scan (a minute by default): this
+    /// node's own scan walks only the chunks it still has (chaos seeds 3B4-Xk_j8Sp1 and 5l8W17Q3SrL2: a copy lost
+    /// while its node was down, or while a partition kept scrub's restore from its peers, stayed lost).
     /// </summary>
+    internal void RestoreLater(string id)
+    {
+        _lostChunks.TryAdd(id, 0);
+        _restoreRound = 0;
+        if (!_restoring && _ready.Task.IsCompleted)
+        {
+            _restoring = true;
+            _runtime.Supervisor.Run("chunk.restore", RestoreLostChunksAsync);
+        }
+    }
+
     private async Task RestoreLostChunksAsync()
     {
-        for (var attempt = 0; attempt < RestoreAttemptsMax && _lostAtRecovery.Count > 0; attempt++)
+        try
         {
-            await _runtime.Clock.DelayAsync(Math.Min(_options.RetryMaxMicroseconds,
-                _options.RetryBaseMicroseconds << Math.Min(attempt, 20)));
-            foreach (var id in _lostAtRecovery.ToList())
+            while (_lostChunks.Count > 0)
             {
-                try
+                await _runtime.Clock.DelayAsync(Math.Min(_options.RetryMaxMicroseconds,
+                    _options.RetryBaseMicroseconds << Math.Min(_restoreRound++, 20)));
+                foreach (var (id, attempts) in _lostChunks.ToList())
                 {
-                    if (Meta.GetChunk(id) is not null || await RestoreChunkAsync(id))
+                    if (Meta.GetChunk(id) is not null || await TryRestoreAsync(id) || attempts + 1 >= RestoreAttemptsMax)
                     {
-                        _lostAtRecovery.Remove(id);
+                        _lostChunks.Remove(id); // Restored, arrived otherwise, or left to the repair scans.
+                    }
+                    else
+                    {
+                        _lostChunks[id] = attempts + 1;
                     }
                 }
-                catch (IOException)
-                {
-                    // The disk refused the copy (full, or an I/O error): the next attempt, or the repair scan.
-                }
             }
+        }
+        finally
+        {
+            _restoring = false;
+        }
+    }
+
+    private async Task<bool> TryRestoreAsync(string id)
+    {
+        try
+        {
+            return await RestoreChunkAsync(id);
+        }
+        catch (IOException)
+        {
+            return false; // The disk refused the copy (full, or an I/O error): the next attempt.
         }
     }
 
@@ -278,7 +310,7 @@ public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
         public void MarkMissing(string id)
         {
             node.Meta.DeleteChunk(id);
-            node._lostAtRecovery.Add(id);
+            node._lostAtRecovery.Add(id); // Restored from peers once the node has started.
         }
     }
 }
