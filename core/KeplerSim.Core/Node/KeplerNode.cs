@@ -85,6 +85,7 @@ public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
         {
             _meta = MetadataStore.Open(_runtime.Metadata);
             RestoreClock();
+            LoadLostChunks();
             Recovery = await RecoverWithRetriesAsync();
             _runtime.Streams.SetAcceptor(connection =>
                 _runtime.Supervisor.Run("transfer.serve", () => ServeAsync(connection)));
@@ -150,7 +151,11 @@ public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
     /// </summary>
     internal void RestoreLater(string id)
     {
-        _lostChunks.TryAdd(id, 0);
+        if (_lostChunks.TryAdd(id, 0))
+        {
+            SaveLostChunks();
+        }
+
         _restoreRound = 0;
         if (!_restoring && _ready.Task.IsCompleted)
         {
@@ -172,6 +177,7 @@ public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
                     if (Meta.GetChunk(id) is not null || await TryRestoreAsync(id) || attempts + 1 >= RestoreAttemptsMax)
                     {
                         _lostChunks.Remove(id); // Restored, arrived otherwise, or left to the repair scans.
+                        SaveLostChunks();
                     }
                     else
                     {
@@ -185,6 +191,28 @@ public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
             _restoring = false;
         }
     }
+
+    /// <summary>
+    /// The lost chunks are kept in metadata, so a crash before their restore does not forget them (chaos seed
+    /// 8H-4Ko7HtBV2: scrub dropped a corrupt copy behind a partition, then the node crashed, and after the restart
+    /// nothing knew the copy was missing). At most <see cref="LostChunksSavedMax"/> are kept; beyond that the
+    /// repair scans of the peers restore the rest.
+    /// </summary>
+    private void SaveLostChunks() =>
+        Meta.SetMeta(LostChunksMetaKey, string.Join(",", _lostChunks.Keys.Take(LostChunksSavedMax)));
+
+    private void LoadLostChunks()
+    {
+        foreach (var id in (Meta.GetMeta(LostChunksMetaKey) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries))
+        {
+            _lostAtRecovery.Add(id);
+        }
+    }
+
+    /// <summary>Most lost chunk ids kept in metadata across a crash (512 × 65 characters fit one meta value).</summary>
+    public const int LostChunksSavedMax = MetadataStore.MetaValueLengthMax / 128;
+
+    private const string LostChunksMetaKey = "chunks.lost";
 
     private async Task<bool> TryRestoreAsync(string id)
     {
