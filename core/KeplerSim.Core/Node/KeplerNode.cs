@@ -101,10 +101,7 @@ public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
             LoadKnownMembers();
             StartMembership();
             _ready.TrySetResult();
-            foreach (var id in _lostAtRecovery)
-            {
-                RestoreLater(id);
-            }
+            StartRestoring(); // What recovery dropped, and what a crash interrupted restoring.
 
         }
         catch (Exception e)
@@ -131,9 +128,6 @@ public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
         }
     }
 
-    /// <summary>Chunks startup recovery dropped as corrupt or missing, restored once the node runs.</summary>
-    private readonly SortedSet<string> _lostAtRecovery = new(StringComparer.Ordinal);
-
     /// <summary>Attempts to restore one lost chunk from peers before the repair scans are left to it.</summary>
     public const int RestoreAttemptsMax = 10;
 
@@ -157,7 +151,15 @@ public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
         }
 
         _restoreRound = 0;
-        if (!_restoring && _ready.Task.IsCompleted)
+        if (_ready.Task.IsCompleted)
+        {
+            StartRestoring(); // During startup recovery the chunk is only recorded; StartAsync starts the restore.
+        }
+    }
+
+    private void StartRestoring()
+    {
+        if (!_restoring && _lostChunks.Count > 0)
         {
             _restoring = true;
             _runtime.Supervisor.Run("chunk.restore", RestoreLostChunksAsync);
@@ -205,7 +207,7 @@ public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
     {
         foreach (var id in (Meta.GetMeta(LostChunksMetaKey) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries))
         {
-            _lostAtRecovery.Add(id);
+            _lostChunks.TryAdd(id, 0);
         }
     }
 
@@ -338,7 +340,7 @@ public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
         public void MarkMissing(string id)
         {
             node.Meta.DeleteChunk(id);
-            node._lostAtRecovery.Add(id); // Restored from peers once the node has started.
+            node.RestoreLater(id); // Restored from peers once the node has started.
         }
     }
 }
