@@ -24,6 +24,12 @@ public sealed record NodeRuntime(
     public IPureWork PureWork { get; init; } = InlinePureWork.Instance;
 
     /// <summary>
+    /// The key chunk files are encrypted with at rest (the real node's ENCRYPTION_KEY, the simulator's
+    /// <c>cluster.encryption_at_rest</c>); null stores chunks in plaintext.
+    /// </summary>
+    public Storage.AtRestKey? AtRestKey { get; init; }
+
+    /// <summary>
     /// Runs every background task of the node under a name and reports what escapes one: the simulator fails the
     /// run, the real node logs it as fatal and exits. Each host supplies its own (there is no silent default).
     /// </summary>

@@ -14,7 +14,7 @@ namespace KeplerSim.Core.Storage;
 /// behaviour.</remarks>
 public sealed class ChunkBuffer : IDisposable
 {
-    private readonly int _length;
+    private int _length;
     private readonly bool _pooled;
     private byte[]? _array;
 
@@ -53,6 +53,14 @@ public sealed class ChunkBuffer : IDisposable
             ObjectDisposedException.ThrowIf(_array is null, this);
             return _array.AsMemory(0, _length);
         }
+    }
+
+    /// <summary>Shortens the exposed bytes to the first <paramref name="length"/> (a file decrypted in place).</summary>
+    internal void Truncate(int length)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(length, _length);
+        _length = length;
     }
 
     /// <summary>Returns the array to the pool (once).</summary>

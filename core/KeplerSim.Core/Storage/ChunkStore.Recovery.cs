@@ -13,6 +13,7 @@ public sealed partial class ChunkStore
     {
         ArgumentNullException.ThrowIfNull(index);
         Invariant.That(_writersInFlight == 0, "chunk recovery must run before any write starts");
+        await CheckAtRestKeyAsync(); // First: a wrong key must stop the node before anything is deleted.
         await EnsureDirectoryDurableAsync(TmpDirectory);
         var tmpRemoved = await RemoveTmpFilesAsync();
 

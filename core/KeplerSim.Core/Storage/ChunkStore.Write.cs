@@ -69,9 +69,11 @@ public sealed partial class ChunkStore
     public async Task<bool> ConfirmPresentAsync(string id, long sizeBytes)
     {
         RequireId(id);
-        if (await _disk.GetLengthAsync(PathOf(id)) != sizeBytes)
+        var stored = await _disk.GetLengthAsync(PathOf(id));
+        var sealedLength = _runtime.AtRestKey is null ? -1 : AtRestFormat.StoredLength(sizeBytes);
+        if (stored != sizeBytes && stored != sealedLength)
         {
-            return false;
+            return false; // Neither a plaintext copy nor (with a key) a sealed one of this size.
         }
 
         await MakeEntryDurableAsync(id);
@@ -121,13 +123,29 @@ public sealed partial class ChunkStore
             await EnsureDirectoryDurableAsync(TmpDirectory);
             var tmpPath = $"{TmpDirectory}/{id}.{_tmpSequence++}{TmpSuffix}";
             var file = await _disk.CreateAsync(tmpPath);
-            return new ChunkWriter(this, id, tmpPath, file, verifyHash);
+            return new ChunkWriter(this, id, tmpPath, file, verifyHash, CreateSealer());
         }
         catch
         {
             _writersInFlight--;
             throw;
         }
+    }
+
+    /// <summary>
+    /// The encryption of a new chunk file when an at-rest key is set: a fresh nonce prefix per file, drawn from the
+    /// node's seeded random source so the simulator runs (and replays) exactly this code.
+    /// </summary>
+    private ChunkSealer? CreateSealer()
+    {
+        if (_runtime.AtRestKey is not { } key)
+        {
+            return null;
+        }
+
+        Span<byte> prefix = stackalloc byte[AtRestFormat.NoncePrefixSizeBytes];
+        _runtime.Random.NextBytes(prefix);
+        return new ChunkSealer(key, prefix);
     }
 
     /// <summary>Moves a complete, verified, fsync'd tmp file into its shard and makes the rename durable.</summary>

@@ -185,6 +185,13 @@ public sealed partial class ChunkStore
     /// <summary>The lowercase hex SHA-256 of <paramref name="data"/>: the id of a chunk with these bytes.</summary>
     public static string IdOf(ReadOnlySpan<byte> data) => Convert.ToHexStringLower(SHA256.HashData(data));
 
+    /// <summary>
+    /// The id of the chunk a chunk file's bytes hold (decrypting in place, so pass a copy, when
+    /// <paramref name="key"/> is set and the file is sealed), or null if a sealed file does not open: what the
+    /// store would verify, for checkers that read disks from outside.
+    /// </summary>
+    public static string? IdOfFile(Span<byte> file, AtRestKey? key) => Open(key, file).Id;
+
     /// <summary>Where chunk <paramref name="id"/> is stored: <c>chunks/ab/cd/&lt;id&gt;</c>.</summary>
     public static string PathOf(string id)
     {
@@ -207,10 +214,12 @@ public sealed partial class ChunkStore
     }
 
     /// <summary>
-    /// Reads a chunk file whole into a pooled buffer and checks it against its id; publishes corruption. The buffer
-    /// is returned (to the caller, who disposes it) only when the status is Ok.
+    /// Reads a chunk file whole into a pooled buffer, decrypts it if it is sealed at rest (in place), and checks the
+    /// plaintext against its id; publishes corruption. The buffer is returned (to the caller, who disposes it) only
+    /// when the status is Ok. <paramref name="asPlaintext"/> skips decryption: the second look at a file that
+    /// starts with the at-rest magic but does not open, which may be a plaintext chunk that happens to.
     /// </summary>
-    private async Task<(ChunkStatus Status, ChunkBuffer? Buffer)> LoadAsync(string id)
+    private async Task<(ChunkStatus Status, ChunkBuffer? Buffer)> LoadAsync(string id, bool asPlaintext = false)
     {
         var path = PathOf(id);
         var length = await _disk.GetLengthAsync(path);
@@ -219,52 +228,43 @@ public sealed partial class ChunkStore
             return (ChunkStatus.Missing, null);
         }
 
-        if (length.Value > ChunkSizeBytesMax)
+        if (length.Value > StoredSizeMax)
         {
             // Larger than any chunk we accept: corrupt by definition, and not worth reading into memory.
-            ReportCorrupt(id, path, $"oversized file of {length.Value} bytes");
-            return (ChunkStatus.Corrupt, null);
+            return Corrupt(id, path, $"oversized file of {length.Value} bytes", report: !asPlaintext);
         }
 
         var buffer = ChunkBuffer.Rent((int)length.Value);
         var verified = false;
         try
         {
+            var (complete, filled) = await FillAsync(path, buffer.Writable);
+            if (!complete)
+            {
+                return filled < 0
+                    ? (ChunkStatus.Missing, null) // Deleted between the stat and the read.
+                    : Corrupt(id, path, $"short read of {filled} of {buffer.Length} bytes", report: !asPlaintext);
+            }
+
+            var key = asPlaintext ? null : _runtime.AtRestKey;
             var memory = buffer.Writable;
-            var filled = 0;
-            try
+            var (actual, plaintextBytes, failure) = await _runtime.PureWork.RunAsync(() => Open(key, memory.Span));
+            if (failure is not null)
             {
-                while (filled < memory.Length)
-                {
-                    var count = await _disk.ReadAsync(path, filled, memory[filled..]);
-                    if (count == 0)
-                    {
-                        break;
-                    }
-
-                    Invariant.That(count > 0, "disk read returned a negative count");
-                    filled += count;
-                }
-            }
-            catch (FileNotFoundException)
-            {
-                // Deleted between the stat and the read.
-                return (ChunkStatus.Missing, null);
+                // Sealed under our key but it does not open: corrupt, unless it is a plaintext chunk (from before
+                // the key was turned on) whose bytes merely start with the magic.
+                buffer.Dispose();
+                var plain = await LoadAsync(id, asPlaintext: true);
+                return plain.Status != ChunkStatus.Corrupt ? plain : Corrupt(id, path, failure, report: true);
             }
 
-            if (filled != memory.Length)
-            {
-                ReportCorrupt(id, path, $"short read of {filled} of {memory.Length} bytes");
-                return (ChunkStatus.Corrupt, null);
-            }
-
-            var actual = await _runtime.PureWork.RunAsync(() => IdOf(memory.Span));
             if (!string.Equals(actual, id, StringComparison.Ordinal))
             {
-                ReportCorrupt(id, path, $"hash mismatch: bytes hash to {actual}");
-                return (ChunkStatus.Corrupt, null);
+                var what = plaintextBytes == buffer.Length ? "bytes" : "decrypted bytes";
+                return Corrupt(id, path, $"hash mismatch: {what} hash to {actual}", report: !asPlaintext);
             }
 
+            buffer.Truncate(plaintextBytes);
             verified = true;
             return (ChunkStatus.Ok, buffer);
         }
@@ -275,6 +275,63 @@ public sealed partial class ChunkStore
                 buffer.Dispose();
             }
         }
+    }
+
+    /// <summary>The largest chunk file the store reads: a largest chunk, sealed if a key is set.</summary>
+    private long StoredSizeMax =>
+        _runtime.AtRestKey is null ? ChunkSizeBytesMax : AtRestFormat.StoredLength(ChunkSizeBytesMax);
+
+    /// <summary>Reads the file into <paramref name="memory"/>: whether it filled it, and how much (-1: gone).</summary>
+    private async Task<(bool Complete, int Filled)> FillAsync(string path, Memory<byte> memory)
+    {
+        var filled = 0;
+        try
+        {
+            while (filled < memory.Length)
+            {
+                var count = await _disk.ReadAsync(path, filled, memory[filled..]);
+                if (count == 0)
+                {
+                    break;
+                }
+
+                Invariant.That(count > 0, "disk read returned a negative count");
+                filled += count;
+            }
+        }
+        catch (FileNotFoundException)
+        {
+            return (false, -1);
+        }
+
+        return (filled == memory.Length, filled);
+    }
+
+    /// <summary>
+    /// Pure work: opens a chunk file in place (decrypting it when <paramref name="key"/> is set and the file is
+    /// sealed) and hashes the plaintext. Returns the plaintext's id and length, or why it did not open.
+    /// </summary>
+    private static (string? Id, int PlaintextBytes, string? Failure) Open(AtRestKey? key, Span<byte> file)
+    {
+        if (key is null || !AtRestFormat.HasMagic(file))
+        {
+            return (IdOf(file), file.Length, null);
+        }
+
+        return AtRestFormat.TryOpen(key, file, out var plaintextBytes, out var reason)
+            ? (IdOf(file[..plaintextBytes]), plaintextBytes, null)
+            : (null, 0, reason);
+    }
+
+    /// <summary>A corrupt result, published unless <paramref name="report"/> is false (the plaintext second look).</summary>
+    private (ChunkStatus Status, ChunkBuffer? Buffer) Corrupt(string id, string path, string reason, bool report)
+    {
+        if (report)
+        {
+            ReportCorrupt(id, path, reason);
+        }
+
+        return (ChunkStatus.Corrupt, null);
     }
 
     private void ReportCorrupt(string id, string path, string reason)

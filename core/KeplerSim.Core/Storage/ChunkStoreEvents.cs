@@ -36,3 +36,10 @@ public sealed record ChunkRecoveryEvent(
     /// <inheritdoc />
     public override string Kind => "chunk.recovered";
 }
+
+/// <summary>An at-rest key was used on the store for the first time and its key check recorded.</summary>
+public sealed record AtRestKeyRecordedEvent(string KeyId) : KeplerEvent
+{
+    /// <inheritdoc />
+    public override string Kind => "chunk.at_rest_key_recorded";
+}

@@ -19,11 +19,16 @@ public sealed class ChunkWriter : IAsyncDisposable
 
     // Null when the caller already hashed the bytes it appends (ChunkStore.HashAsync): they are not hashed twice.
     private readonly IncrementalHash? _hash;
+
+    // Null when the store keeps chunks in plaintext; else what encrypts the bytes on their way to the tmp file.
+    private readonly ChunkSealer? _sealer;
     private bool _busy;
     private bool _closed;
 
-    internal ChunkWriter(ChunkStore store, string id, string tmpPath, IWritableFile file, bool verifyHash)
+    internal ChunkWriter(ChunkStore store, string id, string tmpPath, IWritableFile file, bool verifyHash,
+        ChunkSealer? sealer)
     {
+        _sealer = sealer;
         _store = store;
         ChunkId = id;
         _tmpPath = tmpPath;
@@ -77,7 +82,7 @@ public sealed class ChunkWriter : IAsyncDisposable
 
             try
             {
-                await _file.AppendAsync(segment);
+                await _file.AppendAsync(await SealAsync(segment));
             }
             catch (IOException)
             {
@@ -115,6 +120,11 @@ public sealed class ChunkWriter : IAsyncDisposable
 
             try
             {
+                if (_sealer is { } sealer)
+                {
+                    await _file.AppendAsync(sealer.Finish());
+                }
+
                 await _file.FsyncAsync();
                 await _file.DisposeAsync();
             }
@@ -145,6 +155,22 @@ public sealed class ChunkWriter : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// The file bytes for a plaintext segment: itself, or (with an at-rest key) the segments it completes, sealed
+    /// as pure work when large (alongside its hashing) and inline when small.
+    /// </summary>
+    private async Task<ReadOnlyMemory<byte>> SealAsync(ReadOnlyMemory<byte> segment)
+    {
+        if (_sealer is not { } sealer)
+        {
+            return segment;
+        }
+
+        return segment.Length < PureWorkBytesMin
+            ? sealer.Push(segment.Span)
+            : await _store.PureWork.RunAsync(() => sealer.Push(segment.Span));
+    }
+
     private void Enter()
     {
         ObjectDisposedException.ThrowIf(_closed, this);
@@ -165,6 +191,7 @@ public sealed class ChunkWriter : IAsyncDisposable
         {
             _closed = true;
             _hash?.Dispose();
+            _sealer?.Dispose();
             _store.WriterClosed();
         }
     }

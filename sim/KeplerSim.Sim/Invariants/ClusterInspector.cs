@@ -1,5 +1,5 @@
 using System.IO.Hashing;
-using System.Security.Cryptography;
+using KeplerSim.Core.Storage;
 using KeplerSim.Core.Manifests;
 using KeplerSim.Core.Runtime;
 using KeplerSim.Sim.Kernel;
@@ -75,7 +75,7 @@ public sealed class ClusterInspector(Simulation sim)
             var fingerprint = XxHash3.HashToUInt64(data);
             if (!_verified.TryGetValue((node.Name, path), out var cached) || cached.Fingerprint != fingerprint)
             {
-                cached = (fingerprint, Convert.ToHexStringLower(SHA256.HashData(data)) == id);
+                cached = (fingerprint, ChunkStore.IdOfFile(data, sim.Options.AtRestKey) == id);
                 _verified[(node.Name, path)] = cached;
             }
 
@@ -103,7 +103,7 @@ public sealed class ClusterInspector(Simulation sim)
         var fingerprint = XxHash3.HashToUInt64(data);
         if (!_verified.TryGetValue((node.Name, path), out var cached) || cached.Fingerprint != fingerprint)
         {
-            cached = (fingerprint, Convert.ToHexStringLower(SHA256.HashData(data)) == id);
+            cached = (fingerprint, ChunkStore.IdOfFile(data, sim.Options.AtRestKey) == id);
             _verified[(node.Name, path)] = cached;
         }
 

@@ -27,6 +27,12 @@ public sealed record SimulationOptions
     /// <summary>Virtual wall-clock time at the start, microseconds since the Unix epoch (2026-01-01).</summary>
     public long StartWallMicroseconds { get; init; } = 1_767_225_600_000_000;
 
+    /// <summary>
+    /// The key every node seals its chunk files with at rest (a scenario's <c>cluster.encryption_at_rest</c>);
+    /// null keeps them in plaintext. Handed to each node as the real node is handed ENCRYPTION_KEY.
+    /// </summary>
+    public Core.Storage.AtRestKey? AtRestKey { get; init; }
+
     /// <summary>A failure to plant in a supervised background task (tests only); none by default.</summary>
     public PlantedFailure? PlantedFailure { get; init; }
 }

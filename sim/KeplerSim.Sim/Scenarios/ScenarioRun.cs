@@ -53,6 +53,7 @@ internal sealed partial class ScenarioRun : IDisposable
             BuggifySiteProbability = scenario.Chaos.Buggify,
             TraceJsonLines = traceJsonLines,
             PlantedFailure = plant,
+            AtRestKey = scenario.Cluster.EncryptionAtRest ? AtRestKeyOf(seed) : null,
         });
         _context = new CheckContext(_sim, scenario.Cluster.ToKeplerOptions(), _ledger)
         {
@@ -61,6 +62,15 @@ internal sealed partial class ScenarioRun : IDisposable
         _invariants = scenario.Expect.Invariants ?? InvariantCatalog.Names;
         _sim.Trace.Recorded += OnRecord;
         AttachEventCheckers();
+    }
+
+    /// <summary>The run's at-rest key: derived from its seed, like every other choice of the run.</summary>
+    private static Core.Storage.AtRestKey AtRestKeyOf(ulong seed)
+    {
+        var random = new Core.Runtime.DeterministicRandom(Core.Runtime.DeterministicRandom.Derive(seed, "at-rest-key"));
+        Span<byte> key = stackalloc byte[Core.Storage.AtRestKey.KeySizeBytes];
+        random.NextBytes(key);
+        return new Core.Storage.AtRestKey(key);
     }
 
     public RunResult Execute(IReadOnlyList<string>? swarmChoices)

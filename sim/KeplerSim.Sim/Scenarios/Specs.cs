@@ -45,6 +45,12 @@ public sealed class ClusterSpec
     /// <summary>Chunk size.</summary>
     public ByteSize ChunkSize { get; set; } = new(4L << 20);
 
+    /// <summary>
+    /// Whether nodes encrypt their chunk files at rest (AES-256-GCM, as ENCRYPTION_KEY does on a real node), under
+    /// one key derived from the run's seed. Checkers decrypt with it to verify chunks from outside.
+    /// </summary>
+    public bool EncryptionAtRest { get; set; }
+
     /// <summary>KeplerFS protocol knobs.</summary>
     public KeplerFsSpec Keplerfs { get; set; } = new();
 

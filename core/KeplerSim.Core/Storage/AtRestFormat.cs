@@ -1,0 +1,175 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+
+namespace KeplerSim.Core.Storage;
+
+/// <summary>
+/// The on-disk format of a chunk file encrypted at rest: a STREAM construction over AES-256-GCM (Hoang, Reyhanitabar,
+/// Rogaway and Vizár, "Online authenticated-encryption and its nonce-reuse misuse-resistance"), so a file is sealed
+/// and opened in segments with constant memory, and a truncated, extended or reordered file fails authentication.
+/// </summary>
+/// <remarks>
+/// <para>Layout: a <see cref="HeaderSizeBytes"/>-byte header, then segments. Header: magic <c>KPLRAE01</c> (8),
+/// key id (8, <see cref="AtRestKey.Id"/>), nonce prefix (8, fresh random per file), segment size (4, big endian),
+/// reserved (4, zero). Each segment is up to <see cref="SegmentSizeBytes"/> bytes of ciphertext followed by a
+/// <see cref="TagSizeBytes"/>-byte GCM tag; every segment but the last is full, and a file always has a last
+/// segment (an empty chunk is one empty segment).</para>
+/// <para>Segment i is sealed with nonce = prefix || i (4 bytes, big endian) and associated data = the whole header
+/// || final flag (1 for the last segment, else 0): reordering changes a nonce, truncation drops the final flag,
+/// appending follows a final segment, and any change to the header changes every segment's associated data.</para>
+/// <para>A file without the magic is a plaintext chunk written before the key was turned on (mixed stores).</para>
+/// </remarks>
+public static class AtRestFormat
+{
+    /// <summary>Header length.</summary>
+    public const int HeaderSizeBytes = 32;
+
+    /// <summary>Plaintext bytes per segment.</summary>
+    public const int SegmentSizeBytes = 64 * 1024;
+
+    /// <summary>GCM tag length per segment.</summary>
+    public const int TagSizeBytes = 16;
+
+    /// <summary>Random bytes of the nonce chosen per file.</summary>
+    public const int NoncePrefixSizeBytes = 8;
+
+    private const int NonceSizeBytes = 12;
+    private const int MagicSizeBytes = 8;
+    private const int KeyIdOffset = MagicSizeBytes;
+    private const int PrefixOffset = KeyIdOffset + AtRestKey.IdSizeBytes;
+    private const int SegmentSizeOffset = PrefixOffset + NoncePrefixSizeBytes;
+    private const int StoredSegmentSizeBytes = SegmentSizeBytes + TagSizeBytes;
+
+    /// <summary>The magic that starts every encrypted chunk file.</summary>
+    public static ReadOnlySpan<byte> Magic => "KPLRAE01"u8;
+
+    /// <summary>Segments of a chunk of <paramref name="plaintextBytes"/> bytes (at least one).</summary>
+    public static long SegmentCount(long plaintextBytes) =>
+        plaintextBytes == 0 ? 1 : (plaintextBytes + SegmentSizeBytes - 1) / SegmentSizeBytes;
+
+    /// <summary>The file length of an encrypted chunk of <paramref name="plaintextBytes"/> bytes.</summary>
+    public static long StoredLength(long plaintextBytes)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(plaintextBytes);
+        return HeaderSizeBytes + plaintextBytes + (SegmentCount(plaintextBytes) * TagSizeBytes);
+    }
+
+    /// <summary>The plaintext length of an encrypted file of <paramref name="storedBytes"/>, or null if none fits.</summary>
+    public static long? PlaintextLength(long storedBytes)
+    {
+        var body = storedBytes - HeaderSizeBytes;
+        if (body < TagSizeBytes)
+        {
+            return null;
+        }
+
+        var full = body / StoredSegmentSizeBytes;
+        var rest = body % StoredSegmentSizeBytes;
+        var plaintext = (full * SegmentSizeBytes) + (rest == 0 ? 0 : rest - TagSizeBytes);
+        return plaintext >= 0 && StoredLength(plaintext) == storedBytes ? plaintext : null;
+    }
+
+    /// <summary>Whether <paramref name="file"/> starts like an encrypted chunk file.</summary>
+    public static bool HasMagic(ReadOnlySpan<byte> file) =>
+        file.Length >= HeaderSizeBytes && file[..MagicSizeBytes].SequenceEqual(Magic);
+
+    /// <summary>Writes the header of a file sealed under <paramref name="key"/> with this nonce prefix.</summary>
+    public static void WriteHeader(Span<byte> header, AtRestKey key, ReadOnlySpan<byte> noncePrefix)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        Invariant.That(header.Length == HeaderSizeBytes, "an at-rest header is written whole");
+        Invariant.That(noncePrefix.Length == NoncePrefixSizeBytes, "the nonce prefix has its fixed size");
+        header.Clear();
+        Magic.CopyTo(header);
+        key.Id.CopyTo(header[KeyIdOffset..]);
+        noncePrefix.CopyTo(header[PrefixOffset..]);
+        BinaryPrimitives.WriteInt32BigEndian(header[SegmentSizeOffset..], SegmentSizeBytes);
+    }
+
+    /// <summary>
+    /// Opens an encrypted chunk file in place: on success the plaintext is <c>file[..plaintextLength]</c>. Fails
+    /// (returning a reason) if the header is not this format under <paramref name="key"/> or any segment fails
+    /// authentication; the buffer's content is then undefined.
+    /// </summary>
+    public static bool TryOpen(AtRestKey key, Span<byte> file, out int plaintextLength, out string reason)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        plaintextLength = 0;
+        if (!TryReadHeader(key, file, out reason))
+        {
+            return false;
+        }
+
+        if (PlaintextLength(file.Length) is not { } length)
+        {
+            reason = $"at-rest file of {file.Length} bytes has no valid segment layout (truncated?)";
+            return false;
+        }
+
+        Span<byte> associated = stackalloc byte[HeaderSizeBytes + 1];
+        file[..HeaderSizeBytes].CopyTo(associated);
+        Span<byte> nonce = stackalloc byte[NonceSizeBytes];
+        file.Slice(PrefixOffset, NoncePrefixSizeBytes).CopyTo(nonce);
+        using var cipher = key.CreateCipher();
+        var segments = SegmentCount(length);
+        for (var i = 0; i < segments; i++)
+        {
+            var offset = HeaderSizeBytes + (i * StoredSegmentSizeBytes);
+            var size = (int)Math.Min(SegmentSizeBytes, length - ((long)i * SegmentSizeBytes));
+            var sealedPart = file.Slice(offset, size);
+            BinaryPrimitives.WriteUInt32BigEndian(nonce[NoncePrefixSizeBytes..], (uint)i);
+            associated[HeaderSizeBytes] = i == segments - 1 ? (byte)1 : (byte)0;
+            try
+            {
+                cipher.Decrypt(nonce, sealedPart, file.Slice(offset + size, TagSizeBytes), sealedPart, associated);
+            }
+            catch (AuthenticationTagMismatchException)
+            {
+                reason = $"at-rest segment {i} of {segments} failed authentication";
+                return false;
+            }
+
+            sealedPart.CopyTo(file[(i * SegmentSizeBytes)..]);
+        }
+
+        plaintextLength = (int)length;
+        reason = "";
+        return true;
+    }
+
+    /// <summary>Seals one segment (plaintext to ciphertext plus tag) into <paramref name="output"/>.</summary>
+    internal static void SealSegment(AesGcm cipher, ReadOnlySpan<byte> header, uint index, bool final,
+        ReadOnlySpan<byte> plaintext, Span<byte> output)
+    {
+        Invariant.That(plaintext.Length <= SegmentSizeBytes, "a segment holds at most one segment size");
+        Invariant.That(output.Length == plaintext.Length + TagSizeBytes, "a sealed segment is its bytes plus a tag");
+        Span<byte> associated = stackalloc byte[HeaderSizeBytes + 1];
+        header.CopyTo(associated);
+        associated[HeaderSizeBytes] = final ? (byte)1 : (byte)0;
+        Span<byte> nonce = stackalloc byte[NonceSizeBytes];
+        header.Slice(PrefixOffset, NoncePrefixSizeBytes).CopyTo(nonce);
+        BinaryPrimitives.WriteUInt32BigEndian(nonce[NoncePrefixSizeBytes..], index);
+        cipher.Encrypt(nonce, plaintext, output[..plaintext.Length], output[plaintext.Length..], associated);
+    }
+
+    private static bool TryReadHeader(AtRestKey key, ReadOnlySpan<byte> file, out string reason)
+    {
+        reason = "";
+        if (!HasMagic(file))
+        {
+            reason = "not an at-rest file (no magic)";
+        }
+        else if (!file.Slice(KeyIdOffset, AtRestKey.IdSizeBytes).SequenceEqual(key.Id))
+        {
+            reason = $"at-rest file sealed under key id " +
+                $"{Convert.ToHexStringLower(file.Slice(KeyIdOffset, AtRestKey.IdSizeBytes))}, not {key.IdHex}";
+        }
+        else if (BinaryPrimitives.ReadInt32BigEndian(file[SegmentSizeOffset..]) != SegmentSizeBytes
+                 || BinaryPrimitives.ReadInt32BigEndian(file[(SegmentSizeOffset + 4)..]) != 0)
+        {
+            reason = "at-rest header has an unknown segment size or reserved bits set";
+        }
+
+        return reason.Length == 0;
+    }
+}
