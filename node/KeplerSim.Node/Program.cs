@@ -5,6 +5,9 @@ var root = new RootCommand("kepler-node: a KeplerFS node (serve) and its command
 {
     ServeCommand.Create(),
     ClientCommands.NodeOption,
+    ClientConnection.TokenOption,
+    ClientConnection.CaCertOption,
+    ClientConnection.InsecureOption,
 };
 foreach (var command in ClientCommands.Create())
 {

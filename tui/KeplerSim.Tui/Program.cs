@@ -30,11 +30,20 @@ public static class Program
         {
             Description = "Replay a trace file (kepler-sim run SCENARIO --trace FILE)",
         };
+        var token = new Option<string?>("--token")
+        {
+            Description = "API token for --node (sent as 'Authorization: Bearer') [default: env KEPLER_TOKEN]",
+        };
+        var caCert = new Option<FileInfo?>("--ca-cert")
+        {
+            Description = "PEM CA (or self-signed certificate) to trust for an https --node [default: env KEPLER_CA_CERT]",
+        };
+        var insecure = new Option<bool>("--insecure") { Description = "Accept any https certificate (tests only)" };
         var root = new RootCommand(
             "kepler-tui: a terminal monitor for KeplerFS clusters, live simulations and trace replays. " +
             "Exactly one of --node, --scenario, --replay. Keys: see docs/TUI.md (q quits).")
         {
-            node, scenario, seed, replay,
+            node, scenario, seed, replay, token, caCert, insecure,
         };
         root.Validators.Add(r =>
         {
@@ -59,7 +68,11 @@ public static class Program
             try
             {
                 var url = parse.GetValue(node) is { } text ? NodeUrl(text) : null;
-                return Run(app => Source(app, url, parse.GetValue(scenario), parse.GetValue(seed),
+                var access = new NodeAccess(
+                    parse.GetValue(token) ?? Environment.GetEnvironmentVariable("KEPLER_TOKEN"),
+                    parse.GetValue(caCert)?.FullName ?? Environment.GetEnvironmentVariable("KEPLER_CA_CERT"),
+                    parse.GetValue(insecure));
+                return Run(app => Source(app, url, access, parse.GetValue(scenario), parse.GetValue(seed),
                     parse.GetValue(replay)));
             }
             catch (Exception e) when (e is ScenarioException or IOException or UnauthorizedAccessException)
@@ -76,12 +89,13 @@ public static class Program
         Uri.TryCreate(text.EndsWith('/') ? text : text + "/", UriKind.Absolute, out var url)
             && url.Scheme is "http" or "https" ? url : null;
 
-    private static IClusterSource Source(IApplication app, Uri? node, FileInfo? scenario, ulong? seed,
-        FileInfo? replay)
+    private static IClusterSource Source(IApplication app, Uri? node, NodeAccess access, FileInfo? scenario,
+        ulong? seed, FileInfo? replay)
     {
         if (node is not null)
         {
-            return new HttpClusterSource(node, null, TaskPoolScheduler.Default, TimeProvider.System);
+            return new HttpClusterSource(node, NodeTls.Handler(access.CaPath, access.Insecure),
+                TaskPoolScheduler.Default, TimeProvider.System, access.Token);
         }
 
         if (scenario is not null)
@@ -112,4 +126,7 @@ public static class Program
 
         return 0;
     }
+
+    /// <summary>How the monitor reaches a real node: its token and which certificates it trusts.</summary>
+    private sealed record NodeAccess(string? Token, string? CaPath, bool Insecure);
 }

@@ -78,7 +78,18 @@ internal static class ClientCommands
             return 2;
         }
 
-        using var client = new HttpClient { BaseAddress = baseUri, Timeout = Timeout.InfiniteTimeSpan };
+        HttpClient client;
+        try
+        {
+            client = ClientConnection.Create(parse, baseUri);
+        }
+        catch (ArgumentException e)
+        {
+            await Console.Error.WriteLineAsync($"kepler-node: {e.Message}");
+            return 2;
+        }
+
+        using var _ = client;
         try
         {
             await work(client);

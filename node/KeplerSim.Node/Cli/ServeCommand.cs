@@ -49,6 +49,13 @@ internal static class ServeCommand
         ("BIND_ADDRESS", "IP address every socket binds to [default: 127.0.0.1]"),
         ("MAX_UPLOAD_MB", "Largest upload in MiB; 0 = no limit [default: 0]"),
         ("MAX_DISK_MB", "Quota for chunk files in MiB (disk full beyond it); 0 = none [default: 0]"),
+        ("API_TOKENS", "HTTP API tokens: name:secret:role,... (role read, write or admin) or @FILE with one per " +
+            "line; unset = the API is open [default: unset]"),
+        ("METRICS_AUTH", "With API_TOKENS: read (a token is needed for /metrics) or open [default: read]"),
+        ("TLS_CERT", "PEM certificate of the HTTP gateway (with TLS_KEY): the API speaks https"),
+        ("TLS_KEY", "PEM private key of TLS_CERT"),
+        ("ENCRYPTION_KEY", "Encrypt chunk files at rest: base64 of 32 bytes (openssl rand -base64 32) or @FILE " +
+            "holding it; a store encrypted under another key refuses to start"),
         ("LOG_FORMAT", "json or console [default: console on a terminal, else json]"),
         ("LOG_LEVEL", "trace, debug, information, warning, error or none [default: information]"),
     ];
@@ -124,6 +131,8 @@ internal static class ServeCommand
         {
             if (host.Node.Ready.IsFaulted)
             {
+                await error.WriteLineAsync("kepler-node: cannot start: " +
+                    host.Node.Ready.Exception!.GetBaseException().Message);
                 return 1;
             }
 

@@ -167,7 +167,7 @@ public sealed partial record NodeConfig
                 "must differ from HTTP_PORT");
         }
 
-        return config with { Peers = ParsePeers(reader.Get("PEERS"), config) };
+        return WithSecurity(config with { Peers = ParsePeers(reader.Get("PEERS"), config) }, reader);
     }
 
     /// <summary>The process environment as a dictionary.</summary>

@@ -39,6 +39,7 @@ public sealed partial class NodeHost : IAsyncDisposable
             NoBuggify.Instance)
         {
             PureWork = new ThreadPoolPureWork(Loop),
+            AtRestKey = config.EncryptionKey,
             Supervisor = CreateSupervisor(),
         };
         Cluster = BuildCluster(config, _datagrams.LocalAddress, _streams.LocalAddress);

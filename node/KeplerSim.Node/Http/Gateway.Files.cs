@@ -1,5 +1,6 @@
 using System.Globalization;
 using KeplerSim.Core.Node;
+using KeplerSim.Node.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 
@@ -12,13 +13,15 @@ internal sealed partial class Gateway
 
     private void MapFiles(WebApplication app)
     {
-        app.MapPut("/api/files/{**path}", PutAsync);
-        app.MapGet("/api/files/{**path}", GetOrListAsync);
-        app.MapMethods("/api/files/{**path}", ["HEAD"], HeadAsync);
-        app.MapDelete("/api/files/{**path}", DeleteAsync);
+        var config = _host.Config;
+        app.MapPut("/api/files/{**path}", PutAsync).Allow(config, ApiRole.Write);
+        app.MapGet("/api/files/{**path}", GetOrListAsync).Allow(config, ApiRole.Read);
+        app.MapMethods("/api/files/{**path}", ["HEAD"], HeadAsync).Allow(config, ApiRole.Read);
+        app.MapDelete("/api/files/{**path}", DeleteAsync).Allow(config, ApiRole.Write);
         app.MapGet("/api/versions/{**path}", (HttpContext context, string? path) =>
-            CallAsync(context, () => _host.Node.VersionsAsync(path ?? ""), versions => Results.Ok(versions)));
-        app.MapGet("/api/content/{contentId}", ContentAsync);
+            CallAsync(context, () => _host.Node.VersionsAsync(path ?? ""), versions => Results.Ok(versions)))
+            .Allow(config, ApiRole.Read);
+        app.MapGet("/api/content/{contentId}", ContentAsync).Allow(config, ApiRole.Read);
     }
 
     private async Task<IResult> PutAsync(HttpContext context, string? path)

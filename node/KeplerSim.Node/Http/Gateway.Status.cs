@@ -3,6 +3,7 @@ using System.Threading.Channels;
 using KeplerSim.Core.Diagnostics;
 using KeplerSim.Core.Membership;
 using KeplerSim.Core.Node;
+using KeplerSim.Node.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 
@@ -26,15 +27,22 @@ internal sealed partial class Gateway
             : ApiErrors.ToResult(503, new ApiError("not_ready", _host.Node.Ready.IsFaulted
                 ? "startup failed: " + _host.Node.Ready.Exception!.GetBaseException().Message
                 : "the node is still recovering")));
-        app.MapGet("/api/status", Handler(StatusAsync));
-        app.MapGet("/api/members", Handler(() => Task.FromResult(Members())));
+        // /health and /ready stay open (load balancers and orchestrators probe them without a token).
+        var config = _host.Config;
+        app.MapGet("/api/status", Handler(StatusAsync)).Allow(config, ApiRole.Read);
+        app.MapGet("/api/members", Handler(() => Task.FromResult(Members()))).Allow(config, ApiRole.Read);
         app.MapDelete("/api/members/{id}", (HttpContext context, string id) => CallAsync(context,
             () => Task.FromResult(_host.Node.RemoveMember(new KeplerSim.Core.Runtime.NodeId(id))),
-            status => Results.Ok(new { id, state = StateName(status) })));
-        app.MapGet("/api/ring", Handler(() => Task.FromResult(Ring())));
-        app.MapGet("/api/replication", Handler(() => Task.FromResult(Replication())));
-        app.MapGet("/api/events", EventsAsync);
-        app.MapGet("/metrics", MetricsAsync);
+            status => Results.Ok(new { id, state = StateName(status) }))).Allow(config, ApiRole.Admin);
+        app.MapGet("/api/ring", Handler(() => Task.FromResult(Ring()))).Allow(config, ApiRole.Read);
+        app.MapGet("/api/replication", Handler(() => Task.FromResult(Replication()))).Allow(config, ApiRole.Read);
+        app.MapGet("/api/events", EventsAsync).Allow(config, ApiRole.Read);
+        var metrics = app.MapGet("/metrics", MetricsAsync);
+        if (config.MetricsAuth == MetricsAuth.Read)
+        {
+            metrics.Allow(config, ApiRole.Read);
+        }
+
         _host.Loop.Post(() => _host.Runtime.Events.Stream.Subscribe(e =>
         {
             if (e is ReplicationProgress progress)

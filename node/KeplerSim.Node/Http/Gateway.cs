@@ -45,7 +45,13 @@ internal sealed partial class Gateway : IAsyncDisposable
         builder.Logging.AddKeplerConsole(config.LogFormat, config.LogLevel, config.NodeId.Value);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            kestrel.Listen(config.BindAddress, config.HttpPort);
+            kestrel.Listen(config.BindAddress, config.HttpPort, listen =>
+            {
+                if (config.TlsCertificate is { } certificate)
+                {
+                    listen.UseHttps(certificate);
+                }
+            });
             // Core limits a file to its chunk count; MAX_UPLOAD_MB is enforced while streaming.
             kestrel.Limits.MaxRequestBodySize = null;
             kestrel.AddServerHeader = false;
@@ -56,16 +62,46 @@ internal sealed partial class Gateway : IAsyncDisposable
 
         builder.Services.ConfigureHttpJsonOptions(o =>
             o.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.CamelCase);
+        if (config.ApiTokens.Count > 0)
+        {
+            ApiAuth.Add(builder.Services, config.ApiTokens);
+        }
+
         var app = builder.Build();
         var gateway = new Gateway(host, app);
         app.Use(gateway.CountAsync);
+        if (config.ApiTokens.Count > 0)
+        {
+            app.UseAuthentication();
+            app.UseAuthorization();
+        }
+
         gateway.MapFiles(app);
         gateway.MapStatus(app);
         await app.StartAsync();
         var bound = app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
             .Features.Get<IServerAddressesFeature>()!.Addresses.First();
         gateway.Address = new Uri(bound.Replace("[::]", "127.0.0.1", StringComparison.Ordinal));
+        gateway.LogAccess();
         return gateway;
+    }
+
+    /// <summary>Says how the API is protected; an open API reachable from other hosts is a warning.</summary>
+    private void LogAccess()
+    {
+        var config = _host.Config;
+        if (config.ApiTokens.Count == 0)
+        {
+            if (!System.Net.IPAddress.IsLoopback(config.BindAddress))
+            {
+                _log.ApiOpen(Address.ToString());
+            }
+
+            return;
+        }
+
+        _log.ApiSecured(config.ApiTokens.Count, string.Join(",", config.ApiTokens),
+            config.MetricsAuth == MetricsAuth.Open ? "open" : "needs read", Address.Scheme);
     }
 
     public async ValueTask DisposeAsync()

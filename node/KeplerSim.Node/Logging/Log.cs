@@ -63,4 +63,16 @@ internal static partial class Log
 
     [LoggerMessage(4002, LogLevel.Warning, "{Method} {Path} failed after the response started; connection aborted")]
     public static partial void ResponseAborted(this ILogger logger, string method, string path, Exception exception);
+
+    [LoggerMessage(4010, LogLevel.Warning, "the HTTP API is open to anyone who reaches {Address}: no API_TOKENS " +
+        "are set (docs/NODE.md, secure deployment)")]
+    public static partial void ApiOpen(this ILogger logger, string address);
+
+    [LoggerMessage(4011, LogLevel.Information, "HTTP API: {Tokens} tokens ({Names}); /metrics {Metrics}; {Scheme}")]
+    public static partial void ApiSecured(this ILogger logger, int tokens, string names, string metrics,
+        string scheme);
+
+    [LoggerMessage(4012, LogLevel.Information, "{Method} {Path} -> {Status} {Code}: {Message}")]
+    public static partial void AuthRejected(this ILogger logger, string method, string path, int status,
+        string code, string message);
 }

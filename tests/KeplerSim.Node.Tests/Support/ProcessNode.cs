@@ -10,12 +10,19 @@ public sealed class ProcessNode : IDisposable
     private Process? _process;
 
     private readonly string? _workingDirectory;
+    private readonly Func<HttpClient>? _readyClient;
 
-    public ProcessNode(NodeSpec spec, Dictionary<string, string?> environment, string? workingDirectory = null)
+    /// <param name="spec">Ports and directory.</param>
+    /// <param name="environment">The node's settings.</param>
+    /// <param name="workingDirectory">Where it runs (null: the tests' directory).</param>
+    /// <param name="readyClient">The client that asks /ready (null: plain http to the spec's URL).</param>
+    public ProcessNode(NodeSpec spec, Dictionary<string, string?> environment, string? workingDirectory = null,
+        Func<HttpClient>? readyClient = null)
     {
         Spec = spec;
         _environment = environment;
         _workingDirectory = workingDirectory;
+        _readyClient = readyClient;
     }
 
     public NodeSpec Spec { get; }
@@ -39,7 +46,7 @@ public sealed class ProcessNode : IDisposable
         _process.ErrorDataReceived += (_, _) => { };
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
-        using var client = Nodes.Client(Spec.Url);
+        using var client = _readyClient?.Invoke() ?? Nodes.Client(Spec.Url);
         var process = _process;
         await Wait.WaitUntil(async () =>
         {

@@ -48,13 +48,21 @@ public sealed partial class HttpClusterSource : IClusterSource
     /// <param name="handler">The HTTP handler (tests pass a fake); null for a real one.</param>
     /// <param name="scheduler">Paces the polls.</param>
     /// <param name="time">The wall clock for "last heard".</param>
-    public HttpClusterSource(Uri seed, HttpMessageHandler? handler, IScheduler scheduler, TimeProvider time)
+    /// <param name="token">The API token sent to every node (<c>--token</c>, KEPLER_TOKEN); null sends none.</param>
+    public HttpClusterSource(Uri seed, HttpMessageHandler? handler, IScheduler scheduler, TimeProvider time,
+        string? token = null)
     {
         ArgumentNullException.ThrowIfNull(seed);
         _client = new HttpClient(handler ?? new SocketsHttpHandler { ConnectTimeout = RequestTimeout })
         {
             Timeout = Timeout.InfiniteTimeSpan,
         };
+        if (!string.IsNullOrWhiteSpace(token))
+        {
+            _client.DefaultRequestHeaders.Authorization =
+                new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token.Trim());
+        }
+
         _scheduler = scheduler;
         _time = time;
         _probes.Add(new NodeProbe(seed));
@@ -259,7 +267,9 @@ public sealed partial class HttpClusterSource : IClusterSource
         }
 
         var port = memberGossip + httpPort - gossipPort;
-        return port is > 0 and < 65536 && Uri.TryCreate($"http://{host}:{port}/", UriKind.Absolute, out var url)
+        // The listing node's scheme: the nodes of one cluster all speak https (TLS_CERT) or all plain http.
+        return port is > 0 and < 65536
+            && Uri.TryCreate($"{lister.Url.Scheme}://{host}:{port}/", UriKind.Absolute, out var url)
             ? url
             : null;
     }
