@@ -8,6 +8,9 @@
 # RF=3 uploads alone. BENCH_LOG_LEVEL sets the nodes' LOG_LEVEL (default warning; "debug" logs every
 # replication retry with its reason). BENCH_KEEP_LOGS=1 copies the node logs to /tmp/kepler-bench-logs.
 #
+# BENCH_AT_REST=1 encrypts chunk files at rest under a fresh random ENCRYPTION_KEY (an ENCRYPTION_KEY already in
+# the environment is used as it is); compare a run with and without it for the cost of encryption at rest.
+#
 # Needs dist/kepler-node (dotnet publish node/KeplerSim.Node -c Release -o dist) and curl.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -69,8 +72,14 @@ warm_up() { # base url
   fi
 }
 
+if [ "${BENCH_AT_REST:-0}" = 1 ] && [ -z "${ENCRYPTION_KEY:-}" ]; then
+  ENCRYPTION_KEY="$(head -c 32 /dev/urandom | base64)"
+  export ENCRYPTION_KEY
+fi
+
 bytes=$((size_mib * 1024 * 1024))
-echo "== $(date -u '+%Y-%m-%d %H:%M UTC'), load: $(uptime | sed 's/.*load average: //')"
+echo "== $(date -u '+%Y-%m-%d %H:%M UTC'), load: $(uptime | sed 's/.*load average: //'), chunks at rest: \
+$([ -n "${ENCRYPTION_KEY:-}" ] && echo "encrypted (ENCRYPTION_KEY)" || echo plaintext)"
 # The disk's fsync'd sequential write rate, measured right before each upload it is compared with: this VM's disk
 # swings between ~270 and ~950 MB/s within minutes (it bursts after idle periods), so one dd at the start says
 # little about the disk an upload minutes later runs on.

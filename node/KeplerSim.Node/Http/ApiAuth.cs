@@ -37,6 +37,10 @@ internal sealed class BearerTokenHandler(IOptionsMonitor<BearerTokenOptions> opt
     /// <summary>The claim holding the token's role.</summary>
     public const string RoleClaim = "kepler_role";
 
+    // The gateway's category: the framework's own lines under the handler's category ("was challenged", once per
+    // 401) are filtered out as noise (Gateway.StartAsync), ours say what was rejected and why.
+    private readonly ILogger _log = loggers.CreateLogger("KeplerSim.Node.Http");
+
     private const string Prefix = "Bearer ";
     private const string Realm = "Bearer realm=\"keplerfs\"";
 
@@ -95,7 +99,7 @@ internal sealed class BearerTokenHandler(IOptionsMonitor<BearerTokenOptions> opt
 
     private Task WriteAsync(int status, ApiError error)
     {
-        Logger.AuthRejected(Request.Method, Request.Path.Value ?? "", status, error.Code, error.Message);
+        _log.AuthRejected(Request.Method, Request.Path.Value ?? "", status, error.Code, error.Message);
         return ApiErrors.ToResult(status, error).ExecuteAsync(Context);
     }
 }

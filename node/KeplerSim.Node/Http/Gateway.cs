@@ -43,6 +43,7 @@ internal sealed partial class Gateway : IAsyncDisposable
             Args = ["--hostBuilder:reloadConfigOnChange=false"],
         });
         builder.Logging.AddKeplerConsole(config.LogFormat, config.LogLevel, config.NodeId.Value);
+        builder.Logging.AddFilter(typeof(BearerTokenHandler).FullName, LogLevel.Warning);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.Listen(config.BindAddress, config.HttpPort, listen =>
