@@ -90,6 +90,29 @@ public sealed class AtRestProcessTests
         Assert.Equal(data, await GetAsync(spec, "secret.bin"));
     }
 
+    [Theory]
+    [InlineData("c2hvcnQ=", "5 bytes: expected 32")]
+    [InlineData("not base64 at all!", "not base64")]
+    [InlineData("@/nonexistent/key", "cannot read")]
+    public void A_bad_key_is_a_config_error_that_never_echoes_it(string value, string expected)
+    {
+        var error = Assert.Throws<Hosting.ConfigException>(() => Hosting.NodeConfig.Load(
+            new Dictionary<string, string?> { ["NODE_ID"] = "n1", ["ENCRYPTION_KEY"] = value }));
+        Assert.Equal("ENCRYPTION_KEY", error.Variable);
+        Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("c2hvcnQ", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_key_loads_from_a_file()
+    {
+        using var dir = new TempDir();
+        File.WriteAllText(dir.Sub("key"), KeyA + "\n");
+        var config = Hosting.NodeConfig.Load(
+            new Dictionary<string, string?> { ["NODE_ID"] = "n1", ["ENCRYPTION_KEY"] = "@" + dir.Sub("key") });
+        Assert.Equal(AtRestKey.FromBase64(KeyA).IdHex, config.EncryptionKey!.IdHex);
+    }
+
     [Fact]
     public async Task A_store_written_without_a_key_stays_readable_after_the_key_is_turned_on()
     {

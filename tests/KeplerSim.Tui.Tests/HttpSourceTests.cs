@@ -50,8 +50,12 @@ internal sealed class FakeNodes : HttpMessageHandler
         Status(url + "api/events", HttpStatusCode.NotFound);
     }
 
+    /// <summary>The Authorization header of every request, in order (null: none).</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<string?> Authorizations { get; } = new();
+
     protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancel)
     {
+        Authorizations.Enqueue(request.Headers.Authorization?.ToString());
         var url = request.RequestUri!.ToString();
         var route = _routes.GetValueOrDefault(url)
             ?? _routes.Where(r => url.StartsWith(r.Key, StringComparison.Ordinal)).Select(r => r.Value)
@@ -92,6 +96,25 @@ public sealed class HttpSourceTests
         Assert.Equal(new RepairProgress(12, 1200, 3.5, 4_000_000), vm.State.Replication.Progress);
         Assert.Equal(3, vm.State.Replication.QueueDepths.Single(q => q.Node == "a").Depth);
         Assert.Null(vm.State.Status);
+    }
+
+    [Fact]
+    public async Task A_token_is_sent_to_every_node_and_discovered_nodes_keep_the_seed_scheme()
+    {
+        var nodes = new FakeNodes();
+        nodes.Healthy("a", 1);
+        using var source = new HttpClusterSource(new Uri("http://127.0.0.1:3001/"), nodes, ImmediateScheduler.Instance,
+            TimeProvider.System, token: "monitor-secret-0123456789");
+        using var vm = new MonitorViewModel(source, ImmediateScheduler.Instance);
+        await source.PollOnceAsync(CancellationToken.None);
+        await source.PollOnceAsync(CancellationToken.None);
+        Assert.True(nodes.Authorizations.Count > 5, "several requests were made");
+        Assert.All(nodes.Authorizations, a => Assert.Equal("Bearer monitor-secret-0123456789", a));
+
+        // A cluster behind TLS: a member found by the port offset is reached over https too.
+        var lister = new NodeProbe(new Uri("https://127.0.0.1:3001/")) { HttpPort = 3001, GossipPort = 4001 };
+        Assert.Equal(new Uri("https://127.0.0.1:3002/"),
+            HttpClusterSource.HttpUrl(lister, new ListedMember("b", "127.0.0.1:4002", null, "alive", 0)));
     }
 
     [Theory]
