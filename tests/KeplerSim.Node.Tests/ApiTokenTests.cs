@@ -68,11 +68,13 @@ public sealed class ApiTokenTests
             await Nodes.AssertErrorAsync(await Send(HttpMethod.Get, url, null), 401, "unauthorized");
         }
 
-        await Nodes.AssertErrorAsync(await Send(HttpMethod.Put, "api/files/t/a.bin", ReadSecret, data), 403, "forbidden");
+        await Nodes.AssertErrorAsync(await Send(HttpMethod.Put, "api/files/t/a.bin", ReadSecret, data), 403,
+            "forbidden");
         await Nodes.AssertErrorAsync(await Send(HttpMethod.Delete, "api/files/t/a.bin", ReadSecret), 403, "forbidden");
         Assert.Equal(HttpStatusCode.NotFound, (await Send(HttpMethod.Get, "api/files/t/a.bin", ReadSecret)).StatusCode);
 
-        Assert.Equal(HttpStatusCode.OK, (await Send(HttpMethod.Put, "api/files/t/a.bin", WriteSecret, data)).StatusCode);
+        var written = await Send(HttpMethod.Put, "api/files/t/a.bin", WriteSecret, data);
+        Assert.Equal(HttpStatusCode.OK, written.StatusCode);
         var read = await Send(HttpMethod.Get, "api/files/t/a.bin", ReadSecret);
         Assert.Equal(data, await read.Content.ReadAsByteArrayAsync());
         foreach (var url in new[] { "api/status", "api/members", "api/ring", "api/replication", "metrics" })
@@ -104,7 +106,8 @@ public sealed class ApiTokenTests
         Assert.Contains("403 forbidden", error, StringComparison.Ordinal);
         (code, _, error) = await RunCliAsync([], "put", source, "t/cli.bin", "--node", nodeUrl, "--token", WriteSecret);
         Assert.True(code == 0, error);
-        (code, var listed, error) = await RunCliAsync(new() { ["KEPLER_TOKEN"] = ReadSecret }, "ls", "t/", "--node", nodeUrl);
+        (code, var listed, error) = await RunCliAsync(new() { ["KEPLER_TOKEN"] = ReadSecret }, "ls", "t/",
+            "--node", nodeUrl);
         Assert.True(code == 0, error);
         Assert.Contains("t/cli.bin", listed, StringComparison.Ordinal);
     }
@@ -143,7 +146,8 @@ public sealed class ApiTokenTests
         using var dir = new TempDir();
         var file = dir.Sub("tokens");
         File.WriteAllText(file, $"# operators\nroot:{AdminSecret}:admin\n\nreader:{ReadSecret}:READ\n");
-        var config = NodeConfig.Load(new Dictionary<string, string?> { ["NODE_ID"] = "n1", ["API_TOKENS"] = "@" + file });
+        var config = NodeConfig.Load(
+            new Dictionary<string, string?> { ["NODE_ID"] = "n1", ["API_TOKENS"] = "@" + file });
         Assert.Equal([("root", ApiRole.Admin), ("reader", ApiRole.Read)],
             config.ApiTokens.Select(t => (t.Name, t.Role)).ToList());
         Assert.DoesNotContain(AdminSecret, config.ApiTokens[0].ToString(), StringComparison.Ordinal);
@@ -174,7 +178,7 @@ public sealed class ApiTokenTests
         catch (OperationCanceledException)
         {
             process.Kill();
-            Assert.Fail($"the node was expected to refuse to start, but it ran for {Nodes.StartTimeout.TotalSeconds} s");
+            Assert.Fail($"the node was expected to refuse to start, but ran {Nodes.StartTimeout.TotalSeconds} s");
         }
 
         await output;

@@ -36,7 +36,8 @@ public static class Program
         };
         var caCert = new Option<FileInfo?>("--ca-cert")
         {
-            Description = "PEM CA (or self-signed certificate) to trust for an https --node [default: env KEPLER_CA_CERT]",
+            Description = "PEM CA (or self-signed certificate) to trust for an https --node " +
+                "[default: env KEPLER_CA_CERT]",
         };
         var insecure = new Option<bool>("--insecure") { Description = "Accept any https certificate (tests only)" };
         var root = new RootCommand(

@@ -54,7 +54,8 @@ public static class AtRestFormat
         return HeaderSizeBytes + plaintextBytes + (SegmentCount(plaintextBytes) * TagSizeBytes);
     }
 
-    /// <summary>The plaintext length of an encrypted file of <paramref name="storedBytes"/>, or null if none fits.</summary>
+    /// <summary>The plaintext length of an encrypted file of <paramref name="storedBytes"/>; null if none fits.
+    /// </summary>
     public static long? PlaintextLength(long storedBytes)
     {
         var body = storedBytes - HeaderSizeBytes;

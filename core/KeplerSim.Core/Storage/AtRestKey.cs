@@ -63,6 +63,6 @@ public sealed class AtRestKey
         return new AtRestKey(bytes.AsSpan(0, KeySizeBytes));
     }
 
-    /// <summary>A fresh cipher over the key; one per file operation (an instance is not shared across threads).</summary>
+    /// <summary>A fresh cipher over the key: one per file operation, never shared across threads.</summary>
     internal AesGcm CreateCipher() => new(_key, AtRestFormat.TagSizeBytes);
 }

@@ -15,6 +15,10 @@ namespace KeplerSim.Core.Storage;
 /// <para>Write protocol: hash-check, write tmp, fsync tmp, rename into the shard, fsync the shard directory. The
 /// shard directories themselves are made durable (mkdir, then fsync of every ancestor) once per incarnation before
 /// the first rename into them, so an acknowledged chunk survives any crash.</para>
+/// <para>With an at-rest key (<see cref="NodeRuntime.AtRestKey"/>) chunk files are sealed with AES-256-GCM
+/// (<see cref="AtRestFormat"/>) as they are written and opened before they are verified; ids stay the SHA-256 of
+/// the plaintext, files without the format's magic are plaintext chunks from before the key (mixed stores), and
+/// <see cref="KeyCheckPath"/> records which key the store is sealed with (checked first by recovery).</para>
 /// <para>Runs on the node's single logical thread; no locks. Concurrent writes of the same id are safe (each has
 /// its own tmp file and the rename is atomic); a delete racing a write of the same id is the caller's to
 /// order.</para>
@@ -323,7 +327,7 @@ public sealed partial class ChunkStore
             : (null, 0, reason);
     }
 
-    /// <summary>A corrupt result, published unless <paramref name="report"/> is false (the plaintext second look).</summary>
+    /// <summary>A corrupt result, published unless <paramref name="report"/> is false (a second look).</summary>
     private (ChunkStatus Status, ChunkBuffer? Buffer) Corrupt(string id, string path, string reason, bool report)
     {
         if (report)

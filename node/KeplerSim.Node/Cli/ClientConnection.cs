@@ -33,7 +33,8 @@ internal static class ClientConnection
         Recursive = true,
     };
 
-    /// <summary>The client for <paramref name="baseUri"/>; throws <see cref="ArgumentException"/> on a bad CA file.</summary>
+    /// <summary>The client for <paramref name="baseUri"/>; a bad CA file throws <see cref="ArgumentException"/>.
+    /// </summary>
     public static HttpClient Create(ParseResult parse, Uri baseUri)
     {
         var token = parse.GetValue(TokenOption) ?? Environment.GetEnvironmentVariable("KEPLER_TOKEN");

@@ -49,7 +49,7 @@ public sealed partial record NodeConfig
     /// <summary>Who may read /metrics when tokens are set (METRICS_AUTH: read or open; default read).</summary>
     public MetricsAuth MetricsAuth { get; init; } = MetricsAuth.Read;
 
-    /// <summary>The gateway's certificate with its private key (TLS_CERT and TLS_KEY, PEM files); null = plain HTTP.</summary>
+    /// <summary>The gateway's certificate and private key (TLS_CERT, TLS_KEY: PEM files); null = plain HTTP.</summary>
     public X509Certificate2? TlsCertificate { get; init; }
 
     /// <summary>

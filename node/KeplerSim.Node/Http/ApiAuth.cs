@@ -126,7 +126,7 @@ internal static class ApiAuth
         }
     }
 
-    /// <summary>Requires <paramref name="role"/> for an endpoint when tokens are set; without tokens, nothing.</summary>
+    /// <summary>Requires <paramref name="role"/> for an endpoint when tokens are set; else nothing.</summary>
     public static TBuilder Allow<TBuilder>(this TBuilder builder, NodeConfig config, ApiRole role)
         where TBuilder : IEndpointConventionBuilder =>
         config.ApiTokens.Count == 0 ? builder : builder.RequireAuthorization(PolicyOf(role));

@@ -76,8 +76,12 @@ public sealed class AtRestTests
         {
             await using var writer = await store.BeginWriteAsync(id);
             // Pieces that straddle segment boundaries, an exact segment, and a piece far larger than one.
-            foreach (var (at, length) in new[] { (0, 1000), (1000, SegmentBytes), (1000 + SegmentBytes, 3 * SegmentBytes),
-                         (1000 + (4 * SegmentBytes), SegmentBytes - 1) })
+            var pieces = new[]
+            {
+                (0, 1000), (1000, SegmentBytes), (1000 + SegmentBytes, 3 * SegmentBytes),
+                (1000 + (4 * SegmentBytes), SegmentBytes - 1),
+            };
+            foreach (var (at, length) in pieces)
             {
                 await writer.AppendAsync(data.AsMemory(at, length));
             }
@@ -112,7 +116,8 @@ public sealed class AtRestTests
             // Dropping the last whole segment leaves a valid layout of two segments: only the final flag in the
             // associated data catches it.
             "drop last segment" => file[..(header + (2 * StoredSegmentBytes))],
-            "swap segments" => [.. file[..header], .. file[(header + StoredSegmentBytes)..(header + (2 * StoredSegmentBytes))],
+            "swap segments" => [.. file[..header],
+                .. file[(header + StoredSegmentBytes)..(header + (2 * StoredSegmentBytes))],
                 .. file[header..(header + StoredSegmentBytes)], .. file[(header + (2 * StoredSegmentBytes))..]],
             "flip bit" => Flip(file, header + 5000),
             "append" => [.. file, .. file[header..(header + StoredSegmentBytes)]],
