@@ -13,11 +13,24 @@ public sealed partial class ChunkStore
     {
         ArgumentNullException.ThrowIfNull(index);
         Invariant.That(_writersInFlight == 0, "chunk recovery must run before any write starts");
-        await CheckAtRestKeyAsync(); // First: a wrong key must stop the node before anything is deleted.
+        // A wrong key must stop the node before anything is changed. Without a key the check needs only to know
+        // whether the store records one, which the walk's listing of the root tells without another disk operation
+        // (so a plaintext node, and every simulation without encryption, does exactly what it did before keys
+        // existed); only leftover tmp files, never data, are removed before it.
+        if (_runtime.AtRestKey is not null)
+        {
+            await CheckAtRestKeyAsync();
+        }
+
         await EnsureDirectoryDurableAsync(TmpDirectory);
         var tmpRemoved = await RemoveTmpFilesAsync();
 
-        var (onDisk, strays) = await WalkAsync();
+        var (onDisk, strays, recordsKey) = await WalkAsync();
+        if (_runtime.AtRestKey is null && recordsKey)
+        {
+            await CheckAtRestKeyAsync(); // Throws: the store's chunks are sealed and no key is configured.
+        }
+
         var known = new SortedSet<string>(index.KnownChunks(), StringComparer.Ordinal);
         var verified = 0;
         var registered = new List<string>();

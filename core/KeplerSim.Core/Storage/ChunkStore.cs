@@ -163,7 +163,7 @@ public sealed partial class ChunkStore
     /// </summary>
     public async Task<IReadOnlyList<string>> ListAsync()
     {
-        var (ids, _) = await WalkAsync();
+        var (ids, _, _) = await WalkAsync();
         return ids;
     }
 
@@ -368,16 +368,21 @@ public sealed partial class ChunkStore
         }
     }
 
-    /// <summary>Walks the shards: the chunk ids (sorted) and the stray files (sorted) found there.</summary>
-    private async Task<(IReadOnlyList<string> Ids, IReadOnlyList<string> Strays)> WalkAsync()
+    /// <summary>
+    /// Walks the shards: the chunk ids (sorted), the stray files (sorted) found there, and whether the root holds
+    /// the at-rest key check (<see cref="KeyCheckPath"/>).
+    /// </summary>
+    private async Task<(IReadOnlyList<string> Ids, IReadOnlyList<string> Strays, bool RecordsKey)> WalkAsync()
     {
         var ids = new List<string>();
         var strays = new List<string>();
+        var recordsKey = false;
         foreach (var top in await _disk.ListAsync(RootDirectory))
         {
+            recordsKey |= !top.IsDirectory && RootDirectory + "/" + top.Name == KeyCheckPath;
             if (!top.IsDirectory || !IsShardName(top.Name))
             {
-                continue; // The tmp directory, or something that is not ours.
+                continue; // The tmp directory, the key check, or something that is not ours.
             }
 
             var topPath = RootDirectory + "/" + top.Name;
@@ -400,6 +405,6 @@ public sealed partial class ChunkStore
 
         ids.Sort(StringComparer.Ordinal);
         strays.Sort(StringComparer.Ordinal);
-        return (ids, strays);
+        return (ids, strays, recordsKey);
     }
 }

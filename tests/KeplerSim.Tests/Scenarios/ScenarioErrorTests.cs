@@ -15,8 +15,8 @@ public sealed class ScenarioErrorTests
         { "bad YAML", "name: x\ncluster:\n  nodes: [1, 2\n",
             "bad.yaml(4,1): While parsing a flow sequence, did not find expected ',' or ']'." },
         { "unknown key", "name: x\ncluster:\n  nodez: 3\n",
-            "bad.yaml(3,3): unknown key 'nodez' in cluster: expected one of chunk_size, keplerfs, membership, names, " +
-            "nodes, ping, protocol, replication_factor, seeds, start, swim" },
+            "bad.yaml(3,3): unknown key 'nodez' in cluster: expected one of chunk_size, encryption_at_rest, " +
+            "keplerfs, membership, names, nodes, ping, protocol, replication_factor, seeds, start, swim" },
         { "removed keplerfs.swim", "cluster:\n  protocol: keplerfs\n  keplerfs:\n    swim: true\n",
             "bad.yaml(4,5): 'cluster.keplerfs.swim' was removed: use cluster.membership: swim (the default) or " +
             "static" },
