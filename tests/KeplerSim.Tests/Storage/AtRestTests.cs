@@ -224,6 +224,36 @@ public sealed class AtRestTests
     private static List<string> Snapshot(SimNode node) =>
         [.. node.Disk.AllFiles().Select(f => f + ":" + Convert.ToHexString(node.Disk.Peek(f)!))];
 
+    /// <summary>
+    /// Regression: recovery first stat'ed chunks/keycheck even without a key; the extra (simulated) disk operation
+    /// drew from the run's random stream, so every simulation without encryption changed its schedule
+    /// (scenarios/fast/split-brain.yaml failed its wait_until, trace hash f05c45ebdd861e20 instead of main's
+    /// 9f2e5fbd0bb9e577). Without a key, recovery must do exactly the disk operations it did before keys existed.
+    /// </summary>
+    [Fact]
+    public void Recovery_without_a_key_touches_no_key_check()
+    {
+        var (sim, node) = SimHarness.OneIdleNode(36);
+        using var _ = sim;
+        var touched = new List<string>();
+        sim.Trace.Recorded += r =>
+        {
+            if (r.Kind == TraceKind.Disk && r.Detail is { } detail
+                && detail.Contains("keycheck", StringComparison.Ordinal))
+            {
+                touched.Add(detail);
+            }
+        };
+        var (id, data) = MakeChunk(12, 1000);
+        Run(sim, node, async rt =>
+        {
+            var store = StoreOf(rt, null);
+            await store.RecoverAsync(new MemoryChunkIndex());
+            return await store.WriteAsync(id, data);
+        }, "recover and write without a key");
+        Assert.Empty(touched);
+    }
+
     [Fact]
     public void Key_parses_from_base64_of_32_bytes_only()
     {
