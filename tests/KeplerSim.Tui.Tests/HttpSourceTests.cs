@@ -94,6 +94,32 @@ public sealed class HttpSourceTests
         Assert.Null(vm.State.Status);
     }
 
+    [Fact]
+    public async Task Counts_files_by_following_the_listing_cursor_and_marks_a_lower_bound()
+    {
+        // The TUI used to read one listing page and call a full one "at least 1024" (issue 18: listing cursor).
+        var nodes = new FakeNodes();
+        nodes.Healthy("a", 1);
+        nodes.Json("http://127.0.0.1:3001/api/files/?limit=1024",
+            """{"prefix":"","files":[{"path":"x"},{"path":"y"}],"next":"y","truncated":true}""");
+        nodes.Json("http://127.0.0.1:3001/api/files/?limit=1024&after=y",
+            """{"prefix":"","files":[{"path":"z"}],"next":null,"truncated":false}""");
+        nodes.Refuse("http://127.0.0.1:3002/");
+        nodes.Refuse("http://127.0.0.1:3003/");
+        using var source = Source(nodes);
+        using var vm = new MonitorViewModel(source, ImmediateScheduler.Instance);
+        await source.PollOnceAsync(CancellationToken.None);
+        Assert.Equal(3, vm.State.Replication.FileCount);
+        Assert.False(vm.State.Replication.FileCountIsLowerBound, "the cursor ran out: the count is exact");
+
+        // A listing that is still truncated after FilePagesMax pages is only a lower bound.
+        nodes.Json("http://127.0.0.1:3001/api/files/?limit=1024&after=y",
+            """{"prefix":"","files":[{"path":"z"}],"next":"y","truncated":true}""");
+        await source.PollOnceAsync(CancellationToken.None);
+        Assert.Equal(2 + HttpClusterSource.FilePagesMax - 1, vm.State.Replication.FileCount);
+        Assert.True(vm.State.Replication.FileCountIsLowerBound, "the listing was still truncated");
+    }
+
     [Theory]
     [InlineData("""{"nodeId":17}""")]                              // wrong type
     [InlineData("""[]""")]                                         // not an object

@@ -122,16 +122,27 @@ internal static class ClientCommands
         await new ProgressStream(body, progress).CopyToAsync(output, 1 << 20, cancel);
     }
 
+    /// <summary>Prints every live path under the prefix, following the listing cursor page by page.</summary>
     private static async Task ListAsync(HttpClient client, string prefix, CancellationToken cancel)
     {
-        var json = await SendAsync(client, new HttpRequestMessage(HttpMethod.Get,
-            "api/files/?prefix=" + Uri.EscapeDataString(prefix)), cancel);
-        foreach (var file in json.GetProperty("files").EnumerateArray())
+        string? after = null;
+        do
         {
-            var size = file.GetProperty("sizeBytes").GetInt64();
-            Console.WriteLine($"{size,14} {file.GetProperty("version").GetString(),-36} " +
-                file.GetProperty("path").GetString());
+            var query = "api/files/?limit=1000&prefix=" + Uri.EscapeDataString(prefix)
+                + (after is null ? "" : "&after=" + Uri.EscapeDataString(after));
+            var json = await SendAsync(client, new HttpRequestMessage(HttpMethod.Get, query), cancel);
+            foreach (var file in json.GetProperty("files").EnumerateArray())
+            {
+                var size = file.GetProperty("sizeBytes").GetInt64();
+                Console.WriteLine($"{size,14} {file.GetProperty("version").GetString(),-36} " +
+                    file.GetProperty("path").GetString());
+            }
+
+            after = json.TryGetProperty("next", out var next) && next.ValueKind == JsonValueKind.String
+                ? next.GetString()
+                : null;
         }
+        while (after is not null);
     }
 
     private static async Task<JsonElement> SendAsync(HttpClient client, HttpRequestMessage request,

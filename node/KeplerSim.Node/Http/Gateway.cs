@@ -49,6 +49,10 @@ internal sealed partial class Gateway : IAsyncDisposable
             // Core limits a file to its chunk count; MAX_UPLOAD_MB is enforced while streaming.
             kestrel.Limits.MaxRequestBodySize = null;
             kestrel.AddServerHeader = false;
+            // Kestrel answers requests over its own limits with an empty body before any middleware runs; its limits
+            // sit above the gateway's (RequestGuards) so ordinary oversized requests get the JSON error shape.
+            kestrel.Limits.MaxRequestHeadersTotalSize = RequestGuards.HeadersTotalSizeMax * 8;
+            kestrel.Limits.MaxRequestLineSize = RequestGuards.RequestLineSizeMax * 8;
         });
         // Large receive blocks: one receive call per 64 KiB of an upload instead of per 4 KiB.
         builder.Services.AddSingleton<Microsoft.AspNetCore.Connections.IMemoryPoolFactory<byte>,
@@ -59,6 +63,7 @@ internal sealed partial class Gateway : IAsyncDisposable
         var app = builder.Build();
         var gateway = new Gateway(host, app);
         app.Use(gateway.CountAsync);
+        RequestGuards.Use(app, gateway._log);
         gateway.MapFiles(app);
         gateway.MapStatus(app);
         await app.StartAsync();

@@ -105,7 +105,7 @@ public sealed partial class HttpClusterSource
             Replication = new ReplicationSummary
             {
                 FileCount = reachable.Max(p => p.FileCount),
-                FileCountIsLowerBound = reachable.Any(p => p.FileCount >= FilesListedMax),
+                FileCountIsLowerBound = reachable.Any(p => p.FileCountTruncated),
                 QueueDepths = listed.Keys.Select(id => (id, byId.GetValueOrDefault(id)?.QueueDepth)).ToList(),
                 Progress = reported.Count > 0
                     ? new RepairProgress(reported.Sum(r => r.ChunksLeft), reported.Sum(r => r.BytesLeft),

@@ -40,6 +40,11 @@ internal sealed class NodeProbe(Uri url)
 
     public long? FileCount { get; set; }
 
+    /// <summary>
+    /// Whether the node had more files than the listing pages followed (<see cref="FileCount"/> is "at least").
+    /// </summary>
+    public bool FileCountTruncated { get; set; }
+
     public IReadOnlyList<string> Details { get; set; } = [];
 
     public bool Streaming { get; set; }
