@@ -270,6 +270,14 @@ public sealed class SingleNodeTests(SingleNodeFixture fixture) : IClassFixture<S
         Assert.Contains("# TYPE kepler_http_requests_total counter", metrics, StringComparison.Ordinal);
         Assert.Contains("kepler_members{state=\"alive\"} 1", metrics, StringComparison.Ordinal);
         Assert.Equal(0, await Nodes.MetricAsync(_client, "kepler_loop_errors_total"));
+        // Exposition by prometheus-net (issue 18): a latency histogram by route, and the process/runtime metrics.
+        Assert.Contains("# TYPE kepler_http_request_duration_seconds histogram", metrics, StringComparison.Ordinal);
+        Assert.Contains(
+            "kepler_http_request_duration_seconds_bucket{route=\"/api/status\",method=\"GET\",le=\"+Inf\"} ",
+            metrics, StringComparison.Ordinal);
+        Assert.Contains("process_cpu_seconds_total ", metrics, StringComparison.Ordinal);
+        Assert.Contains("dotnet_total_memory_bytes ", metrics, StringComparison.Ordinal);
+        Assert.Contains("kepler_replication_lag_seconds 0", metrics, StringComparison.Ordinal);
     }
 
     [Fact]

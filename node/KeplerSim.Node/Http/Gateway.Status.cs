@@ -34,7 +34,7 @@ internal sealed partial class Gateway
         app.MapGet("/api/ring", Handler(() => Task.FromResult(Ring())));
         app.MapGet("/api/replication", Handler(() => Task.FromResult(Replication())));
         app.MapGet("/api/events", EventsAsync);
-        app.MapGet("/metrics", MetricsAsync);
+        MapMetrics(app);
         _host.Loop.Post(() => _host.Runtime.Events.Stream.Subscribe(e =>
         {
             if (e is ReplicationProgress progress)

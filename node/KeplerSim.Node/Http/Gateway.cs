@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using KeplerSim.Node.Hosting;
 using KeplerSim.Node.Logging;
 using Microsoft.AspNetCore.Builder;
@@ -90,6 +91,7 @@ internal sealed partial class Gateway : IAsyncDisposable
 
     private async Task CountAsync(HttpContext context, RequestDelegate next)
     {
+        var started = Stopwatch.GetTimestamp();
         try
         {
             await next(context);
@@ -97,7 +99,8 @@ internal sealed partial class Gateway : IAsyncDisposable
         finally
         {
             var route = (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "unmatched";
-            Metrics.CountRequest(route, context.Request.Method, context.Response.StatusCode);
+            Metrics.CountRequest(route, context.Request.Method, context.Response.StatusCode,
+                Stopwatch.GetElapsedTime(started));
         }
     }
 
