@@ -47,6 +47,9 @@ internal sealed class FakeNodes : HttpMessageHandler
         Json(url + "api/replication", $$"""{"queueDepth":3,"progress":{{progress}},"underReplicated":null}""");
         Json(url + "metrics", "# HELP x\nkepler_chunks_stored 42\n");
         Json(url + "api/files/?limit=1024", """{"prefix":"","files":[{"path":"x"},{"path":"y"}]}""");
+        Json(url + "api/under-replicated?limit=50", """
+            {"replicationTarget":3,"total":0,"referencedChunks":5,"chunks":[],"next":null,"truncated":false}
+            """);
         Status(url + "api/events", HttpStatusCode.NotFound);
     }
 
@@ -92,6 +95,33 @@ public sealed class HttpSourceTests
         Assert.Equal(new RepairProgress(12, 1200, 3.5, 4_000_000), vm.State.Replication.Progress);
         Assert.Equal(3, vm.State.Replication.QueueDepths.Single(q => q.Node == "a").Depth);
         Assert.Null(vm.State.Status);
+    }
+
+    [Fact]
+    public async Task Chunks_by_copies_and_under_replicated_chunks_come_from_every_nodes_report()
+    {
+        // The Files page used to print "chunks by copies: n/a (the node API has no such query)" on a real cluster.
+        var nodes = new FakeNodes();
+        nodes.Healthy("a", 1);
+        nodes.Healthy("b", 2);
+        nodes.Refuse("http://127.0.0.1:3003/");
+        nodes.Json("http://127.0.0.1:3001/api/under-replicated?limit=50", """
+            {"replicationTarget":3,"total":2,"referencedChunks":10,"next":null,"truncated":false,
+             "chunks":[{"chunkId":"aaaa","copies":2,"missing":["c"]},{"chunkId":"bbbb","copies":1,"missing":["b","c"]}]}
+            """);
+        nodes.Json("http://127.0.0.1:3002/api/under-replicated?limit=50", """
+            {"replicationTarget":3,"total":1,"referencedChunks":10,"next":null,"truncated":false,
+             "chunks":[{"chunkId":"bbbb","copies":2,"missing":["c"]}]}
+            """);
+        using var source = Source(nodes);
+        using var vm = new MonitorViewModel(source, ImmediateScheduler.Instance);
+        await source.PollOnceAsync(CancellationToken.None);
+        await source.PollOnceAsync(CancellationToken.None);
+        var replication = vm.State.Replication;
+        Assert.Equal(2, replication.UnderReplicatedCount);
+        Assert.Equal(["aaaa (2/3)", "bbbb (1/3)"], replication.UnderReplicated);
+        // bbbb counts once, with the fewest copies any node knows of; the other 8 referenced chunks have N.
+        Assert.Equal([(1, 1L), (2, 1L), (3, 8L)], replication.ChunksByReplicas);
     }
 
     [Fact]

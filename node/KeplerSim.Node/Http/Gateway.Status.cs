@@ -35,6 +35,7 @@ internal sealed partial class Gateway
         app.MapGet("/api/replication", Handler(() => Task.FromResult(Replication())));
         app.MapGet("/api/events", EventsAsync);
         MapMetrics(app);
+        MapOperator(app);
         _host.Loop.Post(() => _host.Runtime.Events.Stream.Subscribe(e =>
         {
             if (e is ReplicationProgress progress)

@@ -28,6 +28,9 @@ public sealed partial class HttpClusterSource : IClusterSource
     /// <summary>Most files one listing page returns (the node's own maximum).</summary>
     public const int FilesListedMax = 1024;
 
+    /// <summary>Most under-replicated chunks read from each node per poll.</summary>
+    public const int UnderReplicatedListedMax = 50;
+
     /// <summary>Most listing pages followed per poll; a listing still truncated after them is "at least".</summary>
     public const int FilePagesMax = 8;
 
@@ -141,6 +144,8 @@ public sealed partial class HttpClusterSource : IClusterSource
             using var ring = await GetJsonAsync(probe.Url, "api/ring", cancel);
             using var replication = await GetJsonAsync(probe.Url, "api/replication", cancel);
             var (fileCount, filesTruncated) = await CountFilesAsync(probe.Url, cancel);
+            using var under = await GetJsonAsync(probe.Url, $"api/under-replicated?limit={UnderReplicatedListedMax}",
+                cancel);
             var metrics = await GetTextAsync(probe.Url, "metrics", cancel);
             var parsed = Parse(status.RootElement, members.RootElement, ring.RootElement, replication.RootElement);
             lock (_gate)
@@ -149,6 +154,7 @@ public sealed partial class HttpClusterSource : IClusterSource
                 probe.StoredChunks = Metric(metrics, "kepler_chunks_stored");
                 probe.FileCount = fileCount;
                 probe.FileCountTruncated = filesTruncated;
+                probe.UnderReplicated = ParseUnderReplicated(under.RootElement);
                 probe.LastOk = _time.GetUtcNow();
             }
 
@@ -198,6 +204,17 @@ public sealed partial class HttpClusterSource : IClusterSource
         }
 
         return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
+    }
+
+    private static UnderReplicatedReport ParseUnderReplicated(JsonElement json)
+    {
+        var root = NodeJson.Object(json, "/api/under-replicated");
+        var chunks = NodeJson.Array(root.GetProperty("chunks"), "/api/under-replicated chunks").EnumerateArray()
+            .Select(c => (c.GetProperty("chunkId").GetString() ?? throw new InvalidDataException("chunk without id"),
+                c.GetProperty("copies").GetInt32()))
+            .ToList();
+        return new UnderReplicatedReport(root.GetProperty("replicationTarget").GetInt32(),
+            root.GetProperty("total").GetInt64(), root.GetProperty("referencedChunks").GetInt64(), chunks);
     }
 
     /// <summary>Counts live files, following the listing cursor (at most <see cref="FilePagesMax"/> pages).</summary>
