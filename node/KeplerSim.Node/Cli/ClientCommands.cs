@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.CommandLine;
 using System.Net.Http.Headers;
 using System.Text.Json;
@@ -66,7 +67,26 @@ internal static class ClientCommands
         removeMember.SetAction((p, ct) => RunAsync(p, async c => Print(await SendAsync(c,
             new HttpRequestMessage(HttpMethod.Delete, "api/members/" + Uri.EscapeDataString(p.GetRequiredValue(memberId))),
             ct))));
-        return [put, get, ls, rm, status, members, removeMember];
+        var drainTimeout = new Option<long>("--timeout-ms")
+        {
+            Description = "How long the node may take to hand its chunks off",
+            DefaultValueFactory = _ => 600_000,
+        };
+        var drain = new Command("drain",
+            "Decommission the node: it leaves, hands every local chunk off to its new owners, then exits; " +
+            "exit code 1 when the hand-off did not finish in time") { drainTimeout };
+        drain.SetAction((p, ct) => RunAsync(p, async c =>
+        {
+            var report = await SendAsync(c, new HttpRequestMessage(HttpMethod.Post,
+                "api/drain?timeout_ms=" + p.GetValue(drainTimeout).ToString(CultureInfo.InvariantCulture)), ct);
+            Print(report);
+            if (!report.GetProperty("complete").GetBoolean())
+            {
+                throw new ClientException($"the hand-off did not finish: {report.GetProperty("queueLeft")} " +
+                    "copies still queued (peers re-replicate them from the other copies)");
+            }
+        }));
+        return [put, get, ls, rm, status, members, removeMember, drain];
     }
 
     private static async Task<int> RunAsync(ParseResult parse, Func<HttpClient, Task> work)

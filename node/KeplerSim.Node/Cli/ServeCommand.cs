@@ -127,7 +127,12 @@ internal static class ServeCommand
                 return 1;
             }
 
-            await Task.WhenAny(host.Fatal, stop);
+            await Task.WhenAny(host.Fatal, stop, host.Drained);
+        }
+
+        if (host.Drained.IsCompleted)
+        {
+            return 0; // Drained (kepler-node drain): the node left and handed its chunks off already.
         }
 
         if (!host.Fatal.IsCompleted)

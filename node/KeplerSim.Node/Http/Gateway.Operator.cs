@@ -14,6 +14,50 @@ internal sealed partial class Gateway
     {
         app.MapGet("/api/under-replicated", UnderReplicated);
         app.MapPost("/api/integrity-check", IntegrityCheck);
+        app.MapPost("/api/drain", Drain);
+    }
+
+    /// <summary>
+    /// Decommissions this node: leaves, hands every local chunk off (waits up to <c>timeout_ms</c>, default
+    /// 10 minutes), answers the report, then the process exits. 409 <c>draining</c> while a drain runs.
+    /// </summary>
+    private Func<HttpContext, Task<IResult>> Drain => async context =>
+    {
+        try
+        {
+            var timeoutMs = ParseDrainTimeout(context.Request.Query["timeout_ms"]);
+            if (!_host.Node.Ready.IsCompletedSuccessfully)
+            {
+                throw new NotReadyException();
+            }
+
+            var report = await _host.DrainAsync(timeoutMs)
+                ?? throw new ConflictException("draining", "a drain is already running on this node");
+            return Results.Ok(new
+            {
+                report.LocalChunks,
+                report.LiveMembers,
+                report.QueueLeft,
+                Complete = report.QueueLeft == 0,
+            });
+        }
+        catch (Exception e)
+        {
+            return Fail(context, e);
+        }
+    };
+
+    private static long ParseDrainTimeout(string? text)
+    {
+        const long Max = 24L * 3600 * 1000;
+        if (string.IsNullOrEmpty(text))
+        {
+            return 600_000;
+        }
+
+        return long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var ms) && ms is >= 1 and <= Max
+            ? ms
+            : throw new BadRequestException("invalid_timeout", $"timeout_ms '{text}' is invalid: expected 1..{Max}");
     }
 
     private Func<HttpContext, Task<IResult>> UnderReplicated => context =>

@@ -125,6 +125,11 @@ internal sealed partial class Gateway : IAsyncDisposable
             throw new NotReadyException();
         }
 
+        if (_host.Draining)
+        {
+            throw new NotReadyException("the node is draining (decommissioned): use another node");
+        }
+
         await Task.CompletedTask;
     }
 
