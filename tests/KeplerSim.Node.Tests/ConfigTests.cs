@@ -47,6 +47,24 @@ public sealed class ConfigTests
         NodeHost.BuildOptions(NodeConfig.Load(environment), new([])).Swim!.Validate();
     }
 
+    [Theory]
+    [InlineData(null, 3600)]
+    [InlineData("90", 90)]
+    [InlineData("90s", 90)]
+    [InlineData("15m", 900)]
+    [InlineData("2h", 7200)]
+    public void Gc_grace_takes_seconds_minutes_or_hours_and_reaches_core(string? text, int seconds)
+    {
+        var environment = Valid();
+        environment["GC_GRACE"] = text;
+        var config = NodeConfig.Load(environment);
+        Assert.Equal(seconds, config.GcGraceSeconds);
+        var options = NodeHost.BuildOptions(config, new([]));
+        Assert.Equal(seconds * 1_000_000L, options.GcGraceMicroseconds);
+        Assert.Equal(Math.Min(30_000_000L, seconds * 500_000L), options.GcIntervalMicroseconds);
+        options.Validate();
+    }
+
     [Fact]
     public void More_than_the_most_peers_is_refused()
     {
@@ -109,6 +127,12 @@ public sealed class ConfigTests
     [InlineData("SCRUB_CHUNKS_PER_SECOND", "100001")]
     [InlineData("UPLOAD_CHUNKS_IN_FLIGHT", "0")]
     [InlineData("UPLOAD_CHUNKS_IN_FLIGHT", "17")]
+    [InlineData("GC_GRACE", "soon")]
+    [InlineData("GC_GRACE", "0")]
+    [InlineData("GC_GRACE", "-5m")]
+    [InlineData("GC_GRACE", "31d")]
+    [InlineData("GC_GRACE", "721h")]
+    [InlineData("GC_GRACE", "50")]             // not above WRITE_TIMEOUT_MS (30 s) + 20 s
     public void Every_bad_value_names_its_variable(string variable, string? value)
     {
         var environment = Valid();

@@ -45,6 +45,9 @@ internal static class ServeCommand
             "[default: 30000]"),
         ("HANDOFF_TIMEOUT_MS", "On SIGTERM the node announces its leave, then hands its chunks to their new " +
             "owners for at most this long; 0 = no hand-off [default: 30000]"),
+        ("GC_GRACE", "How long deleted and overwritten versions keep their chunks (and how old an unreferenced " +
+            "chunk must be) before garbage collection frees the space: 90, 90s, 15m, 1h; more than " +
+            "WRITE_TIMEOUT_MS + 20 s [default: 1h]"),
         ("DATA_DIR", "Data directory [default: ./data/<NODE_ID>]"),
         ("BIND_ADDRESS", "IP address every socket binds to [default: 127.0.0.1]"),
         ("MAX_UPLOAD_MB", "Largest upload in MiB; 0 = no limit [default: 0]"),

@@ -134,6 +134,10 @@ public sealed partial class NodeHost : IAsyncDisposable
             ScrubChunksPerSecond = config.ScrubChunksPerSecond,
             UploadChunksInFlight = config.UploadChunksInFlight,
             WriteTimeoutMicroseconds = config.WriteTimeoutMs * 1000L,
+            GcGraceMicroseconds = config.GcGraceSeconds * 1_000_000L,
+            // A short grace is collected promptly: a run at least every half grace, at most every 30 s.
+            GcIntervalMicroseconds = Math.Min(new KeplerOptions().GcIntervalMicroseconds,
+                config.GcGraceSeconds * 500_000L),
             Swim = dynamic ? SwimOptionsOf(config) : null,
             Seeds = config.Seeds,
         };
