@@ -38,7 +38,10 @@ internal static class ServeCommand
         ("REBALANCE_BANDWIDTH_MBPS", "Repair/rebalance bandwidth cap in MB/s [default: 50]"),
         ("SWIM_PROBE_INTERVAL_MS", "SWIM failure-detection probe interval in ms, 20..60000; smaller finds a " +
             "crashed node sooner [default: 1000]"),
-        ("SCRUB_CHUNKS_PER_SECOND", "Chunks scrub re-verifies per second; 0 turns scrub off [default: 20]"),
+        ("SCRUB_CHUNKS_PER_SECOND", "Most chunks scrub re-verifies per second; 0 turns scrub off [default: 20]"),
+        ("SCRUB_BANDWIDTH_MBPS", "Most bytes scrub reads per second, in MB/s [default: 16]"),
+        ("SCRUB_PASS_HOURS", "Scrub verifies the whole store at most once per this many hours; 0 = only the " +
+            "rate caps pace it [default: 24]"),
         ("UPLOAD_CHUNKS_IN_FLIGHT", "Chunks of one upload written and replicated at once, 1..16; each holds " +
             "one chunk of memory [default: 4]"),
         ("WRITE_TIMEOUT_MS", "How long a write waits for its durability before 503 durability_not_met " +

@@ -41,6 +41,9 @@ public sealed partial record NodeConfig
     /// <summary>Longest write timeout in ms (WRITE_TIMEOUT_MS): well inside core's garbage-collection grace.</summary>
     public const int WriteTimeoutMsMax = 600_000;
 
+    /// <summary>Longest SCRUB_PASS_HOURS: a year.</summary>
+    public const int ScrubPassHoursMax = 365 * 24;
+
     /// <summary>Longest GC_GRACE: 30 days.</summary>
     public const int GcGraceSecondsMax = 30 * 24 * 3600;
 
@@ -113,6 +116,15 @@ public sealed partial record NodeConfig
     /// <summary>Chunks scrub re-verifies per second (SCRUB_CHUNKS_PER_SECOND, default 20; 0 turns scrub off).</summary>
     public int ScrubChunksPerSecond { get; init; } = 20;
 
+    /// <summary>Most bytes scrub reads per second, in MB/s (SCRUB_BANDWIDTH_MBPS, default 16).</summary>
+    public int ScrubBandwidthMbps { get; init; } = 16;
+
+    /// <summary>
+    /// Scrub verifies the whole store at most once per this many hours (SCRUB_PASS_HOURS, default 24; 0: no such
+    /// floor, only the rate caps pace it).
+    /// </summary>
+    public int ScrubPassHours { get; init; } = 24;
+
     /// <summary>Data directory (DATA_DIR, default ./data/NODE_ID).</summary>
     public required string DataDir { get; init; }
 
@@ -161,6 +173,10 @@ public sealed partial record NodeConfig
                 SwimProbeIntervalMsMax, $"an integer {SwimProbeIntervalMsMin}..{SwimProbeIntervalMsMax} (ms)"),
             ScrubChunksPerSecond = reader.Int("SCRUB_CHUNKS_PER_SECOND", 20, 0, ScrubChunksPerSecondMax,
                 $"an integer 0..{ScrubChunksPerSecondMax} (0 turns scrub off)"),
+            ScrubBandwidthMbps = reader.Int("SCRUB_BANDWIDTH_MBPS", 16, 1, RebalanceBandwidthMbpsMax,
+                $"an integer 1..{RebalanceBandwidthMbpsMax} (MB/s)"),
+            ScrubPassHours = reader.Int("SCRUB_PASS_HOURS", 24, 0, ScrubPassHoursMax,
+                $"an integer 0..{ScrubPassHoursMax} (0: no pass floor)"),
             UploadChunksInFlight = reader.Int("UPLOAD_CHUNKS_IN_FLIGHT", KeplerOptions.UploadChunksInFlightDefault, 1,
                 KeplerOptions.UploadChunksInFlightMax, $"an integer 1..{KeplerOptions.UploadChunksInFlightMax}"),
             WriteTimeoutMs = reader.Int("WRITE_TIMEOUT_MS", 30_000, 1, WriteTimeoutMsMax,

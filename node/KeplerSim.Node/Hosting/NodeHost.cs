@@ -132,6 +132,8 @@ public sealed partial class NodeHost : IAsyncDisposable
             ChunkSizeBytes = config.ChunkSizeBytes,
             RebalanceBandwidthBytesPerSecond = config.RebalanceBandwidthMbps * 1_000_000L,
             ScrubChunksPerSecond = config.ScrubChunksPerSecond,
+            ScrubBytesPerSecond = config.ScrubBandwidthMbps * 1_000_000L,
+            ScrubPassMicroseconds = config.ScrubPassHours * 3_600_000_000L,
             UploadChunksInFlight = config.UploadChunksInFlight,
             WriteTimeoutMicroseconds = config.WriteTimeoutMs * 1000L,
             GcGraceMicroseconds = config.GcGraceSeconds * 1_000_000L,
