@@ -28,6 +28,17 @@ public sealed class CliTests
         await RunAsync("get", "cli/data.bin", copy, "--node", url);
         Assert.Equal(data, await File.ReadAllBytesAsync(copy));
         Assert.Contains("cli/data.bin", await RunAsync("ls", "cli/", "--node", url), StringComparison.Ordinal);
+        // ls follows the listing cursor: more paths than one page (1,000) are all printed.
+        using (var client = Nodes.Client(spec.Url))
+        {
+            await Parallel.ForEachAsync(Enumerable.Range(0, 1_005), new ParallelOptions { MaxDegreeOfParallelism = 8 },
+                async (i, _) => (await client.PutAsync($"api/files/many/{i:D4}?durability=fast",
+                    new StringContent("m"))).EnsureSuccessStatusCode());
+        }
+
+        var listed = (await RunAsync("ls", "many/", "--node", url)).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(1_005, listed.Length);
+        Assert.EndsWith("many/1004", listed[^1].TrimEnd(), StringComparison.Ordinal);
         var status = JsonSerializer.Deserialize<JsonElement>(await RunAsync("status", "--node", url));
         Assert.Equal("cli", status.GetProperty("nodeId").GetString());
         var members = JsonSerializer.Deserialize<JsonElement>(await RunAsync("members", "--node", url));

@@ -28,16 +28,20 @@ public sealed class ConfigTests
         Assert.Equal(1_000_000, defaults.Swim!.ProbeIntervalMicroseconds);
         Assert.Equal(500_000, defaults.Swim.ProbeTimeoutMicroseconds);
         Assert.Equal(20, defaults.ScrubChunksPerSecond);
+        Assert.Equal(16_000_000, defaults.ScrubBytesPerSecond);
+        Assert.Equal(24L * 3_600_000_000, defaults.ScrubPassMicroseconds);
         Assert.Equal(KeplerOptions.UploadChunksInFlightDefault, defaults.UploadChunksInFlight);
 
         var environment = Valid();
         environment["SWIM_PROBE_INTERVAL_MS"] = "200";
         environment["SCRUB_CHUNKS_PER_SECOND"] = "0";
+        environment["SCRUB_PASS_HOURS"] = "0";
         environment["UPLOAD_CHUNKS_IN_FLIGHT"] = "16";
         var options = NodeHost.BuildOptions(NodeConfig.Load(environment), new([]));
         Assert.Equal(200_000, options.Swim!.ProbeIntervalMicroseconds);
         Assert.Equal(100_000, options.Swim.ProbeTimeoutMicroseconds);
         Assert.Equal(0, options.ScrubChunksPerSecond);
+        Assert.Equal(0, options.ScrubPassMicroseconds);
         Assert.Equal(16, options.UploadChunksInFlight);
         Assert.Equal(30_000_000, options.WriteTimeoutMicroseconds);
         options.Validate();
@@ -45,6 +49,24 @@ public sealed class ConfigTests
         environment["SWIM_PROBE_INTERVAL_MS"] = NodeConfig.SwimProbeIntervalMsMin.ToString(
             System.Globalization.CultureInfo.InvariantCulture);
         NodeHost.BuildOptions(NodeConfig.Load(environment), new([])).Swim!.Validate();
+    }
+
+    [Theory]
+    [InlineData(null, 3600)]
+    [InlineData("90", 90)]
+    [InlineData("90s", 90)]
+    [InlineData("15m", 900)]
+    [InlineData("2h", 7200)]
+    public void Gc_grace_takes_seconds_minutes_or_hours_and_reaches_core(string? text, int seconds)
+    {
+        var environment = Valid();
+        environment["GC_GRACE"] = text;
+        var config = NodeConfig.Load(environment);
+        Assert.Equal(seconds, config.GcGraceSeconds);
+        var options = NodeHost.BuildOptions(config, new([]));
+        Assert.Equal(seconds * 1_000_000L, options.GcGraceMicroseconds);
+        Assert.Equal(Math.Min(30_000_000L, seconds * 500_000L), options.GcIntervalMicroseconds);
+        options.Validate();
     }
 
     [Fact]
@@ -109,6 +131,15 @@ public sealed class ConfigTests
     [InlineData("SCRUB_CHUNKS_PER_SECOND", "100001")]
     [InlineData("UPLOAD_CHUNKS_IN_FLIGHT", "0")]
     [InlineData("UPLOAD_CHUNKS_IN_FLIGHT", "17")]
+    [InlineData("SCRUB_BANDWIDTH_MBPS", "0")]
+    [InlineData("SCRUB_PASS_HOURS", "-1")]
+    [InlineData("SCRUB_PASS_HOURS", "8761")]
+    [InlineData("GC_GRACE", "soon")]
+    [InlineData("GC_GRACE", "0")]
+    [InlineData("GC_GRACE", "-5m")]
+    [InlineData("GC_GRACE", "31d")]
+    [InlineData("GC_GRACE", "721h")]
+    [InlineData("GC_GRACE", "50")]             // not above WRITE_TIMEOUT_MS (30 s) + 20 s
     public void Every_bad_value_names_its_variable(string variable, string? value)
     {
         var environment = Valid();

@@ -147,6 +147,81 @@ public sealed class SingleNodeTests(SingleNodeFixture fixture) : IClassFixture<S
         Assert.Equal(HttpStatusCode.NotFound, head.StatusCode);
     }
 
+    /// <summary>
+    /// Errors raised outside the API handlers used to have empty bodies (405, 404 for unknown routes, 431, 414),
+    /// <c>a%2Fb</c> and <c>a/b</c> were different files, versions of a missing path were 200 [], a garbage version
+    /// was 404, and <c>durability=</c> / <c>durability=ALL</c> were accepted (issue 18).
+    /// </summary>
+    [Fact]
+    public async Task Framework_errors_and_ambiguous_requests_are_json_with_stable_codes()
+    {
+        await Nodes.AssertErrorAsync(await _client.PostAsync("api/files/x.txt", new StringContent("x")), 405,
+            "method_not_allowed");
+        await Nodes.AssertErrorAsync(await _client.GetAsync("api/no-such-route"), 404, "not_found");
+        using (var big = new HttpRequestMessage(HttpMethod.Get, "health"))
+        {
+            big.Headers.Add("X-Big", new string('a', 40_000));
+            await Nodes.AssertErrorAsync(await _client.SendAsync(big), 431, "headers_too_large");
+        }
+
+        await Nodes.AssertErrorAsync(await _client.GetAsync("api/files/" + new string('a', 9_000)), 414,
+            "uri_too_long");
+        await Nodes.AssertErrorAsync(await _client.PutAsync("api/files/a%2Fb", new StringContent("x")), 400,
+            "invalid_path");
+        await Nodes.AssertErrorAsync(await _client.GetAsync("api/files/a%FFb"), 400, "invalid_encoding");
+        await Nodes.AssertErrorAsync(await _client.GetAsync("api/versions/never-written"), 404, "not_found");
+        using (var put = await _client.PutAsync("api/files/strict.txt", new StringContent("v")))
+        {
+            Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+        }
+
+        await Nodes.AssertErrorAsync(await _client.GetAsync("api/files/strict.txt?version=garbage"), 400,
+            "invalid_version");
+        await Nodes.AssertErrorAsync(await _client.PutAsync("api/files/strict.txt?durability=",
+            new StringContent("x")), 400, "invalid_durability");
+        await Nodes.AssertErrorAsync(await _client.PutAsync("api/files/strict.txt?durability=ALL",
+            new StringContent("x")), 400, "invalid_durability");
+        // A '+' in a path is itself (not a space), and a literal '%' is fine when encoded as %25.
+        using (var plus = await _client.PutAsync("api/files/a+b%25FF.txt", new StringContent("p")))
+        {
+            Assert.Equal(HttpStatusCode.OK, plus.StatusCode);
+            Assert.Equal("a+b%FF.txt", (await Nodes.JsonAsync(plus)).GetProperty("path").GetString());
+        }
+    }
+
+    /// <summary>Listing used to stop at 1,024 entries with no cursor and no "truncated" flag (issue 18).</summary>
+    [Fact]
+    public async Task Listing_pages_through_3000_paths_with_a_cursor()
+    {
+        const int count = 3_000;
+        var names = Enumerable.Range(0, count).Select(i => $"page/{i:D5}").ToList();
+        await Parallel.ForEachAsync(names, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (name, _) =>
+        {
+            using var put = await _client.PutAsync($"api/files/{name}?durability=fast", new StringContent(name));
+            Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+        });
+        var seen = new List<string>();
+        string? after = null;
+        var pages = 0;
+        do
+        {
+            var query = "api/files/page/?limit=1000" + (after is null ? "" : "&after=" + Uri.EscapeDataString(after));
+            using var response = await _client.GetAsync(query);
+            var json = await Nodes.JsonAsync(response);
+            var files = json.GetProperty("files").EnumerateArray().Select(f => f.GetProperty("path").GetString()!);
+            seen.AddRange(files);
+            after = json.GetProperty("next").ValueKind == System.Text.Json.JsonValueKind.Null
+                ? null
+                : json.GetProperty("next").GetString();
+            Assert.Equal(after is not null, json.GetProperty("truncated").GetBoolean());
+            pages++;
+        }
+        while (after is not null && pages < 10);
+
+        Assert.Equal(names, seen);
+        Assert.Equal(3, pages);
+    }
+
     /// <summary>A body that breaks HTTP framing (bad chunked encoding) is 400 bad_request and stores nothing.</summary>
     [Fact]
     public async Task A_malformed_request_body_is_400_bad_request()
@@ -195,6 +270,14 @@ public sealed class SingleNodeTests(SingleNodeFixture fixture) : IClassFixture<S
         Assert.Contains("# TYPE kepler_http_requests_total counter", metrics, StringComparison.Ordinal);
         Assert.Contains("kepler_members{state=\"alive\"} 1", metrics, StringComparison.Ordinal);
         Assert.Equal(0, await Nodes.MetricAsync(_client, "kepler_loop_errors_total"));
+        // Exposition by prometheus-net (issue 18): a latency histogram by route, and the process/runtime metrics.
+        Assert.Contains("# TYPE kepler_http_request_duration_seconds histogram", metrics, StringComparison.Ordinal);
+        Assert.Contains(
+            "kepler_http_request_duration_seconds_bucket{route=\"/api/status\",method=\"GET\",le=\"+Inf\"} ",
+            metrics, StringComparison.Ordinal);
+        Assert.Contains("process_cpu_seconds_total ", metrics, StringComparison.Ordinal);
+        Assert.Contains("dotnet_total_memory_bytes ", metrics, StringComparison.Ordinal);
+        Assert.Contains("kepler_replication_lag_seconds 0", metrics, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -47,6 +47,9 @@ internal sealed class FakeNodes : HttpMessageHandler
         Json(url + "api/replication", $$"""{"queueDepth":3,"progress":{{progress}},"underReplicated":null}""");
         Json(url + "metrics", "# HELP x\nkepler_chunks_stored 42\n");
         Json(url + "api/files/?limit=1024", """{"prefix":"","files":[{"path":"x"},{"path":"y"}]}""");
+        Json(url + "api/under-replicated?limit=50", """
+            {"replicationTarget":3,"total":0,"referencedChunks":5,"chunks":[],"next":null,"truncated":false}
+            """);
         Status(url + "api/events", HttpStatusCode.NotFound);
     }
 
@@ -115,6 +118,59 @@ public sealed class HttpSourceTests
         var lister = new NodeProbe(new Uri("https://127.0.0.1:3001/")) { HttpPort = 3001, GossipPort = 4001 };
         Assert.Equal(new Uri("https://127.0.0.1:3002/"),
             HttpClusterSource.HttpUrl(lister, new ListedMember("b", "127.0.0.1:4002", null, "alive", 0)));
+    }
+
+    [Fact]
+    public async Task Chunks_by_copies_and_under_replicated_chunks_come_from_every_nodes_report()
+    {
+        // The Files page used to print "chunks by copies: n/a (the node API has no such query)" on a real cluster.
+        var nodes = new FakeNodes();
+        nodes.Healthy("a", 1);
+        nodes.Healthy("b", 2);
+        nodes.Refuse("http://127.0.0.1:3003/");
+        nodes.Json("http://127.0.0.1:3001/api/under-replicated?limit=50", """
+            {"replicationTarget":3,"total":2,"referencedChunks":10,"next":null,"truncated":false,
+             "chunks":[{"chunkId":"aaaa","copies":2,"missing":["c"]},{"chunkId":"bbbb","copies":1,"missing":["b","c"]}]}
+            """);
+        nodes.Json("http://127.0.0.1:3002/api/under-replicated?limit=50", """
+            {"replicationTarget":3,"total":1,"referencedChunks":10,"next":null,"truncated":false,
+             "chunks":[{"chunkId":"bbbb","copies":2,"missing":["c"]}]}
+            """);
+        using var source = Source(nodes);
+        using var vm = new MonitorViewModel(source, ImmediateScheduler.Instance);
+        await source.PollOnceAsync(CancellationToken.None);
+        await source.PollOnceAsync(CancellationToken.None);
+        var replication = vm.State.Replication;
+        Assert.Equal(2, replication.UnderReplicatedCount);
+        Assert.Equal(["aaaa (2/3)", "bbbb (1/3)"], replication.UnderReplicated);
+        // bbbb counts once, with the fewest copies any node knows of; the other 8 referenced chunks have N.
+        Assert.Equal([(1, 1L), (2, 1L), (3, 8L)], replication.ChunksByReplicas);
+    }
+
+    [Fact]
+    public async Task Counts_files_by_following_the_listing_cursor_and_marks_a_lower_bound()
+    {
+        // The TUI used to read one listing page and call a full one "at least 1024" (issue 18: listing cursor).
+        var nodes = new FakeNodes();
+        nodes.Healthy("a", 1);
+        nodes.Json("http://127.0.0.1:3001/api/files/?limit=1024",
+            """{"prefix":"","files":[{"path":"x"},{"path":"y"}],"next":"y","truncated":true}""");
+        nodes.Json("http://127.0.0.1:3001/api/files/?limit=1024&after=y",
+            """{"prefix":"","files":[{"path":"z"}],"next":null,"truncated":false}""");
+        nodes.Refuse("http://127.0.0.1:3002/");
+        nodes.Refuse("http://127.0.0.1:3003/");
+        using var source = Source(nodes);
+        using var vm = new MonitorViewModel(source, ImmediateScheduler.Instance);
+        await source.PollOnceAsync(CancellationToken.None);
+        Assert.Equal(3, vm.State.Replication.FileCount);
+        Assert.False(vm.State.Replication.FileCountIsLowerBound, "the cursor ran out: the count is exact");
+
+        // A listing that is still truncated after FilePagesMax pages is only a lower bound.
+        nodes.Json("http://127.0.0.1:3001/api/files/?limit=1024&after=y",
+            """{"prefix":"","files":[{"path":"z"}],"next":"y","truncated":true}""");
+        await source.PollOnceAsync(CancellationToken.None);
+        Assert.Equal(2 + HttpClusterSource.FilePagesMax - 1, vm.State.Replication.FileCount);
+        Assert.True(vm.State.Replication.FileCountIsLowerBound, "the listing was still truncated");
     }
 
     [Theory]

@@ -68,6 +68,7 @@ public sealed class ListenerTests
                 "/api/ring" => """{"nodes":[{"id":"solo","share":1.0}]}""",
                 "/api/replication" => """{"queueDepth":0,"progress":null}""",
                 "/api/files/" => """{"prefix":"","files":[]}""",
+                "/api/under-replicated" => """{"replicationTarget":1,"total":0,"referencedChunks":0,"chunks":[]}""",
                 "/metrics" => "kepler_chunks_stored 0\n",
                 _ => null,
             };

@@ -61,6 +61,35 @@ public readonly record struct VersionToken(long WallMicroseconds, int Logical, N
     /// <summary>True when <paramref name="left"/> orders after or equals <paramref name="right"/>.</summary>
     public static bool operator >=(VersionToken left, VersionToken right) => left.CompareTo(right) >= 0;
 
+    /// <summary>
+    /// Reads the <see cref="ToString"/> form <c>wall.logical@node</c>; false for anything else (a malformed number,
+    /// a negative part, no node id, a node id over <see cref="NodeIdLengthMax"/> characters).
+    /// </summary>
+    public static bool TryParse(string text, out VersionToken token)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        token = default;
+        var at = text.IndexOf('@', StringComparison.Ordinal);
+        var dot = at < 0 ? -1 : text.IndexOf('.', 0, at);
+        if (dot <= 0
+            || !long.TryParse(text.AsSpan(0, dot), System.Globalization.NumberStyles.None,
+                System.Globalization.CultureInfo.InvariantCulture, out var wall)
+            || !int.TryParse(text.AsSpan(dot + 1, at - dot - 1), System.Globalization.NumberStyles.None,
+                System.Globalization.CultureInfo.InvariantCulture, out var logical))
+        {
+            return false;
+        }
+
+        var candidate = new VersionToken(wall, logical, new NodeId(text[(at + 1)..]));
+        if (candidate.Problem() is not null)
+        {
+            return false;
+        }
+
+        token = candidate;
+        return true;
+    }
+
     /// <summary><c>wall.logical@node</c>, e.g. <c>1700000000000000.3@n1</c>.</summary>
     public override string ToString() => $"{WallMicroseconds}.{Logical}@{Node}";
 }

@@ -57,6 +57,9 @@ public sealed partial class MetadataStore
     /// <summary>How many chunks this node records.</summary>
     public long CountChunks() => _chunkSql.Count.ScalarInt64();
 
+    /// <summary>Distinct chunks some non-tombstone file version (winner, conflict or kept history) lists.</summary>
+    public long CountReferencedChunks() => _chunkSql.CountReferenced.ScalarInt64();
+
     /// <summary>True when any non-tombstone file version (winner or conflict) lists the chunk.</summary>
     public bool IsChunkReferenced(string id)
     {
@@ -135,6 +138,10 @@ public sealed partial class MetadataStore
         public Statement ListReferenced { get; } = prepare(
             "SELECT DISTINCT r.chunk_id FROM chunk_refs r JOIN files f ON f.id = r.file_id " +
             "WHERE r.chunk_id > $after AND f.tombstone = 0 ORDER BY r.chunk_id LIMIT $limit", ["$after", "$limit"]);
+
+        public Statement CountReferenced { get; } = prepare(
+            "SELECT count(DISTINCT r.chunk_id) FROM chunk_refs r JOIN files f ON f.id = r.file_id WHERE f.tombstone = 0",
+            []);
 
         public Statement ListUnreferenced { get; } = prepare(
             $"SELECT {ChunkColumns} FROM chunks c WHERE c.id > $after " +

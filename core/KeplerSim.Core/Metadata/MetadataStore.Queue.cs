@@ -106,6 +106,19 @@ public sealed partial class MetadataStore
         return _queueSql.ForRequest.Rows(ReadQueueEntry, limit, requestId, limit);
     }
 
+    /// <summary>
+    /// Chunks with a copy still to deliver, after <paramref name="afterId"/> (exclusive), ordered by id, each with
+    /// the targets still waiting for it (ordered), at most <paramref name="limit"/> chunks.
+    /// </summary>
+    public IReadOnlyList<(string ChunkId, IReadOnlyList<NodeId> Targets)> ListQueuedChunks(string? afterId = null,
+        int limit = QueueBatchMax)
+    {
+        Check.Limit(limit, QueueBatchMax, nameof(limit));
+        return _queueSql.ByChunk.Rows(reader => (reader.GetString(0),
+            (IReadOnlyList<NodeId>)reader.GetString(1).Split('\n').Order(StringComparer.Ordinal)
+                .Select(t => new NodeId(t)).ToList()), limit, afterId ?? string.Empty, limit);
+    }
+
     private static QueueEntry ReadQueueEntry(SqliteDataReader reader) => new(
         reader.GetString(0),
         new NodeId(reader.GetString(1)),
@@ -142,6 +155,11 @@ public sealed partial class MetadataStore
             ["$chunk", "$target"]);
 
         public Statement Count { get; } = prepare("SELECT count(*) FROM replication_queue", []);
+
+        // Node ids cannot contain a newline (Check.Node), so it separates the targets.
+        public Statement ByChunk { get; } = prepare(
+            "SELECT chunk_id, group_concat(target_node_id, char(10)) FROM replication_queue WHERE chunk_id > $after " +
+            "GROUP BY chunk_id ORDER BY chunk_id LIMIT $limit", ["$after", "$limit"]);
 
         public Statement CountChunks { get; } =
             prepare("SELECT count(DISTINCT chunk_id) FROM replication_queue", []);

@@ -28,14 +28,29 @@ public interface IFileService
     /// <summary>Writes a tombstone for <paramref name="path"/>.</summary>
     Task<FileVersionInfo> DeleteAsync(string path, Durability durability);
 
-    /// <summary>Live paths starting with <paramref name="prefix"/>, ordered, at most <paramref name="limit"/>.</summary>
-    Task<IReadOnlyList<FileVersionInfo>> ListAsync(string prefix, int limit = 1000);
+    /// <summary>
+    /// One page of the live paths starting with <paramref name="prefix"/>, ordered by UTF-8 bytes, after the path
+    /// <paramref name="after"/> (exclusive; null = from the start), at most <paramref name="limit"/>. The page's
+    /// <see cref="FileListing.Next"/> is the cursor for the next page, or null when this page is the last.
+    /// </summary>
+    Task<FileListing> ListAsync(string prefix, string? after = null, int limit = 1000);
 
     /// <summary>
     /// The path's winner first, then its conflict versions (concurrent writes that lost), newest first. Versions a
     /// later write superseded are history and not listed.
     /// </summary>
     Task<IReadOnlyList<FileVersionInfo>> VersionsAsync(string path);
+}
+
+/// <summary>One page of a listing.</summary>
+/// <param name="Files">The live files of the page, in path order.</param>
+/// <param name="Next">
+/// The cursor for the next page (pass it as <c>after</c>), or null when no live path follows this page.
+/// </param>
+public sealed record FileListing(IReadOnlyList<FileVersionInfo> Files, string? Next)
+{
+    /// <summary>True when more paths follow this page.</summary>
+    public bool Truncated => Next is not null;
 }
 
 /// <summary>What a client learns about one file version.</summary>

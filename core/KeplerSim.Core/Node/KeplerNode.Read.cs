@@ -74,12 +74,14 @@ public sealed partial class KeplerNode
     }
 
     /// <inheritdoc />
-    public async Task<IReadOnlyList<FileVersionInfo>> ListAsync(string prefix, int limit = 1000)
+    public async Task<FileListing> ListAsync(string prefix, string? after = null, int limit = 1000)
     {
         ArgumentNullException.ThrowIfNull(prefix);
         await EnsureReadyAsync();
-        var result = new List<FileVersionInfo>();
-        foreach (var path in Meta.ListPaths(prefix, limit: Math.Clamp(limit, 1, MetadataStore.ListBatchMax)))
+        var page = Math.Clamp(limit, 1, MetadataStore.ListBatchMax);
+        var paths = Meta.ListPaths(prefix, after, page);
+        var result = new List<FileVersionInfo>(paths.Count);
+        foreach (var path in paths)
         {
             if (Meta.GetWinner(path) is { Tombstone: false } row)
             {
@@ -87,7 +89,12 @@ public sealed partial class KeplerNode
             }
         }
 
-        return result;
+        // A full page is truncated only when one more live path follows it: the last page never sends a client
+        // back for an empty one.
+        var next = paths.Count == page && Meta.ListPaths(prefix, paths[^1], 1).Count > 0
+                ? paths[^1]
+                : null;
+        return new FileListing(result, next);
     }
 
     /// <inheritdoc />

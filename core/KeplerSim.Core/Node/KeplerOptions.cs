@@ -77,8 +77,18 @@ public sealed record KeplerOptions
     /// <summary>Time between garbage collection runs.</summary>
     public long GcIntervalMicroseconds { get; init; } = 30_000_000;
 
-    /// <summary>Chunks scrub re-verifies per second (0 turns scrub off).</summary>
+    /// <summary>Most chunks scrub re-verifies per second (0 turns scrub off).</summary>
     public int ScrubChunksPerSecond { get; init; } = 20;
+
+    /// <summary>Most bytes scrub reads per second: after a chunk of S bytes it waits at least S / this.</summary>
+    public long ScrubBytesPerSecond { get; init; } = 16L * 1024 * 1024;
+
+    /// <summary>
+    /// Scrub verifies the whole store at most once per this period: with C chunks it waits at least period / C
+    /// between chunks, so an idle node with a small store is quiet (0 = no such floor; the rate caps alone pace
+    /// it). Default one day.
+    /// </summary>
+    public long ScrubPassMicroseconds { get; init; } = 24L * 3600 * 1_000_000;
 
     /// <summary>
     /// While a client upload or download runs on the node, scrub verifies at most one chunk per this interval
@@ -125,6 +135,8 @@ public sealed record KeplerOptions
         Require(RepairScanIntervalMicroseconds > 0, "repair scan interval must be > 0");
         Require(RepairScanChunksPerSecond > 0, "repair scan rate must be > 0");
         Require(ScrubChunksPerSecond >= 0, "scrub rate must be >= 0");
+        Require(ScrubBytesPerSecond > 0, "scrub bandwidth must be > 0");
+        Require(ScrubPassMicroseconds >= 0, "scrub pass period must be >= 0");
         Require(ScrubBusyIntervalMicroseconds > 0, "scrub busy interval must be > 0");
         Require(AntiEntropyIntervalMicroseconds > 0, "anti-entropy interval must be > 0");
         Require(GcGraceMicroseconds > WriteTimeoutMicroseconds + 4 * AntiEntropyIntervalMicroseconds,

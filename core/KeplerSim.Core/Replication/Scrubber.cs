@@ -5,7 +5,10 @@ using KeplerSim.Core.Storage;
 namespace KeplerSim.Core.Replication;
 
 /// <summary>
-/// Re-verifies local chunks one at a time at a bounded rate (a cursor walks the chunk table and wraps). A
+/// Re-verifies local chunks one at a time (a cursor walks the chunk table and wraps), paced by the slowest of three
+/// limits: <see cref="KeplerOptions.ScrubChunksPerSecond"/>, <see cref="KeplerOptions.ScrubBytesPerSecond"/> (after
+/// a chunk of S bytes it waits S / rate) and <see cref="KeplerOptions.ScrubPassMicroseconds"/> (the whole store at
+/// most once per pass: with C chunks, one chunk per pass / C), so an idle node is quiet. A
 /// corrupt or missing chunk is dropped from the index, then repaired from a replica; if no replica answers it
 /// stays dropped and the repair scan (or a later pass) restores it. While a client upload or download runs on the
 /// node, scrub slows to one chunk per <see cref="KeplerOptions.ScrubBusyIntervalMicroseconds"/>, so background
@@ -13,7 +16,11 @@ namespace KeplerSim.Core.Replication;
 /// </summary>
 internal sealed class Scrubber(KeplerNode node, NodeRuntime runtime, KeplerOptions options)
 {
+    private const long EmptyStorePollMicroseconds = 60_000_000;
+
     private string? _cursor;
+    private long _storeChunks;
+    private long _lastBytes;
 
     /// <summary>Chunks verified so far.</summary>
     public long Verified { get; private set; }
@@ -28,6 +35,7 @@ internal sealed class Scrubber(KeplerNode node, NodeRuntime runtime, KeplerOptio
     {
         if (options.ScrubChunksPerSecond > 0)
         {
+            _storeChunks = node.Meta.CountChunks();
             Schedule();
         }
     }
@@ -39,7 +47,13 @@ internal sealed class Scrubber(KeplerNode node, NodeRuntime runtime, KeplerOptio
     {
         get
         {
-            var own = 1_000_000L / options.ScrubChunksPerSecond;
+            var byCount = 1_000_000L / options.ScrubChunksPerSecond;
+            var byBytes = _lastBytes * 1_000_000L / options.ScrubBytesPerSecond;
+            // An empty store looks again within a minute (or the pass, if shorter) rather than after a whole pass.
+            var byPass = _storeChunks == 0
+                ? Math.Min(options.ScrubPassMicroseconds, EmptyStorePollMicroseconds)
+                : options.ScrubPassMicroseconds / _storeChunks;
+            var own = Math.Max(byCount, Math.Max(byBytes, byPass));
             return node.ClientTransfersInFlight > 0 ? Math.Max(options.ScrubBusyIntervalMicroseconds, own) : own;
         }
     }
@@ -48,8 +62,14 @@ internal sealed class Scrubber(KeplerNode node, NodeRuntime runtime, KeplerOptio
     {
         try
         {
+            if (_cursor is null)
+            {
+                _storeChunks = node.Meta.CountChunks(); // Once per pass: the pass floor spreads over this many.
+            }
+
             var next = node.Meta.ListChunks(_cursor, 1);
             _cursor = next.Count == 0 ? null : next[0].Id;
+            _lastBytes = next.Count == 1 ? next[0].SizeBytes : 0;
             if (next.Count == 1)
             {
                 await ScrubAsync(next[0].Id);

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.CommandLine;
 using System.Net.Http.Headers;
 using System.Text.Json;
@@ -66,7 +67,26 @@ internal static class ClientCommands
         removeMember.SetAction((p, ct) => RunAsync(p, async c => Print(await SendAsync(c,
             new HttpRequestMessage(HttpMethod.Delete, "api/members/" + Uri.EscapeDataString(p.GetRequiredValue(memberId))),
             ct))));
-        return [put, get, ls, rm, status, members, removeMember];
+        var drainTimeout = new Option<long>("--timeout-ms")
+        {
+            Description = "How long the node may take to hand its chunks off",
+            DefaultValueFactory = _ => 600_000,
+        };
+        var drain = new Command("drain",
+            "Decommission the node: it leaves, hands every local chunk off to its new owners, then exits; " +
+            "exit code 1 when the hand-off did not finish in time") { drainTimeout };
+        drain.SetAction((p, ct) => RunAsync(p, async c =>
+        {
+            var report = await SendAsync(c, new HttpRequestMessage(HttpMethod.Post,
+                "api/drain?timeout_ms=" + p.GetValue(drainTimeout).ToString(CultureInfo.InvariantCulture)), ct);
+            Print(report);
+            if (!report.GetProperty("complete").GetBoolean())
+            {
+                throw new ClientException($"the hand-off did not finish: {report.GetProperty("queueLeft")} " +
+                    "copies still queued (peers re-replicate them from the other copies)");
+            }
+        }));
+        return [put, get, ls, rm, status, members, removeMember, drain];
     }
 
     private static async Task<int> RunAsync(ParseResult parse, Func<HttpClient, Task> work)
@@ -133,16 +153,27 @@ internal static class ClientCommands
         await new ProgressStream(body, progress).CopyToAsync(output, 1 << 20, cancel);
     }
 
+    /// <summary>Prints every live path under the prefix, following the listing cursor page by page.</summary>
     private static async Task ListAsync(HttpClient client, string prefix, CancellationToken cancel)
     {
-        var json = await SendAsync(client, new HttpRequestMessage(HttpMethod.Get,
-            "api/files/?prefix=" + Uri.EscapeDataString(prefix)), cancel);
-        foreach (var file in json.GetProperty("files").EnumerateArray())
+        string? after = null;
+        do
         {
-            var size = file.GetProperty("sizeBytes").GetInt64();
-            Console.WriteLine($"{size,14} {file.GetProperty("version").GetString(),-36} " +
-                file.GetProperty("path").GetString());
+            var query = "api/files/?limit=1000&prefix=" + Uri.EscapeDataString(prefix)
+                + (after is null ? "" : "&after=" + Uri.EscapeDataString(after));
+            var json = await SendAsync(client, new HttpRequestMessage(HttpMethod.Get, query), cancel);
+            foreach (var file in json.GetProperty("files").EnumerateArray())
+            {
+                var size = file.GetProperty("sizeBytes").GetInt64();
+                Console.WriteLine($"{size,14} {file.GetProperty("version").GetString(),-36} " +
+                    file.GetProperty("path").GetString());
+            }
+
+            after = json.TryGetProperty("next", out var next) && next.ValueKind == JsonValueKind.String
+                ? next.GetString()
+                : null;
         }
+        while (after is not null);
     }
 
     private static async Task<JsonElement> SendAsync(HttpClient client, HttpRequestMessage request,

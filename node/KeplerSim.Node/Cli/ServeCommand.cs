@@ -38,13 +38,19 @@ internal static class ServeCommand
         ("REBALANCE_BANDWIDTH_MBPS", "Repair/rebalance bandwidth cap in MB/s [default: 50]"),
         ("SWIM_PROBE_INTERVAL_MS", "SWIM failure-detection probe interval in ms, 20..60000; smaller finds a " +
             "crashed node sooner [default: 1000]"),
-        ("SCRUB_CHUNKS_PER_SECOND", "Chunks scrub re-verifies per second; 0 turns scrub off [default: 20]"),
+        ("SCRUB_CHUNKS_PER_SECOND", "Most chunks scrub re-verifies per second; 0 turns scrub off [default: 20]"),
+        ("SCRUB_BANDWIDTH_MBPS", "Most bytes scrub reads per second, in MB/s [default: 16]"),
+        ("SCRUB_PASS_HOURS", "Scrub verifies the whole store at most once per this many hours; 0 = only the " +
+            "rate caps pace it [default: 24]"),
         ("UPLOAD_CHUNKS_IN_FLIGHT", "Chunks of one upload written and replicated at once, 1..16; each holds " +
             "one chunk of memory [default: 4]"),
         ("WRITE_TIMEOUT_MS", "How long a write waits for its durability before 503 durability_not_met " +
             "[default: 30000]"),
         ("HANDOFF_TIMEOUT_MS", "On SIGTERM the node announces its leave, then hands its chunks to their new " +
             "owners for at most this long; 0 = no hand-off [default: 30000]"),
+        ("GC_GRACE", "How long deleted and overwritten versions keep their chunks (and how old an unreferenced " +
+            "chunk must be) before garbage collection frees the space: 90, 90s, 15m, 1h; more than " +
+            "WRITE_TIMEOUT_MS + 20 s [default: 1h]"),
         ("DATA_DIR", "Data directory [default: ./data/<NODE_ID>]"),
         ("BIND_ADDRESS", "IP address every socket binds to [default: 127.0.0.1]"),
         ("MAX_UPLOAD_MB", "Largest upload in MiB; 0 = no limit [default: 0]"),
@@ -136,7 +142,12 @@ internal static class ServeCommand
                 return 1;
             }
 
-            await Task.WhenAny(host.Fatal, stop);
+            await Task.WhenAny(host.Fatal, stop, host.Drained);
+        }
+
+        if (host.Drained.IsCompleted)
+        {
+            return 0; // Drained (kepler-node drain): the node left and handed its chunks off already.
         }
 
         if (!host.Fatal.IsCompleted)

@@ -41,6 +41,15 @@ public sealed partial record NodeConfig
     /// <summary>Longest write timeout in ms (WRITE_TIMEOUT_MS): well inside core's garbage-collection grace.</summary>
     public const int WriteTimeoutMsMax = 600_000;
 
+    /// <summary>Longest SCRUB_PASS_HOURS: a year.</summary>
+    public const int ScrubPassHoursMax = 365 * 24;
+
+    /// <summary>Longest GC_GRACE: 30 days.</summary>
+    public const int GcGraceSecondsMax = 30 * 24 * 3600;
+
+    /// <summary>What GC_GRACE must exceed beyond WRITE_TIMEOUT_MS: four anti-entropy rounds.</summary>
+    public static readonly long GcGraceMarginMs = 4 * new KeplerOptions().AntiEntropyIntervalMicroseconds / 1000;
+
     /// <summary>Most static peers (PEERS).</summary>
     public const int PeersMax = 256;
 
@@ -91,6 +100,14 @@ public sealed partial record NodeConfig
     public int HandoffTimeoutMs { get; init; } = 30_000;
 
     /// <summary>
+    /// How long a version a later write superseded (or deleted) keeps its chunks, and how old an unreferenced chunk
+    /// must be before garbage collection deletes it (GC_GRACE, default 1 h): after it, deletes free their space.
+    /// It must outlast WRITE_TIMEOUT_MS plus four anti-entropy rounds, so a chunk whose manifest is still on its
+    /// way is never taken for garbage.
+    /// </summary>
+    public int GcGraceSeconds { get; init; } = 3600;
+
+    /// <summary>
     /// Chunks of one upload being hashed, written and replicated at once (UPLOAD_CHUNKS_IN_FLIGHT, default 4):
     /// more overlaps more disk and network latency, at one chunk buffer of memory per chunk in flight.
     /// </summary>
@@ -98,6 +115,15 @@ public sealed partial record NodeConfig
 
     /// <summary>Chunks scrub re-verifies per second (SCRUB_CHUNKS_PER_SECOND, default 20; 0 turns scrub off).</summary>
     public int ScrubChunksPerSecond { get; init; } = 20;
+
+    /// <summary>Most bytes scrub reads per second, in MB/s (SCRUB_BANDWIDTH_MBPS, default 16).</summary>
+    public int ScrubBandwidthMbps { get; init; } = 16;
+
+    /// <summary>
+    /// Scrub verifies the whole store at most once per this many hours (SCRUB_PASS_HOURS, default 24; 0: no such
+    /// floor, only the rate caps pace it).
+    /// </summary>
+    public int ScrubPassHours { get; init; } = 24;
 
     /// <summary>Data directory (DATA_DIR, default ./data/NODE_ID).</summary>
     public required string DataDir { get; init; }
@@ -147,12 +173,17 @@ public sealed partial record NodeConfig
                 SwimProbeIntervalMsMax, $"an integer {SwimProbeIntervalMsMin}..{SwimProbeIntervalMsMax} (ms)"),
             ScrubChunksPerSecond = reader.Int("SCRUB_CHUNKS_PER_SECOND", 20, 0, ScrubChunksPerSecondMax,
                 $"an integer 0..{ScrubChunksPerSecondMax} (0 turns scrub off)"),
+            ScrubBandwidthMbps = reader.Int("SCRUB_BANDWIDTH_MBPS", 16, 1, RebalanceBandwidthMbpsMax,
+                $"an integer 1..{RebalanceBandwidthMbpsMax} (MB/s)"),
+            ScrubPassHours = reader.Int("SCRUB_PASS_HOURS", 24, 0, ScrubPassHoursMax,
+                $"an integer 0..{ScrubPassHoursMax} (0: no pass floor)"),
             UploadChunksInFlight = reader.Int("UPLOAD_CHUNKS_IN_FLIGHT", KeplerOptions.UploadChunksInFlightDefault, 1,
                 KeplerOptions.UploadChunksInFlightMax, $"an integer 1..{KeplerOptions.UploadChunksInFlightMax}"),
             WriteTimeoutMs = reader.Int("WRITE_TIMEOUT_MS", 30_000, 1, WriteTimeoutMsMax,
                 $"an integer 1..{WriteTimeoutMsMax} (ms)"),
             HandoffTimeoutMs = reader.Int("HANDOFF_TIMEOUT_MS", 30_000, 0, WriteTimeoutMsMax,
                 $"an integer 0..{WriteTimeoutMsMax} (ms)"),
+            GcGraceSeconds = reader.Seconds("GC_GRACE", 3600, GcGraceSecondsMax),
             DataDir = ParseDataDir(reader.Get("DATA_DIR"), id),
             BindAddress = ParseBindAddress(reader.Get("BIND_ADDRESS")),
             MaxUploadBytes = Megabytes(reader.Int("MAX_UPLOAD_MB", 0, 0, int.MaxValue,
@@ -161,6 +192,13 @@ public sealed partial record NodeConfig
             LogFormat = ParseLogFormat(reader.Get("LOG_FORMAT")),
             LogLevel = ParseLogLevel(reader.Get("LOG_LEVEL")),
         };
+        if (config.GcGraceSeconds * 1000L <= config.WriteTimeoutMs + GcGraceMarginMs)
+        {
+            throw new ConfigException("GC_GRACE", $"{config.GcGraceSeconds} s is too short: it must exceed " +
+                $"WRITE_TIMEOUT_MS ({config.WriteTimeoutMs} ms) plus {GcGraceMarginMs / 1000} s (four anti-entropy " +
+                "rounds), or a chunk whose manifest is still on its way could be collected");
+        }
+
         if (config.HttpPort != 0 && config.HttpPort == config.TransferPort)
         {
             throw new ConfigException("TRANSFER_PORT", $"'{config.TransferPort}' is invalid: both TCP ports, it " +
@@ -184,6 +222,32 @@ public sealed partial record NodeConfig
         {
             var value = flags.GetValueOrDefault(variable) ?? environment.GetValueOrDefault(variable);
             return string.IsNullOrWhiteSpace(value) ? null : value.Trim();
+        }
+
+        /// <summary>A duration in whole seconds: <c>90</c>, <c>90s</c>, <c>15m</c> or <c>1h</c>.</summary>
+        public int Seconds(string variable, int fallback, int max)
+        {
+            var text = Get(variable);
+            if (text is null)
+            {
+                return fallback;
+            }
+
+            var (digits, unit) = text[^1] switch
+            {
+                's' => (text[..^1], 1),
+                'm' => (text[..^1], 60),
+                'h' => (text[..^1], 3600),
+                _ => (text, 1),
+            };
+            if (!long.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out var value)
+                || value < 1 || value > max / unit)
+            {
+                throw new ConfigException(variable, $"'{text}' is invalid: expected a duration of 1 s..{max} s " +
+                    "such as 90, 90s, 15m or 1h");
+            }
+
+            return (int)(value * unit);
         }
 
         public int Int(string variable, int fallback, int min, int max, string allowed)

@@ -133,8 +133,14 @@ public sealed partial class NodeHost : IAsyncDisposable
             ChunkSizeBytes = config.ChunkSizeBytes,
             RebalanceBandwidthBytesPerSecond = config.RebalanceBandwidthMbps * 1_000_000L,
             ScrubChunksPerSecond = config.ScrubChunksPerSecond,
+            ScrubBytesPerSecond = config.ScrubBandwidthMbps * 1_000_000L,
+            ScrubPassMicroseconds = config.ScrubPassHours * 3_600_000_000L,
             UploadChunksInFlight = config.UploadChunksInFlight,
             WriteTimeoutMicroseconds = config.WriteTimeoutMs * 1000L,
+            GcGraceMicroseconds = config.GcGraceSeconds * 1_000_000L,
+            // A short grace is collected promptly: a run at least every half grace, at most every 30 s.
+            GcIntervalMicroseconds = Math.Min(new KeplerOptions().GcIntervalMicroseconds,
+                config.GcGraceSeconds * 500_000L),
             Swim = dynamic ? SwimOptionsOf(config) : null,
             Seeds = config.Seeds,
         };

@@ -20,6 +20,7 @@ internal static class ApiErrors
         InvalidDataException => (413, new("too_large", e.Message)),
         RangeNotSatisfiableException => (416, new("range_not_satisfiable", e.Message)),
         MemberRemovalRefusedException => (409, new("member_not_removable", e.Message)),
+        ConflictException conflict => (409, new(conflict.Code, e.Message)),
         DurabilityNotMetException => (503, new("durability_not_met", e.Message)),
         ChunkUnavailableException => (503, new("chunk_unavailable", e.Message)),
         NotReadyException => (503, new("not_ready", e.Message)),
@@ -39,8 +40,15 @@ internal sealed class BadRequestException(string code, string message) : Excepti
     public string Code => code;
 }
 
+/// <summary>A request the node's current state refuses (409).</summary>
+internal sealed class ConflictException(string code, string message) : Exception(message)
+{
+    public string Code => code;
+}
+
 /// <summary>The Range header asks for bytes the file does not have.</summary>
 internal sealed class RangeNotSatisfiableException(string message) : Exception(message);
 
 /// <summary>The node has not finished recovery.</summary>
-internal sealed class NotReadyException() : Exception("the node is still recovering; retry shortly");
+internal sealed class NotReadyException(string message = "the node is still recovering; retry shortly")
+    : Exception(message);

@@ -1,4 +1,5 @@
 using System.Globalization;
+using KeplerSim.Core.Manifests;
 using KeplerSim.Core.Node;
 using KeplerSim.Node.Hosting;
 using Microsoft.AspNetCore.Builder;
@@ -19,7 +20,9 @@ internal sealed partial class Gateway
         app.MapMethods("/api/files/{**path}", ["HEAD"], HeadAsync).Allow(config, ApiRole.Read);
         app.MapDelete("/api/files/{**path}", DeleteAsync).Allow(config, ApiRole.Write);
         app.MapGet("/api/versions/{**path}", (HttpContext context, string? path) =>
-            CallAsync(context, () => _host.Node.VersionsAsync(path ?? ""), versions => Results.Ok(versions)))
+            CallAsync(context, () => _host.Node.VersionsAsync(path ?? ""), versions => versions.Count > 0
+                ? Results.Ok(versions)
+                : throw new FileNotFoundInClusterException(path ?? "")))
             .Allow(config, ApiRole.Read);
         app.MapGet("/api/content/{contentId}", ContentAsync).Allow(config, ApiRole.Read);
     }
@@ -77,8 +80,9 @@ internal sealed partial class Gateway
             try
             {
                 var limit = ParseLimit(context.Request.Query["limit"]);
-                result = await CallAsync(context, () => _host.Node.ListAsync(prefix, limit),
-                    files => Results.Ok(new { prefix, files }));
+                string? after = context.Request.Query["after"];
+                result = await CallAsync(context, () => _host.Node.ListAsync(prefix, after, limit),
+                    page => Results.Ok(new { prefix, files = page.Files, page.Next, page.Truncated }));
             }
             catch (Exception e)
             {
@@ -90,7 +94,7 @@ internal sealed partial class Gateway
         }
 
         string? version = context.Request.Query["version"];
-        await ServeFileAsync(context, () => StatAsync(path, version), immutable: false);
+        await ServeFileAsync(context, () => StatAsync(path, ParseVersion(version)), immutable: false);
     }
 
     private async Task HeadAsync(HttpContext context, string? path)
@@ -98,7 +102,8 @@ internal sealed partial class Gateway
         try
         {
             await RequireReadyAsync();
-            var info = await _host.Loop.InvokeAsync(() => StatAsync(path ?? "", context.Request.Query["version"]));
+            var version = ParseVersion(context.Request.Query["version"]);
+            var info = await _host.Loop.InvokeAsync(() => StatAsync(path ?? "", version));
             WriteHeaders(context, info, immutable: false);
             context.Response.ContentLength = info.SizeBytes;
         }
@@ -220,14 +225,21 @@ internal sealed partial class Gateway
         }
     }
 
-    private static Durability ParseDurability(string? text) => text?.ToLowerInvariant() switch
+    /// <summary>The <c>durability</c> parameter: absent means quorum; otherwise exactly all, quorum or fast.</summary>
+    private static Durability ParseDurability(string? text) => text switch
     {
-        null or "" or "quorum" => Durability.Quorum,
+        null or "quorum" => Durability.Quorum,
         "all" => Durability.All,
         "fast" => Durability.Fast,
         _ => throw new BadRequestException("invalid_durability",
             $"durability '{text}' is invalid: expected all, quorum or fast"),
     };
+
+    /// <summary>The <c>version</c> parameter: absent, or a version token (<c>wall.logical@node</c>).</summary>
+    private static string? ParseVersion(string? text) => text is null || VersionToken.TryParse(text, out _)
+        ? text
+        : throw new BadRequestException("invalid_version",
+            $"version '{text}' is invalid: expected a version token such as 1700000000000000.0@n1");
 
     private static int ParseLimit(string? text)
     {

@@ -1,117 +1,121 @@
-using System.Globalization;
-using System.Text;
 using KeplerSim.Core.Membership;
-using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Builder;
+using Prometheus;
 
 namespace KeplerSim.Node.Http;
 
 internal sealed partial class Gateway
 {
-    /// <summary>Prometheus text exposition (version 0.0.4) of the gateway, transport, loop and core counters.</summary>
-    private async Task MetricsAsync(HttpContext context)
+    /// <summary>
+    /// <c>/metrics</c>: the Prometheus text exposition of <see cref="GatewayMetrics.Registry"/> (prometheus-net).
+    /// Before each scrape the mirrors of the transport's, the loop's and core's counters are refreshed (core's on
+    /// the node's loop, where its state lives).
+    /// </summary>
+    private IEndpointConventionBuilder MapMetrics(WebApplication app)
     {
-        var text = new StringBuilder();
-        foreach (var ((route, method, status), count) in Metrics.Requests())
-        {
-            Line(text, "kepler_http_requests_total", "counter", "HTTP requests by route, method and status",
-                count, $"route=\"{Escape(route)}\",method=\"{method}\",status=\"{status}\"");
-        }
+        Metrics.Registry.AddBeforeCollectCallback(RefreshMetricsAsync);
+        return app.MapMetrics("/metrics", Metrics.Registry);
+    }
 
-        Line(text, "kepler_http_received_bytes_total", "counter", "Upload body bytes read", Metrics.BytesIn);
-        Line(text, "kepler_http_sent_bytes_total", "counter", "Download body bytes written", Metrics.BytesOut);
+    private async Task RefreshMetricsAsync(CancellationToken cancel)
+    {
         var transport = _host.Transport;
-        Line(text, "kepler_datagrams_received_total", "counter", "UDP datagrams received", transport.DatagramsReceived);
-        Line(text, "kepler_datagrams_sent_total", "counter", "UDP datagrams sent", transport.DatagramsSent);
-        Line(text, "kepler_datagrams_oversized_total", "counter", "UDP datagrams dropped for size",
+        Metrics.Counter("kepler_datagrams_received_total", "UDP datagrams received", transport.DatagramsReceived);
+        Metrics.Counter("kepler_datagrams_sent_total", "UDP datagrams sent", transport.DatagramsSent);
+        Metrics.Counter("kepler_datagrams_oversized_total", "UDP datagrams dropped for size",
             transport.DatagramsOversized);
-        Line(text, "kepler_datagrams_unhandled_total", "counter", "UDP datagrams no protocol listened for",
+        Metrics.Counter("kepler_datagrams_unhandled_total", "UDP datagrams no protocol listened for",
             transport.DatagramsUnhandled);
-        Line(text, "kepler_stream_connections_accepted_total", "counter", "TCP connections accepted",
+        Metrics.Counter("kepler_stream_connections_accepted_total", "TCP connections accepted",
             transport.ConnectionsAccepted);
-        Line(text, "kepler_stream_connections_opened_total", "counter", "TCP connections opened",
+        Metrics.Counter("kepler_stream_connections_opened_total", "TCP connections opened",
             transport.ConnectionsOpened);
-        Line(text, "kepler_stream_frames_received_total", "counter", "Frames received", transport.FramesReceived);
-        Line(text, "kepler_stream_frames_sent_total", "counter", "Frames sent", transport.FramesSent);
-        Line(text, "kepler_stream_received_bytes_total", "counter", "Stream bytes received", transport.StreamBytesIn);
-        Line(text, "kepler_stream_sent_bytes_total", "counter", "Stream bytes sent", transport.StreamBytesOut);
-        Line(text, "kepler_frames_oversized_total", "counter", "Frames whose length exceeded 1 MiB",
+        Metrics.Counter("kepler_stream_frames_received_total", "Frames received", transport.FramesReceived);
+        Metrics.Counter("kepler_stream_frames_sent_total", "Frames sent", transport.FramesSent);
+        Metrics.Counter("kepler_stream_received_bytes_total", "Stream bytes received", transport.StreamBytesIn);
+        Metrics.Counter("kepler_stream_sent_bytes_total", "Stream bytes sent", transport.StreamBytesOut);
+        Metrics.Counter("kepler_frames_oversized_total", "Frames whose length exceeded 1 MiB",
             transport.FramesOversized);
-        Line(text, "kepler_frames_truncated_total", "counter", "Connections that ended mid-frame",
+        Metrics.Counter("kepler_frames_truncated_total", "Connections that ended mid-frame",
             transport.FramesTruncated);
-        Line(text, "kepler_loop_queue_depth", "gauge", "Work items waiting on the node's loop", _host.Loop.QueueDepth);
-        Line(text, "kepler_loop_errors_total", "counter", "Work items that threw on the loop", _host.Loop.Errors);
+        Metrics.Gauge("kepler_loop_queue_depth", "Work items waiting on the node's loop", _host.Loop.QueueDepth);
+        Metrics.Counter("kepler_loop_errors_total", "Work items that threw on the loop", _host.Loop.Errors);
         foreach (var (task, count) in _host.SupervisorFailures())
         {
             // Any sample here is fatal: the node logged it as critical and is exiting (see docs/ARCHITECTURE.md).
-            Line(text, "kepler_supervisor_failures_total", "counter",
+            Metrics.Counter("kepler_supervisor_failures_total",
                 "Unexpected failures of background tasks by task (the node exits on the first)", count,
-                $"task=\"{Escape(task)}\"");
+                ("task", task));
         }
 
         if (_host.Node.Ready.IsCompletedSuccessfully)
         {
-            text.Append(await _host.Loop.InvokeAsync(CoreMetrics));
-            Line(text, "kepler_chunks_stored", "gauge", "Chunk files on this node's disk",
-                await CountChunkFilesAsync());
+            await _host.Loop.InvokeAsync(() =>
+            {
+                CoreMetrics();
+                return Task.FromResult(0);
+            });
+            Metrics.Gauge("kepler_chunks_stored", "Chunk files on this node's disk", await CountChunkFilesAsync());
         }
 
-        context.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
-        await context.Response.WriteAsync(text.ToString(), context.RequestAborted);
+        cancel.ThrowIfCancellationRequested();
     }
 
     /// <summary>Core's counters, read on the loop.</summary>
-    private string CoreMetrics()
+    private void CoreMetrics()
     {
-        var text = new StringBuilder();
         var node = _host.Node;
         var metrics = node.Metrics;
         var store = node.Store;
         foreach (var (state, count) in MembersByState())
         {
-            Line(text, "kepler_members", "gauge", "Cluster members by state", count, $"state=\"{state}\"");
+            Metrics.Gauge("kepler_members", "Cluster members by state", count, ("state", state));
         }
 
-        Line(text, "kepler_ring_members", "gauge", "Members that own data on the ring", node.Cluster.Members.Count);
-        Line(text, "kepler_known_members", "gauge",
+        Metrics.Gauge("kepler_ring_members", "Members that own data on the ring", node.Cluster.Members.Count);
+        Metrics.Gauge("kepler_known_members",
             "Members copies are counted against (dead ones included; left ones not)", node.KnownMembers.Count);
-        Line(text, "kepler_replication_target", "gauge",
+        Metrics.Gauge("kepler_replication_target",
             "N: copies an 'all' write waits for (replication factor over the known members)", node.ReplicationTarget);
-        GossipMetrics(text);
+        GossipMetrics();
         var supervisor = _host.Runtime.Supervisor;
-        Line(text, "kepler_supervisor_tasks_started_total", "counter", "Background tasks started",
+        Metrics.Counter("kepler_supervisor_tasks_started_total", "Background tasks started",
             supervisor.Started);
-        Line(text, "kepler_supervisor_tasks_running", "gauge", "Background tasks running", supervisor.Running);
-        Line(text, "kepler_replication_queue_depth", "gauge", "Replication queue entries", node.QueueDepth);
-        Line(text, "kepler_repair_backlog_chunks", "gauge", "Chunks with a copy still to deliver (under-replicated)",
+        Metrics.Gauge("kepler_supervisor_tasks_running", "Background tasks running", supervisor.Running);
+        Metrics.Gauge("kepler_replication_queue_depth", "Replication queue entries", node.QueueDepth);
+        Metrics.Gauge("kepler_repair_backlog_chunks", "Chunks with a copy still to deliver (under-replicated)",
             node.Meta.CountQueuedChunks());
-        Line(text, "kepler_repair_backlog_bytes", "gauge", "Bytes of copies still to deliver", node.Meta.QueueBytes());
-        Line(text, "kepler_chunks_written_total", "counter", "Chunks written", store.ChunksWritten);
-        Line(text, "kepler_chunk_written_bytes_total", "counter", "Chunk bytes written", store.BytesWritten);
-        Line(text, "kepler_chunks_read_total", "counter", "Verified chunk reads", store.ChunksRead);
-        Line(text, "kepler_chunks_corrupt_total", "counter", "Corrupt chunks detected", store.CorruptDetected);
-        Line(text, "kepler_chunks_replicated_total", "counter", "Replicas delivered", metrics.ChunksReplicated);
-        Line(text, "kepler_replication_failures_total", "counter", "Failed replication attempts",
+        Metrics.Gauge("kepler_repair_backlog_bytes", "Bytes of copies still to deliver", node.Meta.QueueBytes());
+        Metrics.Counter("kepler_chunks_written_total", "Chunks written", store.ChunksWritten);
+        Metrics.Counter("kepler_chunk_written_bytes_total", "Chunk bytes written", store.BytesWritten);
+        Metrics.Counter("kepler_chunks_read_total", "Verified chunk reads", store.ChunksRead);
+        Metrics.Counter("kepler_chunks_corrupt_total", "Corrupt chunks detected", store.CorruptDetected);
+        Metrics.Counter("kepler_chunks_replicated_total", "Replicas delivered", metrics.ChunksReplicated);
+        Metrics.Counter("kepler_replication_failures_total", "Failed replication attempts",
             metrics.ReplicationFailures);
-        Line(text, "kepler_chunks_rejected_total", "counter", "Peer chunks that failed verification",
+        Metrics.Counter("kepler_chunks_rejected_total", "Peer chunks that failed verification",
             metrics.ChunksRejected);
-        Line(text, "kepler_malformed_frames_total", "counter", "Frames that broke the protocol",
+        Metrics.Counter("kepler_malformed_frames_total", "Frames that broke the protocol",
             metrics.MalformedFrames);
-        Line(text, "kepler_writes_acknowledged_total", "counter", "Writes acknowledged", metrics.WritesAcknowledged);
-        Line(text, "kepler_writes_timed_out_total", "counter", "Writes that missed durability", metrics.WritesTimedOut);
-        Line(text, "kepler_reads_served_total", "counter", "Reads served", metrics.ReadsServed);
-        Line(text, "kepler_read_repairs_total", "counter", "Chunks repaired during reads", metrics.ReadRepairs);
+        Metrics.Counter("kepler_writes_acknowledged_total", "Writes acknowledged", metrics.WritesAcknowledged);
+        Metrics.Counter("kepler_writes_timed_out_total", "Writes that missed durability", metrics.WritesTimedOut);
+        Metrics.Counter("kepler_reads_served_total", "Reads served", metrics.ReadsServed);
+        Metrics.Counter("kepler_read_repairs_total", "Chunks repaired during reads", metrics.ReadRepairs);
         var scrub = node.ScrubCounts;
-        Line(text, "kepler_scrub_verified_total", "counter", "Chunks verified by scrub", scrub.Verified);
-        Line(text, "kepler_scrub_found_total", "counter", "Bad chunks found by scrub", scrub.Found);
-        Line(text, "kepler_scrub_repaired_total", "counter", "Chunks repaired by scrub", scrub.Repaired);
-        Line(text, "kepler_rebalance_throttled_bytes_total", "counter", "Repair/rebalance bytes sent under the cap",
+        Metrics.Counter("kepler_scrub_verified_total", "Chunks verified by scrub", scrub.Verified);
+        Metrics.Counter("kepler_scrub_found_total", "Bad chunks found by scrub", scrub.Found);
+        Metrics.Counter("kepler_scrub_repaired_total", "Chunks repaired by scrub", scrub.Repaired);
+        Metrics.Counter("kepler_rebalance_throttled_bytes_total", "Repair/rebalance bytes sent under the cap",
             node.ThrottledBytes);
-        Line(text, "kepler_chunks_collected_total", "counter", "Chunks garbage-collected", node.ChunksCollected);
-        return text.ToString();
+        Metrics.Counter("kepler_chunks_collected_total", "Chunks garbage-collected", node.ChunksCollected);
+        var progress = _lastProgress;
+        Metrics.Gauge("kepler_replication_lag_seconds",
+            "Time to deliver the copies still queued at the current delivery rate (0 when none are queued)",
+            node.QueueDepth == 0 || progress is null ? 0 : progress.EtaMicroseconds / 1e6);
     }
 
     /// <summary>SWIM traffic by message kind and failure-detection counters (nothing without SWIM).</summary>
-    private void GossipMetrics(StringBuilder text)
+    private void GossipMetrics()
     {
         if (_host.Node.Membership is not { } swim)
         {
@@ -121,23 +125,23 @@ internal sealed partial class Gateway
         var counters = swim.Counters;
         foreach (var kind in Enum.GetValues<SwimTraffic>())
         {
-            var label = $"kind=\"{kind.ToString().ToLowerInvariant()}\"";
-            Line(text, "kepler_gossip_messages_sent_total", "counter", "SWIM messages sent by kind",
+            var label = ("kind", kind.ToString().ToLowerInvariant());
+            Metrics.Counter("kepler_gossip_messages_sent_total", "SWIM messages sent by kind",
                 counters.Sent(kind), label);
         }
 
         foreach (var kind in Enum.GetValues<SwimTraffic>())
         {
-            var label = $"kind=\"{kind.ToString().ToLowerInvariant()}\"";
-            Line(text, "kepler_gossip_messages_received_total", "counter", "SWIM messages received by kind",
+            var label = ("kind", kind.ToString().ToLowerInvariant());
+            Metrics.Counter("kepler_gossip_messages_received_total", "SWIM messages received by kind",
                 counters.Received(kind), label);
         }
 
-        Line(text, "kepler_gossip_malformed_total", "counter", "SWIM messages that failed to decode",
+        Metrics.Counter("kepler_gossip_malformed_total", "SWIM messages that failed to decode",
             counters.Malformed);
-        Line(text, "kepler_gossip_probes_failed_total", "counter", "SWIM probes that got no ack",
+        Metrics.Counter("kepler_gossip_probes_failed_total", "SWIM probes that got no ack",
             counters.ProbesFailed);
-        Line(text, "kepler_gossip_refutations_total", "counter", "Times this node refuted a suspicion of itself",
+        Metrics.Counter("kepler_gossip_refutations_total", "Times this node refuted a suspicion of itself",
             counters.Refutations);
     }
 
@@ -154,25 +158,4 @@ internal sealed partial class Gateway
                 .LongCount(f => !f.StartsWith(tmp + Path.DirectorySeparatorChar, StringComparison.Ordinal))
             : 0L;
     });
-
-    private static void Line(StringBuilder text, string name, string type, string help, long value,
-        string? labels = null)
-    {
-        var header = $"# TYPE {name} {type}\n";
-        if (!text.ToString().Contains(header, StringComparison.Ordinal))
-        {
-            text.Append(CultureInfo.InvariantCulture, $"# HELP {name} {help}\n").Append(header);
-        }
-
-        text.Append(name);
-        if (labels is not null)
-        {
-            text.Append('{').Append(labels).Append('}');
-        }
-
-        text.Append(' ').Append(value.ToString(CultureInfo.InvariantCulture)).Append('\n');
-    }
-
-    private static string Escape(string value) =>
-        value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal);
 }

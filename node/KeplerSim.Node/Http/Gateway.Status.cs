@@ -37,12 +37,13 @@ internal sealed partial class Gateway
         app.MapGet("/api/ring", Handler(() => Task.FromResult(Ring()))).Allow(config, ApiRole.Read);
         app.MapGet("/api/replication", Handler(() => Task.FromResult(Replication()))).Allow(config, ApiRole.Read);
         app.MapGet("/api/events", EventsAsync).Allow(config, ApiRole.Read);
-        var metrics = app.MapGet("/metrics", MetricsAsync);
+        var metrics = MapMetrics(app);
         if (config.MetricsAuth == MetricsAuth.Read)
         {
             metrics.Allow(config, ApiRole.Read);
         }
 
+        MapOperator(app, config);
         _host.Loop.Post(() => _host.Runtime.Events.Stream.Subscribe(e =>
         {
             if (e is ReplicationProgress progress)

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using KeplerSim.Node.Hosting;
 using KeplerSim.Node.Logging;
 using Microsoft.AspNetCore.Builder;
@@ -56,6 +57,10 @@ internal sealed partial class Gateway : IAsyncDisposable
             // Core limits a file to its chunk count; MAX_UPLOAD_MB is enforced while streaming.
             kestrel.Limits.MaxRequestBodySize = null;
             kestrel.AddServerHeader = false;
+            // Kestrel answers requests over its own limits with an empty body before any middleware runs; its limits
+            // sit above the gateway's (RequestGuards) so ordinary oversized requests get the JSON error shape.
+            kestrel.Limits.MaxRequestHeadersTotalSize = RequestGuards.HeadersTotalSizeMax * 8;
+            kestrel.Limits.MaxRequestLineSize = RequestGuards.RequestLineSizeMax * 8;
         });
         // Large receive blocks: one receive call per 64 KiB of an upload instead of per 4 KiB.
         builder.Services.AddSingleton<Microsoft.AspNetCore.Connections.IMemoryPoolFactory<byte>,
@@ -71,6 +76,7 @@ internal sealed partial class Gateway : IAsyncDisposable
         var app = builder.Build();
         var gateway = new Gateway(host, app);
         app.Use(gateway.CountAsync);
+        RequestGuards.Use(app, gateway._log);
         if (config.ApiTokens.Count > 0)
         {
             app.UseAuthentication();
@@ -122,6 +128,7 @@ internal sealed partial class Gateway : IAsyncDisposable
 
     private async Task CountAsync(HttpContext context, RequestDelegate next)
     {
+        var started = Stopwatch.GetTimestamp();
         try
         {
             await next(context);
@@ -129,7 +136,8 @@ internal sealed partial class Gateway : IAsyncDisposable
         finally
         {
             var route = (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "unmatched";
-            Metrics.CountRequest(route, context.Request.Method, context.Response.StatusCode);
+            Metrics.CountRequest(route, context.Request.Method, context.Response.StatusCode,
+                Stopwatch.GetElapsedTime(started));
         }
     }
 
@@ -152,6 +160,11 @@ internal sealed partial class Gateway : IAsyncDisposable
         if (!_host.Node.Ready.IsCompletedSuccessfully)
         {
             throw new NotReadyException();
+        }
+
+        if (_host.Draining)
+        {
+            throw new NotReadyException("the node is draining (decommissioned): use another node");
         }
 
         await Task.CompletedTask;

@@ -15,7 +15,9 @@ public sealed class JsonLineFormatterOptions : ConsoleFormatterOptions
 
 /// <summary>
 /// One JSON object per line: <c>time</c>, <c>level</c>, <c>node</c>, <c>eventId</c>, <c>event</c>,
-/// <c>category</c>, <c>message</c>, the message's named values, and <c>exception</c> when there is one.
+/// <c>category</c>, <c>message</c>, the message's named values, and <c>exception</c> when there is one. A formatter
+/// plugged into the framework's console logger; the framework's own <c>JsonConsoleFormatter</c> cannot carry this
+/// shape (it names its fields <c>Timestamp</c>, <c>LogLevel</c>, <c>State</c> and cannot add the node id).
 /// </summary>
 public sealed class JsonLineFormatter(IOptionsMonitor<JsonLineFormatterOptions> options)
     : ConsoleFormatter(FormatterName)

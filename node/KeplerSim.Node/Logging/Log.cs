@@ -30,7 +30,7 @@ internal static partial class Log
 
     [LoggerMessage(1010, LogLevel.Information,
         "leaving the cluster: announcing the leave, then handing chunks off for at most {TimeoutMs} ms")]
-    public static partial void Leaving(this ILogger logger, int timeoutMs);
+    public static partial void Leaving(this ILogger logger, long timeoutMs);
 
     [LoggerMessage(1011, LogLevel.Information,
         "left the cluster: {Chunks} local chunks, {Members} live members to take them, {QueueLeft} queue entries " +

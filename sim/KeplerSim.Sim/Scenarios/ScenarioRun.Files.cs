@@ -78,7 +78,7 @@ internal sealed partial class ScenarioRun
                     return ("ok", null, tombstone.Version);
                 default:
                     var list = await files.ListAsync(path);
-                    return ("ok", list.Count.ToString(CultureInfo.InvariantCulture), null);
+                    return ("ok", list.Files.Count.ToString(CultureInfo.InvariantCulture), null);
             }
         }
         catch (FileNotFoundInClusterException)

@@ -181,8 +181,11 @@ public sealed class KeplerFsSpec
     /// <summary>Garbage-collection interval.</summary>
     public Duration? GcInterval { get; set; }
 
-    /// <summary>Chunks scrubbed per second.</summary>
+    /// <summary>Chunks scrubbed per second at most.</summary>
     public int? ScrubChunksPerSecond { get; set; }
+
+    /// <summary>Scrub's whole-store pass floor (0: none); the node's default is a day.</summary>
+    public Duration? ScrubPass { get; set; }
 
     /// <summary>
     /// Removed from scenario files: <c>cluster.keplerfs.swim</c> is an error naming its replacement,
@@ -215,6 +218,7 @@ public sealed class KeplerFsSpec
             GcGraceMicroseconds = GcGrace?.Microseconds ?? options.GcGraceMicroseconds,
             GcIntervalMicroseconds = GcInterval?.Microseconds ?? options.GcIntervalMicroseconds,
             ScrubChunksPerSecond = ScrubChunksPerSecond ?? options.ScrubChunksPerSecond,
+            ScrubPassMicroseconds = ScrubPass?.Microseconds ?? options.ScrubPassMicroseconds,
         };
     }
 }

@@ -84,7 +84,9 @@ public static class Nodes
         var text = await client.GetStringAsync("metrics");
         var line = text.Split('\n').FirstOrDefault(l => l.StartsWith(name + " ", StringComparison.Ordinal));
         Assert.True(line is not null, $"metric {name} missing from /metrics");
-        return long.Parse(line![(name.Length + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+        // prometheus-net writes every value as a double ("1E+16" past 15 digits).
+        return (long)double.Parse(line![(name.Length + 1)..], System.Globalization.NumberStyles.Float,
+            System.Globalization.CultureInfo.InvariantCulture);
     }
 
     /// <summary>The kepler-node assembly next to the tests, run with <c>dotnet</c>.</summary>

@@ -132,6 +132,7 @@ public sealed record ChaosCase(ChaosCluster Cluster, IReadOnlyList<ChaosStep> St
                     GcGrace = Ms(c.GcGraceMs),
                     GcInterval = Ms(c.GcIntervalMs),
                     ScrubChunksPerSecond = c.ScrubChunksPerSecond,
+                    ScrubPass = new Duration(0), // scrub at the drawn rate (the node default spreads a pass over a day)
                 },
             },
             Expect = new ExpectSpec

@@ -146,6 +146,7 @@ public sealed class UnrepairableCorruptionTests
         using var cluster = KeplerCluster.Create(1, seed: 8, new KeplerOptions
         {
             ReplicationFactor = 1, ChunkSizeBytes = KeplerCluster.ChunkSize, ScrubChunksPerSecond = 50,
+            ScrubPassMicroseconds = 0,
         });
         cluster.Put(0, "only/copy", KeplerCluster.Bytes(2 * KeplerCluster.ChunkSize, 3), Durability.All);
         var id = cluster.ChunksOf(0, "only/copy")[0];

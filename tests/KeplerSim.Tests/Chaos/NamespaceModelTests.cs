@@ -76,7 +76,7 @@ public sealed class ClusterUnderTest
     {
         var kepler = _cluster.Kepler(node);
         var list = _cluster.Nodes[node].Spawn(async _ =>
-            string.Join(",", (await kepler.ListAsync("")).Select(f => f.Path)));
+            string.Join(",", (await kepler.ListAsync("")).Files.Select(f => f.Path)));
         Log.Add($"list on n{node + 1}: " + Outcome(list));
     }
 

@@ -19,7 +19,7 @@ public sealed class RepairOfferTests
     {
         using var cluster = KeplerCluster.Create(2, seed: 71, new KeplerOptions
         {
-            ChunkSizeBytes = C, ReplicationFactor = 2, ScrubChunksPerSecond = scrubChunksPerSecond,
+            ChunkSizeBytes = C, ReplicationFactor = 2, ScrubChunksPerSecond = scrubChunksPerSecond, ScrubPassMicroseconds = 0,
             RepairScanIntervalMicroseconds = SimHarness.Second,
         });
         cluster.Put(0, "f", KeplerCluster.Bytes(Chunks * C, 1), Durability.All);

@@ -40,7 +40,8 @@ public sealed class ScrubRepairCrashTests(ITestOutputHelper output)
         // other owners' periodic repair scan (the victim holds nothing to scan), hence a short scan interval.
         var options = new KeplerOptions
         {
-            ChunkSizeBytes = C, ScrubChunksPerSecond = 50, RepairScanIntervalMicroseconds = 5 * SimHarness.Second,
+            ChunkSizeBytes = C, ScrubChunksPerSecond = 50, ScrubPassMicroseconds = 0,
+            RepairScanIntervalMicroseconds = 5 * SimHarness.Second,
         };
         using var cluster = KeplerCluster.Create(3, seed: 71, options);
         var data = KeplerCluster.Bytes(C, 9);

@@ -75,7 +75,7 @@ public sealed class SelfHealingTests(ITestOutputHelper output)
     [Fact]
     public void Scrub_detects_and_repairs_corrupt_chunks_and_reads_never_return_bad_bytes()
     {
-        var options = new KeplerOptions { ChunkSizeBytes = C, ScrubChunksPerSecond = 50 };
+        var options = new KeplerOptions { ChunkSizeBytes = C, ScrubChunksPerSecond = 50, ScrubPassMicroseconds = 0 };
         using var cluster = KeplerCluster.Create(3, seed: 33, options);
         var data = KeplerCluster.Bytes(10 * C, 5);
         cluster.Put(0, "s", data, Durability.All);

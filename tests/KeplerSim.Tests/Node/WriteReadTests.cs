@@ -73,8 +73,44 @@ public sealed class WriteReadTests
         cluster.Put(0, "a/two", KeplerCluster.Bytes(10, 2), Durability.All);
         cluster.Sim.Await(cluster.Nodes[1].Spawn(_ => cluster.Kepler(1).DeleteAsync("a/one", Durability.All)), "delete");
         var listed = cluster.Sim.Await(cluster.Nodes[2].Spawn(_ => cluster.Kepler(2).ListAsync("a/")), "list");
-        Assert.Equal(["a/two"], listed.Select(f => f.Path));
+        Assert.Equal(["a/two"], listed.Files.Select(f => f.Path));
+        Assert.Null(listed.Next);
         Assert.Throws<FileNotFoundInClusterException>(() => cluster.Get(2, "a/one"));
+    }
+
+    [Fact]
+    public void List_pages_with_a_cursor_and_says_when_it_is_truncated()
+    {
+        // Listing used to stop at 1,024 paths with no cursor and no sign that more existed (issue 18).
+        using var cluster = KeplerCluster.Create(1, seed: 15);
+        var names = Enumerable.Range(0, 7).Select(i => $"p/{i:D2}").ToList();
+        foreach (var name in names)
+        {
+            cluster.Put(0, name, KeplerCluster.Bytes(10, 1), Durability.Fast);
+        }
+
+        cluster.Put(0, "q/outside", KeplerCluster.Bytes(10, 1), Durability.Fast);
+        cluster.Sim.Await(cluster.Nodes[0].Spawn(_ => cluster.Kepler(0).DeleteAsync("p/03", Durability.Fast)),
+            "delete");
+        var seen = new List<string>();
+        string? after = null;
+        var pages = 0;
+        do
+        {
+            var cursor = after;
+            var page = cluster.Sim.Await(cluster.Nodes[0].Spawn(_ => cluster.Kepler(0).ListAsync("p/", cursor, 2)),
+                "list page");
+            Assert.True(page.Files.Count <= 2, $"page of {page.Files.Count} files for limit 2");
+            Assert.Equal(page.Next is not null, page.Truncated);
+            seen.AddRange(page.Files.Select(f => f.Path));
+            after = page.Next;
+            pages++;
+        }
+        while (after is not null && pages < 10);
+
+        Assert.Equal(names.Where(n => n != "p/03"), seen);
+        // 6 live paths in pages of 2: exactly 3 pages, the last one not truncated (no empty fourth page).
+        Assert.Equal(3, pages);
     }
 
     [Fact]

@@ -48,10 +48,13 @@ internal sealed class FakeFileProtocol(NodeRuntime runtime, SortedDictionary<str
         return store.Remove(path) ? Info(path) : throw new FileNotFoundInClusterException(path);
     }
 
-    public async Task<IReadOnlyList<FileVersionInfo>> ListAsync(string prefix, int limit = 1000)
+    public async Task<FileListing> ListAsync(string prefix, string? after = null, int limit = 1000)
     {
         await runtime.Clock.DelayAsync(LatencyMicroseconds);
-        return store.Keys.Where(k => k.StartsWith(prefix, StringComparison.Ordinal)).Take(limit).Select(Info).ToList();
+        var paths = store.Keys.Where(k => k.StartsWith(prefix, StringComparison.Ordinal)
+            && (after is null || string.CompareOrdinal(k, after) > 0)).Order(StringComparer.Ordinal).ToList();
+        var page = paths.Take(limit).Select(Info).ToList();
+        return new FileListing(page, paths.Count > limit ? page[^1].Path : null);
     }
 
     public Task<IReadOnlyList<FileVersionInfo>> VersionsAsync(string path) =>

@@ -21,7 +21,7 @@ internal sealed class GroundTruth(LiveScenario live, EventFold fold)
     /// <summary>What the health column says before the nodes a partition cuts a node off from.</summary>
     public const string CutOff = "cut from ";
 
-    private const int ShortIdLength = 12;
+    internal const int ShortIdLength = 12;
 
     public ClusterState Build(string title)
     {

@@ -105,7 +105,10 @@ public sealed partial class HttpClusterSource
             Replication = new ReplicationSummary
             {
                 FileCount = reachable.Max(p => p.FileCount),
-                FileCountIsLowerBound = reachable.Any(p => p.FileCount >= FilesListedMax),
+                FileCountIsLowerBound = reachable.Any(p => p.FileCountTruncated),
+                ChunksByReplicas = ByCopies(reachable),
+                UnderReplicated = UnderReplicatedList(reachable),
+                UnderReplicatedCount = UnderReplicatedCount(reachable),
                 QueueDepths = listed.Keys.Select(id => (id, byId.GetValueOrDefault(id)?.QueueDepth)).ToList(),
                 Progress = reported.Count > 0
                     ? new RepairProgress(reported.Sum(r => r.ChunksLeft), reported.Sum(r => r.BytesLeft),
@@ -116,6 +119,62 @@ public sealed partial class HttpClusterSource
                 [$"{"url",-26} {kv.Value.Url}", $"{"health",-26} {kv.Value.Health}", .. kv.Value.Details],
                 StringComparer.Ordinal),
         };
+    }
+
+    /// <summary>
+    /// Each under-replicated chunk any node reported, with the fewest copies any of them knows of. A node only knows
+    /// its own queue, so the union over the reachable nodes is the cluster's picture.
+    /// </summary>
+    private static SortedDictionary<string, int> UnderReplicatedUnion(IEnumerable<NodeProbe> reachable)
+    {
+        var union = new SortedDictionary<string, int>(StringComparer.Ordinal);
+        foreach (var (id, copies) in reachable.Where(p => p.UnderReplicated is not null)
+                     .SelectMany(p => p.UnderReplicated!.Chunks))
+        {
+            union[id] = Math.Min(copies, union.GetValueOrDefault(id, int.MaxValue));
+        }
+
+        return union;
+    }
+
+    /// <summary>
+    /// Referenced chunks by copies: every node holds every manifest (anti-entropy), so the largest referenced
+    /// count is the cluster's; the chunks not reported under-replicated have N copies.
+    /// </summary>
+    private static IReadOnlyList<(int Replicas, long Chunks)>? ByCopies(List<NodeProbe> reachable)
+    {
+        var reports = reachable.Where(p => p.UnderReplicated is not null).Select(p => p.UnderReplicated!).ToList();
+        if (reports.Count == 0)
+        {
+            return null;
+        }
+
+        var target = reports.Max(r => r.Target);
+        var union = UnderReplicatedUnion(reachable);
+        var full = Math.Max(0, reports.Max(r => r.Referenced) - Math.Max(union.Count, reports.Max(r => r.Total)));
+        return union.GroupBy(c => c.Value).Select(g => (g.Key, (long)g.Count()))
+            .Append((target, full)).Where(c => c.Item2 > 0).OrderBy(c => c.Item1).ToList();
+    }
+
+    private static IReadOnlyList<string>? UnderReplicatedList(List<NodeProbe> reachable)
+    {
+        var reports = reachable.Where(p => p.UnderReplicated is not null).ToList();
+        if (reports.Count == 0)
+        {
+            return null;
+        }
+
+        var target = reports.Max(p => p.UnderReplicated!.Target);
+        return UnderReplicatedUnion(reachable).Take(GroundTruth.UnderReplicatedListedMax)
+            .Select(c => $"{c.Key[..Math.Min(GroundTruth.ShortIdLength, c.Key.Length)]} ({c.Value}/{target})")
+            .ToList();
+    }
+
+    /// <summary>The union's size, or a node's own total when that is larger (its list was only the first page).</summary>
+    private static long? UnderReplicatedCount(List<NodeProbe> reachable)
+    {
+        var reports = reachable.Where(p => p.UnderReplicated is not null).Select(p => p.UnderReplicated!).ToList();
+        return reports.Count == 0 ? null : Math.Max(UnderReplicatedUnion(reachable).Count, reports.Max(r => r.Total));
     }
 
     private MemberRow Member(ListedMember member, NodeProbe? probe)

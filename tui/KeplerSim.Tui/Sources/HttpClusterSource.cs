@@ -25,8 +25,14 @@ public sealed partial class HttpClusterSource : IClusterSource
     /// <summary>Largest response body read; a larger one is garbage.</summary>
     public const int ResponseBytesMax = 4 * 1024 * 1024;
 
-    /// <summary>Most files one listing returns (the node's own maximum); a full listing means "at least".</summary>
+    /// <summary>Most files one listing page returns (the node's own maximum).</summary>
     public const int FilesListedMax = 1024;
+
+    /// <summary>Most under-replicated chunks read from each node per poll.</summary>
+    public const int UnderReplicatedListedMax = 50;
+
+    /// <summary>Most listing pages followed per poll; a listing still truncated after them is "at least".</summary>
+    public const int FilePagesMax = 8;
 
     /// <summary>Most nodes followed (discovery stops there).</summary>
     public const int NodesMax = 64;
@@ -145,14 +151,18 @@ public sealed partial class HttpClusterSource : IClusterSource
             using var members = await GetJsonAsync(probe.Url, "api/members", cancel);
             using var ring = await GetJsonAsync(probe.Url, "api/ring", cancel);
             using var replication = await GetJsonAsync(probe.Url, "api/replication", cancel);
-            using var files = await GetJsonAsync(probe.Url, $"api/files/?limit={FilesListedMax}", cancel);
+            var (fileCount, filesTruncated) = await CountFilesAsync(probe.Url, cancel);
+            using var under = await GetJsonAsync(probe.Url, $"api/under-replicated?limit={UnderReplicatedListedMax}",
+                cancel);
             var metrics = await GetTextAsync(probe.Url, "metrics", cancel);
             var parsed = Parse(status.RootElement, members.RootElement, ring.RootElement, replication.RootElement);
             lock (_gate)
             {
                 Apply(probe, parsed);
                 probe.StoredChunks = Metric(metrics, "kepler_chunks_stored");
-                probe.FileCount = FileCount(files.RootElement);
+                probe.FileCount = fileCount;
+                probe.FileCountTruncated = filesTruncated;
+                probe.UnderReplicated = ParseUnderReplicated(under.RootElement);
                 probe.LastOk = _time.GetUtcNow();
             }
 
@@ -204,10 +214,42 @@ public sealed partial class HttpClusterSource : IClusterSource
         return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
     }
 
-    private static long FileCount(JsonElement listing) =>
-        NodeJson.Object(listing, "/api/files/").TryGetProperty("files", out var files)
-            ? NodeJson.Array(files, "/api/files/ files").GetArrayLength()
-            : throw new InvalidDataException("/api/files/: no files");
+    private static UnderReplicatedReport ParseUnderReplicated(JsonElement json)
+    {
+        var root = NodeJson.Object(json, "/api/under-replicated");
+        var chunks = NodeJson.Array(root.GetProperty("chunks"), "/api/under-replicated chunks").EnumerateArray()
+            .Select(c => (c.GetProperty("chunkId").GetString() ?? throw new InvalidDataException("chunk without id"),
+                c.GetProperty("copies").GetInt32()))
+            .ToList();
+        return new UnderReplicatedReport(root.GetProperty("replicationTarget").GetInt32(),
+            root.GetProperty("total").GetInt64(), root.GetProperty("referencedChunks").GetInt64(), chunks);
+    }
+
+    /// <summary>Counts live files, following the listing cursor (at most <see cref="FilePagesMax"/> pages).</summary>
+    private async Task<(long Count, bool Truncated)> CountFilesAsync(Uri url, CancellationToken cancel)
+    {
+        var count = 0L;
+        string? after = null;
+        for (var page = 0; page < FilePagesMax; page++)
+        {
+            var query = $"api/files/?limit={FilesListedMax}"
+                + (after is null ? "" : "&after=" + Uri.EscapeDataString(after));
+            using var listing = await GetJsonAsync(url, query, cancel);
+            var root = NodeJson.Object(listing.RootElement, "/api/files/");
+            count += root.TryGetProperty("files", out var files)
+                ? NodeJson.Array(files, "/api/files/ files").GetArrayLength()
+                : throw new InvalidDataException("/api/files/: no files");
+            after = root.TryGetProperty("next", out var next) && next.ValueKind == JsonValueKind.String
+                ? next.GetString()
+                : null;
+            if (after is null)
+            {
+                return (count, false);
+            }
+        }
+
+        return (count, true);
+    }
 
     private static long? Metric(string text, string name)
     {

@@ -7,6 +7,13 @@ namespace KeplerSim.Tui.Sources;
 /// <summary>A member as one node's <c>/api/members</c> lists it.</summary>
 internal sealed record ListedMember(string Id, string Gossip, string? Http, string State, long Incarnation);
 
+/// <summary>
+/// One node's <c>/api/under-replicated</c>: N, how many chunks it still has to copy somewhere (all pages), the
+/// chunks the live versions it knows reference, and the first page as chunk id → copies known.
+/// </summary>
+internal sealed record UnderReplicatedReport(
+    int Target, long Total, long Referenced, IReadOnlyList<(string Id, int Copies)> Chunks);
+
 /// <summary>What the monitor last learned from one node's HTTP API. Guarded by the source's lock.</summary>
 internal sealed class NodeProbe(Uri url)
 {
@@ -39,6 +46,14 @@ internal sealed class NodeProbe(Uri url)
     public long? StoredChunks { get; set; }
 
     public long? FileCount { get; set; }
+
+    /// <summary>
+    /// Whether the node had more files than the listing pages followed (<see cref="FileCount"/> is "at least").
+    /// </summary>
+    public bool FileCountTruncated { get; set; }
+
+    /// <summary>The node's under-replicated report (its first page), or null before one was read.</summary>
+    public UnderReplicatedReport? UnderReplicated { get; set; }
 
     public IReadOnlyList<string> Details { get; set; } = [];
 

@@ -180,7 +180,7 @@ public static class Pages
                     ? byCopies.Count == 0
                         ? "none"
                         : string.Join("  ", byCopies.Select(c => $"{c.Replicas}x:{c.Chunks}"))
-                    : "n/a (the node API has no such query)")),
+                    : "n/a (no node reported yet)")),
             new([new Segment(Format.Progress(r.Progress), r.Progress is { ChunksLeft: > 0 }
                 ? ColorName16.BrightYellow : null)]),
             StyledLine.Plain("queue depth per node:"),
