@@ -136,6 +136,7 @@ public sealed partial class NodeHost : IAsyncDisposable
             WriteTimeoutMicroseconds = config.WriteTimeoutMs * 1000L,
             Swim = dynamic ? SwimOptionsOf(config) : null,
             Seeds = config.Seeds,
+            ClusterKey = config.ClusterKey,
         };
     }
 

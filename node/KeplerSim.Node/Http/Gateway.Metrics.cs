@@ -77,6 +77,13 @@ internal sealed partial class Gateway
         Line(text, "kepler_replication_target", "gauge",
             "N: copies an 'all' write waits for (replication factor over the known members)", node.ReplicationTarget);
         GossipMetrics(text);
+        foreach (var (kind, reason, count) in node.Auth.All())
+        {
+            Line(text, "kepler_auth_dropped_total", "counter",
+                "Datagrams and frames the cluster key dropped (a dropped frame closes its connection)", count,
+                $"kind=\"{kind}\",reason=\"{reason}\"");
+        }
+
         var supervisor = _host.Runtime.Supervisor;
         Line(text, "kepler_supervisor_tasks_started_total", "counter", "Background tasks started",
             supervisor.Started);

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using KeplerSim.Core;
 using KeplerSim.Core.Runtime;
 using KeplerSim.Sim.Invariants;
+using KeplerSim.Sim.KeplerFs;
 using KeplerSim.Sim.Kernel;
 
 namespace KeplerSim.Sim.Scenarios;
@@ -106,6 +107,7 @@ internal sealed partial class ScenarioRun : IDisposable
         var ids = names.Select(n => new NodeId(n)).ToList();
         var initial = _scenario.Cluster.InitialNodes().Select(n => new NodeId(n)).ToList();
         var options = _scenario.Cluster.ToKeplerOptions();
+        _runState.GetOrAdd(SimClusterKeys.RunStateKey, () => new SimClusterKeys(_seed, _scenario.Cluster.ClusterKey));
         foreach (var name in names)
         {
             _sim.AddNode(name, runtime => _protocol.Factory(

@@ -155,6 +155,9 @@ public sealed class ScenarioStep
     /// <summary>wait_until members: the member set each node of <see cref="Nodes"/> must place chunks over.</summary>
     public IReadOnlyList<string> Members { get; init; } = [];
 
+    /// <summary>Restart: the key names the nodes restart with (primary first); null keeps their keyring.</summary>
+    public IReadOnlyList<string>? ClusterKey { get; set; }
+
     /// <summary>wait_until: how long it may take.</summary>
     public Duration Timeout { get; init; } = new(30_000_000);
 
@@ -178,6 +181,7 @@ public sealed class ScenarioStep
             StepKind.Pause when For is { } d => $"pause {nodes} for {d}",
             StepKind.Crash when For is { } d => $"crash {nodes} (restart after {d})",
             StepKind.Corrupt => $"corrupt {Count} chunk(s) on {nodes}",
+            StepKind.Restart when ClusterKey is { } keys => $"restart {nodes} with cluster key [{string.Join(",", keys)}]",
             _ => $"{Kind.ToString().ToLowerInvariant()} {nodes}",
         };
     }
