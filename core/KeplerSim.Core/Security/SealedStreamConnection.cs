@@ -52,6 +52,7 @@ internal sealed class SealedStreamConnection : IStreamConnection
             throw new StreamBrokenException($"stream to {Remote}: closed during the cluster key handshake");
         }
 
+        ThrowIfClosed();
         var length = frame.Length + TagBytes;
         var buffer = ArrayPool<byte>.Shared.Rent(length);
         try
@@ -80,6 +81,7 @@ internal sealed class SealedStreamConnection : IStreamConnection
             return null;
         }
 
+        ThrowIfClosed();
         if (frame.Length < TagBytes)
         {
             throw Fail(AuthDropReason.Malformed);
@@ -132,6 +134,7 @@ internal sealed class SealedStreamConnection : IStreamConnection
             throw new StreamBrokenException($"stream to {Remote}: the peer refused the cluster key handshake");
         }
 
+        ThrowIfClosed();
         var reply = received.ToArray();
         if (reply.Length != ReplyBytes || reply[0] != SealedDatagramNetwork.Version)
         {
@@ -179,6 +182,7 @@ internal sealed class SealedStreamConnection : IStreamConnection
             return false;
         }
 
+        ThrowIfClosed();
         if (confirm.Length != TagBytes)
         {
             throw Fail(AuthDropReason.Malformed);
@@ -188,9 +192,22 @@ internal sealed class SealedStreamConnection : IStreamConnection
         return true;
     }
 
+    /// <summary>
+    /// The connection was disposed (a timeout closed it) while an await was pending: its ciphers are gone, so the
+    /// operation fails like any broken connection.
+    /// </summary>
+    private void ThrowIfClosed()
+    {
+        if (_disposed)
+        {
+            throw new StreamBrokenException($"stream to {Remote}: closed");
+        }
+    }
+
     /// <summary>Direction keys from the key and both nonces; each side sends with its own.</summary>
     private void Derive(ClusterKey key, ReadOnlySpan<byte> clientNonce, ReadOnlySpan<byte> serverNonce)
     {
+        ThrowIfClosed();
         var salt = new byte[2 * ClientNonceBytes];
         clientNonce.CopyTo(salt);
         serverNonce.CopyTo(salt.AsSpan(ClientNonceBytes));

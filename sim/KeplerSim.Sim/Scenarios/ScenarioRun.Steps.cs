@@ -127,6 +127,9 @@ internal sealed partial class ScenarioRun
             case StepKind.WaitUntil:
                 StartWait(step);
                 break;
+            case StepKind.Outsider:
+                _outsider!.Attack(step.Nodes, step.ClusterKey?[0]);
+                break;
             default:
                 RunFileStep(step);
                 break;

@@ -29,6 +29,7 @@ internal sealed class StepParser(YamlBinder binder, Scenario scenario)
         [StepKind.Delete] = ["on", "durability", "expect"],
         [StepKind.List] = ["on", "expect", "count"],
         [StepKind.WaitUntil] = ["timeout", "on", "members"],
+        [StepKind.Outsider] = ["key"],
     };
 
     private static readonly SortedDictionary<string, StepKind> Actions =
@@ -121,6 +122,7 @@ internal sealed class StepParser(YamlBinder binder, Scenario scenario)
         {
             StepKind.Start or StepKind.Stop or StepKind.Resume => WithNodes(step, value),
             StepKind.Restart => Restart(WithNodes(step, value), o),
+            StepKind.Outsider => Outsider(WithNodes(step, value), value, o),
             StepKind.Crash => Copy(WithNodes(step, value), forDelay: Opt<Duration?>(o, "restart_after")),
             StepKind.Pause => Copy(WithNodes(step, value), forDelay: Opt<Duration?>(o, "for")),
             StepKind.Partition => Partition(step, value, Opt<bool?>(o, "one_way") ?? false),
@@ -134,7 +136,7 @@ internal sealed class StepParser(YamlBinder binder, Scenario scenario)
         };
     }
 
-    /// <summary>A restart, optionally with a new keyring (<c>cluster_key: [b, a]</c>: key names, primary first).</summary>
+    /// <summary>A restart, optionally with a new keyring (<c>cluster_key: [b, a]</c>, primary first).</summary>
     private ScenarioStep Restart(ScenarioStep step, SortedDictionary<string, YamlNode> o)
     {
         if (!o.TryGetValue("cluster_key", out var keys))
@@ -156,6 +158,20 @@ internal sealed class StepParser(YamlBinder binder, Scenario scenario)
 
         var copy = Copy(step);
         copy.ClusterKey = names;
+        return copy;
+    }
+
+    /// <summary>An outsider attack; <c>key: old</c> seals with a key no node holds (default: no key).</summary>
+    private ScenarioStep Outsider(ScenarioStep step, YamlNode value, SortedDictionary<string, YamlNode> o)
+    {
+        if (scenario.Cluster.Protocol != ProtocolRegistry.KeplerFs)
+        {
+            throw binder.Error(value, "an outsider step needs the " +
+                $"keplerfs protocol, but the cluster runs '{scenario.Cluster.Protocol}'");
+        }
+
+        var copy = Copy(step);
+        copy.ClusterKey = Opt<string?>(o, "key") is { Length: > 0 } key ? [key] : null;
         return copy;
     }
 

@@ -212,7 +212,7 @@ public sealed class ClusterKeyTests
         Assert.Equal(1, counters.Dropped(AuthDropKind.Frame, AuthDropReason.Forged));
     }
 
-    /// <summary>Connects; the server answers the handshake inside its first receive (returned, still pending).</summary>
+    /// <summary>Connects; the server answers the handshake inside its first receive (returned pending).</summary>
     private static async Task<(IStreamConnection Client, IStreamConnection Server, Task<ReadOnlyMemory<byte>?> First)>
         OpenAsync(StreamEnd client, StreamEnd server)
     {
@@ -339,7 +339,7 @@ public sealed class ClusterKeyTests
         }
     }
 
-    /// <summary>One end of an in-memory connection; the test may replace what arrives (the outsider on the path).</summary>
+    /// <summary>One end of an in-memory connection; a test may replace what arrives (an attacker).</summary>
     internal sealed class FakeConnection(NetAddress remote) : IStreamConnection
     {
         private readonly Channel<byte[]> _inbox = Channel.CreateUnbounded<byte[]>();
