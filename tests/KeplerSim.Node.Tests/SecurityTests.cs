@@ -22,7 +22,7 @@ public sealed class SecurityTests
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(90);
     private static readonly string Key = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
     private static readonly bool WithoutKey =
-        Environment.GetEnvironmentVariable("KEPLER_TEST_WITHOUT_CLUSTER_KEY") == "1";
+        System.Environment.GetEnvironmentVariable("KEPLER_TEST_WITHOUT_CLUSTER_KEY") == "1";
 
     [Fact]
     public async Task A_fourth_process_without_the_key_never_joins_and_holds_no_chunks()
@@ -32,8 +32,7 @@ public sealed class SecurityTests
         var data = Nodes.RandomBytes(3 * 1024 * 1024 + 11);
         await PutAsync(cluster.Specs[0], "s/data.bin", data);
         var outsiderSpec = NodeSpec.Create("outsider", dir);
-        using var outsider = new ProcessNode(outsiderSpec, outsiderSpec.Environment([], cluster.Seed,
-            ("CHUNK_SIZE_MB", "1"), ("SWIM_PROBE_INTERVAL_MS", "200")));
+        using var outsider = new ProcessNode(outsiderSpec, Environment(outsiderSpec, cluster.Seed));
         await outsider.StartAsync();
 
         // Until its seed s1 has dropped several of its join attempts (or, without a key, let it in).
@@ -106,31 +105,78 @@ public sealed class SecurityTests
             TimeSpan.FromSeconds(WithoutKey ? 5 : 30), "s1 to drop the two replays and count them in /metrics");
     }
 
+    /// <summary>
+    /// docs/NODE.md's rotation: every node restarts (SIGTERM, then start) with "A,B", then "B,A", then "B". While a
+    /// node is down a quorum write goes to another; once it is back, an `all` write on it needs every node to open
+    /// what every other seals. No write fails, and at the end a node holding only A cannot join.
+    /// </summary>
+    [Fact]
+    public async Task Three_nodes_rotate_from_key_a_to_key_b_one_at_a_time_and_no_write_fails()
+    {
+        using var dir = new TempDir();
+        using var cluster = await StartClusterAsync(dir);
+        var newKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+        var writes = 0;
+        foreach (var keyring in new[] { $"{Key},{newKey}", $"{newKey},{Key}", newKey })
+        {
+            for (var i = 0; i < cluster.Specs.Count; i++)
+            {
+                var spec = cluster.Specs[i];
+                cluster.Nodes[i].Signal("TERM");
+                Assert.Equal(0, cluster.Nodes[i].WaitForExit(Timeout));
+                cluster.Nodes[i].Dispose();
+                await PutAsync(cluster.Specs[(i + 1) % 3], $"r/{writes++}.bin", Nodes.RandomBytes(300_000), "quorum");
+                cluster.Nodes[i] = new ProcessNode(spec, Environment(spec, cluster.Seed, ("CLUSTER_KEY", keyring)));
+                await cluster.Nodes[i].StartAsync();
+                await WaitAllAliveAsync(cluster.Specs, $"{spec.Id} to rejoin with keyring {Describe(keyring)}");
+                await PutAsync(spec, $"r/{writes++}.bin", Nodes.RandomBytes(300_000), "all");
+            }
+        }
+
+        Assert.Equal(18, writes);
+        var stale = NodeSpec.Create("stale", dir);
+        using var old = new ProcessNode(stale, Environment(stale, cluster.Seed, ("CLUSTER_KEY", Key)));
+        await old.StartAsync();
+        var seed = cluster.Specs[0];
+        await Wait.WaitUntil(async () => (await MembersAsync(seed)).Contains("stale")
+                || await DroppedAsync(seed, "datagram", "unknown_key") >= 5,
+            Timeout, "s1 to drop five datagrams sealed with the retired key (or to list their sender)");
+        Assert.DoesNotContain("stale", await MembersAsync(seed));
+        string Describe(string ring) => string.Join(",", ring.Split(',').Select(k => k == Key ? "A" : "B"));
+    }
+
+    private static Dictionary<string, string?> Environment(NodeSpec spec, (string, string) seed,
+        params (string, string)[] extra) =>
+        spec.Environment([], [seed, ("CHUNK_SIZE_MB", "1"), ("REPLICATION_FACTOR", "3"),
+            ("SWIM_PROBE_INTERVAL_MS", "200"), ("HANDOFF_TIMEOUT_MS", "0"), .. extra]);
+
+    private static Task WaitAllAliveAsync(IReadOnlyList<NodeSpec> specs, string what) =>
+        Wait.WaitUntil(async () =>
+        {
+            foreach (var spec in specs)
+            {
+                if ((await MembersAsync(spec)).Count(id => specs.Any(s => s.Id == id)) < specs.Count)
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }, Timeout, what);
+
     /// <summary>Three nodes with the key (SWIM through s1); s3's SEEDS end with <paramref name="lastSeeds"/>.</summary>
     private static async Task<Cluster> StartClusterAsync(TempDir dir, string lastSeeds = "")
     {
         var specs = new[] { "s1", "s2", "s3" }.Select(id => NodeSpec.Create(id, dir)).ToList();
         var seed = ("SEEDS", $"127.0.0.1:{specs[0].GossipPort}");
         var key = WithoutKey ? ("INSECURE", "0") : ("CLUSTER_KEY", Key);
-        var nodes = specs.Select(s => new ProcessNode(s, s.Environment([],
-            s.Id == "s3" ? (seed.Item1, seed.Item2 + lastSeeds) : seed, key, ("CHUNK_SIZE_MB", "1"),
-            ("REPLICATION_FACTOR", "3"), ("SWIM_PROBE_INTERVAL_MS", "200")))).ToList();
+        var nodes = specs.Select(s => new ProcessNode(s,
+            Environment(s, s.Id == "s3" ? (seed.Item1, seed.Item2 + lastSeeds) : seed, key))).ToList();
         var cluster = new Cluster(specs, nodes, seed);
         try
         {
             await Task.WhenAll(nodes.Select(n => n.StartAsync()));
-            await Wait.WaitUntil(async () =>
-            {
-                foreach (var spec in specs)
-                {
-                    if ((await MembersAsync(spec)).Count(id => id.StartsWith('s')) < 3)
-                    {
-                        return false;
-                    }
-                }
-
-                return true;
-            }, Timeout, "the three nodes to see each other alive");
+            await WaitAllAliveAsync(specs, "the three nodes to see each other alive");
             return cluster;
         }
         catch
@@ -173,10 +219,11 @@ public sealed class SecurityTests
         }
     }
 
-    private static async Task PutAsync(NodeSpec spec, string path, byte[] data)
+    private static async Task PutAsync(NodeSpec spec, string path, byte[] data, string durability = "all")
     {
         using var client = Nodes.Client(spec.Url);
-        using var put = await client.PutAsync($"api/files/{path}?durability=all", new ByteArrayContent(data));
+        using var put = await client.PutAsync($"api/files/{path}?durability={durability}",
+            new ByteArrayContent(data));
         Assert.True(put.StatusCode == HttpStatusCode.OK, $"put {path}: {await put.Content.ReadAsStringAsync()}");
     }
 

@@ -113,7 +113,8 @@ public static class Nodes
 
         foreach (var key in new[] { "NODE_ID", "HTTP_PORT", "GOSSIP_PORT", "TRANSFER_PORT", "PEERS", "SEEDS",
                      "DATA_DIR", "REPLICATION_FACTOR", "CHUNK_SIZE_MB", "MAX_DISK_MB", "MAX_UPLOAD_MB",
-                     "SWIM_PROBE_INTERVAL_MS", "SCRUB_CHUNKS_PER_SECOND", "WRITE_TIMEOUT_MS", "UPLOAD_CHUNKS_IN_FLIGHT" })
+                     "SWIM_PROBE_INTERVAL_MS", "SCRUB_CHUNKS_PER_SECOND", "WRITE_TIMEOUT_MS", "UPLOAD_CHUNKS_IN_FLIGHT",
+                     "CLUSTER_KEY", "INSECURE" })
         {
             info.Environment.Remove(key);
         }
