@@ -37,4 +37,38 @@ public sealed class KeyScenarioTests
         Assert.Contains(result.Expectations, e => e.Status == ExpectationStatus.Fail
             && e.Detail.Contains("DurabilityNotMet", StringComparison.Ordinal));
     }
+
+    [Theory]
+    [InlineData("fast/outsider.yaml")]
+    [InlineData("fast/key-rotation.yaml")]
+    public void Key_steps_are_written_back_as_they_were_read(string file)
+    {
+        var scenario = ScenarioLoader.LoadFile(Repo.Scenario(file));
+        var written = ScenarioWriter.Write(scenario);
+        Assert.Contains(file.Contains("outsider", StringComparison.Ordinal) ? "key: old" : "cluster_key: [b, a]",
+            written, StringComparison.Ordinal);
+        Assert.Equal(written, ScenarioWriter.Write(ScenarioLoader.Parse(written, "again.yaml")));
+    }
+
+    [Fact]
+    public void A_cluster_without_a_key_is_written_back_and_cannot_rotate_one()
+    {
+        var off = File.ReadAllText(Repo.Scenario("fast/outsider.yaml")).Replace("  protocol: keplerfs\n",
+            "  protocol: keplerfs\n  cluster_key: false\n", StringComparison.Ordinal);
+        Assert.Contains("cluster_key: false", ScenarioWriter.Write(ScenarioLoader.Parse(off, "off.yaml")),
+            StringComparison.Ordinal);
+        var error = Assert.Throws<ScenarioException>(() => ScenarioLoader.Parse("cluster:\n  protocol: keplerfs\n" +
+            "  cluster_key: false\nsteps:\n  - { at: 1s, restart: n1, cluster_key: [b, a] }\n", "bad.yaml"));
+        Assert.Contains("the cluster runs without a key", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_cluster_node_may_not_be_named_like_an_outsider()
+    {
+        var error = Assert.Throws<ScenarioException>(() => ScenarioLoader.Parse(
+            "cluster:\n  names: [a, outsider1]\n  replication_factor: 2\n  protocol: keplerfs\n" +
+            "steps:\n  - { at: 1s, outsider: a }\n",
+            "bad.yaml"));
+        Assert.Contains("has a name outsiders use", error.Message, StringComparison.Ordinal);
+    }
 }
