@@ -7,6 +7,8 @@
 # BENCH_SECTIONS picks the sections to run (default "rf1 rf3 rss"): e.g. BENCH_SECTIONS=rf3 for the 3-node
 # RF=3 uploads alone. BENCH_LOG_LEVEL sets the nodes' LOG_LEVEL (default warning; "debug" logs every
 # replication retry with its reason). BENCH_KEEP_LOGS=1 copies the node logs to /tmp/kepler-bench-logs.
+# BENCH_CLUSTER_KEY=1 runs every node with one fresh CLUSTER_KEY (sealed gossip and transfers; default: no key),
+# to compare the two: the 3-node uploads stream every chunk to two peers through sealed connections.
 #
 # BENCH_AT_REST=1 encrypts chunk files at rest under a fresh random ENCRYPTION_KEY (an ENCRYPTION_KEY already in
 # the environment is used as it is); compare a run with and without it for the cost of encryption at rest.
@@ -29,12 +31,14 @@ cleanup() {
 }
 want() { [[ "$sections" == *" $1 "* ]]; }
 trap cleanup EXIT
+cluster_key=""
+if [ "${BENCH_CLUSTER_KEY:-0}" = 1 ]; then cluster_key="$("$bin" keygen)"; fi
 
 mbps() { awk -v b="$1" -v t="$2" 'BEGIN { printf "%.1f", b / t / 1e6 }'; }
 
 start_node() { # id n peers rf
   NODE_ID="$1" HTTP_PORT="1300$2" GOSSIP_PORT="1400$2" TRANSFER_PORT="1500$2" PEERS="$3" \
-    REPLICATION_FACTOR="$4" DATA_DIR="$dir/$1" LOG_LEVEL="$log_level" LOG_FORMAT=json \
+    CLUSTER_KEY="$cluster_key" REPLICATION_FACTOR="$4" DATA_DIR="$dir/$1" LOG_LEVEL="$log_level" LOG_FORMAT=json \
     "$bin" serve > "$dir/$1.log" 2>&1 &
   pids+=($!)
   disown $! 2> /dev/null || true
@@ -78,8 +82,9 @@ if [ "${BENCH_AT_REST:-0}" = 1 ] && [ -z "${ENCRYPTION_KEY:-}" ]; then
 fi
 
 bytes=$((size_mib * 1024 * 1024))
-echo "== $(date -u '+%Y-%m-%d %H:%M UTC'), load: $(uptime | sed 's/.*load average: //'), chunks at rest: \
-$([ -n "${ENCRYPTION_KEY:-}" ] && echo "encrypted (ENCRYPTION_KEY)" || echo plaintext)"
+echo "== $(date -u '+%Y-%m-%d %H:%M UTC'), load: $(uptime | sed 's/.*load average: //'), chunks at rest:" \
+  "$([ -n "${ENCRYPTION_KEY:-}" ] && echo "encrypted (ENCRYPTION_KEY)" || echo plaintext), cluster key:" \
+  "$([ -n "$cluster_key" ] && echo on || echo off)"
 # The disk's fsync'd sequential write rate, measured right before each upload it is compared with: this VM's disk
 # swings between ~270 and ~950 MB/s within minutes (it bursts after idle periods), so one dd at the start says
 # little about the disk an upload minutes later runs on.
@@ -135,6 +140,8 @@ for d in quorum all; do
     cpu+=" b$((i + 1)) $(awk -v a="$(cpu_secs "${pids[$i]}")" -v b="${cpu_before[$i]}" 'BEGIN{printf "%.1f", a-b}') s"
   done
   echo "$d: node CPU during the upload:$cpu; load $(uptime | sed 's/.*load average: //')"
+  t="$(curl -sf -o /dev/null -w '%{time_total}' "http://127.0.0.1:13002/api/files/bench-$d.bin")"
+  echo "$d: download from node 2 $(mbps "$bytes" "$t") MB/s (its own copy: RF=3 on 3 nodes)"
 done
 stop_nodes
 rm -rf "$dir"/b1 "$dir"/b2 "$dir"/b3

@@ -4,6 +4,7 @@ using KeplerSim.Node.Cli;
 var root = new RootCommand("kepler-node: a KeplerFS node (serve) and its command-line client")
 {
     ServeCommand.Create(),
+    KeygenCommand.Create(),
     ClientCommands.NodeOption,
     ClientConnection.TokenOption,
     ClientConnection.CaCertOption,

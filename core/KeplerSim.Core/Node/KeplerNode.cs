@@ -4,6 +4,7 @@ using KeplerSim.Core.Metadata;
 using KeplerSim.Core.Replication;
 using KeplerSim.Core.Ring;
 using KeplerSim.Core.Runtime;
+using KeplerSim.Core.Security;
 using KeplerSim.Core.Storage;
 
 namespace KeplerSim.Core.Node;
@@ -34,6 +35,8 @@ public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(cluster);
         options.Validate();
+        Auth = new AuthCounters(runtime.Events);
+        runtime = Seal(runtime, options.ClusterKey);
         _runtime = runtime;
         _options = options;
         Cluster = cluster;
@@ -63,6 +66,9 @@ public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
     /// <summary>Counters for metrics.</summary>
     public NodeMetrics Metrics { get; }
 
+    /// <summary>What the cluster key dropped (all zero without a key).</summary>
+    public AuthCounters Auth { get; }
+
     /// <summary>Completes when the node has recovered and serves requests.</summary>
     public Task Ready => _ready.Task;
 
@@ -85,6 +91,7 @@ public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
         {
             _meta = MetadataStore.Open(_runtime.Metadata);
             RestoreClock();
+            BeginSealedDatagrams();
             LoadLostChunks();
             Recovery = await RecoverWithRetriesAsync();
             _runtime.Streams.SetAcceptor(connection =>

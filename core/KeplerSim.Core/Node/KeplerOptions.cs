@@ -106,6 +106,12 @@ public sealed record KeplerOptions
     /// <summary>Extra gossip addresses to join through (SEEDS), besides the configured members.</summary>
     public IReadOnlyList<Runtime.NetAddress> Seeds { get; init; } = [];
 
+    /// <summary>
+    /// The cluster key (CLUSTER_KEY): when set, every gossip datagram and transfer connection is authenticated and
+    /// encrypted with it (docs/PROTOCOL.md, "Cluster key"); null sends in the clear (loopback or INSECURE=1).
+    /// </summary>
+    public Security.ClusterKeyring? ClusterKey { get; init; }
+
     /// <summary>Copies a write of this durability waits for, given N.</summary>
     public int RequiredCopies(Durability durability) => durability switch
     {

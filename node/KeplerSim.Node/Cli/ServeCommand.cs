@@ -53,6 +53,9 @@ internal static class ServeCommand
             "WRITE_TIMEOUT_MS + 20 s [default: 1h]"),
         ("DATA_DIR", "Data directory [default: ./data/<NODE_ID>]"),
         ("BIND_ADDRESS", "IP address every socket binds to [default: 127.0.0.1]"),
+        ("CLUSTER_KEY", "Base64 32-byte key(s) sealing gossip and transfer, comma-separated, primary first " +
+            "(`kepler-node keygen`); required off loopback unless INSECURE=1 (prefer the env var: flags are visible)"),
+        ("INSECURE", "1 lets a node without CLUSTER_KEY bind to a non-loopback address [default: 0]"),
         ("MAX_UPLOAD_MB", "Largest upload in MiB; 0 = no limit [default: 0]"),
         ("MAX_DISK_MB", "Quota for chunk files in MiB (disk full beyond it); 0 = none [default: 0]"),
         ("API_TOKENS", "HTTP API tokens: name:secret:role,... (role read, write or admin) or @FILE with one per " +

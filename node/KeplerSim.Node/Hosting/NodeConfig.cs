@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using KeplerSim.Core.Node;
 using KeplerSim.Core.Runtime;
+using KeplerSim.Core.Security;
 
 namespace KeplerSim.Node.Hosting;
 
@@ -144,6 +145,12 @@ public sealed partial record NodeConfig
     public Microsoft.Extensions.Logging.LogLevel LogLevel { get; init; } =
         Microsoft.Extensions.Logging.LogLevel.Information;
 
+    /// <summary>The cluster key (CLUSTER_KEY; comma-separated = keyring, primary first); null = none.</summary>
+    public ClusterKeyring? ClusterKey { get; init; }
+
+    /// <summary>Run without a cluster key on a non-loopback address (INSECURE=1).</summary>
+    public bool Insecure { get; init; }
+
     /// <summary>Chunk size in bytes.</summary>
     public int ChunkSizeBytes => ChunkSizeMb * 1024 * 1024;
 
@@ -191,6 +198,8 @@ public sealed partial record NodeConfig
             MaxDiskBytes = Megabytes(reader.Int("MAX_DISK_MB", 0, 0, int.MaxValue, "an integer >= 0 (0 = no quota)")),
             LogFormat = ParseLogFormat(reader.Get("LOG_FORMAT")),
             LogLevel = ParseLogLevel(reader.Get("LOG_LEVEL")),
+            ClusterKey = ParseClusterKey(reader.Get("CLUSTER_KEY")),
+            Insecure = ParseInsecure(reader.Get("INSECURE")),
         };
         if (config.GcGraceSeconds * 1000L <= config.WriteTimeoutMs + GcGraceMarginMs)
         {
@@ -199,6 +208,7 @@ public sealed partial record NodeConfig
                 "rounds), or a chunk whose manifest is still on its way could be collected");
         }
 
+        RequireKeyOffLoopback(config);
         if (config.HttpPort != 0 && config.HttpPort == config.TransferPort)
         {
             throw new ConfigException("TRANSFER_PORT", $"'{config.TransferPort}' is invalid: both TCP ports, it " +

@@ -143,6 +143,7 @@ public sealed partial class NodeHost : IAsyncDisposable
                 config.GcGraceSeconds * 500_000L),
             Swim = dynamic ? SwimOptionsOf(config) : null,
             Seeds = config.Seeds,
+            ClusterKey = config.ClusterKey,
         };
     }
 

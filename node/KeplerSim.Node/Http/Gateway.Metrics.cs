@@ -78,6 +78,13 @@ internal sealed partial class Gateway
         Metrics.Gauge("kepler_replication_target",
             "N: copies an 'all' write waits for (replication factor over the known members)", node.ReplicationTarget);
         GossipMetrics();
+        foreach (var (kind, reason, count) in node.Auth.All())
+        {
+            Metrics.Counter("kepler_auth_dropped_total",
+                "Datagrams and frames the cluster key dropped (a dropped frame closes its connection)", count,
+                ("kind", kind), ("reason", reason));
+        }
+
         var supervisor = _host.Runtime.Supervisor;
         Metrics.Counter("kepler_supervisor_tasks_started_total", "Background tasks started",
             supervisor.Started);

@@ -1,4 +1,5 @@
 using System.Globalization;
+using KeplerSim.Node.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 
@@ -10,7 +11,7 @@ internal sealed partial class Gateway
     private const int UnderReplicatedLimitMax = 256;
 
     /// <summary>The operator's endpoints: the under-replicated report and an integrity check on demand.</summary>
-    private void MapOperator(WebApplication app, Hosting.NodeConfig config)
+    private void MapOperator(WebApplication app, NodeConfig config)
     {
         app.MapGet("/api/under-replicated", UnderReplicated).Allow(config, ApiRole.Read);
         app.MapPost("/api/integrity-check", IntegrityCheck).Allow(config, ApiRole.Admin);

@@ -88,6 +88,9 @@ public static class InvariantCatalog
     /// <summary>No node that was alive was declared dead.</summary>
     public const string NoFalseDead = "no_false_dead";
 
+    /// <summary>Nothing of an outsider (no cluster key, or a key no node holds) was accepted.</summary>
+    public const string OutsiderChangesNothing = "outsider_changes_nothing";
+
     /// <summary>The catalog, in report order.</summary>
     public static IReadOnlyList<InvariantInfo> All { get; } =
     [
@@ -124,6 +127,9 @@ public static class InvariantCatalog
             "fencing: no node's winning version of a path is ever replaced by one with an older version token"),
         new(ReplicasDurableAndVerified, InvariantPhase.Safety, ProtocolCapabilities.Chunks, true,
             "every chunk row in a node's metadata has a durable file on its disk whose SHA-256 matches the id"),
+        new(OutsiderChangesNothing, InvariantPhase.Safety, ProtocolCapabilities.Membership, true,
+            "no member, chunk, manifest or tombstone of an outsider (a process without the cluster key) is ever " +
+            "accepted by any node"),
     ];
 
     /// <summary>Every invariant name.</summary>

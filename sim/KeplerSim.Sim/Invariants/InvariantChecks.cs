@@ -25,6 +25,7 @@ public static partial class InvariantChecks
         InvariantCatalog.VersionsNeverRegress => VersionsNeverRegress(context),
         InvariantCatalog.ReplicasDurableAndVerified => ReplicasDurableAndVerified(context),
         InvariantCatalog.GarbageCollected => GarbageCollected(context),
+        InvariantCatalog.OutsiderChangesNothing => OutsiderChangesNothing(context),
         _ => null,
     };
 

@@ -23,6 +23,12 @@ public sealed partial class SimNetwork
     /// <summary>Faults of every link without an override.</summary>
     public NetworkFaults Defaults { get; set; }
 
+    /// <summary>
+    /// Sees a copy of every datagram sent (sender, target, bytes): an outsider capturing traffic to replay it.
+    /// Observes only; null when nothing listens.
+    /// </summary>
+    public Action<SimNode, NetAddress, byte[]>? Tap { get; set; }
+
     /// <summary>Datagrams sent, delivered and dropped so far.</summary>
     public (long Sent, long Delivered, long Dropped) DatagramCounts => (_sent, _delivered, _dropped);
 
@@ -112,6 +118,7 @@ public sealed partial class SimNetwork
         }
 
         _sent++;
+        Tap?.Invoke(from, target, payload.ToArray());
         var to = _sim.FindNode(target.Host);
         _sim.Trace.Record(_sim.Now, from.Name, TraceKind.DatagramSent, target.Host, payload.Length);
         if (to is null || target.Port != SimNode.GossipPort)

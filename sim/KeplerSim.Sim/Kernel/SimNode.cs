@@ -45,6 +45,9 @@ public sealed class SimNode
         Context = new SimSynchronizationContext(sim, this, 0);
     }
 
+    /// <summary>Not a cluster node: an outsider on the network (<see cref="Simulation.AddOutsider"/>).</summary>
+    public bool IsOutsider { get; init; }
+
     /// <summary>Position in <see cref="Simulation.Nodes"/>.</summary>
     public int Index { get; }
 
@@ -102,7 +105,11 @@ public sealed class SimNode
         Context = new SimSynchronizationContext(_sim, this, Epoch);
         _events = new EventPublisher();
         var events = _events;
-        events.Stream.Subscribe(e => _sim.Trace.Record(_sim.Now, Name, TraceKind.Protocol, e.Kind + " " + e));
+        if (!IsOutsider)
+        {
+            // An outsider's own events (its writes, its view) are not the cluster's: checkers never see them.
+            events.Stream.Subscribe(e => _sim.Trace.Record(_sim.Now, Name, TraceKind.Protocol, e.Kind + " " + e));
+        }
         var random = new DeterministicRandom(DeterministicRandom.Derive(_sim.Options.Seed, $"node/{Name}/{Epoch}"));
         Runtime = new NodeRuntime(Id, Clock, random, new SimDatagramEndpoint(_sim, this),
             new SimStreamEndpoint(_sim, this), Disk, Metadata, events, new SimBuggify(_sim, random))

@@ -126,6 +126,33 @@ public sealed partial class Simulation : IDisposable
         return node;
     }
 
+    /// <summary>Index of the first outsider: far from every cluster node's (link and byte maps never collide).</summary>
+    public const int OutsiderIndexBase = 1_000_000;
+
+    private readonly List<SimNode> _outsiders = [];
+
+    /// <summary>
+    /// Adds an outsider: a process on the network (it sends and connects like a node, under the same faults) that
+    /// is not part of the cluster. It is not in <see cref="Nodes"/>, so checkers, fault injection and the liveness
+    /// phase never count it, and its protocol events are not traced as the cluster's.
+    /// </summary>
+    public SimNode AddOutsider(string name, Func<NodeRuntime, INodeProgram> programFactory)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        if (_byName.ContainsKey(name))
+        {
+            throw new ArgumentException($"node '{name}' already exists");
+        }
+
+        var node = new SimNode(this, OutsiderIndexBase + _outsiders.Count, name, programFactory) { IsOutsider = true };
+        _outsiders.Add(node);
+        _byName.Add(name, node);
+        return node;
+    }
+
+    /// <summary>The outsiders added so far.</summary>
+    public IReadOnlyList<SimNode> Outsiders => _outsiders;
+
     /// <summary>The node called <paramref name="name"/>, or null.</summary>
     public SimNode? FindNode(string name) => _byName.GetValueOrDefault(name);
 
@@ -324,7 +351,7 @@ public sealed partial class Simulation : IDisposable
     /// <inheritdoc />
     public void Dispose()
     {
-        foreach (var node in _nodes)
+        foreach (var node in _nodes.Concat(_outsiders))
         {
             node.DisposeResources();
         }

@@ -28,6 +28,8 @@ public static partial class ProtocolRegistry
     {
         var cluster = context.Cluster;
         var others = cluster.Membership == MembershipMode.Static ? cluster.NodeNames() : cluster.SeedNodes();
-        return SimKeplerNode.Create(context.Runtime, context.Options, cluster.Membership, others);
+        var keys = context.Run.GetOrAdd(SimClusterKeys.RunStateKey, () => new SimClusterKeys(0, enabled: false));
+        var options = context.Options with { ClusterKey = keys.KeyringOf(context.Runtime.Id.Value) };
+        return SimKeplerNode.Create(context.Runtime, options, cluster.Membership, others);
     }
 }

@@ -1,6 +1,7 @@
 using KeplerSim.Core.Node;
 using KeplerSim.Core.Runtime;
 using KeplerSim.Sim.Invariants;
+using KeplerSim.Sim.KeplerFs;
 using KeplerSim.Sim.Kernel;
 
 namespace KeplerSim.Sim.Scenarios;
@@ -48,6 +49,15 @@ internal sealed partial class ScenarioRun
 
                 break;
             case StepKind.Restart:
+                if (step.ClusterKey is { } keys)
+                {
+                    var ring = _runState.GetOrAdd(SimClusterKeys.RunStateKey, () => new SimClusterKeys(_seed, true));
+                    foreach (var name in step.Nodes)
+                    {
+                        ring.Set(name, keys);
+                    }
+                }
+
                 step.Nodes.Select(Node).ToList().ForEach(n => n.Restart());
                 break;
             case StepKind.Pause:
@@ -116,6 +126,9 @@ internal sealed partial class ScenarioRun
                 break;
             case StepKind.WaitUntil:
                 StartWait(step);
+                break;
+            case StepKind.Outsider:
+                _outsider!.Attack(step.Nodes, step.ClusterKey?[0]);
                 break;
             default:
                 RunFileStep(step);

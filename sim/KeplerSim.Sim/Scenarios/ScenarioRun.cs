@@ -2,6 +2,7 @@ using System.Diagnostics;
 using KeplerSim.Core;
 using KeplerSim.Core.Runtime;
 using KeplerSim.Sim.Invariants;
+using KeplerSim.Sim.KeplerFs;
 using KeplerSim.Sim.Kernel;
 
 namespace KeplerSim.Sim.Scenarios;
@@ -31,6 +32,7 @@ internal sealed partial class ScenarioRun : IDisposable
     private readonly SortedDictionary<string, long> _counters = new(StringComparer.Ordinal);
     private readonly IReadOnlyList<string> _invariants;
     private FaultInjector? _chaos;
+    private OutsiderAttack? _outsider;
     private long _timelineOmitted;
     private long _firstCorruptionAt = -1;
     private long _firstDetectionAt = -1;
@@ -116,6 +118,14 @@ internal sealed partial class ScenarioRun : IDisposable
         var ids = names.Select(n => new NodeId(n)).ToList();
         var initial = _scenario.Cluster.InitialNodes().Select(n => new NodeId(n)).ToList();
         var options = _scenario.Cluster.ToKeplerOptions();
+        var keys = _runState.GetOrAdd(SimClusterKeys.RunStateKey,
+            () => new SimClusterKeys(_seed, _scenario.Cluster.ClusterKey));
+        if (_scenario.Steps.Any(s => s.Kind == StepKind.Outsider))
+        {
+            // From the start, so the outsider has the cluster's datagrams to replay.
+            _outsider = new OutsiderAttack(_sim, _scenario.Cluster, keys, _ledger, _seed);
+        }
+
         foreach (var name in names)
         {
             _sim.AddNode(name, runtime => _protocol.Factory(

@@ -39,6 +39,8 @@ public enum StepKind
     List,
     /// <summary>Require a condition to hold within a timeout.</summary>
     WaitUntil,
+    /// <summary>Processes without the cluster key attack nodes (joins, writes, tombstones, replays).</summary>
+    Outsider,
 }
 
 /// <summary>The outcome a file operation step expects.</summary>
@@ -155,6 +157,12 @@ public sealed class ScenarioStep
     /// <summary>wait_until members: the member set each node of <see cref="Nodes"/> must place chunks over.</summary>
     public IReadOnlyList<string> Members { get; init; } = [];
 
+    /// <summary>
+    /// Restart: the key names the nodes restart with (primary first); null keeps their keyring. Outsider: its one
+    /// key name (null: no key).
+    /// </summary>
+    public IReadOnlyList<string>? ClusterKey { get; set; }
+
     /// <summary>wait_until: how long it may take.</summary>
     public Duration Timeout { get; init; } = new(30_000_000);
 
@@ -178,6 +186,10 @@ public sealed class ScenarioStep
             StepKind.Pause when For is { } d => $"pause {nodes} for {d}",
             StepKind.Crash when For is { } d => $"crash {nodes} (restart after {d})",
             StepKind.Corrupt => $"corrupt {Count} chunk(s) on {nodes}",
+            StepKind.Outsider => $"outsider attacks {nodes} "
+                + (ClusterKey is { } key ? $"with key {key[0]}" : "without a key"),
+            StepKind.Restart when ClusterKey is { } keys
+                => $"restart {nodes} with cluster key [{string.Join(",", keys)}]",
             _ => $"{Kind.ToString().ToLowerInvariant()} {nodes}",
         };
     }

@@ -56,8 +56,16 @@ internal static class ScenarioValidator
                     $"(keplerfs), but the cluster runs '{s.Cluster.Protocol}'");
             }
 
+            if (step.Kind == StepKind.Outsider && s.Cluster.NodeNames().FirstOrDefault(n =>
+                    n.StartsWith(OutsiderAttack.NamePrefix, StringComparison.Ordinal)) is { } taken)
+            {
+                throw binder.Error(action, $"node '{taken}' has a name outsiders use ('{OutsiderAttack.NamePrefix}" +
+                    "...'): rename it");
+            }
+
+            // An outsider may aim at a node that is down: its traffic simply finds nobody.
             if (step.Kind is StepKind.Start or StepKind.Partition or StepKind.Network or StepKind.Heal
-                or StepKind.WaitUntil)
+                or StepKind.WaitUntil or StepKind.Outsider)
             {
                 continue;
             }

@@ -93,6 +93,13 @@ public static class ScenarioWriter
                 AddIf(parts, step.Jump is not null, $"jump: {step.Jump}");
                 AddIf(parts, step.Skew is not null, $"skew: {step.Skew}");
                 AddIf(parts, step.DriftPpm is not null, $"drift_ppm: {Number(step.DriftPpm ?? 0)}");
+                if (step.ClusterKey is { } keys)
+                {
+                    parts.Add(step.Kind == StepKind.Outsider
+                        ? $"key: {keys[0]}"
+                        : $"cluster_key: [{string.Join(", ", keys)}]");
+                }
+
                 break;
         }
 

@@ -42,6 +42,12 @@ public sealed class ClusterSpec
     /// <summary>SWIM timings; unset knobs keep the node's defaults.</summary>
     public SwimSpec Swim { get; set; } = new();
 
+    /// <summary>
+    /// Whether KeplerFS nodes run with a cluster key (CLUSTER_KEY; default true: the simulator exercises the sealing
+    /// code a secure deployment ships). The key is derived from the run's seed; restart steps may rotate it.
+    /// </summary>
+    public bool ClusterKey { get; set; } = true;
+
     /// <summary>Chunk size.</summary>
     public ByteSize ChunkSize { get; set; } = new(4L << 20);
 

@@ -15,7 +15,7 @@ internal sealed class StepParser(YamlBinder binder, Scenario scenario)
         [StepKind.Start] = [],
         [StepKind.Stop] = [],
         [StepKind.Crash] = ["restart_after"],
-        [StepKind.Restart] = [],
+        [StepKind.Restart] = ["cluster_key"],
         [StepKind.Pause] = ["for"],
         [StepKind.Resume] = [],
         [StepKind.Partition] = ["one_way"],
@@ -29,6 +29,7 @@ internal sealed class StepParser(YamlBinder binder, Scenario scenario)
         [StepKind.Delete] = ["on", "durability", "expect"],
         [StepKind.List] = ["on", "expect", "count"],
         [StepKind.WaitUntil] = ["timeout", "on", "members"],
+        [StepKind.Outsider] = ["key"],
     };
 
     private static readonly SortedDictionary<string, StepKind> Actions =
@@ -119,7 +120,9 @@ internal sealed class StepParser(YamlBinder binder, Scenario scenario)
             SourcePath = b.Path };
         return kind switch
         {
-            StepKind.Start or StepKind.Stop or StepKind.Restart or StepKind.Resume => WithNodes(step, value),
+            StepKind.Start or StepKind.Stop or StepKind.Resume => WithNodes(step, value),
+            StepKind.Restart => Restart(WithNodes(step, value), o),
+            StepKind.Outsider => Outsider(WithNodes(step, value), value, o),
             StepKind.Crash => Copy(WithNodes(step, value), forDelay: Opt<Duration?>(o, "restart_after")),
             StepKind.Pause => Copy(WithNodes(step, value), forDelay: Opt<Duration?>(o, "for")),
             StepKind.Partition => Partition(step, value, Opt<bool?>(o, "one_way") ?? false),
@@ -131,6 +134,45 @@ internal sealed class StepParser(YamlBinder binder, Scenario scenario)
             StepKind.WaitUntil => Wait(step, value, o),
             _ => FileOperation(step, value, o),
         };
+    }
+
+    /// <summary>A restart, optionally with a new keyring (<c>cluster_key: [b, a]</c>, primary first).</summary>
+    private ScenarioStep Restart(ScenarioStep step, SortedDictionary<string, YamlNode> o)
+    {
+        if (!o.TryGetValue("cluster_key", out var keys))
+        {
+            return step;
+        }
+
+        var names = binder.Strings(keys, "");
+        if (names.Count is 0 or > Core.Security.ClusterKeyring.KeysMax || names.Any(n => n.Length == 0))
+        {
+            throw binder.Error(keys, $"cluster_key: expected a list of 1 to {Core.Security.ClusterKeyring.KeysMax} " +
+                "key names, primary first, such as [b, a]");
+        }
+
+        if (!scenario.Cluster.ClusterKey)
+        {
+            throw binder.Error(keys, "cluster_key: the cluster runs without a key (cluster.cluster_key: false)");
+        }
+
+        var copy = Copy(step);
+        copy.ClusterKey = names;
+        return copy;
+    }
+
+    /// <summary>An outsider attack; <c>key: old</c> seals with a key no node holds (default: no key).</summary>
+    private ScenarioStep Outsider(ScenarioStep step, YamlNode value, SortedDictionary<string, YamlNode> o)
+    {
+        if (scenario.Cluster.Protocol != ProtocolRegistry.KeplerFs)
+        {
+            throw binder.Error(value, "an outsider step needs the " +
+                $"keplerfs protocol, but the cluster runs '{scenario.Cluster.Protocol}'");
+        }
+
+        var copy = Copy(step);
+        copy.ClusterKey = Opt<string?>(o, "key") is { Length: > 0 } key ? [key] : null;
+        return copy;
     }
 
     private ScenarioStep Wait(ScenarioStep step, YamlNode value, SortedDictionary<string, YamlNode> o)

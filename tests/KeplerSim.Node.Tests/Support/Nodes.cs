@@ -117,7 +117,7 @@ public static class Nodes
                      "DATA_DIR", "REPLICATION_FACTOR", "CHUNK_SIZE_MB", "MAX_DISK_MB", "MAX_UPLOAD_MB",
                      "SWIM_PROBE_INTERVAL_MS", "SCRUB_CHUNKS_PER_SECOND", "WRITE_TIMEOUT_MS", "UPLOAD_CHUNKS_IN_FLIGHT",
                      "API_TOKENS", "METRICS_AUTH", "TLS_CERT", "TLS_KEY", "ENCRYPTION_KEY", "KEPLER_TOKEN",
-                     "KEPLER_CA_CERT" })
+                     "KEPLER_CA_CERT", "CLUSTER_KEY", "INSECURE" })
         {
             info.Environment.Remove(key);
         }

@@ -72,6 +72,9 @@ public enum ChaosAction
     Start,
     /// <summary>Take the node down for good (a leave).</summary>
     Stop,
+    /// <summary>Outsiders without the cluster key (odd <see cref="ChaosStep.Size"/>: an old key) attack the
+    /// node: joins, writes, tombstones, replays (invariant <c>outsider_changes_nothing</c>).</summary>
+    Outsider,
 }
 
 /// <summary>One generated step. Node indexes wrap around the cluster size, so the step generator does not depend
@@ -298,6 +301,11 @@ public sealed record ChaosCase(ChaosCluster Cluster, IReadOnlyList<ChaosStep> St
                 break;
             case ChaosAction.Start:
                 steps.Add(step(StepKind.Start, null));
+                break;
+            case ChaosAction.Outsider:
+                var outsider = step(StepKind.Outsider, null);
+                outsider.ClusterKey = s.Size % 2 == 1 ? ["old"] : null;
+                steps.Add(outsider);
                 break;
             default:
                 steps.Add(step(StepKind.Stop, null));

@@ -86,7 +86,8 @@ public static class ChaosGen
         (1, Gen.Const(ChaosAction.ClockJump)),
         (1, Gen.Const(ChaosAction.ClockSkew)),
         (1, Gen.Const(ChaosAction.Start)),
-        (1, Gen.Const(ChaosAction.Stop)));
+        (1, Gen.Const(ChaosAction.Stop)),
+        (1, Gen.Const(ChaosAction.Outsider)));
 
     /// <summary>One step with its parameters.</summary>
     public static readonly Gen<ChaosStep> Step = Gen.Select(

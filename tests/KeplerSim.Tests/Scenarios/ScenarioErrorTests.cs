@@ -15,8 +15,9 @@ public sealed class ScenarioErrorTests
         { "bad YAML", "name: x\ncluster:\n  nodes: [1, 2\n",
             "bad.yaml(4,1): While parsing a flow sequence, did not find expected ',' or ']'." },
         { "unknown key", "name: x\ncluster:\n  nodez: 3\n",
-            "bad.yaml(3,3): unknown key 'nodez' in cluster: expected one of chunk_size, encryption_at_rest, " +
-            "keplerfs, membership, names, nodes, ping, protocol, replication_factor, seeds, start, swim" },
+            "bad.yaml(3,3): unknown key 'nodez' in cluster: expected one of chunk_size, cluster_key, " +
+            "encryption_at_rest, keplerfs, membership, names, nodes, ping, protocol, replication_factor, seeds, start, " +
+            "swim" },
         { "removed keplerfs.swim", "cluster:\n  protocol: keplerfs\n  keplerfs:\n    swim: true\n",
             "bad.yaml(4,5): 'cluster.keplerfs.swim' was removed: use cluster.membership: swim (the default) or " +
             "static" },
@@ -69,7 +70,7 @@ public sealed class ScenarioErrorTests
             "replication_queues_empty, replicas_on_owners, no_surplus_copies, corrupt_chunks_repaired, " +
             "garbage_collected, winners_agree, acknowledged_writes_readable, membership_converged, no_false_dead, " +
             "copies_durable_at_ack, reads_return_written_bytes, versions_never_regress, " +
-            "replicas_durable_and_verified" },
+            "replicas_durable_and_verified, outsider_changes_nothing" },
         { "range", "network:\n  loss: 1.5\n", "bad.yaml(2,3): network: loss must be in [0, 1]" },
     };
 
