@@ -3,6 +3,7 @@ using System.Text;
 using KeplerSim.Core.Manifests;
 using KeplerSim.Core.Protocol;
 using KeplerSim.Core.Runtime;
+using KeplerSim.Core.Transfer;
 
 namespace KeplerSim.Core.Node;
 
@@ -80,7 +81,7 @@ public sealed partial class KeplerNode
                 await SyncWithAsync(peers[_runtime.Random.NextInt(peers.Count)].Id);
             }
         }
-        catch (Exception e) when (IsTransferFailure(e) || e is InvalidManifestException)
+        catch (Exception e) when (TransferChannel.IsTransferFailure(e) || e is InvalidManifestException)
         {
             // The peer is down, partitioned or misbehaving; another peer is chosen next round.
         }
@@ -92,22 +93,22 @@ public sealed partial class KeplerNode
 
     private async Task SyncWithAsync(NodeId peer)
     {
-        using var connection = await WithTimeoutAsync(
-            _runtime.Streams.ConnectAsync(TransferAddressOf(peer)), null, "connect to " + peer);
-        await WithTimeoutAsync(connection.SendAsync(new SyncRequest((ulong[])_bucketHashes.Clone())), connection,
-            "sync request");
-        var reply = await WithTimeoutAsync(connection.ReceiveAsync<SyncReply>(), connection, "sync reply");
+        using var connection = await _channel.ConnectAsync(peer);
+        await _channel.WithTimeoutAsync(connection.SendAsync(new SyncRequest((ulong[])_bucketHashes.Clone())),
+            connection, "sync request");
+        var reply = await _channel.WithTimeoutAsync(connection.ReceiveAsync<SyncReply>(), connection, "sync reply");
         ApplyAll(reply.Manifests);
         if (reply.Buckets.Length > 0)
         {
             var buckets = reply.Buckets.Where(b => b is >= 0 and < SyncBuckets).Distinct().Take(SyncBucketsPerRoundMax);
-            await WithTimeoutAsync(connection.SendAsync(new SyncPush(EncodeBuckets(buckets))), connection, "sync push");
+            await _channel.WithTimeoutAsync(connection.SendAsync(new SyncPush(EncodeBuckets(buckets))), connection,
+                "sync push");
         }
 
         SyncRounds++;
     }
 
-    private async Task ServeSyncAsync(IStreamConnection connection, SyncRequest request)
+    async Task ITransferServerContext.ServeSyncAsync(IStreamConnection connection, SyncRequest request)
     {
         if (request.BucketHashes.Length != SyncBuckets)
         {
@@ -119,7 +120,7 @@ public sealed partial class KeplerNode
         await connection.SendAsync(new SyncReply(differing, EncodeBuckets(differing)));
         if (differing.Length > 0)
         {
-            var push = await WithTimeoutAsync(connection.ReceiveAsync<SyncPush>(), connection, "sync push");
+            var push = await _channel.WithTimeoutAsync(connection.ReceiveAsync<SyncPush>(), connection, "sync push");
             ApplyAll(push.Manifests);
         }
     }

@@ -3,6 +3,7 @@ using KeplerSim.Core.Metadata;
 using KeplerSim.Core.Protocol;
 using KeplerSim.Core.Runtime;
 using KeplerSim.Core.Storage;
+using KeplerSim.Core.Transfer;
 
 namespace KeplerSim.Core.Node;
 
@@ -402,10 +403,10 @@ public sealed partial class KeplerNode
     {
         try
         {
-            var reply = await RequestAsync<PutManifestReply>(member.Id, new PutManifestRequest(manifest));
+            var reply = await _client.RequestAsync<PutManifestReply>(member.Id, new PutManifestRequest(manifest));
             return reply.Durable;
         }
-        catch (Exception e) when (IsTransferFailure(e))
+        catch (Exception e) when (TransferChannel.IsTransferFailure(e))
         {
             return false;
         }

@@ -5,6 +5,7 @@ using KeplerSim.Core.Replication;
 using KeplerSim.Core.Ring;
 using KeplerSim.Core.Runtime;
 using KeplerSim.Core.Storage;
+using KeplerSim.Core.Transfer;
 
 namespace KeplerSim.Core.Node;
 
@@ -13,7 +14,7 @@ namespace KeplerSim.Core.Node;
 /// (<see cref="IFileService"/>) and the transfer protocol. Runs on one logical thread; every method must be
 /// called on it.
 /// </summary>
-public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
+public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable, ITransferServerContext
 {
     private const string HlcMetaKey = "hlc.last";
     private readonly NodeRuntime _runtime;
@@ -26,6 +27,9 @@ public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
     private GarbageCollector? _gc;
     private readonly SwimMember? _swim;
     private readonly ClusterView _configured;
+    private readonly TransferChannel _channel;
+    private readonly TransferClient _client;
+    private readonly TransferServer _server;
 
     /// <summary>Creates the node; nothing happens until <see cref="StartAsync"/>.</summary>
     public KeplerNode(NodeRuntime runtime, KeplerOptions options, ClusterView cluster)
@@ -43,7 +47,13 @@ public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
         Store = new ChunkStore(runtime);
         Clock = new HybridLogicalClock(runtime.Clock, runtime.Id);
         Metrics = new NodeMetrics();
+        _channel = new TransferChannel(runtime, options, TransferAddressOf);
+        _client = new TransferClient(runtime.Id, _channel, Store);
+        _server = new TransferServer(this, _channel, runtime, options);
     }
+
+    /// <summary>Chunks received at once; more offers are answered "busy" (the sender backs off).</summary>
+    public const int IncomingStoresMax = TransferServer.IncomingStoresMax;
 
     /// <summary>This node's id.</summary>
     public NodeId Id => _runtime.Id;
@@ -88,7 +98,7 @@ public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
             LoadLostChunks();
             Recovery = await RecoverWithRetriesAsync();
             _runtime.Streams.SetAcceptor(connection =>
-                _runtime.Supervisor.Run("transfer.serve", () => ServeAsync(connection)));
+                _runtime.Supervisor.Run("transfer.serve", () => _server.ServeAsync(connection)));
             _replication = new ReplicationWorker(this, _runtime, _options);
             _replication.Start();
             _repair = new RepairScanner(this, _runtime, _options);
@@ -276,10 +286,13 @@ public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
 
     /// <summary>Whether a transfer (incoming, or queued outgoing) involves the chunk right now.</summary>
     internal bool IsMoving(string chunkId) =>
-        _incoming.Contains(chunkId) || (_replication?.IsInFlight(chunkId) ?? false) || _trackers.ContainsKey(chunkId);
+        _server.IsReceiving(chunkId) || (_replication?.IsInFlight(chunkId) ?? false) || _trackers.ContainsKey(chunkId);
 
     private HashRing BuildRing(ClusterView cluster) =>
         new(cluster.Ids, new RingOptions(_options.VirtualNodesPerNode, _options.ReplicationFactor));
+
+    /// <summary>The requesting side of the transfer protocol.</summary>
+    internal TransferClient Transfers => _client;
 
     internal long NowMicroseconds => _runtime.Clock.WallMicroseconds;
 

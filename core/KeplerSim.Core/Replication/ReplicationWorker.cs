@@ -143,7 +143,7 @@ internal sealed class ReplicationWorker(KeplerNode node, NodeRuntime runtime, Ke
             {
                 try
                 {
-                    return await node.SendChunkAsync(target, chunkId, data.Length,
+                    return await node.Transfers.StoreChunkAsync(target, chunkId, data.Length,
                         () => Task.FromResult<ReadOnlyMemory<byte>?>(data), _ => Task.CompletedTask);
                 }
                 catch (Exception e) when (IsExpectedFailure(e))
@@ -229,7 +229,7 @@ internal sealed class ReplicationWorker(KeplerNode node, NodeRuntime runtime, Ke
         string? failure;
         try
         {
-            failure = await node.SendChunkAsync(entry.Target, entry.ChunkId, chunk.SizeBytes, LoadAsync,
+            failure = await node.Transfers.StoreChunkAsync(entry.Target, entry.ChunkId, chunk.SizeBytes, LoadAsync,
                 ThrottleAsync);
         }
         finally
