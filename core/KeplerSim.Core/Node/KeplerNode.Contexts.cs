@@ -1,5 +1,9 @@
+using KeplerSim.Core.Diagnostics;
 using KeplerSim.Core.Manifests;
+using KeplerSim.Core.Runtime;
+using KeplerSim.Core.Storage;
 using KeplerSim.Core.Transfer;
+using KeplerSim.Core.Write;
 
 namespace KeplerSim.Core.Node;
 
@@ -22,4 +26,39 @@ public sealed partial class KeplerNode
 
     Manifest? ITransferServerContext.WinnerOf(FilePath path) =>
         Meta.GetWinner(path.Value) is { } row ? FromRow(row) : null;
+
+    // ---- The write owner (Write/FileWrite.cs) ---------------------------------------------------------------
+
+    NodeId IWriteContext.Self => Id;
+
+    IClock IWriteContext.Clock => _runtime.Clock;
+
+    IEventPublisher IWriteContext.Events => _runtime.Events;
+
+    PendingWrites IWriteContext.Pending => _pending;
+
+    IReadOnlyList<NodeId> IWriteContext.OwnersOf(string chunkId) => Ring.OwnersOf(chunkId);
+
+    async Task<ChunkId> IWriteContext.StoreChunkAsync(ReadOnlyMemory<byte> data)
+    {
+        var chunk = await Store.HashAsync(data);
+        await Store.WriteAsync(chunk);
+        return chunk.Id;
+    }
+
+    long IWriteContext.RecordChunk(string chunkId, long sizeBytes, string requestId) =>
+        Meta.TransactionDeferred(meta => RecordLocalChunk(meta, chunkId, sizeBytes, requestId, replicate: true));
+
+    Task? IWriteContext.PushAsync(string chunkId, NodeId owner, ReadOnlyMemory<byte> data) =>
+        _replication?.PushAsync(chunkId, owner, data);
+
+    void IWriteContext.KickReplication() => KickReplication();
+
+    void IWriteContext.MakeDurable(long commitSequence) => Meta.MakeDurable(commitSequence);
+
+    Manifest IWriteContext.NewVersion(FilePath path, ChunkList chunks) =>
+        Manifest.Create(path, chunks, Clock.Now(), Id).Superseding(CurrentVersions(path));
+
+    Task IWriteContext.PublishManifestAsync(Manifest manifest, Durability durability) =>
+        PublishManifestAsync(manifest, durability);
 }

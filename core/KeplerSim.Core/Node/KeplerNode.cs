@@ -6,6 +6,7 @@ using KeplerSim.Core.Ring;
 using KeplerSim.Core.Runtime;
 using KeplerSim.Core.Storage;
 using KeplerSim.Core.Transfer;
+using KeplerSim.Core.Write;
 
 namespace KeplerSim.Core.Node;
 
@@ -14,7 +15,8 @@ namespace KeplerSim.Core.Node;
 /// (<see cref="IFileService"/>) and the transfer protocol. Runs on one logical thread; every method must be
 /// called on it.
 /// </summary>
-public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable, ITransferServerContext
+public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable, ITransferServerContext,
+    IWriteContext
 {
     private const string HlcMetaKey = "hlc.last";
     private readonly NodeRuntime _runtime;
@@ -281,12 +283,16 @@ public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
 
     internal void KickReplication() => _replication?.Kick();
 
+    /// <summary>A replica of <paramref name="chunkId"/> is durable on <paramref name="owner"/>.</summary>
+    internal void ConfirmCopy(string chunkId, NodeId owner) => _pending.Confirm(chunkId, owner);
+
     /// <summary>Chunks garbage collection deleted.</summary>
     public long ChunksCollected => _gc?.Collected ?? 0;
 
     /// <summary>Whether a transfer (incoming, or queued outgoing) involves the chunk right now.</summary>
     internal bool IsMoving(string chunkId) =>
-        _server.IsReceiving(chunkId) || (_replication?.IsInFlight(chunkId) ?? false) || _trackers.ContainsKey(chunkId);
+        _server.IsReceiving(chunkId) || (_replication?.IsInFlight(chunkId) ?? false)
+        || _pending.Contains(chunkId);
 
     private HashRing BuildRing(ClusterView cluster) =>
         new(cluster.Ids, new RingOptions(_options.VirtualNodesPerNode, _options.ReplicationFactor));
