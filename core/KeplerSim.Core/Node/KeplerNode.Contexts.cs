@@ -1,5 +1,6 @@
 using KeplerSim.Core.Diagnostics;
 using KeplerSim.Core.Manifests;
+using KeplerSim.Core.Replication;
 using KeplerSim.Core.Runtime;
 using KeplerSim.Core.Storage;
 using KeplerSim.Core.Transfer;
@@ -61,4 +62,23 @@ public sealed partial class KeplerNode
 
     Task IWriteContext.PublishManifestAsync(Manifest manifest, Durability durability) =>
         PublishManifestAsync(manifest, durability);
+
+    // ---- The background workers (Replication/WorkerContexts.cs) -----------------------------------------------
+
+    bool IReplicationContext.IsLive(NodeId node) => Cluster.Find(node) is not null;
+
+    bool IRepairContext.IsLive(NodeId node) => Cluster.Find(node) is not null;
+
+    bool IReplicationContext.OwnsChunk(string chunkId) => OwnsChunk(chunkId);
+
+    Task<bool> IReplicationContext.ReplaceCorruptLocalCopyAsync(string chunkId) =>
+        ReplaceCorruptLocalCopyAsync(chunkId);
+
+    Task<bool> IScrubContext.ReplaceCorruptLocalCopyAsync(string chunkId) => ReplaceCorruptLocalCopyAsync(chunkId);
+
+    NodeId IRepairContext.Self => Id;
+
+    void IRepairContext.KickReplication() => KickReplication();
+
+    bool IGarbageContext.IsMoving(string chunkId) => IsMoving(chunkId);
 }

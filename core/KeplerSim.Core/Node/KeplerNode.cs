@@ -16,7 +16,7 @@ namespace KeplerSim.Core.Node;
 /// called on it.
 /// </summary>
 public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable, ITransferServerContext,
-    IWriteContext
+    IWriteContext, IReplicationContext, IRepairContext, IScrubContext, IGarbageContext
 {
     private const string HlcMetaKey = "hlc.last";
     private readonly NodeRuntime _runtime;
@@ -101,7 +101,7 @@ public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
             Recovery = await RecoverWithRetriesAsync();
             _runtime.Streams.SetAcceptor(connection =>
                 _runtime.Supervisor.Run("transfer.serve", () => _server.ServeAsync(connection)));
-            _replication = new ReplicationWorker(this, _runtime, _options);
+            _replication = new ReplicationWorker(this, _client, _pending, _runtime, _options);
             _replication.Start();
             _repair = new RepairScanner(this, _runtime, _options);
             _repair.Start();
@@ -283,9 +283,6 @@ public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
 
     internal void KickReplication() => _replication?.Kick();
 
-    /// <summary>A replica of <paramref name="chunkId"/> is durable on <paramref name="owner"/>.</summary>
-    internal void ConfirmCopy(string chunkId, NodeId owner) => _pending.Confirm(chunkId, owner);
-
     /// <summary>Chunks garbage collection deleted.</summary>
     public long ChunksCollected => _gc?.Collected ?? 0;
 
@@ -296,9 +293,6 @@ public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
 
     private HashRing BuildRing(ClusterView cluster) =>
         new(cluster.Ids, new RingOptions(_options.VirtualNodesPerNode, _options.ReplicationFactor));
-
-    /// <summary>The requesting side of the transfer protocol.</summary>
-    internal TransferClient Transfers => _client;
 
     internal long NowMicroseconds => _runtime.Clock.WallMicroseconds;
 
