@@ -1,5 +1,6 @@
 using KeplerSim.Core.Diagnostics;
 using KeplerSim.Core.Manifests;
+using KeplerSim.Core.Protocol;
 using KeplerSim.Core.Replication;
 using KeplerSim.Core.Runtime;
 using KeplerSim.Core.Storage;
@@ -24,6 +25,9 @@ public sealed partial class KeplerNode
     }
 
     void ITransferServerContext.ApplyManifest(Manifest manifest) => ApplyManifest(manifest);
+
+    Task ITransferServerContext.ServeSyncAsync(IStreamConnection connection, SyncRequest request) =>
+        _antiEntropy.ServeAsync(connection, request);
 
     Manifest? ITransferServerContext.WinnerOf(FilePath path) =>
         Meta.GetWinner(path.Value) is { } row ? FromRow(row) : null;
@@ -81,4 +85,8 @@ public sealed partial class KeplerNode
     void IRepairContext.KickReplication() => KickReplication();
 
     bool IGarbageContext.IsMoving(string chunkId) => IsMoving(chunkId);
+
+    NodeId IAntiEntropyContext.Self => Id;
+
+    bool IAntiEntropyContext.ApplyManifest(Manifest manifest) => ApplyManifest(manifest);
 }

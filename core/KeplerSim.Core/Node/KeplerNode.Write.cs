@@ -165,7 +165,7 @@ public sealed partial class KeplerNode
         });
         if (inserted)
         {
-            TrackVersion(row.Path, row.Id);
+            _antiEntropy.TrackVersion(row.Path, row.Id);
             _runtime.Events.Publish(new ManifestApplied(manifest.Path.Value, manifest.Version.ToString(),
                 manifest.IsTombstone, isWinner));
         }

@@ -16,7 +16,8 @@ namespace KeplerSim.Core.Node;
 /// called on it.
 /// </summary>
 public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable, ITransferServerContext,
-    IWriteContext, IReplicationContext, IRepairContext, IScrubContext, IGarbageContext
+    IWriteContext, IReplicationContext, IRepairContext, IScrubContext, IGarbageContext,
+    IAntiEntropyContext
 {
     private const string HlcMetaKey = "hlc.last";
     private readonly NodeRuntime _runtime;
@@ -32,6 +33,7 @@ public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
     private readonly TransferChannel _channel;
     private readonly TransferClient _client;
     private readonly TransferServer _server;
+    private readonly AntiEntropy _antiEntropy;
 
     /// <summary>Creates the node; nothing happens until <see cref="StartAsync"/>.</summary>
     public KeplerNode(NodeRuntime runtime, KeplerOptions options, ClusterView cluster)
@@ -52,7 +54,23 @@ public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
         _channel = new TransferChannel(runtime, options, TransferAddressOf);
         _client = new TransferClient(runtime.Id, _channel, Store);
         _server = new TransferServer(this, _channel, runtime, options);
+        _antiEntropy = new AntiEntropy(this, _channel, runtime, options);
     }
+
+    /// <summary>Buckets in an anti-entropy digest.</summary>
+    public const int SyncBuckets = AntiEntropy.SyncBuckets;
+
+    /// <summary>Most buckets exchanged in one anti-entropy round.</summary>
+    public const int SyncBucketsPerRoundMax = AntiEntropy.SyncBucketsPerRoundMax;
+
+    /// <summary>Most manifests carried in one sync frame (the rest follow next round).</summary>
+    public const int SyncManifestsPerFrameMax = AntiEntropy.SyncManifestsPerFrameMax;
+
+    /// <summary>Most encoded manifest bytes in one sync frame.</summary>
+    public const int SyncFrameBytesMax = AntiEntropy.SyncFrameBytesMax;
+
+    /// <summary>Anti-entropy rounds completed as initiator.</summary>
+    public long SyncRounds => _antiEntropy.SyncRounds;
 
     /// <summary>Chunks received at once; more offers are answered "busy" (the sender backs off).</summary>
     public const int IncomingStoresMax = TransferServer.IncomingStoresMax;
@@ -107,7 +125,7 @@ public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
             _repair.Start();
             _scrubber = new Scrubber(this, _runtime, _options);
             _scrubber.Start();
-            StartAntiEntropy();
+            _antiEntropy.Start();
             _gc = new GarbageCollector(this, _runtime, _options);
             _gc.Start();
             LoadKnownMembers();

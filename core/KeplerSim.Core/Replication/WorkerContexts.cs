@@ -1,3 +1,4 @@
+using KeplerSim.Core.Manifests;
 using KeplerSim.Core.Metadata;
 using KeplerSim.Core.Node;
 using KeplerSim.Core.Ring;
@@ -66,4 +67,20 @@ internal interface IGarbageContext : ILocalChunks
 {
     /// <summary>Whether a transfer (incoming, queued outgoing, or a write in progress) involves the chunk now.</summary>
     bool IsMoving(string chunkId);
+}
+
+/// <summary>What <see cref="AntiEntropy"/> needs from its node.</summary>
+internal interface IAntiEntropyContext
+{
+    /// <summary>This node.</summary>
+    NodeId Self { get; }
+
+    /// <summary>The node's metadata (the manifest versions).</summary>
+    MetadataStore Meta { get; }
+
+    /// <summary>The live members (a round picks one of the others).</summary>
+    ClusterView Cluster { get; }
+
+    /// <summary>Records a manifest version a peer sent (the digest learns it through <c>TrackVersion</c>).</summary>
+    bool ApplyManifest(Manifest manifest);
 }
