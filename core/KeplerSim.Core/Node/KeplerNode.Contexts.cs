@@ -15,14 +15,7 @@ namespace KeplerSim.Core.Node;
 /// </summary>
 public sealed partial class KeplerNode
 {
-    // ---- The transfer server (Transfer/TransferServer.cs) ---------------------------------------------------
-
-    void ITransferServerContext.RecordReceivedChunk(string chunkId, long sizeBytes)
-    {
-        Meta.TransactionDeferred(meta =>
-            RecordLocalChunk(meta, chunkId, sizeBytes, requestId: null, replicate: false));
-        _replication?.Kick();
-    }
+    // ---- The transfer server (Transfer/TransferServer.cs); RecordReceivedChunk is in KeplerNode.Write.cs ------
 
     void ITransferServerContext.ApplyManifest(Manifest manifest) => ApplyManifest(manifest);
 
@@ -32,7 +25,7 @@ public sealed partial class KeplerNode
     Manifest? ITransferServerContext.WinnerOf(FilePath path) =>
         Meta.GetWinner(path.Value) is { } row ? FromRow(row) : null;
 
-    // ---- The write owner (Write/FileWrite.cs) ---------------------------------------------------------------
+    // ---- The write owner (Write/FileWrite.cs); StoreChunkAsync and RecordChunk are in KeplerNode.Write.cs ---
 
     NodeId IWriteContext.Self => Id;
 
@@ -43,19 +36,6 @@ public sealed partial class KeplerNode
     PendingWrites IWriteContext.Pending => _pending;
 
     IReadOnlyList<NodeId> IWriteContext.OwnersOf(string chunkId) => Ring.OwnersOf(chunkId);
-
-    async Task<ChunkId> IWriteContext.StoreChunkAsync(ReadOnlyMemory<byte> data)
-    {
-        var chunk = await Store.HashAsync(data);
-        await Store.WriteAsync(chunk);
-        return chunk.Id;
-    }
-
-    long IWriteContext.RecordChunk(string chunkId, long sizeBytes, string requestId) =>
-        Meta.TransactionDeferred(meta => RecordLocalChunk(meta, chunkId, sizeBytes, requestId, replicate: true));
-
-    Task? IWriteContext.PushAsync(string chunkId, NodeId owner, ReadOnlyMemory<byte> data) =>
-        _replication?.PushAsync(chunkId, owner, data);
 
     void IWriteContext.KickReplication() => KickReplication();
 

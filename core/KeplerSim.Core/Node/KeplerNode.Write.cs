@@ -28,7 +28,7 @@ public sealed partial class KeplerNode
         var requestId = $"{Id.Value}/{_runtime.Random.NextUInt64():x16}/{++_requestCounter}";
         var required = durability == Durability.Fast ? 0 : CopiesRequired(durability);
         EnsureEnoughMembersLive(durability, path);
-        var manifest = await new FileWrite(this, _options, requestId, filePath, durability, required)
+        var manifest = await new FileWrite(this, _replication, _options, requestId, filePath, durability, required)
             .RunAsync(content);
         return Describe(manifest, isWinner: true);
     }
@@ -48,6 +48,31 @@ public sealed partial class KeplerNode
         var tombstone = Manifest.CreateTombstone(filePath, Clock.Now(), Id).Superseding(CurrentVersions(filePath));
         await PublishManifestAsync(tombstone, durability);
         return Describe(tombstone, isWinner: true);
+    }
+
+    /// <summary>Hashes a chunk of a client write once and writes it durably (for <see cref="FileWrite"/>).</summary>
+    async Task<ChunkId> IWriteContext.StoreChunkAsync(ReadOnlyMemory<byte> data)
+    {
+        var chunk = await Store.HashAsync(data);
+        await Store.WriteAsync(chunk);
+        return chunk.Id;
+    }
+
+    /// <summary>Records a chunk of a client write and queues it for the other owners (deferred commit).</summary>
+    long IWriteContext.RecordChunk(string chunkId, long sizeBytes, string requestId) =>
+        Meta.TransactionDeferred(meta => RecordLocalChunk(meta, chunkId, sizeBytes, requestId, replicate: true));
+
+    /// <summary>
+    /// Records a replica a peer sent (for <see cref="TransferServer"/>). Deferred (no WAL fsync per chunk
+    /// received): the server's acknowledgement promises only the chunk's file, which is durable (fsync, rename,
+    /// directory fsync). After a power loss that takes this record, startup recovery registers the file again with
+    /// the very same record (ChunkIndex.MarkPresent) before the node serves anything.
+    /// </summary>
+    void ITransferServerContext.RecordReceivedChunk(string chunkId, long sizeBytes)
+    {
+        Meta.TransactionDeferred(meta =>
+            RecordLocalChunk(meta, chunkId, sizeBytes, requestId: null, replicate: false));
+        _replication?.Kick();
     }
 
     /// <summary>

@@ -117,8 +117,7 @@ public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
             RestoreClock();
             LoadLostChunks();
             Recovery = await RecoverWithRetriesAsync();
-            _runtime.Streams.SetAcceptor(connection =>
-                _runtime.Supervisor.Run("transfer.serve", () => _server.ServeAsync(connection)));
+            _server.Listen();
             _replication = new ReplicationWorker(this, _client, _pending, _runtime, _options);
             _replication.Start();
             _repair = new RepairScanner(this, _runtime, _options);

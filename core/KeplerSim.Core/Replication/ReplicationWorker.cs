@@ -13,7 +13,7 @@ namespace KeplerSim.Core.Replication;
 /// SQLite, so delivery is at least once across crashes: a restarted node resumes where it was.
 /// </summary>
 internal sealed class ReplicationWorker(IReplicationContext node, TransferClient transfers, PendingWrites pending,
-    NodeRuntime runtime, KeplerOptions options)
+    NodeRuntime runtime, KeplerOptions options) : IChunkPusher
 {
     private const long ProgressIntervalMicroseconds = 1_000_000;
     private readonly SortedSet<(string ChunkId, NodeId Target)> _inFlight = [];

@@ -65,7 +65,7 @@ internal interface IScrubContext : ILocalChunks
 /// <summary>What the <see cref="GarbageCollector"/> needs from its node.</summary>
 internal interface IGarbageContext : ILocalChunks
 {
-    /// <summary>Whether a transfer (incoming, queued outgoing, or a write in progress) involves the chunk now.</summary>
+    /// <summary>Whether a transfer (incoming, queued outgoing, a write in progress) involves the chunk.</summary>
     bool IsMoving(string chunkId);
 }
 

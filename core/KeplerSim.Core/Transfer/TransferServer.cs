@@ -52,6 +52,11 @@ internal sealed class TransferServer(ITransferServerContext node, TransferChanne
 
     private readonly SortedSet<string> _incoming = new(StringComparer.Ordinal);
 
+    /// <summary>Serves every connection peers open to this node, each as a supervised task.</summary>
+    public void Listen() =>
+        runtime.Streams.SetAcceptor(connection =>
+            runtime.Supervisor.Run("transfer.serve", () => ServeAsync(connection)));
+
     /// <summary>Whether a peer is sending this node the chunk right now.</summary>
     public bool IsReceiving(string chunkId) => _incoming.Contains(chunkId);
 
@@ -118,10 +123,7 @@ internal sealed class TransferServer(ITransferServerContext node, TransferChanne
             var (error, onRecord) = await ReceiveChunkAsync(connection, request);
             if (error is null && !onRecord)
             {
-                // Deferred (no WAL fsync per chunk received): the reply below promises only the chunk's file, which
-                // is durable (fsync, rename, directory fsync). After a power loss that takes this record, startup
-                // recovery registers the file again with the very same record (ChunkIndex.MarkPresent: owned as
-                // is, hinted queued for its owners) before the node serves anything.
+                // A deferred commit: the reply promises the chunk's file, which is durable (see RecordReceivedChunk).
                 node.RecordReceivedChunk(request.ChunkId, request.SizeBytes);
             }
 

@@ -15,6 +15,7 @@ namespace KeplerSim.Core.Write;
 internal sealed class FileWrite
 {
     private readonly IWriteContext _node;
+    private readonly IChunkPusher? _pusher;
     private readonly KeplerOptions _options;
     private readonly FilePath _path;
     private readonly Durability _durability;
@@ -22,12 +23,14 @@ internal sealed class FileWrite
 
     /// <summary>
     /// A write of <paramref name="path"/> whose chunks each need <paramref name="copiesRequired"/> durable owner
-    /// copies before the acknowledgement (0 for <c>fast</c>: one durable copy here, the rest queued).
+    /// copies before the acknowledgement (0 for <c>fast</c>: one durable copy here, the rest queued), pushed to
+    /// the other owners by <paramref name="pusher"/> (none before the node started).
     /// </summary>
-    public FileWrite(IWriteContext node, KeplerOptions options, string requestId, FilePath path,
-        Durability durability, int copiesRequired)
+    public FileWrite(IWriteContext node, IChunkPusher? pusher, KeplerOptions options, string requestId,
+        FilePath path, Durability durability, int copiesRequired)
     {
         _node = node;
+        _pusher = pusher;
         _options = options;
         _path = path;
         _durability = durability;
@@ -195,16 +198,16 @@ internal sealed class FileWrite
     private List<Task> PushToOwners(string id, ReadOnlyMemory<byte> data, IReadOnlyList<NodeId> owners)
     {
         var pushes = new List<Task>();
-        if (_tracker.Required == 0)
+        if (_pusher is null || _tracker.Required == 0)
         {
             return pushes;
         }
 
         foreach (var owner in owners)
         {
-            if (owner != _node.Self && _node.PushAsync(id, owner, data) is { } push)
+            if (owner != _node.Self)
             {
-                pushes.Add(push);
+                pushes.Add(_pusher.PushAsync(id, owner, data));
             }
         }
 

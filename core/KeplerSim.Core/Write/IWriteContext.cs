@@ -36,13 +36,6 @@ internal interface IWriteContext
     /// </summary>
     long RecordChunk(string chunkId, long sizeBytes, string requestId);
 
-    /// <summary>
-    /// Pushes a chunk straight from memory to another owner; the outcome arrives as a confirmation in
-    /// <see cref="Pending"/>, or the chunk's queue entry retries it. Null when this node pushes nothing (not
-    /// started).
-    /// </summary>
-    Task? PushAsync(string chunkId, NodeId owner, ReadOnlyMemory<byte> data);
-
     /// <summary>Lets the replication worker look for due queue entries now.</summary>
     void KickReplication();
 
@@ -54,4 +47,14 @@ internal interface IWriteContext
 
     /// <summary>Records the manifest here and pushes it to as many nodes as the durability asks.</summary>
     Task PublishManifestAsync(Manifest manifest, Durability durability);
+}
+
+/// <summary>
+/// Pushes a chunk of a write straight from memory to another owner (the replication worker). The outcome arrives as
+/// a confirmation in <see cref="IWriteContext.Pending"/>; on failure the chunk's queue entry retries it from disk.
+/// </summary>
+internal interface IChunkPusher
+{
+    /// <summary>Pushes <paramref name="data"/> (the chunk's bytes) to <paramref name="owner"/>.</summary>
+    Task PushAsync(string chunkId, NodeId owner, ReadOnlyMemory<byte> data);
 }

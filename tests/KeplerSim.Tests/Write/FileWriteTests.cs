@@ -109,7 +109,8 @@ public sealed class FileWriteTests
         var content = new byte[sizeBytes];
         new DeterministicRandom((ulong)sizeBytes).NextBytes(content);
         var options = new KeplerOptions { ChunkSizeBytes = ChunkSizeBytes, UploadChunksInFlight = 4 };
-        var write = new FileWrite(node, options, "n1/1", FilePath.Parse("t/file"), durability, copiesRequired);
+        var write = new FileWrite(node, node, options, "n1/1", FilePath.Parse("t/file"), durability,
+            copiesRequired);
         return write.RunAsync(new MemoryStream(content));
     }
 
@@ -124,7 +125,7 @@ public sealed class FileWriteTests
     }
 
     /// <summary>A node whose ring gives every chunk the same owners and whose pushes never end on their own.</summary>
-    private sealed class FakeWriteNode(IReadOnlyList<NodeId> owners) : IWriteContext, IEventPublisher
+    private sealed class FakeWriteNode(IReadOnlyList<NodeId> owners) : IWriteContext, IChunkPusher, IEventPublisher
     {
         private long _commits;
 
@@ -152,7 +153,7 @@ public sealed class FileWriteTests
 
         public long RecordChunk(string chunkId, long sizeBytes, string requestId) => ++_commits;
 
-        public Task? PushAsync(string chunkId, NodeId owner, ReadOnlyMemory<byte> data)
+        public Task PushAsync(string chunkId, NodeId owner, ReadOnlyMemory<byte> data)
         {
             Pushes.Add((chunkId, owner));
             return new TaskCompletionSource().Task;
