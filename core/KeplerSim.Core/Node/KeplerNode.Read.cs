@@ -3,6 +3,7 @@ using KeplerSim.Core.Metadata;
 using KeplerSim.Core.Protocol;
 using KeplerSim.Core.Runtime;
 using KeplerSim.Core.Storage;
+using KeplerSim.Core.Transfer;
 
 namespace KeplerSim.Core.Node;
 
@@ -168,7 +169,7 @@ public sealed partial class KeplerNode
     {
         try
         {
-            var reply = await RequestAsync<GetManifestReply>(member.Id, new GetManifestRequest(path.Value));
+            var reply = await _client.RequestAsync<GetManifestReply>(member.Id, new GetManifestRequest(path.Value));
             if (reply.Manifest is null)
             {
                 return null;
@@ -177,7 +178,7 @@ public sealed partial class KeplerNode
             var manifest = ManifestCodec.Decode(reply.Manifest);
             return manifest.Path == path ? manifest : null;
         }
-        catch (Exception e) when (IsTransferFailure(e) || e is InvalidManifestException)
+        catch (Exception e) when (TransferChannel.IsTransferFailure(e) || e is InvalidManifestException)
         {
             return null;
         }
@@ -211,7 +212,7 @@ public sealed partial class KeplerNode
 
         foreach (var node in ReplicaCandidates(id))
         {
-            if (await FetchChunkAsync(node, id) is { } data)
+            if (await _client.FetchChunkAsync(node, id) is { } data)
             {
                 if (!unreadable && OwnsChunk(id))
                 {
@@ -266,7 +267,7 @@ public sealed partial class KeplerNode
     {
         foreach (var node in ReplicaCandidates(id))
         {
-            if (await FetchChunkAsync(node, id) is { } data)
+            if (await _client.FetchChunkAsync(node, id) is { } data)
             {
                 await RepairLocalAsync(id, data, node, duringRead: false);
                 return true;

@@ -6,6 +6,8 @@ using KeplerSim.Core.Ring;
 using KeplerSim.Core.Runtime;
 using KeplerSim.Core.Security;
 using KeplerSim.Core.Storage;
+using KeplerSim.Core.Transfer;
+using KeplerSim.Core.Write;
 
 namespace KeplerSim.Core.Node;
 
@@ -14,7 +16,9 @@ namespace KeplerSim.Core.Node;
 /// (<see cref="IFileService"/>) and the transfer protocol. Runs on one logical thread; every method must be
 /// called on it.
 /// </summary>
-public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
+public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable, ITransferServerContext,
+    IWriteContext, IReplicationContext, IRepairContext, IScrubContext, IGarbageContext,
+    IAntiEntropyContext
 {
     private const string HlcMetaKey = "hlc.last";
     private readonly NodeRuntime _runtime;
@@ -27,6 +31,10 @@ public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
     private GarbageCollector? _gc;
     private readonly SwimMember? _swim;
     private readonly ClusterView _configured;
+    private readonly TransferChannel _channel;
+    private readonly TransferClient _client;
+    private readonly TransferServer _server;
+    private readonly AntiEntropy _antiEntropy;
 
     /// <summary>Creates the node; nothing happens until <see cref="StartAsync"/>.</summary>
     public KeplerNode(NodeRuntime runtime, KeplerOptions options, ClusterView cluster)
@@ -46,7 +54,29 @@ public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
         Store = new ChunkStore(runtime);
         Clock = new HybridLogicalClock(runtime.Clock, runtime.Id);
         Metrics = new NodeMetrics();
+        _channel = new TransferChannel(runtime, options, TransferAddressOf);
+        _client = new TransferClient(runtime.Id, _channel, Store);
+        _server = new TransferServer(this, _channel, runtime, options);
+        _antiEntropy = new AntiEntropy(this, _channel, runtime, options);
     }
+
+    /// <summary>Buckets in an anti-entropy digest.</summary>
+    public const int SyncBuckets = AntiEntropy.SyncBuckets;
+
+    /// <summary>Most buckets exchanged in one anti-entropy round.</summary>
+    public const int SyncBucketsPerRoundMax = AntiEntropy.SyncBucketsPerRoundMax;
+
+    /// <summary>Most manifests carried in one sync frame (the rest follow next round).</summary>
+    public const int SyncManifestsPerFrameMax = AntiEntropy.SyncManifestsPerFrameMax;
+
+    /// <summary>Most encoded manifest bytes in one sync frame.</summary>
+    public const int SyncFrameBytesMax = AntiEntropy.SyncFrameBytesMax;
+
+    /// <summary>Anti-entropy rounds completed as initiator.</summary>
+    public long SyncRounds => _antiEntropy.SyncRounds;
+
+    /// <summary>Chunks received at once; more offers are answered "busy" (the sender backs off).</summary>
+    public const int IncomingStoresMax = TransferServer.IncomingStoresMax;
 
     /// <summary>This node's id.</summary>
     public NodeId Id => _runtime.Id;
@@ -94,15 +124,14 @@ public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
             BeginSealedDatagrams();
             LoadLostChunks();
             Recovery = await RecoverWithRetriesAsync();
-            _runtime.Streams.SetAcceptor(connection =>
-                _runtime.Supervisor.Run("transfer.serve", () => ServeAsync(connection)));
-            _replication = new ReplicationWorker(this, _runtime, _options);
+            _server.Listen();
+            _replication = new ReplicationWorker(this, _client, _pending, _runtime, _options);
             _replication.Start();
             _repair = new RepairScanner(this, _runtime, _options);
             _repair.Start();
             _scrubber = new Scrubber(this, _runtime, _options);
             _scrubber.Start();
-            StartAntiEntropy();
+            _antiEntropy.Start();
             _gc = new GarbageCollector(this, _runtime, _options);
             _gc.Start();
             LoadKnownMembers();
@@ -283,7 +312,8 @@ public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
 
     /// <summary>Whether a transfer (incoming, or queued outgoing) involves the chunk right now.</summary>
     internal bool IsMoving(string chunkId) =>
-        _incoming.Contains(chunkId) || (_replication?.IsInFlight(chunkId) ?? false) || _trackers.ContainsKey(chunkId);
+        _server.IsReceiving(chunkId) || (_replication?.IsInFlight(chunkId) ?? false)
+        || _pending.Contains(chunkId);
 
     private HashRing BuildRing(ClusterView cluster) =>
         new(cluster.Ids, new RingOptions(_options.VirtualNodesPerNode, _options.ReplicationFactor));

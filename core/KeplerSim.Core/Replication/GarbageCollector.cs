@@ -10,7 +10,7 @@ namespace KeplerSim.Core.Replication;
 /// is moving, is deleted. The grace period outlasts the write timeout and manifest dissemination, so a chunk
 /// whose manifest is still on its way is never taken for garbage.
 /// </summary>
-internal sealed class GarbageCollector(KeplerNode node, NodeRuntime runtime, KeplerOptions options)
+internal sealed class GarbageCollector(IGarbageContext node, NodeRuntime runtime, KeplerOptions options)
 {
     private const int BatchMax = 256;
 

@@ -12,7 +12,7 @@ namespace KeplerSim.Core.Replication;
 /// after a death, rebalancing after a join) and periodically. After a change, chunks that lost the most owners
 /// are queued to go first.
 /// </summary>
-internal sealed class RepairScanner(KeplerNode node, NodeRuntime runtime, KeplerOptions options)
+internal sealed class RepairScanner(IRepairContext node, NodeRuntime runtime, KeplerOptions options)
 {
     private const int PageSize = 256;
     private const long UrgencyStepMicroseconds = 1_000;
@@ -83,7 +83,7 @@ internal sealed class RepairScanner(KeplerNode node, NodeRuntime runtime, Kepler
     private void Reconcile(MetadataStore meta, StoredChunk chunk)
     {
         var owners = node.Ring.OwnersOf(chunk.Id);
-        var owned = owners.Contains(node.Id);
+        var owned = owners.Contains(node.Self);
         var state = owned ? ChunkState.Durable : ChunkState.Hinted;
         if (chunk.State != state)
         {
@@ -93,10 +93,10 @@ internal sealed class RepairScanner(KeplerNode node, NodeRuntime runtime, Kepler
         var now = runtime.Clock.WallMicroseconds;
         var survivors = _previous is null
             ? owners.Count
-            : _previous.OwnersOf(chunk.Id).Count(o => node.Cluster.Find(o) is not null);
+            : _previous.OwnersOf(chunk.Id).Count(o => node.IsLive(o));
         foreach (var owner in owners)
         {
-            if (owner != node.Id)
+            if (owner != node.Self)
             {
                 meta.Enqueue(chunk.Id, owner, now + survivors * UrgencyStepMicroseconds);
             }

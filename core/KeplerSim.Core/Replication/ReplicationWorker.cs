@@ -2,6 +2,8 @@ using KeplerSim.Core.Metadata;
 using KeplerSim.Core.Node;
 using KeplerSim.Core.Runtime;
 using KeplerSim.Core.Storage;
+using KeplerSim.Core.Transfer;
+using KeplerSim.Core.Write;
 
 namespace KeplerSim.Core.Replication;
 
@@ -10,7 +12,8 @@ namespace KeplerSim.Core.Replication;
 /// target reports it durable, and otherwise retries with capped, jittered exponential backoff. The queue is in
 /// SQLite, so delivery is at least once across crashes: a restarted node resumes where it was.
 /// </summary>
-internal sealed class ReplicationWorker(KeplerNode node, NodeRuntime runtime, KeplerOptions options)
+internal sealed class ReplicationWorker(IReplicationContext node, TransferClient transfers, PendingWrites pending,
+    NodeRuntime runtime, KeplerOptions options) : IChunkPusher
 {
     private const long ProgressIntervalMicroseconds = 1_000_000;
     private readonly SortedSet<(string ChunkId, NodeId Target)> _inFlight = [];
@@ -129,7 +132,7 @@ internal sealed class ReplicationWorker(KeplerNode node, NodeRuntime runtime, Ke
     public async Task PushAsync(string chunkId, NodeId target, ReadOnlyMemory<byte> data)
     {
         var now = runtime.Clock.MonotonicMicroseconds;
-        if (node.Cluster.Find(target) is null || node.Meta.GetQueueEntry(chunkId, target) is not { } entry
+        if (!node.IsLive(target) || node.Meta.GetQueueEntry(chunkId, target) is not { } entry
             || (_pushPausedUntil.TryGetValue(target, out var until) && now < until)
             || !_inFlight.Add((chunkId, target)))
         {
@@ -143,7 +146,7 @@ internal sealed class ReplicationWorker(KeplerNode node, NodeRuntime runtime, Ke
             {
                 try
                 {
-                    return await node.SendChunkAsync(target, chunkId, data.Length,
+                    return await transfers.StoreChunkAsync(target, chunkId, data.Length,
                         () => Task.FromResult<ReadOnlyMemory<byte>?>(data), _ => Task.CompletedTask);
                 }
                 catch (Exception e) when (IsExpectedFailure(e))
@@ -205,7 +208,7 @@ internal sealed class ReplicationWorker(KeplerNode node, NodeRuntime runtime, Ke
 
     private async Task<string?> TryDeliverAsync(QueueEntry entry)
     {
-        if (node.Cluster.Find(entry.Target) is null)
+        if (!node.IsLive(entry.Target))
         {
             return NotMember;
         }
@@ -229,7 +232,7 @@ internal sealed class ReplicationWorker(KeplerNode node, NodeRuntime runtime, Ke
         string? failure;
         try
         {
-            failure = await node.SendChunkAsync(entry.Target, entry.ChunkId, chunk.SizeBytes, LoadAsync,
+            failure = await transfers.StoreChunkAsync(entry.Target, entry.ChunkId, chunk.SizeBytes, LoadAsync,
                 ThrottleAsync);
         }
         finally
@@ -265,7 +268,7 @@ internal sealed class ReplicationWorker(KeplerNode node, NodeRuntime runtime, Ke
         node.Metrics.ChunksReplicated++;
         _deliveredSinceProgress++;
         runtime.Events.Publish(new ChunkReplicated(entry.ChunkId, entry.Target.Value));
-        node.ConfirmCopy(entry.ChunkId, entry.Target);
+        pending.Confirm(entry.ChunkId, entry.Target);
     }
 
     /// <summary>A local copy this node does not own, which every owner has confirmed holding.</summary>

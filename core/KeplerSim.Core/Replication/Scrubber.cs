@@ -14,7 +14,7 @@ namespace KeplerSim.Core.Replication;
 /// node, scrub slows to one chunk per <see cref="KeplerOptions.ScrubBusyIntervalMicroseconds"/>, so background
 /// verification does not compete with clients for the disk and the CPU.
 /// </summary>
-internal sealed class Scrubber(KeplerNode node, NodeRuntime runtime, KeplerOptions options)
+internal sealed class Scrubber(IScrubContext node, NodeRuntime runtime, KeplerOptions options)
 {
     private const long EmptyStorePollMicroseconds = 60_000_000;
 

@@ -1,10 +1,12 @@
 using System.IO.Hashing;
 using System.Text;
 using KeplerSim.Core.Manifests;
+using KeplerSim.Core.Node;
 using KeplerSim.Core.Protocol;
 using KeplerSim.Core.Runtime;
+using KeplerSim.Core.Transfer;
 
-namespace KeplerSim.Core.Node;
+namespace KeplerSim.Core.Replication;
 
 /// <summary>
 /// Manifest anti-entropy (push-pull): every few seconds a node sends a random peer one hash per bucket of
@@ -12,7 +14,8 @@ namespace KeplerSim.Core.Node;
 /// Every version (winners, conflicts, history, tombstones) takes part, so both ends converge on the same set
 /// and hence the same winners. Bucket hashes are XORs of version ids, kept up to date incrementally.
 /// </summary>
-public sealed partial class KeplerNode
+internal sealed class AntiEntropy(IAntiEntropyContext node, TransferChannel channel, NodeRuntime runtime,
+    KeplerOptions options)
 {
     /// <summary>Buckets in a digest.</summary>
     public const int SyncBuckets = 256;
@@ -32,9 +35,11 @@ public sealed partial class KeplerNode
     /// <summary>Anti-entropy rounds completed as initiator.</summary>
     public long SyncRounds { get; private set; }
 
-    private void StartAntiEntropy()
+    /// <summary>Loads the digest of every version on record and schedules the first round.</summary>
+    public void Start()
     {
-        for (var page = Meta.ListAllFileVersions(); page.Count > 0; page = Meta.ListAllFileVersions(page[^1].Id))
+        for (var page = node.Meta.ListAllFileVersions(); page.Count > 0;
+             page = node.Meta.ListAllFileVersions(page[^1].Id))
         {
             foreach (var row in page)
             {
@@ -47,13 +52,13 @@ public sealed partial class KeplerNode
 
     private void ScheduleSync()
     {
-        var interval = _options.AntiEntropyIntervalMicroseconds;
-        _runtime.Clock.Schedule(_runtime.Random.NextLong(interval / 2, interval * 3 / 2 + 1),
-            () => _runtime.Supervisor.Run("antientropy.round", SyncRoundAsync));
+        var interval = options.AntiEntropyIntervalMicroseconds;
+        runtime.Clock.Schedule(runtime.Random.NextLong(interval / 2, interval * 3 / 2 + 1),
+            () => runtime.Supervisor.Run("antientropy.round", SyncRoundAsync));
     }
 
     /// <summary>Adds a newly recorded version to the digest.</summary>
-    private void TrackVersion(string path, string rowId)
+    public void TrackVersion(string path, string rowId)
     {
         var bucket = BucketOf(path);
         if (!_bucketVersions.TryGetValue(bucket, out var ids))
@@ -74,13 +79,13 @@ public sealed partial class KeplerNode
     {
         try
         {
-            var peers = Cluster.Members.Where(m => m.Id != Id).ToList();
+            var peers = node.Cluster.Members.Where(m => m.Id != node.Self).ToList();
             if (peers.Count > 0)
             {
-                await SyncWithAsync(peers[_runtime.Random.NextInt(peers.Count)].Id);
+                await SyncWithAsync(peers[runtime.Random.NextInt(peers.Count)].Id);
             }
         }
-        catch (Exception e) when (IsTransferFailure(e) || e is InvalidManifestException)
+        catch (Exception e) when (TransferChannel.IsTransferFailure(e) || e is InvalidManifestException)
         {
             // The peer is down, partitioned or misbehaving; another peer is chosen next round.
         }
@@ -92,22 +97,23 @@ public sealed partial class KeplerNode
 
     private async Task SyncWithAsync(NodeId peer)
     {
-        using var connection = await WithTimeoutAsync(
-            _runtime.Streams.ConnectAsync(TransferAddressOf(peer)), null, "connect to " + peer);
-        await WithTimeoutAsync(connection.SendAsync(new SyncRequest((ulong[])_bucketHashes.Clone())), connection,
-            "sync request");
-        var reply = await WithTimeoutAsync(connection.ReceiveAsync<SyncReply>(), connection, "sync reply");
+        using var connection = await channel.ConnectAsync(peer);
+        await channel.WithTimeoutAsync(connection.SendAsync(new SyncRequest((ulong[])_bucketHashes.Clone())),
+            connection, "sync request");
+        var reply = await channel.WithTimeoutAsync(connection.ReceiveAsync<SyncReply>(), connection, "sync reply");
         ApplyAll(reply.Manifests);
         if (reply.Buckets.Length > 0)
         {
             var buckets = reply.Buckets.Where(b => b is >= 0 and < SyncBuckets).Distinct().Take(SyncBucketsPerRoundMax);
-            await WithTimeoutAsync(connection.SendAsync(new SyncPush(EncodeBuckets(buckets))), connection, "sync push");
+            await channel.WithTimeoutAsync(connection.SendAsync(new SyncPush(EncodeBuckets(buckets))), connection,
+                "sync push");
         }
 
         SyncRounds++;
     }
 
-    private async Task ServeSyncAsync(IStreamConnection connection, SyncRequest request)
+    /// <summary>Answers a peer's round: the differing buckets' versions, then applies what the peer pushes.</summary>
+    public async Task ServeAsync(IStreamConnection connection, SyncRequest request)
     {
         if (request.BucketHashes.Length != SyncBuckets)
         {
@@ -119,7 +125,7 @@ public sealed partial class KeplerNode
         await connection.SendAsync(new SyncReply(differing, EncodeBuckets(differing)));
         if (differing.Length > 0)
         {
-            var push = await WithTimeoutAsync(connection.ReceiveAsync<SyncPush>(), connection, "sync push");
+            var push = await channel.WithTimeoutAsync(connection.ReceiveAsync<SyncPush>(), connection, "sync push");
             ApplyAll(push.Manifests);
         }
     }
@@ -132,13 +138,13 @@ public sealed partial class KeplerNode
         {
             foreach (var id in _bucketVersions.GetValueOrDefault(bucket) ?? [])
             {
-                if (Meta.GetFileVersion(id) is not { } row)
+                if (node.Meta.GetFileVersion(id) is not { } row)
                 {
                     continue;
                 }
 
-                var encoded = row.Manifest ?? ManifestCodec.Encode(FromRow(row));
-                var cap = _runtime.Buggify.Hit("antientropy.tiny_frame") ? 1 : SyncManifestsPerFrameMax;
+                var encoded = row.Manifest ?? ManifestCodec.Encode(KeplerNode.FromRow(row));
+                var cap = runtime.Buggify.Hit("antientropy.tiny_frame") ? 1 : SyncManifestsPerFrameMax;
                 if (result.Count >= cap || bytes + encoded.Length > SyncFrameBytesMax)
                 {
                     return [.. result];
@@ -162,8 +168,7 @@ public sealed partial class KeplerNode
 
         foreach (var encoded in manifests)
         {
-            ApplyManifest(ManifestCodec.Decode(encoded));
+            node.ApplyManifest(ManifestCodec.Decode(encoded));
         }
     }
-
 }

@@ -1,0 +1,96 @@
+using KeplerSim.Core.Protocol;
+using KeplerSim.Core.Runtime;
+using KeplerSim.Core.Storage;
+
+namespace KeplerSim.Core.Transfer;
+
+/// <summary>
+/// The requesting side of the transfer protocol (docs/PROTOCOL.md): one request per connection, every step
+/// bounded by the transfer timeout. Its peer is the <see cref="TransferServer"/> of another node.
+/// </summary>
+internal sealed class TransferClient(NodeId self, TransferChannel channel, ChunkStore store)
+{
+    /// <summary>Sends one request on a fresh connection and waits (bounded) for its reply.</summary>
+    public async Task<TReply> RequestAsync<TReply>(NodeId node, TransferFrame request)
+        where TReply : TransferFrame
+    {
+        using var connection = await channel.ConnectAsync(node);
+        await channel.WithTimeoutAsync(connection.SendAsync(request), connection, "send to " + node);
+        return await channel.WithTimeoutAsync(connection.ReceiveAsync<TReply>(), connection, "reply from " + node);
+    }
+
+    /// <summary>
+    /// Offers a chunk to <paramref name="node"/> and streams its bytes (loaded only if the node lacks it, after
+    /// <paramref name="beforeData"/> — the bandwidth cap). Null when the node reports the chunk durable (its
+    /// acknowledgement); else why not. Served by <see cref="TransferServer"/> (<c>ServeStoreAsync</c>).
+    /// </summary>
+    public async Task<string?> StoreChunkAsync(NodeId node, string id, long sizeBytes,
+        Func<Task<ReadOnlyMemory<byte>?>> load, Func<long, Task> beforeData)
+    {
+        using var connection = await channel.ConnectAsync(node);
+        await channel.WithTimeoutAsync(connection.SendAsync(new StoreChunkRequest(id, sizeBytes, self.Value)),
+            connection, "send to " + node);
+        var answer = await channel.WithTimeoutAsync(connection.ReceiveAsync<TransferFrame>(), connection,
+            "offer reply");
+        if (answer is StoreChunkReply early)
+        {
+            return early.Durable && early.ChunkId == id ? null : early.Error ?? "refused";
+        }
+
+        if (answer is not StoreChunkReady || await load() is not { } data || data.Length != sizeBytes)
+        {
+            return answer is StoreChunkReady ? "local copy unavailable" : "unexpected offer reply";
+        }
+
+        await beforeData(data.Length);
+        var segment = channel.SegmentBytes();
+        for (var at = 0; at < data.Length; at += segment)
+        {
+            var part = data.Slice(at, Math.Min(segment, data.Length - at));
+            await channel.WithTimeoutAsync(connection.SendAsync(new ChunkDataFrame(part)), connection,
+                "send to " + node);
+        }
+
+        var reply = await channel.WithTimeoutAsync(connection.ReceiveAsync<StoreChunkReply>(), connection,
+            "store reply from " + node);
+        return reply.Durable && reply.ChunkId == id ? null : reply.Error ?? "refused";
+    }
+
+    /// <summary>Fetches and verifies a chunk from <paramref name="node"/>; null if missing, bad or slow.</summary>
+    public async Task<byte[]?> FetchChunkAsync(NodeId node, string id)
+    {
+        try
+        {
+            using var connection = await channel.ConnectAsync(node);
+            await channel.WithTimeoutAsync(connection.SendAsync(new FetchChunkRequest(id)), connection,
+                "send to " + node);
+            var reply = await channel.WithTimeoutAsync(connection.ReceiveAsync<FetchChunkReply>(), connection,
+                "fetch reply from " + node);
+            if (!reply.Found || reply.SizeBytes is < 0 or > ChunkStore.ChunkSizeBytesMax)
+            {
+                return null;
+            }
+
+            var data = new byte[reply.SizeBytes];
+            for (var at = 0; at < data.Length;)
+            {
+                var frame = await channel.WithTimeoutAsync(connection.ReceiveAsync<ChunkDataFrame>(), connection,
+                    "chunk data from " + node);
+                if (frame.Data.Length == 0 || at + frame.Data.Length > data.Length)
+                {
+                    throw new ProtocolException("chunk data overruns the announced size");
+                }
+
+                frame.Data.CopyTo(data.AsMemory(at));
+                at += frame.Data.Length;
+            }
+
+            // Never trust a replica: the bytes must hash to the id.
+            return (await store.HashAsync(data)).Id.Hex == id ? data : null;
+        }
+        catch (Exception e) when (TransferChannel.IsTransferFailure(e))
+        {
+            return null;
+        }
+    }
+}

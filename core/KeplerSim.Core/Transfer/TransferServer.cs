@@ -1,0 +1,248 @@
+using KeplerSim.Core.Manifests;
+using KeplerSim.Core.Membership;
+using KeplerSim.Core.Metadata;
+using KeplerSim.Core.Node;
+using KeplerSim.Core.Protocol;
+using KeplerSim.Core.Runtime;
+using KeplerSim.Core.Storage;
+
+namespace KeplerSim.Core.Transfer;
+
+/// <summary>What the receiving side of the transfer protocol needs from its node.</summary>
+internal interface ITransferServerContext
+{
+    /// <summary>The local chunk files.</summary>
+    ChunkStore Store { get; }
+
+    /// <summary>The node's metadata.</summary>
+    MetadataStore Meta { get; }
+
+    /// <summary>The SWIM member that serves membership streams, when membership is dynamic.</summary>
+    SwimMember? Membership { get; }
+
+    /// <summary>Counters for metrics.</summary>
+    NodeMetrics Metrics { get; }
+
+    /// <summary>
+    /// Records a replica received from a peer, now durable here (owned, or hinted and queued for its owners), in a
+    /// deferred metadata commit.
+    /// </summary>
+    void RecordReceivedChunk(string chunkId, long sizeBytes);
+
+    /// <summary>Records a manifest version a peer sent.</summary>
+    void ApplyManifest(Manifest manifest);
+
+    /// <summary>This node's current version of <paramref name="path"/>, or null.</summary>
+    Manifest? WinnerOf(FilePath path);
+
+    /// <summary>Answers a peer's anti-entropy round.</summary>
+    Task ServeSyncAsync(IStreamConnection connection, SyncRequest request);
+}
+
+/// <summary>
+/// The receiving side of the transfer protocol: one request per accepted connection (a chunk offered or fetched, a
+/// manifest pushed or asked for, an anti-entropy round, or a SWIM stream). A chunk is acknowledged
+/// (<see cref="StoreChunkReply"/> durable) only once its file is durable here.
+/// </summary>
+internal sealed class TransferServer(ITransferServerContext node, TransferChannel channel, NodeRuntime runtime,
+    KeplerOptions options)
+{
+    /// <summary>Chunks received at once; more offers are answered "busy" (the sender backs off).</summary>
+    public const int IncomingStoresMax = 64;
+
+    private readonly SortedSet<string> _incoming = new(StringComparer.Ordinal);
+
+    /// <summary>Serves every connection peers open to this node, each as a supervised task.</summary>
+    public void Listen() =>
+        runtime.Streams.SetAcceptor(connection =>
+            runtime.Supervisor.Run("transfer.serve", () => ServeAsync(connection)));
+
+    /// <summary>Whether a peer is sending this node the chunk right now.</summary>
+    public bool IsReceiving(string chunkId) => _incoming.Contains(chunkId);
+
+    /// <summary>Serves one accepted connection to its end; failures the world causes end it quietly.</summary>
+    public async Task ServeAsync(IStreamConnection connection)
+    {
+        using (connection)
+        {
+            try
+            {
+                var first = await channel.WithTimeoutAsync(connection.ReceiveAsync(), connection, "request");
+                if (first is not { } bytes)
+                {
+                    return;
+                }
+
+                if (node.Membership is { } swim && SwimMember.IsSwimFrame(bytes))
+                {
+                    await swim.HandleStreamAsync(connection, bytes);
+                    return;
+                }
+
+                await DispatchAsync(connection, FrameCodec.Decode(bytes));
+            }
+            catch (Exception e) when (e is ProtocolException or InvalidManifestException)
+            {
+                node.Metrics.MalformedFrames++;
+                runtime.Events.Publish(new MalformedFrame(connection.Remote.Host, e.Message));
+            }
+            catch (Exception e) when (TransferChannel.IsTransferFailure(e))
+            {
+                // The peer went away or stalled; it will retry.
+            }
+        }
+    }
+
+    private Task DispatchAsync(IStreamConnection connection, TransferFrame request) => request switch
+    {
+        StoreChunkRequest store => ServeStoreAsync(connection, store),
+        FetchChunkRequest fetch => ServeFetchAsync(connection, fetch),
+        PutManifestRequest put => ServePutManifestAsync(connection, put),
+        GetManifestRequest get => ServeGetManifestAsync(connection, get),
+        SyncRequest sync => node.ServeSyncAsync(connection, sync),
+        _ => throw new ProtocolException($"unexpected first frame {request.GetType().Name}"),
+    };
+
+    private async Task ServeStoreAsync(IStreamConnection connection, StoreChunkRequest request)
+    {
+        if (!ChunkStore.IsValidId(request.ChunkId) || request.SizeBytes is < 0 or > ChunkStore.ChunkSizeBytesMax)
+        {
+            throw new ProtocolException($"bad store request for '{request.ChunkId}' of {request.SizeBytes} bytes");
+        }
+
+        if (_incoming.Contains(request.ChunkId) || _incoming.Count >= IncomingStoresMax)
+        {
+            // Someone else is sending it (or we are saturated): the sender retries later and then finds it here.
+            await connection.SendAsync(new StoreChunkReply(request.ChunkId, false, "busy"));
+            return;
+        }
+
+        _incoming.Add(request.ChunkId);
+        try
+        {
+            var (error, onRecord) = await ReceiveChunkAsync(connection, request);
+            if (error is null && !onRecord)
+            {
+                // A deferred commit: the reply promises the chunk's file, which is durable (see RecordReceivedChunk).
+                node.RecordReceivedChunk(request.ChunkId, request.SizeBytes);
+            }
+
+            if (runtime.Buggify.Hit("transfer.drop_store_ack"))
+            {
+                return; // The chunk is durable but the sender never hears so: it must retry, and we must be idempotent.
+            }
+
+            await connection.SendAsync(new StoreChunkReply(request.ChunkId, error is null, error));
+        }
+        finally
+        {
+            _incoming.Remove(request.ChunkId);
+        }
+    }
+
+    /// <summary>
+    /// Error null when the chunk is durable here (already, or after receiving it), else why not; OnRecord when it
+    /// was confirmed from an index row that still exists (nothing to record).
+    /// </summary>
+    private async Task<(string? Error, bool OnRecord)> ReceiveChunkAsync(IStreamConnection connection,
+        StoreChunkRequest request)
+    {
+        // With scrub on, a chunk on record here (verified when it was written or recovered) whose file still has the
+        // offered size is confirmed from the index: scrub and reads re-verify bytes, not every offer. The periodic
+        // repair scan offers every chunk to every other owner, and verifying each offer read and hashed the whole
+        // chunk on the receiver (a storm of reads during uploads). With scrub off, offers are what finds a rotten
+        // copy (chaos: corrupt_chunks_repaired), so they verify; so does a chunk not on record.
+        if (options.ScrubChunksPerSecond > 0 && IsOnRecord(request))
+        {
+            // Scrub may have dropped the row (a corrupt copy) while the file was checked: then the bytes are
+            // received again below, as they are when the file is gone or of another size. Recording the row again
+            // here would leave a row whose file scrub deletes (chaos: scenarios/regressions/offer-races-scrub.yaml).
+            if (await node.Store.ConfirmPresentAsync(request.ChunkId, request.SizeBytes) && IsOnRecord(request))
+            {
+                return (null, true);
+            }
+        }
+        else if (await node.Store.ConfirmDurableAsync(request.ChunkId))
+        {
+            return (null, false);
+        }
+
+        await connection.SendAsync(new StoreChunkReady(request.ChunkId));
+        await using var writer = await node.Store.BeginWriteAsync(request.ChunkId);
+        for (long received = 0; received < request.SizeBytes;)
+        {
+            var frame = await channel.WithTimeoutAsync(connection.ReceiveAsync<ChunkDataFrame>(), connection,
+                "chunk data");
+            if (frame.Data.Length == 0 || received + frame.Data.Length > request.SizeBytes)
+            {
+                throw new ProtocolException("chunk data overruns the announced size");
+            }
+
+            await writer.AppendAsync(frame.Data);
+            received += frame.Data.Length;
+        }
+
+        try
+        {
+            await writer.CommitAsync();
+            return (null, false);
+        }
+        catch (ChunkMismatchException)
+        {
+            node.Metrics.ChunksRejected++;
+            runtime.Events.Publish(new ChunkRejected(request.ChunkId, request.Sender, "hash mismatch"));
+            return ("mismatch: the bytes do not hash to the chunk id", false);
+        }
+    }
+
+    /// <summary>Whether this node's index has the offered chunk with the offered size.</summary>
+    private bool IsOnRecord(StoreChunkRequest request) =>
+        node.Meta.GetChunk(request.ChunkId) is { } known && known.SizeBytes == request.SizeBytes;
+
+    private async Task ServeFetchAsync(IStreamConnection connection, FetchChunkRequest request)
+    {
+        using var result = ChunkStore.IsValidId(request.ChunkId)
+            ? await node.Store.ReadAsync(request.ChunkId)
+            : default;
+        if (!result.IsOk)
+        {
+            await connection.SendAsync(new FetchChunkReply(request.ChunkId, false, 0, result.Status.ToString()));
+            return;
+        }
+
+        var data = result.Data;
+        await connection.SendAsync(new FetchChunkReply(request.ChunkId, true, data.Length, null));
+        var segment = channel.SegmentBytes();
+        for (var at = 0; at < data.Length; at += segment)
+        {
+            await connection.SendAsync(new ChunkDataFrame(data.Slice(at, Math.Min(segment, data.Length - at))));
+        }
+    }
+
+    private async Task ServePutManifestAsync(IStreamConnection connection, PutManifestRequest request)
+    {
+        Manifest manifest;
+        try
+        {
+            manifest = ManifestCodec.Decode(request.Manifest);
+        }
+        catch (InvalidManifestException e)
+        {
+            throw new ProtocolException("bad manifest: " + e.Message, e);
+        }
+
+        node.ApplyManifest(manifest);
+        await connection.SendAsync(new PutManifestReply(true, null));
+    }
+
+    private async Task ServeGetManifestAsync(IStreamConnection connection, GetManifestRequest request)
+    {
+        byte[]? bytes = null;
+        if (FilePath.TryParse(request.Path, out var path, out _) && node.WinnerOf(path) is { } winner)
+        {
+            bytes = ManifestCodec.Encode(winner);
+        }
+
+        await connection.SendAsync(new GetManifestReply(bytes));
+    }
+}
