@@ -23,17 +23,25 @@ report="$(ls -td StrykerOutput/*/reports | head -1)/mutation-report.json"
 python3 - "$report" <<'PY'
 import collections, json, sys
 report = json.load(open(sys.argv[1]))
+total = collections.Counter()
 for name, body in sorted(report["files"].items()):
     counts = collections.Counter(m["status"] for m in body["mutants"])
     killed = counts["Killed"] + counts["Timeout"]
     valid = killed + counts["Survived"] + counts["NoCoverage"]
-    score = f"{100 * killed / valid:.1f}" if valid else "n/a"
+    if valid == 0:
+        continue  # A file outside the mutate filter.
+    total.update(counts)
     short = name.split("KeplerSim.Core/")[-1]
     print(f"{short:45} killed {counts['Killed']:4} timeout {counts['Timeout']:3} survived {counts['Survived']:4} "
-          f"nocov {counts['NoCoverage']:4} score {score}")
+          f"nocov {counts['NoCoverage']:4} score {100 * killed / valid:.1f}")
     for m in body["mutants"]:
         if m["status"] in ("Survived", "NoCoverage"):
             line = m["location"]["start"]["line"]
             print(f"    {m['status']:10} {short}:{line} {m['mutatorName']}: {m.get('replacement', '')[:80]!r}")
+killed = total["Killed"] + total["Timeout"]
+valid = killed + total["Survived"] + total["NoCoverage"]
+print(f"TOTAL killed {total['Killed']} timeout {total['Timeout']} survived {total['Survived']} "
+      f"nocov {total['NoCoverage']} compile errors {total['CompileError']} "
+      f"score {100 * killed / valid if valid else 0:.1f} %")
 PY
 echo "report: $PWD/$report"
