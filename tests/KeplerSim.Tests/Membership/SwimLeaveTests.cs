@@ -1,0 +1,72 @@
+using KeplerSim.Core.Membership;
+using KeplerSim.Tests.Sim;
+
+namespace KeplerSim.Tests.Membership;
+
+/// <summary>
+/// How long a graceful leave waits: until its departure was gossiped its full retransmit count (bounded by
+/// <see cref="SwimOptions.LeaveTimeoutMicroseconds"/>), and not at all with nobody to tell. Written to kill Stryker
+/// survivors in SwimMember.Gossip.cs's LeaveAsync (docs/TESTING.md, "Mutation testing").
+/// </summary>
+[Trait("Category", "Fast")]
+public sealed class SwimLeaveTests
+{
+    private const long Second = SimHarness.Second;
+
+    [Fact]
+    public void A_leave_waits_for_its_gossip_but_not_for_the_timeout_and_a_second_call_changes_nothing()
+    {
+        using var cluster = SwimCluster.Create(5, 11);
+        cluster.RunUntilConverged(10 * Second);
+        var leaver = cluster.Nodes[2];
+        var swim = cluster.Swim(leaver);
+        var startedAt = cluster.Sim.Now;
+        long? firstDoneAt = null;
+        long? secondDoneAt = null;
+        cluster.Sim.Await(leaver.Spawn(async _ =>
+        {
+            async Task LeaveAsync(Action<long> done)
+            {
+                await swim.LeaveAsync();
+                done(cluster.Sim.Now);
+            }
+
+            var first = LeaveAsync(at => firstDoneAt = at);
+            var second = LeaveAsync(at => secondDoneAt = at);
+            await Task.WhenAll(first, second);
+        }), "both leave calls to return");
+
+        // Kills: the wait for the gossip removed, or skipped by an inverted "already gossiped" test (the leave
+        // returns at once, before its departure was retransmitted).
+        var waited = firstDoneAt!.Value - startedAt;
+        Assert.True(waited > 0, "the leave returned before its departure was gossiped");
+
+        // Kills: "_stopped || _leaving" weakened to "_stopped && _leaving" (the second call starts a new wait the
+        // first never sees completed, so the first waits for the whole leave timeout).
+        Assert.True(waited < cluster.Options.LeaveTimeoutMicroseconds,
+            $"the leave waited {waited} us: its gossip should have completed well before the timeout");
+        Assert.Equal(startedAt, secondDoneAt);
+        Assert.True(swim.IsStopped);
+        cluster.RunUntil(() => cluster.AllSee(leaver, MemberStatus.Left), 5 * Second, "every node to see the leave");
+    }
+
+    [Fact]
+    public void A_lone_member_leaves_at_once()
+    {
+        using var cluster = SwimCluster.Create(1, 12);
+        cluster.Sim.RunFor(2 * Second);
+        var node = cluster.Nodes[0];
+        var startedAt = cluster.Sim.Now;
+        long? doneAt = null;
+        cluster.Sim.Await(node.Spawn(async _ =>
+        {
+            await cluster.Swim(node).LeaveAsync();
+            doneAt = cluster.Sim.Now;
+        }), "the lone leave to return");
+
+        // Kills: "RandomMembers(...).Count > 0" as ">= 0", and "&&" as "||" in the wait's condition: with nobody to
+        // gossip to, the leave would wait for the whole leave timeout.
+        Assert.Equal(startedAt, doneAt);
+        Assert.True(cluster.Swim(node).IsStopped);
+    }
+}
