@@ -1,3 +1,4 @@
+# Writes COUNT valid chunk files (SHA-256-named, SIZE bytes each) into DATA_DIR/chunks for scripts/idle-node.sh.
 import os, hashlib, sys
 root = sys.argv[1]; n = int(sys.argv[2]); size = int(sys.argv[3])
 base = os.urandom(size)

@@ -5,7 +5,7 @@
 # load on the machine does not count) and how many chunks scrub verified.
 # Usage: scripts/idle-node.sh [BINARY] [COUNT] [SIZE] [PORT]
 set -euo pipefail
-bin=${1:-dist/kepler-node}; count=${2:-100000}; size=${3:-16384}; port=${4:-18100}
+bin=$(realpath "${1:-dist/kepler-node}"); count=${2:-100000}; size=${3:-16384}; port=${4:-18100}
 dir=$(mktemp -d)
 trap 'kill -9 $(cat "$dir/pid" 2>/dev/null) 2>/dev/null || true; rm -rf "$dir"' EXIT
 python3 "$(dirname "$0")/gen-chunks.py" "$dir/data" "$count" "$size"

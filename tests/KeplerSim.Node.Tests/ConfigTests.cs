@@ -134,6 +134,8 @@ public sealed class ConfigTests
     [InlineData("SCRUB_BANDWIDTH_MBPS", "0")]
     [InlineData("SCRUB_PASS_HOURS", "-1")]
     [InlineData("SCRUB_PASS_HOURS", "8761")]
+    [InlineData("UPLOAD_BUFFER_MB", "0")]
+    [InlineData("UPLOAD_BUFFER_MB", "2")]      // less than one chunk (CHUNK_SIZE_MB 4)
     [InlineData("GC_GRACE", "soon")]
     [InlineData("GC_GRACE", "0")]
     [InlineData("GC_GRACE", "-5m")]

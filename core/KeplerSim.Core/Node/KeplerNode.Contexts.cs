@@ -35,6 +35,8 @@ public sealed partial class KeplerNode
 
     PendingWrites IWriteContext.Pending => _pending;
 
+    UploadBudget IWriteContext.UploadBudget => Uploads;
+
     IReadOnlyList<NodeId> IWriteContext.OwnersOf(string chunkId) => Ring.OwnersOf(chunkId);
 
     void IWriteContext.KickReplication() => KickReplication();

@@ -10,7 +10,12 @@ namespace KeplerSim.Core.Node;
 public sealed partial class KeplerNode
 {
     private readonly PendingWrites _pending = new();
+    private UploadBudget? _uploadBudget;
     private long _requestCounter;
+
+    /// <summary>The node-wide budget of upload chunk buffers (KeplerOptions.UploadBufferBytesMax).</summary>
+    internal UploadBudget Uploads => _uploadBudget ??=
+        new UploadBudget((int)Math.Max(1, _options.UploadBufferBytesMax / _options.ChunkSizeBytes));
 
     /// <summary>Chunk ids some write in progress waits on (for tests: zero once every write has finished).</summary>
     internal int TrackedChunkCount => _pending.ChunkCount;

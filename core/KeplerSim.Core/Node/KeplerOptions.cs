@@ -53,6 +53,13 @@ public sealed record KeplerOptions
     /// </summary>
     public int UploadChunksInFlight { get; init; } = UploadChunksInFlightDefault;
 
+    /// <summary>
+    /// The most bytes of chunk buffers all uploads on the node hold together (default 32 MiB, at least one chunk):
+    /// with more concurrent uploads than it covers, an upload runs fewer chunks in flight, or waits for a buffer
+    /// if it holds none, instead of allocating more.
+    /// </summary>
+    public long UploadBufferBytesMax { get; init; } = 32L * 1024 * 1024;
+
     /// <summary>Replications in flight at once per node.</summary>
     public int ReplicationConcurrency { get; init; } = 4;
 
@@ -133,6 +140,7 @@ public sealed record KeplerOptions
         Require(RetryBaseMicroseconds > 0 && RetryMaxMicroseconds >= RetryBaseMicroseconds,
             "retry delays must be > 0 and max >= base");
         Require(ReplicationPollMicroseconds > 0, "replication poll interval must be > 0");
+        Require(UploadBufferBytesMax >= ChunkSizeBytes, "the upload buffer budget must hold at least one chunk");
         Require(UploadChunksInFlight is >= 1 and <= UploadChunksInFlightMax,
             $"upload chunks in flight must be 1..{UploadChunksInFlightMax}");
         Require(ReplicationConcurrency is >= 1 and <= 64, "replication concurrency must be 1..64");

@@ -79,7 +79,8 @@ internal sealed class FileWrite
     {
         var builder = new ChunkListBuilder(_options.ChunkSizeBytes);
         var inFlight = new Queue<(Chunk Chunk, byte[] Buffer, Task<ChunkId> Stored, ChunkPushes Pushes)>();
-        var buffers = new UploadBuffers(_options.ChunkSizeBytes, _options.UploadChunksInFlight);
+        using var buffers = new UploadBuffers(_options.ChunkSizeBytes, _options.UploadChunksInFlight,
+            _node.UploadBudget);
         var offsetBytes = 0L;
         try
         {
@@ -91,7 +92,15 @@ internal sealed class FileWrite
                     buffers.Release(buffer, pushes);
                 }
 
-                var next = await buffers.TakeAsync();
+                var next = await buffers.TakeAsync(inFlight.Count);
+                while (next is null)
+                {
+                    // The node's upload budget is spent: reuse this upload's oldest buffer instead of a new one.
+                    var (oldest, oldestPushes) = await CollectOldestAsync(inFlight, builder);
+                    buffers.Release(oldest, oldestPushes);
+                    next = await buffers.TakeAsync(inFlight.Count);
+                }
+
                 var filled = await content.ReadAtLeastAsync(next, next.Length, throwOnEndOfStream: false);
                 if (filled == 0)
                 {

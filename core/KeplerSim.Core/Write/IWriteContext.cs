@@ -21,6 +21,9 @@ internal interface IWriteContext
     /// <summary>Counters for metrics.</summary>
     NodeMetrics Metrics { get; }
 
+    /// <summary>The node-wide budget of upload chunk buffers, shared by every upload.</summary>
+    UploadBudget UploadBudget { get; }
+
     /// <summary>The writes waiting for copies; the replication worker confirms copies there.</summary>
     PendingWrites Pending { get; }
 

@@ -8,12 +8,16 @@ internal sealed class ChunkPushes
 }
 
 /// <summary>
-/// An upload's chunk buffers: spare ones, and ones lent to pushes still running (reused once they end).
+/// An upload's chunk buffers: spare ones, and ones lent to pushes still running (reused once they end). Every new
+/// buffer is taken from the node-wide <see cref="UploadBudget"/>, and all are given back when the upload ends
+/// (<see cref="Dispose"/>); a buffer still lent to a push then is counted free a little early (a push ends within
+/// its transfer timeout).
 /// </summary>
-internal sealed class UploadBuffers(int chunkSizeBytes, int lentMax)
+internal sealed class UploadBuffers(int chunkSizeBytes, int lentMax, UploadBudget budget) : IDisposable
 {
     private readonly Stack<byte[]> _spare = new();
     private readonly List<(byte[] Buffer, Task Ended)> _lent = [];
+    private int _owned;
 
     /// <summary>Returns a chunk's buffer: spare at once, or lent until the chunk's pushes end.</summary>
     public void Release(byte[] buffer, ChunkPushes pushes)
@@ -28,8 +32,12 @@ internal sealed class UploadBuffers(int chunkSizeBytes, int lentMax)
         }
     }
 
-    /// <summary>A buffer for the next chunk: a spare one, a returned one, or a new one.</summary>
-    public async Task<byte[]> TakeAsync()
+    /// <summary>
+    /// A buffer for the next chunk: a spare one, a returned one, or a new one within the node's budget. Null when
+    /// the budget is spent and <paramref name="chunksInFlight"/> &gt; 0: the caller then waits for its oldest chunk
+    /// and reuses that buffer instead. With no chunk in flight it waits for the budget.
+    /// </summary>
+    public async Task<byte[]?> TakeAsync(int chunksInFlight)
     {
         if (_spare.Count > 0)
         {
@@ -42,13 +50,37 @@ internal sealed class UploadBuffers(int chunkSizeBytes, int lentMax)
         }
 
         var returned = _lent.FindIndex(l => l.Ended.IsCompleted);
-        if (returned < 0)
+        if (returned >= 0)
         {
-            return new byte[chunkSizeBytes];
+            var buffer = _lent[returned].Buffer;
+            _lent.RemoveAt(returned);
+            return buffer;
         }
 
-        var buffer = _lent[returned].Buffer;
-        _lent.RemoveAt(returned);
-        return buffer;
+        if (!budget.TryTake())
+        {
+            if (chunksInFlight > 0)
+            {
+                return null;
+            }
+
+            if (_lent.Count > 0)
+            {
+                await Task.WhenAny(_lent.Select(l => l.Ended));
+                return await TakeAsync(chunksInFlight);
+            }
+
+            await budget.TakeAsync();
+        }
+
+        _owned++;
+        return new byte[chunkSizeBytes];
+    }
+
+    /// <summary>Gives every buffer this upload took back to the node's budget.</summary>
+    public void Dispose()
+    {
+        budget.Return(_owned);
+        _owned = 0;
     }
 }

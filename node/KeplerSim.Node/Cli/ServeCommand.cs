@@ -44,6 +44,8 @@ internal static class ServeCommand
             "rate caps pace it [default: 24]"),
         ("UPLOAD_CHUNKS_IN_FLIGHT", "Chunks of one upload written and replicated at once, 1..16; each holds " +
             "one chunk of memory [default: 4]"),
+        ("UPLOAD_BUFFER_MB", "MiB of chunk buffers all uploads hold together; more concurrent uploads share it " +
+            "(fewer chunks in flight each, or wait) instead of allocating more [default: 32]"),
         ("WRITE_TIMEOUT_MS", "How long a write waits for its durability before 503 durability_not_met " +
             "[default: 30000]"),
         ("HANDOFF_TIMEOUT_MS", "On SIGTERM the node announces its leave, then hands its chunks to their new " +

@@ -114,6 +114,12 @@ public sealed partial record NodeConfig
     /// </summary>
     public int UploadChunksInFlight { get; init; } = KeplerOptions.UploadChunksInFlightDefault;
 
+    /// <summary>
+    /// The most MiB of chunk buffers all uploads on the node hold together (UPLOAD_BUFFER_MB, default 32, at least
+    /// one chunk): more concurrent uploads share it rather than allocate more.
+    /// </summary>
+    public int UploadBufferMb { get; init; } = 32;
+
     /// <summary>Chunks scrub re-verifies per second (SCRUB_CHUNKS_PER_SECOND, default 20; 0 turns scrub off).</summary>
     public int ScrubChunksPerSecond { get; init; } = 20;
 
@@ -186,6 +192,7 @@ public sealed partial record NodeConfig
                 $"an integer 0..{ScrubPassHoursMax} (0: no pass floor)"),
             UploadChunksInFlight = reader.Int("UPLOAD_CHUNKS_IN_FLIGHT", KeplerOptions.UploadChunksInFlightDefault, 1,
                 KeplerOptions.UploadChunksInFlightMax, $"an integer 1..{KeplerOptions.UploadChunksInFlightMax}"),
+            UploadBufferMb = reader.Int("UPLOAD_BUFFER_MB", 32, 1, 65_536, "an integer 1..65536 (MiB)"),
             WriteTimeoutMs = reader.Int("WRITE_TIMEOUT_MS", 30_000, 1, WriteTimeoutMsMax,
                 $"an integer 1..{WriteTimeoutMsMax} (ms)"),
             HandoffTimeoutMs = reader.Int("HANDOFF_TIMEOUT_MS", 30_000, 0, WriteTimeoutMsMax,
@@ -206,6 +213,12 @@ public sealed partial record NodeConfig
             throw new ConfigException("GC_GRACE", $"{config.GcGraceSeconds} s is too short: it must exceed " +
                 $"WRITE_TIMEOUT_MS ({config.WriteTimeoutMs} ms) plus {GcGraceMarginMs / 1000} s (four anti-entropy " +
                 "rounds), or a chunk whose manifest is still on its way could be collected");
+        }
+
+        if (config.UploadBufferMb < config.ChunkSizeMb)
+        {
+            throw new ConfigException("UPLOAD_BUFFER_MB", $"{config.UploadBufferMb} is invalid: it must hold at " +
+                $"least one chunk (CHUNK_SIZE_MB {config.ChunkSizeMb})");
         }
 
         RequireKeyOffLoopback(config);

@@ -136,6 +136,7 @@ public sealed partial class NodeHost : IAsyncDisposable
             ScrubBytesPerSecond = config.ScrubBandwidthMbps * 1_000_000L,
             ScrubPassMicroseconds = config.ScrubPassHours * 3_600_000_000L,
             UploadChunksInFlight = config.UploadChunksInFlight,
+            UploadBufferBytesMax = config.UploadBufferMb * 1024L * 1024L,
             WriteTimeoutMicroseconds = config.WriteTimeoutMs * 1000L,
             GcGraceMicroseconds = config.GcGraceSeconds * 1_000_000L,
             // A short grace is collected promptly: a run at least every half grace, at most every 30 s.

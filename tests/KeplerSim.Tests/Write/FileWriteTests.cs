@@ -142,6 +142,8 @@ public sealed class FileWriteTests
         public NodeMetrics Metrics { get; } = new();
         public PendingWrites Pending { get; } = new();
 
+        public UploadBudget UploadBudget { get; } = new(64);
+
         public IReadOnlyList<NodeId> OwnersOf(string chunkId) => owners;
 
         public Task<ChunkId> StoreChunkAsync(ReadOnlyMemory<byte> data)

@@ -1,0 +1,66 @@
+namespace KeplerSim.Core.Write;
+
+/// <summary>
+/// The node-wide budget of upload chunk buffers (<see cref="Node.KeplerOptions.UploadBufferBytesMax"/>): however
+/// many uploads run at once, their buffers together stay within it, so peak memory does not grow with the number
+/// of concurrent uploads. An upload that already holds buffers never waits for the budget (it reuses its own once
+/// its oldest chunk is stored); one that holds none waits in arrival order until another upload returns some. So
+/// the budget can never deadlock: every waiter waits on uploads that are making progress.
+/// </summary>
+internal sealed class UploadBudget(int buffersMax)
+{
+    private readonly Queue<TaskCompletionSource> _waiting = new();
+
+    /// <summary>Buffers held by uploads now.</summary>
+    public int Taken { get; private set; }
+
+    /// <summary>The most buffers held at once so far.</summary>
+    public int Peak { get; private set; }
+
+    /// <summary>The most buffers all uploads may hold together.</summary>
+    public int BuffersMax => buffersMax;
+
+    /// <summary>Takes a buffer if the budget has one left and nobody waits for it.</summary>
+    public bool TryTake()
+    {
+        if (Taken >= buffersMax || _waiting.Count > 0)
+        {
+            return false;
+        }
+
+        Taken++;
+        Peak = Math.Max(Peak, Taken);
+        return true;
+    }
+
+    /// <summary>Takes a buffer, waiting (first come, first served) until one is returned.</summary>
+    public Task TakeAsync()
+    {
+        if (TryTake())
+        {
+            return Task.CompletedTask;
+        }
+
+        var waiter = new TaskCompletionSource();
+        _waiting.Enqueue(waiter);
+        return waiter.Task;
+    }
+
+    /// <summary>Returns <paramref name="count"/> buffers: each to the longest waiter, else to the budget.</summary>
+    public void Return(int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            if (_waiting.TryDequeue(out var waiter))
+            {
+                waiter.SetResult(); // The buffer passes straight to the waiter: Taken stays.
+            }
+            else
+            {
+                Taken--;
+            }
+        }
+
+        Invariant.That(Taken >= 0, "upload budget returned more buffers than it lent");
+    }
+}
