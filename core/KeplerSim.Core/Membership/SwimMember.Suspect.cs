@@ -52,6 +52,15 @@ public sealed partial class SwimMember
 
         if (alive.Incarnation <= info.Incarnation && !moved)
         {
+            // A member we hold as departed (left or dead) announces itself alive at an incarnation not above its
+            // departure: it restarted and knows nothing of it. Gossip the departure again, so it hears of it and
+            // refutes with a higher incarnation; otherwise it stays out of our view for good
+            // (scenarios/regressions/rejoin-after-leave-same-incarnation.yaml).
+            if (!info.IsLive)
+            {
+                ReannounceDeparture(info, info.Incarnation);
+            }
+
             return;
         }
 

@@ -1,8 +1,5 @@
 using System.CommandLine;
 using System.Net.Http.Headers;
-using System.Net.Security;
-using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
 
 namespace KeplerSim.Node.Cli;
 
@@ -40,15 +37,14 @@ internal static class ClientConnection
         var token = parse.GetValue(TokenOption) ?? Environment.GetEnvironmentVariable("KEPLER_TOKEN");
         var caPath = parse.GetValue(CaCertOption)?.FullName ?? Environment.GetEnvironmentVariable("KEPLER_CA_CERT");
         var handler = new SocketsHttpHandler();
-        if (parse.GetValue(InsecureOption))
+        try
         {
-            handler.SslOptions.RemoteCertificateValidationCallback = (_, _, _, _) => true;
+            ClientTls.Configure(handler, caPath, parse.GetValue(InsecureOption));
         }
-        else if (!string.IsNullOrWhiteSpace(caPath))
+        catch (IOException e)
         {
-            var authorities = LoadAuthorities(caPath);
-            handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
-                TrustedBy(authorities, certificate, errors);
+            handler.Dispose();
+            throw new ArgumentException(e.Message, e);
         }
 
         var client = new HttpClient(handler) { BaseAddress = baseUri, Timeout = Timeout.InfiniteTimeSpan };
@@ -58,47 +54,5 @@ internal static class ClientConnection
         }
 
         return client;
-    }
-
-    private static X509Certificate2Collection LoadAuthorities(string path)
-    {
-        var authorities = new X509Certificate2Collection();
-        try
-        {
-            authorities.ImportFromPemFile(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException)
-        {
-            throw new ArgumentException($"--ca-cert '{path}' cannot be read: {e.Message}", e);
-        }
-
-        return authorities.Count > 0
-            ? authorities
-            : throw new ArgumentException($"--ca-cert '{path}' holds no PEM certificate");
-    }
-
-    /// <summary>
-    /// Whether the server's certificate chains to one of <paramref name="authorities"/>; a name mismatch still
-    /// fails (only the chain's trust anchor is replaced).
-    /// </summary>
-    private static bool TrustedBy(X509Certificate2Collection authorities, X509Certificate? certificate,
-        SslPolicyErrors errors)
-    {
-        if (errors == SslPolicyErrors.None)
-        {
-            return true;
-        }
-
-        if (certificate is null || (errors & ~SslPolicyErrors.RemoteCertificateChainErrors) != 0)
-        {
-            return false;
-        }
-
-        using var chain = new X509Chain();
-        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        chain.ChainPolicy.CustomTrustStore.AddRange(authorities);
-        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        using var server = new X509Certificate2(certificate);
-        return chain.Build(server);
     }
 }
