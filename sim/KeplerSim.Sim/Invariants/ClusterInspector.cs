@@ -139,6 +139,21 @@ public sealed class ClusterInspector(Simulation sim)
         return ids;
     }) : null;
 
+    /// <summary>Whether the node's metadata records <paramref name="version"/> of <paramref name="path"/> (winner or
+    /// not); null if it is unreadable now.</summary>
+    public static bool? RecordsVersion(SimNode node, string path, VersionToken version) => HasKeplerSchema(node)
+        ? Query<bool?>(node, conn =>
+    {
+        using var cmd = conn.CreateCommand();
+        cmd.CommandText = "SELECT count(*) FROM files WHERE path = $p AND version_wall_us = $w " +
+            "AND version_logical = $l AND version_node = $n";
+        cmd.Parameters.AddWithValue("$p", path);
+        cmd.Parameters.AddWithValue("$w", version.WallMicroseconds);
+        cmd.Parameters.AddWithValue("$l", version.Logical);
+        cmd.Parameters.AddWithValue("$n", version.Node.Value);
+        return (long)cmd.ExecuteScalar()! > 0;
+    }) : null;
+
     /// <summary>The winning version token of <paramref name="path"/> in the node's metadata; null if none or
     /// unreadable.</summary>
     public static VersionToken? WinnerOf(SimNode node, string path) => HasKeplerSchema(node)
@@ -208,11 +223,12 @@ public sealed class ClusterInspector(Simulation sim)
         return (long)cmd.ExecuteScalar()!;
     }) : null;
 
-    /// <summary>Chunk ids referenced by the node's winning, live file versions (ordered), or null if
-    /// unreadable.</summary>
+    /// <summary>Chunk ids referenced by the node's current live file versions: winners and conflict versions
+    /// (neither superseded nor tombstones), ordered; null if unreadable. A conflict version is readable by its
+    /// token, so its chunks must stay on their owners as a winner's do.</summary>
     public static IReadOnlyList<string>? ReferencedChunks(SimNode node) => QueryIds(node,
         "SELECT DISTINCT r.chunk_id FROM chunk_refs r JOIN files f ON f.id = r.file_id " +
-        "WHERE f.is_winner = 1 AND f.tombstone = 0 ORDER BY r.chunk_id");
+        "WHERE (f.is_winner = 1 OR f.superseded = 0) AND f.tombstone = 0 ORDER BY r.chunk_id");
 
     /// <summary>The winning version token of every path in the node's metadata (ordered by path), or null if
     /// unreadable.</summary>

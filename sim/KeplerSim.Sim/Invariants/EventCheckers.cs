@@ -8,14 +8,19 @@ namespace KeplerSim.Sim.Invariants;
 /// <see cref="InvariantCatalog.CopiesDurableAtAck"/>), a manifest applied (<c>manifest.applied</c>: fencing), a
 /// chunk recorded (<c>chunk.replicated</c> on its target, <c>scrub.found</c> repaired, <c>chunk.read_repaired</c>:
 /// the recorded copy is durable and intact), a member declared dead (<c>member.dead</c>:
-/// <see cref="InvariantCatalog.NoFalseDead"/>). Reads only the disks, the metadata and the kernel.
+/// <see cref="InvariantCatalog.NoFalseDead"/>) or suspected (<c>member.suspect</c>:
+/// <see cref="InvariantCatalog.NoFalseSuspicion"/>), scrub condemning a copy (<c>scrub.found</c>:
+/// <see cref="InvariantCatalog.NoIntactCopyCondemned"/>). Reads only the disks, the metadata and the kernel (and,
+/// for the owners an acknowledgement counts, the acceptor's ring members as it changes them).
 /// </summary>
 public sealed class EventCheckers
 {
     private readonly CheckContext _context;
     private readonly IReadOnlySet<string> _declared;
     private readonly Action<string, string> _violated;
-    private readonly SortedDictionary<string, SortedSet<string>> _knownBy = new(StringComparer.Ordinal);
+    private readonly SortedDictionary<string, SortedDictionary<string, long>> _knownBy = new(StringComparer.Ordinal);
+    private readonly SortedDictionary<string, List<(long At, IReadOnlyList<string> View)>> _views =
+        new(StringComparer.Ordinal);
 
     /// <summary>Checks the declared invariants of <paramref name="declared"/>; each violation goes to
     /// <paramref name="violated"/> (invariant name, what was seen).</summary>
@@ -26,7 +31,11 @@ public sealed class EventCheckers
         _declared = declared;
         _violated = violated;
         FalseDead = new FalseDeadTracker(context);
+        FalseSuspicion = new FalseSuspicionTracker(context);
     }
+
+    /// <summary>The false-suspicion judge (its findings also go to the violation callback).</summary>
+    public FalseSuspicionTracker FalseSuspicion { get; }
 
     /// <summary>The false-death judge (its findings also go to the violation callback).</summary>
     public FalseDeadTracker FalseDead { get; }
@@ -42,6 +51,11 @@ public sealed class EventCheckers
             _violated(InvariantCatalog.NoFalseDead, death);
         }
 
+        if (_declared.Contains(InvariantCatalog.NoFalseSuspicion) && FalseSuspicion.OnRecord(record) is { } suspicion)
+        {
+            _violated(InvariantCatalog.NoFalseSuspicion, suspicion);
+        }
+
         if (record.Kind != TraceKind.Protocol || record.Detail is not { } detail
             || _context.Sim.FindNode(record.Node) is not { } node)
         {
@@ -55,18 +69,37 @@ public sealed class EventCheckers
                 if (WriteAck.Parse(detail) is { } ack)
                 {
                     AcksChecked++;
+                    var start = WriteStart(node, ack.Path, record.TimeMicroseconds);
+                    var knownMembers = KnownTo(node, start);
+                    Report(InvariantCatalog.CopiesDurableAtAck, InvariantChecks.CopiesDurableAtAck(_context, node,
+                        ack, knownMembers, OwnerViews(node, start)));
                     Report(InvariantCatalog.CopiesDurableAtAck,
-                        InvariantChecks.CopiesDurableAtAck(_context, node, ack, KnownTo(node)));
+                        InvariantChecks.ManifestDurableAtAck(_context, node, ack, knownMembers));
                 }
 
+                break;
+            case "ring.changed" when _context.MembershipView?.Invoke(node) is { } view:
+                if (!_views.TryGetValue(node.Name, out var views))
+                {
+                    _views[node.Name] = views = [];
+                }
+
+                views.Add((record.TimeMicroseconds, view));
+                break;
+            case "scrub.found" when _declared.Contains(InvariantCatalog.NoIntactCopyCondemned)
+                && Field(detail, "Status") == "Corrupt" && Field(detail, "ChunkId") is { Length: 64 } condemned
+                && !_context.KnownCorrupt.Contains((node.Name, condemned)):
+                _violated(InvariantCatalog.NoIntactCopyCondemned, $"{node.Name}'s scrub condemned its copy of " +
+                    $"{condemned[..12]} as corrupt, but no fault ever hit that file (its bytes matched the id)");
+                ReportRecorded(detail, node);
                 break;
             case "member.alive" when Field(detail, "Member") is { } member && member != node.Name:
                 if (!_knownBy.TryGetValue(node.Name, out var known))
                 {
-                    _knownBy[node.Name] = known = new SortedSet<string>(StringComparer.Ordinal);
+                    _knownBy[node.Name] = known = new SortedDictionary<string, long>(StringComparer.Ordinal);
                 }
 
-                known.Add(member);
+                known.TryAdd(member, record.TimeMicroseconds);
                 break;
             case "manifest.applied" when _declared.Contains(InvariantCatalog.VersionsNeverRegress):
                 if (Field(detail, "Path") is { } path)
@@ -76,30 +109,65 @@ public sealed class EventCheckers
                 }
 
                 break;
-            case "chunk.replicated" or "scrub.found" or "chunk.read_repaired"
-                when _declared.Contains(InvariantCatalog.ReplicasDurableAndVerified):
-                var target = detail.StartsWith("chunk.replicated", StringComparison.Ordinal)
-                    ? _context.Sim.FindNode(Field(detail, "Target") ?? "") : node;
-                if (Field(detail, "ChunkId") is { Length: 64 } id && target is not null
-                    && (!detail.StartsWith("scrub.found", StringComparison.Ordinal)
-                        || detail.Contains("Repaired = True", StringComparison.Ordinal)))
-                {
-                    Report(InvariantCatalog.ReplicasDurableAndVerified,
-                        InvariantChecks.RecordedChunkDurable(_context, target, id));
-                }
-
+            case "chunk.replicated" or "scrub.found" or "chunk.read_repaired":
+                ReportRecorded(detail, node);
                 break;
         }
     }
 
+    /// <summary><see cref="InvariantCatalog.ReplicasDurableAndVerified"/> for a chunk just recorded.</summary>
+    private void ReportRecorded(string detail, SimNode node)
+    {
+        if (!_declared.Contains(InvariantCatalog.ReplicasDurableAndVerified))
+        {
+            return;
+        }
+
+        var target = detail.StartsWith("chunk.replicated", StringComparison.Ordinal)
+            ? _context.Sim.FindNode(Field(detail, "Target") ?? "") : node;
+        if (Field(detail, "ChunkId") is { Length: 64 } id && target is not null
+            && (!detail.StartsWith("scrub.found", StringComparison.Ordinal)
+                || detail.Contains("Repaired = True", StringComparison.Ordinal)))
+        {
+            Report(InvariantCatalog.ReplicasDurableAndVerified,
+                InvariantChecks.RecordedChunkDurable(_context, target, id));
+        }
+    }
+
+    /// <summary>When the write <paramref name="acceptor"/> acknowledges began: the issue of the earliest put of
+    /// <paramref name="path"/> on it that has not completed (else now).</summary>
+    private long WriteStart(SimNode acceptor, string path, long now) => _context.Ledger.Ops
+        .Where(o => o.Kind == Scenarios.FileOpKind.Put && o.Node == acceptor.Name && o.Path == path
+            && o.CompletedAt is null).Select(o => o.IssuedAt).DefaultIfEmpty(now).Min();
+
+    /// <summary>
+    /// The ring member sets <paramref name="acceptor"/> placed chunks over during a write that began at
+    /// <paramref name="start"/>: the one in force then, every later one, and the current one. A copy counts towards
+    /// the acknowledgement on a node that owns the chunk in any of them (the ring may change during a write); null
+    /// when the acceptor's view is unknown (then any node counts).
+    /// </summary>
+    private IReadOnlyList<IReadOnlyList<string>>? OwnerViews(SimNode acceptor, long start)
+    {
+        if (_context.MembershipView?.Invoke(acceptor) is not { } current)
+        {
+            return null;
+        }
+
+        var history = _views.GetValueOrDefault(acceptor.Name) ?? [];
+        var before = history.LastOrDefault(v => v.At <= start).View;
+        return history.Where(v => v.At > start).Select(v => v.View).Append(current)
+            .Concat(before is null ? history.Take(1).Select(v => v.View) : [before]).ToList();
+    }
+
     /// <summary>
     /// The members the durability contract counts for a write <paramref name="acceptor"/> acknowledges: with a
-    /// static member list, every node started and not stopped; with SWIM, those of them the acceptor has ever
-    /// learnt of (a <c>member.alive</c> it published), and itself. Knowledge only grows: a member declared dead
+    /// static member list, every node started and not stopped; with SWIM, those of them the acceptor had learnt of
+    /// (a <c>member.alive</c> it published) when the write began (<paramref name="start"/>: N is fixed then, a
+    /// member learnt of mid-write does not raise it), and itself. Knowledge only grows: a member declared dead
     /// still counts (it may come back), so a node cut off from its peers is held to the full N; only a node that
     /// joined after the acceptor last heard of anyone does not count yet.
     /// </summary>
-    private int KnownTo(SimNode acceptor)
+    private int KnownTo(SimNode acceptor, long start)
     {
         var members = _context.Members;
         if (_context.Options.Swim is null)
@@ -108,7 +176,7 @@ public sealed class EventCheckers
         }
 
         var known = _knownBy.GetValueOrDefault(acceptor.Name);
-        return members.Count(m => m == acceptor || known?.Contains(m.Name) == true);
+        return members.Count(m => m == acceptor || (known?.TryGetValue(m.Name, out var at) == true && at <= start));
     }
 
     private void Report(string name, string? violation)

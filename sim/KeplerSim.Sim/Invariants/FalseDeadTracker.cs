@@ -184,7 +184,8 @@ public sealed partial class FalseDeadTracker
 
     private static string Seconds(long microseconds) => Scenarios.ScenarioRun.Seconds(microseconds);
 
-    [GeneratedRegex(@"^member\.(?<kind>\w+) \w+ \{ Member = (?<member>[^,]+), Incarnation = -?\d+" +
-        @"(, From = (?<from>[^ ,]+))?", RegexOptions.CultureInvariant)]
+    // The trace prints an event as its record: the base's Kind comes first ("{ Kind = member.dead, Member = …").
+    [GeneratedRegex(@"^member\.(?<kind>\w+) \w+ \{ (Kind = \S+, )?Member = (?<member>[^,]+), " +
+        @"Incarnation = -?\d+(, From = (?<from>[^ ,]+))?", RegexOptions.CultureInvariant)]
     private static partial Regex MemberPattern();
 }

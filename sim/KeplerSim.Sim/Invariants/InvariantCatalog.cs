@@ -85,6 +85,12 @@ public static class InvariantCatalog
     /// nodes.</summary>
     public const string CopiesDurableAtAck = "copies_durable_at_ack";
 
+    /// <summary>Scrub condemns a copy as corrupt only when a fault really hit its file.</summary>
+    public const string NoIntactCopyCondemned = "no_intact_copy_condemned";
+
+    /// <summary>No node suspects a member an indirect probe could reach.</summary>
+    public const string NoFalseSuspicion = "no_false_suspicion";
+
     /// <summary>No node that was alive was declared dead.</summary>
     public const string NoFalseDead = "no_false_dead";
 
@@ -101,9 +107,9 @@ public static class InvariantCatalog
         new(QueuesEmpty, InvariantPhase.Liveness, ProtocolCapabilities.Chunks, true,
             "every live node's replication_queue is empty"),
         new(ReplicasOnOwners, InvariantPhase.Liveness, ProtocolCapabilities.Chunks, true,
-            "every chunk of a winning file version is intact on each of its N ring owners"),
+            "every chunk of a winning or conflict file version is intact on each of its N ring owners"),
         new(NoSurplusCopies, InvariantPhase.Liveness, ProtocolCapabilities.Chunks, true,
-            "no chunk of a winning file version remains on a node that does not own it"),
+            "no chunk of a winning or conflict file version remains on a node that does not own it"),
         new(CorruptChunksRepaired, InvariantPhase.Liveness, ProtocolCapabilities.Chunks, true,
             "no chunk file on any live node is corrupt"),
         new(GarbageCollected, InvariantPhase.Liveness, ProtocolCapabilities.Chunks, true,
@@ -118,15 +124,22 @@ public static class InvariantCatalog
         new(NoFalseDead, InvariantPhase.Safety, ProtocolCapabilities.Membership, true,
             "no node was declared dead while it and its declarer were running and reachable from a majority " +
             "(links with <= 10% loss) for the whole suspicion window"),
+        new(NoFalseSuspicion, InvariantPhase.Safety, ProtocolCapabilities.Membership, true,
+            "no node suspected a member while both ran and every relay it could pick for an indirect probe ran " +
+            "with lossless, uncut links to both for the whole probe (the direct link may be cut)"),
         new(CopiesDurableAtAck, InvariantPhase.Safety, ProtocolCapabilities.Chunks, true,
             "at every write acknowledgement, each chunk is durable and intact on the copies its durability " +
-            "promised (all N, quorum N/2+1, fast 1; N = min(RF, members started and not left)), distinct nodes"),
+            "promised (all N, quorum N/2+1, fast 1; N = min(RF, members started and not left)), distinct nodes " +
+            "owning it, and the manifest is recorded on as many nodes"),
         new(ReadsReturnWrittenBytes, InvariantPhase.Safety, ProtocolCapabilities.Files, true,
             "every successful get returned exactly the bytes of a put of that path issued before it completed"),
         new(VersionsNeverRegress, InvariantPhase.Safety, ProtocolCapabilities.Chunks, true,
             "fencing: no node's winning version of a path is ever replaced by one with an older version token"),
         new(ReplicasDurableAndVerified, InvariantPhase.Safety, ProtocolCapabilities.Chunks, true,
             "every chunk row in a node's metadata has a durable file on its disk whose SHA-256 matches the id"),
+        new(NoIntactCopyCondemned, InvariantPhase.Safety, ProtocolCapabilities.Chunks, true,
+            "scrub declares a chunk copy corrupt (and drops it) only if a fault really hit the file: a read error " +
+            "or any other doubt is no verdict"),
         new(OutsiderChangesNothing, InvariantPhase.Safety, ProtocolCapabilities.Membership, true,
             "no member, chunk, manifest or tombstone of an outsider (a process without the cluster key) is ever " +
             "accepted by any node"),

@@ -27,13 +27,17 @@ public static partial class InvariantChecks
     /// <summary>
     /// Safety, at the instant <paramref name="node"/> acknowledges a write: every chunk of the acknowledged version
     /// is durable and intact (simulated disk: survives a crash now, bytes hash to the id) on at least
-    /// <see cref="PromisedCopies"/> distinct nodes, N over <paramref name="knownMembers"/> (default: the nodes
-    /// started and not stopped). Ground truth only: the disks, not what any node believes. A copy a known fault
-    /// (corruption) hit counts: the protocol cannot prevent that. Null when it holds, or when the version cannot
-    /// be read from the node's metadata (busy); else what was short.
+    /// <see cref="PromisedCopies"/> distinct nodes that own it, N over <paramref name="knownMembers"/> (default: the
+    /// nodes started and not stopped). Ground truth only: the disks, not what any node believes. Owners are
+    /// computed by the independent <see cref="PlacementReference"/> over the ring member sets the acceptor held
+    /// during the write (<paramref name="ownerViews"/>; a node owning the chunk in any of them counts; null: any
+    /// node counts), so a hinted copy on a non-owner (the acceptor's own included) never counts for <c>all</c> and
+    /// <c>quorum</c> (<c>fast</c> promises the acceptor's copy, owner or not). A copy a known
+    /// fault (corruption) hit counts: the protocol cannot prevent that. Null when it holds, or when the version
+    /// cannot be read from the node's metadata (busy); else what was short.
     /// </summary>
     public static string? CopiesDurableAtAck(CheckContext context, SimNode node, WriteAck ack,
-        int? knownMembers = null)
+        int? knownMembers = null, IReadOnlyList<IReadOnlyList<string>>? ownerViews = null)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(node);
@@ -55,10 +59,16 @@ public static partial class InvariantChecks
         var members = knownMembers ?? context.Members.Count;
         var required = PromisedCopies(ack.Durability, context.Options.ReplicationFactor, members);
         var holders = context.Sim.Nodes.Where(n => n.Epoch > 0).ToList();
+        // 'fast' promises this node's copy, owner or hinted; 'all' and 'quorum' promise copies on owners.
+        var rings = required <= 1 && ack.Durability.Equals("Fast", StringComparison.OrdinalIgnoreCase) ? null
+            : ownerViews?.Select(v => new PlacementReference(v, context.Options.VirtualNodesPerNode,
+            Math.Min(context.Options.ReplicationFactor, Core.Ring.RingOptions.ReplicationFactorMax))).ToList();
         var short_ = new List<string>();
         foreach (var id in chunks.Distinct(StringComparer.Ordinal))
         {
-            var copies = holders.Where(h => context.KnownCorrupt.Contains((h.Name, id))
+            var owners = rings?.SelectMany(r => r.OwnersOf(id)).ToHashSet(StringComparer.Ordinal);
+            var copies = holders.Where(h => owners?.Contains(h.Name) != false).Where(h =>
+                context.KnownCorrupt.Contains((h.Name, id))
                 ? h.Disk.Exists(Core.Storage.ChunkStore.PathOf(id))
                 : context.Inspector.HoldsDurableIntact(h, id)).Select(h => h.Name).ToList();
             if (copies.Count < required)
@@ -69,8 +79,31 @@ public static partial class InvariantChecks
 
         return short_.Count == 0 ? null
             : $"{node.Name} acknowledged {ack.Path} {ack.Version} ({ack.Durability.ToLowerInvariant()}: " +
-              $"{required} durable intact copies on distinct nodes promised, N over {members} " +
-              $"known member(s)) with {short_.Count} chunk(s) short: " + Examples(short_);
+              $"{required} durable intact copies on distinct owners promised, N over {members} " +
+              $"known member(s)) with {short_.Count} chunk(s) short (owner copies): " + Examples(short_);
+    }
+
+    /// <summary>
+    /// Safety, at the instant <paramref name="node"/> acknowledges a write: the acknowledged version (its manifest)
+    /// is recorded in the committed metadata of at least <see cref="PromisedCopies"/> distinct nodes, as the
+    /// durability contract promises (docs/PROTOCOL.md). A running node whose metadata cannot be read now (busy)
+    /// counts; a node that is down and unreadable does not.
+    /// Null when it holds; else where the manifest was.
+    /// </summary>
+    public static string? ManifestDurableAtAck(CheckContext context, SimNode node, WriteAck ack, int? knownMembers)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(node);
+        ArgumentNullException.ThrowIfNull(ack);
+        var members = knownMembers ?? context.Members.Count;
+        var required = PromisedCopies(ack.Durability, context.Options.ReplicationFactor, members);
+        var holders = context.Sim.Nodes.Where(n => n.Epoch > 0
+            && ClusterInspector.RecordsVersion(n, ack.Path, ack.Version) is { } recorded
+                ? recorded : n.State == SimNodeState.Running).Select(n => n.Name).ToList();
+        return holders.Count >= required ? null
+            : $"{node.Name} acknowledged {ack.Path} {ack.Version} ({ack.Durability.ToLowerInvariant()}: manifest " +
+              $"on {required} nodes promised, N over {members} known member(s)), but only " +
+              $"[{string.Join(",", holders)}] record it";
     }
 
     /// <summary>
@@ -136,7 +169,9 @@ public sealed partial record WriteAck(string Path, VersionToken Version, string 
             int.Parse(match.Groups["chunks"].Value, CultureInfo.InvariantCulture));
     }
 
-    [GeneratedRegex(@"\{ Path = (?<path>.*), Version = (?<version>\S+), Durability = (?<durability>\w+), " +
-        @"Chunks = (?<chunks>\d+), SizeBytes = \d+ \}$", RegexOptions.CultureInvariant)]
+    // The trace prints an event as its record: the base's Kind comes first ("{ Kind = write.ack, Path = …").
+    [GeneratedRegex(@"\{ (Kind = \S+, )?Path = (?<path>.*), Version = (?<version>\S+), " +
+        @"Durability = (?<durability>\w+), Chunks = (?<chunks>\d+), SizeBytes = \d+ \}$",
+        RegexOptions.CultureInvariant)]
     private static partial Regex AckPattern();
 }

@@ -48,6 +48,9 @@ public enum ChaosAction
     Delete,
     /// <summary>List of the whole path set.</summary>
     List,
+    /// <summary>The same path written (even <see cref="ChaosStep.Mask"/>) or deleted (odd) on two nodes at the same
+    /// instant: concurrent versions, conflict versions and, for deletes, equal clock readings.</summary>
+    Concurrent,
     /// <summary>Crash with torn unsynced writes, restarting after <see cref="ChaosStep.LengthMs"/>.</summary>
     Crash,
     /// <summary>Crash and start again at once.</summary>
@@ -75,6 +78,14 @@ public enum ChaosAction
     /// <summary>Outsiders without the cluster key (odd <see cref="ChaosStep.Size"/>: an old key) attack the
     /// node: joins, writes, tombstones, replays (invariant <c>outsider_changes_nothing</c>).</summary>
     Outsider,
+    /// <summary>The node's disk fails reads (10–100 %, from <see cref="ChaosStep.Size"/>) for the length.</summary>
+    ReadErrors,
+    /// <summary>Every operation of the node's disk is 5–50 times slower (from <see cref="ChaosStep.Size"/>) for the
+    /// length: its copies land late.</summary>
+    SlowDisk,
+    /// <summary>Cut the link between the node and one other node, both ways, every other link intact (an indirect
+    /// path stays), healed after the length.</summary>
+    Cut,
 }
 
 /// <summary>One generated step. Node indexes wrap around the cluster size, so the step generator does not depend
@@ -135,7 +146,7 @@ public sealed record ChaosCase(ChaosCluster Cluster, IReadOnlyList<ChaosStep> St
                     GcGrace = Ms(c.GcGraceMs),
                     GcInterval = Ms(c.GcIntervalMs),
                     ScrubChunksPerSecond = c.ScrubChunksPerSecond,
-                    ScrubPass = new Duration(0), // scrub at the drawn rate (the node default spreads a pass over a day)
+                    ScrubPass = new Duration(0), // the drawn rate (the node spreads a pass over a day)
                 },
             },
             Expect = new ExpectSpec
@@ -172,7 +183,7 @@ public sealed record ChaosCase(ChaosCluster Cluster, IReadOnlyList<ChaosStep> St
     {
         var c = Cluster;
         var started = new SortedSet<int>(Enumerable.Range(0, c.Initial));
-        var minCopies = Steps.Where(s => s.Action == ChaosAction.Put)
+        var minCopies = Steps.Where(s => s.Action is ChaosAction.Put or ChaosAction.Concurrent)
             .Select(s => new KeplerOptions { ReplicationFactor = c.ReplicationFactor }.RequiredCopies(s.Durability))
             .DefaultIfEmpty(c.ReplicationFactor).Min();
 
@@ -205,7 +216,7 @@ public sealed record ChaosCase(ChaosCluster Cluster, IReadOnlyList<ChaosStep> St
                 started.Add(node);
             }
             else if (step.Action >= ChaosAction.Crash && step.Action is not (ChaosAction.Partition
-                or ChaosAction.OneWay or ChaosAction.Network) && !started.Contains(node))
+                or ChaosAction.OneWay or ChaosAction.Network or ChaosAction.Cut) && !started.Contains(node))
             {
                 continue; // A fault on a node that has not joined yet: the validator would refuse it.
             }
@@ -223,21 +234,23 @@ public sealed record ChaosCase(ChaosCluster Cluster, IReadOnlyList<ChaosStep> St
             }
 
             // A file operation goes to the node if it has joined, else to n1 (always started).
-            Add(steps, scenario, step, started.Contains(node) ? node : 0);
+            var other = (node + 1) % c.Nodes;
+            Add(steps, scenario, step, started.Contains(node) ? node : 0, started.Contains(other) ? other : 0);
         }
 
         // In time order (heals and disk restores were added at their own times); equal times keep their order.
         return steps.OrderBy(s => s.At.Microseconds).Select((s, i) => Reindex(s, i)).ToList();
     }
 
-    private void Add(List<ScenarioStep> steps, Scenario scenario, ChaosStep s, int node)
+    private void Add(List<ScenarioStep> steps, Scenario scenario, ChaosStep s, int node, int other)
     {
         var at = Ms(s.AtMs);
         var nodes = new[] { Name(node) };
         var healAt = Math.Min(DurationMs, s.AtMs + s.LengthMs);
-        ScenarioStep Step(StepKind kind, Duration? when = null) => new()
+        ScenarioStep Step(StepKind kind, Duration? when = null, string? on = null) => new()
         {
-            Index = steps.Count, Kind = kind, At = when ?? at, Nodes = nodes, SourcePath = $"steps[{steps.Count}]",
+            Index = steps.Count, Kind = kind, At = when ?? at, Nodes = on is null ? nodes : [on],
+            SourcePath = $"steps[{steps.Count}]",
         };
         switch (s.Action)
         {
@@ -245,6 +258,20 @@ public sealed record ChaosCase(ChaosCluster Cluster, IReadOnlyList<ChaosStep> St
                 var kind = (StepKind)((int)StepKind.Put + (int)s.Action);
                 steps.Add(Copy(Step(kind), path: s.Action == ChaosAction.List ? "d" : PathSet[s.Path % PathSet.Count],
                     size: s.Size, durability: s.Durability));
+                break;
+            case ChaosAction.Concurrent:
+                var both = s.Mask % 2 == 0 ? StepKind.Put : StepKind.Delete;
+                steps.Add(Copy(Step(both), path: PathSet[s.Path % PathSet.Count], size: s.Size,
+                    durability: s.Durability));
+                steps.Add(Copy(Step(both, on: Name(other)), path: PathSet[s.Path % PathSet.Count],
+                    size: s.Size + 1, durability: s.Durability));
+                break;
+            case ChaosAction.Cut when Cluster.Nodes > 1:
+                var peer = (node + 1 + s.Mask % (Cluster.Nodes - 1)) % Cluster.Nodes;
+                steps.Add(Copy(Step(StepKind.Partition), groups: [[Name(node)], [Name(peer)]]));
+                steps.Add(Step(StepKind.Heal, Ms(healAt)));
+                break;
+            case ChaosAction.Cut:
                 break;
             case ChaosAction.Crash:
                 steps.Add(Copy(Step(StepKind.Crash), length: s.LengthMs));
@@ -267,7 +294,7 @@ public sealed record ChaosCase(ChaosCluster Cluster, IReadOnlyList<ChaosStep> St
 
                 break;
             default:
-                AddFault(steps, scenario, s, Step, healAt);
+                AddFault(steps, scenario, s, (kind, when) => Step(kind, when), healAt);
                 break;
         }
     }
@@ -286,10 +313,22 @@ public sealed record ChaosCase(ChaosCluster Cluster, IReadOnlyList<ChaosStep> St
             case ChaosAction.Corrupt:
                 steps.Add(step(StepKind.Corrupt, null));
                 break;
-            case ChaosAction.DiskFull:
-                var full = CopyOf(scenario.Disk);
-                full.CapacityMb = FullDiskMb;
-                steps.Add(Copy(step(StepKind.Disk, null), disk: full));
+            case ChaosAction.DiskFull or ChaosAction.ReadErrors or ChaosAction.SlowDisk:
+                var faulty = CopyOf(scenario.Disk);
+                if (s.Action == ChaosAction.DiskFull)
+                {
+                    faulty.CapacityMb = FullDiskMb;
+                }
+                else if (s.Action == ChaosAction.ReadErrors)
+                {
+                    faulty.ReadErrors = (1 + s.Size % 10) / 10.0;
+                }
+                else
+                {
+                    (faulty.Slow, faulty.SlowFactor) = (1, 5 * (1 + s.Size % 10));
+                }
+
+                steps.Add(Copy(step(StepKind.Disk, null), disk: faulty));
                 steps.Add(Copy(step(StepKind.Disk, Ms(healAt)), disk: CopyOf(scenario.Disk)));
                 break;
             case ChaosAction.ClockJump:

@@ -75,6 +75,7 @@ public static class ChaosGen
         (4, Gen.Const(ChaosAction.Get)),
         (2, Gen.Const(ChaosAction.Delete)),
         (1, Gen.Const(ChaosAction.List)),
+        (2, Gen.Const(ChaosAction.Concurrent)),
         (2, Gen.Const(ChaosAction.Crash)),
         (1, Gen.Const(ChaosAction.Restart)),
         (1, Gen.Const(ChaosAction.Pause)),
@@ -87,7 +88,10 @@ public static class ChaosGen
         (1, Gen.Const(ChaosAction.ClockSkew)),
         (1, Gen.Const(ChaosAction.Start)),
         (1, Gen.Const(ChaosAction.Stop)),
-        (1, Gen.Const(ChaosAction.Outsider)));
+        (1, Gen.Const(ChaosAction.Outsider)),
+        (1, Gen.Const(ChaosAction.ReadErrors)),
+        (1, Gen.Const(ChaosAction.SlowDisk)),
+        (1, Gen.Const(ChaosAction.Cut)));
 
     /// <summary>One step with its parameters.</summary>
     public static readonly Gen<ChaosStep> Step = Gen.Select(

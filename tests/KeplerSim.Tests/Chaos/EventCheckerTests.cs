@@ -135,6 +135,31 @@ public sealed class EventCheckerTests
         Assert.Single(tracker.FalseDeaths);
     }
 
+    /// <summary>
+    /// The event checkers read the events as the trace prints them: "kind " + the record, whose printed members
+    /// start with the base's Kind. Until this test, their patterns expected "{ Path = …" and "{ Member = …", so on
+    /// real runs copies_durable_at_ack and no_false_dead never judged anything (hand-written details hid it).
+    /// </summary>
+    [Fact]
+    public void Event_checkers_read_events_as_the_trace_prints_them()
+    {
+        var printed = "write.ack " + new WriteAcknowledged("d/a", "1767225601217734.0@n1", "Quorum", 3, 3000);
+        Assert.StartsWith("write.ack WriteAcknowledged { Kind = write.ack, Path = d/a,", printed,
+            StringComparison.Ordinal);
+        var ack = WriteAck.Parse(printed);
+        Assert.NotNull(ack);
+        Assert.Equal(("d/a", "Quorum", 3), (ack.Path, ack.Durability, ack.Chunks));
+
+        using var sim = IdleCluster(5);
+        var tracker = new FalseDeadTracker(new CheckContext(sim, new KeplerOptions(), new FileLedger()));
+        Feed(tracker, 10, TraceKind.NodeStarted, "n1", null);
+        Feed(tracker, 20_000_000, TraceKind.Protocol, "n1",
+            "member.suspect " + new Core.Membership.MemberSuspectEvent("n2", 0, "n1"));
+        Assert.NotNull(Feed(tracker, 25_000_000, TraceKind.Protocol, "n1",
+            "member.dead " + new Core.Membership.MemberDeadEvent("n2", 0, "n1")));
+        Assert.Equal(1, tracker.Judged);
+    }
+
     [Fact]
     public void No_false_dead_excuses_a_death_when_the_member_was_cut_off_from_the_majority()
     {

@@ -1,0 +1,145 @@
+using System.Text.RegularExpressions;
+using KeplerSim.Core.Node;
+using KeplerSim.Sim.Kernel;
+
+namespace KeplerSim.Sim.Invariants;
+
+/// <summary>
+/// <c>no_false_suspicion</c> from the kernel's ground truth: a node suspects a member only when no indirect probe
+/// could have reached it. A suspicion a node raises itself (its own probe failed) is false when, for the whole probe
+/// (one probe interval stretched by the prober's health score, plus one interval of margin): the prober and the
+/// member ran; the prober's view named at least one relay alive, and every relay it could pick (members it saw
+/// alive, the member excepted) ran, with links prober↔relay and relay↔member uncut and lossless both ways; and the
+/// prober's view of those relays did not change. The direct link between the two may be cut: that is what ping-req
+/// (indirect probes) are for. Anything less calm (loss, a paused relay, a fresh view) is not judged.
+/// </summary>
+public sealed partial class FalseSuspicionTracker
+{
+    private readonly CheckContext _context;
+    private readonly long _probeIntervalMicroseconds;
+    private readonly List<(long At, Calm State)> _states = [];
+    private readonly SortedDictionary<string, List<(long At, string Member)>> _viewChanges =
+        new(StringComparer.Ordinal);
+    private long? _dirtySince;
+
+    /// <summary>Tracks a run.</summary>
+    public FalseSuspicionTracker(CheckContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        _context = context;
+        _probeIntervalMicroseconds = (context.Options.Swim ?? new Core.Membership.SwimOptions())
+            .ProbeIntervalMicroseconds;
+    }
+
+    /// <summary>Suspicions judged so far (false or not).</summary>
+    public long Judged { get; private set; }
+
+    /// <summary>Feeds one trace record; returns the description of a false suspicion it reveals, or null.</summary>
+    public string? OnRecord(TraceRecord record)
+    {
+        if (_dirtySince is { } since && record.TimeMicroseconds > since)
+        {
+            Capture(since);
+            _dirtySince = null;
+        }
+
+        switch (record.Kind)
+        {
+            case TraceKind.NodeCrashed or TraceKind.NodeStarted or TraceKind.NodePaused or TraceKind.NodeResumed
+                or TraceKind.Partition:
+                Capture(record.TimeMicroseconds);
+                _dirtySince = record.TimeMicroseconds; // A stop marks the node stopped right after its crash.
+                return null;
+            case TraceKind.Step:
+                _dirtySince = record.TimeMicroseconds; // The step's own change (network, stop) follows its record.
+                return null;
+            case TraceKind.Protocol when record.Detail?.StartsWith("member.", StringComparison.Ordinal) == true:
+                return OnMemberEvent(record);
+            default:
+                return null;
+        }
+    }
+
+    private string? OnMemberEvent(TraceRecord record)
+    {
+        if (MemberPattern().Match(record.Detail!) is not { Success: true } match
+            || match.Groups["member"].Value == record.Node)
+        {
+            return null;
+        }
+
+        var (kind, member) = (match.Groups["kind"].Value, match.Groups["member"].Value);
+        if (!_viewChanges.TryGetValue(record.Node, out var changes))
+        {
+            _viewChanges[record.Node] = changes = [];
+        }
+
+        changes.Add((record.TimeMicroseconds, member));
+        return kind == "suspect" && match.Groups["from"].Value == record.Node
+            ? Judge(record.Node, member, record.TimeMicroseconds)
+            : null;
+    }
+
+    private string? Judge(string prober, string member, long now)
+    {
+        if (_dirtySince is { } since)
+        {
+            Capture(since);
+            _dirtySince = null;
+        }
+
+        if (_context.Sim.FindNode(prober)?.Program is not KeplerNode { Membership: { } swim })
+        {
+            return null;
+        }
+
+        var from = now - _probeIntervalMicroseconds * (swim.HealthScore + 2);
+        var relays = swim.Members.Where(m => m.Status == Core.Membership.MemberStatus.Alive
+            && m.Id.Value != prober && m.Id.Value != member).Select(m => m.Id.Value).ToList();
+        var start = _states.FindLastIndex(s => s.At <= from);
+        if (relays.Count == 0 || start < 0 || _viewChanges[prober].Any(c => c.At >= from && c.At < now
+            && relays.Contains(c.Member, StringComparer.Ordinal)))
+        {
+            return null;
+        }
+
+        Judged++;
+        var calm = _states.Skip(start).Where(s => s.At <= now).All(s => s.State.Up.Contains(prober)
+            && s.State.Up.Contains(member) && relays.All(r => s.State.Up.Contains(r)
+                && s.State.Clean(prober, r) && s.State.Clean(r, prober) && s.State.Clean(r, member)
+                && s.State.Clean(member, r)));
+        return !calm ? null
+            : $"{prober} suspected {member} at {Scenarios.ScenarioRun.Seconds(now)} although both ran and relay(s) " +
+              $"[{string.Join(",", relays)}] ran with lossless links to both since " +
+              $"{Scenarios.ScenarioRun.Seconds(Math.Max(0, from))}: an indirect probe had a path";
+    }
+
+    /// <summary>Records the network and node state as of <paramref name="now"/>.</summary>
+    private void Capture(long now)
+    {
+        var members = _context.Members;
+        var up = members.Where(n => n.State == SimNodeState.Running).Select(n => n.Name)
+            .ToHashSet(StringComparer.Ordinal);
+        var clean = new HashSet<(string, string)>();
+        foreach (var a in members)
+        {
+            foreach (var b in members.Where(b => b != a && !_context.Sim.Network.IsBlocked(a, b)
+                && _context.Sim.Network.FaultsOf(a, b).LossProbability == 0))
+            {
+                clean.Add((a.Name, b.Name));
+            }
+        }
+
+        _states.Add((now, new Calm(up, clean)));
+    }
+
+    private sealed record Calm(IReadOnlySet<string> Up, IReadOnlySet<(string, string)> Links)
+    {
+        public bool Clean(string from, string to) => Links.Contains((from, to));
+    }
+
+    // The trace prints an event as its record: the base's Kind comes first ("{ Kind = member.dead, Member = …").
+    [GeneratedRegex(@"^member\.(?<kind>\w+) \w+ \{ (Kind = \S+, )?Member = (?<member>[^,]+), " +
+        @"Incarnation = -?\d+(, From = (?<from>[^ ,]+))?", RegexOptions.CultureInvariant)]
+    private static partial Regex MemberPattern();
+}
