@@ -27,8 +27,9 @@ public sealed class IntegrityTests
         {
             hosts.Add(await Nodes.StartInProcessAsync(specs[0].Environment(specs, ("CHUNK_SIZE_MB", "1"),
                 ("REPLICATION_FACTOR", "2"), ("SCRUB_CHUNKS_PER_SECOND", "0"))));
+            // Scrub at its rate: the default spreads a pass over a day (SCRUB_PASS_HOURS).
             hosts.Add(await Nodes.StartInProcessAsync(specs[1].Environment(specs, ("CHUNK_SIZE_MB", "1"),
-                ("REPLICATION_FACTOR", "2"))));
+                ("REPLICATION_FACTOR", "2"), ("SCRUB_PASS_HOURS", "0"))));
             var data = Nodes.RandomBytes(3 * ChunkBytes + 1000);
             var chunks = data.Chunk(ChunkBytes).Select(c => Convert.ToHexStringLower(SHA256.HashData(c))).ToList();
             using var first = Nodes.Client(hosts[0].HttpAddress);
