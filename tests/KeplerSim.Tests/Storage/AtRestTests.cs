@@ -3,6 +3,8 @@ using KeplerSim.Core.Storage;
 using KeplerSim.Sim.Kernel;
 using KeplerSim.Tests.Sim;
 
+using static KeplerSim.Tests.Storage.StoreTestKit;
+
 namespace KeplerSim.Tests.Storage;
 
 /// <summary>Chunk files encrypted at rest (AtRestFormat): sealing, tampering, mixed stores and the key check.</summary>
@@ -16,16 +18,6 @@ public sealed class AtRestTests
     private static readonly AtRestKey KeyB = KeyOf(2);
 
     private static AtRestKey KeyOf(byte fill) => new(Enumerable.Repeat(fill, AtRestKey.KeySizeBytes).ToArray());
-
-    private static (string Id, byte[] Data) MakeChunk(ulong seed, int sizeBytes)
-    {
-        var data = new byte[sizeBytes];
-        new DeterministicRandom(seed).NextBytes(data);
-        return (ChunkStore.IdOf(data), data);
-    }
-
-    private static T Run<T>(Simulation sim, SimNode node, Func<NodeRuntime, Task<T>> work, string what) =>
-        sim.Await(node.Spawn(work), what);
 
     private static ChunkStore StoreOf(NodeRuntime runtime, AtRestKey? key) => new(runtime with { AtRestKey = key });
 

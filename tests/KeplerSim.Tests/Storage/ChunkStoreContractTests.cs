@@ -1,8 +1,8 @@
 using KeplerSim.Core;
-using KeplerSim.Core.Runtime;
 using KeplerSim.Core.Storage;
-using KeplerSim.Sim.Kernel;
 using KeplerSim.Tests.Sim;
+
+using static KeplerSim.Tests.Storage.StoreTestKit;
 
 namespace KeplerSim.Tests.Storage;
 
@@ -14,16 +14,6 @@ namespace KeplerSim.Tests.Storage;
 [Trait("Category", "Fast")]
 public sealed class ChunkStoreContractTests
 {
-    private static (string Id, byte[] Data) MakeChunk(ulong seed, int sizeBytes)
-    {
-        var data = new byte[sizeBytes];
-        new DeterministicRandom(seed).NextBytes(data);
-        return (ChunkStore.IdOf(data), data);
-    }
-
-    private static T Run<T>(Simulation sim, SimNode node, Func<NodeRuntime, Task<T>> work, string what) =>
-        sim.Await(node.Spawn(work), what);
-
     [Fact]
     public void Confirm_present_and_confirm_durable_answer_true_only_for_the_right_copy()
     {

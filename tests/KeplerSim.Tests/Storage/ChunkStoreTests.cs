@@ -4,6 +4,8 @@ using KeplerSim.Core.Storage;
 using KeplerSim.Sim.Kernel;
 using KeplerSim.Tests.Sim;
 
+using static KeplerSim.Tests.Storage.StoreTestKit;
+
 namespace KeplerSim.Tests.Storage;
 
 /// <summary>The metadata index as the chunk store sees it; SQLite stands here later. Survives crashes.</summary>
@@ -32,19 +34,6 @@ internal sealed class MemoryChunkIndex : IChunkIndex
 public sealed class ChunkStoreTests
 {
     private const int FrameBytes = 64 << 10;
-
-    private static (string Id, byte[] Data) MakeChunk(IRandom random, int sizeBytes)
-    {
-        var data = new byte[sizeBytes];
-        random.NextBytes(data);
-        return (ChunkStore.IdOf(data), data);
-    }
-
-    private static (string Id, byte[] Data) MakeChunk(ulong seed, int sizeBytes) =>
-        MakeChunk(new DeterministicRandom(seed), sizeBytes);
-
-    private static T Run<T>(Simulation sim, SimNode node, Func<NodeRuntime, Task<T>> work, string what) =>
-        sim.Await(node.Spawn(work), what);
 
     private static IReadOnlyList<string> ChunkFiles(SimNode node) =>
         [.. node.Disk.AllFiles().Where(f => f.StartsWith(ChunkStore.RootDirectory + "/", StringComparison.Ordinal))];
