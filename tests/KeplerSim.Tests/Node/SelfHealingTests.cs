@@ -85,6 +85,10 @@ public sealed class SelfHealingTests(ITestOutputHelper output)
         Assert.Equal(data, cluster.Get(2, "s"));
         Assert.True(cluster.Sim.RunUntil(() => cluster.Kepler(victim).ScrubCounts.Repaired >= corrupted, 60 * SimHarness.Second),
             $"waiting for scrub to repair {corrupted} chunks (counts {cluster.Kepler(victim).ScrubCounts})");
+        // Exactly the corrupted chunks were found and repaired, each once (Stryker survivors in Scrubber.cs: the
+        // Found and Repaired counters removed or inverted).
+        Assert.Equal((corrupted, corrupted), (cluster.Kepler(victim).ScrubCounts.Found,
+            cluster.Kepler(victim).ScrubCounts.Repaired));
         foreach (var id in cluster.ChunksOf(0, "s"))
         {
             Assert.Equal(3, cluster.DurableOwnerCopies(id));
