@@ -1,4 +1,5 @@
 using KeplerSim.Core.Metadata;
+using KeplerSim.Core.Replication;
 using KeplerSim.Core.Storage;
 
 namespace KeplerSim.Core.Node;
@@ -40,28 +41,16 @@ public sealed partial class KeplerNode
         {
             foreach (var chunk in batch)
             {
-                ChunkStatus status;
-                try
-                {
-                    status = await Store.VerifyAsync(chunk.Id);
-                }
-                catch (IOException)
+                if (await Scrubber.CheckAsync(this, _runtime.Events, chunk.Id) is not { } outcome)
                 {
                     unreadable++;
                     continue;
                 }
 
                 verified++;
-                if (status == ChunkStatus.Ok)
-                {
-                    continue;
-                }
-
-                corrupt += status == ChunkStatus.Corrupt ? 1 : 0;
-                missing += status == ChunkStatus.Missing ? 1 : 0;
-                var replaced = await ReplaceCorruptLocalCopyAsync(chunk.Id);
-                repaired += replaced ? 1 : 0;
-                _runtime.Events.Publish(new ScrubFound(chunk.Id, status.ToString(), replaced));
+                corrupt += outcome.Status == ChunkStatus.Corrupt ? 1 : 0;
+                missing += outcome.Status == ChunkStatus.Missing ? 1 : 0;
+                repaired += outcome.Repaired ? 1 : 0;
             }
         }
 

@@ -1,3 +1,4 @@
+using KeplerSim.Core.Diagnostics;
 using KeplerSim.Core.Node;
 using KeplerSim.Core.Runtime;
 using KeplerSim.Core.Storage;
@@ -83,6 +84,27 @@ internal sealed class Scrubber(IScrubContext node, NodeRuntime runtime, KeplerOp
 
     private async Task ScrubAsync(string id)
     {
+        if (await CheckAsync(node, runtime.Events, id) is not { } outcome)
+        {
+            return; // A read error is not proof of corruption; the next pass looks again.
+        }
+
+        Verified++;
+        if (outcome.Status != ChunkStatus.Ok)
+        {
+            Found++;
+            Repaired += outcome.Repaired ? 1 : 0;
+        }
+    }
+
+    /// <summary>
+    /// Verifies one local chunk now and replaces a corrupt or missing copy from a peer (publishing
+    /// <see cref="ScrubFound"/>); null when the chunk could not be read (an I/O error is no verdict). Shared by scrub
+    /// and the operator's integrity check (<see cref="KeplerNode.CheckIntegrityAsync"/>).
+    /// </summary>
+    internal static async Task<(ChunkStatus Status, bool Repaired)?> CheckAsync(IScrubContext node,
+        IEventPublisher events, string id)
+    {
         ChunkStatus status;
         try
         {
@@ -90,21 +112,18 @@ internal sealed class Scrubber(IScrubContext node, NodeRuntime runtime, KeplerOp
         }
         catch (IOException)
         {
-            return; // A read error is not proof of corruption; the next pass looks again.
+            return null;
         }
 
-        Verified++;
         if (status == ChunkStatus.Ok)
         {
-            return;
+            return (status, false);
         }
-
-        Found++;
 
         // With no intact copy anywhere reachable the file is deleted: with its row gone nothing would look at it
         // again (chaos regression scenarios/regressions/unrepairable-corrupt-chunk.yaml).
         var repaired = await node.ReplaceCorruptLocalCopyAsync(id);
-        Repaired += repaired ? 1 : 0;
-        runtime.Events.Publish(new ScrubFound(id, status.ToString(), repaired));
+        events.Publish(new ScrubFound(id, status.ToString(), repaired));
+        return (status, repaired);
     }
 }

@@ -34,8 +34,7 @@ public sealed partial class NodeHost
         }
 
         _log.Leaving(timeoutMs);
-        var report = await Loop.InvokeAsync(() => Node.LeaveAsync(timeoutMs * 1000L));
-        _log.Left(report.LocalChunks, report.LiveMembers, report.QueueLeft);
+        var report = await HandOffAsync(timeoutMs);
         _drained.TrySetResult(report);
         return report;
     }

@@ -216,7 +216,6 @@ public sealed partial class NodeHost : IAsyncDisposable
         }
     }
 
-    /// <summary>Stops the gateway, the sockets and the loop (an orderly stop; a crash is kill -9).</summary>
     /// <summary>
     /// Leaves the cluster gracefully (SIGTERM): stops serving HTTP, announces the leave through SWIM (peers mark
     /// the node left, not dead) and hands the chunks off for at most HANDOFF_TIMEOUT_MS. Dispose afterwards.
@@ -235,7 +234,13 @@ public sealed partial class NodeHost : IAsyncDisposable
             _gateway = null;
         }
 
-        var report = await Loop.InvokeAsync(() => Node.LeaveAsync(Config.HandoffTimeoutMs * 1000L));
+        return await HandOffAsync(Config.HandoffTimeoutMs);
+    }
+
+    /// <summary>Announces the leave, hands the chunks off for at most <paramref name="timeoutMs"/>; logs it.</summary>
+    private async Task<HandoffReport> HandOffAsync(long timeoutMs)
+    {
+        var report = await Loop.InvokeAsync(() => Node.LeaveAsync(timeoutMs * 1000L));
         _log.Left(report.LocalChunks, report.LiveMembers, report.QueueLeft);
         return report;
     }

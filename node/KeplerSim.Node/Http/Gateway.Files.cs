@@ -241,17 +241,18 @@ internal sealed partial class Gateway
         : throw new BadRequestException("invalid_version",
             $"version '{text}' is invalid: expected a version token such as 1700000000000000.0@n1");
 
-    private static int ParseLimit(string? text)
+    /// <summary>A <c>limit</c>: absent is <paramref name="fallback"/>, else 1..<paramref name="max"/>.</summary>
+    private static int ParseLimit(string? text, int fallback = 1000, int max = ListLimitMax)
     {
         if (string.IsNullOrEmpty(text))
         {
-            return 1000;
+            return fallback;
         }
 
         return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var limit)
-            && limit is >= 1 and <= ListLimitMax
+            && limit >= 1 && limit <= max
             ? limit
-            : throw new BadRequestException("invalid_limit", $"limit '{text}' is invalid: expected 1..{ListLimitMax}");
+            : throw new BadRequestException("invalid_limit", $"limit '{text}' is invalid: expected 1..{max}");
     }
 
     private static bool IsHex(string text) =>

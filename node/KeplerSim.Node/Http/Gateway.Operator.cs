@@ -67,7 +67,7 @@ internal sealed partial class Gateway
         int limit;
         try
         {
-            limit = ParseUnderReplicatedLimit(context.Request.Query["limit"]);
+            limit = ParseLimit(context.Request.Query["limit"], fallback: 100, max: UnderReplicatedLimitMax);
         }
         catch (BadRequestException e)
         {
@@ -87,18 +87,4 @@ internal sealed partial class Gateway
 
     private Func<HttpContext, Task<IResult>> IntegrityCheck => context =>
         CallAsync(context, () => _host.Node.CheckIntegrityAsync(), report => Results.Ok(report));
-
-    private static int ParseUnderReplicatedLimit(string? text)
-    {
-        if (string.IsNullOrEmpty(text))
-        {
-            return 100;
-        }
-
-        return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var limit)
-            && limit is >= 1 and <= UnderReplicatedLimitMax
-            ? limit
-            : throw new BadRequestException("invalid_limit",
-                $"limit '{text}' is invalid: expected 1..{UnderReplicatedLimitMax}");
-    }
 }
