@@ -1,0 +1,295 @@
+using KeplerSim.Core.Membership;
+using KeplerSim.Sim.Kernel;
+using KeplerSim.Tests.Sim;
+
+namespace KeplerSim.Tests.Membership;
+
+/// <summary>
+/// SWIM's update rules one datagram at a time: crafted alive, suspect and dead updates are handed to n1 as its
+/// receiver would (<see cref="SwimMember.HandleDatagram"/>), and n1's view, its pending gossip and the updates it
+/// then sends (read off the simulated network's tap) are checked. Written to kill the Stryker survivors of
+/// SwimMember.Suspect.cs and SwimMember.Gossip.cs that only slow chaos scenarios reached: re-announced departures,
+/// refutation arithmetic, the dead and left rules, alive updates' metadata and times, reaping, and gossip to the
+/// recently dead (docs/TESTING.md, "Membership survivors").
+/// </summary>
+[Trait("Category", "Fast")]
+public sealed class SwimUpdateRulesTests
+{
+    private const long Second = SimHarness.Second;
+
+    [Fact]
+    public void A_departed_member_announcing_its_old_incarnation_hears_of_its_departure_again()
+    {
+        using var cluster = Drained(4, 21);
+        var x = cluster.Nodes[3];
+        Leave(cluster, x);
+        var a = cluster.Swim(0);
+        var incarnation = a.Find(x.Id)!.Incarnation;
+
+        var sent = Capture(cluster, cluster.Nodes[0]);
+        Feed(cluster, from: 1, Alive(x, incarnation));
+
+        // The restarted member knows nothing of its departure: n1 keeps it left and gossips the departure again,
+        // as a leave (from the member itself), so the member refutes with a higher incarnation.
+        Assert.Equal(MemberStatus.Left, a.Find(x.Id)!.Status);
+        Assert.Equal(1, a.PendingUpdates);
+        cluster.Sim.RunFor(Second);
+        Assert.Contains(new DeadUpdate(x.Name, incarnation, x.Name), sent);
+
+        // One incarnation higher is a real return.
+        Feed(cluster, from: 1, Alive(x, incarnation + 1));
+        Assert.Equal(MemberStatus.Alive, a.Find(x.Id)!.Status);
+        Assert.Equal(incarnation + 1, a.Find(x.Id)!.Incarnation);
+    }
+
+    [Fact]
+    public void A_suspicion_of_a_departed_member_re_gossips_the_departure_only_at_its_incarnation()
+    {
+        using var cluster = Drained(4, 22);
+        var x = cluster.Nodes[3];
+        Leave(cluster, x);
+        var a = cluster.Swim(0);
+        var incarnation = a.Find(x.Id)!.Incarnation;
+
+        // At another incarnation the accusation is not about the departure n1 knows: nothing to repeat.
+        Feed(cluster, from: 1, new SuspectUpdate(x.Name, incarnation + 1, "n2"));
+        Assert.Equal(0, a.PendingUpdates);
+        Assert.Equal(MemberStatus.Left, a.Find(x.Id)!.Status);
+        Assert.Equal(incarnation, a.Find(x.Id)!.Incarnation);
+
+        var sent = Capture(cluster, cluster.Nodes[0]);
+        Feed(cluster, from: 1, new SuspectUpdate(x.Name, incarnation, "n2"));
+        Assert.Equal(1, a.PendingUpdates);
+        cluster.Sim.RunFor(Second);
+        Assert.Contains(new DeadUpdate(x.Name, incarnation, x.Name), sent);
+        Assert.Equal(MemberStatus.Left, a.Find(x.Id)!.Status);
+    }
+
+    [Fact]
+    public void A_suspicion_of_a_dead_member_re_gossips_the_death_in_the_observers_name()
+    {
+        using var cluster = Drained(4, 23);
+        var x = cluster.Nodes[3];
+        x.Crash();
+        cluster.RunUntil(() => cluster.AllSee(x, MemberStatus.Dead), 60 * Second, "every survivor to declare n4 dead");
+        DrainGossip(cluster);
+        var a = cluster.Swim(0);
+        var incarnation = a.Find(x.Id)!.Incarnation;
+
+        var sent = Capture(cluster, cluster.Nodes[0]);
+        Feed(cluster, from: 2, new SuspectUpdate(x.Name, incarnation, "n3"));
+        Assert.Equal(1, a.PendingUpdates);
+        cluster.Sim.RunFor(Second);
+
+        // A death is repeated as n1's own verdict, not as a leave: a straggler must not mark n4 left.
+        Assert.Contains(new DeadUpdate(x.Name, incarnation, "n1"), sent);
+        Assert.DoesNotContain(new DeadUpdate(x.Name, incarnation, x.Name), sent);
+        Assert.Equal(MemberStatus.Dead, a.Find(x.Id)!.Status);
+    }
+
+    [Fact]
+    public void A_dead_member_can_still_be_marked_left_and_nothing_else_moves_a_departed_one()
+    {
+        using var cluster = Drained(4, 24);
+        var x = cluster.Nodes[3];
+        x.Crash();
+        cluster.RunUntil(() => cluster.AllSee(x, MemberStatus.Dead), 60 * Second, "every survivor to declare n4 dead");
+        DrainGossip(cluster);
+        var a = cluster.Swim(0);
+        var dead = a.Find(x.Id)!;
+
+        // A second death verdict changes nothing, not even the time of the last status change.
+        cluster.Sim.RunFor(Second);
+        Feed(cluster, from: 1, new DeadUpdate(x.Name, dead.Incarnation, "n2"));
+        Assert.Equal(dead, a.Find(x.Id));
+        Assert.Equal(0, a.PendingUpdates);
+
+        // Its own (late) leave does move it: dead → left, passed on.
+        Feed(cluster, from: 1, new DeadUpdate(x.Name, dead.Incarnation, x.Name));
+        var left = a.Find(x.Id)!;
+        Assert.Equal(MemberStatus.Left, left.Status);
+        Assert.Equal(cluster.Sim.Now, left.StatusChangedMicroseconds);
+        Assert.Equal(1, a.PendingUpdates);
+
+        // Once left, no verdict moves it, at any incarnation.
+        Feed(cluster, from: 1, new DeadUpdate(x.Name, dead.Incarnation + 5, "n2"),
+            new DeadUpdate(x.Name, dead.Incarnation + 5, x.Name));
+        Assert.Equal(left, a.Find(x.Id));
+    }
+
+    [Fact]
+    public void A_stale_death_verdict_about_a_live_member_is_ignored()
+    {
+        using var cluster = Drained(4, 25);
+        var a = cluster.Swim(0);
+        var member = cluster.Nodes[2];
+        Feed(cluster, from: 1, Alive(member, 3));
+        Assert.Equal(3, a.Find(member.Id)!.Incarnation);
+
+        Feed(cluster, from: 1, new DeadUpdate(member.Name, 2, "n2"), new SuspectUpdate(member.Name, 2, "n2"));
+
+        Assert.Equal(MemberStatus.Alive, a.Find(member.Id)!.Status);
+        Assert.Equal(3, a.Find(member.Id)!.Incarnation);
+    }
+
+    [Fact]
+    public void A_refutation_jumps_past_the_accusation_and_a_stale_one_is_answered_without_a_new_incarnation()
+    {
+        using var cluster = Drained(4, 26);
+        var a = cluster.Swim(0);
+        var before = a.Self.Incarnation;
+        var sent = Capture(cluster, cluster.Nodes[0]);
+
+        // Accused at an incarnation above its own, n1 comes back one above the accusation, not one above itself.
+        Feed(cluster, from: 1, new SuspectUpdate("n1", before + 5, "n2"));
+        Assert.Equal(before + 6, a.Self.Incarnation);
+        Assert.Equal(1, a.Counters.Refutations);
+        Assert.Equal(1, a.HealthScore);
+        cluster.Sim.RunFor(Second);
+        Assert.Contains(sent, u => u is AliveUpdate { Node: "n1" } alive && alive.Incarnation == before + 6);
+
+        // An accusation of an incarnation already refuted: announce the current one again, without raising it.
+        DrainGossip(cluster);
+        sent.Clear();
+        Feed(cluster, from: 1, new DeadUpdate("n1", before + 2, "n2"));
+        Assert.Equal(before + 6, a.Self.Incarnation);
+        Assert.Equal(1, a.Counters.Refutations);
+        Assert.Equal(1, a.PendingUpdates);
+        cluster.Sim.RunFor(Second);
+        Assert.Contains(sent, u => u is AliveUpdate { Node: "n1" } alive && alive.Incarnation == before + 6);
+
+        // Declared dead at its current incarnation: refute once more.
+        Feed(cluster, from: 1, new DeadUpdate("n1", before + 6, "n2"));
+        Assert.Equal(before + 7, a.Self.Incarnation);
+        Assert.Equal(MemberStatus.Alive, a.Self.Status);
+    }
+
+    [Fact]
+    public void An_alive_update_carries_metadata_and_keeps_the_time_of_the_last_status_change()
+    {
+        using var cluster = Drained(4, 27);
+        var a = cluster.Swim(0);
+        var member = cluster.Nodes[2];
+        var before = a.Find(member.Id)!;
+
+        cluster.Sim.RunFor(Second);
+        Feed(cluster, from: 1, Alive(member, before.Incarnation + 1, [9, 9]));
+        var after = a.Find(member.Id)!;
+        Assert.Equal(before.Incarnation + 1, after.Incarnation);
+        Assert.Equal(new byte[] { 9, 9 }, after.Metadata.ToArray());
+        Assert.Equal(before.StatusChangedMicroseconds, after.StatusChangedMicroseconds);
+        Assert.Equal(1, a.PendingUpdates);
+
+        // Suspect, then alive again (n3 refutes the suspicion n1 gossips): both are status changes, stamped when
+        // they happen. (n3 heard of itself at a higher incarnation above and refuted already: read it now.)
+        cluster.Sim.RunFor(Second);
+        var current = a.Find(member.Id)!.Incarnation;
+        Feed(cluster, from: 1, new SuspectUpdate(member.Name, current, "n2"));
+        var suspectedAt = cluster.Sim.Now;
+        Assert.Equal(MemberStatus.Suspect, a.Find(member.Id)!.Status);
+        Assert.Equal(suspectedAt, a.Find(member.Id)!.StatusChangedMicroseconds);
+        cluster.RunUntil(() => a.Find(member.Id)!.Status == MemberStatus.Alive, 5 * Second, "n3 to refute",
+            Second / 1000);
+        var back = a.Find(member.Id)!;
+        Assert.True(back.Incarnation > current, "the refutation raised n3's incarnation");
+        Assert.InRange(back.StatusChangedMicroseconds, suspectedAt + 1, cluster.Sim.Now);
+
+        // Another address claiming a live member's id is ignored (memberlist's conflict rule), whatever its
+        // incarnation.
+        Feed(cluster, from: 1, new AliveUpdate(member.Name, back.Incarnation + 9, "elsewhere", 1, "elsewhere", 2, null));
+        Assert.Equal(back, a.Find(member.Id));
+    }
+
+    [Fact]
+    public void The_recently_dead_get_gossip_and_the_long_dead_are_forgotten()
+    {
+        var options = new SwimOptions
+        {
+            GossipToTheDeadMicroseconds = 10 * Second,
+            DeadRetentionMicroseconds = 40 * Second,
+        };
+        using var cluster = Drained(4, 28, options);
+        var a = cluster.Swim(0);
+        var x = cluster.Nodes[3];
+        var toX = new List<long>();
+        cluster.Sim.Network.Tap = (from, to, _) =>
+        {
+            if (from == cluster.Nodes[0] && to == x.GossipAddress)
+            {
+                toX.Add(cluster.Sim.Now);
+            }
+        };
+        x.Crash();
+        cluster.RunUntil(() => a.Find(x.Id)?.Status == MemberStatus.Dead, 60 * Second, "n1 to declare n4 dead",
+            Second / 100);
+        var deadAt = a.Find(x.Id)!.StatusChangedMicroseconds;
+
+        // Right after the verdict n1's gossip (the news of the death itself) still goes to n4 as well.
+        cluster.Sim.RunFor(2 * Second);
+        Assert.Contains(toX, t => t > deadAt);
+
+        // Past GossipToTheDead, gossip (here: news of a refutation) no longer does.
+        cluster.Sim.RunFor(10 * Second);
+        DrainGossip(cluster);
+        var quietSince = cluster.Sim.Now;
+        Feed(cluster, from: 1, new SuspectUpdate("n1", a.Self.Incarnation, "n2"));
+        cluster.Sim.RunFor(3 * Second);
+        Assert.DoesNotContain(toX, t => t >= quietSince);
+
+        // Kept until DeadRetention has passed (its news must not be learnt again as new), forgotten after.
+        cluster.RunUntil(() => cluster.Sim.Now >= deadAt + 39 * Second, 60 * Second, "39 s after the verdict");
+        Assert.NotNull(a.Find(x.Id));
+        cluster.RunUntil(() => a.Find(x.Id) is null, 5 * Second, "n1 to forget n4 once its retention passed");
+    }
+
+    private static SwimCluster Drained(int nodes, ulong seed, SwimOptions? options = null)
+    {
+        var cluster = SwimCluster.Create(nodes, seed, options);
+        cluster.RunUntilConverged(20 * Second);
+        DrainGossip(cluster);
+        return cluster;
+    }
+
+    /// <summary>Runs until no running member has an update left to gossip.</summary>
+    private static void DrainGossip(SwimCluster cluster) =>
+        cluster.RunUntil(() => cluster.Running.All(n => cluster.Swim(n).PendingUpdates == 0), 30 * Second,
+            "every member's pending gossip to be sent out");
+
+    private static void Leave(SwimCluster cluster, SimNode node)
+    {
+        cluster.Sim.Await(node.Spawn(_ => cluster.Swim(node).LeaveAsync()), $"{node.Name} to leave");
+        cluster.RunUntil(() => cluster.AllSee(node, MemberStatus.Left), 10 * Second, $"every member to see {node.Name} left");
+        DrainGossip(cluster);
+    }
+
+    private static AliveUpdate Alive(SimNode node, long incarnation, byte[]? metadata = null) =>
+        new(node.Name, incarnation, node.GossipAddress.Host, node.GossipAddress.Port, node.TransferAddress.Host,
+            node.TransferAddress.Port, metadata);
+
+    /// <summary>Hands n1 one datagram carrying <paramref name="updates"/>, as if node <paramref name="from"/> sent it.</summary>
+    private static void Feed(SwimCluster cluster, int from, params MemberUpdate[] updates)
+    {
+        var target = cluster.Nodes[0];
+        var sender = cluster.Nodes[from].GossipAddress;
+        var bytes = SwimCodec.AssembleDatagram(null, updates.Select(SwimCodec.EncodeUpdate).ToList());
+        cluster.Sim.Await(target.Spawn(_ =>
+        {
+            cluster.Swim(target).HandleDatagram(sender, bytes);
+            return Task.CompletedTask;
+        }), "n1 to handle the crafted datagram");
+    }
+
+    /// <summary>Every update <paramref name="node"/> sends from now on, decoded off the network's tap.</summary>
+    private static List<MemberUpdate> Capture(SwimCluster cluster, SimNode node)
+    {
+        var updates = new List<MemberUpdate>();
+        cluster.Sim.Network.Tap = (from, _, payload) =>
+        {
+            if (from == node && SwimCodec.TryDecodeDatagram(payload, out string? _) is { Updates: { } carried })
+            {
+                updates.AddRange(carried);
+            }
+        };
+        return updates;
+    }
+}
