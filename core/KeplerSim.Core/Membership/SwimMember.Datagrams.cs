@@ -137,16 +137,32 @@ public sealed partial class SwimMember
         }
 
         var sequence = NextSequence();
+        var acked = false;
         RegisterAck(sequence, _options.ProbeTimeoutMicroseconds,
-            onAck: () => Send(from, new SwimAck(request.Sequence), SwimTraffic.Ack),
-            onNack: null,
-            onTimeout: () =>
+            onAck: () =>
             {
-                if (request.WantNack)
+                acked = true;
+                Send(from, new SwimAck(request.Sequence), SwimTraffic.Ack);
+            },
+            onNack: null,
+            onTimeout: () => { });
+        if (request.WantNack)
+        {
+            // Lifeguard (footnote 5 of the paper): nack at 80 % of the probe timeout. The requester asked at its own
+            // probe timeout and stops counting at the end of its probe interval (twice that by default), so a nack
+            // sent at the full timeout always came a network delay too late and every relayed probe of a dead node
+            // raised the requester's health score by the number of relays, stretching healthy nodes' probing
+            // (memberlist shares the flaw; swift-cluster-membership#6 fixed it the same way). A target that answers
+            // after the nack is still relayed until the full timeout.
+            _runtime.Clock.Schedule(_options.ProbeTimeoutMicroseconds * 4 / 5, () =>
+            {
+                if (!acked && !_stopped)
                 {
                     Send(from, new SwimNack(request.Sequence), SwimTraffic.Nack);
                 }
             });
+        }
+
         var target = new NetAddress(request.TargetHost, request.TargetPort);
         Send(target, new SwimPing(sequence, request.Target, Id.Value), SwimTraffic.Ping);
     }
