@@ -120,7 +120,8 @@ internal sealed partial class Gateway
         };
     }
 
-    /// <summary>Serves the document and the reference page; both open and offline (Scalar's bundle is embedded).</summary>
+    /// <summary>Serves the document and the reference page: both open, both offline (Scalar's script is embedded).
+    /// </summary>
     private static void MapOpenApi(WebApplication app)
     {
         app.MapOpenApi(OpenApiPath).ExcludeFromDescription();

@@ -20,8 +20,10 @@ function Sparkline({ values, label, format }) {
   const width = 160;
   const height = 36;
   const max = Math.max(1, ...values);
+  // Newest sample at the right edge; a short history is stretched over the whole width.
+  const step = width / Math.max(1, values.length - 1);
   const points = values.map((v, i) =>
-    `${(i / Math.max(1, SAMPLES_KEPT - 1)) * width},${height - 2 - (v / max) * (height - 4)}`).join(' ');
+    `${width - (values.length - 1 - i) * step},${height - 2 - (v / max) * (height - 4)}`).join(' ');
   const last = values.length ? values[values.length - 1] : null;
   return html`
     <figure class="spark">

@@ -11,7 +11,7 @@ public sealed class Browser : IAsyncDisposable
     /// <summary>The browser the tests drive (installed by .ci/run where missing).</summary>
     public const string ChromiumPath = "/usr/bin/chromium";
 
-    /// <summary>Bounded waits in the browser: generous for a loaded 2-core machine, ended as soon as they hold.</summary>
+    /// <summary>Bounded waits in the browser: generous for a loaded 2-core machine, end once they hold.</summary>
     public const float TimeoutMs = 30_000;
 
     private readonly IPlaywright _playwright;
@@ -31,6 +31,7 @@ public sealed class Browser : IAsyncDisposable
     {
         Assert.True(File.Exists(ChromiumPath), $"{ChromiumPath} is missing: .ci/run installs Debian's chromium");
         Environment.SetEnvironmentVariable("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1");
+        Assertions.SetDefaultExpectTimeout(TimeoutMs);
         var playwright = await Playwright.CreateAsync();
         var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {
@@ -72,12 +73,12 @@ public sealed class Browser : IAsyncDisposable
         return await context.NewPageAsync();
     }
 
-    /// <summary>Saves a full-page screenshot as a test artifact and returns its path.</summary>
-    public static async Task<string> ScreenshotAsync(IPage page, string name)
+    /// <summary>Saves a screenshot (of the whole page by default) as a test artifact and returns its path.</summary>
+    public static async Task<string> ScreenshotAsync(IPage page, string name, bool fullPage = true)
     {
         Directory.CreateDirectory(ArtifactsDir);
         var path = Path.Combine(ArtifactsDir, name + ".png");
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = path, FullPage = true });
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = path, FullPage = fullPage });
         return path;
     }
 

@@ -39,8 +39,12 @@ public sealed class OpenApiTests
             Assert.True(paths.TryGetProperty(path, out var item), $"{path} is missing from the document");
             Assert.True(item.TryGetProperty(method.ToLowerInvariant(), out var operation),
                 $"{method} {path} is missing from the document");
-            Assert.False(string.IsNullOrEmpty(operation.GetProperty("operationId").GetString()), $"{method} {path} name");
-            Assert.False(string.IsNullOrEmpty(operation.GetProperty("summary").GetString()), $"{method} {path} summary");
+            foreach (var field in new[] { "operationId", "summary" })
+            {
+                var value = operation.GetProperty(field).GetString();
+                Assert.False(string.IsNullOrEmpty(value), $"{method} {path} has no {field}");
+            }
+
             var errors = operation.GetProperty("responses").EnumerateObject()
                 .Where(r => r.Name[0] is '4' or '5').ToList();
             Assert.True(errors.Count >= 4, $"{method} {path} documents {errors.Count} error responses");

@@ -16,7 +16,7 @@ public sealed class UiClusterTests(ITestOutputHelper output)
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
 
     [Fact]
-    public async Task Upload_on_one_node_list_download_and_delete_on_another_then_a_killed_node_turns_suspect_then_dead()
+    public async Task Upload_on_one_node_download_and_delete_on_another_then_a_killed_node_turns_suspect_then_dead()
     {
         using var dir = new TempDir();
         var specs = new[] { "s1", "s2", "s3" }.Select(id => NodeSpec.Create(id, dir)).ToList();
@@ -51,7 +51,7 @@ public sealed class UiClusterTests(ITestOutputHelper output)
         }
     }
 
-    /// <summary>Uploads through the file picker into the folder e2e/ and waits for its progress row to finish.</summary>
+    /// <summary>Uploads through the file picker into the folder e2e/; waits for its progress row to finish.</summary>
     private async Task UploadAsync(IPage page, NodeSpec node, string file)
     {
         await page.GotoAsync(new Uri(node.Url, "ui/#/files/e2e/").ToString());
@@ -59,7 +59,8 @@ public sealed class UiClusterTests(ITestOutputHelper output)
         var row = page.GetByRole(AriaRole.List, new() { Name = "Uploads" }).GetByRole(AriaRole.Listitem);
         await Assertions.Expect(row).ToHaveClassAsync("done");
         await Assertions.Expect(page.GetByRole(AriaRole.Progressbar, new() { Name = "Upload of ui-test.bin" }))
-            .ToHaveAttributeAsync("value", new FileInfo(file).Length.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            .ToHaveAttributeAsync("value",
+                new FileInfo(file).Length.ToString(System.Globalization.CultureInfo.InvariantCulture));
         // The folder's listing on the uploading node shows the file right away.
         await Assertions.Expect(page.GetByRole(AriaRole.Cell, new() { Name = "ui-test.bin", Exact = true }))
             .ToBeVisibleAsync();
@@ -145,9 +146,14 @@ public sealed class UiClusterTests(ITestOutputHelper output)
         await page.GotoAsync(new Uri(node.Url, "ui/#/node").ToString());
         await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = node.Id, Exact = true }))
             .ToBeVisibleAsync();
-        // The events list fills from /api/events as the page opens a stream (at least the membership churn).
+        // The events the UI received since it opened (on the Cluster page, while s3 died) are listed here.
+        await Assertions.Expect(page.GetByRole(AriaRole.List, new() { Name = "Recent events, newest first" }))
+            .ToContainTextAsync("member.dead");
         await Assertions.Expect(page.GetByRole(AriaRole.Img, new() { NameRegex = new("^HTTP requests.s: now \\d") }))
             .ToBeVisibleAsync();
+        // Sparklines draw a line once two rates were sampled (three scrapes, 2 s apart).
+        await Assertions.Expect(page.Locator("figure.spark polyline").First)
+            .ToHaveAttributeAsync("points", new System.Text.RegularExpressions.Regex(@"^\S+ \S+"));
         output.WriteLine("screenshot: " + await Browser.ScreenshotAsync(page, "node"));
     }
 }

@@ -95,6 +95,34 @@ public sealed class UiPageTests(UiNodeFixture fixture, ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_file_dropped_on_the_page_is_uploaded_with_progress_and_listed()
+    {
+        var offsite = new List<string>();
+        var page = await fixture.Browser.PageAsync(offsite);
+        await page.GotoAsync(new Uri(fixture.Host.HttpAddress, "ui/#/files/dropped/").ToString());
+        // What a drag from the desktop delivers: a drop event whose DataTransfer holds a File.
+        var drop = await page.EvaluateHandleAsync("""
+            () => {
+              const data = new DataTransfer();
+              data.items.add(new File([new Uint8Array(300000).fill(7)], 'dropped.bin'));
+              return data;
+            }
+            """);
+        var zone = page.GetByRole(AriaRole.Region, new() { Name = "Upload" });
+        await zone.DispatchEventAsync("dragover", new Dictionary<string, object> { ["dataTransfer"] = drop });
+        await zone.DispatchEventAsync("drop", new Dictionary<string, object> { ["dataTransfer"] = drop });
+        await Assertions.Expect(page.GetByRole(AriaRole.Progressbar, new() { Name = "Upload of dropped.bin" }))
+            .ToHaveAttributeAsync("value", "300000");
+        await Assertions.Expect(page.GetByRole(AriaRole.Cell, new() { Name = "dropped.bin", Exact = true }))
+            .ToBeVisibleAsync();
+        using var client = Nodes.Client(fixture.Host.HttpAddress);
+        var stored = await client.GetByteArrayAsync("api/files/dropped/dropped.bin");
+        Assert.True(stored.Length == 300000 && stored.All(b => b == 7), "the dropped file's bytes were stored");
+        Assert.True(offsite.Count == 0, "the UI asked for off-machine URLs: " + string.Join(", ", offsite));
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
     public async Task The_api_reference_page_renders_offline_from_the_openapi_document()
     {
         var offsite = new List<string>();
@@ -105,7 +133,7 @@ public sealed class UiPageTests(UiNodeFixture fixture, ITestOutputHelper output)
         Assert.True((await document).Ok, "/docs fetched the OpenAPI document");
         await Assertions.Expect(page.GetByText("KeplerFS node HTTP API").First).ToBeVisibleAsync();
         await Assertions.Expect(page.GetByText("Upload a file (the body, streamed)").First).ToBeVisibleAsync();
-        output.WriteLine("screenshot: " + await Browser.ScreenshotAsync(page, "docs"));
+        output.WriteLine("screenshot: " + await Browser.ScreenshotAsync(page, "docs", fullPage: false));
         Assert.True(offsite.Count == 0, "/docs asked for off-machine URLs: " + string.Join(", ", offsite));
         await page.Context.CloseAsync();
     }
