@@ -15,17 +15,62 @@ internal sealed partial class Gateway
     private void MapFiles(WebApplication app)
     {
         var config = _host.Config;
-        app.MapPut("/api/files/{**path}", PutAsync).Allow(config, ApiRole.Write);
-        app.MapGet("/api/files/{**path}", GetOrListAsync).Allow(config, ApiRole.Read);
-        app.MapMethods("/api/files/{**path}", ["HEAD"], HeadAsync).Allow(config, ApiRole.Read);
-        app.MapDelete("/api/files/{**path}", DeleteAsync).Allow(config, ApiRole.Write);
+        app.MapPut("/api/files/{**path}", PutAsync).Allow(config, ApiRole.Write)
+            .Doc("PutFile", "Upload a file (the body, streamed)",
+                "Cuts the body into chunks, stores and replicates them, then publishes the manifest. `durability` " +
+                "is all, quorum (default) or fast. Answers the new version.")
+            .Returns(200, typeof(FileVersionInfo))
+            .Query("durability", "all, quorum (default) or fast")
+            .Errors([(400, BadPath), (400, BadDurability), (413, "too_large: over MAX_UPLOAD_MB or the chunk limit"),
+                (503, "durability_not_met: too few copies were acknowledged in time (the data stays queued)"),
+                .. Busy, (507, "disk_full: the disk or MAX_DISK_MB is full"),
+                (500, "disk_error: a local disk operation failed")]);
+        app.MapGet("/api/files/{**path}", GetOrListAsync).Allow(config, ApiRole.Read)
+            .Doc("GetFileOrList", "Download a file, or list a folder (a path ending in '/')",
+                "A file streams as application/octet-stream (Range supported; `version` reads a conflict version). " +
+                "A path ending in '/' (or empty, with `prefix`) lists live files under it: `limit` (1..1024) and " +
+                "the cursor `after` (the previous page's `next`).")
+            .Returns(200, null, "application/octet-stream").Returns(206, null, "application/octet-stream")
+            .Query("version", "a version token: read that (conflict) version instead of the winner")
+            .Query("limit", "listing: files per page, 1..1024 (default 1000)")
+            .Query("after", "listing: the cursor, the previous page's next")
+            .Query("prefix", "listing of the root: only paths starting with this")
+            .Errors([(400, BadPath), (400, BadLimit), (400, BadVersion), (404, NotFound), (416, BadRange),
+                (503, Unavailable), .. Busy]);
+        app.MapMethods("/api/files/{**path}", ["HEAD"], HeadAsync).Allow(config, ApiRole.Read)
+            .Doc("HeadFile", "A file's size, version and content id in headers, no body")
+            .Returns(200, null, "application/octet-stream")
+            .Query("version", "a version token: that (conflict) version instead of the winner")
+            .Errors([(400, BadPath), (400, BadVersion), (404, NotFound), .. Busy]);
+        app.MapDelete("/api/files/{**path}", DeleteAsync).Allow(config, ApiRole.Write)
+            .Doc("DeleteFile", "Delete a file (writes a tombstone that reaches every node)")
+            .Returns(200, typeof(FileVersionInfo))
+            .Query("durability", "all, quorum (default) or fast")
+            .Errors([(400, BadPath), (400, BadDurability), (404, NotFound),
+                (503, "durability_not_met: too few copies of the tombstone were acknowledged in time"), .. Busy,
+                (507, "disk_full: the disk is full")]);
         app.MapGet("/api/versions/{**path}", (HttpContext context, string? path) =>
             CallAsync(context, () => _host.Node.VersionsAsync(path ?? ""), versions => versions.Count > 0
                 ? Results.Ok(versions)
                 : throw new FileNotFoundInClusterException(path ?? "")))
-            .Allow(config, ApiRole.Read);
-        app.MapGet("/api/content/{contentId}", ContentAsync).Allow(config, ApiRole.Read);
+            .Allow(config, ApiRole.Read)
+            .Doc("Versions", "A file's versions: the winner and any conflict versions, with tokens and origin")
+            .Returns(200, typeof(IReadOnlyList<FileVersionInfo>))
+            .Errors([(400, BadPath), (404, NotFound), .. Busy]);
+        app.MapGet("/api/content/{contentId}", ContentAsync).Allow(config, ApiRole.Read)
+            .Doc("Content", "Download an immutable version by its content id (cacheable forever)")
+            .Returns(200, null, "application/octet-stream").Returns(206, null, "application/octet-stream")
+            .Errors([(400, "invalid_content_id: not lowercase hex"), (404, NotFound), (416, BadRange),
+                (503, Unavailable), .. Busy]);
     }
+
+    private const string BadPath = "invalid_path: the path breaks the path rules (docs/NODE.md says which)";
+    private const string BadDurability = "invalid_durability: not all, quorum or fast";
+    private const string BadLimit = "invalid_limit: not 1..1024";
+    private const string BadVersion = "invalid_version: not a version token such as 1700000000000000.0@n1";
+    private const string BadRange = "range_not_satisfiable: the Range lies past the end (Content-Range says the size)";
+    private const string NotFound = "not_found: no live version (or the named one) exists in the cluster";
+    private const string Unavailable = "chunk_unavailable: no replica of a chunk could be read intact";
 
     private async Task<IResult> PutAsync(HttpContext context, string? path)
     {

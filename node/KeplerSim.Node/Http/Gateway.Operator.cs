@@ -13,9 +13,23 @@ internal sealed partial class Gateway
     /// <summary>The operator's endpoints: the under-replicated report and an integrity check on demand.</summary>
     private void MapOperator(WebApplication app, NodeConfig config)
     {
-        app.MapGet("/api/under-replicated", UnderReplicated).Allow(config, ApiRole.Read);
-        app.MapPost("/api/integrity-check", IntegrityCheck).Allow(config, ApiRole.Admin);
-        app.MapPost("/api/drain", Drain).Allow(config, ApiRole.Admin);
+        app.MapGet("/api/under-replicated", UnderReplicated).Allow(config, ApiRole.Read)
+            .Doc("UnderReplicated", "Chunks this node still has to copy: copies known and owners missing, paged",
+                "`limit` 1..256 (default 100) and the cursor `after` (the previous page's `next`).")
+            .Returns(200, null)
+            .Query("limit", "chunks per page, 1..256 (default 100)").Query("after", "the previous page's next")
+            .Errors([(400, "invalid_limit: not 1..256"), .. Busy]);
+        app.MapPost("/api/integrity-check", IntegrityCheck).Allow(config, ApiRole.Admin)
+            .Doc("IntegrityCheck", "Read and hash every local chunk now, replacing bad ones from replicas")
+            .Returns(200, typeof(KeplerSim.Core.Node.IntegrityReport))
+            .Errors(Busy);
+        app.MapPost("/api/drain", Drain).Allow(config, ApiRole.Admin)
+            .Doc("Drain", "Decommission this node: leave, hand every chunk off, report, exit",
+                "Waits up to `timeout_ms` (default 10 minutes) for the hand-off.")
+            .Returns(200, null)
+            .Query("timeout_ms", "how long to wait for the hand-off, 1..86400000 (default 600000)")
+            .Errors([(400, "invalid_timeout: timeout_ms is not 1..86400000"),
+                (409, "draining: a drain is already running on this node"), .. Busy]);
     }
 
     /// <summary>

@@ -21,22 +21,38 @@ internal sealed partial class Gateway
 
     private void MapStatus(WebApplication app)
     {
-        app.MapGet("/health", () => Results.Ok(new { status = "ok" }));
+        app.MapGet("/health", () => Results.Ok(new { status = "ok" }))
+            .Doc("Health", "Liveness: the process answers (always open)").Returns(200, null);
         app.MapGet("/ready", () => _host.Node.Ready.IsCompletedSuccessfully
             ? Results.Ok(new { status = "ready" })
             : ApiErrors.ToResult(503, new ApiError("not_ready", _host.Node.Ready.IsFaulted
                 ? "startup failed: " + _host.Node.Ready.Exception!.GetBaseException().Message
-                : "the node is still recovering")));
+                : "the node is still recovering")))
+            .Doc("Ready", "Readiness: recovery finished (always open)").Returns(200, null)
+            .Errors((503, "not_ready: still recovering, or startup failed (the message says why)"));
         // /health and /ready stay open (load balancers and orchestrators probe them without a token).
         var config = _host.Config;
-        app.MapGet("/api/status", Handler(StatusAsync)).Allow(config, ApiRole.Read);
-        app.MapGet("/api/members", Handler(() => Task.FromResult(Members()))).Allow(config, ApiRole.Read);
+        app.MapGet("/api/status", Handler(StatusAsync)).Allow(config, ApiRole.Read)
+            .Doc("Status", "This node: id, addresses, replication factor, queue depth, free disk").Returns(200, null)
+            .Errors(Busy);
+        app.MapGet("/api/members", Handler(() => Task.FromResult(Members()))).Allow(config, ApiRole.Read)
+            .Doc("Members", "Every member this node knows, with its SWIM state and incarnation").Returns(200, null)
+            .Errors(Busy);
         app.MapDelete("/api/members/{id}", (HttpContext context, string id) => CallAsync(context,
             () => Task.FromResult(_host.Node.RemoveMember(new KeplerSim.Core.Runtime.NodeId(id))),
-            status => Results.Ok(new { id, state = StateName(status) }))).Allow(config, ApiRole.Admin);
-        app.MapGet("/api/ring", Handler(() => Task.FromResult(Ring()))).Allow(config, ApiRole.Read);
-        app.MapGet("/api/replication", Handler(() => Task.FromResult(Replication()))).Allow(config, ApiRole.Read);
-        app.MapGet("/api/events", EventsAsync).Allow(config, ApiRole.Read);
+            status => Results.Ok(new { id, state = StateName(status) }))).Allow(config, ApiRole.Admin)
+            .Doc("RemoveMember", "Remove a dead member for good (it stops counting towards N)").Returns(200, null)
+            .Errors([(409, "member_not_removable: the member is alive, unknown, or membership is static"), .. Busy]);
+        app.MapGet("/api/ring", Handler(() => Task.FromResult(Ring()))).Allow(config, ApiRole.Read)
+            .Doc("Ring", "The ring: each member's share of replicas and of primaries").Returns(200, null)
+            .Errors(Busy);
+        app.MapGet("/api/replication", Handler(() => Task.FromResult(Replication()))).Allow(config, ApiRole.Read)
+            .Doc("Replication", "Replication queue, repair progress (rate, ETA) and scrub counters").Returns(200, null)
+            .Errors(Busy);
+        // A Func rather than a RequestDelegate: a plain RequestDelegate endpoint is left out of the OpenAPI document.
+        app.MapGet("/api/events", (Func<HttpContext, Task>)EventsAsync).Allow(config, ApiRole.Read)
+            .Doc("Events", "Live events as server-sent events (event: kind, data: JSON)")
+            .Returns(200, null, "text/event-stream");
         var metrics = MapMetrics(app);
         if (config.MetricsAuth == MetricsAuth.Read)
         {

@@ -73,10 +73,13 @@ internal sealed partial class Gateway : IAsyncDisposable
             ApiAuth.Add(builder.Services, config.ApiTokens);
         }
 
+        AddOpenApi(builder.Services, config);
+
         var app = builder.Build();
         var gateway = new Gateway(host, app);
         app.Use(gateway.CountAsync);
         RequestGuards.Use(app, gateway._log);
+        UseUi(app);
         if (config.ApiTokens.Count > 0)
         {
             app.UseAuthentication();
@@ -85,6 +88,8 @@ internal sealed partial class Gateway : IAsyncDisposable
 
         gateway.MapFiles(app);
         gateway.MapStatus(app);
+        gateway.MapUi(app, config);
+        MapOpenApi(app);
         await app.StartAsync();
         var bound = app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
             .Features.Get<IServerAddressesFeature>()!.Addresses.First();
