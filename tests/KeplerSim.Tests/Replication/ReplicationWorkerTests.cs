@@ -1,0 +1,118 @@
+using KeplerSim.Core.Diagnostics;
+using KeplerSim.Core.Node;
+using KeplerSim.Tests.Node;
+using KeplerSim.Tests.Sim;
+
+namespace KeplerSim.Tests.Replication;
+
+/// <summary>
+/// The replication queue's worker seen from outside: retries back off exponentially with jitter inside the
+/// documented bounds, progress is published while there is work and stops after, and a refused target's entries
+/// are delivered once it takes them again. Written for the Stryker survivors of Replication/ReplicationWorker.cs
+/// (docs/TESTING.md): the fast node tests only ever met a target that accepted at once.
+/// </summary>
+[Trait("Category", "Fast")]
+public sealed class ReplicationWorkerTests
+{
+    private const long Second = SimHarness.Second;
+    private const long RetryBase = 400_000;
+    private const long RetryMax = 3_200_000;
+
+    private static readonly KeplerOptions Options = new()
+    {
+        ChunkSizeBytes = KeplerCluster.ChunkSize,
+        RetryBaseMicroseconds = RetryBase,
+        RetryMaxMicroseconds = RetryMax,
+    };
+
+    [Fact]
+    public void Retries_back_off_exponentially_with_jitter_up_to_the_cap()
+    {
+        using var cluster = KeplerCluster.Create(3, seed: 61, Options);
+        var events = Record(cluster, 0);
+        var full = cluster.Nodes[2];
+        full.Disk.Faults = full.Disk.Faults with { CapacityBytes = full.Disk.UsedBytes };
+        cluster.Put(0, "f", KeplerCluster.Bytes(KeplerCluster.ChunkSize, 1), Durability.Fast);
+        var chunk = cluster.ChunksOf(0, "f").Single();
+        cluster.Sim.RunFor(20 * Second);
+
+        var retries = events
+            .Where(e => e.Event is ReplicationRetry r && r.ChunkId == chunk && r.Target == full.Name).ToList();
+        Assert.True(retries.Count >= 6, $"only {retries.Count} retries in 20 s");
+        for (var i = 0; i < retries.Count; i++)
+        {
+            Assert.Equal(i + 1, ((ReplicationRetry)retries[i].Event).Attempts);
+        }
+
+        // After attempt a the next is due in [b/2, b], b = min(max, base * 2^(a-1)); the worker looks at least every
+        // poll interval, and the attempt itself takes a little.
+        var poll = Options.ReplicationPollMicroseconds;
+        for (var a = 1; a < retries.Count; a++)
+        {
+            var backoff = Math.Min(RetryMax, RetryBase << (a - 1));
+            var gap = retries[a].At - retries[a - 1].At;
+            Assert.InRange(gap, backoff / 2, backoff + poll + 100_000);
+        }
+
+        // Space again: the entry is delivered on its next attempt and the retries stop.
+        full.Disk.Faults = full.Disk.Faults with { CapacityBytes = 64L << 30 };
+        Assert.True(cluster.Sim.RunUntil(() => cluster.Holders(chunk).Count == 3, 5 * Second),
+            "the chunk to reach the refusing node once it has space");
+        var settled = events.Count;
+        cluster.Sim.RunFor(5 * Second);
+        Assert.DoesNotContain(events.Skip(settled), e => e.Event is ReplicationRetry);
+        Assert.Equal(0, cluster.TotalQueueDepth());
+    }
+
+    [Fact]
+    public void Progress_is_published_while_the_queue_drains_and_not_after()
+    {
+        using var cluster = KeplerCluster.Create(3, seed: 62, Options);
+        var events = Record(cluster, 0);
+        var full = cluster.Nodes[2];
+        full.Disk.Faults = full.Disk.Faults with { CapacityBytes = full.Disk.UsedBytes };
+        cluster.Put(0, "g", KeplerCluster.Bytes(8 * KeplerCluster.ChunkSize, 2), Durability.Fast);
+        cluster.Sim.RunFor(3 * Second);
+
+        // Stuck on n3: progress each second with n3's whole share left; after the first second (which delivered
+        // n2's share) no rate and no ETA.
+        var stuck = events.Where(e => e.Event is ReplicationProgress).Select(e => (ReplicationProgress)e.Event).ToList();
+        Assert.InRange(stuck.Count, 2, 4);
+        Assert.Equal(8, stuck[0].ChunksPerSecond, 1.0);
+        Assert.All(stuck.Skip(1), p =>
+        {
+            Assert.Equal(8, p.ChunksLeft);
+            Assert.Equal(8L * KeplerCluster.ChunkSize, p.BytesLeft);
+            Assert.Equal(0, p.ChunksPerSecond);
+            Assert.Equal(-1, p.EtaMicroseconds);
+        });
+
+        full.Disk.Faults = full.Disk.Faults with { CapacityBytes = 64L << 30 };
+        Assert.True(cluster.Sim.RunUntil(() => cluster.TotalQueueDepth() == 0, 20 * Second), "the queue to drain");
+        cluster.Sim.RunFor(2 * Second);
+        var all = events.Where(e => e.Event is ReplicationProgress).ToList();
+        var drained = all.Select(e => (ReplicationProgress)e.Event).Last();
+
+        // The interval that delivered the chunks reports a rate; once empty one last event says so, then silence.
+        Assert.Contains(all, e => e.Event is ReplicationProgress { ChunksPerSecond: > 0 });
+        Assert.Equal(0, drained.ChunksLeft);
+        var lastAt = all[^1].At;
+        cluster.Sim.RunFor(3 * Second);
+        Assert.DoesNotContain(events, e => e.Event is ReplicationProgress && e.At > lastAt);
+    }
+
+    /// <summary>Every event node <paramref name="index"/> publishes, with its virtual time.</summary>
+    private static List<(long At, KeplerEvent Event)> Record(KeplerCluster cluster, int index)
+    {
+        var events = new List<(long At, KeplerEvent Event)>();
+        var node = cluster.Nodes[index];
+        node.Runtime!.Events.Stream.Subscribe(e =>
+        {
+            if (e is KeplerEvent kepler)
+            {
+                events.Add((cluster.Sim.Now, kepler));
+            }
+        });
+        return events;
+    }
+}
