@@ -94,6 +94,39 @@ public static class AtRestFormat
     /// </summary>
     public static bool TryOpen(AtRestKey key, Span<byte> file, out int plaintextLength, out string reason)
     {
+        if (!TryReadLayout(key, file, out plaintextLength, out reason))
+        {
+            return false;
+        }
+
+        // Decrypting in place moves plaintext over the header: keep a copy for the later segments.
+        Span<byte> header = stackalloc byte[HeaderSizeBytes];
+        file[..HeaderSizeBytes].CopyTo(header);
+        using var cipher = key.CreateCipher();
+        var segments = (int)SegmentCount(plaintextLength);
+        for (var i = 0; i < segments; i++)
+        {
+            var offset = HeaderSizeBytes + (i * StoredSegmentSizeBytes);
+            var sealedPart = file.Slice(offset, SegmentLength(plaintextLength, i));
+            if (!TryOpenSegment(cipher, header, file, plaintextLength, i, sealedPart, out reason))
+            {
+                plaintextLength = 0;
+                return false;
+            }
+
+            sealedPart.CopyTo(file[(i * SegmentSizeBytes)..]);
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Checks that <paramref name="file"/> is this format under <paramref name="key"/> with a valid segment layout,
+    /// without decrypting anything: the plaintext length, or false with a reason.
+    /// </summary>
+    public static bool TryReadLayout(AtRestKey key, ReadOnlySpan<byte> file, out int plaintextLength,
+        out string reason)
+    {
         ArgumentNullException.ThrowIfNull(key);
         plaintextLength = 0;
         if (!TryReadHeader(key, file, out reason))
@@ -107,33 +140,63 @@ public static class AtRestFormat
             return false;
         }
 
-        Span<byte> associated = stackalloc byte[HeaderSizeBytes + 1];
-        file[..HeaderSizeBytes].CopyTo(associated);
-        Span<byte> nonce = stackalloc byte[NonceSizeBytes];
-        file.Slice(PrefixOffset, NoncePrefixSizeBytes).CopyTo(nonce);
-        using var cipher = key.CreateCipher();
-        var segments = SegmentCount(length);
-        for (var i = 0; i < segments; i++)
+        plaintextLength = (int)length;
+        return true;
+    }
+
+    /// <summary>
+    /// Opens segments <paramref name="first"/> to <paramref name="end"/> (exclusive) of a sealed file whose layout
+    /// <see cref="TryReadLayout"/> accepted, writing segment i's plaintext at <c>i * SegmentSizeBytes</c> of
+    /// <paramref name="plaintext"/> (a buffer apart from the file, so no bytes are moved twice). False with a
+    /// reason when a segment fails authentication; the plaintext is then undefined.
+    /// </summary>
+    internal static bool TryOpenSegments(AesGcm cipher, ReadOnlySpan<byte> file, int plaintextLength, int first,
+        int end, Span<byte> plaintext, out string reason)
+    {
+        reason = "";
+        for (var i = first; i < end; i++)
         {
-            var offset = HeaderSizeBytes + (i * StoredSegmentSizeBytes);
-            var size = (int)Math.Min(SegmentSizeBytes, length - ((long)i * SegmentSizeBytes));
-            var sealedPart = file.Slice(offset, size);
-            BinaryPrimitives.WriteUInt32BigEndian(nonce[NoncePrefixSizeBytes..], (uint)i);
-            associated[HeaderSizeBytes] = i == segments - 1 ? (byte)1 : (byte)0;
-            try
+            var target = plaintext.Slice(i * SegmentSizeBytes, SegmentLength(plaintextLength, i));
+            if (!TryOpenSegment(cipher, file[..HeaderSizeBytes], file, plaintextLength, i, target, out reason))
             {
-                cipher.Decrypt(nonce, sealedPart, file.Slice(offset + size, TagSizeBytes), sealedPart, associated);
-            }
-            catch (AuthenticationTagMismatchException)
-            {
-                reason = $"at-rest segment {i} of {segments} failed authentication";
                 return false;
             }
-
-            sealedPart.CopyTo(file[(i * SegmentSizeBytes)..]);
         }
 
-        plaintextLength = (int)length;
+        return true;
+    }
+
+    /// <summary>Plaintext bytes of segment <paramref name="index"/> of a chunk of <paramref name="plaintextLength"/>.
+    /// </summary>
+    private static int SegmentLength(int plaintextLength, int index) =>
+        Math.Min(SegmentSizeBytes, plaintextLength - (index * SegmentSizeBytes));
+
+    /// <summary>Decrypts segment <paramref name="index"/> of <paramref name="file"/> (whose header is
+    /// <paramref name="header"/>) into <paramref name="target"/> (its plaintext length; may be the segment's own
+    /// ciphertext, in place); false with a reason when it fails authentication.</summary>
+    private static bool TryOpenSegment(AesGcm cipher, ReadOnlySpan<byte> header, ReadOnlySpan<byte> file,
+        int plaintextLength, int index, Span<byte> target, out string reason)
+    {
+        var segments = SegmentCount(plaintextLength);
+        Invariant.That(index < segments, "an at-rest segment index lies in the file");
+        Span<byte> associated = stackalloc byte[HeaderSizeBytes + 1];
+        header.CopyTo(associated);
+        associated[HeaderSizeBytes] = index == segments - 1 ? (byte)1 : (byte)0;
+        Span<byte> nonce = stackalloc byte[NonceSizeBytes];
+        header.Slice(PrefixOffset, NoncePrefixSizeBytes).CopyTo(nonce);
+        BinaryPrimitives.WriteUInt32BigEndian(nonce[NoncePrefixSizeBytes..], (uint)index);
+        var offset = HeaderSizeBytes + (index * StoredSegmentSizeBytes);
+        try
+        {
+            cipher.Decrypt(nonce, file.Slice(offset, target.Length), file.Slice(offset + target.Length, TagSizeBytes),
+                target, associated);
+        }
+        catch (AuthenticationTagMismatchException)
+        {
+            reason = $"at-rest segment {index} of {segments} failed authentication";
+            return false;
+        }
+
         reason = "";
         return true;
     }
