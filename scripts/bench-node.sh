@@ -47,7 +47,7 @@ start_node() { # id n peers rf
 }
 
 cpu_secs() { # pid -> user+system CPU seconds so far
-  awk -v hz="$(getconf CLK_TCK)" '{ printf "%.1f", ($14 + $15) / hz }' "/proc/$1/stat"
+  awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"
 }
 
 stop_nodes() { for p in "${pids[@]}"; do kill -9 "$p" 2> /dev/null || true; done; pids=(); }
@@ -114,8 +114,8 @@ down="$(mbps "$bytes" "$t")"
 cpu2="$(cpu_secs "${pids[0]}")"
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", a/b}'; }
 echo "upload $up MB/s (ratio to dd $(ratio "$up" "$dd_rate")), download $down MB/s (ratio to dd $(ratio "$down" \
-  "$dd_rate")); node CPU: upload $(awk -v a="$cpu1" -v b="$cpu0" 'BEGIN{printf "%.1f", a-b}') s, download \
-$(awk -v a="$cpu2" -v b="$cpu1" 'BEGIN{printf "%.1f", a-b}') s"
+  "$dd_rate")); node CPU: upload $(awk -v a="$cpu1" -v b="$cpu0" 'BEGIN{printf "%.2f", a-b}') s, download \
+$(awk -v a="$cpu2" -v b="$cpu1" 'BEGIN{printf "%.2f", a-b}') s"
 stop_nodes
 rm -rf "$dir/s1"
 fi
@@ -137,7 +137,7 @@ for d in quorum all; do
   r="$(mbps "$bytes" "$t")"
   echo "$d: upload $r MB/s (ratio to dd/3 $(awk -v a="$r" -v b="$dd_rate" 'BEGIN{printf "%.2f", a/(b/3)}'))"
   cpu=""; for i in 0 1 2; do
-    cpu+=" b$((i + 1)) $(awk -v a="$(cpu_secs "${pids[$i]}")" -v b="${cpu_before[$i]}" 'BEGIN{printf "%.1f", a-b}') s"
+    cpu+=" b$((i + 1)) $(awk -v a="$(cpu_secs "${pids[$i]}")" -v b="${cpu_before[$i]}" 'BEGIN{printf "%.2f", a-b}') s"
   done
   echo "$d: node CPU during the upload:$cpu; load $(uptime | sed 's/.*load average: //')"
   t="$(curl -sf -o /dev/null -w '%{time_total}' "http://127.0.0.1:13002/api/files/bench-$d.bin")"

@@ -10,6 +10,53 @@ public interface IPureWork
 {
     /// <summary>Runs <paramref name="work"/> and completes with its result (or its exception).</summary>
     Task<T> RunAsync<T>(Func<T> work);
+
+    /// <summary>
+    /// Runs two stages of pure work over <paramref name="stages"/> pieces: <paramref name="first"/> for pieces 0, 1,
+    /// … in order, and <paramref name="second"/> for each piece, in order, once <paramref name="first"/> finished
+    /// it. A host may overlap them on two cores (the second stage of piece k while the first stage works on piece
+    /// k + 1); this default runs them interleaved (first(0), second(0), first(1), …) as one piece of pure work.
+    /// When <paramref name="first"/> returns false for a piece, no later piece is started by either stage and the
+    /// task completes with false (as soon as the second stage, if running, finished its piece); else with true.
+    /// </summary>
+    /// <remarks>Each stage runs on one thread at a time, so a stage may keep state (a hash) across its pieces; the
+    /// two stages may run at once, so they must share nothing but the pieces the first hands to the second.
+    /// </remarks>
+    Task<bool> RunPipelineAsync(int stages, Func<int, bool> first, Action<int> second) =>
+        RunAsync(() => PureWorkPipeline.RunInterleaved(stages, first, second));
+}
+
+/// <summary>The sequential form of <see cref="IPureWork.RunPipelineAsync"/>, for hosts that do not overlap.</summary>
+public static class PureWorkPipeline
+{
+    /// <summary>The most pieces one pipeline may have (a 64 MiB chunk in 64 KiB segments is 1,024).</summary>
+    public const int StagesMax = 4096;
+
+    /// <summary>first(0), second(0), first(1), …; false as soon as a first stage returns false.</summary>
+    public static bool RunInterleaved(int stages, Func<int, bool> first, Action<int> second)
+    {
+        Check(stages, first, second);
+        for (var piece = 0; piece < stages; piece++)
+        {
+            if (!first(piece))
+            {
+                return false;
+            }
+
+            second(piece);
+        }
+
+        return true;
+    }
+
+    /// <summary>Checks a pipeline's arguments (a host's implementation calls this first).</summary>
+    public static void Check(int stages, Func<int, bool> first, Action<int> second)
+    {
+        ArgumentNullException.ThrowIfNull(first);
+        ArgumentNullException.ThrowIfNull(second);
+        ArgumentOutOfRangeException.ThrowIfNegative(stages);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(stages, StagesMax);
+    }
 }
 
 /// <summary>

@@ -15,6 +15,7 @@ internal sealed class ChunkSealer : IDisposable
 
     private readonly AesGcm _cipher;
     private readonly byte[] _header = new byte[AtRestFormat.HeaderSizeBytes];
+    private readonly byte[] _chunkDigest;
     private byte[] _pending = ArrayPool<byte>.Shared.Rent(AtRestFormat.SegmentSizeBytes);
     private byte[] _output = [];
     private int _pendingLength;
@@ -22,9 +23,13 @@ internal sealed class ChunkSealer : IDisposable
     private bool _headerWritten;
     private bool _finished;
 
-    /// <summary>Starts a file sealed under <paramref name="key"/> with a fresh random nonce prefix.</summary>
-    public ChunkSealer(AtRestKey key, ReadOnlySpan<byte> noncePrefix)
+    /// <summary>
+    /// Starts a file sealed under <paramref name="key"/> with a fresh random nonce prefix, for the chunk whose id's
+    /// SHA-256 bytes are <paramref name="chunkDigest"/> (bound into every segment).
+    /// </summary>
+    public ChunkSealer(AtRestKey key, ReadOnlySpan<byte> noncePrefix, ReadOnlySpan<byte> chunkDigest)
     {
+        _chunkDigest = chunkDigest.ToArray();
         AtRestFormat.WriteHeader(_header, key, noncePrefix);
         _cipher = key.CreateCipher();
     }
@@ -109,7 +114,8 @@ internal sealed class ChunkSealer : IDisposable
     {
         Invariant.That(_segments < uint.MaxValue, "segment counter exhausted");
         var size = plaintext.Length + AtRestFormat.TagSizeBytes;
-        AtRestFormat.SealSegment(_cipher, _header, _segments++, final, plaintext, _output.AsSpan(used, size));
+        AtRestFormat.SealSegment(_cipher, _header, _segments++, final, plaintext, _output.AsSpan(used, size),
+            _chunkDigest);
         return used + size;
     }
 }

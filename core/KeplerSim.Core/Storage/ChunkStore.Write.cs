@@ -123,7 +123,7 @@ public sealed partial class ChunkStore
             await EnsureDirectoryDurableAsync(TmpDirectory);
             var tmpPath = $"{TmpDirectory}/{id}.{_tmpSequence++}{TmpSuffix}";
             var file = await _disk.CreateAsync(tmpPath);
-            return new ChunkWriter(this, id, tmpPath, file, verifyHash, CreateSealer());
+            return new ChunkWriter(this, id, tmpPath, file, verifyHash, CreateSealer(id));
         }
         catch
         {
@@ -134,9 +134,10 @@ public sealed partial class ChunkStore
 
     /// <summary>
     /// The encryption of a new chunk file when an at-rest key is set: a fresh nonce prefix per file, drawn from the
-    /// node's seeded random source so the simulator runs (and replays) exactly this code.
+    /// node's seeded random source so the simulator runs (and replays) exactly this code. The file binds
+    /// <paramref name="id"/>: it opens only as that chunk.
     /// </summary>
-    private ChunkSealer? CreateSealer()
+    private ChunkSealer? CreateSealer(string id)
     {
         if (_runtime.AtRestKey is not { } key)
         {
@@ -145,7 +146,9 @@ public sealed partial class ChunkStore
 
         Span<byte> prefix = stackalloc byte[AtRestFormat.NoncePrefixSizeBytes];
         _runtime.Random.NextBytes(prefix);
-        return new ChunkSealer(key, prefix);
+        Span<byte> digest = stackalloc byte[ChunkId.DigestBytes];
+        ChunkId.Parse(id).WriteDigest(digest);
+        return new ChunkSealer(key, prefix, digest);
     }
 
     /// <summary>Moves a complete, verified, fsync'd tmp file into its shard and makes the rename durable.</summary>

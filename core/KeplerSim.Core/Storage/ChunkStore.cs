@@ -43,6 +43,9 @@ public sealed partial class ChunkStore
     private const int IdLength = 64;
     private const string TmpSuffix = ".tmp";
 
+    // At-rest segments decrypted (and then hashed) as one piece of a read's pipeline: 128 KiB.
+    private const int SegmentsPerPiece = 2;
+
     private readonly IDisk _disk;
     private readonly NodeRuntime _runtime;
 
@@ -89,14 +92,17 @@ public sealed partial class ChunkStore
     }
 
     /// <summary>
-    /// Reads a whole chunk and returns it only if its SHA-256 matches <paramref name="id"/>. A mismatch is reported
-    /// as <see cref="ChunkStatus.Corrupt"/> (and published as <see cref="ChunkCorruptEvent"/>), never returned.
-    /// A disk I/O error propagates as <see cref="DiskIOException"/>: it says nothing about the chunk's bytes.
+    /// Reads a whole chunk and returns it only if it is verified as <paramref name="id"/>: its SHA-256 matches,
+    /// or (a file sealed at rest in version 2) every segment authenticates under the store's key with the id bound,
+    /// which the store seals only for bytes that hashed to the id (docs/SECURITY.md; scrub and
+    /// <see cref="VerifyAsync"/> still hash). A failure is reported as <see cref="ChunkStatus.Corrupt"/> (and
+    /// published as <see cref="ChunkCorruptEvent"/>), never returned. A disk I/O error propagates as
+    /// <see cref="DiskIOException"/>: it says nothing about the chunk's bytes.
     /// </summary>
     public async Task<ChunkReadResult> ReadAsync(string id)
     {
         RequireId(id);
-        var (status, buffer) = await LoadAsync(id);
+        var (status, buffer) = await LoadAsync(id, trustTag: true);
         if (status != ChunkStatus.Ok)
         {
             return status == ChunkStatus.Missing ? ChunkReadResult.Missing : ChunkReadResult.Corrupt;
@@ -191,10 +197,20 @@ public sealed partial class ChunkStore
 
     /// <summary>
     /// The id of the chunk a chunk file's bytes hold (decrypting in place, so pass a copy, when
-    /// <paramref name="key"/> is set and the file is sealed), or null if a sealed file does not open: what the
-    /// store would verify, for checkers that read disks from outside.
+    /// <paramref name="key"/> is set and the file is sealed), or null if a sealed file does not open: what scrub
+    /// would verify, for checkers that read disks from outside. A sealed file binds the id it is stored as
+    /// (<paramref name="storedAs"/>): without it, or under another, it does not open.
     /// </summary>
-    public static string? IdOfFile(Span<byte> file, AtRestKey? key) => Open(key, file).Id;
+    public static string? IdOfFile(Span<byte> file, AtRestKey? key, string? storedAs = null)
+    {
+        Span<byte> digest = stackalloc byte[ChunkId.DigestBytes];
+        if (storedAs is not null && ChunkId.TryParse(storedAs, out var id))
+        {
+            id.WriteDigest(digest);
+        }
+
+        return Open(key, file, digest).Id;
+    }
 
     /// <summary>Where chunk <paramref name="id"/> is stored: <c>chunks/ab/cd/&lt;id&gt;</c>.</summary>
     public static string PathOf(string id)
@@ -218,12 +234,15 @@ public sealed partial class ChunkStore
     }
 
     /// <summary>
-    /// Reads a chunk file whole into a pooled buffer, decrypts it if it is sealed at rest (in place), and checks the
-    /// plaintext against its id; publishes corruption. The buffer is returned (to the caller, who disposes it) only
-    /// when the status is Ok. <paramref name="asPlaintext"/> skips decryption: the second look at a file that
-    /// starts with the at-rest magic but does not open, which may be a plaintext chunk that happens to.
+    /// Reads a chunk file whole into a pooled buffer, decrypts it (into a second one) if it is sealed at rest, and
+    /// checks the plaintext against its id; publishes corruption. The plaintext is returned (to the caller, who
+    /// disposes it) only when the status is Ok. <paramref name="asPlaintext"/> skips decryption: the second look at
+    /// a file that starts with the at-rest magic but does not open, which may be a plaintext chunk that happens to.
+    /// <paramref name="trustTag"/> (reads, not scrub or recovery) lets a version 2 sealed file that authenticates
+    /// under its id skip the SHA-256 pass.
     /// </summary>
-    private async Task<(ChunkStatus Status, ChunkBuffer? Buffer)> LoadAsync(string id, bool asPlaintext = false)
+    private async Task<(ChunkStatus Status, ChunkBuffer? Buffer)> LoadAsync(string id, bool asPlaintext = false,
+        bool trustTag = false)
     {
         var path = PathOf(id);
         var length = await _disk.GetLengthAsync(path);
@@ -239,7 +258,8 @@ public sealed partial class ChunkStore
         }
 
         var buffer = ChunkBuffer.Rent((int)length.Value);
-        var verified = false;
+        ChunkBuffer? plaintext = null;
+        ChunkBuffer? verified = null;
         try
         {
             var (complete, filled) = await FillAsync(path, buffer.Writable);
@@ -251,8 +271,18 @@ public sealed partial class ChunkStore
             }
 
             var key = asPlaintext ? null : _runtime.AtRestKey;
-            var memory = buffer.Writable;
-            var (actual, plaintextBytes, failure) = await _runtime.PureWork.RunAsync(() => Open(key, memory.Span));
+            var file = buffer.Data;
+            string? actual, failure = null;
+            if (key is not null && AtRestFormat.HasMagic(file.Span))
+            {
+                var hash = !trustTag || !AtRestFormat.BindsChunkId(file.Span);
+                (actual, plaintext, failure) = await OpenSealedAsync(key, file, id, hash);
+            }
+            else
+            {
+                actual = await _runtime.PureWork.RunAsync(() => IdOf(file.Span));
+            }
+
             if (failure is not null)
             {
                 // Sealed under our key but it does not open: corrupt, unless it is a plaintext chunk (from before
@@ -264,19 +294,24 @@ public sealed partial class ChunkStore
 
             if (!string.Equals(actual, id, StringComparison.Ordinal))
             {
-                var what = plaintextBytes == buffer.Length ? "bytes" : "decrypted bytes";
+                var what = plaintext is null ? "bytes" : "decrypted bytes";
                 return Corrupt(id, path, $"hash mismatch: {what} hash to {actual}", report: !asPlaintext);
             }
 
-            buffer.Truncate(plaintextBytes);
-            verified = true;
-            return (ChunkStatus.Ok, buffer);
+            verified = plaintext ?? buffer;
+            return (ChunkStatus.Ok, verified);
         }
         finally
         {
-            if (!verified)
+            // Only the verified plaintext goes to the caller; the sealed file's buffer is done with either way.
+            if (buffer != verified)
             {
                 buffer.Dispose();
+            }
+
+            if (plaintext is not null && plaintext != verified)
+            {
+                plaintext.Dispose();
             }
         }
     }
@@ -312,19 +347,70 @@ public sealed partial class ChunkStore
     }
 
     /// <summary>
-    /// Pure work: opens a chunk file in place (decrypting it when <paramref name="key"/> is set and the file is
-    /// sealed) and hashes the plaintext. Returns the plaintext's id and length, or why it did not open.
+    /// Opens a chunk file in place (decrypting it when <paramref name="key"/> is set and the file is sealed) and
+    /// hashes the plaintext: its id and length, or why it did not open. For checkers; the store reads through
+    /// <see cref="OpenSealedAsync"/>.
     /// </summary>
-    private static (string? Id, int PlaintextBytes, string? Failure) Open(AtRestKey? key, Span<byte> file)
+    private static (string? Id, int PlaintextBytes, string? Failure) Open(AtRestKey? key, Span<byte> file,
+        ReadOnlySpan<byte> chunkDigest)
     {
         if (key is null || !AtRestFormat.HasMagic(file))
         {
             return (IdOf(file), file.Length, null);
         }
 
-        return AtRestFormat.TryOpen(key, file, out var plaintextBytes, out var reason)
+        return AtRestFormat.TryOpen(key, file, chunkDigest, out var plaintextBytes, out var reason)
             ? (IdOf(file[..plaintextBytes]), plaintextBytes, null)
             : (null, 0, reason);
+    }
+
+    /// <summary>
+    /// Decrypts a sealed chunk file into a fresh pooled buffer and hashes the plaintext, as a two-stage pipeline of
+    /// pure work (<see cref="IPureWork.RunPipelineAsync"/>): every segment is authenticated by AES-GCM and then
+    /// every plaintext byte goes through SHA-256, as before, but the real node hashes segment k while it decrypts
+    /// segment k + 1 on another core, so a read takes about as long as the hash alone. Without
+    /// <paramref name="hashPlaintext"/> (a version 2 file read under the id it binds) only the tags are checked and
+    /// the id is <paramref name="id"/>. Returns the plaintext's id and its buffer (the caller disposes it), or why
+    /// the file did not open (no buffer).
+    /// </summary>
+    private async Task<(string? Id, ChunkBuffer? Plaintext, string? Failure)> OpenSealedAsync(AtRestKey key,
+        ReadOnlyMemory<byte> file, string id, bool hashPlaintext)
+    {
+        if (!AtRestFormat.TryReadLayout(key, file.Span, out var length, out var failure))
+        {
+            return (null, null, failure);
+        }
+
+        var digest = new byte[ChunkId.DigestBytes];
+        ChunkId.Parse(id).WriteDigest(digest);
+        var plaintext = ChunkBuffer.Rent(length);
+        var target = plaintext.Writable;
+        var segments = (int)AtRestFormat.SegmentCount(length);
+        var pieces = (segments + SegmentsPerPiece - 1) / SegmentsPerPiece;
+        using var cipher = key.CreateCipher();
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var opened = hashPlaintext
+            ? await _runtime.PureWork.RunPipelineAsync(pieces,
+                piece => AtRestFormat.TryOpenSegments(cipher, file.Span, length, piece * SegmentsPerPiece,
+                    Math.Min(segments, (piece + 1) * SegmentsPerPiece), target.Span, digest, out failure),
+                piece => hash.AppendData(target.Span[PieceRange(piece, length)]))
+            : await _runtime.PureWork.RunAsync(() => AtRestFormat.TryOpenSegments(cipher, file.Span, length, 0,
+                segments, target.Span, digest, out failure));
+        if (!opened)
+        {
+            plaintext.Dispose();
+            return (null, null, failure);
+        }
+
+        // Unhashed, the tags vouch for the id: each segment opened under the id it is stored as (AtRestFormat).
+        return (hashPlaintext ? Convert.ToHexStringLower(hash.GetHashAndReset()) : id, plaintext, null);
+    }
+
+    private static Range PieceRange(int piece, int length)
+    {
+        const int pieceBytes = SegmentsPerPiece * AtRestFormat.SegmentSizeBytes;
+        var start = (int)Math.Min(length, (long)piece * pieceBytes);
+        return start..(int)Math.Min(length, (long)start + pieceBytes);
     }
 
     /// <summary>A corrupt result, published unless <paramref name="report"/> is false (a second look).</summary>

@@ -75,7 +75,7 @@ public sealed class ClusterInspector(Simulation sim)
             var fingerprint = XxHash3.HashToUInt64(data);
             if (!_verified.TryGetValue((node.Name, path), out var cached) || cached.Fingerprint != fingerprint)
             {
-                cached = (fingerprint, ChunkStore.IdOfFile(data, sim.Options.AtRestKey) == id);
+                cached = (fingerprint, ChunkStore.IdOfFile(data, sim.Options.AtRestKey, id) == id);
                 _verified[(node.Name, path)] = cached;
             }
 
@@ -103,7 +103,7 @@ public sealed class ClusterInspector(Simulation sim)
         var fingerprint = XxHash3.HashToUInt64(data);
         if (!_verified.TryGetValue((node.Name, path), out var cached) || cached.Fingerprint != fingerprint)
         {
-            cached = (fingerprint, ChunkStore.IdOfFile(data, sim.Options.AtRestKey) == id);
+            cached = (fingerprint, ChunkStore.IdOfFile(data, sim.Options.AtRestKey, id) == id);
             _verified[(node.Name, path)] = cached;
         }
 

@@ -109,7 +109,7 @@ public sealed class KeplerSimCluster
     {
         var path = ChunkStore.PathOf(chunkId);
         return Nodes.Where(n => n.Disk.IsDurable(path) && n.Disk.Peek(path) is { } bytes
-                                && ChunkStore.IdOfFile(bytes, Sim.Options.AtRestKey) == chunkId)
+                                && ChunkStore.IdOfFile(bytes, Sim.Options.AtRestKey, chunkId) == chunkId)
             .Select(n => n.Name).ToList();
     }
 

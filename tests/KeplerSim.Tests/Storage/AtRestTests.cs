@@ -54,7 +54,7 @@ public sealed class AtRestTests
         Assert.Equal(ChunkStatus.Ok, read.Status);
         Assert.Equal(data, read.Data.ToArray());
         Assert.True(Run(sim, node, _ => store.ConfirmPresentAsync(id, sizeBytes), "confirm"));
-        Assert.Equal(id, ChunkStore.IdOfFile(file, KeyA));
+        Assert.Equal(id, ChunkStore.IdOfFile(file, KeyA, id));
     }
 
     [Fact]
@@ -133,7 +133,7 @@ public sealed class AtRestTests
         Assert.Equal(ChunkStatus.Corrupt, Run(sim, node, _ => store.ReadAsync(id), "read").Status);
         Assert.Equal(ChunkStatus.Corrupt, Run(sim, node, _ => store.VerifyAsync(id), "scrub verify"));
         Assert.Equal(2, corrupt.Count);
-        Assert.Null(ChunkStore.IdOfFile(tampered.ToArray(), KeyA));
+        Assert.Null(ChunkStore.IdOfFile(tampered.ToArray(), KeyA, id));
     }
 
     private static byte[] Flip(byte[] file, int at)
