@@ -10,7 +10,8 @@ namespace KeplerSim.Core.Manifests;
 /// <summary>
 /// The MessagePack form of <see cref="Manifest"/>: an array of fields by position (the same contract as integer
 /// <c>[Key(n)]</c>): 0 format version (1), 1 path, 2 size, 3 chunk size, 4 chunk digests (array of bin 32),
-/// 5 content id (bin 32), 6 version wall µs, 7 version logical, 8 version node, 9 origin node, 10 tombstone flag, 11 superseded version tokens (optional), 12 attributes (optional map of string to string).
+/// 5 content id (bin 32), 6 version wall µs, 7 version logical, 8 version node, 9 origin node, 10 tombstone flag,
+/// 11 superseded version tokens (optional), 12 attributes (optional map of string to string).
 /// Positions are never reused; a later version may append fields, which this version skips.
 /// </summary>
 /// <remarks>

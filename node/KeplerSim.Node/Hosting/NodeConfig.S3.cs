@@ -25,7 +25,7 @@ public sealed partial record NodeConfig
     /// <summary>S3 access keys (S3_KEYS: <c>access:secret,…</c>); none = the S3 API is off.</summary>
     public IReadOnlyList<S3Key> S3Keys { get; init; } = [];
 
-    /// <summary>The durability of writes through the S3 API (S3_DURABILITY: all, quorum or fast; default quorum).</summary>
+    /// <summary>The durability of S3 writes (S3_DURABILITY: all, quorum or fast; default quorum).</summary>
     public Durability S3Durability { get; init; } = Durability.Quorum;
 
     /// <summary>

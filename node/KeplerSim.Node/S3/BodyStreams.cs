@@ -3,7 +3,10 @@ using System.Text;
 
 namespace KeplerSim.Node.S3;
 
-/// <summary>A read-only forward stream whose subclasses implement only <see cref="ReadAsync(Memory{byte}, CancellationToken)"/>.</summary>
+/// <summary>
+/// A read-only forward stream whose subclasses implement only
+/// <see cref="ReadAsync(Memory{byte}, CancellationToken)"/>.
+/// </summary>
 internal abstract class ForwardReadStream : Stream
 {
     public override bool CanRead => true;
@@ -20,7 +23,8 @@ internal abstract class ForwardReadStream : Stream
         set => throw new NotSupportedException();
     }
 
-    public abstract override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default);
+    public abstract override ValueTask<int> ReadAsync(Memory<byte> buffer,
+        CancellationToken cancellationToken = default);
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
@@ -121,10 +125,10 @@ internal sealed class HashingStream(Stream inner, string? contentMd5Base64, stri
 }
 
 /// <summary>
-/// Decodes an aws-chunked body (<c>size;chunk-signature=sig\r\n data \r\n … 0;…\r\n trailers \r\n</c>) with constant
-/// memory, verifying every chunk's signature as its last byte passes (each signs the previous one, starting from the
-/// request's), and the trailer's signature when there is one. A bad signature throws SignatureDoesNotMatch from a
-/// read: the write it feeds fails before its manifest exists.
+/// Decodes an aws-chunked body (<c>size;chunk-signature=sig\r\n data \r\n … 0;…\r\n trailers \r\n</c>) with
+/// constant memory, verifying every chunk's signature as its last byte passes (each signs the previous one, starting
+/// from the request's), and the trailer's signature when there is one. A bad signature throws SignatureDoesNotMatch
+/// from a read: the write it feeds fails before its manifest exists.
 /// </summary>
 internal sealed class AwsChunkedStream : ForwardReadStream
 {

@@ -20,7 +20,8 @@ internal sealed class S3Exception(int status, string code, string message) : Exc
     public static S3Exception NoSuchBucket(string bucket) =>
         new(404, "NoSuchBucket", $"The specified bucket '{bucket}' does not exist");
 
-    public static S3Exception NoSuchKey(string key) => new(404, "NoSuchKey", $"The specified key '{key}' does not exist");
+    public static S3Exception NoSuchKey(string key) =>
+        new(404, "NoSuchKey", $"The specified key '{key}' does not exist");
 
     public static S3Exception NoSuchUpload(string id) => new(404, "NoSuchUpload",
         $"The specified multipart upload '{id}' does not exist (aborted, completed or expired)");

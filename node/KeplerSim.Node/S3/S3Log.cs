@@ -8,7 +8,8 @@ internal static partial class S3Log
     [LoggerMessage(4100, LogLevel.Information, "S3 API off: {Reason}")]
     public static partial void S3Off(this ILogger logger, string reason);
 
-    [LoggerMessage(4101, LogLevel.Information, "S3 API on {Address}: {Keys} access keys ({Names}); durability {Durability}")]
+    [LoggerMessage(4101, LogLevel.Information,
+        "S3 API on {Address}: {Keys} access keys ({Names}); durability {Durability}")]
     public static partial void S3On(this ILogger logger, string address, int keys, string names, string durability);
 
     [LoggerMessage(4102, LogLevel.Information, "S3 {Method} {Path} -> {Status} {Code}: {Message}")]

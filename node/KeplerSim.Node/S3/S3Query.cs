@@ -58,10 +58,10 @@ internal sealed class S3Query
         return Uri.UnescapeDataString(path);
     }
 
-    /// <summary>The canonical URI of a decoded path: every byte but unreserved characters and '/' percent-encoded.</summary>
+    /// <summary>The canonical URI of a decoded path: all but unreserved characters and '/' percent-encoded.</summary>
     public static string EncodePath(string path) => Encode(path, keepSlash: true);
 
-    /// <summary>SigV4's UriEncode: unreserved characters (A-Z a-z 0-9 - . _ ~) stay, the rest is %XX of UTF-8.</summary>
+    /// <summary>SigV4's UriEncode: unreserved characters (A-Z a-z 0-9 - . _ ~) stay, the rest is %XX.</summary>
     public static string Encode(string text, bool keepSlash)
     {
         var builder = new StringBuilder(text.Length + 16);

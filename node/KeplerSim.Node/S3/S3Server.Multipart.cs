@@ -127,7 +127,7 @@ internal sealed partial class S3Server
         });
     }
 
-    /// <summary>The parts a Complete names, checked: ascending, stored, ETags matching, all but the last >= 5 MiB.</summary>
+    /// <summary>The parts a Complete names, checked: ascending, stored, same ETags, all but the last 5 MiB+.</summary>
     private static List<FileVersionInfo> ChooseParts(List<Dictionary<string, string>> items,
         SortedDictionary<int, FileVersionInfo> stored)
     {
@@ -144,7 +144,8 @@ internal sealed partial class S3Server
             if (number <= previous)
             {
                 throw new S3Exception(400, "InvalidPartOrder",
-                    "The list of parts was not in ascending order. The parts list must be specified in order by part number.");
+                    "The list of parts was not in ascending order. The parts list must be specified in order by " +
+                    "part number.");
             }
 
             previous = number;
@@ -261,7 +262,8 @@ internal sealed partial class S3Server
         await foreach (var file in ListAllAsync(root))
         {
             var key = Attribute(file, KeyAttribute);
-            if (file.Path.EndsWith("/" + RecordName, StringComparison.Ordinal) && key.StartsWith(prefix, StringComparison.Ordinal))
+            if (file.Path.EndsWith("/" + RecordName, StringComparison.Ordinal)
+                && key.StartsWith(prefix, StringComparison.Ordinal))
             {
                 uploads.Add((key, file.Path[root.Length..^(RecordName.Length + 1)], InitiatedOf(file)));
             }

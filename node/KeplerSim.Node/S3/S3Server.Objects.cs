@@ -7,7 +7,7 @@ namespace KeplerSim.Node.S3;
 
 internal sealed partial class S3Server
 {
-    /// <summary>Attribute holding the S3 ETag (hex MD5, or md5-of-part-md5s-N) of a version written through S3.</summary>
+    /// <summary>The attribute with the S3 ETag (hex MD5, or md5-of-part-md5s-N) of a version written by S3.</summary>
     private const string EtagAttribute = "s3-etag";
 
     private const string MetaPrefix = "x-amz-meta-";
@@ -112,8 +112,8 @@ internal sealed partial class S3Server
             call.Response.Headers.ETag = EtagOf(info);
             if (status == 412)
             {
-                throw new S3Exception(412, "PreconditionFailed", "At least one of the preconditions you specified did " +
-                    "not hold");
+                throw new S3Exception(412, "PreconditionFailed",
+                    "At least one of the preconditions you specified did not hold");
             }
 
             return;
@@ -192,7 +192,8 @@ internal sealed partial class S3Server
         headers.ContentType = "binary/octet-stream";
         foreach (var (name, value) in info.Attributes ?? new Dictionary<string, string>())
         {
-            if (StoredHeaders.Contains(name, StringComparer.Ordinal) || name.StartsWith(MetaPrefix, StringComparison.Ordinal))
+            if (StoredHeaders.Contains(name, StringComparer.Ordinal)
+                || name.StartsWith(MetaPrefix, StringComparison.Ordinal))
             {
                 headers[name] = value;
             }
@@ -220,7 +221,9 @@ internal sealed partial class S3Server
 
     /// <summary>NoSuchBucket when the bucket does not exist, else NoSuchKey.</summary>
     private async Task<S3Exception> MissingAsync(S3Call call) =>
-        await BucketExistsAsync(call.Bucket!) ? S3Exception.NoSuchKey(call.Key!) : S3Exception.NoSuchBucket(call.Bucket!);
+        await BucketExistsAsync(call.Bucket!)
+            ? S3Exception.NoSuchKey(call.Key!)
+            : S3Exception.NoSuchBucket(call.Bucket!);
 
     private async Task DeleteObjectAsync(S3Call call)
     {

@@ -19,7 +19,7 @@ internal static class S3Xml
         Async = true,
     };
 
-    /// <summary>Writes an XML response: the root element in S3's namespace, filled by <paramref name="body"/>.</summary>
+    /// <summary>Writes an XML response: a root element in S3's namespace filled by <paramref name="body"/>.</summary>
     public static async Task WriteAsync(HttpContext context, int status, string root, Action<XmlWriter> body)
     {
         using var buffer = new MemoryStream();
@@ -56,7 +56,8 @@ internal static class S3Xml
         });
     }
 
-    public static void Element(this XmlWriter writer, string name, string value) => writer.WriteElementString(name, value);
+    public static void Element(this XmlWriter writer, string name, string value) =>
+        writer.WriteElementString(name, value);
 
     public static void Element(this XmlWriter writer, string name, long value) =>
         writer.WriteElementString(name, value.ToString(CultureInfo.InvariantCulture));

@@ -102,8 +102,9 @@ internal static class SigV4
         };
         var canonical = CanonicalRequest(request, query, signed, contentSha, excludeSignature: false);
         Check(signingKey, amzDate, scope, canonical, signature);
-        return new SignedRequest(key.AccessKeyId, mode, mode == PayloadMode.Sha256 ? contentSha.ToLowerInvariant() : null,
-            signingKey, amzDate, scope, signature.ToLowerInvariant(), contentSha.EndsWith("TRAILER", StringComparison.Ordinal));
+        return new SignedRequest(key.AccessKeyId, mode,
+            mode == PayloadMode.Sha256 ? contentSha.ToLowerInvariant() : null, signingKey, amzDate, scope,
+            signature.ToLowerInvariant(), contentSha.EndsWith("TRAILER", StringComparison.Ordinal));
     }
 
     private static SignedRequest VerifyPresigned(HttpRequest request, S3Query query, IReadOnlyList<S3Key> keys,

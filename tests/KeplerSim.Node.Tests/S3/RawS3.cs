@@ -23,13 +23,13 @@ public static class RawS3
     public static async Task<HttpResponseMessage> SendAsync(HttpMethod method, Uri url,
         Func<string, string, byte[]> body, string payloadHash, IReadOnlyDictionary<string, string>? headers = null,
         string accessKey = S3ClusterFixture.AccessKey, string secret = S3ClusterFixture.Secret,
-        TimeSpan clockOffset = default)
+        TimeSpan clockOffset = default, string? host = null)
     {
         var now = DateTime.UtcNow + clockOffset;
         var amzDate = now.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
         var all = new SortedDictionary<string, string>(StringComparer.Ordinal)
         {
-            ["host"] = url.Authority,
+            ["host"] = host ?? url.Authority,
             ["x-amz-content-sha256"] = payloadHash,
             ["x-amz-date"] = amzDate,
         };
@@ -39,8 +39,9 @@ public static class RawS3
         }
 
         var signedHeaders = string.Join(';', all.Keys);
-        var canonicalQuery = string.Join('&', (url.Query.TrimStart('?').Length == 0 ? [] : url.Query.TrimStart('?')
-                .Split('&')).Select(p => p.Contains('=', StringComparison.Ordinal) ? p : p + "=").Order(StringComparer.Ordinal));
+        var query = url.Query.TrimStart('?');
+        var canonicalQuery = string.Join('&', (query.Length == 0 ? [] : query.Split('&'))
+            .Select(p => p.Contains('=', StringComparison.Ordinal) ? p : p + "=").Order(StringComparer.Ordinal));
         var canonical = $"{method.Method}\n{url.AbsolutePath}\n{canonicalQuery}\n" +
             string.Concat(all.Select(h => $"{h.Key}:{h.Value}\n")) + $"\n{signedHeaders}\n{payloadHash}";
         var scope = $"{amzDate[..8]}/{Region}/s3/aws4_request";
@@ -61,6 +62,7 @@ public static class RawS3
             }
         }
 
+        request.Headers.Host = host;
         request.Content.Headers.ContentType ??= new MediaTypeHeaderValue("application/octet-stream");
         using var client = new HttpClient();
         var response = await client.SendAsync(request);
@@ -82,7 +84,9 @@ public static class RawS3
         var index = 0;
         for (var offset = 0; ; offset += chunkBytes, index++)
         {
-            var chunk = offset >= data.Length ? [] : data.AsSpan(offset, Math.Min(chunkBytes, data.Length - offset)).ToArray();
+            var chunk = offset >= data.Length
+                ? []
+                : data.AsSpan(offset, Math.Min(chunkBytes, data.Length - offset)).ToArray();
             var signature = Hex(Hmac(key, $"AWS4-HMAC-SHA256-PAYLOAD\n{amzDate}\n{scope}\n{previous}\n" +
                 $"{Hex(SHA256.HashData([]))}\n{Hex(SHA256.HashData(chunk))}"));
             var sent = tamper?.Invoke(index, chunk) ?? chunk;

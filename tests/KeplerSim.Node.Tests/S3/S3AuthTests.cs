@@ -19,7 +19,8 @@ public sealed class S3AuthTests(S3ClusterFixture cluster)
             Streaming, new Dictionary<string, string>
             {
                 ["content-encoding"] = "aws-chunked",
-                ["x-amz-decoded-content-length"] = (declaredLength ?? data.Length).ToString(CultureInfo.InvariantCulture),
+                ["x-amz-decoded-content-length"] =
+                    (declaredLength ?? data.Length).ToString(CultureInfo.InvariantCulture),
             });
 
     private async Task<bool> ExistsAsync(string key)
@@ -109,5 +110,24 @@ public sealed class S3AuthTests(S3ClusterFixture cluster)
         using var inside = await RawS3.SendAsync(HttpMethod.Get, new Uri(cluster.S3Url(0), "/"), (_, _) => [],
             RawS3.EmptySha256, clockOffset: TimeSpan.FromMinutes(10));
         Assert.Equal(HttpStatusCode.OK, inside.StatusCode);
+    }
+
+    [Fact]
+    public async Task Virtual_host_style_names_the_bucket_in_the_host()
+    {
+        using (var s3 = cluster.Client(0))
+        {
+            await s3.PutBucketAsync("bkt-vhost");
+            await s3.PutObjectAsync(new PutObjectRequest { BucketName = "bkt-vhost", Key = "a/b", ContentBody = "vh" });
+        }
+
+        var port = cluster.S3Ports[1].ToString(CultureInfo.InvariantCulture);
+        using var response = await RawS3.SendAsync(HttpMethod.Get, new Uri(cluster.S3Url(1), "/a/b"), (_, _) => [],
+            RawS3.EmptySha256, host: $"bkt-vhost.localhost:{port}");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("vh", await response.Content.ReadAsStringAsync());
+        using var listing = await RawS3.SendAsync(HttpMethod.Get, new Uri(cluster.S3Url(1), "/?list-type=2"),
+            (_, _) => [], RawS3.EmptySha256, host: $"bkt-vhost.localhost:{port}");
+        Assert.Contains("<Key>a/b</Key>", await listing.Content.ReadAsStringAsync());
     }
 }

@@ -5,7 +5,7 @@ using KeplerSim.Node.Tests.Support;
 
 namespace KeplerSim.Node.Tests.S3;
 
-/// <summary>Three kepler-node processes (static PEERS, RF 3, 4 MiB chunks) with the S3 API on a free port each.</summary>
+/// <summary>Three kepler-node processes (static PEERS, RF 3, 4 MiB chunks), the S3 API on a free port each.</summary>
 public sealed class S3ClusterFixture : IAsyncLifetime
 {
     public const string AccessKey = "testaccess";

@@ -142,7 +142,8 @@ public sealed class S3MultipartTests(S3ClusterFixture cluster)
             $"<Part><PartNumber>{p.PartNumber}</PartNumber><ETag>{p.ETag}</ETag></Part>"));
         using (var response = await RawS3.SendAsync(HttpMethod.Post,
                    new Uri(cluster.S3Url(1), $"/bkt-mpu-bad/k?uploadId={created.UploadId}"),
-                   System.Text.Encoding.UTF8.GetBytes($"<CompleteMultipartUpload>{outOfOrder}</CompleteMultipartUpload>")))
+                   System.Text.Encoding.UTF8.GetBytes(
+                       $"<CompleteMultipartUpload>{outOfOrder}</CompleteMultipartUpload>")))
         {
             Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
             Assert.Contains("<Code>InvalidPartOrder</Code>", await response.Content.ReadAsStringAsync());
@@ -175,7 +176,8 @@ public sealed class S3MultipartTests(S3ClusterFixture cluster)
         await s3.PutBucketAsync("bkt-presign");
         var putUrl = await s3.GetPreSignedURLAsync(new GetPreSignedUrlRequest
         {
-            BucketName = "bkt-presign", Key = "shared.txt", Verb = HttpVerb.PUT, Expires = DateTime.UtcNow.AddMinutes(5),
+            BucketName = "bkt-presign", Key = "shared.txt", Verb = HttpVerb.PUT,
+            Expires = DateTime.UtcNow.AddMinutes(5),
             Protocol = Protocol.HTTP,
         });
         using var http = new HttpClient();
@@ -186,7 +188,8 @@ public sealed class S3MultipartTests(S3ClusterFixture cluster)
 
         var getUrl = await s3.GetPreSignedURLAsync(new GetPreSignedUrlRequest
         {
-            BucketName = "bkt-presign", Key = "shared.txt", Verb = HttpVerb.GET, Expires = DateTime.UtcNow.AddMinutes(5),
+            BucketName = "bkt-presign", Key = "shared.txt", Verb = HttpVerb.GET,
+            Expires = DateTime.UtcNow.AddMinutes(5),
             Protocol = Protocol.HTTP,
         });
         Assert.Equal("presigned body", await http.GetStringAsync(getUrl));
@@ -219,7 +222,8 @@ public sealed class S3MultipartTests(S3ClusterFixture cluster)
         await s3.PutBucketAsync("bkt-bad-input");
         var created = await s3.InitiateMultipartUploadAsync("bkt-bad-input", "x");
         var url = new Uri(cluster.S3Url(0), $"/bkt-bad-input/x?uploadId={created.UploadId}");
-        using var malformed = await RawS3.SendAsync(HttpMethod.Post, url, "<CompleteMultipartUpload><Part>"u8.ToArray());
+        using var malformed = await RawS3.SendAsync(HttpMethod.Post, url,
+            "<CompleteMultipartUpload><Part>"u8.ToArray());
         Assert.Equal(HttpStatusCode.BadRequest, malformed.StatusCode);
         Assert.Contains("<Code>MalformedXML</Code>", await malformed.Content.ReadAsStringAsync());
 

@@ -196,7 +196,10 @@ public sealed class S3SdkTests(S3ClusterFixture cluster)
         Assert.Equal(["a/", "b", "c/", "d"], seen);
         Assert.Equal(2, pages);
 
-        var after = await s3.ListObjectsV2Async(new ListObjectsV2Request { BucketName = "bkt-list", StartAfter = "c/4" });
+        var after = await s3.ListObjectsV2Async(new ListObjectsV2Request
+        {
+            BucketName = "bkt-list", StartAfter = "c/4",
+        });
         Assert.Equal(["c/5", "d"], after.S3Objects.Select(o => o.Key));
 
         var v1 = await s3.ListObjectsAsync(new ListObjectsRequest { BucketName = "bkt-list", MaxKeys = 3 });
