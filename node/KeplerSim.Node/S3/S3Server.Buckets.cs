@@ -79,17 +79,34 @@ internal sealed partial class S3Server
         }
 
         // Top-level directories written through the native API are buckets too: one listing call per directory.
+        // A page of one that comes back empty stepped over a hidden or deleted path: resume after it (past the
+        // whole hidden prefix at once).
         string? after = null;
-        while ((await OnLoop(() => Node.ListAsync("", after, 1))).Files is [var first])
+        while (true)
         {
-            var slash = first.Path.IndexOf('/', StringComparison.Ordinal);
-            var top = slash < 0 ? first.Path : first.Path[..slash];
-            if (slash > 0 && !top.StartsWith('.'))
+            var from = after;
+            var page = await OnLoop(() => Node.ListAsync("", from, 1));
+            if (page.Files is [var first])
             {
-                buckets.TryAdd(top, LastModified(first));
-            }
+                var slash = first.Path.IndexOf('/', StringComparison.Ordinal);
+                var top = slash < 0 ? first.Path : first.Path[..slash];
+                if (slash > 0)
+                {
+                    buckets.TryAdd(top, LastModified(first));
+                }
 
-            after = slash < 0 ? first.Path : top + "/" + AfterAll;
+                after = slash < 0 ? first.Path : top + "/" + AfterAll;
+            }
+            else if (page.Next is { } next)
+            {
+                after = next.StartsWith(KeplerNode.HiddenPrefix, StringComparison.Ordinal)
+                    ? KeplerNode.HiddenPrefix + AfterAll
+                    : next;
+            }
+            else
+            {
+                break;
+            }
         }
 
         await S3Xml.WriteAsync(call.Context, 200, "ListAllMyBucketsResult", w =>

@@ -31,6 +31,13 @@ internal sealed partial class S3Server
     /// <summary>Streams the request body to <paramref name="path"/>, storing its MD5 as the ETag attribute.</summary>
     private async Task<FileVersionInfo> WriteAsync(S3Call call, string path, Dictionary<string, string> attributes)
     {
+        // An object's body has a length (or is aws-chunked); a bodiless request such as CreateBucket need not say 0.
+        if (call.Request.ContentLength is null && call.Request.Headers.TransferEncoding.Count == 0
+            && call.Signed.Payload is not (PayloadMode.StreamingSigned or PayloadMode.StreamingUnsigned))
+        {
+            throw new S3Exception(411, "MissingContentLength", "You must provide the Content-Length HTTP header.");
+        }
+
         var hashing = OpenBody(call);
         var body = new LoopReadStream(_host.Loop, hashing, Config.MaxUploadBytes, _ => { });
         return await OnLoop(() => Node.PutAsync(path, body, Config.S3Durability, () =>
@@ -55,10 +62,6 @@ internal sealed partial class S3Server
                     ? length
                     : throw S3Exception.InvalidArgument("x-amz-decoded-content-length is not a number");
             }
-        }
-        else if (call.Request.ContentLength is null && call.Request.Headers.TransferEncoding.Count == 0)
-        {
-            throw new S3Exception(411, "MissingContentLength", "You must provide the Content-Length HTTP header.");
         }
 
         var md5 = call.Header("content-md5");

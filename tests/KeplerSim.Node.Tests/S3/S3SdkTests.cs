@@ -97,6 +97,17 @@ public sealed class S3SdkTests(S3ClusterFixture cluster)
             Assert.Equal("native"u8.ToArray(), await ReadAllAsync(get));
         }
 
+        // A top-level directory written only through the native API is a bucket (the hidden .kepler/ paths, which
+        // sort before it, are stepped over).
+        using (var native = await http.PutAsync("api/files/native-dir/deep/f.txt", new StringContent("n")))
+        {
+            Assert.Equal(HttpStatusCode.OK, native.StatusCode);
+        }
+
+        Assert.Contains((await cluster.Client(1).ListBucketsAsync()).Buckets, b => b.BucketName == "native-dir");
+        var nativeListing = await s3.ListObjectsV2Async(new ListObjectsV2Request { BucketName = "native-dir" });
+        Assert.Equal(["deep/f.txt"], nativeListing.S3Objects.Select(o => o.Key));
+
         await s3.DeleteObjectAsync("bkt-objects", "dir/file one.bin");
         await FailsAsync(() => reader.GetObjectAsync("bkt-objects", "dir/file one.bin"), HttpStatusCode.NotFound,
             "NoSuchKey");
