@@ -194,30 +194,35 @@ internal sealed partial class S3Server
                 }
             }
 
-            var owner = !version2 || query.Get("fetch-owner") == "true";
-            foreach (var file in page.Contents)
-            {
-                w.WriteStartElement("Contents");
-                w.Element("Key", Out(file.Path[(bucket.Length + 1)..]));
-                w.Element("LastModified", S3Xml.Iso(LastModified(file)));
-                w.Element("ETag", EtagOf(file));
-                w.Element("Size", file.SizeBytes);
-                if (owner)
-                {
-                    WriteOwner(w);
-                }
-
-                w.Element("StorageClass", "STANDARD");
-                w.WriteEndElement();
-            }
-
-            foreach (var common in page.Prefixes)
-            {
-                w.WriteStartElement("CommonPrefixes");
-                w.Element("Prefix", Out(common));
-                w.WriteEndElement();
-            }
+            WriteEntries(w, bucket, page, owner: !version2 || query.Get("fetch-owner") == "true", Out);
         });
+    }
+
+    private static void WriteEntries(XmlWriter w, string bucket, ListPage page, bool owner,
+        Func<string, string> encode)
+    {
+        foreach (var file in page.Contents)
+        {
+            w.WriteStartElement("Contents");
+            w.Element("Key", encode(file.Path[(bucket.Length + 1)..]));
+            w.Element("LastModified", S3Xml.Iso(LastModified(file)));
+            w.Element("ETag", EtagOf(file));
+            w.Element("Size", file.SizeBytes);
+            if (owner)
+            {
+                WriteOwner(w);
+            }
+
+            w.Element("StorageClass", "STANDARD");
+            w.WriteEndElement();
+        }
+
+        foreach (var common in page.Prefixes)
+        {
+            w.WriteStartElement("CommonPrefixes");
+            w.Element("Prefix", encode(common));
+            w.WriteEndElement();
+        }
     }
 
     /// <summary>
