@@ -37,12 +37,15 @@ public sealed record Manifest
         VersionToken version,
         NodeId origin,
         bool isTombstone,
-        ImmutableArray<VersionToken> supersedes = default)
+        ImmutableArray<VersionToken> supersedes = default,
+        ImmutableSortedDictionary<string, string>? attributes = null)
     {
         ArgumentNullException.ThrowIfNull(path);
         supersedes = supersedes.IsDefault ? [] : supersedes;
+        attributes ??= ImmutableSortedDictionary.Create<string, string>(StringComparer.Ordinal);
         var problem = Problem(sizeBytes, chunks, chunkSizeBytes, version, origin, isTombstone)
-            ?? SupersedesProblem(version, supersedes);
+            ?? SupersedesProblem(version, supersedes)
+            ?? AttributesProblem(attributes, isTombstone);
         if (problem is not null)
         {
             throw new InvalidManifestException($"manifest for '{path}': {problem}");
@@ -56,6 +59,7 @@ public sealed record Manifest
         Origin = origin;
         IsTombstone = isTombstone;
         Supersedes = supersedes;
+        Attributes = attributes;
         ContentId = ComputeContentId(sizeBytes, chunks, chunkSizeBytes, isTombstone);
     }
 
@@ -70,7 +74,61 @@ public sealed record Manifest
     {
         ArgumentNullException.ThrowIfNull(supersedes);
         return new Manifest(Path, SizeBytes, Chunks.ToImmutableArray(), ChunkSizeBytes, Version, Origin, IsTombstone,
-            [.. supersedes.Distinct().Order()]);
+            [.. supersedes.Distinct().Order()], Attributes);
+    }
+
+    /// <summary>The most attributes one manifest may carry.</summary>
+    public const int AttributesMax = 64;
+
+    /// <summary>The most UTF-16 characters of all attribute names and values together.</summary>
+    public const int AttributesCharsMax = 8 * 1024;
+
+    /// <summary>
+    /// Optional name/value pairs stored with the version (an S3 object's content type, user metadata and ETag),
+    /// ordered by name (ordinal). Empty for most files and always for a tombstone. They are not part of
+    /// <see cref="ContentId"/>: equal content keeps one id whatever its attributes.
+    /// </summary>
+    public ImmutableSortedDictionary<string, string> Attributes { get; }
+
+    /// <summary>This manifest carrying <paramref name="attributes"/> (replacing any it had).</summary>
+    public Manifest WithAttributes(IEnumerable<KeyValuePair<string, string>> attributes)
+    {
+        ArgumentNullException.ThrowIfNull(attributes);
+        return new Manifest(Path, SizeBytes, Chunks.ToImmutableArray(), ChunkSizeBytes, Version, Origin, IsTombstone,
+            Supersedes, attributes.ToImmutableSortedDictionary(StringComparer.Ordinal));
+    }
+
+    private static string? AttributesProblem(ImmutableSortedDictionary<string, string> attributes, bool isTombstone)
+    {
+        if (attributes.Count == 0)
+        {
+            return null;
+        }
+
+        if (isTombstone)
+        {
+            return "a tombstone carries no attributes";
+        }
+
+        if (attributes.Count > AttributesMax)
+        {
+            return $"{attributes.Count} attributes exceed the limit of {AttributesMax}";
+        }
+
+        var chars = 0L;
+        foreach (var (name, value) in attributes)
+        {
+            if (name.Length == 0 || value is null)
+            {
+                return "an attribute has an empty name or no value";
+            }
+
+            chars += name.Length + value.Length;
+        }
+
+        return chars > AttributesCharsMax
+            ? $"attributes hold {chars} characters; the limit is {AttributesCharsMax}"
+            : null;
     }
 
     private static string? SupersedesProblem(VersionToken version, ImmutableArray<VersionToken> supersedes)
@@ -160,9 +218,11 @@ public sealed record Manifest
         NodeId origin,
         bool isTombstone,
         string contentId,
-        ImmutableArray<VersionToken> supersedes = default)
+        ImmutableArray<VersionToken> supersedes = default,
+        ImmutableSortedDictionary<string, string>? attributes = null)
     {
-        var manifest = new Manifest(path, sizeBytes, chunks, chunkSizeBytes, version, origin, isTombstone, supersedes);
+        var manifest = new Manifest(
+            path, sizeBytes, chunks, chunkSizeBytes, version, origin, isTombstone, supersedes, attributes);
         if (!string.Equals(manifest.ContentId, contentId, StringComparison.Ordinal))
         {
             throw new InvalidManifestException(
@@ -211,7 +271,8 @@ public sealed record Manifest
         && Origin == other.Origin
         && string.Equals(ContentId, other.ContentId, StringComparison.Ordinal)
         && Chunks.SequenceEqual(other.Chunks)
-        && Supersedes.SequenceEqual(other.Supersedes);
+        && Supersedes.SequenceEqual(other.Supersedes)
+        && Attributes.SequenceEqual(other.Attributes);
 
     /// <inheritdoc />
     public override int GetHashCode() =>

@@ -10,7 +10,8 @@ namespace KeplerSim.Core.Manifests;
 /// <summary>
 /// The MessagePack form of <see cref="Manifest"/>: an array of fields by position (the same contract as integer
 /// <c>[Key(n)]</c>): 0 format version (1), 1 path, 2 size, 3 chunk size, 4 chunk digests (array of bin 32),
-/// 5 content id (bin 32), 6 version wall µs, 7 version logical, 8 version node, 9 origin node, 10 tombstone flag.
+/// 5 content id (bin 32), 6 version wall µs, 7 version logical, 8 version node, 9 origin node, 10 tombstone flag,
+/// 11 superseded version tokens (optional), 12 attributes (optional map of string to string).
 /// Positions are never reused; a later version may append fields, which this version skips.
 /// </summary>
 /// <remarks>
@@ -27,6 +28,10 @@ public sealed class ManifestFormatter : IMessagePackFormatter<Manifest?>
     // Field 12 (optional, newer writers): the version tokens this version supersedes.
     private const int FieldCountWithSupersedes = 12;
 
+    // Field 13 (optional, written only when there are any): the attributes, a map of string to string. A manifest
+    // without attributes keeps its 12-field encoding byte for byte.
+    private const int FieldCountWithAttributes = 13;
+
     /// <inheritdoc />
     public void Serialize(ref MessagePackWriter writer, Manifest? value, MessagePackSerializerOptions options)
     {
@@ -36,7 +41,7 @@ public sealed class ManifestFormatter : IMessagePackFormatter<Manifest?>
             return;
         }
 
-        writer.WriteArrayHeader(FieldCountWithSupersedes);
+        writer.WriteArrayHeader(value.Attributes.Count > 0 ? FieldCountWithAttributes : FieldCountWithSupersedes);
         writer.Write(FormatVersion);
         writer.Write(value.Path.Value);
         writer.Write(value.SizeBytes);
@@ -62,6 +67,16 @@ public sealed class ManifestFormatter : IMessagePackFormatter<Manifest?>
             writer.Write(token.WallMicroseconds);
             writer.Write(token.Logical);
             writer.Write(token.Node.Value);
+        }
+
+        if (value.Attributes.Count > 0)
+        {
+            writer.WriteMapHeader(value.Attributes.Count);
+            foreach (var (name, text) in value.Attributes)
+            {
+                writer.Write(name);
+                writer.Write(text);
+            }
         }
     }
 
@@ -102,11 +117,34 @@ public sealed class ManifestFormatter : IMessagePackFormatter<Manifest?>
         var origin = new NodeId(ReadNodeId(ref reader, "origin"));
         var isTombstone = reader.ReadBoolean();
         var supersedes = fields >= FieldCountWithSupersedes ? ReadSupersedes(ref reader) : [];
-        SkipValues(ref reader, fields - Math.Min(fields, FieldCountWithSupersedes));
+        var attributes = fields >= FieldCountWithAttributes ? ReadAttributes(ref reader) : null;
+        SkipValues(ref reader, fields - Math.Min(fields, FieldCountWithAttributes));
         reader.Depth--;
         return Manifest.FromWire(
             path, sizeBytes, chunks, chunkSizeBytes, new VersionToken(wall, logical, versionNode), origin,
-            isTombstone, contentId, supersedes);
+            isTombstone, contentId, supersedes, attributes);
+    }
+
+    private static ImmutableSortedDictionary<string, string> ReadAttributes(ref MessagePackReader reader)
+    {
+        var count = reader.ReadMapHeader();
+        if (count > Manifest.AttributesMax)
+        {
+            throw Invalid($"manifest has {count} attributes; the limit is {Manifest.AttributesMax}");
+        }
+
+        var attributes = ImmutableSortedDictionary.CreateBuilder<string, string>(StringComparer.Ordinal);
+        for (var i = 0; i < count; i++)
+        {
+            var name = reader.ReadString();
+            var text = reader.ReadString();
+            if (name is null || text is null || !attributes.TryAdd(name, text))
+            {
+                throw Invalid($"manifest attribute {i} is nil or repeats a name");
+            }
+        }
+
+        return attributes.ToImmutable();
     }
 
     private static ImmutableArray<VersionToken> ReadSupersedes(ref MessagePackReader reader)

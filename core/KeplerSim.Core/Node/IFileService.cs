@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace KeplerSim.Core.Node;
 
 /// <summary>
@@ -62,7 +64,12 @@ public sealed record FileVersionInfo(
     string Origin,
     bool IsTombstone,
     bool IsWinner,
-    int ChunkCount);
+    int ChunkCount)
+{
+    /// <summary>The version's attributes (an S3 object's metadata), or null when it has none.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyDictionary<string, string>? Attributes { get; init; }
+}
 
 /// <summary>No live version of the path exists in the cluster (or none was reachable).</summary>
 public sealed class FileNotFoundInClusterException(string path)

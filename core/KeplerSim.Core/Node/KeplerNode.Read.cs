@@ -81,10 +81,11 @@ public sealed partial class KeplerNode
         await EnsureReadyAsync();
         var page = Math.Clamp(limit, 1, MetadataStore.ListBatchMax);
         var paths = Meta.ListPaths(prefix, after, page);
+        var showHidden = IsHidden(prefix);
         var result = new List<FileVersionInfo>(paths.Count);
         foreach (var path in paths)
         {
-            if (Meta.GetWinner(path) is { Tombstone: false } row)
+            if (Meta.GetWinner(path) is { Tombstone: false } row && (showHidden || !IsHidden(path)))
             {
                 result.Add(Describe(row));
             }
@@ -306,7 +307,18 @@ public sealed partial class KeplerNode
 
     private static FileVersionInfo Describe(Manifest manifest, bool isWinner) => new(
         manifest.Path.Value, manifest.SizeBytes, manifest.ContentId, manifest.Version.ToString(),
-        manifest.Origin.Value, manifest.IsTombstone, isWinner, manifest.Chunks.Count);
+        manifest.Origin.Value, manifest.IsTombstone, isWinner, manifest.Chunks.Count)
+    {
+        Attributes = manifest.Attributes.Count > 0 ? manifest.Attributes : null,
+    };
+
+    /// <summary>
+    /// Paths under this prefix are the node's own bookkeeping (the S3 API's multipart parts and bucket records):
+    /// readable by name, but left out of a listing unless its prefix asks for them.
+    /// </summary>
+    public const string HiddenPrefix = ".kepler/";
+
+    private static bool IsHidden(string path) => path.StartsWith(HiddenPrefix, StringComparison.Ordinal);
 
     private static FileVersionInfo Describe(FileRow row) => Describe(FromRow(row), row.IsWinner);
 

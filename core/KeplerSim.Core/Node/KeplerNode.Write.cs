@@ -24,7 +24,15 @@ public sealed partial class KeplerNode
     /// Accepts a client write: refuses it at once when the live ring cannot hold the copies its durability promises,
     /// else hands it to a <see cref="FileWrite"/>, which owns it from the first chunk to the acknowledgement.
     /// </summary>
-    public async Task<FileVersionInfo> PutAsync(string path, Stream content, Durability durability)
+    public Task<FileVersionInfo> PutAsync(string path, Stream content, Durability durability) =>
+        PutAsync(path, content, durability, attributes: null);
+
+    /// <summary>
+    /// <see cref="PutAsync(string, Stream, Durability)"/> storing the <paramref name="attributes"/> it returns once
+    /// the content has been read to its end (computed from the content, such as an MD5) with the manifest.
+    /// </summary>
+    public async Task<FileVersionInfo> PutAsync(string path, Stream content, Durability durability,
+        Func<IReadOnlyDictionary<string, string>?>? attributes)
     {
         ArgumentNullException.ThrowIfNull(content);
         var filePath = FilePath.Parse(path);
@@ -33,8 +41,11 @@ public sealed partial class KeplerNode
         var requestId = $"{Id.Value}/{_runtime.Random.NextUInt64():x16}/{++_requestCounter}";
         var required = durability == Durability.Fast ? 0 : CopiesRequired(durability);
         EnsureEnoughMembersLive(durability, path);
-        var manifest = await new FileWrite(this, _replication, _options, requestId, filePath, durability, required)
-            .RunAsync(content);
+        var write = new FileWrite(this, _replication, _options, requestId, filePath, durability, required)
+        {
+            Attributes = attributes,
+        };
+        var manifest = await write.RunAsync(content);
         return Describe(manifest, isWinner: true);
     }
 

@@ -38,6 +38,12 @@ internal sealed class FileWrite
     }
 
     /// <summary>
+    /// Attributes to store with the version, asked for once the content has been read to its end (an S3 ETag is
+    /// the MD5 of the whole body); null for none.
+    /// </summary>
+    public Func<IReadOnlyDictionary<string, string>?>? Attributes { get; init; }
+
+    /// <summary>
     /// Stores <paramref name="content"/> and returns the published manifest once the durability is met; throws
     /// <see cref="DurabilityNotMetException"/> when the copies or the manifest's do not arrive in time.
     /// </summary>
@@ -57,6 +63,11 @@ internal sealed class FileWrite
         // Every chunk record and queue entry of this write is durable before its manifest goes anywhere.
         _node.MakeDurable(_tracker.RecordedThrough);
         var manifest = _node.NewVersion(_path, chunks);
+        if (Attributes?.Invoke() is { Count: > 0 } attributes)
+        {
+            manifest = manifest.WithAttributes(attributes);
+        }
+
         await _node.PublishManifestAsync(manifest, _durability);
         _node.Metrics.WritesAcknowledged++;
         _node.Events.Publish(new WriteAcknowledged(_path.Value, manifest.Version.ToString(), _durability.ToString(),

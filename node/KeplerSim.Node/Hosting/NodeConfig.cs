@@ -228,7 +228,8 @@ public sealed partial record NodeConfig
                 "must differ from HTTP_PORT");
         }
 
-        return WithSecurity(config with { Peers = ParsePeers(reader.Get("PEERS"), config) }, reader);
+        var secured = WithSecurity(config with { Peers = ParsePeers(reader.Get("PEERS"), config) }, reader);
+        return WithS3(secured, reader);
     }
 
     /// <summary>The process environment as a dictionary.</summary>

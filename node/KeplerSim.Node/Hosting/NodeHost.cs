@@ -21,6 +21,7 @@ public sealed partial class NodeHost : IAsyncDisposable
     private readonly TcpStreamNetwork _streams;
     private readonly EventPublisher _events = new();
     private Gateway? _gateway;
+    private S3.S3Server? _s3;
 
     private NodeHost(NodeConfig config, ILoggerFactory loggers)
     {
@@ -77,6 +78,9 @@ public sealed partial class NodeHost : IAsyncDisposable
     /// <summary>The gateway's base address, such as http://127.0.0.1:3000.</summary>
     public Uri HttpAddress => _gateway?.Address ?? throw new InvalidOperationException("gateway not started");
 
+    /// <summary>The S3 API's base address, or null when S3_KEYS is empty (the port is not opened).</summary>
+    public Uri? S3Address => _s3?.Address;
+
     /// <summary>The transfer (TCP) address.</summary>
     public NetAddress TransferAddress => _streams.LocalAddress;
 
@@ -96,6 +100,7 @@ public sealed partial class NodeHost : IAsyncDisposable
         {
             await host.StartCoreAsync();
             host._gateway = await Gateway.StartAsync(host);
+            host._s3 = await S3.S3Server.StartAsync(host);
             return host;
         }
         catch
@@ -228,6 +233,7 @@ public sealed partial class NodeHost : IAsyncDisposable
         }
 
         _log.Leaving(Config.HandoffTimeoutMs);
+        await StopS3Async();
         if (_gateway is not null)
         {
             await _gateway.DisposeAsync();
@@ -245,11 +251,21 @@ public sealed partial class NodeHost : IAsyncDisposable
         return report;
     }
 
+    private async Task StopS3Async()
+    {
+        if (_s3 is not null)
+        {
+            await _s3.DisposeAsync();
+            _s3 = null;
+        }
+    }
+
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
         _stopping = true;
         _log.Stopping();
+        await StopS3Async();
         if (_gateway is not null)
         {
             await _gateway.DisposeAsync();

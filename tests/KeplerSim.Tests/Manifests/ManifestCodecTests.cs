@@ -94,7 +94,7 @@ public sealed class ManifestCodecTests
     {
         var bytes = Wire(w =>
         {
-            WriteFields(w, fields: 14);
+            WriteFields(w, fields: 15);
             w.WriteMapHeader(1);
             w.Write("future");
             w.WriteArrayHeader(2);
@@ -112,7 +112,7 @@ public sealed class ManifestCodecTests
         // 200 000 nested one-element arrays would blow a recursive skipper's stack; ours loops instead.
         var nested = Wire(w =>
         {
-            WriteFields(w, fields: 13);
+            WriteFields(w, fields: 14);
             for (var i = 0; i < 200_000; i++)
             {
                 w.WriteArrayHeader(1);
@@ -213,6 +213,11 @@ public sealed class ManifestCodecTests
         if (fields >= 12)
         {
             w.WriteArrayHeader(0); // field 12: the versions this one supersedes (none)
+        }
+
+        if (fields >= 13)
+        {
+            w.WriteMapHeader(0); // field 13: attributes (none)
         }
     }
 
