@@ -99,6 +99,42 @@ public sealed class ReplicationFactorTests
             "raised to 3: re-replicated; copies: " + Copies(sim, ids));
     }
 
+    /// <summary>
+    /// A write keeps the N it began with (docs/PROTOCOL.md): the factor lowered 3 -> 2 in the middle of an 'all'
+    /// write never lets it be acknowledged with fewer than 3 copies; its later chunks have only 2 owners, so it ends
+    /// with 503 durability_not_met when its write timeout runs out, and a retry succeeds under the new N.
+    /// </summary>
+    [Fact]
+    public void A_write_racing_a_lowered_factor_never_acknowledges_fewer_copies_than_it_began_with()
+    {
+        using var sim = Cluster(seed: 87, nodes: 3);
+        var n1 = sim.Nodes[0];
+        var data = new byte[40 * ChunkBytes];
+        new DeterministicRandom(87).NextBytes(data);
+        var put = n1.Spawn<DurabilityNotMetException?>(async _ =>
+        {
+            try
+            {
+                await Kepler(n1).PutAsync("race", new MemoryStream(data, writable: false), Durability.All);
+                return null;
+            }
+            catch (DurabilityNotMetException e)
+            {
+                return e;
+            }
+        });
+        Assert.True(sim.RunUntil(() => Kepler(n1).Meta.CountChunks() >= 5, 10 * Second), "the write is under way");
+        Assert.False(put.IsCompleted, "the write is still running when the factor changes");
+        Set(sim, n1, 2);
+
+        var refused = sim.Await(put, "the racing write to end", 120 * Second);
+        Assert.True(refused is not null, "acknowledged although chunks stored after the change have 2 owners");
+
+        var ids = Put(sim, n1, "retry", 40 * ChunkBytes);
+        Assert.All(ids, id => Assert.True(sim.Nodes.Count(n => Kepler(n).Meta.GetChunk(id) is not null) >= 2,
+            $"{id[..12]} has N = 2 copies at the retry's acknowledgement"));
+    }
+
     [Fact]
     public void Bad_values_are_refused_and_nothing_changes()
     {
