@@ -169,8 +169,8 @@ public sealed class HttpSourceTests
         Assert.Equal(2, vm.State.Replication.TargetCopies);
         Assert.Equal("factor 2, set at runtime: version 1 from a", vm.State.Replication.FactorSource);
         // The fake nodes report no under-replicated chunk of 5: all have N = 3 copies, one more than the target.
-        var line = Pages.Build(Page.Files, vm, 40).Select(l => l.ToString()).Single(t => t.StartsWith("replication target",
-            StringComparison.Ordinal));
+        var line = Pages.Build(Page.Files, vm, 40).Select(l => l.ToString())
+            .Single(t => t.StartsWith("replication target", StringComparison.Ordinal));
         Assert.Equal("replication target: 2 copies (factor 2, set at runtime: version 1 from a) - actual: 5 chunk(s) " +
             "above 2 (surplus not trimmed yet)", line);
     }

@@ -9,7 +9,8 @@ namespace KeplerSim.Core.Membership;
 /// same version are ordered by their origin's id (ordinal). No clock is involved, so every node picks the same
 /// winner whatever order the changes arrive in. Member keys are the wire contract: never renumber, only add.
 /// </summary>
-/// <param name="ReplicationFactor">Copies per chunk the cluster aims for, 1..<see cref="Ring.RingOptions.ReplicationFactorMax"/>.</param>
+/// <param name="ReplicationFactor">Copies per chunk the cluster aims for,
+/// 1..<see cref="Ring.RingOptions.ReplicationFactorMax"/>.</param>
 /// <param name="Version">1 for the first change, then one above the highest the changing node had seen.</param>
 /// <param name="Origin">The node whose operator made the change.</param>
 [MessagePackObject]

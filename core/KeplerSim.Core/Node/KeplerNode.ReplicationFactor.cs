@@ -29,7 +29,8 @@ public sealed partial class KeplerNode
     /// An operator's change of the replication factor, cluster-wide: adopted here at once (ring, repair, metadata)
     /// and spread by SWIM. Writes that began before keep the N they started with.
     /// </summary>
-    /// <exception cref="ArgumentOutOfRangeException">Not 1..<see cref="KeplerOptions.ReplicationFactorMax"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">Not 1..<see cref="KeplerOptions.ReplicationFactorMax"/>.
+    /// </exception>
     /// <exception cref="ReplicationFactorRefusedException">Membership is static: nothing would spread it.</exception>
     public async Task<ClusterSettings> SetReplicationFactorAsync(int replicationFactor)
     {

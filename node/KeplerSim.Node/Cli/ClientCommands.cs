@@ -90,7 +90,8 @@ internal static class ClientCommands
         return [put, get, ls, rm, status, members, removeMember, drain, ReplicationFactorCommand()];
     }
 
-    /// <summary><c>replication-factor [N]</c>: show the replication factor in force, or change it cluster-wide.</summary>
+    /// <summary><c>replication-factor [N]</c>: show the replication factor in force, or change it
+    /// cluster-wide.</summary>
     private static Command ReplicationFactorCommand()
     {
         var value = new Argument<int?>("n")

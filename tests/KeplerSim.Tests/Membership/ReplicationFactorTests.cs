@@ -256,7 +256,8 @@ public sealed class ReplicationFactorTests
         return Kepler(node).Meta.GetWinner(path)!.ChunkIds.Distinct().ToList();
     }
 
-    /// <summary>Every chunk recorded on exactly <paramref name="copies"/> nodes, and no replication left queued.</summary>
+    /// <summary>Every chunk recorded on exactly <paramref name="copies"/> nodes, and no replication left
+    /// queued.</summary>
     private static bool CopiesEverywhere(Simulation sim, List<string> ids, int copies) =>
         ids.All(id => sim.Nodes.Count(n => Kepler(n).Meta.GetChunk(id) is not null) == copies)
         && sim.Nodes.All(n => Kepler(n).QueueDepth == 0);
