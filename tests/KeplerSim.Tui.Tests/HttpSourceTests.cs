@@ -6,6 +6,7 @@ using System.Text;
 using KeplerSim.Tui.Model;
 using KeplerSim.Tui.Sources;
 using KeplerSim.Tui.ViewModel;
+using KeplerSim.Tui.Views;
 
 namespace KeplerSim.Tui.Tests;
 
@@ -146,6 +147,39 @@ public sealed class HttpSourceTests
         // bbbb counts once, with the fewest copies any node knows of; the other 8 referenced chunks have N.
         Assert.Equal([(1, 1L), (2, 1L), (3, 8L)], replication.ChunksByReplicas);
     }
+
+    [Fact]
+    public async Task The_files_page_shows_the_replication_target_against_the_actual_copies()
+    {
+        // Issue 18 point 4: after a runtime replication factor change the TUI shows target and actual.
+        var nodes = new FakeNodes();
+        nodes.Healthy("a", 1);
+        nodes.Healthy("b", 2);
+        nodes.Refuse("http://127.0.0.1:3003/");
+        Status(nodes, "a", 1, """{"factor":2,"version":1,"origin":"a","target":2,"underReplicatedChunks":0}""");
+        Status(nodes, "b", 2, """{"factor":3,"version":0,"origin":null,"target":3,"underReplicatedChunks":0}""");
+        using var source = Source(nodes);
+        using var vm = new MonitorViewModel(source, ImmediateScheduler.Instance);
+        await source.PollOnceAsync(CancellationToken.None);
+        await source.PollOnceAsync(CancellationToken.None);
+        Assert.Equal("nodes disagree (a change is spreading): a=2@v1 b=3", vm.State.Replication.FactorSource);
+
+        Status(nodes, "b", 2, """{"factor":2,"version":1,"origin":"a","target":2,"underReplicatedChunks":0}""");
+        await source.PollOnceAsync(CancellationToken.None);
+        Assert.Equal(2, vm.State.Replication.TargetCopies);
+        Assert.Equal("factor 2, set at runtime: version 1 from a", vm.State.Replication.FactorSource);
+        // The fake nodes report no under-replicated chunk of 5: all have N = 3 copies, one more than the target.
+        var line = Pages.Build(Page.Files, vm, 40).Select(l => l.ToString())
+            .Single(t => t.StartsWith("replication target", StringComparison.Ordinal));
+        Assert.Equal("replication target: 2 copies (factor 2, set at runtime: version 1 from a) - actual: 5 chunk(s) " +
+            "above 2 (surplus not trimmed yet)", line);
+    }
+
+    private static void Status(FakeNodes nodes, string id, int n, string replication) =>
+        nodes.Json($"http://127.0.0.1:300{n}/api/status", $$"""
+            {"nodeId":"{{id}}","ready":true,"http":"http://127.0.0.1:300{{n}}/","gossip":"127.0.0.1:400{{n}}",
+             "replication":{{replication}}}
+            """);
 
     [Fact]
     public async Task Counts_files_by_following_the_listing_cursor_and_marks_a_lower_bound()

@@ -42,21 +42,26 @@ public static class SwimCodec
     /// <summary>Encodes a main message through its union type.</summary>
     public static byte[] EncodeMessage(SwimMessage message) => MessagePackSerializer.Serialize(message, Wire);
 
-    /// <summary>Bytes a datagram needs besides its updates' own bytes.</summary>
-    public static int OverheadBytes(byte[]? message) =>
-        Magic.Length + 1 + (message?.Length ?? 1) + UpdatesHeaderBytesMax;
+    /// <summary>Bytes a datagram needs besides its updates' own bytes (with <paramref name="settings"/> encoded
+    /// by <see cref="EncodeSettings"/>, if any).</summary>
+    public static int OverheadBytes(byte[]? message, byte[]? settings = null) =>
+        Magic.Length + 1 + (message?.Length ?? 1) + UpdatesHeaderBytesMax + (settings?.Length ?? 0);
+
+    /// <summary>Encodes cluster settings for <see cref="AssembleDatagram"/>.</summary>
+    public static byte[] EncodeSettings(ClusterSettings settings) => MessagePackSerializer.Serialize(settings, Wire);
 
     /// <summary>
     /// Assembles a datagram from pre-encoded parts; the result is exactly what serializing a
-    /// <see cref="SwimDatagram"/> would give, after <see cref="Magic"/>.
+    /// <see cref="SwimDatagram"/> would give, after <see cref="Magic"/>. Without <paramref name="settings"/> the
+    /// datagram has two fields, exactly as before settings existed.
     /// </summary>
-    public static byte[] AssembleDatagram(byte[]? message, IReadOnlyList<byte[]> updates)
+    public static byte[] AssembleDatagram(byte[]? message, IReadOnlyList<byte[]> updates, byte[]? settings = null)
     {
         ArgumentNullException.ThrowIfNull(updates);
         var buffer = new ArrayBufferWriter<byte>(256);
         buffer.Write(Magic);
         var writer = new MessagePackWriter(buffer);
-        writer.WriteArrayHeader(2);
+        writer.WriteArrayHeader(settings is null ? 2 : 3);
         if (message is null)
         {
             writer.WriteNil();
@@ -70,6 +75,11 @@ public static class SwimCodec
         foreach (var update in updates)
         {
             writer.WriteRaw(update);
+        }
+
+        if (settings is not null)
+        {
+            writer.WriteRaw(settings);
         }
 
         writer.Flush();
@@ -92,11 +102,31 @@ public static class SwimCodec
     /// <summary>Encodes a stream frame.</summary>
     public static byte[] EncodeFrame(SwimFrame frame)
     {
-        var body = MessagePackSerializer.Serialize(frame, Wire);
+        var body = frame is SwimPushPull { Settings: null } pushPull ? EncodeWithoutSettings(pushPull)
+            : MessagePackSerializer.Serialize(frame, Wire);
         var bytes = new byte[Magic.Length + body.Length];
         Magic.CopyTo(bytes);
         body.CopyTo(bytes.AsSpan(Magic.Length));
         return bytes;
+    }
+
+    /// <summary>
+    /// A push-pull without settings in the four-field form nodes sent before settings existed (the union tag, then
+    /// the frame), byte for byte: the serializer would add a trailing nil.
+    /// </summary>
+    private static byte[] EncodeWithoutSettings(SwimPushPull frame)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        var writer = new MessagePackWriter(buffer);
+        writer.WriteArrayHeader(2);
+        writer.Write(0); // SwimFrame's union key of SwimPushPull
+        writer.WriteArrayHeader(4);
+        writer.Write(frame.IsReply);
+        writer.Write(frame.Join);
+        writer.Write(frame.Sender);
+        MessagePackSerializer.Serialize(ref writer, frame.Members, Wire);
+        writer.Flush();
+        return buffer.WrittenSpan.ToArray();
     }
 
     /// <summary>Decodes and validates a stream frame; hostile bytes give null and say why.</summary>
@@ -151,7 +181,7 @@ public static class SwimCodec
         }
 
         var message = ValidateMessage(datagram.Message);
-        return message ?? ValidateUpdates(updates);
+        return message ?? ValidateUpdates(updates) ?? ValidateOptional(datagram.Settings);
     }
 
     private static string? ValidateMessage(SwimMessage? message) => message switch
@@ -174,7 +204,8 @@ public static class SwimCodec
         }
 
         var members = frame.Members ?? [];
-        return members.Length > PushPullMembersMax ? "too many members" : ValidateUpdates(members);
+        return members.Length > PushPullMembersMax ? "too many members"
+            : ValidateUpdates(members) ?? ValidateOptional(frame.Settings);
     }
 
     private static string? ValidateUpdates(MemberUpdate[] updates)
@@ -220,6 +251,15 @@ public static class SwimCodec
 
         return alive.Metadata is { Length: > MetadataBytesMax } ? "metadata too large" : null;
     }
+
+    private static string? ValidateOptional(ClusterSettings? settings) =>
+        settings is null ? null : Validate(settings);
+
+    /// <summary>Why <paramref name="settings"/> are not acceptable, or null.</summary>
+    internal static string? Validate(ClusterSettings settings) =>
+        settings.ReplicationFactor is < 1 or > Ring.RingOptions.ReplicationFactorMax ? "bad replication factor"
+        : settings.Version < 1 ? "bad settings version"
+        : ValidId(settings.Origin) ? null : "bad settings origin";
 
     private static bool ValidId(string? id) => id is { Length: > 0 and <= NodeIdCharsMax };
 

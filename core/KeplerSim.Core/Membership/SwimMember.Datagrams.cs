@@ -25,6 +25,8 @@ public sealed partial class SwimMember
             return;
         }
 
+        MergeSettings(datagram.Settings);
+
         // Updates first: a stale accusation riding on a ping makes us re-announce, and the ack then carries it.
         var updates = datagram.Updates ?? [];
         _counters.CountReceived(SwimTraffic.Update, updates.Length);
@@ -200,7 +202,7 @@ public sealed partial class SwimMember
     private void Send(NetAddress target, SwimMessage? message, SwimTraffic kind, byte[]? first = null)
     {
         var messageBytes = message is null ? null : SwimCodec.EncodeMessage(message);
-        var budget = _runtime.Datagrams.MaxDatagramBytes - SwimCodec.OverheadBytes(messageBytes)
+        var budget = _runtime.Datagrams.MaxDatagramBytes - SwimCodec.OverheadBytes(messageBytes, _settingsBytes)
             - (first?.Length ?? 0);
         Invariant.That(budget >= 0, "a SWIM message alone exceeds the datagram budget");
         var countMax = PiggybackUpdatesMax - (first is null ? 0 : 1);
@@ -220,7 +222,7 @@ public sealed partial class SwimMember
             return;
         }
 
-        var bytes = SwimCodec.AssembleDatagram(messageBytes, updates);
+        var bytes = SwimCodec.AssembleDatagram(messageBytes, updates, _settingsBytes);
         Invariant.That(bytes.Length <= _runtime.Datagrams.MaxDatagramBytes, "SWIM datagram exceeds the MTU");
         _runtime.Datagrams.Send(target, bytes);
         _counters.CountSent(kind);

@@ -117,7 +117,7 @@ public sealed partial class SwimMember
             .Take(SwimCodec.PushPullMembersMax)
             .Select(ToUpdate)
             .ToArray();
-        var bytes = SwimCodec.EncodeFrame(new SwimPushPull(isReply, join, Id.Value, members));
+        var bytes = SwimCodec.EncodeFrame(new SwimPushPull(isReply, join, Id.Value, members, _settings));
         Invariant.That(bytes.Length <= _runtime.Streams.MaxFrameBytes, "push-pull state exceeds the frame limit");
         return bytes;
     }
@@ -138,6 +138,7 @@ public sealed partial class SwimMember
     /// </summary>
     private void MergeRemoteState(SwimPushPull frame)
     {
+        MergeSettings(frame.Settings);
         foreach (var update in frame.Members ?? [])
         {
             switch (update)

@@ -83,11 +83,16 @@ public sealed record DeadUpdate(
     [property: Key(1)] long Incarnation,
     [property: Key(2)] string From) : MemberUpdate;
 
-/// <summary>A datagram: an optional main message and the piggybacked updates.</summary>
+/// <summary>
+/// A datagram: an optional main message, the piggybacked updates and, once an operator changed one, the cluster
+/// settings (absent before: such a datagram is byte for byte what nodes without settings send, and those nodes
+/// skip the third field).
+/// </summary>
 [MessagePackObject]
 public sealed record SwimDatagram(
     [property: Key(0)] SwimMessage? Message,
-    [property: Key(1)] MemberUpdate[]? Updates);
+    [property: Key(1)] MemberUpdate[]? Updates,
+    [property: Key(2)] ClusterSettings? Settings = null);
 
 /// <summary>A frame on a SWIM stream connection (one exchange per connection).</summary>
 [Union(0, typeof(SwimPushPull))]
@@ -97,14 +102,16 @@ public abstract record SwimFrame;
 
 /// <summary>
 /// A push-pull frame: the initiator sends its whole state, the acceptor answers with its own. Members are listed
-/// as updates: alive, suspect, dead, or dead-from-self for left.
+/// as updates: alive, suspect, dead, or dead-from-self for left; the sender's cluster settings go along (a joining
+/// node learns them here).
 /// </summary>
 [MessagePackObject]
 public sealed record SwimPushPull(
     [property: Key(0)] bool IsReply,
     [property: Key(1)] bool Join,
     [property: Key(2)] string Sender,
-    [property: Key(3)] MemberUpdate[]? Members) : SwimFrame;
+    [property: Key(3)] MemberUpdate[]? Members,
+    [property: Key(4)] ClusterSettings? Settings = null) : SwimFrame;
 
 /// <summary>
 /// The reliable fallback probe (memberlist's TCP ping): sent over a stream when datagram probes went unanswered,

@@ -90,3 +90,7 @@ public sealed class ChunkUnavailableException(string message) : Exception(messag
 
 /// <summary>An operator's member removal that the membership refuses (the member is alive, unknown, or static).</summary>
 public sealed class MemberRemovalRefusedException(string message) : Exception(message);
+
+/// <summary>A runtime replication factor change this node cannot make (static membership: nothing spreads
+/// it).</summary>
+public sealed class ReplicationFactorRefusedException(string message) : Exception(message);

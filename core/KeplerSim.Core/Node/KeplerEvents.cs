@@ -101,3 +101,13 @@ public sealed record HandoffFinished(long LocalChunks, int LiveMembers, long Que
     /// <inheritdoc />
     public override string Kind => "node.handoff";
 }
+
+/// <summary>
+/// This node adopted a new cluster-wide replication factor (its operator's change, or a peer's that won by
+/// (version, origin)); the ring is rebuilt and the repair scan re-replicates or trims to it.
+/// </summary>
+public sealed record ReplicationFactorChanged(int ReplicationFactor, long Version, string Origin) : KeplerEvent
+{
+    /// <inheritdoc />
+    public override string Kind => "replication.factor";
+}

@@ -25,7 +25,7 @@ public sealed partial class KeplerNode
     public IReadOnlyCollection<Member> KnownMembers => _known.Values;
 
     /// <summary>N: the replication factor over the known membership (not over the live ring).</summary>
-    public int ReplicationTarget => Math.Min(_options.ReplicationFactor, Math.Max(1, _known.Count));
+    public int ReplicationTarget => Math.Min(ReplicationFactor, Math.Max(1, _known.Count));
 
     /// <summary>Distinct durable copies a write of <paramref name="durability"/> needs before its ack.</summary>
     public int CopiesRequired(Durability durability) => durability switch
@@ -134,6 +134,7 @@ public sealed partial class KeplerNode
 
         _runtime.Datagrams.SetReceiver(_swim.HandleDatagram);
         _swim.MemberChanged += OnMemberChanged;
+        _swim.SettingsChanged += OnSettingsChanged;
         // A restarted node also rejoins through the members it remembers (as Consul rejoins from its snapshot):
         // without seeds it would otherwise stay alone while still counting them.
         _swim.Start(_known.Values.Where(m => m.Id != Id).Select(m => m.GossipAddress)

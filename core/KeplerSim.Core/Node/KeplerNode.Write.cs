@@ -134,7 +134,7 @@ public sealed partial class KeplerNode
         var unreachable = _known.Keys.Where(id => Cluster.Find(id) is null).Select(id => id.Value);
         throw new DurabilityNotMetException(
             $"write of '{path}' with durability {durability.ToString().ToLowerInvariant()} needs {required} " +
-            $"copies on distinct nodes (replication factor {_options.ReplicationFactor} over {_known.Count} " +
+            $"copies on distinct nodes (replication factor {ReplicationFactor} over {_known.Count} " +
             $"known members), but only {live} members are live; not live: {string.Join(", ", unreachable)}");
     }
 

@@ -121,6 +121,7 @@ public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
         {
             _meta = MetadataStore.Open(_runtime.Metadata);
             RestoreClock();
+            RestoreSettings();
             BeginSealedDatagrams();
             LoadLostChunks();
             Recovery = await RecoverWithRetriesAsync();
@@ -316,7 +317,7 @@ public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
         || _pending.Contains(chunkId);
 
     private HashRing BuildRing(ClusterView cluster) =>
-        new(cluster.Ids, new RingOptions(_options.VirtualNodesPerNode, _options.ReplicationFactor));
+        new(cluster.Ids, new RingOptions(_options.VirtualNodesPerNode, ReplicationFactor));
 
     internal long NowMicroseconds => _runtime.Clock.WallMicroseconds;
 

@@ -5,7 +5,8 @@ using System.Text.Json;
 
 namespace KeplerSim.Node.Cli;
 
-/// <summary>The client commands: put, get, ls, rm, status, members, remove-member — all against <c>--node URL</c>.</summary>
+/// <summary>The client commands: put, get, ls, rm, status, members, remove-member, drain, replication-factor — all
+/// against <c>--node URL</c>.</summary>
 internal static class ClientCommands
 {
     private static readonly JsonSerializerOptions Pretty = new() { WriteIndented = true };
@@ -86,7 +87,30 @@ internal static class ClientCommands
                     "copies still queued (peers re-replicate them from the other copies)");
             }
         }));
-        return [put, get, ls, rm, status, members, removeMember, drain];
+        return [put, get, ls, rm, status, members, removeMember, drain, ReplicationFactorCommand()];
+    }
+
+    /// <summary><c>replication-factor [N]</c>: show the replication factor in force, or change it
+    /// cluster-wide.</summary>
+    private static Command ReplicationFactorCommand()
+    {
+        var value = new Argument<int?>("n")
+        {
+            Description = "The new replication factor (1..8); without it, show the one in force",
+            Arity = ArgumentArity.ZeroOrOne,
+        };
+        var command = new Command("replication-factor",
+            "Show the replication factor, or change it on every node (spread by gossip; repair re-replicates up to " +
+            "it or trims surplus copies once the new owners hold theirs)") { value };
+        command.SetAction((p, ct) => RunAsync(p, async c =>
+        {
+            var request = p.GetValue(value) is { } n
+                ? new HttpRequestMessage(HttpMethod.Put,
+                    "api/replication-factor?value=" + n.ToString(CultureInfo.InvariantCulture))
+                : new HttpRequestMessage(HttpMethod.Get, "api/replication-factor");
+            Print(await SendAsync(c, request, ct));
+        }));
+        return command;
     }
 
     private static async Task<int> RunAsync(ParseResult parse, Func<HttpClient, Task> work)

@@ -20,6 +20,7 @@ internal static class ApiErrors
         InvalidDataException => (413, new("too_large", e.Message)),
         RangeNotSatisfiableException => (416, new("range_not_satisfiable", e.Message)),
         MemberRemovalRefusedException => (409, new("member_not_removable", e.Message)),
+        ReplicationFactorRefusedException => (409, new("replication_factor_static", e.Message)),
         ConflictException conflict => (409, new(conflict.Code, e.Message)),
         DurabilityNotMetException => (503, new("durability_not_met", e.Message)),
         ChunkUnavailableException => (503, new("chunk_unavailable", e.Message)),

@@ -95,6 +95,14 @@ internal sealed partial class Gateway
             replicationTarget = node.ReplicationTarget,
             replicationFactor = node.Ring.OwnerCount,
             replicationFactorRequested = config.ReplicationFactor,
+            replication = new
+            {
+                factor = node.ReplicationFactor,
+                version = node.ReplicationSetting?.Version ?? 0,
+                origin = node.ReplicationSetting?.Origin,
+                target = node.ReplicationTarget,
+                underReplicatedChunks = node.Meta.CountQueuedChunks(),
+            },
             chunkSizeBytes = config.ChunkSizeBytes,
             queueDepth = node.QueueDepth,
             chunksWritten = node.Store.ChunksWritten,

@@ -46,27 +46,49 @@ public sealed class CheckContext(Simulation sim, KeplerOptions options, FileLedg
     public KeplerOptions Options => options;
 
     /// <summary>
+    /// The runtime replication factor change the cluster must converge to: of the changes operators' calls
+    /// (<c>replication_factor</c> steps) were answered with, the one that wins by (version, origin); null when
+    /// none was made.
+    /// </summary>
+    public Core.Membership.ClusterSettings? ReplicationSetting { get; private set; }
+
+    /// <summary>Records a change a node accepted (and answered) for an operator.</summary>
+    public void AcceptReplicationSetting(Core.Membership.ClusterSettings accepted)
+    {
+        ArgumentNullException.ThrowIfNull(accepted);
+        if (accepted.Supersedes(ReplicationSetting))
+        {
+            ReplicationSetting = accepted;
+        }
+    }
+
+    /// <summary>The replication factor the checkers expect: the winning runtime change, else the scenario's.</summary>
+    public int ReplicationFactor => Math.Min(ReplicationSetting?.ReplicationFactor ?? options.ReplicationFactor,
+        RingOptions.ReplicationFactorMax);
+
+    /// <summary>
     /// Where the checkers expect chunks: the independent <see cref="PlacementReference"/> over
-    /// <see cref="Members"/>, never core's ring (a placement bug in core would look correct to a checker that
-    /// asked it). Cached per member set.
+    /// <see cref="Members"/> with <see cref="ReplicationFactor"/>, never core's ring (a placement bug in core would
+    /// look correct to a checker that asked it). Cached per member set and factor.
     /// </summary>
     public PlacementReference ExpectedPlacement()
     {
         var members = Members.Select(n => n.Name).ToList();
-        if (_placement is null || !_placement.Nodes.SequenceEqual(members.Order(StringComparer.Ordinal)))
+        if (_placement is null || _placementFactor != ReplicationFactor
+            || !_placement.Nodes.SequenceEqual(members.Order(StringComparer.Ordinal)))
         {
-            _placement = new PlacementReference(members, options.VirtualNodesPerNode,
-                Math.Min(options.ReplicationFactor, RingOptions.ReplicationFactorMax));
+            _placement = new PlacementReference(members, options.VirtualNodesPerNode, ReplicationFactor);
+            _placementFactor = ReplicationFactor;
         }
 
         return _placement;
     }
 
     private PlacementReference? _placement;
+    private int _placementFactor;
 
     /// <summary>Core's ring over <see cref="Members"/>, for displays (ring shares); checkers use
     /// <see cref="ExpectedPlacement"/>.</summary>
     public HashRing ExpectedRing() => new(Members.Select(n => new NodeId(n.Name)),
-        new RingOptions(options.VirtualNodesPerNode, Math.Min(options.ReplicationFactor,
-            RingOptions.ReplicationFactorMax)));
+        new RingOptions(options.VirtualNodesPerNode, ReplicationFactor));
 }

@@ -215,6 +215,22 @@ public sealed class ClusterInspector(Simulation sim)
         return (long)cmd.ExecuteScalar()! == 3;
     }) ?? false;
 
+    /// <summary>
+    /// The runtime replication factor change the node's metadata holds (null: none); <paramref name="readable"/>
+    /// is false when the database is busy or not KeplerFS's.
+    /// </summary>
+    public static Core.Membership.ClusterSettings? HeldSettings(SimNode node, out bool readable)
+    {
+        var text = HasKeplerSchema(node) ? Query<string?>(node, conn =>
+        {
+            using var cmd = conn.CreateCommand();
+            cmd.CommandText = "SELECT coalesce((SELECT value FROM meta WHERE key = 'cluster.settings'), '')";
+            return (string)cmd.ExecuteScalar()!;
+        }) : null;
+        readable = text is not null;
+        return Core.Membership.ClusterSettings.Parse(text);
+    }
+
     /// <summary>Entries in the node's replication queue, or null if the database is busy or not KeplerFS's.</summary>
     public static long? QueueDepth(SimNode node) => HasKeplerSchema(node) ? Query<long?>(node, conn =>
     {

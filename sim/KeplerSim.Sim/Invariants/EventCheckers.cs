@@ -21,6 +21,7 @@ public sealed class EventCheckers
     private readonly SortedDictionary<string, SortedDictionary<string, long>> _knownBy = new(StringComparer.Ordinal);
     private readonly SortedDictionary<string, List<(long At, IReadOnlyList<string> View)>> _views =
         new(StringComparer.Ordinal);
+    private readonly SortedDictionary<string, List<(long At, int Factor)>> _factors = new(StringComparer.Ordinal);
 
     /// <summary>Checks the declared invariants of <paramref name="declared"/>; each violation goes to
     /// <paramref name="violated"/> (invariant name, what was seen).</summary>
@@ -71,10 +72,11 @@ public sealed class EventCheckers
                     AcksChecked++;
                     var start = WriteStart(node, ack.Path, record.TimeMicroseconds);
                     var knownMembers = KnownTo(node, start);
+                    var during = FactorsDuring(node, start);
                     Report(InvariantCatalog.CopiesDurableAtAck, InvariantChecks.CopiesDurableAtAck(_context, node,
-                        ack, knownMembers, OwnerViews(node, start)));
+                        ack, knownMembers, OwnerViews(node, start), during));
                     Report(InvariantCatalog.CopiesDurableAtAck,
-                        InvariantChecks.ManifestDurableAtAck(_context, node, ack, knownMembers));
+                        InvariantChecks.ManifestDurableAtAck(_context, node, ack, knownMembers, during.AtStart));
                 }
 
                 break;
@@ -92,6 +94,16 @@ public sealed class EventCheckers
                 _violated(InvariantCatalog.NoIntactCopyCondemned, $"{node.Name}'s scrub condemned its copy of " +
                     $"{condemned[..12]} as corrupt, but no fault ever hit that file (its bytes matched the id)");
                 ReportRecorded(detail, node);
+                break;
+            case "replication.factor" when int.TryParse(Field(detail, "ReplicationFactor"),
+                System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture,
+                out var factor):
+                if (!_factors.TryGetValue(node.Name, out var factors))
+                {
+                    _factors[node.Name] = factors = [];
+                }
+
+                factors.Add((record.TimeMicroseconds, factor));
                 break;
             case "member.alive" when Field(detail, "Member") is { } member && member != node.Name:
                 if (!_knownBy.TryGetValue(node.Name, out var known))
@@ -157,6 +169,21 @@ public sealed class EventCheckers
         var before = history.LastOrDefault(v => v.At <= start).View;
         return history.Where(v => v.At > start).Select(v => v.View).Append(current)
             .Concat(before is null ? history.Take(1).Select(v => v.View) : [before]).ToList();
+    }
+
+    /// <summary>
+    /// The replication factor <paramref name="acceptor"/> held when a write began at <paramref name="start"/> (N is
+    /// fixed then: a change mid-write does not alter what the write waits for), as its <c>replication.factor</c>
+    /// events say (none yet: the scenario's), and the largest it held from then on: a copy on a node that owned the
+    /// chunk under any of them counts, as a ring change mid-write lets any of its views count.
+    /// </summary>
+    private InvariantChecks.WriteFactors FactorsDuring(SimNode acceptor, long start)
+    {
+        var configured = Math.Min(_context.Options.ReplicationFactor, Core.Ring.RingOptions.ReplicationFactorMax);
+        var history = _factors.GetValueOrDefault(acceptor.Name) ?? [];
+        var atStart = history.LastOrDefault(f => f.At <= start) is { Factor: > 0 } last ? last.Factor : configured;
+        var most = history.Where(f => f.At > start).Select(f => f.Factor).Append(atStart).Max();
+        return new InvariantChecks.WriteFactors(atStart, most);
     }
 
     /// <summary>

@@ -97,6 +97,10 @@ public static class InvariantCatalog
     /// <summary>Nothing of an outsider (no cluster key, or a key no node holds) was accepted.</summary>
     public const string OutsiderChangesNothing = "outsider_changes_nothing";
 
+    /// <summary>After healing, every live node holds the replication factor change that won among those operators
+    /// made.</summary>
+    public const string ReplicationFactorConverged = "replication_factor_converged";
+
     /// <summary>The catalog, in report order.</summary>
     public static IReadOnlyList<InvariantInfo> All { get; } =
     [
@@ -143,6 +147,10 @@ public static class InvariantCatalog
         new(OutsiderChangesNothing, InvariantPhase.Safety, ProtocolCapabilities.Membership, true,
             "no member, chunk, manifest or tombstone of an outsider (a process without the cluster key) is ever " +
             "accepted by any node"),
+        new(ReplicationFactorConverged, InvariantPhase.Liveness, ProtocolCapabilities.Membership, true,
+            "every live node holds the replication factor change that wins by (version, origin) among those " +
+            "operators' calls were answered with (none: none made), so with replicas_on_owners and " +
+            "no_surplus_copies every chunk has exactly that many copies, on its owners"),
     ];
 
     /// <summary>Every invariant name.</summary>

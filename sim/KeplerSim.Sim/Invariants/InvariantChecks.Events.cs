@@ -37,7 +37,8 @@ public static partial class InvariantChecks
     /// cannot be read from the node's metadata (busy); else what was short.
     /// </summary>
     public static string? CopiesDurableAtAck(CheckContext context, SimNode node, WriteAck ack,
-        int? knownMembers = null, IReadOnlyList<IReadOnlyList<string>>? ownerViews = null)
+        int? knownMembers = null, IReadOnlyList<IReadOnlyList<string>>? ownerViews = null,
+        WriteFactors? factors = null)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(node);
@@ -57,12 +58,13 @@ public static partial class InvariantChecks
         }
 
         var members = knownMembers ?? context.Members.Count;
-        var required = PromisedCopies(ack.Durability, context.Options.ReplicationFactor, members);
+        var configured = Math.Min(context.Options.ReplicationFactor, Core.Ring.RingOptions.ReplicationFactorMax);
+        var (atStart, most) = factors ?? new WriteFactors(configured, configured);
+        var required = PromisedCopies(ack.Durability, atStart, members);
         var holders = context.Sim.Nodes.Where(n => n.Epoch > 0).ToList();
         // 'fast' promises this node's copy, owner or hinted; 'all' and 'quorum' promise copies on owners.
         var rings = required <= 1 && ack.Durability.Equals("Fast", StringComparison.OrdinalIgnoreCase) ? null
-            : ownerViews?.Select(v => new PlacementReference(v, context.Options.VirtualNodesPerNode,
-            Math.Min(context.Options.ReplicationFactor, Core.Ring.RingOptions.ReplicationFactorMax))).ToList();
+            : ownerViews?.Select(v => new PlacementReference(v, context.Options.VirtualNodesPerNode, most)).ToList();
         var short_ = new List<string>();
         foreach (var id in chunks.Distinct(StringComparer.Ordinal))
         {
@@ -90,13 +92,14 @@ public static partial class InvariantChecks
     /// counts; a node that is down and unreadable does not.
     /// Null when it holds; else where the manifest was.
     /// </summary>
-    public static string? ManifestDurableAtAck(CheckContext context, SimNode node, WriteAck ack, int? knownMembers)
+    public static string? ManifestDurableAtAck(CheckContext context, SimNode node, WriteAck ack, int? knownMembers,
+        int? replicationFactor = null)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(node);
         ArgumentNullException.ThrowIfNull(ack);
         var members = knownMembers ?? context.Members.Count;
-        var required = PromisedCopies(ack.Durability, context.Options.ReplicationFactor, members);
+        var required = PromisedCopies(ack.Durability, replicationFactor ?? context.Options.ReplicationFactor, members);
         var holders = context.Sim.Nodes.Where(n => n.Epoch > 0
             && ClusterInspector.RecordsVersion(n, ack.Path, ack.Version) is { } recorded
                 ? recorded : n.State == SimNodeState.Running).Select(n => n.Name).ToList();
@@ -105,6 +108,13 @@ public static partial class InvariantChecks
               $"on {required} nodes promised, N over {members} known member(s)), but only " +
               $"[{string.Join(",", holders)}] record it";
     }
+
+    /// <summary>
+    /// The replication factors of one write: the one its acceptor held when it began (<paramref name="AtStart"/>:
+    /// what the write promises) and the largest it held until the acknowledgement (<paramref name="Most"/>: owners
+    /// under it count, as the owners of any ring view during the write do).
+    /// </summary>
+    public readonly record struct WriteFactors(int AtStart, int Most);
 
     /// <summary>
     /// Safety (fencing), when <paramref name="node"/> applies a manifest of <paramref name="path"/>: its winning

@@ -26,6 +26,7 @@ public static partial class InvariantChecks
         InvariantCatalog.ReplicasDurableAndVerified => ReplicasDurableAndVerified(context),
         InvariantCatalog.GarbageCollected => GarbageCollected(context),
         InvariantCatalog.OutsiderChangesNothing => OutsiderChangesNothing(context),
+        InvariantCatalog.ReplicationFactorConverged => ReplicationFactorConverged(context),
         _ => null,
     };
 
@@ -69,6 +70,34 @@ public static partial class InvariantChecks
         }
 
         return busy.Count == 0 ? null : "queue entries: " + Examples(busy, 8);
+    }
+
+    /// <summary>
+    /// Liveness: every live node's metadata holds the winning runtime replication factor change (the factor,
+    /// version and origin an operator's call was answered with), or none when no change was made.
+    /// </summary>
+    private static string? ReplicationFactorConverged(CheckContext context)
+    {
+        var expected = context.ReplicationSetting;
+        var off = new List<string>();
+        foreach (var node in context.Live)
+        {
+            var held = ClusterInspector.HeldSettings(node, out var readable);
+            if (!readable)
+            {
+                return $"metadata of {node.Name} unreadable (busy)";
+            }
+
+            if (held != expected)
+            {
+                off.Add($"{node.Name} holds {Describe(held)}");
+            }
+        }
+
+        return off.Count == 0 ? null : $"expected {Describe(expected)}: " + Examples(off, 8);
+
+        static string Describe(Core.Membership.ClusterSettings? s) => s is null ? "no runtime change"
+            : $"factor {s.ReplicationFactor} (version {s.Version} from {s.Origin})";
     }
 
     private static string? CorruptChunksRepaired(CheckContext context)

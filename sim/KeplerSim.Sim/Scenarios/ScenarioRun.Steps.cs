@@ -130,6 +130,9 @@ internal sealed partial class ScenarioRun
             case StepKind.Outsider:
                 _outsider!.Attack(step.Nodes, step.ClusterKey?[0]);
                 break;
+            case StepKind.ReplicationFactor:
+                RunReplicationFactorStep(step);
+                break;
             default:
                 RunFileStep(step);
                 break;

@@ -41,6 +41,8 @@ public enum StepKind
     WaitUntil,
     /// <summary>Processes without the cluster key attack nodes (joins, writes, tombstones, replays).</summary>
     Outsider,
+    /// <summary>An operator changes the replication factor on one node (<c>PUT /api/replication-factor</c>).</summary>
+    ReplicationFactor,
 }
 
 /// <summary>The outcome a file operation step expects.</summary>
@@ -163,6 +165,9 @@ public sealed class ScenarioStep
     /// </summary>
     public IReadOnlyList<string>? ClusterKey { get; set; }
 
+    /// <summary>replication_factor: the new factor.</summary>
+    public int Factor { get; init; }
+
     /// <summary>wait_until: how long it may take.</summary>
     public Duration Timeout { get; init; } = new(30_000_000);
 
@@ -186,6 +191,7 @@ public sealed class ScenarioStep
             StepKind.Pause when For is { } d => $"pause {nodes} for {d}",
             StepKind.Crash when For is { } d => $"crash {nodes} (restart after {d})",
             StepKind.Corrupt => $"corrupt {Count} chunk(s) on {nodes}",
+            StepKind.ReplicationFactor => $"replication_factor {Factor} on {nodes}",
             StepKind.Outsider => $"outsider attacks {nodes} "
                 + (ClusterKey is { } key ? $"with key {key[0]}" : "without a key"),
             StepKind.Restart when ClusterKey is { } keys

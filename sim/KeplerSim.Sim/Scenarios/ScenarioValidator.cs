@@ -56,6 +56,13 @@ internal static class ScenarioValidator
                     $"(keplerfs), but the cluster runs '{s.Cluster.Protocol}'");
             }
 
+            if (step.Kind == StepKind.ReplicationFactor && (s.Cluster.Protocol != ProtocolRegistry.KeplerFs
+                    || s.Cluster.Membership != KeplerFs.MembershipMode.Swim))
+            {
+                throw binder.Error(action, "a replication_factor step needs the keplerfs protocol with membership: " +
+                    "swim (gossip spreads the change; a static member list has nothing to spread it)");
+            }
+
             if (step.Kind == StepKind.Outsider && s.Cluster.NodeNames().FirstOrDefault(n =>
                     n.StartsWith(OutsiderAttack.NamePrefix, StringComparison.Ordinal)) is { } taken)
             {

@@ -79,6 +79,11 @@ public static class ScenarioWriter
             case StepKind.Put or StepKind.Get or StepKind.Delete or StepKind.List:
                 FileStep(step, action, parts);
                 break;
+            case StepKind.ReplicationFactor:
+                parts.Add($"{action}: {step.Factor}");
+                parts.Add($"on: {step.Nodes[0]}");
+                AddIf(parts, step.Expect != ExpectedOutcome.Ok, $"expect: {Names.Snake(step.Expect.ToString())}");
+                break;
             case StepKind.WaitUntil:
                 parts.Add($"{action}: {Names.Snake(step.Condition.ToString())}");
                 AddIf(parts, step.Condition == WaitCondition.Members, $"on: {NodeList(step.Nodes)}");

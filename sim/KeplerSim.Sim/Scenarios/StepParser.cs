@@ -30,6 +30,7 @@ internal sealed class StepParser(YamlBinder binder, Scenario scenario)
         [StepKind.List] = ["on", "expect", "count"],
         [StepKind.WaitUntil] = ["timeout", "on", "members"],
         [StepKind.Outsider] = ["key"],
+        [StepKind.ReplicationFactor] = ["on", "expect"],
     };
 
     private static readonly SortedDictionary<string, StepKind> Actions =
@@ -132,6 +133,7 @@ internal sealed class StepParser(YamlBinder binder, Scenario scenario)
             StepKind.Disk => Disk(step, value, o),
             StepKind.Clock => Clock(step, value, o),
             StepKind.WaitUntil => Wait(step, value, o),
+            StepKind.ReplicationFactor => ReplicationFactor(step, value, o),
             _ => FileOperation(step, value, o),
         };
     }
@@ -173,6 +175,40 @@ internal sealed class StepParser(YamlBinder binder, Scenario scenario)
         var copy = Copy(step);
         copy.ClusterKey = Opt<string?>(o, "key") is { Length: > 0 } key ? [key] : null;
         return copy;
+    }
+
+    /// <summary>
+    /// An operator's <c>PUT /api/replication-factor</c> on one node: <c>replication_factor: 2, on: n1</c>, with
+    /// <c>expect: ok</c> (the default), <c>error</c> or <c>any</c>.
+    /// </summary>
+    private ScenarioStep ReplicationFactor(ScenarioStep step, YamlNode value, SortedDictionary<string, YamlNode> o)
+    {
+        var max = Math.Min(_nodes.Count, Core.Ring.RingOptions.ReplicationFactorMax);
+        var factor = (int)binder.BindScalar(value, typeof(int));
+        if (factor < 1 || factor > max)
+        {
+            throw binder.Error(value, $"replication_factor: expected 1..{max} (at most the {_nodes.Count} nodes and " +
+                $"{Core.Ring.RingOptions.ReplicationFactorMax}), got {factor}");
+        }
+
+        if (!o.TryGetValue("on", out var on))
+        {
+            throw binder.Error(value, "a replication_factor step needs 'on:' (the node the operator calls)");
+        }
+
+        var node = binder.Text(on, "a node name");
+        CheckNode(node, on);
+        var expect = Opt<ExpectedOutcome?>(o, "expect") ?? ExpectedOutcome.Ok;
+        if (expect is not (ExpectedOutcome.Ok or ExpectedOutcome.Error or ExpectedOutcome.Any))
+        {
+            throw binder.Error(o["expect"], "expect: a replication_factor step expects ok, error or any");
+        }
+
+        return new ScenarioStep
+        {
+            Index = step.Index, Kind = step.Kind, At = step.At, Position = step.Position, SourcePath = step.SourcePath,
+            Nodes = [node], Factor = factor, Expect = expect,
+        };
     }
 
     private ScenarioStep Wait(ScenarioStep step, YamlNode value, SortedDictionary<string, YamlNode> o)

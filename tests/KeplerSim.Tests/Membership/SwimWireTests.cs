@@ -82,7 +82,14 @@ public sealed class SwimWireTests
         ];
         var assembled = SwimCodec.AssembleDatagram(SwimCodec.EncodeMessage(ping),
             updates.Select(SwimCodec.EncodeUpdate).ToList());
-        Assert.Equal(Framed(new SwimDatagram(ping, updates)), assembled);
+        // Without settings the datagram keeps its two fields (the serializer writes the optional third as nil).
+        var serialized = Framed(new SwimDatagram(ping, updates));
+        Assert.Equal(0xC0, serialized[^1]);
+        Assert.Equal([.. serialized[..3], 0x92, .. serialized[4..^1]], assembled);
+        var settings = new ClusterSettings(2, 3, "n1");
+        Assert.Equal(Framed(new SwimDatagram(ping, updates, settings)), SwimCodec.AssembleDatagram(
+            SwimCodec.EncodeMessage(ping), updates.Select(SwimCodec.EncodeUpdate).ToList(),
+            SwimCodec.EncodeSettings(settings)));
 
         var decoded = SwimCodec.TryDecodeDatagram(assembled, out var error);
         Assert.Null(error);

@@ -61,6 +61,14 @@ public sealed record ReplicationSummary
     /// <summary>Referenced chunks by how many copies exist: (copies, chunks), ordered by copies.</summary>
     public IReadOnlyList<(int Replicas, long Chunks)>? ChunksByReplicas { get; init; }
 
+    /// <summary>N: the copies every chunk should have (the replication factor over the known members), when
+    /// known.</summary>
+    public int? TargetCopies { get; init; }
+
+    /// <summary>Where the factor comes from: "configured", "set at runtime: version V from NODE", or which node holds
+    /// which while a change spreads; null when unknown.</summary>
+    public string? FactorSource { get; init; }
+
     /// <summary>Chunks with fewer copies than wanted, as "id (copies)", capped.</summary>
     public IReadOnlyList<string>? UnderReplicated { get; init; }
 

@@ -114,6 +114,8 @@ internal sealed class GroundTruth(LiveScenario live, EventFold fold)
         return new ReplicationSummary
         {
             FileCount = fileCount,
+            TargetCopies = wanted,
+            FactorSource = FactorSource(context),
             ChunksByReplicas = copies.GroupBy(c => c.Copies).OrderBy(g => g.Key)
                 .Select(g => (g.Key, (long)g.Count())).ToList(),
             UnderReplicated = under.Take(UnderReplicatedListedMax)
@@ -123,6 +125,23 @@ internal sealed class GroundTruth(LiveScenario live, EventFold fold)
                 .Select(n => (n.Name, n.Epoch > 0 ? ClusterInspector.QueueDepth(n) : null)).ToList(),
             Progress = fold.Progress(),
         };
+    }
+
+    /// <summary>Where the simulated nodes' factor comes from (their metadata), or which node holds which.</summary>
+    private static string FactorSource(CheckContext context)
+    {
+        var held = context.Members.Where(n => n.State == SimNodeState.Running)
+            .Select(n => (n.Name, Settings: ClusterInspector.HeldSettings(n, out _))).ToList();
+        var distinct = held.Select(h => h.Settings).Distinct().ToList();
+        if (distinct.Count > 1)
+        {
+            return "nodes disagree (a change is spreading): " + string.Join(" ", held.Select(h =>
+                $"{h.Name}={h.Settings?.ReplicationFactor.ToString(CultureInfo.InvariantCulture) ?? "configured"}"));
+        }
+
+        return distinct.FirstOrDefault() is { } s
+            ? $"factor {s.ReplicationFactor}, set at runtime: version {s.Version} from {s.Origin}"
+            : $"factor {context.Options.ReplicationFactor}, configured";
     }
 
     private static long? FileCount(SimNode node)

@@ -7,7 +7,10 @@ public sealed partial class HttpClusterSource
 {
     /// <summary>One node's answers, parsed and checked before any of it is applied.</summary>
     private sealed record Parsed(string Id, int? HttpPort, int? GossipPort, List<ListedMember> Members,
-        List<(string Id, double Share)> Ring, long? QueueDepth, RepairProgress? Progress, List<string> Details);
+        List<(string Id, double Share)> Ring, long? QueueDepth, RepairProgress? Progress, List<string> Details)
+    {
+        public (int Factor, long Version, string? Origin, int Target)? Factor { get; init; }
+    }
 
     private static Parsed Parse(JsonElement status, JsonElement members, JsonElement ring, JsonElement replication)
     {
@@ -46,7 +49,41 @@ public sealed partial class HttpClusterSource
         }
 
         return new Parsed(id, NodeJson.Port(NodeJson.Text(status, "http")), NodeJson.Port(NodeJson.Text(status,
-            "gossip")), listed, shares, NodeJson.Number(replication, "queueDepth"), progress, NodeJson.Lines(status));
+            "gossip")), listed, shares, NodeJson.Number(replication, "queueDepth"), progress, NodeJson.Lines(status))
+        {
+            Factor = FactorOf(status),
+        };
+    }
+
+    /// <summary><c>/api/status</c>'s <c>replication</c> object: the factor in force, its runtime change, N.</summary>
+    private static (int, long, string?, int)? FactorOf(JsonElement status) =>
+        status.TryGetProperty("replication", out var r) && r.ValueKind == JsonValueKind.Object
+            && NodeJson.Number(r, "factor") is { } factor && NodeJson.Number(r, "target") is { } target
+            ? ((int)factor, NodeJson.Number(r, "version") ?? 0, NodeJson.Text(r, "origin"), (int)target)
+            : null;
+
+    /// <summary>
+    /// Where the factor of the reachable nodes comes from: one runtime change they all hold, their configuration,
+    /// or (while a change spreads, or behind a partition) which node holds which.
+    /// </summary>
+    private static string? FactorSource(List<NodeProbe> reachable)
+    {
+        var known = reachable.Where(p => p.Factor is not null).Select(p => (p.Key!, p.Factor!.Value)).ToList();
+        if (known.Count == 0)
+        {
+            return null;
+        }
+
+        var distinct = known.Select(k => (k.Value.Factor, k.Value.Version, k.Value.Origin)).Distinct().ToList();
+        if (distinct.Count > 1)
+        {
+            return "nodes disagree (a change is spreading): " + string.Join(" ", known.Select(k =>
+                $"{k.Item1}={k.Value.Factor}" + (k.Value.Version > 0 ? $"@v{k.Value.Version}" : "")));
+        }
+
+        var (factor, version, origin) = distinct[0];
+        return version > 0 ? $"factor {factor}, set at runtime: version {version} from {origin}"
+            : $"factor {factor}, configured";
     }
 
     private static void Apply(NodeProbe probe, Parsed parsed)
@@ -59,6 +96,7 @@ public sealed partial class HttpClusterSource
         probe.QueueDepth = parsed.QueueDepth;
         probe.Progress = parsed.Progress;
         probe.Details = parsed.Details;
+        probe.Factor = parsed.Factor;
         probe.Health = probe.BadEvents > 0 ? $"ok ({probe.BadEvents} bad events)" : "ok";
     }
 
@@ -107,6 +145,9 @@ public sealed partial class HttpClusterSource
                 FileCount = reachable.Max(p => p.FileCount),
                 FileCountIsLowerBound = reachable.Any(p => p.FileCountTruncated),
                 ChunksByReplicas = ByCopies(reachable),
+                TargetCopies = reachable.Where(p => p.Factor is not null).Select(p => (int?)p.Factor!.Value.Target)
+                    .Max(),
+                FactorSource = FactorSource(reachable),
                 UnderReplicated = UnderReplicatedList(reachable),
                 UnderReplicatedCount = UnderReplicatedCount(reachable),
                 QueueDepths = listed.Keys.Select(id => (id, byId.GetValueOrDefault(id)?.QueueDepth)).ToList(),

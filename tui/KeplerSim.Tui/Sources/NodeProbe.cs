@@ -57,6 +57,10 @@ internal sealed class NodeProbe(Uri url)
 
     public IReadOnlyList<string> Details { get; set; } = [];
 
+    /// <summary>The replication factor in force on the node, its runtime change (version 0: none; origin) and N,
+    /// from <c>/api/status</c> (null: a node without it).</summary>
+    public (int Factor, long Version, string? Origin, int Target)? Factor { get; set; }
+
     public bool Streaming { get; set; }
 
     public long BadEvents { get; set; }

@@ -169,6 +169,31 @@ public static class Pages
         return lines;
     }
 
+    /// <summary>
+    /// Target against actual: N, where the factor comes from, and whether every referenced chunk has exactly N
+    /// copies (green), some fewer (red: under-replicated) or some more (yellow: surplus copies not trimmed yet,
+    /// after the factor was lowered or a node rejoined).
+    /// </summary>
+    private static StyledLine TargetLine(ReplicationSummary r)
+    {
+        if (r.TargetCopies is not { } target)
+        {
+            return StyledLine.Plain("replication target: n/a" + (r.FactorSource is { } s ? $" ({s})" : ""));
+        }
+
+        var byCopies = r.ChunksByReplicas ?? [];
+        var fewer = byCopies.Where(c => c.Replicas < target).Sum(c => c.Chunks);
+        var more = byCopies.Where(c => c.Replicas > target).Sum(c => c.Chunks);
+        var actual = r.ChunksByReplicas is null ? "actual: n/a"
+            : fewer > 0 ? $"actual: {fewer} chunk(s) below {target}"
+            : more > 0 ? $"actual: {more} chunk(s) above {target} (surplus not trimmed yet)"
+            : $"actual: every chunk at {target}";
+        var color = r.ChunksByReplicas is null ? (ColorName16?)null
+            : fewer > 0 ? ColorName16.BrightRed : more > 0 ? ColorName16.BrightYellow : ColorName16.BrightGreen;
+        return new StyledLine([new Segment($"replication target: {target} copies ({r.FactorSource ?? "factor n/a"})" +
+            $" - {actual}", color)]);
+    }
+
     private static List<StyledLine> Files(MonitorViewModel vm)
     {
         var r = vm.State.Replication;
@@ -181,6 +206,7 @@ public static class Pages
                         ? "none"
                         : string.Join("  ", byCopies.Select(c => $"{c.Replicas}x:{c.Chunks}"))
                     : "n/a (no node reported yet)")),
+            TargetLine(r),
             new([new Segment(Format.Progress(r.Progress), r.Progress is { ChunksLeft: > 0 }
                 ? ColorName16.BrightYellow : null)]),
             StyledLine.Plain("queue depth per node:"),
