@@ -102,6 +102,7 @@ public sealed partial class ChunkStore
             return status == ChunkStatus.Missing ? ChunkReadResult.Missing : ChunkReadResult.Corrupt;
         }
 
+        Vouched(id);
         ChunksRead++;
         return ChunkReadResult.Ok(buffer!);
     }
@@ -138,6 +139,11 @@ public sealed partial class ChunkStore
         RequireId(id);
         var (status, buffer) = await LoadAsync(id);
         buffer?.Dispose();
+        if (status == ChunkStatus.Ok)
+        {
+            Vouched(id);
+        }
+
         return status;
     }
 
@@ -152,6 +158,7 @@ public sealed partial class ChunkStore
         }
 
         await _disk.DeleteAsync(path);
+        Vouched(id);
         await _disk.FsyncDirectoryAsync(ShardOf(id));
         ChunksDeleted++;
         return true;

@@ -192,7 +192,8 @@ public sealed partial class NodeHost : IAsyncDisposable
         else
         {
             var recovery = Loop.InvokeAsync(() => Node.Recovery is { } r
-                ? $"{r.ChunksVerified} chunks verified, {r.TmpFilesRemoved.Count} leftover tmp files removed"
+                ? $"{r.Deferred} chunk files found (verified in the background), "
+                    + $"{r.TmpFilesRemoved.Count} leftover tmp files removed"
                 : "no recovery report");
             _log.Ready(recovery.GetAwaiter().GetResult());
         }

@@ -87,6 +87,8 @@ internal sealed partial class Gateway
             {
                 chunksVerified = recovery.ChunksVerified,
                 tmpFilesRemoved = recovery.TmpFilesRemoved.Count,
+                chunksDeferred = recovery.Deferred,
+                chunksAwaitingVerification = node.ChunksAwaitingVerification,
             },
         };
     }
