@@ -139,6 +139,7 @@ public sealed partial class NodeHost : IAsyncDisposable
             UploadBufferBytesMax = config.UploadBufferMb * 1024L * 1024L,
             WriteTimeoutMicroseconds = config.WriteTimeoutMs * 1000L,
             GcGraceMicroseconds = config.GcGraceSeconds * 1_000_000L,
+            OrphanGraceMicroseconds = config.OrphanGraceSeconds * 1_000_000L,
             // A short grace is collected promptly: a run at least every half grace, at most every 30 s.
             GcIntervalMicroseconds = Math.Min(new KeplerOptions().GcIntervalMicroseconds,
                 config.GcGraceSeconds * 500_000L),
