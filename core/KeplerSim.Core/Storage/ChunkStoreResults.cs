@@ -111,9 +111,10 @@ public sealed record RecoveryReport
     public required IReadOnlyList<string> StrayFiles { get; init; }
 
     /// <summary>
-    /// Chunk files whose content check was left to a deferred check (<see cref="ChunkStore.TakeDeferred"/>) (recovery with
-    /// deferred content). Its findings are appended to <see cref="Registered"/>, <see cref="DeletedCorrupt"/>
-    /// and <see cref="CorruptKnown"/> as it goes; <see cref="ChunksVerified"/> counts only what recovery itself read.
+    /// Chunk files whose content check recovery left for later (<see cref="ChunkStore.TakeDeferred"/>; recovery
+    /// with deferred content). That check appends its findings to <see cref="Registered"/>,
+    /// <see cref="DeletedCorrupt"/> and <see cref="CorruptKnown"/> as it goes; <see cref="ChunksVerified"/> counts
+    /// only what recovery itself read.
     /// </summary>
     public int Deferred { get; init; }
 
