@@ -69,6 +69,19 @@ public sealed class ConfigTests
         options.Validate();
     }
 
+    [Theory]
+    [InlineData(null, 60)]
+    [InlineData("5", 5)]
+    [InlineData("2m", 120)]
+    public void Orphan_grace_takes_seconds_or_minutes_and_reaches_core(string? text, int seconds)
+    {
+        var environment = Valid();
+        environment["ORPHAN_GRACE"] = text;
+        var config = NodeConfig.Load(environment);
+        Assert.Equal(seconds, config.OrphanGraceSeconds);
+        Assert.Equal(seconds * 1_000_000L, NodeHost.BuildOptions(config, new([])).OrphanGraceMicroseconds);
+    }
+
     [Fact]
     public void More_than_the_most_peers_is_refused()
     {
@@ -136,6 +149,9 @@ public sealed class ConfigTests
     [InlineData("SCRUB_PASS_HOURS", "8761")]
     [InlineData("UPLOAD_BUFFER_MB", "0")]
     [InlineData("UPLOAD_BUFFER_MB", "2")]      // less than one chunk (CHUNK_SIZE_MB 4)
+    [InlineData("ORPHAN_GRACE", "soon")]
+    [InlineData("ORPHAN_GRACE", "0")]
+    [InlineData("ORPHAN_GRACE", "2h")]
     [InlineData("GC_GRACE", "soon")]
     [InlineData("GC_GRACE", "0")]
     [InlineData("GC_GRACE", "-5m")]

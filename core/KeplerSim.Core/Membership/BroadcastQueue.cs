@@ -16,6 +16,10 @@ internal sealed class BroadcastQueue
     /// <summary>Updates waiting to be sent.</summary>
     public int Count => _byNode.Count;
 
+    /// <summary>Called after every <see cref="Enqueue"/> (SWIM re-arms its gossip rounds, which sleep while the
+    /// queue is empty).</summary>
+    public Action? Queued { get; set; }
+
     /// <summary>Queues <paramref name="bytes"/> about <paramref name="node"/>, replacing an older one.</summary>
     public void Enqueue(NodeId node, byte[] bytes, Action? sent = null)
     {
@@ -29,6 +33,7 @@ internal sealed class BroadcastQueue
         var entry = new Entry(node, bytes, _nextId++, sent);
         _byNode.Add(node, entry);
         _order.Add(entry);
+        Queued?.Invoke();
     }
 
     /// <summary>Whether an update about <paramref name="node"/> is pending.</summary>

@@ -7,9 +7,21 @@ public sealed partial class SwimMember
     private bool _leaving;
     private TaskCompletionSource? _leaveGossiped;
 
-    private void ScheduleGossip(long delayMicroseconds) =>
-        _runtime.Clock.Schedule(Math.Max(0, delayMicroseconds), GossipRound);
+    private long _nextGossipAt;
+    private bool _gossipAsleep;
 
+    private void ScheduleGossip(long delayMicroseconds)
+    {
+        _nextGossipAt = Now + Math.Max(0, delayMicroseconds);
+        _runtime.Clock.Schedule(Math.Max(0, delayMicroseconds), GossipRound);
+    }
+
+    /// <summary>
+    /// One gossip round. With nothing to piggyback the rounds sleep (an idle node woke five times a second for
+    /// nothing) until an update is queued; <see cref="WakeGossip"/> then resumes them on the same phase, so the
+    /// rounds that do send happen exactly when they did before. Probes are scheduled on their own and never sleep:
+    /// failure detection is unchanged.
+    /// </summary>
     private void GossipRound()
     {
         if (_stopped)
@@ -17,8 +29,30 @@ public sealed partial class SwimMember
             return;
         }
 
+        if (_broadcasts.Count == 0)
+        {
+            _gossipAsleep = true;
+            _nextGossipAt += _options.GossipIntervalMicroseconds;
+            return;
+        }
+
         ScheduleGossip(_options.GossipIntervalMicroseconds);
         Gossip();
+    }
+
+    /// <summary>An update was queued: resumes sleeping gossip rounds at the next instant of their phase.</summary>
+    private void WakeGossip()
+    {
+        if (!_gossipAsleep || _stopped)
+        {
+            return;
+        }
+
+        _gossipAsleep = false;
+        var interval = _options.GossipIntervalMicroseconds;
+        var late = Math.Max(0, Now - _nextGossipAt);
+        var next = _nextGossipAt + (late + interval - 1) / interval * interval;
+        ScheduleGossip(next - Now);
     }
 
     /// <summary>Sends pending updates to a few random members (and to the recently dead, so they learn it).</summary>

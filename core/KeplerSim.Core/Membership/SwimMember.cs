@@ -60,6 +60,7 @@ public sealed partial class SwimMember
         var self = new MemberInfo(runtime.Id, runtime.Datagrams.LocalAddress, runtime.Streams.LocalAddress, 0,
             MemberStatus.Alive, metadata.ToArray(), Now);
         _members.Add(runtime.Id, new MemberEntry(self));
+        _broadcasts.Queued = WakeGossip;
         var ping = SwimCodec.EncodeMessage(new SwimPing(long.MaxValue, Id.Value, Id.Value));
         Invariant.That(SwimCodec.OverheadBytes(ping) + SwimCodec.EncodeUpdate(SelfAlive()).Length
             <= runtime.Datagrams.MaxDatagramBytes, "one alive update must fit in a datagram with a ping");

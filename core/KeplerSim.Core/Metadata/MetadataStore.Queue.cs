@@ -46,6 +46,13 @@ public sealed partial class MetadataStore
         return _queueSql.Due.Rows(ReadQueueEntry, limit, nowUs, limit);
     }
 
+    /// <summary>The earliest next attempt time of any queue entry (µs), or null when the queue is empty.</summary>
+    public long? NextQueueAttemptAt()
+    {
+        var next = _queueSql.NextAttempt.ScalarInt64();
+        return next == long.MinValue ? null : next;
+    }
+
     /// <summary>Returns one entry, or null.</summary>
     public QueueEntry? GetQueueEntry(string chunkId, NodeId target)
     {
@@ -77,6 +84,22 @@ public sealed partial class MetadataStore
         Check.Id(chunkId, nameof(chunkId));
         Check.Node(target, nameof(target));
         return _queueSql.Remove.NonQuery(chunkId, target.Value) == 1;
+    }
+
+    /// <summary>Removes the entries of <paramref name="chunkId"/> that write <paramref name="requestId"/> queued;
+    /// returns how many.</summary>
+    public int RemoveQueueEntriesOfRequest(string chunkId, string requestId)
+    {
+        Check.Id(chunkId, nameof(chunkId));
+        Check.Id(requestId, nameof(requestId));
+        return _queueSql.RemoveForRequest.NonQuery(chunkId, requestId);
+    }
+
+    /// <summary>Whether any entry still has to send <paramref name="chunkId"/>.</summary>
+    public bool IsChunkQueued(string chunkId)
+    {
+        Check.Id(chunkId, nameof(chunkId));
+        return _queueSql.ChunkQueued.ScalarInt64(chunkId) == 1;
     }
 
     /// <summary>How many entries are queued.</summary>
@@ -142,6 +165,10 @@ public sealed partial class MetadataStore
             $"SELECT {QueueColumns} FROM replication_queue WHERE next_attempt_at <= $now " +
             "ORDER BY next_attempt_at, chunk_id, target_node_id LIMIT $limit", ["$now", "$limit"]);
 
+        // The queue_due index makes this one index probe.
+        public Statement NextAttempt { get; } = prepare(
+            "SELECT coalesce(min(next_attempt_at), -9223372036854775808) FROM replication_queue", []);
+
         public Statement Get { get; } = prepare(
             $"SELECT {QueueColumns} FROM replication_queue WHERE chunk_id = $chunk AND target_node_id = $target",
             ["$chunk", "$target"]);
@@ -155,6 +182,12 @@ public sealed partial class MetadataStore
             ["$chunk", "$target"]);
 
         public Statement Count { get; } = prepare("SELECT count(*) FROM replication_queue", []);
+
+        public Statement RemoveForRequest { get; } = prepare(
+            "DELETE FROM replication_queue WHERE chunk_id = $chunk AND request_id = $request", ["$chunk", "$request"]);
+
+        public Statement ChunkQueued { get; } = prepare(
+            "SELECT EXISTS (SELECT 1 FROM replication_queue WHERE chunk_id = $chunk)", ["$chunk"]);
 
         // Node ids cannot contain a newline (Check.Node), so it separates the targets.
         public Statement ByChunk { get; } = prepare(

@@ -88,11 +88,30 @@ public sealed record ChunkCollected(string ChunkId) : KeplerEvent
     public override string Kind => "chunk.collected";
 }
 
+/// <summary>The orphan collector deleted a chunk of an abandoned write (docs/PROTOCOL.md, "Orphan chunks").</summary>
+public sealed record ChunkOrphanCollected(string ChunkId) : KeplerEvent
+{
+    /// <inheritdoc />
+    public override string Kind => "chunk.orphan_collected";
+}
+
 /// <summary>Startup recovery failed on an I/O error and will be tried again.</summary>
 public sealed record StartRetry(int Attempt, string Reason) : KeplerEvent
 {
     /// <inheritdoc />
     public override string Kind => "node.start_retry";
+}
+
+/// <summary>
+/// The content check startup recovery deferred is done: <paramref name="Checked"/> files, of which
+/// <paramref name="Registered"/> were registered, <paramref name="DeletedCorrupt"/> deleted and
+/// <paramref name="CorruptKnown"/> known copies found bad.
+/// </summary>
+public sealed record DeferredVerificationDone(int Checked, int Registered, int DeletedCorrupt, int CorruptKnown)
+    : KeplerEvent
+{
+    /// <inheritdoc />
+    public override string Kind => "node.startup_verified";
 }
 
 /// <summary>A leaving node finished handing its chunks off (or its hand-off time ran out).</summary>

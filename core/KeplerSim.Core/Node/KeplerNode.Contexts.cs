@@ -68,6 +68,8 @@ public sealed partial class KeplerNode
 
     bool IGarbageContext.IsMoving(string chunkId) => IsMoving(chunkId);
 
+    Task<bool> IGarbageContext.DeleteUnneededAsync(string chunkId) => DeleteUnneededAsync(chunkId);
+
     NodeId IAntiEntropyContext.Self => Id;
 
     bool IAntiEntropyContext.ApplyManifest(Manifest manifest) => ApplyManifest(manifest);

@@ -70,13 +70,23 @@ public sealed partial class KeplerNode
     async Task<ChunkId> IWriteContext.StoreChunkAsync(ReadOnlyMemory<byte> data)
     {
         var chunk = await Store.HashAsync(data);
-        await Store.WriteAsync(chunk);
+        await WaitWhileCollectedAsync(chunk.Id.Hex);
+        if (await Store.WriteAsync(chunk) == ChunkWriteOutcome.Written)
+        {
+            _createdByWrite.Add(chunk.Id.Hex); // This write's copy is the first here (orphan claims, RecordChunk).
+        }
+
         return chunk.Id;
     }
 
     /// <summary>Records a chunk of a client write and queues it for the other owners (deferred commit).</summary>
-    long IWriteContext.RecordChunk(string chunkId, long sizeBytes, string requestId) =>
-        Meta.TransactionDeferred(meta => RecordLocalChunk(meta, chunkId, sizeBytes, requestId, replicate: true));
+    long IWriteContext.RecordChunk(string chunkId, long sizeBytes, string requestId)
+    {
+        var created = _createdByWrite.Remove(chunkId) && Meta.GetChunk(chunkId) is null;
+        _orphans.Claim(chunkId, requestId, created, _runtime.Clock.MonotonicMicroseconds);
+        return Meta.TransactionDeferred(meta =>
+            RecordLocalChunk(meta, chunkId, sizeBytes, requestId, replicate: true));
+    }
 
     /// <summary>
     /// Records a replica a peer sent (for <see cref="TransferServer"/>). Deferred (no WAL fsync per chunk
@@ -100,6 +110,11 @@ public sealed partial class KeplerNode
     /// </summary>
     internal void RecordLocalChunk(MetadataStore meta, string id, long sizeBytes, string? requestId, bool replicate)
     {
+        if (requestId is null)
+        {
+            _orphans.Untrack(id); // Recorded by something other than a write: who counts this copy is unknown.
+        }
+
         var owners = Ring.OwnersOf(id);
         var owned = owners.Contains(Id);
         meta.UpsertChunk(new StoredChunk(id, sizeBytes, ChunkStore.PathOf(id),
@@ -206,6 +221,11 @@ public sealed partial class KeplerNode
         });
         if (inserted)
         {
+            foreach (var chunk in manifest.Chunks)
+            {
+                _orphans.Untrack(chunk.Hex); // A manifest references it: never an orphan here again.
+            }
+
             _antiEntropy.TrackVersion(row.Path, row.Id);
             _runtime.Events.Publish(new ManifestApplied(manifest.Path.Value, manifest.Version.ToString(),
                 manifest.IsTombstone, isWinner));

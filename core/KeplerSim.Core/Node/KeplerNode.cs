@@ -138,6 +138,7 @@ public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
             LoadKnownMembers();
             StartMembership();
             _ready.TrySetResult();
+            _runtime.Supervisor.Run("chunk.verify_deferred", VerifyDeferredChunksAsync);
             StartRestoring(); // What recovery dropped, and what a crash interrupted restoring.
 
         }
@@ -148,14 +149,17 @@ public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
         }
     }
 
-    /// <summary>Recovery reads every chunk; a transient read error must not keep the node down for good.</summary>
+    /// <summary>
+    /// Recovery lists the store (its content check runs after /ready: VerifyDeferredChunksAsync); a transient read
+    /// error must not keep the node down for good.
+    /// </summary>
     private async Task<RecoveryReport> RecoverWithRetriesAsync()
     {
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                return await Store.RecoverAsync(new ChunkIndex(this));
+                return await Store.RecoverAsync(new ChunkIndex(this), deferContent: true);
             }
             catch (IOException e) when (attempt < StartAttemptsMax)
             {

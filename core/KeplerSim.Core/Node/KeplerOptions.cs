@@ -44,8 +44,14 @@ public sealed record KeplerOptions
     /// <summary>Largest retry delay (the backoff cap).</summary>
     public long RetryMaxMicroseconds { get; init; } = 10_000_000;
 
-    /// <summary>How often the replication worker looks for due queue entries when idle.</summary>
+    /// <summary>How often the replication worker looks for due queue entries while it has work.</summary>
     public long ReplicationPollMicroseconds { get; init; } = 200_000;
+
+    /// <summary>
+    /// The longest the replication worker sleeps: with an empty queue (or none due before then) it wakes this
+    /// often, and sooner when work is queued (a kick) or an entry falls due.
+    /// </summary>
+    public long ReplicationIdlePollMicroseconds { get; init; } = 5_000_000;
 
     /// <summary>
     /// Chunks one upload keeps in flight at once: while some are hashed and fsync'd, the next is read, so the disk
@@ -83,6 +89,13 @@ public sealed record KeplerOptions
 
     /// <summary>Time between garbage collection runs.</summary>
     public long GcIntervalMicroseconds { get; init; } = 30_000_000;
+
+    /// <summary>
+    /// How long a chunk of an abandoned write (failed or cut off before its manifest existed) stays before the
+    /// orphan collector deletes it, when every write that stored or counted this node's copy was abandoned
+    /// (docs/PROTOCOL.md, "Orphan chunks"). The collector runs every quarter of it while it has work.
+    /// </summary>
+    public long OrphanGraceMicroseconds { get; init; } = 60_000_000;
 
     /// <summary>Most chunks scrub re-verifies per second (0 turns scrub off).</summary>
     public int ScrubChunksPerSecond { get; init; } = 20;
@@ -140,6 +153,8 @@ public sealed record KeplerOptions
         Require(RetryBaseMicroseconds > 0 && RetryMaxMicroseconds >= RetryBaseMicroseconds,
             "retry delays must be > 0 and max >= base");
         Require(ReplicationPollMicroseconds > 0, "replication poll interval must be > 0");
+        Require(ReplicationIdlePollMicroseconds >= ReplicationPollMicroseconds,
+            "replication idle poll interval must be >= the poll interval");
         Require(UploadBufferBytesMax >= ChunkSizeBytes, "the upload buffer budget must hold at least one chunk");
         Require(UploadChunksInFlight is >= 1 and <= UploadChunksInFlightMax,
             $"upload chunks in flight must be 1..{UploadChunksInFlightMax}");
@@ -156,6 +171,7 @@ public sealed record KeplerOptions
         Require(GcGraceMicroseconds > WriteTimeoutMicroseconds + 4 * AntiEntropyIntervalMicroseconds,
             "gc grace must outlast the write timeout plus four anti-entropy rounds");
         Require(GcIntervalMicroseconds > 0, "gc interval must be > 0");
+        Require(OrphanGraceMicroseconds > 0, "orphan grace must be > 0");
     }
 
     private static void Require(bool condition, string message)

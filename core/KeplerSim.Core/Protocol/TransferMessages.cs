@@ -20,6 +20,8 @@ namespace KeplerSim.Core.Protocol;
 [Union(10, typeof(SyncRequest))]
 [Union(11, typeof(SyncReply))]
 [Union(12, typeof(SyncPush))]
+[Union(13, typeof(AbandonChunksRequest))]
+[Union(14, typeof(AbandonChunksReply))]
 public abstract record TransferFrame;
 
 /// <summary>
@@ -27,12 +29,15 @@ public abstract record TransferFrame;
 /// it already holds a durable verified copy (or is busy receiving it from someone else), else
 /// <see cref="StoreChunkReady"/>, after which the sender streams <see cref="ChunkDataFrame"/>s and gets the final
 /// <see cref="StoreChunkReply"/>. The offer keeps repair and rebalance from moving bytes an owner already has.
+/// <see cref="RequestId"/> names the client write the copy is for (null: a repair, a rebalance, a hinted handoff):
+/// the receiver remembers which writes stored or counted its copy, for orphan collection (docs/PROTOCOL.md).
 /// </summary>
 [MessagePackObject]
 public sealed record StoreChunkRequest(
     [property: Key(0)] string ChunkId,
     [property: Key(1)] long SizeBytes,
-    [property: Key(2)] string Sender) : TransferFrame;
+    [property: Key(2)] string Sender,
+    [property: Key(3)] string? RequestId = null) : TransferFrame;
 
 /// <summary>
 /// A segment of chunk bytes (on the wire a MessagePack bin, as a <c>byte[]</c> was). Decoded, it is a slice of the
@@ -94,3 +99,20 @@ public sealed record SyncReply([property: Key(0)] int[] Buckets, [property: Key(
 /// <summary>The initiator's versions in the differing buckets.</summary>
 [MessagePackObject]
 public sealed record SyncPush([property: Key(0)] byte[][] Manifests) : TransferFrame;
+
+/// <summary>
+/// The write <see cref="RequestId"/> was abandoned before any manifest of it existed: its claims on these chunks
+/// end (orphan collection, docs/PROTOCOL.md). At most <see cref="ChunkIdsMax"/> ids.
+/// </summary>
+[MessagePackObject]
+public sealed record AbandonChunksRequest(
+    [property: Key(0)] string RequestId,
+    [property: Key(1)] string[] ChunkIds) : TransferFrame
+{
+    /// <summary>Chunk ids one request names at most.</summary>
+    public const int ChunkIdsMax = 1024;
+}
+
+/// <summary>The abandonment was applied.</summary>
+[MessagePackObject]
+public sealed record AbandonChunksReply([property: Key(0)] bool Applied) : TransferFrame;

@@ -36,10 +36,8 @@ internal sealed class GarbageCollector(IGarbageContext node, NodeRuntime runtime
             });
             foreach (var chunk in node.Meta.ListUnreferencedChunks(limit: BatchMax))
             {
-                if (chunk.CreatedAtUs < horizon && !node.IsMoving(chunk.Id))
+                if (chunk.CreatedAtUs < horizon && !node.IsMoving(chunk.Id) && await node.DeleteUnneededAsync(chunk.Id))
                 {
-                    node.Meta.DeleteChunk(chunk.Id);
-                    await node.Store.DeleteAsync(chunk.Id);
                     Collected++;
                     runtime.Events.Publish(new ChunkCollected(chunk.Id));
                 }

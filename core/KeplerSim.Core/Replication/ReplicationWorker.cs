@@ -20,6 +20,8 @@ internal sealed class ReplicationWorker(IReplicationContext node, TransferClient
     private readonly SortedDictionary<string, long> _surplusSince = new(StringComparer.Ordinal);
     private readonly SortedDictionary<NodeId, long> _pushPausedUntil = [];
     private readonly TokenBucket _bucket = new(runtime.Clock, options.RebalanceBandwidthBytesPerSecond);
+    private IDisposable? _tick;
+    private long _tickAt = long.MaxValue;
     private bool _pumping;
     private long _progressAt;
     private long _lastDepth;
@@ -35,11 +37,29 @@ internal sealed class ReplicationWorker(IReplicationContext node, TransferClient
 
     public void Start() => Tick();
 
-    /// <summary>Looks for due work now (new entries were queued).</summary>
-    public void Kick() => Pump();
+    /// <summary>Looks for due work now (new entries were queued), and polls again soon.</summary>
+    public void Kick()
+    {
+        Pump();
+        Nudge();
+    }
+
+    /// <summary>
+    /// New entries were queued (possibly due a little later): makes sure the worker polls within
+    /// <see cref="KeplerOptions.ReplicationPollMicroseconds"/>, as it did when it always polled that often.
+    /// </summary>
+    public void Nudge()
+    {
+        var soon = runtime.Clock.MonotonicMicroseconds + options.ReplicationPollMicroseconds;
+        if (_tickAt > soon)
+        {
+            ScheduleTick(options.ReplicationPollMicroseconds);
+        }
+    }
 
     private void Tick()
     {
+        _tick = null;
         Pump();
         SweepSurplus();
         if (runtime.Clock.MonotonicMicroseconds - _progressAt >= ProgressIntervalMicroseconds)
@@ -47,7 +67,36 @@ internal sealed class ReplicationWorker(IReplicationContext node, TransferClient
             PublishProgress();
         }
 
-        runtime.Clock.Schedule(options.ReplicationPollMicroseconds, Tick);
+        ScheduleTick(NextTickDelay());
+    }
+
+    /// <summary>
+    /// Polls every <see cref="KeplerOptions.ReplicationPollMicroseconds"/> while there is work in sight (a delivery
+    /// in flight, a surplus copy waiting for its grace, an entry due); otherwise sleeps until the earliest entry
+    /// falls due, at most <see cref="KeplerOptions.ReplicationIdlePollMicroseconds"/>. An idle node woke five times
+    /// a second here for nothing; whatever queues work kicks or nudges the worker.
+    /// </summary>
+    private long NextTickDelay()
+    {
+        var poll = options.ReplicationPollMicroseconds;
+        if (_inFlight.Count > 0 || _surplusSince.Count > 0)
+        {
+            return poll;
+        }
+
+        if (node.Meta.NextQueueAttemptAt() is not { } next)
+        {
+            return options.ReplicationIdlePollMicroseconds;
+        }
+
+        return Math.Clamp(next - runtime.Clock.WallMicroseconds, poll, options.ReplicationIdlePollMicroseconds);
+    }
+
+    private void ScheduleTick(long delayMicroseconds)
+    {
+        _tick?.Dispose();
+        _tickAt = runtime.Clock.MonotonicMicroseconds + delayMicroseconds;
+        _tick = runtime.Clock.Schedule(delayMicroseconds, Tick);
     }
 
     private void Pump()
@@ -147,7 +196,7 @@ internal sealed class ReplicationWorker(IReplicationContext node, TransferClient
                 try
                 {
                     return await transfers.StoreChunkAsync(target, chunkId, data.Length,
-                        () => Task.FromResult<ReadOnlyMemory<byte>?>(data), _ => Task.CompletedTask);
+                        () => Task.FromResult<ReadOnlyMemory<byte>?>(data), _ => Task.CompletedTask, entry.RequestId);
                 }
                 catch (Exception e) when (IsExpectedFailure(e))
                 {
@@ -233,7 +282,7 @@ internal sealed class ReplicationWorker(IReplicationContext node, TransferClient
         try
         {
             failure = await transfers.StoreChunkAsync(entry.Target, entry.ChunkId, chunk.SizeBytes, LoadAsync,
-                ThrottleAsync);
+                ThrottleAsync, entry.RequestId);
         }
         finally
         {

@@ -67,6 +67,10 @@ internal interface IGarbageContext : ILocalChunks
 {
     /// <summary>Whether a transfer (incoming, queued outgoing, a write in progress) involves the chunk.</summary>
     bool IsMoving(string chunkId);
+
+    /// <summary>Deletes a chunk no one needs, row then file, with stores of it held off meanwhile; whether
+    /// anything was deleted.</summary>
+    Task<bool> DeleteUnneededAsync(string chunkId);
 }
 
 /// <summary>What <see cref="AntiEntropy"/> needs from its node.</summary>

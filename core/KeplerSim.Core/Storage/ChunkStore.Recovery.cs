@@ -6,10 +6,14 @@ public sealed partial class ChunkStore
     /// Startup recovery; run once, before any write. Deletes leftover tmp files, then reconciles the disk with
     /// <paramref name="index"/>: a valid chunk the index does not know is registered, a corrupt one is deleted; a
     /// chunk the index knows but the disk lacks (or holds corrupt, which is then deleted) is marked missing and
-    /// listed in <see cref="RecoveryReport.NeedsRepair"/>. Reads and hashes every stored chunk once, so it costs
-    /// one full read of the store.
+    /// listed in <see cref="RecoveryReport.NeedsRepair"/>. With <paramref name="deferContent"/> false it reads and
+    /// hashes every stored chunk before it returns, one full read of the store. With it true only what the
+    /// listing tells is done now (tmp files, missing files); every chunk file found is left for
+    /// the caller (<see cref="TakeDeferred"/>), and until it is verified nothing vouches for it without reading it
+    /// (<see cref="IsDeferred"/>): reads and writes verify the bytes as always, and an offer of it
+    /// (<see cref="ConfirmPresentAsync"/>) hashes it instead of trusting its size.
     /// </summary>
-    public async Task<RecoveryReport> RecoverAsync(IChunkIndex index)
+    public async Task<RecoveryReport> RecoverAsync(IChunkIndex index, bool deferContent = false)
     {
         ArgumentNullException.ThrowIfNull(index);
         Invariant.That(_writersInFlight == 0, "chunk recovery must run before any write starts");
@@ -32,43 +36,18 @@ public sealed partial class ChunkStore
         }
 
         var known = new SortedSet<string>(index.KnownChunks(), StringComparer.Ordinal);
-        var verified = 0;
-        var registered = new List<string>();
-        var deletedCorrupt = new List<string>();
-        var corruptKnown = new List<string>();
+        var found = new RecoveryFindings();
         foreach (var id in onDisk)
         {
             var isKnown = known.Remove(id);
-            var (status, buffer) = await LoadAsync(id);
-            var sizeBytes = buffer?.Length ?? 0;
-            buffer?.Dispose();
-            if (status == ChunkStatus.Ok)
+            if (deferContent)
             {
-                if (isKnown)
-                {
-                    verified++;
-                }
-                else
-                {
-                    index.MarkPresent(id, sizeBytes);
-                    registered.Add(id);
-                }
-
-                continue;
+                _deferred[id] = isKnown;
+                _deferredOrder.Add(id);
             }
-
-            if (status == ChunkStatus.Corrupt)
+            else
             {
-                // Delete before marking missing: a crash in between leaves a known-but-missing chunk, which the
-                // next recovery handles the same way.
-                await DeleteAsync(id);
-                (isKnown ? corruptKnown : deletedCorrupt).Add(id);
-            }
-
-            if (isKnown)
-            {
-                index.MarkMissing(id);
-                _runtime.Events.Publish(new ChunkMissingEvent(id));
+                await ReconcileAsync(index, id, isKnown, found);
             }
         }
 
@@ -82,16 +61,57 @@ public sealed partial class ChunkStore
         var report = new RecoveryReport
         {
             TmpFilesRemoved = tmpRemoved,
-            ChunksVerified = verified,
-            Registered = registered,
-            DeletedCorrupt = deletedCorrupt,
+            ChunksVerified = found.Verified,
+            Registered = found.Registered,
+            DeletedCorrupt = found.DeletedCorrupt,
             MissingKnown = missingKnown,
-            CorruptKnown = corruptKnown,
+            CorruptKnown = found.CorruptKnown,
             StrayFiles = strays,
+            Deferred = _deferredOrder.Count,
         };
-        _runtime.Events.Publish(new ChunkRecoveryEvent(tmpRemoved.Count, verified, registered.Count,
-            deletedCorrupt.Count, missingKnown.Count, corruptKnown.Count, strays.Count));
+        _deferredFindings = found;
+        _runtime.Events.Publish(new ChunkRecoveryEvent(tmpRemoved.Count, found.Verified, found.Registered.Count,
+            found.DeletedCorrupt.Count, missingKnown.Count, found.CorruptKnown.Count, strays.Count));
         return report;
+    }
+
+    /// <summary>
+    /// Reads and hashes one chunk file recovery found: a valid one the index lacks is registered, a corrupt one is
+    /// deleted (and, if the index knows it, marked missing).
+    /// </summary>
+    private async Task ReconcileAsync(IChunkIndex index, string id, bool isKnown, RecoveryFindings found)
+    {
+        var (status, buffer) = await LoadAsync(id);
+        var sizeBytes = buffer?.Length ?? 0;
+        buffer?.Dispose();
+        if (status == ChunkStatus.Ok)
+        {
+            if (isKnown)
+            {
+                found.Verified++;
+            }
+            else
+            {
+                index.MarkPresent(id, sizeBytes);
+                found.Registered.Add(id);
+            }
+
+            return;
+        }
+
+        if (status == ChunkStatus.Corrupt)
+        {
+            // Delete before marking missing: a crash in between leaves a known-but-missing chunk, which the
+            // next recovery handles the same way.
+            await DeleteAsync(id);
+            (isKnown ? found.CorruptKnown : found.DeletedCorrupt).Add(id);
+        }
+
+        if (isKnown)
+        {
+            index.MarkMissing(id);
+            _runtime.Events.Publish(new ChunkMissingEvent(id));
+        }
     }
 
     private async Task<IReadOnlyList<string>> RemoveTmpFilesAsync()

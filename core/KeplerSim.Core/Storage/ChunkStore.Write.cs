@@ -69,6 +69,12 @@ public sealed partial class ChunkStore
     public async Task<bool> ConfirmPresentAsync(string id, long sizeBytes)
     {
         RequireId(id);
+        if (IsDeferred(id))
+        {
+            // Recovery left it unread: the index cannot vouch for bytes no one has read since the restart.
+            return await ConfirmDurableAsync(id);
+        }
+
         var stored = await _disk.GetLengthAsync(PathOf(id));
         var sealedLength = _runtime.AtRestKey is null ? -1 : AtRestFormat.StoredLength(sizeBytes);
         if (stored != sizeBytes && stored != sealedLength)
@@ -157,6 +163,7 @@ public sealed partial class ChunkStore
         var shard = ShardOf(id);
         await EnsureDirectoryDurableAsync(shard);
         await _disk.RenameAsync(tmpPath, PathOf(id));
+        Vouched(id); // Verified bytes replaced whatever recovery left unread.
         await _disk.FsyncDirectoryAsync(shard);
         ChunksWritten++;
         BytesWritten += sizeBytes;

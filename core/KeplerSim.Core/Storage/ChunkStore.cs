@@ -41,6 +41,7 @@ public sealed partial class ChunkStore
     public const string TmpDirectory = RootDirectory + "/tmp";
 
     private const int IdLength = 64;
+    private const int ListingsInFlightMax = 256;
     private const string TmpSuffix = ".tmp";
 
     // At-rest segments decrypted (and then hashed) as one piece of a read's pipeline: 128 KiB.
@@ -108,6 +109,7 @@ public sealed partial class ChunkStore
             return status == ChunkStatus.Missing ? ChunkReadResult.Missing : ChunkReadResult.Corrupt;
         }
 
+        Vouched(id);
         ChunksRead++;
         return ChunkReadResult.Ok(buffer!);
     }
@@ -144,6 +146,11 @@ public sealed partial class ChunkStore
         RequireId(id);
         var (status, buffer) = await LoadAsync(id);
         buffer?.Dispose();
+        if (status == ChunkStatus.Ok)
+        {
+            Vouched(id);
+        }
+
         return status;
     }
 
@@ -158,6 +165,7 @@ public sealed partial class ChunkStore
         }
 
         await _disk.DeleteAsync(path);
+        Vouched(id);
         await _disk.FsyncDirectoryAsync(ShardOf(id));
         ChunksDeleted++;
         return true;
@@ -462,35 +470,44 @@ public sealed partial class ChunkStore
     {
         var ids = new List<string>();
         var strays = new List<string>();
-        var recordsKey = false;
-        foreach (var top in await _disk.ListAsync(RootDirectory))
+        var root = await _disk.ListAsync(RootDirectory);
+        var recordsKey = root.Any(top => !top.IsDirectory && RootDirectory + "/" + top.Name == KeyCheckPath);
+        // The tmp directory, the key check, or something that is not ours, is skipped. The listings run many at a
+        // time: one after another, the 65,792 of a full store took 13 s on a loaded machine before /ready.
+        var tops = root.Where(top => top.IsDirectory && IsShardName(top.Name))
+            .Select(top => RootDirectory + "/" + top.Name).ToList();
+        var shards = new List<string>();
+        foreach (var (topPath, inner) in await ListManyAsync(tops))
         {
-            recordsKey |= !top.IsDirectory && RootDirectory + "/" + top.Name == KeyCheckPath;
-            if (!top.IsDirectory || !IsShardName(top.Name))
-            {
-                continue; // The tmp directory, the key check, or something that is not ours.
-            }
+            shards.AddRange(inner.Where(e => e.IsDirectory && IsShardName(e.Name)).Select(e => topPath + "/" + e.Name));
+        }
 
-            var topPath = RootDirectory + "/" + top.Name;
-            foreach (var inner in await _disk.ListAsync(topPath))
+        foreach (var (shard, entries) in await ListManyAsync(shards))
+        {
+            foreach (var entry in entries)
             {
-                if (!inner.IsDirectory || !IsShardName(inner.Name))
-                {
-                    continue;
-                }
-
-                var shard = topPath + "/" + inner.Name;
-                foreach (var entry in await _disk.ListAsync(shard))
-                {
-                    var isChunk = !entry.IsDirectory && IsValidId(entry.Name)
-                        && string.Equals(ShardOf(entry.Name), shard, StringComparison.Ordinal);
-                    (isChunk ? ids : strays).Add(isChunk ? entry.Name : shard + "/" + entry.Name);
-                }
+                var isChunk = !entry.IsDirectory && IsValidId(entry.Name)
+                    && string.Equals(ShardOf(entry.Name), shard, StringComparison.Ordinal);
+                (isChunk ? ids : strays).Add(isChunk ? entry.Name : shard + "/" + entry.Name);
             }
         }
 
         ids.Sort(StringComparer.Ordinal);
         strays.Sort(StringComparer.Ordinal);
         return (ids, strays, recordsKey);
+    }
+
+    /// <summary>Lists <paramref name="paths"/>, up to <see cref="ListingsInFlightMax"/> at once, in their order.
+    /// </summary>
+    private async Task<List<(string Path, IReadOnlyList<DiskEntry> Entries)>> ListManyAsync(List<string> paths)
+    {
+        var listed = new List<(string, IReadOnlyList<DiskEntry>)>(paths.Count);
+        foreach (var batch in paths.Chunk(ListingsInFlightMax))
+        {
+            var entries = await Task.WhenAll(batch.Select(_disk.ListAsync));
+            listed.AddRange(batch.Zip(entries));
+        }
+
+        return listed;
     }
 }

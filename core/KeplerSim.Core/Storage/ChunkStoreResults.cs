@@ -110,6 +110,14 @@ public sealed record RecoveryReport
     /// <summary>Files in the shards whose names are not chunks of that shard: reported, left alone.</summary>
     public required IReadOnlyList<string> StrayFiles { get; init; }
 
+    /// <summary>
+    /// Chunk files whose content check recovery left for later (<see cref="ChunkStore.TakeDeferred"/>; recovery
+    /// with deferred content). That check appends its findings to <see cref="Registered"/>,
+    /// <see cref="DeletedCorrupt"/> and <see cref="CorruptKnown"/> as it goes; <see cref="ChunksVerified"/> counts
+    /// only what recovery itself read.
+    /// </summary>
+    public int Deferred { get; init; }
+
     /// <summary>Chunks this node should hold but lost (missing or corrupt): replication must copy them back.</summary>
     public IReadOnlyList<string> NeedsRepair =>
         [.. MissingKnown.Concat(CorruptKnown).Order(StringComparer.Ordinal)];

@@ -25,10 +25,11 @@ internal sealed class TransferClient(NodeId self, TransferChannel channel, Chunk
     /// acknowledgement); else why not. Served by <see cref="TransferServer"/> (<c>ServeStoreAsync</c>).
     /// </summary>
     public async Task<string?> StoreChunkAsync(NodeId node, string id, long sizeBytes,
-        Func<Task<ReadOnlyMemory<byte>?>> load, Func<long, Task> beforeData)
+        Func<Task<ReadOnlyMemory<byte>?>> load, Func<long, Task> beforeData, string? requestId = null)
     {
         using var connection = await channel.ConnectAsync(node);
-        await channel.WithTimeoutAsync(connection.SendAsync(new StoreChunkRequest(id, sizeBytes, self.Value)),
+        await channel.WithTimeoutAsync(
+            connection.SendAsync(new StoreChunkRequest(id, sizeBytes, self.Value, requestId)),
             connection, "send to " + node);
         var answer = await channel.WithTimeoutAsync(connection.ReceiveAsync<TransferFrame>(), connection,
             "offer reply");

@@ -29,6 +29,18 @@ internal interface ITransferServerContext
     /// </summary>
     void RecordReceivedChunk(string chunkId, long sizeBytes);
 
+    /// <summary>
+    /// A peer's write <paramref name="requestId"/> (null: no write) stored or counted this node's copy of the chunk;
+    /// <paramref name="created"/>: the copy is the first this node has (orphan collection).
+    /// </summary>
+    void ChunkClaimed(string chunkId, string? requestId, bool created);
+
+    /// <summary>A peer abandoned write <paramref name="requestId"/>: its claims on the chunks end.</summary>
+    void ChunksAbandoned(string requestId, IReadOnlyList<string> chunkIds);
+
+    /// <summary>Whether the chunk is being deleted right now (a store of it is answered "busy").</summary>
+    bool IsCollecting(string chunkId);
+
     /// <summary>Records a manifest version a peer sent.</summary>
     void ApplyManifest(Manifest manifest);
 
@@ -50,6 +62,7 @@ internal sealed class TransferServer(ITransferServerContext node, TransferChanne
     /// <summary>Chunks received at once; more offers are answered "busy" (the sender backs off).</summary>
     public const int IncomingStoresMax = 64;
 
+    private const int RequestIdLengthMax = 256;
     private readonly SortedSet<string> _incoming = new(StringComparer.Ordinal);
 
     /// <summary>Serves every connection peers open to this node, each as a supervised task.</summary>
@@ -96,6 +109,7 @@ internal sealed class TransferServer(ITransferServerContext node, TransferChanne
     private Task DispatchAsync(IStreamConnection connection, TransferFrame request) => request switch
     {
         StoreChunkRequest store => ServeStoreAsync(connection, store),
+        AbandonChunksRequest abandon => ServeAbandonAsync(connection, abandon),
         FetchChunkRequest fetch => ServeFetchAsync(connection, fetch),
         PutManifestRequest put => ServePutManifestAsync(connection, put),
         GetManifestRequest get => ServeGetManifestAsync(connection, get),
@@ -105,12 +119,14 @@ internal sealed class TransferServer(ITransferServerContext node, TransferChanne
 
     private async Task ServeStoreAsync(IStreamConnection connection, StoreChunkRequest request)
     {
-        if (!ChunkStore.IsValidId(request.ChunkId) || request.SizeBytes is < 0 or > ChunkStore.ChunkSizeBytesMax)
+        if (!ChunkStore.IsValidId(request.ChunkId) || request.SizeBytes is < 0 or > ChunkStore.ChunkSizeBytesMax
+            || request.RequestId is { Length: 0 or > RequestIdLengthMax })
         {
             throw new ProtocolException($"bad store request for '{request.ChunkId}' of {request.SizeBytes} bytes");
         }
 
-        if (_incoming.Contains(request.ChunkId) || _incoming.Count >= IncomingStoresMax)
+        if (_incoming.Contains(request.ChunkId) || _incoming.Count >= IncomingStoresMax
+            || node.IsCollecting(request.ChunkId))
         {
             // Someone else is sending it (or we are saturated): the sender retries later and then finds it here.
             await connection.SendAsync(new StoreChunkReply(request.ChunkId, false, "busy"));
@@ -120,11 +136,18 @@ internal sealed class TransferServer(ITransferServerContext node, TransferChanne
         _incoming.Add(request.ChunkId);
         try
         {
-            var (error, onRecord) = await ReceiveChunkAsync(connection, request);
+            var hadCopy = node.Meta.GetChunk(request.ChunkId) is not null;
+            var (error, onRecord, received) = await ReceiveChunkAsync(connection, request);
             if (error is null && !onRecord)
             {
                 // A deferred commit: the reply promises the chunk's file, which is durable (see RecordReceivedChunk).
                 node.RecordReceivedChunk(request.ChunkId, request.SizeBytes);
+            }
+
+            if (error is null)
+            {
+                // Before the reply: the sender may count this copy for its write from then on.
+                node.ChunkClaimed(request.ChunkId, request.RequestId, created: !hadCopy && received);
             }
 
             if (runtime.Buggify.Hit("transfer.drop_store_ack"))
@@ -142,9 +165,9 @@ internal sealed class TransferServer(ITransferServerContext node, TransferChanne
 
     /// <summary>
     /// Error null when the chunk is durable here (already, or after receiving it), else why not; OnRecord when it
-    /// was confirmed from an index row that still exists (nothing to record).
+    /// was confirmed from an index row that still exists (nothing to record); Received when its bytes came now.
     /// </summary>
-    private async Task<(string? Error, bool OnRecord)> ReceiveChunkAsync(IStreamConnection connection,
+    private async Task<(string? Error, bool OnRecord, bool Received)> ReceiveChunkAsync(IStreamConnection connection,
         StoreChunkRequest request)
     {
         // With scrub on, a chunk on record here (verified when it was written or recovered) whose file still has the
@@ -159,12 +182,12 @@ internal sealed class TransferServer(ITransferServerContext node, TransferChanne
             // here would leave a row whose file scrub deletes (chaos: scenarios/regressions/offer-races-scrub.yaml).
             if (await node.Store.ConfirmPresentAsync(request.ChunkId, request.SizeBytes) && IsOnRecord(request))
             {
-                return (null, true);
+                return (null, true, false);
             }
         }
         else if (await node.Store.ConfirmDurableAsync(request.ChunkId))
         {
-            return (null, false);
+            return (null, false, false);
         }
 
         await connection.SendAsync(new StoreChunkReady(request.ChunkId));
@@ -185,14 +208,27 @@ internal sealed class TransferServer(ITransferServerContext node, TransferChanne
         try
         {
             await writer.CommitAsync();
-            return (null, false);
+            return (null, false, true);
         }
         catch (ChunkMismatchException)
         {
             node.Metrics.ChunksRejected++;
             runtime.Events.Publish(new ChunkRejected(request.ChunkId, request.Sender, "hash mismatch"));
-            return ("mismatch: the bytes do not hash to the chunk id", false);
+            return ("mismatch: the bytes do not hash to the chunk id", false, false);
         }
+    }
+
+    private async Task ServeAbandonAsync(IStreamConnection connection, AbandonChunksRequest request)
+    {
+        if (string.IsNullOrEmpty(request.RequestId) || request.RequestId.Length > RequestIdLengthMax
+            || request.ChunkIds is null || request.ChunkIds.Length > AbandonChunksRequest.ChunkIdsMax
+            || !request.ChunkIds.All(ChunkStore.IsValidId))
+        {
+            throw new ProtocolException("bad abandon request");
+        }
+
+        node.ChunksAbandoned(request.RequestId, request.ChunkIds);
+        await connection.SendAsync(new AbandonChunksReply(true));
     }
 
     /// <summary>Whether this node's index has the offered chunk with the offered size.</summary>

@@ -55,6 +55,13 @@ internal sealed class FileWrite
             chunks = await StoreChunksAsync(content);
             await WaitForCopiesAsync(_tracker.Done);
         }
+        catch
+        {
+            // No manifest of this write exists (it is made below): whatever it stored is an orphan unless another
+            // write or a manifest needs it.
+            _node.AbandonWrite(_tracker.RequestId, _tracker.ChunkIds.ToList());
+            throw;
+        }
         finally
         {
             _node.Pending.Remove(_tracker);

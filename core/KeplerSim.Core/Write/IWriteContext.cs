@@ -39,6 +39,12 @@ internal interface IWriteContext
     /// </summary>
     long RecordChunk(string chunkId, long sizeBytes, string requestId);
 
+    /// <summary>
+    /// The write <paramref name="requestId"/> failed or was cut off before its manifest existed: its chunks become
+    /// orphans unless something else needs them (docs/PROTOCOL.md, "Orphan chunks").
+    /// </summary>
+    void AbandonWrite(string requestId, IReadOnlyList<string> chunkIds);
+
     /// <summary>Lets the replication worker look for due queue entries now.</summary>
     void KickReplication();
 

@@ -53,6 +53,8 @@ internal static class ServeCommand
         ("GC_GRACE", "How long deleted and overwritten versions keep their chunks (and how old an unreferenced " +
             "chunk must be) before garbage collection frees the space: 90, 90s, 15m, 1h; more than " +
             "WRITE_TIMEOUT_MS + 20 s [default: 1h]"),
+        ("ORPHAN_GRACE", "How long chunks of an upload that failed or was cut off stay before they are deleted on " +
+            "every node (unless another upload or a file uses them): 30, 30s, 2m; at most GC_GRACE [default: 60s]"),
         ("DATA_DIR", "Data directory [default: ./data/<NODE_ID>]"),
         ("BIND_ADDRESS", "IP address every socket binds to [default: 127.0.0.1]"),
         ("CLUSTER_KEY", "Base64 32-byte key(s) sealing gossip and transfer, comma-separated, primary first " +

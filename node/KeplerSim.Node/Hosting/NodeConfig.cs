@@ -109,6 +109,13 @@ public sealed partial record NodeConfig
     public int GcGraceSeconds { get; init; } = 3600;
 
     /// <summary>
+    /// How long a chunk of an upload that failed or was cut off waits before the orphan collector deletes it
+    /// (ORPHAN_GRACE, default 60 s), where every write that stored or counted the copy was abandoned
+    /// (docs/PROTOCOL.md, "Orphan chunks"); at most GC_GRACE (unset and GC_GRACE shorter than 60 s: GC_GRACE).
+    /// </summary>
+    public int OrphanGraceSeconds { get; init; } = 60;
+
+    /// <summary>
     /// Chunks of one upload being hashed, written and replicated at once (UPLOAD_CHUNKS_IN_FLIGHT, default 4):
     /// more overlaps more disk and network latency, at one chunk buffer of memory per chunk in flight.
     /// </summary>
@@ -198,6 +205,9 @@ public sealed partial record NodeConfig
             HandoffTimeoutMs = reader.Int("HANDOFF_TIMEOUT_MS", 30_000, 0, WriteTimeoutMsMax,
                 $"an integer 0..{WriteTimeoutMsMax} (ms)"),
             GcGraceSeconds = reader.Seconds("GC_GRACE", 3600, GcGraceSecondsMax),
+            // Unset, it is 60 s or GC_GRACE when that is shorter: a short GC_GRACE alone must not be refused.
+            OrphanGraceSeconds = reader.Seconds("ORPHAN_GRACE",
+                Math.Min(60, reader.Seconds("GC_GRACE", 3600, GcGraceSecondsMax)), GcGraceSecondsMax),
             DataDir = ParseDataDir(reader.Get("DATA_DIR"), id),
             BindAddress = ParseBindAddress(reader.Get("BIND_ADDRESS")),
             MaxUploadBytes = Megabytes(reader.Int("MAX_UPLOAD_MB", 0, 0, int.MaxValue,
@@ -213,6 +223,12 @@ public sealed partial record NodeConfig
             throw new ConfigException("GC_GRACE", $"{config.GcGraceSeconds} s is too short: it must exceed " +
                 $"WRITE_TIMEOUT_MS ({config.WriteTimeoutMs} ms) plus {GcGraceMarginMs / 1000} s (four anti-entropy " +
                 "rounds), or a chunk whose manifest is still on its way could be collected");
+        }
+
+        if (config.OrphanGraceSeconds > config.GcGraceSeconds)
+        {
+            throw new ConfigException("ORPHAN_GRACE", $"{config.OrphanGraceSeconds} s is invalid: it must not " +
+                $"exceed GC_GRACE ({config.GcGraceSeconds} s)");
         }
 
         if (config.UploadBufferMb < config.ChunkSizeMb)

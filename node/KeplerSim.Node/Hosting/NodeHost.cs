@@ -144,6 +144,7 @@ public sealed partial class NodeHost : IAsyncDisposable
             UploadBufferBytesMax = config.UploadBufferMb * 1024L * 1024L,
             WriteTimeoutMicroseconds = config.WriteTimeoutMs * 1000L,
             GcGraceMicroseconds = config.GcGraceSeconds * 1_000_000L,
+            OrphanGraceMicroseconds = config.OrphanGraceSeconds * 1_000_000L,
             // A short grace is collected promptly: a run at least every half grace, at most every 30 s.
             GcIntervalMicroseconds = Math.Min(new KeplerOptions().GcIntervalMicroseconds,
                 config.GcGraceSeconds * 500_000L),
@@ -197,7 +198,8 @@ public sealed partial class NodeHost : IAsyncDisposable
         else
         {
             var recovery = Loop.InvokeAsync(() => Node.Recovery is { } r
-                ? $"{r.ChunksVerified} chunks verified, {r.TmpFilesRemoved.Count} leftover tmp files removed"
+                ? $"{r.Deferred} chunk files found (verified in the background), "
+                    + $"{r.TmpFilesRemoved.Count} leftover tmp files removed"
                 : "no recovery report");
             _log.Ready(recovery.GetAwaiter().GetResult());
         }

@@ -111,6 +111,8 @@ internal sealed partial class Gateway
             {
                 chunksVerified = recovery.ChunksVerified,
                 tmpFilesRemoved = recovery.TmpFilesRemoved.Count,
+                chunksDeferred = recovery.Deferred,
+                chunksAwaitingVerification = node.ChunksAwaitingVerification,
             },
         };
     }

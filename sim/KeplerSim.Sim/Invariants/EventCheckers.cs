@@ -22,6 +22,7 @@ public sealed class EventCheckers
     private readonly SortedDictionary<string, List<(long At, IReadOnlyList<string> View)>> _views =
         new(StringComparer.Ordinal);
     private readonly SortedDictionary<string, List<(long At, int Factor)>> _factors = new(StringComparer.Ordinal);
+    private readonly List<AckedWrite> _acked = [];
 
     /// <summary>Checks the declared invariants of <paramref name="declared"/>; each violation goes to
     /// <paramref name="violated"/> (invariant name, what was seen).</summary>
@@ -66,19 +67,31 @@ public sealed class EventCheckers
         var space = detail.IndexOf(' ', StringComparison.Ordinal);
         switch (space > 0 ? detail[..space] : detail)
         {
-            case "write.ack" when _declared.Contains(InvariantCatalog.CopiesDurableAtAck):
+            case "write.ack" when _declared.Contains(InvariantCatalog.CopiesDurableAtAck)
+                || _declared.Contains(InvariantCatalog.OrphansKeepAckedCopies):
                 if (WriteAck.Parse(detail) is { } ack)
                 {
-                    AcksChecked++;
                     var start = WriteStart(node, ack.Path, record.TimeMicroseconds);
                     var knownMembers = KnownTo(node, start);
+                    var ownerViews = OwnerViews(node, start);
                     var during = FactorsDuring(node, start);
-                    Report(InvariantCatalog.CopiesDurableAtAck, InvariantChecks.CopiesDurableAtAck(_context, node,
-                        ack, knownMembers, OwnerViews(node, start), during));
-                    Report(InvariantCatalog.CopiesDurableAtAck,
-                        InvariantChecks.ManifestDurableAtAck(_context, node, ack, knownMembers, during.AtStart));
+                    _acked.Add(new AckedWrite(node.Name, ack, knownMembers, ownerViews, during,
+                        ClusterInspector.VersionChunks(node, ack.Path, ack.Version) ?? []));
+                    if (_declared.Contains(InvariantCatalog.CopiesDurableAtAck))
+                    {
+                        AcksChecked++;
+                        Report(InvariantCatalog.CopiesDurableAtAck, InvariantChecks.CopiesDurableAtAck(_context, node,
+                            ack, knownMembers, ownerViews, during));
+                        Report(InvariantCatalog.CopiesDurableAtAck,
+                            InvariantChecks.ManifestDurableAtAck(_context, node, ack, knownMembers, during.AtStart));
+                    }
                 }
 
+                break;
+            case "chunk.orphan_collected" when _declared.Contains(InvariantCatalog.OrphansKeepAckedCopies)
+                && Field(detail, "ChunkId") is { Length: 64 } orphan:
+                OrphansCollected++;
+                CheckAckedCopies(node, orphan);
                 break;
             case "ring.changed" when _context.MembershipView?.Invoke(node) is { } view:
                 if (!_views.TryGetValue(node.Name, out var views))
@@ -143,6 +156,34 @@ public sealed class EventCheckers
         {
             Report(InvariantCatalog.ReplicasDurableAndVerified,
                 InvariantChecks.RecordedChunkDurable(_context, target, id));
+        }
+    }
+
+    /// <summary>Orphan collections judged by <see cref="InvariantCatalog.OrphansKeepAckedCopies"/>.</summary>
+    public long OrphansCollected { get; private set; }
+
+    /// <summary>
+    /// <see cref="InvariantCatalog.OrphansKeepAckedCopies"/> right after <paramref name="collector"/> deleted its
+    /// copy of <paramref name="chunkId"/> as an orphan: every acknowledged write holding that chunk, whose version
+    /// is still the winner on its acceptor (a superseded one may lose its chunks to gc), still has the durable
+    /// intact owner copies its acknowledgement promised (the same count as <c>copies_durable_at_ack</c>, now).
+    /// </summary>
+    private void CheckAckedCopies(SimNode collector, string chunkId)
+    {
+        foreach (var acked in _acked.Where(a => a.Chunks.Contains(chunkId, StringComparer.Ordinal)))
+        {
+            if (_context.Sim.FindNode(acked.Acceptor) is not { } acceptor
+                || ClusterInspector.WinnerOf(acceptor, acked.Ack.Path) != acked.Ack.Version)
+            {
+                continue;
+            }
+
+            if (InvariantChecks.CopiesDurableAtAck(_context, acceptor, acked.Ack, acked.KnownMembers, acked.Views,
+                    acked.Factors) is { } shortOf)
+            {
+                _violated(InvariantCatalog.OrphansKeepAckedCopies,
+                    $"{collector.Name} deleted its copy of {chunkId[..12]} as an orphan; since then: {shortOf}");
+            }
         }
     }
 
@@ -229,3 +270,7 @@ public sealed class EventCheckers
         return (end < 0 ? detail[start..] : detail[start..end]).TrimEnd();
     }
 }
+
+/// <summary>An acknowledged write as <see cref="EventCheckers"/> saw it at its acknowledgement.</summary>
+internal sealed record AckedWrite(string Acceptor, WriteAck Ack, int KnownMembers,
+    IReadOnlyList<IReadOnlyList<string>>? Views, InvariantChecks.WriteFactors Factors, IReadOnlyList<string> Chunks);

@@ -94,6 +94,9 @@ public static class InvariantCatalog
     /// <summary>No node that was alive was declared dead.</summary>
     public const string NoFalseDead = "no_false_dead";
 
+    /// <summary>Orphan collection never takes a copy an acknowledged write still counts on.</summary>
+    public const string OrphansKeepAckedCopies = "orphans_keep_acked_copies";
+
     /// <summary>Nothing of an outsider (no cluster key, or a key no node holds) was accepted.</summary>
     public const string OutsiderChangesNothing = "outsider_changes_nothing";
 
@@ -144,6 +147,9 @@ public static class InvariantCatalog
         new(NoIntactCopyCondemned, InvariantPhase.Safety, ProtocolCapabilities.Chunks, true,
             "scrub declares a chunk copy corrupt (and drops it) only if a fault really hit the file: a read error " +
             "or any other doubt is no verdict"),
+        new(OrphansKeepAckedCopies, InvariantPhase.Safety, ProtocolCapabilities.Chunks, true,
+            "when a node deletes a chunk as an orphan (chunk.orphan_collected), every acknowledged write whose " +
+            "version is still its path's winner still has the copies its durability promised of every chunk"),
         new(OutsiderChangesNothing, InvariantPhase.Safety, ProtocolCapabilities.Membership, true,
             "no member, chunk, manifest or tombstone of an outsider (a process without the cluster key) is ever " +
             "accepted by any node"),

@@ -28,7 +28,7 @@ internal sealed partial class ScenarioRun
     /// returned <see cref="FileOp"/> when it completes (never, if the node crashes first).
     /// </summary>
     private FileOp Issue(FileOpKind kind, string path, SimNode node, byte[]? content, Durability durability,
-        bool record, Action<FileOp>? done = null)
+        bool record, Action<FileOp>? done = null, long? abortAfter = null)
     {
         var hash = content is null ? null : Hash(content);
         var op = record
@@ -43,7 +43,7 @@ internal sealed partial class ScenarioRun
 
         _ = node.Spawn(async _ =>
         {
-            var (outcome, detail, version) = await Execute(node, kind, path, content, durability);
+            var (outcome, detail, version) = await Execute(node, kind, path, content, durability, abortAfter);
             op.Complete(_sim.Now, outcome, detail, version);
             done?.Invoke(op);
             return true;
@@ -52,7 +52,7 @@ internal sealed partial class ScenarioRun
     }
 
     private static async Task<(string Outcome, string? Detail, string? Version)> Execute(SimNode node,
-        FileOpKind kind, string path, byte[]? content, Durability durability)
+        FileOpKind kind, string path, byte[]? content, Durability durability, long? abortAfter)
     {
         if (node.Program is not IFileService files)
         {
@@ -64,7 +64,8 @@ internal sealed partial class ScenarioRun
             switch (kind)
             {
                 case FileOpKind.Put:
-                    var put = await files.PutAsync(path, new MemoryStream(content!, writable: false), durability);
+                    var put = await files.PutAsync(path, abortAfter is { } cut
+                        ? new AbortingStream(content!, cut) : new MemoryStream(content!, writable: false), durability);
                     return ("ok", null, put.Version);
                 case FileOpKind.Get:
                     using (var buffer = new MemoryStream())
@@ -105,7 +106,8 @@ internal sealed partial class ScenarioRun
             : step.Content is { } text ? Encoding.UTF8.GetBytes(text) : Content(step.Size.Bytes);
         var expected = kind == FileOpKind.Get ? _ledger.LatestPutHash(step.Path) : null;
         var op = Issue(kind, step.Path, node, content, step.Durability, record: kind != FileOpKind.List,
-            done: o => AddTimeline($"{step.Describe()} -> {o.Outcome} ({Seconds(o.CompletedAt!.Value - o.IssuedAt)})"));
+            done: o => AddTimeline($"{step.Describe()} -> {o.Outcome} ({Seconds(o.CompletedAt!.Value - o.IssuedAt)})"),
+            abortAfter: step.AbortAfter?.Bytes);
         _stepOps.Add(new StepOp(step, op, expected));
     }
 

@@ -144,6 +144,10 @@ public sealed class ScenarioStep
     /// <summary>Put: literal content.</summary>
     public string? Content { get; init; }
 
+    /// <summary>Put: the client disconnects after sending this many bytes (an aborted upload); null: never.
+    /// </summary>
+    public ByteSize? AbortAfter { get; init; }
+
     /// <summary>Put and delete: durability.</summary>
     public Durability Durability { get; init; } = Durability.Quorum;
 
@@ -182,7 +186,8 @@ public sealed class ScenarioStep
             StepKind.Heal => "heal",
             StepKind.Network => "network change" + (From.Count > 0 ? $" {string.Join(",", From)} -> "
                 + string.Join(",", To) : ""),
-            StepKind.Put => $"put {Path} on {nodes} ({(Content is null ? Size.ToString() : Content.Length + "B")})",
+            StepKind.Put => $"put {Path} on {nodes} ({(Content is null ? Size.ToString() : Content.Length + "B")})"
+                + (AbortAfter is { } abort ? $" aborted after {abort}" : ""),
             StepKind.Get or StepKind.Delete or StepKind.List
                 => $"{Kind.ToString().ToLowerInvariant()} {Path} on {nodes}",
             StepKind.WaitUntil when Condition == WaitCondition.Members =>

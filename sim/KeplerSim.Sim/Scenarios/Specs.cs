@@ -187,6 +187,9 @@ public sealed class KeplerFsSpec
     /// <summary>Garbage-collection interval.</summary>
     public Duration? GcInterval { get; set; }
 
+    /// <summary>How long a chunk of an abandoned write waits before the orphan collector deletes it.</summary>
+    public Duration? OrphanGrace { get; set; }
+
     /// <summary>Chunks scrubbed per second at most.</summary>
     public int? ScrubChunksPerSecond { get; set; }
 
@@ -223,6 +226,7 @@ public sealed class KeplerFsSpec
                 ?? options.AntiEntropyIntervalMicroseconds,
             GcGraceMicroseconds = GcGrace?.Microseconds ?? options.GcGraceMicroseconds,
             GcIntervalMicroseconds = GcInterval?.Microseconds ?? options.GcIntervalMicroseconds,
+            OrphanGraceMicroseconds = OrphanGrace?.Microseconds ?? options.OrphanGraceMicroseconds,
             ScrubChunksPerSecond = ScrubChunksPerSecond ?? options.ScrubChunksPerSecond,
             ScrubPassMicroseconds = ScrubPass?.Microseconds ?? options.ScrubPassMicroseconds,
         };

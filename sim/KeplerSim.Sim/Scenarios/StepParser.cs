@@ -24,7 +24,7 @@ internal sealed class StepParser(YamlBinder binder, Scenario scenario)
         [StepKind.Corrupt] = ["chunks"],
         [StepKind.Disk] = ["set"],
         [StepKind.Clock] = ["jump", "skew", "drift_ppm"],
-        [StepKind.Put] = ["on", "size", "content", "durability", "expect"],
+        [StepKind.Put] = ["on", "size", "content", "durability", "expect", "abort_after"],
         [StepKind.Get] = ["on", "expect"],
         [StepKind.Delete] = ["on", "durability", "expect"],
         [StepKind.List] = ["on", "expect", "count"],
@@ -423,6 +423,7 @@ internal sealed class StepParser(YamlBinder binder, Scenario scenario)
             Content = Opt<string?>(o, "content"),
             Durability = Opt<Durability?>(o, "durability") ?? Durability.Quorum,
             ExpectCount = Opt<int?>(o, "count"),
+            AbortAfter = Opt<ByteSize?>(o, "abort_after"),
         };
     }
 

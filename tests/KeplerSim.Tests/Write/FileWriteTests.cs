@@ -75,6 +75,10 @@ public sealed class FileWriteTests
         Assert.Empty(node.Events);
         Assert.Equal(1, node.Metrics.WritesTimedOut);
         Assert.Equal(0, node.Pending.ChunkCount); // A failed write leaves nothing waiting on its chunks.
+        // Its chunks are handed to orphan collection, under its request id (docs/PROTOCOL.md, "Orphan chunks").
+        var (requestId, chunkIds) = Assert.Single(node.Abandoned);
+        Assert.Equal("n1/1", requestId);
+        Assert.Equal(node.Stored, chunkIds);
     }
 
     [Fact]
@@ -102,6 +106,7 @@ public sealed class FileWriteTests
         Assert.Empty(node.Pushes); // Its chunks go through the queue.
         Assert.Equal(4, node.DurableThrough);
         Assert.Equal(3 * ChunkSizeBytes + 1, (await write).SizeBytes);
+        Assert.Empty(node.Abandoned); // An acknowledged write abandons nothing.
     }
 
     private static Task<Manifest> Start(FakeWriteNode node, Durability durability, int copiesRequired, int sizeBytes)
@@ -132,6 +137,7 @@ public sealed class FileWriteTests
         public List<string> Stored { get; } = [];
         public List<(string ChunkId, NodeId Owner)> Pushes { get; } = [];
         public List<Manifest> Published { get; } = [];
+        public List<(string RequestId, IReadOnlyList<string> ChunkIds)> Abandoned { get; } = [];
         public List<KeplerEvent> Events { get; } = [];
         public long DurableThrough { get; private set; }
         public ManualClock Clock { get; } = new();
@@ -160,6 +166,9 @@ public sealed class FileWriteTests
             Pushes.Add((chunkId, owner));
             return new TaskCompletionSource().Task;
         }
+
+        public void AbandonWrite(string requestId, IReadOnlyList<string> chunkIds) =>
+            Abandoned.Add((requestId, chunkIds));
 
         public void KickReplication()
         {

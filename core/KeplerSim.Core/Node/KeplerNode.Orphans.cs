@@ -1,0 +1,217 @@
+using KeplerSim.Core.Protocol;
+using KeplerSim.Core.Runtime;
+using KeplerSim.Core.Transfer;
+using KeplerSim.Core.Write;
+
+namespace KeplerSim.Core.Node;
+
+/// <summary>
+/// Orphan collection (docs/PROTOCOL.md, "Orphan chunks"): the chunks of a write abandoned before its manifest
+/// existed are deleted within <see cref="KeplerOptions.OrphanGraceMicroseconds"/> on every node that learns of the
+/// abandonment, but only where every write that stored or counted the copy was abandoned and nothing else
+/// (a manifest, a write in flight, a transfer, a queue entry) needs it.
+/// </summary>
+public sealed partial class KeplerNode
+{
+    private readonly OrphanClaims _orphans = new();
+    private readonly SortedDictionary<string, SortedSet<string>> _abandoning = new(StringComparer.Ordinal);
+    private readonly SortedSet<string> _createdByWrite = new(StringComparer.Ordinal);
+    private readonly SortedDictionary<string, TaskCompletionSource> _collecting = new(StringComparer.Ordinal);
+    private bool _orphanPassArmed;
+
+    /// <summary>Chunks the orphan collector deleted.</summary>
+    public long OrphansCollected { get; private set; }
+
+    /// <summary>Chunks tracked for orphan collection now (for tests and status).</summary>
+    internal int OrphanCandidates => _orphans.Count;
+
+    /// <summary>Whether a chunk is being deleted (a store of it is answered "busy" meanwhile).</summary>
+    internal bool IsCollecting(string chunkId) => _collecting.ContainsKey(chunkId);
+
+    void ITransferServerContext.ChunkClaimed(string chunkId, string? requestId, bool created)
+    {
+        _orphans.Claim(chunkId, requestId, created, _runtime.Clock.MonotonicMicroseconds);
+    }
+
+    void ITransferServerContext.ChunksAbandoned(string requestId, IReadOnlyList<string> chunkIds)
+    {
+        foreach (var id in chunkIds)
+        {
+            _orphans.Abandon(id, requestId, _runtime.Clock.MonotonicMicroseconds);
+        }
+
+        ArmOrphanPass();
+    }
+
+    bool ITransferServerContext.IsCollecting(string chunkId) => IsCollecting(chunkId);
+
+    /// <summary>
+    /// A write failed or was cut off before its manifest existed: its chunks are handed to the next orphan pass,
+    /// which ends the write's claims here and on every member once nothing of the write still moves them.
+    /// </summary>
+    void IWriteContext.AbandonWrite(string requestId, IReadOnlyList<string> chunkIds)
+    {
+        if (chunkIds.Count == 0)
+        {
+            return;
+        }
+
+        if (!_abandoning.TryGetValue(requestId, out var chunks))
+        {
+            _abandoning[requestId] = chunks = new SortedSet<string>(StringComparer.Ordinal);
+        }
+
+        chunks.UnionWith(chunkIds);
+        ArmOrphanPass();
+    }
+
+    /// <summary>Waits while the collector deletes <paramref name="chunkId"/> (a local write of the same bytes).
+    /// </summary>
+    private async Task WaitWhileCollectedAsync(string chunkId)
+    {
+        while (_collecting.TryGetValue(chunkId, out var deleting))
+        {
+            await deleting.Task;
+        }
+    }
+
+    private void ArmOrphanPass()
+    {
+        if (_orphanPassArmed)
+        {
+            return;
+        }
+
+        _orphanPassArmed = true;
+        var interval = Math.Max(1, _options.OrphanGraceMicroseconds / 4);
+        _runtime.Clock.Schedule(interval, () => _runtime.Supervisor.Run("orphan.pass", OrphanPassAsync));
+    }
+
+    private async Task OrphanPassAsync()
+    {
+        _orphanPassArmed = false;
+        try
+        {
+            SendAbandonments();
+            await CollectOrphansAsync();
+        }
+        finally
+        {
+            if (_abandoning.Count > 0 || _orphans.Count > 0)
+            {
+                ArmOrphanPass();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Ends the claims of abandoned writes on chunks nothing of theirs still moves. A chunk a manifest here references,
+    /// or another write in flight here waits on, is left out for good: that write may push the chunk under the
+    /// abandoned write's queue entry (an entry keeps the first write's id), so its copies may carry the abandoned
+    /// id. A chunk still in a transfer (a delivery of the write's entry) waits for the next pass.
+    /// </summary>
+    private void SendAbandonments()
+    {
+        var now = _runtime.Clock.MonotonicMicroseconds;
+        foreach (var (requestId, chunks) in _abandoning.ToList())
+        {
+            var ready = new List<string>();
+            foreach (var id in chunks.ToList())
+            {
+                if (_pending.Contains(id) || Meta.IsChunkReferenced(id))
+                {
+                    chunks.Remove(id);
+                }
+                else if (!IsMoving(id))
+                {
+                    chunks.Remove(id);
+                    ready.Add(id);
+                }
+            }
+
+            if (chunks.Count == 0)
+            {
+                _abandoning.Remove(requestId);
+            }
+
+            if (ready.Count == 0)
+            {
+                continue;
+            }
+
+            // The write's own queue entries go (nothing else queued them: another write's would be pending).
+            Meta.Transaction(meta => ready.ForEach(id => meta.RemoveQueueEntriesOfRequest(id, requestId)));
+            ready.ForEach(id => _orphans.Abandon(id, requestId, now));
+            foreach (var member in Cluster.Members.Where(m => m.Id != Id))
+            {
+                foreach (var batch in ready.Chunk(AbandonChunksRequest.ChunkIdsMax))
+                {
+                    var request = new AbandonChunksRequest(requestId, batch);
+                    _runtime.Supervisor.Run("orphan.abandon", () => SendAbandonmentAsync(member.Id, request));
+                }
+            }
+        }
+    }
+
+    private async Task SendAbandonmentAsync(NodeId member, AbandonChunksRequest request)
+    {
+        try
+        {
+            await _client.RequestAsync<AbandonChunksReply>(member, request);
+        }
+        catch (Exception e) when (TransferChannel.IsTransferFailure(e))
+        {
+            // Best effort: a member that never hears of it keeps its copy until the gc grace.
+        }
+    }
+
+    private async Task CollectOrphansAsync()
+    {
+        var now = _runtime.Clock.MonotonicMicroseconds;
+        foreach (var id in _orphans.Due(now, _options.OrphanGraceMicroseconds, _options.GcGraceMicroseconds))
+        {
+            if (Meta.IsChunkReferenced(id))
+            {
+                _orphans.Untrack(id); // A manifest here needs it now: the gc grace governs it from now on.
+            }
+            else if (!IsMoving(id) && !Meta.IsChunkQueued(id))
+            {
+                _orphans.Untrack(id);
+                if (await DeleteUnneededAsync(id))
+                {
+                    OrphansCollected++;
+                    _runtime.Events.Publish(new ChunkOrphanCollected(id));
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Deletes a chunk no one needs (its row, then its file). While the file goes, a peer's store of the chunk is
+    /// answered "busy" and a local write of it waits: either could otherwise count the copy being deleted.
+    /// </summary>
+    internal async Task<bool> DeleteUnneededAsync(string id)
+    {
+        var deleting = new TaskCompletionSource();
+        if (!_collecting.TryAdd(id, deleting))
+        {
+            return false; // Being deleted already.
+        }
+
+        try
+        {
+            var recorded = Meta.DeleteChunk(id);
+            var deleted = await Store.DeleteAsync(id);
+            return recorded || deleted;
+        }
+        catch (IOException)
+        {
+            return false; // The file stays without a row; recovery registers it again, the gc grace covers it.
+        }
+        finally
+        {
+            _collecting.Remove(id);
+            deleting.TrySetResult();
+        }
+    }
+}
