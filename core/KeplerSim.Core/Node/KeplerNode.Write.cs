@@ -70,10 +70,22 @@ public sealed partial class KeplerNode
     async Task<ChunkId> IWriteContext.StoreChunkAsync(ReadOnlyMemory<byte> data)
     {
         var chunk = await Store.HashAsync(data);
+        // From here the write may find the chunk present and count it: an old unreferenced copy must not be
+        // collected before the write records it (RecordChunk) and its manifest references it.
+        _gc?.Touch(chunk.Id.Hex);
         await WaitWhileCollectedAsync(chunk.Id.Hex);
-        if (await Store.WriteAsync(chunk) == ChunkWriteOutcome.Written)
+        _storing[chunk.Id.Hex] = _storing.GetValueOrDefault(chunk.Id.Hex) + 1; // Released by RecordChunk.
+        try
         {
-            _createdByWrite.Add(chunk.Id.Hex); // This write's copy is the first here (orphan claims, RecordChunk).
+            if (await Store.WriteAsync(chunk) == ChunkWriteOutcome.Written)
+            {
+                _createdByWrite.Add(chunk.Id.Hex); // This write's copy is the first here (orphan claims, RecordChunk).
+            }
+        }
+        catch
+        {
+            ReleaseStoring(chunk.Id.Hex);
+            throw;
         }
 
         return chunk.Id;
@@ -82,10 +94,19 @@ public sealed partial class KeplerNode
     /// <summary>Records a chunk of a client write and queues it for the other owners (deferred commit).</summary>
     long IWriteContext.RecordChunk(string chunkId, long sizeBytes, string requestId)
     {
-        var created = _createdByWrite.Remove(chunkId) && Meta.GetChunk(chunkId) is null;
-        _orphans.Claim(chunkId, requestId, created, _runtime.Clock.MonotonicMicroseconds);
-        return Meta.TransactionDeferred(meta =>
-            RecordLocalChunk(meta, chunkId, sizeBytes, requestId, replicate: true));
+        _gc?.Touch(chunkId);
+        try
+        {
+            var created = _createdByWrite.Remove(chunkId) && Meta.GetChunk(chunkId) is null;
+            _orphans.Claim(chunkId, requestId, created, _runtime.Clock.MonotonicMicroseconds);
+            return Meta.TransactionDeferred(meta =>
+                RecordLocalChunk(meta, chunkId, sizeBytes, requestId, replicate: true));
+        }
+        finally
+        {
+            // The write's tracker (PendingWrites) protects the chunk from here until its manifest does.
+            ReleaseStoring(chunkId);
+        }
     }
 
     /// <summary>

@@ -89,7 +89,8 @@ public sealed class ReplicationWorkerTests
 
         full.Disk.Faults = full.Disk.Faults with { CapacityBytes = 64L << 30 };
         Assert.True(cluster.Sim.RunUntil(() => cluster.TotalQueueDepth() == 0, 20 * Second), "the queue to drain");
-        cluster.Sim.RunFor(2 * Second);
+        // An idle worker looks again within ReplicationIdlePollMicroseconds (5 s): the last event comes by then.
+        cluster.Sim.RunFor(Options.ReplicationIdlePollMicroseconds + Second);
         var all = events.Where(e => e.Event is ReplicationProgress).ToList();
         var drained = all.Select(e => (ReplicationProgress)e.Event).Last();
 
