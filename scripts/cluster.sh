@@ -7,13 +7,14 @@
 #
 # The binary is $KEPLER_NODE, else dist/kepler-node (build it with
 # `dotnet publish node/KeplerSim.Node -c Release -o dist`). Data and logs go to a fresh temp directory
-# ($KEPLER_CLUSTER_DIR to choose it); its path is remembered in ${TMPDIR:-/tmp}/kepler-cluster.current.
+# ($KEPLER_CLUSTER_DIR to choose it); its path is remembered in .kepler-cluster.current at the repository root
+# ($KEPLER_CLUSTER_STATE to choose it), one per checkout.
 # Membership is SWIM: b and c join through a's gossip port (SEEDS), as in the README's three terminals.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 bin="${KEPLER_NODE:-$root/dist/kepler-node}"
-state="${TMPDIR:-/tmp}/kepler-cluster.current"
+state="${KEPLER_CLUSTER_STATE:-$root/.kepler-cluster.current}"  # one per checkout, not per machine
 ids=(a b c)
 
 start() {
@@ -37,7 +38,7 @@ start() {
   done
   for i in 0 1 2; do
     local n=$((i + 1)) ok=""
-    for _ in $(seq 1 100); do
+    for _ in $(seq 1 1200); do  # up to 120 s: /ready waits for startup recovery
       if curl -sf "http://127.0.0.1:300$n/ready" > /dev/null 2>&1; then ok=1; break; fi
       sleep 0.1
     done

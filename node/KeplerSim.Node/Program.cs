@@ -5,13 +5,14 @@ var root = new RootCommand("kepler-node: a KeplerFS node (serve) and its command
 {
     ServeCommand.Create(),
     KeygenCommand.Create(),
-    ClientCommands.NodeOption,
-    ClientConnection.TokenOption,
-    ClientConnection.CaCertOption,
-    ClientConnection.InsecureOption,
 };
 foreach (var command in ClientCommands.Create())
 {
+    // The client's connection options belong to the client commands only (serve --help listed --node).
+    command.Options.Add(ClientCommands.NodeOption);
+    command.Options.Add(ClientConnection.TokenOption);
+    command.Options.Add(ClientConnection.CaCertOption);
+    command.Options.Add(ClientConnection.InsecureOption);
     root.Subcommands.Add(command);
 }
 

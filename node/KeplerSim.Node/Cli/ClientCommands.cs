@@ -15,7 +15,6 @@ internal static class ClientCommands
     {
         Description = "Base URL of the node to talk to",
         DefaultValueFactory = _ => "http://127.0.0.1:3000",
-        Recursive = true,
     };
 
     public static IEnumerable<Command> Create()

@@ -14,20 +14,17 @@ internal static class ClientConnection
     public static readonly Option<string?> TokenOption = new("--token")
     {
         Description = "API token sent as 'Authorization: Bearer' [default: env KEPLER_TOKEN]",
-        Recursive = true,
     };
 
     public static readonly Option<FileInfo?> CaCertOption = new("--ca-cert")
     {
         Description = "PEM file of the CA (or self-signed certificate) to trust for https [default: env " +
             "KEPLER_CA_CERT]",
-        Recursive = true,
     };
 
     public static readonly Option<bool> InsecureOption = new("--insecure")
     {
         Description = "Accept any https certificate (self-signed test setups only)",
-        Recursive = true,
     };
 
     /// <summary>The client for <paramref name="baseUri"/>; a bad CA file throws <see cref="ArgumentException"/>.

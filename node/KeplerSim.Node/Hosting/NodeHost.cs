@@ -177,8 +177,16 @@ public sealed partial class NodeHost : IAsyncDisposable
     {
         _log.Starting(Config.NodeId.Value, $"{Config.BindAddress}:{Config.HttpPort}", GossipAddress.ToString(),
             TransferAddress.ToString(), Config.DataDir);
-        _log.StaticCluster(Cluster.Members.Count, string.Join(",", Cluster.Ids), Options.ReplicationFactor,
-            Options.Swim is null ? "static (PEERS)" : "SWIM, seeds " + string.Join(",", Config.Seeds));
+        if (Options.Swim is null)
+        {
+            _log.StaticCluster(Cluster.Members.Count, string.Join(",", Cluster.Ids), Options.ReplicationFactor,
+                "static (PEERS)");
+        }
+        else
+        {
+            _log.SwimCluster(Config.Seeds.Count == 0 ? "(none: first node)" : string.Join(",", Config.Seeds),
+                Options.ReplicationFactor);
+        }
 
         await Loop.InvokeAsync(() =>
         {
@@ -211,10 +219,16 @@ public sealed partial class NodeHost : IAsyncDisposable
         {
             // A replication retry is information, not debug: a write that ends in 503 durability_not_met is
             // explained by the retries of its chunks (target, attempt, reason) in the node's log.
-            case WriteAcknowledged or RingChanged or ScrubFound or ChunkReadRepaired or ReplicationRetry:
+            // A target answering "busy" (it is receiving the chunk from someone else) is routine during joins:
+            // about 70 lines per node at Information; debug.
+            case ReplicationRetry { Reason: "busy" }:
+                _log.ProtocolEvent(e.Kind, e.ToString());
+                break;
+            case WriteAcknowledged or RingChanged or ChunkReadRepaired or ReplicationRetry:
                 _log.ProtocolNotice(e.Kind, e.ToString());
                 break;
-            case MalformedFrame or ChunkRejected:
+            // A corrupt or missing copy is worth an operator's attention: a warning, with its status.
+            case MalformedFrame or ChunkRejected or ScrubFound:
                 _log.ProtocolWarning(e.Kind, e.ToString());
                 break;
             default:

@@ -19,6 +19,10 @@ internal static partial class Log
     public static partial void StaticCluster(this ILogger logger, int members, string memberList,
         int replicationFactor, string membership);
 
+    [LoggerMessage(1005, LogLevel.Information,
+        "membership: SWIM, joining through seeds {Seeds}; replication factor {ReplicationFactor}")]
+    public static partial void SwimCluster(this ILogger logger, string seeds, int replicationFactor);
+
     [LoggerMessage(1002, LogLevel.Information, "node ready: {Recovery}")]
     public static partial void Ready(this ILogger logger, string recovery);
 
