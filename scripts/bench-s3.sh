@@ -61,15 +61,29 @@ run() { # label put-node get-node
   for i in $(seq 1 "$rounds"); do
     head -c "$bytes" /dev/urandom > "$dir/native.bin"
     head -c "$bytes" /dev/urandom > "$dir/s3.bin"
-    t="$(timed 200 curl -T "$dir/native.bin" "http://127.0.0.1:1310$put/api/files/bench/native-$i.bin")"
-    native_up+=("$(mbps "$bytes" "$t")")
-    t="$(timed 200 s3 -T "$dir/s3.bin" "http://127.0.0.1:1610$put/bench/s3-$i.bin")"
-    s3_up+=("$(mbps "$bytes" "$t")")
-    t="$(timed 200 curl "http://127.0.0.1:1310$get/api/files/bench/native-$i.bin")"
-    native_down+=("$(mbps "$bytes" "$t")")
-    t="$(timed 200 s3 "http://127.0.0.1:1610$get/bench/s3-$i.bin")"
-    s3_down+=("$(mbps "$bytes" "$t")")
-    echo "$1 round $i: PUT native ${native_up[-1]} MB/s, S3 ${s3_up[-1]} MB/s;" \
+    # Odd rounds measure native first, even rounds S3 first: whichever went second ran slower by a steady margin
+    # (the previous 1 GiB transfer's memory and page cache), which read as an S3 deficit when S3 always went second.
+    local order="native s3"
+    if (( i % 2 == 0 )); then order="s3 native"; fi
+    for api in $order; do
+      if [ "$api" = native ]; then
+        t="$(timed 200 curl -T "$dir/native.bin" "http://127.0.0.1:1310$put/api/files/bench/native-$i.bin")"
+        native_up+=("$(mbps "$bytes" "$t")")
+      else
+        t="$(timed 200 s3 -T "$dir/s3.bin" "http://127.0.0.1:1610$put/bench/s3-$i.bin")"
+        s3_up+=("$(mbps "$bytes" "$t")")
+      fi
+    done
+    for api in $order; do
+      if [ "$api" = native ]; then
+        t="$(timed 200 curl "http://127.0.0.1:1310$get/api/files/bench/native-$i.bin")"
+        native_down+=("$(mbps "$bytes" "$t")")
+      else
+        t="$(timed 200 s3 "http://127.0.0.1:1610$get/bench/s3-$i.bin")"
+        s3_down+=("$(mbps "$bytes" "$t")")
+      fi
+    done
+    echo "$1 round $i ($order first to last): PUT native ${native_up[-1]} MB/s, S3 ${s3_up[-1]} MB/s;" \
       "GET native ${native_down[-1]} MB/s, S3 ${s3_down[-1]} MB/s; load $(uptime | sed 's/.*load average: //')"
   done
   sum() { printf '%s\n' "$@" | awk '{ s += $1 } END { printf "%.1f", s / NR }'; }
