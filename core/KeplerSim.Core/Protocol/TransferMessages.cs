@@ -52,7 +52,14 @@ public sealed record ChunkDataFrame(
 public sealed record StoreChunkReply(
     [property: Key(0)] string ChunkId,
     [property: Key(1)] bool Durable,
-    [property: Key(2)] string? Error) : TransferFrame;
+    [property: Key(2)] string? Error) : TransferFrame
+{
+    /// <summary>
+    /// The <see cref="Error"/> of a store refused for now: the chunk is being received from someone else or
+    /// deleted, or the receiver is saturated. The sender retries after its backoff.
+    /// </summary>
+    public const string Busy = "busy";
+}
 
 /// <summary>Ask for a chunk's bytes.</summary>
 [MessagePackObject]

@@ -129,7 +129,7 @@ internal sealed class TransferServer(ITransferServerContext node, TransferChanne
             || node.IsCollecting(request.ChunkId))
         {
             // Someone else is sending it (or we are saturated): the sender retries later and then finds it here.
-            await connection.SendAsync(new StoreChunkReply(request.ChunkId, false, "busy"));
+            await connection.SendAsync(new StoreChunkReply(request.ChunkId, false, StoreChunkReply.Busy));
             return;
         }
 

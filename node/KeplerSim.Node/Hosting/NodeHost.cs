@@ -221,7 +221,7 @@ public sealed partial class NodeHost : IAsyncDisposable
             // explained by the retries of its chunks (target, attempt, reason) in the node's log.
             // A target answering "busy" (it is receiving the chunk from someone else) is routine during joins:
             // about 70 lines per node at Information; debug.
-            case ReplicationRetry { Reason: "busy" }:
+            case ReplicationRetry { Reason: KeplerSim.Core.Protocol.StoreChunkReply.Busy }:
                 _log.ProtocolEvent(e.Kind, e.ToString());
                 break;
             case WriteAcknowledged or RingChanged or ChunkReadRepaired or ReplicationRetry:

@@ -3,7 +3,6 @@ using KeplerSim.Node.Hosting;
 using KeplerSim.Node.Logging;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
@@ -36,35 +35,15 @@ internal sealed partial class Gateway : IAsyncDisposable
     public static async Task<Gateway> StartAsync(NodeHost host)
     {
         var config = host.Config;
-        // No appsettings reload: its file watcher watches the working directory recursively, which by default
-        // holds DATA_DIR (./data/NODE_ID), so every chunk written woke the watcher thread (ProcessTests). The node
-        // is configured by its environment and flags only.
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
-        {
-            Args = ["--hostBuilder:reloadConfigOnChange=false"],
-        });
-        builder.Logging.AddKeplerConsole(config.LogFormat, config.LogLevel, config.NodeId.Value);
+        var builder = NodeWebHost.CreateBuilder(config, config.HttpPort);
         builder.Logging.AddFilter(typeof(BearerTokenHandler).FullName, LogLevel.Warning);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            kestrel.Listen(config.BindAddress, config.HttpPort, listen =>
-            {
-                if (config.TlsCertificate is { } certificate)
-                {
-                    listen.UseHttps(certificate);
-                }
-            });
-            // Core limits a file to its chunk count; MAX_UPLOAD_MB is enforced while streaming.
-            kestrel.Limits.MaxRequestBodySize = null;
-            kestrel.AddServerHeader = false;
             // Kestrel answers requests over its own limits with an empty body before any middleware runs; its limits
             // sit above the gateway's (RequestGuards) so ordinary oversized requests get the JSON error shape.
             kestrel.Limits.MaxRequestHeadersTotalSize = RequestGuards.HeadersTotalSizeMax * 8;
             kestrel.Limits.MaxRequestLineSize = RequestGuards.RequestLineSizeMax * 8;
         });
-        // Large receive blocks: one receive call per 64 KiB of an upload instead of per 4 KiB.
-        builder.Services.AddSingleton<Microsoft.AspNetCore.Connections.IMemoryPoolFactory<byte>,
-            BulkMemoryPoolFactory>();
 
         builder.Services.ConfigureHttpJsonOptions(o =>
             o.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.CamelCase);
@@ -91,9 +70,7 @@ internal sealed partial class Gateway : IAsyncDisposable
         gateway.MapUi(app, config);
         MapOpenApi(app);
         await app.StartAsync();
-        var bound = app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
-            .Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        gateway.Address = new Uri(bound.Replace("[::]", "127.0.0.1", StringComparison.Ordinal));
+        gateway.Address = NodeWebHost.BoundAddress(app);
         gateway.LogAccess();
         return gateway;
     }

@@ -4,12 +4,9 @@ using KeplerSim.Core.Node;
 using KeplerSim.Core.Runtime;
 using KeplerSim.Node.Hosting;
 using KeplerSim.Node.Http;
-using KeplerSim.Node.Logging;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace KeplerSim.Node.S3;
@@ -54,32 +51,12 @@ internal sealed partial class S3Server : IAsyncDisposable
             return null;
         }
 
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
-        {
-            Args = ["--hostBuilder:reloadConfigOnChange=false"],
-        });
-        builder.Logging.AddKeplerConsole(config.LogFormat, config.LogLevel, config.NodeId.Value);
-        builder.WebHost.ConfigureKestrel(kestrel =>
-        {
-            kestrel.Listen(config.BindAddress, config.S3Port, listen =>
-            {
-                if (config.TlsCertificate is { } certificate)
-                {
-                    listen.UseHttps(certificate);
-                }
-            });
-            kestrel.Limits.MaxRequestBodySize = null;
-            kestrel.AddServerHeader = false;
-        });
-        builder.Services.AddSingleton<Microsoft.AspNetCore.Connections.IMemoryPoolFactory<byte>,
-            BulkMemoryPoolFactory>();
+        var builder = NodeWebHost.CreateBuilder(config, config.S3Port);
         var app = builder.Build();
         var server = new S3Server(host, app);
         app.Run(server.HandleAsync);
         await app.StartAsync();
-        var bound = app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
-            .Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        server.Address = new Uri(bound.Replace("[::]", "127.0.0.1", StringComparison.Ordinal));
+        server.Address = NodeWebHost.BoundAddress(app);
         server._log.S3On(server.Address.ToString(), config.S3Keys.Count, string.Join(",", config.S3Keys),
             config.S3Durability.ToString().ToLowerInvariant());
         server._sweeper = server.SweepAsync(server._stopping.Token);

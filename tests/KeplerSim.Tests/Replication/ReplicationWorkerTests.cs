@@ -1,5 +1,6 @@
 using KeplerSim.Core.Diagnostics;
 using KeplerSim.Core.Node;
+using KeplerSim.Sim.Kernel;
 using KeplerSim.Tests.Node;
 using KeplerSim.Tests.Sim;
 
@@ -31,7 +32,7 @@ public sealed class ReplicationWorkerTests
         using var cluster = KeplerCluster.Create(3, seed: 61, Options);
         var events = Record(cluster, 0);
         var full = cluster.Nodes[2];
-        full.Disk.Faults = full.Disk.Faults with { CapacityBytes = full.Disk.UsedBytes };
+        SetFull(full, true);
         cluster.Put(0, "f", KeplerCluster.Bytes(KeplerCluster.ChunkSize, 1), Durability.Fast);
         var chunk = cluster.ChunksOf(0, "f").Single();
         cluster.Sim.RunFor(20 * Second);
@@ -55,7 +56,7 @@ public sealed class ReplicationWorkerTests
         }
 
         // Space again: the entry is delivered on its next attempt and the retries stop.
-        full.Disk.Faults = full.Disk.Faults with { CapacityBytes = 64L << 30 };
+        SetFull(full, false);
         Assert.True(cluster.Sim.RunUntil(() => cluster.Holders(chunk).Count == 3, 5 * Second),
             "the chunk to reach the refusing node once it has space");
         var settled = events.Count;
@@ -70,7 +71,7 @@ public sealed class ReplicationWorkerTests
         using var cluster = KeplerCluster.Create(3, seed: 62, Options);
         var events = Record(cluster, 0);
         var full = cluster.Nodes[2];
-        full.Disk.Faults = full.Disk.Faults with { CapacityBytes = full.Disk.UsedBytes };
+        SetFull(full, true);
         cluster.Put(0, "g", KeplerCluster.Bytes(8 * KeplerCluster.ChunkSize, 2), Durability.Fast);
         cluster.Sim.RunFor(3 * Second);
 
@@ -87,7 +88,7 @@ public sealed class ReplicationWorkerTests
             Assert.Equal(-1, p.EtaMicroseconds);
         });
 
-        full.Disk.Faults = full.Disk.Faults with { CapacityBytes = 64L << 30 };
+        SetFull(full, false);
         Assert.True(cluster.Sim.RunUntil(() => cluster.TotalQueueDepth() == 0, 20 * Second), "the queue to drain");
         // An idle worker looks again within ReplicationIdlePollMicroseconds (5 s): the last event comes by then.
         cluster.Sim.RunFor(Options.ReplicationIdlePollMicroseconds + Second);
@@ -101,6 +102,10 @@ public sealed class ReplicationWorkerTests
         cluster.Sim.RunFor(3 * Second);
         Assert.DoesNotContain(events, e => e.Event is ReplicationProgress && e.At > lastAt);
     }
+
+    /// <summary>Fills a node's disk to what it holds now (every store is refused), or gives it room again.</summary>
+    private static void SetFull(SimNode node, bool full) =>
+        node.Disk.Faults = node.Disk.Faults with { CapacityBytes = full ? node.Disk.UsedBytes : 64L << 30 };
 
     /// <summary>Every event node <paramref name="index"/> publishes, with its virtual time.</summary>
     private static List<(long At, KeplerEvent Event)> Record(KeplerCluster cluster, int index)
