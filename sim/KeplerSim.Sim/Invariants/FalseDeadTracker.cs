@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using KeplerSim.Sim.Kernel;
 
 namespace KeplerSim.Sim.Invariants;
@@ -13,7 +12,7 @@ namespace KeplerSim.Sim.Invariants;
 /// majorities share a node, so an indirect probe (ping-req) had a path all along. Above 10 % loss a link does not
 /// count as reachable: deaths there are not judged.
 /// </summary>
-public sealed partial class FalseDeadTracker
+public sealed class FalseDeadTracker
 {
     /// <summary>Most datagram loss on a link that still counts as reachable.</summary>
     public const double ReachableLossMax = 0.10;
@@ -73,37 +72,30 @@ public sealed partial class FalseDeadTracker
             case TraceKind.Step:
                 _dirtySince = record.TimeMicroseconds; // The step's own change (network, stop) follows its record.
                 return null;
-            case TraceKind.Protocol when record.Detail?.StartsWith("member.", StringComparison.Ordinal) == true:
-                return OnMemberEvent(record);
+            case TraceKind.Protocol when MemberEventRecord.Parse(record) is { } memberEvent:
+                return OnMemberEvent(memberEvent);
             default:
                 return null;
         }
     }
 
-    private string? OnMemberEvent(TraceRecord record)
+    private string? OnMemberEvent(MemberEventRecord e)
     {
-        if (MemberPattern().Match(record.Detail!) is not { Success: true } match)
+        var key = (e.Observer, e.Member);
+        if (e.Member == e.Observer)
         {
             return null;
         }
 
-        var (kind, member, from) = (match.Groups["kind"].Value, match.Groups["member"].Value,
-            match.Groups["from"].Success ? match.Groups["from"].Value : null);
-        var key = (record.Node, member);
-        if (member == record.Node)
-        {
-            return null;
-        }
-
-        switch (kind)
+        switch (e.Kind)
         {
             case "suspect":
-                _suspectedSince.TryAdd(key, record.TimeMicroseconds);
+                _suspectedSince.TryAdd(key, e.At);
                 return null;
-            case "dead" when from == record.Node:
-                var since = _suspectedSince.GetValueOrDefault(key, record.TimeMicroseconds - _fallbackWindowMicroseconds);
+            case "dead" when e.RaisedByObserver:
+                var since = _suspectedSince.GetValueOrDefault(key, e.At - _fallbackWindowMicroseconds);
                 _suspectedSince.Remove(key);
-                return Judge(record.Node, member, since - _probeIntervalMicroseconds, record.TimeMicroseconds);
+                return Judge(e.Observer, e.Member, since - _probeIntervalMicroseconds, e.At);
             case "alive" or "left" or "dead":
                 _suspectedSince.Remove(key);
                 return null;
@@ -183,9 +175,4 @@ public sealed partial class FalseDeadTracker
         && _context.Sim.Network.FaultsOf(from, to).LossProbability <= ReachableLossMax;
 
     private static string Seconds(long microseconds) => Scenarios.ScenarioRun.Seconds(microseconds);
-
-    // The trace prints an event as its record: the base's Kind comes first ("{ Kind = member.dead, Member = …").
-    [GeneratedRegex(@"^member\.(?<kind>\w+) \w+ \{ (Kind = \S+, )?Member = (?<member>[^,]+), " +
-        @"Incarnation = -?\d+(, From = (?<from>[^ ,]+))?", RegexOptions.CultureInvariant)]
-    private static partial Regex MemberPattern();
 }

@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using KeplerSim.Core.Node;
 using KeplerSim.Sim.Kernel;
 
@@ -13,7 +12,7 @@ namespace KeplerSim.Sim.Invariants;
 /// prober's view of those relays did not change. The direct link between the two may be cut: that is what ping-req
 /// (indirect probes) are for. Anything less calm (loss, a paused relay, a fresh view) is not judged.
 /// </summary>
-public sealed partial class FalseSuspicionTracker
+public sealed class FalseSuspicionTracker
 {
     private readonly CheckContext _context;
     private readonly long _probeIntervalMicroseconds;
@@ -53,31 +52,27 @@ public sealed partial class FalseSuspicionTracker
             case TraceKind.Step:
                 _dirtySince = record.TimeMicroseconds; // The step's own change (network, stop) follows its record.
                 return null;
-            case TraceKind.Protocol when record.Detail?.StartsWith("member.", StringComparison.Ordinal) == true:
-                return OnMemberEvent(record);
+            case TraceKind.Protocol when MemberEventRecord.Parse(record) is { } memberEvent:
+                return OnMemberEvent(memberEvent);
             default:
                 return null;
         }
     }
 
-    private string? OnMemberEvent(TraceRecord record)
+    private string? OnMemberEvent(MemberEventRecord e)
     {
-        if (MemberPattern().Match(record.Detail!) is not { Success: true } match
-            || match.Groups["member"].Value == record.Node)
+        if (e.Member == e.Observer)
         {
             return null;
         }
 
-        var (kind, member) = (match.Groups["kind"].Value, match.Groups["member"].Value);
-        if (!_viewChanges.TryGetValue(record.Node, out var changes))
+        if (!_viewChanges.TryGetValue(e.Observer, out var changes))
         {
-            _viewChanges[record.Node] = changes = [];
+            _viewChanges[e.Observer] = changes = [];
         }
 
-        changes.Add((record.TimeMicroseconds, member));
-        return kind == "suspect" && match.Groups["from"].Value == record.Node
-            ? Judge(record.Node, member, record.TimeMicroseconds)
-            : null;
+        changes.Add((e.At, e.Member));
+        return e.Kind == "suspect" && e.RaisedByObserver ? Judge(e.Observer, e.Member, e.At) : null;
     }
 
     private string? Judge(string prober, string member, long now)
@@ -137,9 +132,4 @@ public sealed partial class FalseSuspicionTracker
     {
         public bool Clean(string from, string to) => Links.Contains((from, to));
     }
-
-    // The trace prints an event as its record: the base's Kind comes first ("{ Kind = member.dead, Member = …").
-    [GeneratedRegex(@"^member\.(?<kind>\w+) \w+ \{ (Kind = \S+, )?Member = (?<member>[^,]+), " +
-        @"Incarnation = -?\d+(, From = (?<from>[^ ,]+))?", RegexOptions.CultureInvariant)]
-    private static partial Regex MemberPattern();
 }

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.RegularExpressions;
 using KeplerSim.Sim.Invariants;
 using KeplerSim.Sim.Kernel;
 
@@ -13,11 +12,7 @@ namespace KeplerSim.Sim.Scenarios;
 /// </summary>
 internal sealed partial class ScenarioRun
 {
-    private const string DeadEventKind = "member.dead";
     private readonly List<Detection> _detections = [];
-
-    [GeneratedRegex(@"\bMember = (?<member>[^,} ]+)")]
-    private static partial Regex MemberPattern();
 
     /// <summary>Notes what the kernel did to a node, and the protocol's death declarations.</summary>
     private void ObserveDetection(TraceRecord record)
@@ -47,10 +42,8 @@ internal sealed partial class ScenarioRun
                 }
 
                 break;
-            case TraceKind.Protocol when record.Detail is { } detail
-                && detail.StartsWith(DeadEventKind + " ", StringComparison.Ordinal)
-                && MemberPattern().Match(detail) is { Success: true } match:
-                Declared(record.Node, match.Groups["member"].Value, record.TimeMicroseconds);
+            case TraceKind.Protocol when MemberEventRecord.Parse(record) is { Kind: "dead" } dead:
+                Declared(dead.Observer, dead.Member, dead.At);
                 break;
         }
     }
