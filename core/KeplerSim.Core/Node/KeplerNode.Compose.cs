@@ -17,7 +17,7 @@ public sealed partial class KeplerNode
         ArgumentNullException.ThrowIfNull(sources);
         var filePath = FilePath.Parse(path);
         await EnsureReadyAsync();
-        EnsureEnoughMembersLive(durability, path);
+        var required = EnsureEnoughMembersLive(durability, path);
         var manifests = new List<Manifest>(sources.Count);
         foreach (var source in sources)
         {
@@ -46,7 +46,7 @@ public sealed partial class KeplerNode
             composed = composed.WithAttributes(attributes);
         }
 
-        await PublishManifestAsync(composed, durability);
+        await PublishManifestAsync(composed, required);
         Metrics.WritesAcknowledged++;
         return Describe(composed, isWinner: true);
     }

@@ -46,8 +46,8 @@ public sealed partial class KeplerNode
     Manifest IWriteContext.NewVersion(FilePath path, ChunkList chunks) =>
         Manifest.Create(path, chunks, Clock.Now(), Id).Superseding(CurrentVersions(path));
 
-    Task IWriteContext.PublishManifestAsync(Manifest manifest, Durability durability) =>
-        PublishManifestAsync(manifest, durability);
+    Task IWriteContext.PublishManifestAsync(Manifest manifest, int copiesRequired) =>
+        PublishManifestAsync(manifest, copiesRequired);
 
     // ---- The background workers (Replication/WorkerContexts.cs) -----------------------------------------------
 

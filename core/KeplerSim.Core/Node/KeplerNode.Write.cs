@@ -39,8 +39,7 @@ public sealed partial class KeplerNode
         using var transfer = BeginClientTransfer();
         await EnsureReadyAsync();
         var requestId = $"{Id.Value}/{_runtime.Random.NextUInt64():x16}/{++_requestCounter}";
-        var required = durability == Durability.Fast ? 0 : CopiesRequired(durability);
-        EnsureEnoughMembersLive(durability, path);
+        var required = durability == Durability.Fast ? 0 : EnsureEnoughMembersLive(durability, path);
         var write = new FileWrite(this, _replication, _options, requestId, filePath, durability, required)
         {
             Attributes = attributes,
@@ -54,7 +53,7 @@ public sealed partial class KeplerNode
     {
         var filePath = FilePath.Parse(path);
         await EnsureReadyAsync();
-        EnsureEnoughMembersLive(durability, path);
+        var required = EnsureEnoughMembersLive(durability, path);
         var current = await ResolveManifestAsync(filePath);
         if (current is null || current.IsTombstone)
         {
@@ -62,7 +61,7 @@ public sealed partial class KeplerNode
         }
 
         var tombstone = Manifest.CreateTombstone(filePath, Clock.Now(), Id).Superseding(CurrentVersions(filePath));
-        await PublishManifestAsync(tombstone, durability);
+        await PublishManifestAsync(tombstone, required);
         return Describe(tombstone, isWinner: true);
     }
 
@@ -156,15 +155,17 @@ public sealed partial class KeplerNode
 
     /// <summary>
     /// Refuses a write up front (nothing stored, nothing queued) when the live ring cannot hold the copies its
-    /// durability promises: a node cut off from its peers must not shrink N to itself (docs/PROTOCOL.md).
+    /// durability promises: a node cut off from its peers must not shrink N to itself (docs/PROTOCOL.md). Else
+    /// returns those copies: the write's promise, fixed now for all of it (a replication factor lowered or a
+    /// member learnt of while it runs does not change what it was promised).
     /// </summary>
-    private void EnsureEnoughMembersLive(Durability durability, string path)
+    private int EnsureEnoughMembersLive(Durability durability, string path)
     {
         var required = CopiesRequired(durability);
         var live = Cluster.Members.Count;
         if (live >= required)
         {
-            return;
+            return required;
         }
 
         var unreachable = _known.Keys.Where(id => Cluster.Find(id) is null).Select(id => id.Value);
@@ -175,13 +176,12 @@ public sealed partial class KeplerNode
     }
 
     /// <summary>
-    /// Records the manifest here, then pushes it to every other member until as many nodes hold it durably as
-    /// the durability asks for.
+    /// Records the manifest here, then pushes it to every other member until <paramref name="required"/> nodes
+    /// (this one included) hold it durably: the copies the write's durability promised when it began.
     /// </summary>
-    private async Task PublishManifestAsync(Manifest manifest, Durability durability)
+    private async Task PublishManifestAsync(Manifest manifest, int required)
     {
         ApplyManifest(manifest);
-        var required = CopiesRequired(durability);
         var acknowledged = 1;
         var bytes = ManifestCodec.Encode(manifest);
         var done = new TaskCompletionSource();

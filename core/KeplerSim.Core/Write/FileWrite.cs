@@ -77,7 +77,8 @@ internal sealed class FileWrite
             manifest = manifest.WithAttributes(attributes);
         }
 
-        await _node.PublishManifestAsync(manifest, _durability);
+        // The manifest needs as many holders as each chunk needs copies ('fast': this node's), fixed at the start.
+        await _node.PublishManifestAsync(manifest, Math.Max(1, _tracker.Required));
         RequireWithinGcGrace(startedAt);
         _node.Metrics.WritesAcknowledged++;
         _node.Events.Publish(new WriteAcknowledged(_path.Value, manifest.Version.ToString(), _durability.ToString(),

@@ -54,8 +54,11 @@ internal interface IWriteContext
     /// <summary>A new version of <paramref name="path"/>, superseding the current one.</summary>
     Manifest NewVersion(FilePath path, ChunkList chunks);
 
-    /// <summary>Records the manifest here and pushes it to as many nodes as the durability asks.</summary>
-    Task PublishManifestAsync(Manifest manifest, Durability durability);
+    /// <summary>
+    /// Records the manifest here and pushes it until <paramref name="copiesRequired"/> nodes (this one included)
+    /// hold it: the copies the write's durability promised when it began.
+    /// </summary>
+    Task PublishManifestAsync(Manifest manifest, int copiesRequired);
 }
 
 /// <summary>

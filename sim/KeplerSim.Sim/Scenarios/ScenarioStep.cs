@@ -81,8 +81,11 @@ public enum WaitCondition
     Members,
 }
 
-/// <summary>One timeline step. Which members are used depends on <see cref="Kind"/>.</summary>
-public sealed class ScenarioStep
+/// <summary>
+/// One timeline step. Which members are used depends on <see cref="Kind"/>. A record so that a copy with one field
+/// changed (<c>step with { At = … }</c>) carries every other field, whichever kind the step is.
+/// </summary>
+public sealed record ScenarioStep
 {
     /// <summary>Position in the timeline (file order).</summary>
     public int Index { get; init; }

@@ -118,6 +118,7 @@ public static class ScenarioWriter
         if (step.Kind == StepKind.Put)
         {
             parts.Add(step.Content is { } content ? $"content: {Quote(content)}" : $"size: {step.Size}");
+            AddIf(parts, step.AbortAfter is not null, $"abort_after: {step.AbortAfter}");
         }
 
         AddIf(parts, step.Kind is StepKind.Put or StepKind.Delete && step.Durability != Core.Node.Durability.Quorum,

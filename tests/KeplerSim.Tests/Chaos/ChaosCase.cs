@@ -86,6 +86,12 @@ public enum ChaosAction
     /// <summary>Cut the link between the node and one other node, both ways, every other link intact (an indirect
     /// path stays), healed after the length.</summary>
     Cut,
+    /// <summary>A put of <see cref="ChaosStep.Size"/> bytes whose client disconnects half way (its chunks are
+    /// orphans for the garbage collector).</summary>
+    AbortedPut,
+    /// <summary>An operator's runtime replication factor change on the node (SWIM only): 1 + <see
+    /// cref="ChaosStep.Mask"/> modulo the cluster size.</summary>
+    ReplicationFactor,
 }
 
 /// <summary>One generated step. Node indexes wrap around the cluster size, so the step generator does not depend
@@ -181,6 +187,10 @@ public sealed record ChaosCase(ChaosCluster Cluster, IReadOnlyList<ChaosStep> St
     /// <summary>A short description for CsCheck's failure report.</summary>
     public override string ToString() => ToYaml();
 
+    /// <summary>The factor a <see cref="ChaosAction.ReplicationFactor"/> step sets: 1..min(nodes, 8).</summary>
+    private int FactorOf(ChaosStep s) =>
+        1 + s.Mask % Math.Min(Cluster.Nodes, Core.Ring.RingOptions.ReplicationFactorMax);
+
     private static string Name(int index) => "n" + (index + 1).ToString(CultureInfo.InvariantCulture);
 
     private static Duration Ms(long ms) => new(ms * 1000);
@@ -189,9 +199,12 @@ public sealed record ChaosCase(ChaosCluster Cluster, IReadOnlyList<ChaosStep> St
     {
         var c = Cluster;
         var started = new SortedSet<int>(Enumerable.Range(0, c.Initial));
+        // An operator may lower the factor at run time (and trim copies): the lowest factor set bounds every file.
+        var lowestFactor = Steps.Where(s => c.Swim && s.Action == ChaosAction.ReplicationFactor && s.AtMs <= DurationMs)
+            .Select(FactorOf).Append(c.ReplicationFactor).Min();
         var minCopies = Steps.Where(s => s.Action is ChaosAction.Put or ChaosAction.Concurrent)
-            .Select(s => new KeplerOptions { ReplicationFactor = c.ReplicationFactor }.RequiredCopies(s.Durability))
-            .DefaultIfEmpty(c.ReplicationFactor).Min();
+            .Select(s => new KeplerOptions { ReplicationFactor = lowestFactor }.RequiredCopies(s.Durability))
+            .DefaultIfEmpty(lowestFactor).Min();
 
         // A stop (the node never returns) or a corruption destroys a copy. An acknowledged write survives fewer
         // destroyed copies than it had durable ones: its durability's copies, but never more than the members
@@ -204,9 +217,11 @@ public sealed record ChaosCase(ChaosCluster Cluster, IReadOnlyList<ChaosStep> St
         foreach (var step in Steps.Where(s => s.AtMs <= DurationMs).OrderBy(s => s.AtMs))
         {
             var node = step.Node % c.Nodes;
-            if (!c.Swim && step.Action is ChaosAction.Start or ChaosAction.Stop)
+            if (!c.Swim && step.Action is ChaosAction.Start or ChaosAction.Stop or ChaosAction.ReplicationFactor)
             {
-                continue; // A static member list (PEERS) has no joins or leaves: every member starts at 0 and stays.
+                // A static member list (PEERS) has no joins or leaves: every member starts at 0 and stays; and the
+                // runtime replication factor spreads by SWIM gossip only.
+                continue;
             }
 
             if (c.ScrubChunksPerSecond == 0 && step.Action == ChaosAction.Corrupt)
@@ -222,7 +237,8 @@ public sealed record ChaosCase(ChaosCluster Cluster, IReadOnlyList<ChaosStep> St
                 started.Add(node);
             }
             else if (step.Action >= ChaosAction.Crash && step.Action is not (ChaosAction.Partition
-                or ChaosAction.OneWay or ChaosAction.Network or ChaosAction.Cut) && !started.Contains(node))
+                or ChaosAction.OneWay or ChaosAction.Network or ChaosAction.Cut or ChaosAction.AbortedPut
+                or ChaosAction.ReplicationFactor) && !started.Contains(node))
             {
                 continue; // A fault on a node that has not joined yet: the validator would refuse it.
             }
@@ -264,6 +280,17 @@ public sealed record ChaosCase(ChaosCluster Cluster, IReadOnlyList<ChaosStep> St
                 var kind = (StepKind)((int)StepKind.Put + (int)s.Action);
                 steps.Add(Copy(Step(kind), path: s.Action == ChaosAction.List ? "d" : PathSet[s.Path % PathSet.Count],
                     size: s.Size, durability: s.Durability));
+                break;
+            case ChaosAction.AbortedPut:
+                var sent = Math.Max(2, s.Size);
+                steps.Add(Copy(Step(StepKind.Put), path: PathSet[s.Path % PathSet.Count], size: sent,
+                    durability: s.Durability) with { AbortAfter = new ByteSize(sent / 2) });
+                break;
+            case ChaosAction.ReplicationFactor:
+                steps.Add(Step(StepKind.ReplicationFactor) with
+                {
+                    Factor = FactorOf(s), Expect = ExpectedOutcome.Any,
+                });
                 break;
             case ChaosAction.Concurrent:
                 var both = s.Mask % 2 == 0 ? StepKind.Put : StepKind.Delete;
@@ -370,20 +397,14 @@ public sealed record ChaosCase(ChaosCluster Cluster, IReadOnlyList<ChaosStep> St
         return copy;
     }
 
-    private static ScenarioStep Reindex(ScenarioStep s, int index) => new()
-    {
-        Index = index, Kind = s.Kind, At = s.At, Nodes = s.Nodes, SourcePath = $"steps[{index}]", Path = s.Path,
-        Size = s.Size, Durability = s.Durability, Expect = s.Expect, For = s.For, Groups = s.Groups,
-        OneWay = s.OneWay, NetworkChange = s.NetworkChange, DiskChange = s.DiskChange, Jump = s.Jump, Skew = s.Skew,
-        DriftPpm = s.DriftPpm,
-    };
+    private static ScenarioStep Reindex(ScenarioStep s, int index) =>
+        s with { Index = index, SourcePath = $"steps[{index}]" };
 
     private static ScenarioStep Copy(ScenarioStep s, string? path = null, int? size = null,
         Durability? durability = null, int? length = null, IReadOnlyList<IReadOnlyList<string>>? groups = null,
         bool oneWay = false, NetworkSpec? network = null, DiskSpec? disk = null, Duration? jump = null,
-        Duration? skew = null, double? drift = null) => new()
+        Duration? skew = null, double? drift = null) => s with
     {
-        Index = s.Index, Kind = s.Kind, At = s.At, Nodes = s.Nodes, SourcePath = s.SourcePath,
         Path = path ?? s.Path, Size = new ByteSize(size ?? s.Size.Bytes),
         Durability = durability ?? s.Durability, Expect = path is null ? s.Expect : ExpectedOutcome.Any,
         For = length is { } ms ? Ms(ms) : s.For, Groups = groups ?? s.Groups, OneWay = oneWay,

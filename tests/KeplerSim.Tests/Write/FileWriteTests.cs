@@ -37,6 +37,10 @@ public sealed class FileWriteTests
         node.Pending.Confirm(node.Stored[1], Third);
         Assert.True(write.IsCompletedSuccessfully, "both chunks have two copies");
         Assert.Single(node.Published);
+        // The manifest needs as many holders as the write promised at its start (chaos case 4YWI5piCrs12: the
+        // manifest's count was re-read at publish time, after an operator lowered the replication factor mid-write,
+        // and an 'all' write begun under N=3 was acknowledged with its manifest on one node).
+        Assert.Equal([2], node.ManifestCopies);
         Assert.Equal(2, node.DurableThrough); // Both chunk records committed before the manifest.
         Assert.Equal(0, node.Pending.ChunkCount);
         var ack = Assert.IsType<WriteAcknowledged>(Assert.Single(node.Events));
@@ -102,6 +106,7 @@ public sealed class FileWriteTests
         var write = Start(node, Durability.Fast, copiesRequired: 0, sizeBytes: 3 * ChunkSizeBytes + 1);
 
         Assert.True(write.IsCompletedSuccessfully, "fast waits for no replica");
+        Assert.Equal([1], node.ManifestCopies); // This node's manifest.
         Assert.Equal(4, node.Stored.Count);
         Assert.Empty(node.Pushes); // Its chunks go through the queue.
         Assert.Equal(4, node.DurableThrough);
@@ -137,6 +142,7 @@ public sealed class FileWriteTests
         public List<string> Stored { get; } = [];
         public List<(string ChunkId, NodeId Owner)> Pushes { get; } = [];
         public List<Manifest> Published { get; } = [];
+        public List<int> ManifestCopies { get; } = [];
         public List<(string RequestId, IReadOnlyList<string> ChunkIds)> Abandoned { get; } = [];
         public List<KeplerEvent> Events { get; } = [];
         public long DurableThrough { get; private set; }
@@ -179,8 +185,9 @@ public sealed class FileWriteTests
         public Manifest NewVersion(FilePath path, ChunkList chunks) =>
             Manifest.Create(path, chunks, new VersionToken(1, 0, Self), Self);
 
-        public Task PublishManifestAsync(Manifest manifest, Durability durability)
+        public Task PublishManifestAsync(Manifest manifest, int copiesRequired)
         {
+            ManifestCopies.Add(copiesRequired);
             Assert.True(DurableThrough == _commits, "every chunk record is durable before the manifest is published");
             Published.Add(manifest);
             return Task.CompletedTask;
