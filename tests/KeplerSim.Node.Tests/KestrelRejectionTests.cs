@@ -29,8 +29,9 @@ public sealed class KestrelRejectionTests(KestrelRejectionTests.Fixture fixture)
     public static TheoryData<string, string, int, string, string> ApiCases => new()
     {
         { "NUL in the path", "GET /api/files/a%00b HTTP/1.1\r\nHost: x\r\n\r\n", 400, "bad_request",
-            "Invalid request target" },
-        { "garbage request line", "GARBAGE\r\n\r\n", 400, "bad_request", "Invalid request line" },
+            "Invalid request target: '/api/files/a%00b'" },
+        { "garbage request line", "GARBAGE \u0001\r\n\r\n", 400, "bad_request",
+            "Invalid request line: 'GARBAGE \\x01\\x0D'" },
         { "headers over Kestrel's 256 KiB", "GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " +
             new string('a', 300_000) + "\r\n\r\n", 431, "headers_too_large", "Request headers too long" },
         { "target over Kestrel's 64 KiB", "GET /api/files/" + new string('a', 70_000) + " HTTP/1.1\r\nHost: x\r\n\r\n",

@@ -9,6 +9,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
 using BadHttpRequestException = Microsoft.AspNetCore.Http.BadHttpRequestException;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace KeplerSim.Node.Http;
 
@@ -38,6 +39,9 @@ internal static class KestrelRejections
     /// <summary>The longest message put in a body (Kestrel's own are shorter: it cuts echoed input at 128 bytes).</summary>
     public const int MessageCharsMax = 512;
 
+    /// <summary>Kestrel's general log category, whose Information level turns on the detail in its messages.</summary>
+    private const string KestrelCategory = "Microsoft.AspNetCore.Server.Kestrel";
+
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     /// <summary>
@@ -50,6 +54,19 @@ internal static class KestrelRejections
         _ = listen.ApplicationServices.GetRequiredService<DiagnosticListener>()
             .Subscribe(new Observer(describe), name => name == BadRequestEvent);
         listen.Use(next => connection => WrapAsync(connection, next));
+    }
+
+    /// <summary>
+    /// Makes Kestrel name the offending input in its messages (<c>Invalid request target: '/a\x00b'</c>, cut at 128
+    /// bytes, control bytes escaped): it does so only while its general log category is enabled at Information, which
+    /// the node's console filter (Microsoft at Warning) is not. A provider that discards everything enables it for
+    /// that one category; the console output is unchanged.
+    /// </summary>
+    public static void ShowDetails(ILoggingBuilder logging)
+    {
+        logging.AddProvider(new DetailsProvider());
+        logging.AddFilter<DetailsProvider>(null, LogLevel.None);
+        logging.AddFilter<DetailsProvider>(KestrelCategory, LogLevel.Information);
     }
 
     /// <summary>The gateway's body: the API's JSON error <c>{code, message}</c>, the code named after the status.</summary>
@@ -69,17 +86,9 @@ internal static class KestrelRejections
         return new("application/json", JsonSerializer.SerializeToUtf8Bytes(new ApiError(code, message), Json));
     }
 
-    /// <summary>
-    /// Kestrel's message without control characters, bounded, and without an empty detail (Kestrel echoes the bad
-    /// input, as <c>Invalid request target: '...'</c>, only while its own Information logging is on).
-    /// </summary>
+    /// <summary>Kestrel's message without control characters (it escapes those it echoes), and bounded.</summary>
     public static string Clean(string message)
     {
-        if (message.EndsWith(": ''", StringComparison.Ordinal))
-        {
-            message = message[..^4];
-        }
-
         var text = new StringBuilder(Math.Min(message.Length, MessageCharsMax));
         foreach (var c in message.AsSpan(0, Math.Min(message.Length, MessageCharsMax)))
         {
@@ -110,6 +119,27 @@ internal static class KestrelRejections
         finally
         {
             connection.Transport = transport;
+        }
+    }
+
+    /// <summary>A log provider that is enabled (where its filter allows) and writes nothing.</summary>
+    [ProviderAlias("KestrelDetails")]
+    private sealed class DetailsProvider : ILoggerProvider, ILogger
+    {
+        public ILogger CreateLogger(string categoryName) => this;
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception,
+            Func<TState, Exception?, string> formatter)
+        {
+        }
+
+        public void Dispose()
+        {
         }
     }
 

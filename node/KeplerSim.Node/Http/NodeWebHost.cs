@@ -27,6 +27,7 @@ internal static class NodeWebHost
             Args = ["--hostBuilder:reloadConfigOnChange=false"],
         });
         builder.Logging.AddKeplerConsole(config.LogFormat, config.LogLevel, config.NodeId.Value);
+        KestrelRejections.ShowDetails(builder.Logging);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.Listen(config.BindAddress, port, listen =>
