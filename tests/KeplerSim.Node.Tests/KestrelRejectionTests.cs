@@ -21,7 +21,7 @@ public sealed class KestrelRejectionTests(KestrelRejectionTests.Fixture fixture)
 {
     private static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(30);
 
-    /// <summary>What Kestrel itself writes for a rejection: the bytes a stored file must come back as, unchanged.</summary>
+    /// <summary>What Kestrel writes for a rejection: the bytes a stored file must come back as, unchanged.</summary>
     private static readonly byte[] KestrelLikeRejection = Encoding.ASCII.GetBytes(
         "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n" +
         "Date: Sun, 06 Dec 2026 18:00:00 GMT\r\n\r\n");

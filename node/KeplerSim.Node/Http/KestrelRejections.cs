@@ -33,10 +33,10 @@ internal delegate RejectionBody DescribeRejection(int status, string message);
 /// </summary>
 internal static class KestrelRejections
 {
-    /// <summary>Kestrel's DiagnosticSource event for a request it rejects; its payload is the request's features.</summary>
+    /// <summary>Kestrel's DiagnosticSource event for a request it rejects (payload: the request's features).</summary>
     public const string BadRequestEvent = "Microsoft.AspNetCore.Server.Kestrel.BadRequest";
 
-    /// <summary>The longest message put in a body (Kestrel's own are shorter: it cuts echoed input at 128 bytes).</summary>
+    /// <summary>The longest message put in a body (Kestrel cuts the input it echoes at 128 bytes).</summary>
     public const int MessageCharsMax = 512;
 
     /// <summary>Kestrel's general log category, whose Information level turns on the detail in its messages.</summary>
@@ -57,10 +57,10 @@ internal static class KestrelRejections
     }
 
     /// <summary>
-    /// Makes Kestrel name the offending input in its messages (<c>Invalid request target: '/a\x00b'</c>, cut at 128
-    /// bytes, control bytes escaped): it does so only while its general log category is enabled at Information, which
-    /// the node's console filter (Microsoft at Warning) is not. A provider that discards everything enables it for
-    /// that one category; the console output is unchanged.
+    /// Makes Kestrel name the offending input in its messages (<c>Invalid request target: '/a%00b'</c>, cut at 128
+    /// bytes, control bytes escaped): it does so only while its general log category is enabled at Information,
+    /// which the node's console filter (Microsoft at Warning) is not. A provider that discards everything enables it
+    /// for that one category; the console output is unchanged.
     /// </summary>
     public static void ShowDetails(ILoggingBuilder logging)
     {
@@ -69,7 +69,7 @@ internal static class KestrelRejections
         logging.AddFilter<DetailsProvider>(KestrelCategory, LogLevel.Information);
     }
 
-    /// <summary>The gateway's body: the API's JSON error <c>{code, message}</c>, the code named after the status.</summary>
+    /// <summary>The gateway's body: the API's JSON error <c>{code, message}</c>, coded by the status.</summary>
     public static RejectionBody ApiJson(int status, string message)
     {
         var code = status switch
@@ -150,7 +150,7 @@ internal static class KestrelRejections
         public PipeWriter Output => output;
     }
 
-    /// <summary>Marks the rejected request's connection, on Kestrel's request loop, before it writes its response.</summary>
+    /// <summary>Marks the rejected request's connection, on Kestrel's request loop, before its response.</summary>
     private sealed class Observer(DescribeRejection describe) : IObserver<KeyValuePair<string, object?>>
     {
         public void OnNext(KeyValuePair<string, object?> value)

@@ -38,7 +38,7 @@ internal sealed class RejectionPipeWriter(PipeWriter inner) : PipeWriter
         /// <summary>The captured response was replaced; what Kestrel still writes of it is dropped.</summary>
         Replaced,
 
-        /// <summary>The captured bytes were not an HTTP/1 response (an HTTP/2 GOAWAY): they went out unchanged.</summary>
+        /// <summary>The captured bytes were no HTTP/1 response (an HTTP/2 GOAWAY): they went out unchanged.</summary>
         Released,
     }
 

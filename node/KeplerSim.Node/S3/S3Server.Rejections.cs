@@ -13,12 +13,13 @@ internal sealed partial class S3Server
     /// <summary>
     /// S3's error XML for Kestrel's rejection: the status stays Kestrel's, the code is the S3 code for it
     /// (<c>InvalidURI</c> for a target over the limit, <c>RequestHeaderSectionTooLarge</c>, <c>RequestTimeout</c>,
-    /// <c>EntityTooLarge</c>, otherwise <c>InvalidRequest</c>).
+    /// <c>MethodNotAllowed</c>, <c>EntityTooLarge</c>, otherwise <c>InvalidRequest</c>).
     /// </summary>
     internal static RejectionBody DescribeRejection(int status, string message)
     {
         var code = status switch
         {
+            405 => "MethodNotAllowed",
             408 => "RequestTimeout",
             413 => "EntityTooLarge",
             414 => "InvalidURI",
