@@ -27,7 +27,9 @@ internal sealed partial class Gateway
     /// </summary>
     private static readonly (int Status, string Text)[] GuardErrors =
     [
-        (400, "bad_request: the path is not valid percent-encoded UTF-8 or hides a '/' in a segment"),
+        (400, "invalid_path, invalid_encoding: the path hides a '/' in a segment or is not valid percent-encoded " +
+            "UTF-8; bad_request: the server cannot parse the request (malformed request line, NUL byte in the " +
+            "target, body framing)"),
         (414, "uri_too_long: the request target is longer than 8 KiB"),
         (431, "headers_too_large: the header fields total more than 32 KiB"),
         (500, "internal: the request failed unexpectedly (logged with its cause)"),

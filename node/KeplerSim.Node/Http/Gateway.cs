@@ -35,12 +35,13 @@ internal sealed partial class Gateway : IAsyncDisposable
     public static async Task<Gateway> StartAsync(NodeHost host)
     {
         var config = host.Config;
-        var builder = NodeWebHost.CreateBuilder(config, config.HttpPort);
+        var builder = NodeWebHost.CreateBuilder(config, config.HttpPort, KestrelRejections.ApiJson);
         builder.Logging.AddFilter(typeof(BearerTokenHandler).FullName, LogLevel.Warning);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            // Kestrel answers requests over its own limits with an empty body before any middleware runs; its limits
-            // sit above the gateway's (RequestGuards) so ordinary oversized requests get the JSON error shape.
+            // Kestrel rejects requests over its own limits before any middleware runs (answered in the JSON shape by
+            // KestrelRejections, with Kestrel's terse message); its limits sit above the gateway's (RequestGuards) so
+            // ordinary oversized requests get a message with the sizes.
             kestrel.Limits.MaxRequestHeadersTotalSize = RequestGuards.HeadersTotalSizeMax * 8;
             kestrel.Limits.MaxRequestLineSize = RequestGuards.RequestLineSizeMax * 8;
         });

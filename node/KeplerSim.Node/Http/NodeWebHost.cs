@@ -14,9 +14,10 @@ internal static class NodeWebHost
     /// <summary>
     /// A slim host listening on BIND_ADDRESS:<paramref name="port"/> only, over HTTPS when TLS_CERT is set, logging
     /// in the node's format, with no body size limit (uploads are bounded while they stream) and no Server header,
-    /// and the bulk memory pool for large transfers.
+    /// and the bulk memory pool for large transfers. A request Kestrel rejects itself is answered with
+    /// <paramref name="describe"/>'s error body (<see cref="KestrelRejections"/>).
     /// </summary>
-    public static WebApplicationBuilder CreateBuilder(NodeConfig config, int port)
+    public static WebApplicationBuilder CreateBuilder(NodeConfig config, int port, DescribeRejection describe)
     {
         // No appsettings reload: its file watcher watches the working directory recursively, which by default
         // holds DATA_DIR (./data/NODE_ID), so every chunk written woke the watcher thread (ProcessTests). The node
@@ -26,6 +27,7 @@ internal static class NodeWebHost
             Args = ["--hostBuilder:reloadConfigOnChange=false"],
         });
         builder.Logging.AddKeplerConsole(config.LogFormat, config.LogLevel, config.NodeId.Value);
+        KestrelRejections.ShowDetails(builder.Logging);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.Listen(config.BindAddress, port, listen =>
@@ -34,6 +36,9 @@ internal static class NodeWebHost
                 {
                     listen.UseHttps(certificate);
                 }
+
+                // After UseHttps: the rewrite sits inside TLS, on the HTTP bytes.
+                KestrelRejections.Use(listen, describe);
             });
             // Core limits a file to its chunk count; MAX_UPLOAD_MB is enforced while streaming.
             kestrel.Limits.MaxRequestBodySize = null;

@@ -51,7 +51,7 @@ internal sealed partial class S3Server : IAsyncDisposable
             return null;
         }
 
-        var builder = NodeWebHost.CreateBuilder(config, config.S3Port);
+        var builder = NodeWebHost.CreateBuilder(config, config.S3Port, DescribeRejection);
         var app = builder.Build();
         var server = new S3Server(host, app);
         app.Run(server.HandleAsync);
