@@ -41,6 +41,17 @@ public sealed partial class SwimMember
         return proposed;
     }
 
+    /// <summary>
+    /// Adopts valid <paramref name="remote"/> settings a peer sent outside SWIM (on a chunk transfer) if they win,
+    /// exactly as if they came with a datagram.
+    /// </summary>
+    public void AdoptSettings(ClusterSettings remote)
+    {
+        ArgumentNullException.ThrowIfNull(remote);
+        Invariant.That(SwimCodec.Validate(remote) is null, "settings from a peer are validated before adoption");
+        MergeSettings(remote);
+    }
+
     /// <summary>Adopts <paramref name="remote"/> (from a datagram, a push-pull, or this node) if it wins.</summary>
     private void MergeSettings(ClusterSettings? remote)
     {

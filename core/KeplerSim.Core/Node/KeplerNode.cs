@@ -55,7 +55,7 @@ public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
         Clock = new HybridLogicalClock(runtime.Clock, runtime.Id);
         Metrics = new NodeMetrics();
         _channel = new TransferChannel(runtime, options, TransferAddressOf);
-        _client = new TransferClient(runtime.Id, _channel, Store);
+        _client = new TransferClient(runtime.Id, _channel, Store, _swim);
         _server = new TransferServer(this, _channel, runtime, options);
         _antiEntropy = new AntiEntropy(this, _channel, runtime, options);
     }

@@ -31,13 +31,17 @@ public abstract record TransferFrame;
 /// <see cref="StoreChunkReply"/>. The offer keeps repair and rebalance from moving bytes an owner already has.
 /// <see cref="RequestId"/> names the client write the copy is for (null: a repair, a rebalance, a hinted handoff):
 /// the receiver remembers which writes stored or counted its copy, for orphan collection (docs/PROTOCOL.md).
+/// <see cref="Settings"/> are the runtime cluster settings the sender holds (null: none), adopted by the receiver
+/// before it records the copy, so a copy sent to an owner under a newer replication factor is never taken for a
+/// surplus under an older one.
 /// </summary>
 [MessagePackObject]
 public sealed record StoreChunkRequest(
     [property: Key(0)] string ChunkId,
     [property: Key(1)] long SizeBytes,
     [property: Key(2)] string Sender,
-    [property: Key(3)] string? RequestId = null) : TransferFrame;
+    [property: Key(3)] string? RequestId = null,
+    [property: Key(4)] Membership.ClusterSettings? Settings = null) : TransferFrame;
 
 /// <summary>
 /// A segment of chunk bytes (on the wire a MessagePack bin, as a <c>byte[]</c> was). Decoded, it is a slice of the
@@ -47,12 +51,16 @@ public sealed record StoreChunkRequest(
 public sealed record ChunkDataFrame(
     [property: Key(0), MessagePackFormatter(typeof(SegmentFormatter))] ReadOnlyMemory<byte> Data) : TransferFrame;
 
-/// <summary>The outcome of a store: durable on the receiver, or why not.</summary>
+/// <summary>
+/// The outcome of a store: durable on the receiver, or why not; with the runtime cluster settings the receiver
+/// holds (null: none), which the sender adopts before it judges its own copy surplus.
+/// </summary>
 [MessagePackObject]
 public sealed record StoreChunkReply(
     [property: Key(0)] string ChunkId,
     [property: Key(1)] bool Durable,
-    [property: Key(2)] string? Error) : TransferFrame
+    [property: Key(2)] string? Error,
+    [property: Key(3)] Membership.ClusterSettings? Settings = null) : TransferFrame
 {
     /// <summary>
     /// The <see cref="Error"/> of a store refused for now: the chunk is being received from someone else or

@@ -17,6 +17,25 @@ internal sealed class TransferChannel(NodeRuntime runtime, KeplerOptions options
     /// <summary>The largest chunk segment one data frame carries.</summary>
     public int SegmentBytes() => Math.Min(FrameCodec.DataFrameBytesMax, runtime.Streams.MaxFrameBytes - 64);
 
+    /// <summary>
+    /// Adopts the runtime cluster settings a peer sent with a chunk transfer, as SWIM would from its datagram
+    /// (docs/PROTOCOL.md, "Runtime replication factor"); invalid settings are a protocol error.
+    /// </summary>
+    public static void AdoptSettings(Membership.SwimMember? membership, Membership.ClusterSettings? settings)
+    {
+        if (settings is null || membership is null)
+        {
+            return;
+        }
+
+        if (Membership.SwimCodec.Validate(settings) is { } why)
+        {
+            throw new ProtocolException("cluster settings on a transfer: " + why);
+        }
+
+        membership.AdoptSettings(settings);
+    }
+
     /// <summary>A failure the world causes (a peer down, reset, slow or hostile, a disk error); not a bug.</summary>
     public static bool IsTransferFailure(Exception e) =>
         e is StreamBrokenException or ProtocolException or TimeoutException or IOException;

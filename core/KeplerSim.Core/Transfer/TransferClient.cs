@@ -6,9 +6,11 @@ namespace KeplerSim.Core.Transfer;
 
 /// <summary>
 /// The requesting side of the transfer protocol (docs/PROTOCOL.md): one request per connection, every step
-/// bounded by the transfer timeout. Its peer is the <see cref="TransferServer"/> of another node.
+/// bounded by the transfer timeout. Its peer is the <see cref="TransferServer"/> of another node. Chunk stores
+/// carry the runtime cluster settings both ways (<paramref name="membership"/>'s; docs/PROTOCOL.md).
 /// </summary>
-internal sealed class TransferClient(NodeId self, TransferChannel channel, ChunkStore store)
+internal sealed class TransferClient(NodeId self, TransferChannel channel, ChunkStore store,
+    Membership.SwimMember? membership)
 {
     /// <summary>Sends one request on a fresh connection and waits (bounded) for its reply.</summary>
     public async Task<TReply> RequestAsync<TReply>(NodeId node, TransferFrame request)
@@ -29,12 +31,13 @@ internal sealed class TransferClient(NodeId self, TransferChannel channel, Chunk
     {
         using var connection = await channel.ConnectAsync(node);
         await channel.WithTimeoutAsync(
-            connection.SendAsync(new StoreChunkRequest(id, sizeBytes, self.Value, requestId)),
+            connection.SendAsync(new StoreChunkRequest(id, sizeBytes, self.Value, requestId, membership?.Settings)),
             connection, "send to " + node);
         var answer = await channel.WithTimeoutAsync(connection.ReceiveAsync<TransferFrame>(), connection,
             "offer reply");
         if (answer is StoreChunkReply early)
         {
+            TransferChannel.AdoptSettings(membership, early.Settings);
             return early.Durable && early.ChunkId == id ? null : early.Error ?? "refused";
         }
 
@@ -54,6 +57,7 @@ internal sealed class TransferClient(NodeId self, TransferChannel channel, Chunk
 
         var reply = await channel.WithTimeoutAsync(connection.ReceiveAsync<StoreChunkReply>(), connection,
             "store reply from " + node);
+        TransferChannel.AdoptSettings(membership, reply.Settings);
         return reply.Durable && reply.ChunkId == id ? null : reply.Error ?? "refused";
     }
 

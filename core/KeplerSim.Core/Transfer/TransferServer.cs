@@ -125,11 +125,16 @@ internal sealed class TransferServer(ITransferServerContext node, TransferChanne
             throw new ProtocolException($"bad store request for '{request.ChunkId}' of {request.SizeBytes} bytes");
         }
 
+        // Before anything is recorded: the sender may own under a newer factor than this node has heard of
+        // (chaos seed 8yghIn9cvoO1, scenarios/regressions/surplus-under-stale-factor.yaml).
+        TransferChannel.AdoptSettings(node.Membership, request.Settings);
+
         if (_incoming.Contains(request.ChunkId) || _incoming.Count >= IncomingStoresMax
             || node.IsCollecting(request.ChunkId))
         {
             // Someone else is sending it (or we are saturated): the sender retries later and then finds it here.
-            await connection.SendAsync(new StoreChunkReply(request.ChunkId, false, StoreChunkReply.Busy));
+            await connection.SendAsync(new StoreChunkReply(request.ChunkId, false, StoreChunkReply.Busy,
+                node.Membership?.Settings));
             return;
         }
 
@@ -155,7 +160,8 @@ internal sealed class TransferServer(ITransferServerContext node, TransferChanne
                 return; // The chunk is durable but the sender never hears so: it must retry, and we must be idempotent.
             }
 
-            await connection.SendAsync(new StoreChunkReply(request.ChunkId, error is null, error));
+            await connection.SendAsync(new StoreChunkReply(request.ChunkId, error is null, error,
+                node.Membership?.Settings));
         }
         finally
         {

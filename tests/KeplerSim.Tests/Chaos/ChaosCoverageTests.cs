@@ -54,7 +54,7 @@ public sealed class ChaosCoverageTests(ITestOutputHelper output)
     /// Every kind of generated step reaches the scenario file that runs, with its parameters: the YAML a case is run
     /// from is parsed back and its steps counted. Pins a generator bug: re-numbering the timeline copied steps field
     /// by field and dropped <c>ClusterKey</c>, so the "outsider with an old key" variant never ran (it ran as an
-    /// outsider without a key); the new aborted put is counted the same way.
+    /// outsider without a key); the new put-aborted and replication-factor steps are counted the same way.
     /// </summary>
     [Fact]
     public void Every_generated_step_kind_reaches_the_scenario_with_its_parameters()
@@ -74,6 +74,7 @@ public sealed class ChaosCoverageTests(ITestOutputHelper output)
             $"replication factor changes {factor}");
         Assert.True(oldKey > 0, "no generated outsider step attacks with an old key");
         Assert.True(aborted > 0, "no generated put is aborted half way");
+        Assert.True(factor > 0, "no generated step changes the replication factor");
     }
 
     /// <summary>

@@ -92,7 +92,8 @@ public static class ChaosGen
         (1, Gen.Const(ChaosAction.ReadErrors)),
         (1, Gen.Const(ChaosAction.SlowDisk)),
         (1, Gen.Const(ChaosAction.Cut)),
-        (1, Gen.Const(ChaosAction.AbortedPut)));
+        (1, Gen.Const(ChaosAction.AbortedPut)),
+        (1, Gen.Const(ChaosAction.ReplicationFactor)));
 
     /// <summary>One step with its parameters.</summary>
     public static readonly Gen<ChaosStep> Step = Gen.Select(
