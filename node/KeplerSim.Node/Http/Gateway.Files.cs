@@ -99,7 +99,8 @@ internal sealed partial class Gateway
             await RequireReadyAsync();
             var info = await _host.Loop.InvokeAsync(() => StatAsync(request.Path ?? "", version));
             var lifetime = request.LifetimeSeconds ?? DownloadUrls.LifetimeSecondsDefault;
-            var token = urls is null ? null : _host.Config.ApiTokens.FirstOrDefault(t => t.Name == context.User.Identity?.Name);
+            var caller = context.User.Identity?.Name;
+            var token = urls is null ? null : _host.Config.ApiTokens.FirstOrDefault(t => t.Name == caller);
             if (urls is null || token is null)
             {
                 var plain = FilesPrefix + string.Join('/', info.Path.Split('/').Select(Uri.EscapeDataString)) +
