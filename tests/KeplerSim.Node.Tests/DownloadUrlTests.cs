@@ -130,6 +130,17 @@ public sealed class DownloadUrlTests
             Encoding.UTF8.GetBytes("{"));
         notJson.Content!.Headers.ContentType = new("application/json");
         await Nodes.AssertErrorAsync(await client.SendAsync(notJson), 400, "invalid_request");
+
+        // The OpenAPI document describes the endpoint and how a signed URL is refused.
+        using var document = System.Text.Json.JsonDocument.Parse(await client.GetStringAsync("openapi/v1.json"));
+        var paths = document.RootElement.GetProperty("paths");
+        Assert.Equal("DownloadFileUrl",
+            paths.GetProperty("/api/download-url").GetProperty("post").GetProperty("operationId").GetString());
+        var get = paths.GetProperty("/api/files/{path}").GetProperty("get");
+        Assert.Contains("download_url_expired",
+            get.GetProperty("responses").GetProperty("403").GetProperty("description").GetString(),
+            StringComparison.Ordinal);
+        Assert.Contains(get.GetProperty("parameters").EnumerateArray(), p => p.GetProperty("name").GetString() == "sig");
     }
 
     private static async Task PutAsync(HttpClient client, string path, byte[] data)

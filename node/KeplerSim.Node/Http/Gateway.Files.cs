@@ -35,12 +35,14 @@ internal sealed partial class Gateway
             .Query("limit", "listing: files per page, 1..1024 (default 1000)")
             .Query("after", "listing: the cursor, the previous page's next")
             .Query("prefix", "listing of the root: only paths starting with this")
+            .Query("expires", SignedUrlQuery).Query("by", SignedUrlQuery).Query("sig", SignedUrlQuery)
             .Errors([(400, BadPath), (400, BadLimit), (400, BadVersion), (404, NotFound), (416, BadRange),
                 (503, Unavailable), .. Busy]);
         app.MapMethods("/api/files/{**path}", ["HEAD"], HeadAsync).Allow(config, ApiRole.Read)
             .Doc("HeadFile", "A file's size, version and content id in headers, no body")
             .Returns(200, null, "application/octet-stream")
             .Query("version", "a version token: that (conflict) version instead of the winner")
+            .Query("expires", SignedUrlQuery).Query("by", SignedUrlQuery).Query("sig", SignedUrlQuery)
             .Errors([(400, BadPath), (400, BadVersion), (404, NotFound), .. Busy]);
         app.MapDelete("/api/files/{**path}", DeleteAsync).Allow(config, ApiRole.Write)
             .Doc("DeleteFile", "Delete a file (writes a tombstone that reaches every node)")
@@ -86,6 +88,9 @@ internal sealed partial class Gateway
             .Returns(200, typeof(DownloadUrlInfo))
             .Errors([(400, BadPath), (400, BadVersion), (400, BadDownloadRequest), (404, NotFound), .. Busy]);
     }
+
+    private const string SignedUrlQuery =
+        "part of a signed download URL (POST /api/download-url), which stands in for the token: copy it whole";
 
     private const string BadDownloadRequest =
         "invalid_request: the body is not JSON {path, version?, lifetimeSeconds?} or lifetimeSeconds is not 1..900";
