@@ -43,6 +43,8 @@ public sealed partial class SwimMember
         {
             _counters.CountReceived(SwimTraffic.Gossip);
         }
+
+        HeardDatagram(from, datagram.Message);
     }
 
     private void CountMalformed(NetAddress from, string reason)

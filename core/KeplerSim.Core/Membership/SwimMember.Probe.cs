@@ -134,6 +134,7 @@ public sealed partial class SwimMember
         }
         else if (acked)
         {
+            HeardFrom(probe.Target.Id); // Directly, or through a relay that heard it for us.
             _counters.ProbesSucceeded++;
             _awareness.ApplyDelta(-1);
         }

@@ -154,5 +154,7 @@ public sealed partial class SwimMember
                     break;
             }
         }
+
+        HeardFrom(new NodeId(frame.Sender));
     }
 }

@@ -68,6 +68,7 @@ public sealed partial class SwimMember
                 && ack.Sequence == probe.Sequence)
             {
                 probe.StreamAcked = true;
+                HeardFrom(probe.Target.Id);
             }
         }
         catch (Exception e) when (e is StreamBrokenException or TimeoutException or OperationCanceledException)

@@ -180,6 +180,9 @@ public sealed partial class SwimMember
 
         public Suspicion? Suspicion { get; set; }
 
+        /// <summary>When this node last heard from the member (local monotonic microseconds); null: never.</summary>
+        public long? HeardMicroseconds { get; set; }
+
         public void CancelSuspicion()
         {
             Suspicion?.Cancel();

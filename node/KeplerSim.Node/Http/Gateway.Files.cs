@@ -35,12 +35,14 @@ internal sealed partial class Gateway
             .Query("limit", "listing: files per page, 1..1024 (default 1000)")
             .Query("after", "listing: the cursor, the previous page's next")
             .Query("prefix", "listing of the root: only paths starting with this")
+            .Query("expires", SignedUrlQuery).Query("by", SignedUrlQuery).Query("sig", SignedUrlQuery)
             .Errors([(400, BadPath), (400, BadLimit), (400, BadVersion), (404, NotFound), (416, BadRange),
                 (503, Unavailable), .. Busy]);
         app.MapMethods("/api/files/{**path}", ["HEAD"], HeadAsync).Allow(config, ApiRole.Read)
             .Doc("HeadFile", "A file's size, version and content id in headers, no body")
             .Returns(200, null, "application/octet-stream")
             .Query("version", "a version token: that (conflict) version instead of the winner")
+            .Query("expires", SignedUrlQuery).Query("by", SignedUrlQuery).Query("sig", SignedUrlQuery)
             .Errors([(400, BadPath), (400, BadVersion), (404, NotFound), .. Busy]);
         app.MapDelete("/api/files/{**path}", DeleteAsync).Allow(config, ApiRole.Write)
             .Doc("DeleteFile", "Delete a file (writes a tombstone that reaches every node)")
@@ -49,6 +51,7 @@ internal sealed partial class Gateway
             .Errors([(400, BadPath), (400, BadDurability), (404, NotFound),
                 (503, "durability_not_met: too few copies of the tombstone were acknowledged in time"), .. Busy,
                 (507, "disk_full: the disk is full")]);
+        MapDownloadUrl(app, config);
         app.MapGet("/api/versions/{**path}", (HttpContext context, string? path) =>
             CallAsync(context, () => _host.Node.VersionsAsync(path ?? ""), versions => versions.Count > 0
                 ? Results.Ok(versions)
@@ -62,6 +65,89 @@ internal sealed partial class Gateway
             .Returns(200, null, "application/octet-stream").Returns(206, null, "application/octet-stream")
             .Errors([(400, "invalid_content_id: not lowercase hex"), (404, NotFound), (416, BadRange),
                 (503, Unavailable), .. Busy]);
+    }
+
+    /// <summary>
+    /// <c>POST /api/download-url</c>: a short-lived URL that downloads one version of a file without a token
+    /// (<see cref="DownloadUrls"/>), for browsers, whose links cannot carry the Authorization header. Without API
+    /// tokens it answers the plain URL, which needs none.
+    /// </summary>
+    private void MapDownloadUrl(WebApplication app, NodeConfig config)
+    {
+        var urls = config.ApiTokens.Count > 0 ? new DownloadUrls(config.ApiTokens) : null;
+        app.MapPost("/api/download-url", (Func<HttpContext, Task<IResult>>)(c => DownloadUrlAsync(c, urls)))
+            .Allow(config, ApiRole.Read)
+            .Doc("DownloadFileUrl", "A short-lived signed URL that downloads one version of a file without a token",
+                "Body: {\"path\": \"a/b.txt\", \"version\": optional (default: the current one), " +
+                "\"lifetimeSeconds\": 1..900 (default 300)}. Answers {url, path, version, expiresUnixSeconds}: " +
+                "`url` (relative to any node with the same API_TOKENS) is good for GET and HEAD of exactly that path " +
+                "and version until then, with no Authorization header; used for anything else, tampered with or " +
+                "expired it answers 403 (download_url_invalid, download_url_expired). Signature: HMAC-SHA256 keyed " +
+                "with a key derived from the calling token's secret (docs/SECURITY.md). Without API tokens the URL " +
+                "is the plain one and expiresUnixSeconds is null.")
+            .Returns(200, typeof(DownloadUrlInfo))
+            .Errors([(400, BadPath), (400, BadVersion), (400, BadDownloadRequest), (404, NotFound), .. Busy]);
+    }
+
+    private const string SignedUrlQuery =
+        "part of a signed download URL (POST /api/download-url), which stands in for the token: copy it whole";
+
+    private const string BadDownloadRequest =
+        "invalid_request: the body is not JSON {path, version?, lifetimeSeconds?} or lifetimeSeconds is not 1..900";
+
+    private async Task<IResult> DownloadUrlAsync(HttpContext context, DownloadUrls? urls)
+    {
+        try
+        {
+            var request = await ReadDownloadRequestAsync(context);
+            var version = ParseVersion(request.Version);
+            await RequireReadyAsync();
+            var info = await _host.Loop.InvokeAsync(() => StatAsync(request.Path ?? "", version));
+            var lifetime = request.LifetimeSeconds ?? DownloadUrls.LifetimeSecondsDefault;
+            var caller = context.User.Identity?.Name;
+            var token = urls is null ? null : _host.Config.ApiTokens.FirstOrDefault(t => t.Name == caller);
+            if (urls is null || token is null)
+            {
+                var plain = FilesPrefix + string.Join('/', info.Path.Split('/').Select(Uri.EscapeDataString)) +
+                    "?version=" + Uri.EscapeDataString(info.Version);
+                return Results.Ok(new DownloadUrlInfo(plain, info.Path, info.Version, null));
+            }
+
+            var expires = DateTimeOffset.UtcNow.ToUnixTimeSeconds() + lifetime;
+            return Results.Ok(new DownloadUrlInfo(urls.Sign(token, info.Path, info.Version, expires), info.Path,
+                info.Version, expires));
+        }
+        catch (Exception e)
+        {
+            return Fail(context, e);
+        }
+    }
+
+    private static async Task<DownloadUrlRequest> ReadDownloadRequestAsync(HttpContext context)
+    {
+        DownloadUrlRequest? request;
+        try
+        {
+            request = await context.Request.ReadFromJsonAsync<DownloadUrlRequest>(EventJson);
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException)
+        {
+            throw new BadRequestException("invalid_request", "the body must be JSON {path, version?, " +
+                "lifetimeSeconds?} (Content-Type: application/json): " + e.Message);
+        }
+
+        if (request is null || string.IsNullOrEmpty(request.Path) || request.Path.EndsWith('/'))
+        {
+            throw new BadRequestException("invalid_path", "the body names no file: {\"path\": \"a/b.txt\"}");
+        }
+
+        if (request.LifetimeSeconds is < 1 or > DownloadUrls.LifetimeSecondsMax)
+        {
+            throw new BadRequestException("invalid_request",
+                $"lifetimeSeconds {request.LifetimeSeconds} is invalid: expected 1..{DownloadUrls.LifetimeSecondsMax}");
+        }
+
+        return request;
     }
 
     private const string BadPath = "invalid_path: the path breaks the path rules (docs/NODE.md says which)";
@@ -303,3 +389,16 @@ internal sealed partial class Gateway
     private static bool IsHex(string text) =>
         text.Length is > 0 and <= 128 && text.All(c => char.IsAsciiHexDigitLower(c) || char.IsAsciiDigit(c));
 }
+
+/// <summary>The body of <c>POST /api/download-url</c>.</summary>
+/// <param name="Path">The file.</param>
+/// <param name="Version">A version token; null: the current version (pinned into the URL).</param>
+/// <param name="LifetimeSeconds">How long the URL is good for: 1..900 s; null: 300 s.</param>
+public sealed record DownloadUrlRequest(string? Path, string? Version, int? LifetimeSeconds);
+
+/// <summary>A download URL and what it is good for.</summary>
+/// <param name="Url">Path and query, relative to a node (any node with the same API_TOKENS).</param>
+/// <param name="Path">The file.</param>
+/// <param name="Version">The version it downloads.</param>
+/// <param name="ExpiresUnixSeconds">When it stops working (Unix seconds); null without API tokens.</param>
+public sealed record DownloadUrlInfo(string Url, string Path, string Version, long? ExpiresUnixSeconds);

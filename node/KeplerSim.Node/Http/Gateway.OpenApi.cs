@@ -35,6 +35,10 @@ internal sealed partial class Gateway
         (500, "internal: the request failed unexpectedly (logged with its cause)"),
     ];
 
+    /// <summary>How a signed download URL (POST /api/download-url) is refused.</summary>
+    private const string SignedUrlErrors = "download_url_invalid: a signed URL tampered with, for another path or " +
+        "version, or used for anything but GET or HEAD; download_url_expired: a signed URL past its expiry";
+
     /// <summary>Registers the OpenAPI document: every error in the API's JSON shape, auth when tokens are on.</summary>
     private static void AddOpenApi(IServiceCollection services, NodeConfig config)
     {
@@ -61,6 +65,10 @@ internal sealed partial class Gateway
                 {
                     errors = errors.Append((401, "unauthorized: no token, a malformed header or an unknown token"))
                         .Append((403, "forbidden: the token's role is below the one this needs"));
+                    if (operation.OperationId is "GetFileOrList" or "HeadFile")
+                    {
+                        errors = errors.Append((403, SignedUrlErrors));
+                    }
                 }
 
                 foreach (var (status, text) in errors)

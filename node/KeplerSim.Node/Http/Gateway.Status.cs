@@ -36,7 +36,12 @@ internal sealed partial class Gateway
             .Doc("Status", "This node: id, addresses, replication factor, queue depth, free disk").Returns(200, null)
             .Errors(Busy);
         app.MapGet("/api/members", Handler(() => Task.FromResult(Members()))).Allow(config, ApiRole.Read)
-            .Doc("Members", "Every member this node knows, with its SWIM state and incarnation").Returns(200, null)
+            .Doc("Members", "Every member this node knows, with its SWIM state and incarnation",
+                "Each member: id, gossip and transfer addresses, state (alive, suspect, dead, left), incarnation, " +
+                "inRing, self, and lastHeardSecondsAgo: seconds since this node last received anything from it " +
+                "(a datagram, a push-pull, or an ack a relay passed on for it), on the node's monotonic clock; null " +
+                "for this node itself, a member never heard from, and static (PEERS) membership.")
+            .Returns(200, null)
             .Errors(Busy);
         app.MapDelete("/api/members/{id}", (HttpContext context, string id) => CallAsync(context,
             () => Task.FromResult(_host.Node.RemoveMember(new KeplerSim.Core.Runtime.NodeId(id))),
@@ -127,6 +132,7 @@ internal sealed partial class Gateway
         var node = _host.Node;
         if (node.Membership is { } swim)
         {
+            var now = _host.Runtime.Clock.MonotonicMicroseconds;
             return swim.Members.OrderBy(m => m.Id).Select(m => new
             {
                 id = m.Id.Value,
@@ -136,6 +142,9 @@ internal sealed partial class Gateway
                 incarnation = m.Incarnation,
                 inRing = node.Cluster.Find(m.Id) is not null,
                 self = m.Id == node.Id,
+                lastHeardSecondsAgo = swim.LastHeardMicroseconds(m.Id) is { } heard
+                    ? Math.Max(0, now - heard) / 1_000_000.0
+                    : (double?)null,
             }).ToList();
         }
 
@@ -148,6 +157,7 @@ internal sealed partial class Gateway
             incarnation = 0L,
             inRing = true,
             self = m.Id == node.Id,
+            lastHeardSecondsAgo = (double?)null,
         }).ToList();
     }
 

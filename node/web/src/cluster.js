@@ -48,30 +48,15 @@ function useClusterState(events) {
   return [state, error];
 }
 
-/**
- * When each member stopped answering, as far as this page can tell: the start of its first suspect or dead state
- * seen (the node reports how long a member has been in its state, not when it last heard from it). Alive members
- * answer probes now.
- */
-function useQuietSince(members, since) {
-  const quiet = useRef({});
-  const now = Date.now();
-  for (const m of members) {
-    if (m.state === 'alive') delete quiet.current[m.id];
-    else if (since[m.id] !== undefined) {
-      quiet.current[m.id] = Math.min(quiet.current[m.id] ?? now, now - since[m.id] * 1000);
-    }
-  }
-  return (m) => {
-    if (m.state === 'alive') return m.self ? 'this node' : 'answering probes';
-    const at = quiet.current[m.id];
-    return at === undefined ? '–' : `${seconds((now - at) / 1000)} ago or more`;
-  };
+/** When this node last received anything from the member (the node's own SWIM record, /api/members). */
+function lastHeard(m) {
+  if (m.self) return 'this node';
+  const ago = m.lastHeardSecondsAgo;
+  return ago === null || ago === undefined ? '–' : `${seconds(ago)} ago`;
 }
 
 function Members({ members, ui, nodes }) {
   const since = Object.fromEntries(ui.members.map((m) => [m.id, m.stateForSeconds]));
-  const lastHeard = useQuietSince(members, since);
   return html`
     <section aria-labelledby="members-title">
       <h2 id="members-title">Members</h2>
@@ -86,7 +71,7 @@ function Members({ members, ui, nodes }) {
                   ${m.id}${m.self ? ' (this node)' : ''}</td>
                 <td><span class=${'badge ' + m.state} data-state=${m.state}>${m.state}</span></td>
                 <td>${m.incarnation}</td>
-                <td>${lastHeard(m)}</td>
+                <td data-heard=${m.lastHeardSecondsAgo ?? ''}>${lastHeard(m)}</td>
                 <td>${since[m.id] === undefined ? '–' : seconds(since[m.id])}</td>
                 <td class="wide"><code>${m.gossip}</code></td>
                 <td class="wide">${m.inRing ? 'owns data' : 'not in ring'}</td>

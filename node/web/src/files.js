@@ -32,8 +32,13 @@ function Breadcrumbs({ prefix }) {
     </nav>`;
 }
 
-/** Downloads: a plain link streams to disk; with a token (a link cannot send it) the file is fetched first. */
+/**
+ * Downloads: a plain link, so the browser streams the file to disk. With a token (a link cannot send it) the
+ * click first asks the node for a short-lived signed URL of that version (POST /api/download-url), then follows it
+ * as a plain link: still streamed to disk, never held in the page's memory.
+ */
 function DownloadLink({ path, version, label, name }) {
+  const [error, setError] = useState(null);
   const href = fileUrl(path, version);
   const fileName = path.split('/').pop();
   if (!token.get()) {
@@ -41,13 +46,20 @@ function DownloadLink({ path, version, label, name }) {
   }
   const click = async (e) => {
     e.preventDefault();
-    const blob = await (await request(href)).blob();
-    const url = URL.createObjectURL(blob);
-    const a = Object.assign(document.createElement('a'), { href: url, download: fileName });
-    a.click();
-    setTimeout(() => URL.revokeObjectURL(url), 10000);
+    setError(null);
+    try {
+      const signed = await json('/api/download-url', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify(version ? { path, version } : { path }),
+      });
+      Object.assign(document.createElement('a'), { href: signed.url, download: fileName }).click();
+    } catch (failure) {
+      setError(failure.message);
+    }
   };
-  return html`<a href=${href} onClick=${click} aria-label=${`${label} ${name}`}>${label}</a>`;
+  return html`<a href=${href} onClick=${click} aria-label=${`${label} ${name}`}>${label}</a>
+    ${error && html` <span class="error" role="alert">${error}</span>`}`;
 }
 
 function Versions({ path }) {

@@ -132,13 +132,38 @@ public sealed class UiClusterTests(ITestOutputHelper output)
               attributes: true, characterData: true });
             record();
           }", id);
+        var killed = System.Diagnostics.Stopwatch.StartNew();
         victim.Kill();
         var badge = page.Locator($"[data-member=\"{id}\"] [data-state]");
         await Assertions.Expect(badge).ToHaveAttributeAsync("data-state", "dead", new() { Timeout = 60_000 });
         var seen = await page.EvaluateAsync<string[]>("() => window.seen");
         output.WriteLine($"{id}'s states on the Cluster page: {string.Join(" → ", seen)}");
         Assert.Equal(["alive", "suspect", "dead"], seen);
+        await LastHeardAsync(page, id, killed);
         output.WriteLine("screenshot: " + await Browser.ScreenshotAsync(page, "cluster-dead"));
+    }
+
+    /// <summary>
+    /// "Last heard" is the node's own record, not a guess: the killed member's age keeps growing with the time since
+    /// the kill (within the page's one-second refresh and the last probe before the kill), while the live member's
+    /// stays fresh.
+    /// </summary>
+    private async Task LastHeardAsync(IPage page, string dead, System.Diagnostics.Stopwatch sinceKill)
+    {
+        var cell = page.Locator($"[data-member=\"{dead}\"] [data-heard]");
+        async Task<double> HeardAsync(ILocator at) => double.Parse(await at.GetAttributeAsync("data-heard") ?? "",
+            System.Globalization.CultureInfo.InvariantCulture);
+        await Wait.WaitUntil(async () => await HeardAsync(cell) >= 5, Timeout,
+            $"the Cluster page to show {dead} last heard 5 s ago or more");
+        var (heard, elapsed) = (await HeardAsync(cell), sinceKill.Elapsed.TotalSeconds);
+        output.WriteLine($"{dead} last heard {heard:F1} s ago, killed {elapsed:F1} s ago: " +
+            await cell.TextContentAsync());
+        Assert.True(heard <= elapsed + 1.5, $"{dead} heard {heard} s ago but killed only {elapsed} s ago");
+        Assert.True(heard >= elapsed - 3, $"{dead} heard {heard} s ago, killed {elapsed} s ago: not growing");
+        await Assertions.Expect(cell).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(@"^\d+ s ago$"));
+        var live = await HeardAsync(page.Locator("[data-member=\"s2\"] [data-heard]"));
+        Assert.True(live < 3, $"s2, alive and probed every 200 ms, last heard {live} s ago");
+        await Assertions.Expect(page.Locator("[data-member=\"s1\"] [data-heard]")).ToHaveTextAsync("this node");
     }
 
     private async Task NodePageAsync(IPage page, NodeSpec node)

@@ -6,7 +6,8 @@ namespace KeplerSim.Node.Tests.Ui;
 
 /// <summary>
 /// With API_TOKENS on, the UI asks for a token, refuses a wrong one with the node's message, works with a right
-/// one, and keeps it in sessionStorage only: a new browser session asks again.
+/// one, downloads through a signed URL, and keeps the token in sessionStorage only: a new browser session asks
+/// again.
 /// </summary>
 [Trait("Category", "Real")]
 public sealed class UiTokenTests(ITestOutputHelper output)
@@ -49,14 +50,25 @@ public sealed class UiTokenTests(ITestOutputHelper output)
         Assert.DoesNotContain(Secret, await page.EvaluateAsync<string>("() => document.cookie"),
             StringComparison.Ordinal);
 
-        // A download cannot be a plain link with a token: the UI fetches it with the header.
+        // A link cannot carry the token: the UI asks for a signed URL and the browser follows it as a plain link,
+        // streaming to disk (no Authorization header on the download itself, no blob in the page).
         await page.GotoAsync(new Uri(host.HttpAddress, "ui/#/files/secured/").ToString());
         var download = await page.RunAndWaitForDownloadAsync(() =>
             page.GetByRole(AriaRole.Link, new() { Name = "Download data.bin" }).ClickAsync());
+        output.WriteLine("downloaded from " + download.Url);
+        Assert.StartsWith(new Uri(host.HttpAddress, "api/files/secured/data.bin?version=").ToString(), download.Url,
+            StringComparison.Ordinal);
+        Assert.Contains("&sig=", download.Url, StringComparison.Ordinal);
         var saved = Path.Combine(dir.Path, "downloaded.bin");
         await download.SaveAsAsync(saved);
         var downloaded = await File.ReadAllBytesAsync(saved);
         Assert.True(data.AsSpan().SequenceEqual(downloaded), "the file downloaded with the token is the one stored");
+        using (var anonymous = Nodes.Client(host.HttpAddress))
+        using (var again = await anonymous.GetAsync(download.Url))
+        {
+            // The URL is the credential: it works without a token (and DownloadUrlTests shows for what only).
+            Assert.Equal(System.Net.HttpStatusCode.OK, again.StatusCode);
+        }
 
         // A reload in the same tab stays signed in; a new session (another context) asks again.
         await page.ReloadAsync();

@@ -67,8 +67,28 @@ internal sealed class GroundTruth(LiveScenario live, EventFold fold)
         var cut = live.Simulation.Nodes.Where(o => !ReferenceEquals(o, node)
             && (network.IsBlocked(node, o) || network.IsBlocked(o, node))).Select(o => o.Name).ToList();
         return new MemberRow(node.Name, node.GossipAddress.ToString(), state, fold.Swim(node.Name)?.Incarnation ?? 0,
-            fold.LastHeard(node.Name)?.TimeText ?? "",
+            HeardBySwim(node) is { } heard ? MonitorEvent.Seconds(heard) : fold.LastHeard(node.Name)?.TimeText ?? "",
             cut.Count > 0 ? $"{truth}, {CutOff}{string.Join(",", cut)}" : truth);
+    }
+
+    /// <summary>
+    /// When a running peer last heard from the node, the freshest of their SWIM records, in virtual time (each
+    /// record is an age on that peer's own clock, which may be skewed); null when no peer ever heard from it.
+    /// </summary>
+    private long? HeardBySwim(SimNode node)
+    {
+        long? latest = null;
+        foreach (var peer in live.Simulation.Nodes)
+        {
+            if (peer.State == SimNodeState.Running && peer.Program is KeplerNode { Membership: { } swim }
+                && peer.Runtime is { } runtime && swim.LastHeardMicroseconds(node.Id) is { } heard)
+            {
+                var at = live.Simulation.Now - (runtime.Clock.MonotonicMicroseconds - heard);
+                latest = Math.Max(latest ?? at, at);
+            }
+        }
+
+        return latest;
     }
 
     private static List<RingRow> Ring(CheckContext context,

@@ -27,7 +27,8 @@ public sealed partial class HttpClusterSource
             }
 
             listed.Add(new ListedMember(memberId, NodeJson.Text(m, "gossip") ?? "", NodeJson.Text(m, "http"),
-                NodeJson.Text(m, "state") ?? "unknown", NodeJson.Number(m, "incarnation") ?? 0));
+                NodeJson.Text(m, "state") ?? "unknown", NodeJson.Number(m, "incarnation") ?? 0,
+                NodeJson.Real(m, "lastHeardSecondsAgo")));
         }
 
         var shares = new List<(string, double)>();
@@ -131,13 +132,15 @@ public sealed partial class HttpClusterSource
 
         var byId = _probes.Where(p => p.Key is not null).GroupBy(p => p.Key!).ToDictionary(g => g.Key, g => g.First(),
             StringComparer.Ordinal);
+        var heard = HeardBySwim(reachable);
         var ring = reachable.FirstOrDefault()?.Ring ?? [];
         var reported = reachable.Where(p => p.Progress is not null).Select(p => p.Progress!).ToList();
         return new ClusterState
         {
             Source = Title,
             Status = reachable.Count == 0 ? "no node answers: " + _probes[0].Health : null,
-            Members = listed.Values.Select(m => Member(m, byId.GetValueOrDefault(m.Id))).ToList(),
+            Members = listed.Values.Select(m => Member(m, byId.GetValueOrDefault(m.Id), heard.GetValueOrDefault(m.Id)))
+                .ToList(),
             Ring = ring.Select(r => new RingRow(r.Id, r.Share, byId.GetValueOrDefault(r.Id)?.StoredChunks, null))
                 .ToList(),
             Replication = new ReplicationSummary
@@ -218,7 +221,33 @@ public sealed partial class HttpClusterSource
         return reports.Count == 0 ? null : Math.Max(UnderReplicatedUnion(reachable).Count, reports.Max(r => r.Total));
     }
 
-    private MemberRow Member(ListedMember member, NodeProbe? probe)
+    /// <summary>
+    /// When the cluster last heard from each member: the freshest of the nodes' own SWIM records
+    /// (<c>lastHeardSecondsAgo</c> in their member lists, taken back from when each list was read).
+    /// </summary>
+    private static SortedDictionary<string, DateTimeOffset> HeardBySwim(List<NodeProbe> reachable)
+    {
+        var heard = new SortedDictionary<string, DateTimeOffset>(StringComparer.Ordinal);
+        foreach (var probe in reachable)
+        {
+            foreach (var member in probe.Members)
+            {
+                if (member.LastHeardSecondsAgo is { } ago && probe.LastOk is { } read)
+                {
+                    var at = read - TimeSpan.FromSeconds(ago);
+                    heard[member.Id] = heard.TryGetValue(member.Id, out var other) && other > at ? other : at;
+                }
+            }
+        }
+
+        return heard;
+    }
+
+    /// <summary>
+    /// A member's row. Last heard: the latest real record, the monitor's own answer from its API or a peer's SWIM
+    /// record of it; only without either the last event that named it.
+    /// </summary>
+    private MemberRow Member(ListedMember member, NodeProbe? probe, DateTimeOffset? heardBySwim)
     {
         var swim = _fold.Swim(member.Id);
         var state = swim?.State ?? member.State switch
@@ -229,8 +258,13 @@ public sealed partial class HttpClusterSource
             "left" => MemberState.Left,
             _ => MemberState.Unknown,
         };
-        var heard = probe?.LastOk is { } ok
-            ? ok.ToLocalTime().ToString("HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture)
+        var latest = (probe?.LastOk, heardBySwim) switch
+        {
+            ({ } ok, { } peers) => ok > peers ? ok : peers,
+            (var ok, var peers) => ok ?? peers,
+        };
+        var heard = latest is { } at
+            ? at.ToLocalTime().ToString("HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture)
             : _fold.LastHeard(member.Id)?.TimeText ?? "";
         return new MemberRow(member.Id, member.Gossip, state, Math.Max(swim?.Incarnation ?? 0, member.Incarnation),
             heard, probe?.Health ?? "no API address");

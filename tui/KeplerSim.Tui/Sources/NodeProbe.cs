@@ -5,7 +5,8 @@ using KeplerSim.Tui.Model;
 namespace KeplerSim.Tui.Sources;
 
 /// <summary>A member as one node's <c>/api/members</c> lists it.</summary>
-internal sealed record ListedMember(string Id, string Gossip, string? Http, string State, long Incarnation);
+internal sealed record ListedMember(string Id, string Gossip, string? Http, string State, long Incarnation,
+    double? LastHeardSecondsAgo = null);
 
 /// <summary>
 /// One node's <c>/api/under-replicated</c>: N, how many chunks it still has to copy somewhere (all pages), the
