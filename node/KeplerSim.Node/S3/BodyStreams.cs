@@ -141,7 +141,8 @@ internal sealed class AwsChunkedStream : ForwardReadStream
     private readonly Stream _inner;
     private readonly SignedRequest? _signed;
     private readonly byte[] _buffer = new byte[64 * 1024];
-    private readonly IncrementalHash _chunkHash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+    /// <summary>The SHA-256 of the chunk passing, for its signature; null when the payload is unsigned.</summary>
+    private readonly IncrementalHash? _chunkHash;
     private string _previousSignature;
     private string? _chunkSignature;
     private int _start;
@@ -153,6 +154,7 @@ internal sealed class AwsChunkedStream : ForwardReadStream
     {
         _inner = inner;
         _signed = signed.Payload == PayloadMode.StreamingSigned ? signed : null;
+        _chunkHash = _signed is null ? null : IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         _previousSignature = signed.Signature;
     }
 
@@ -179,7 +181,7 @@ internal sealed class AwsChunkedStream : ForwardReadStream
 
         var count = (int)Math.Min(Math.Min(buffer.Length, _end - _start), _remaining);
         _buffer.AsSpan(_start, count).CopyTo(buffer.Span);
-        _chunkHash.AppendData(_buffer, _start, count);
+        _chunkHash?.AppendData(_buffer, _start, count);
         _start += count;
         _remaining -= count;
         if (_remaining == 0)
@@ -231,12 +233,12 @@ internal sealed class AwsChunkedStream : ForwardReadStream
 
     private void VerifyChunk()
     {
-        var dataHash = Convert.ToHexStringLower(_chunkHash.GetHashAndReset());
-        if (_signed is null)
+        if (_signed is null || _chunkHash is null)
         {
-            return;
+            return; // STREAMING-UNSIGNED-PAYLOAD-TRAILER: the chunks carry no signature to check.
         }
 
+        var dataHash = Convert.ToHexStringLower(_chunkHash.GetHashAndReset());
         var toSign = $"AWS4-HMAC-SHA256-PAYLOAD\n{_signed.AmzDate}\n{_signed.Scope}\n{_previousSignature}\n" +
             $"{SigV4.EmptySha256}\n{dataHash}";
         var expected = Convert.ToHexStringLower(SigV4.Hmac(_signed.SigningKey, toSign));
@@ -320,7 +322,7 @@ internal sealed class AwsChunkedStream : ForwardReadStream
     {
         if (disposing)
         {
-            _chunkHash.Dispose();
+            _chunkHash?.Dispose();
         }
 
         base.Dispose(disposing);

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -10,6 +11,9 @@ namespace KeplerSim.Node.S3;
 /// </summary>
 internal sealed class S3Query
 {
+    /// <summary>The largest page of any listing (S3's).</summary>
+    public const int PageSizeMax = 1000;
+
     private readonly List<KeyValuePair<string, string>> _pairs;
 
     private S3Query(List<KeyValuePair<string, string>> pairs) => _pairs = pairs;
@@ -32,6 +36,19 @@ internal sealed class S3Query
     public bool Has(string name) => _pairs.Any(p => p.Key == name);
 
     public string? Get(string name) => _pairs.FirstOrDefault(p => p.Key == name).Value;
+
+    /// <summary>
+    /// A listing's page size (<c>max-keys</c>, <c>max-parts</c>, <c>max-uploads</c>): 1000 when absent, and a
+    /// larger value is served at 1000, as S3 does; anything but an integer from 0 is InvalidArgument.
+    /// </summary>
+    public int PageSize(string name) => Math.Min(Count(name) ?? PageSizeMax, PageSizeMax);
+
+    /// <summary>An integer parameter from 0 (a count or a marker), or null when absent or empty.</summary>
+    public int? Count(string name) => Get(name) is not { Length: > 0 } text
+        ? null
+        : int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value)
+            ? value
+            : throw S3Exception.InvalidArgument($"Argument {name} must be an integer between 0 and {int.MaxValue}");
 
     /// <summary>Names of the pairs (to refuse sub-resources that are not implemented).</summary>
     public IEnumerable<string> Names => _pairs.Select(p => p.Key);

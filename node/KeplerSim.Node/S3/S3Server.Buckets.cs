@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text;
 using System.Xml;
 using KeplerSim.Core.Node;
@@ -140,7 +139,7 @@ internal sealed partial class S3Server
         var query = call.Query;
         var prefix = query.Get("prefix") ?? "";
         var delimiter = query.Get("delimiter") is { Length: > 0 } d ? d : null;
-        var maxKeys = ParseMaxKeys(query.Get("max-keys"));
+        var maxKeys = query.PageSize("max-keys");
         var token = version2 ? query.Get("continuation-token") : null;
         var start = version2 ? DecodeToken(token) ?? query.Get("start-after") : query.Get("marker");
         if (start is not null && delimiter is not null && start.EndsWith(delimiter, StringComparison.Ordinal))
@@ -276,18 +275,6 @@ internal sealed partial class S3Server
 
     private static string ResumeAfter(string last, string? delimiter) =>
         delimiter is not null && last.EndsWith(delimiter, StringComparison.Ordinal) ? last + AfterAll : last;
-
-    private static int ParseMaxKeys(string? text)
-    {
-        if (text is null)
-        {
-            return 1000;
-        }
-
-        return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value)
-            ? Math.Min(value, 1000)
-            : throw S3Exception.InvalidArgument("max-keys must be a non-negative integer");
-    }
 
     private static string EncodeToken(string resume) => Convert.ToBase64String(Encoding.UTF8.GetBytes(resume));
 

@@ -229,19 +229,31 @@ internal sealed partial class S3Server
         call.Response.StatusCode = 204;
     }
 
+    /// <summary>
+    /// One page of the upload's parts in number order: those after <c>part-number-marker</c>, at most
+    /// <c>max-parts</c> (default and most 1000); <c>NextPartNumberMarker</c> says where the next page starts.
+    /// </summary>
     private async Task ListPartsAsync(S3Call call, string uploadId)
     {
         await RequireUploadAsync(call, uploadId);
-        var parts = await PartsAsync(call.Bucket!, uploadId);
+        var maxParts = call.Query.PageSize("max-parts");
+        var marker = call.Query.Count("part-number-marker") ?? 0;
+        var parts = (await PartsAsync(call.Bucket!, uploadId)).Where(p => p.Key > marker).ToList();
+        var page = parts.Take(maxParts).ToList();
         await S3Xml.WriteAsync(call.Context, 200, "ListPartsResult", w =>
         {
             w.Element("Bucket", call.Bucket!);
             w.Element("Key", call.Key!);
             w.Element("UploadId", uploadId);
-            w.Element("StorageClass", "STANDARD");
-            w.Element("MaxParts", PartNumberMax);
-            w.Element("IsTruncated", false);
-            foreach (var (number, part) in parts)
+            w.Element("PartNumberMarker", marker);
+            if (page.Count > 0)
+            {
+                w.Element("NextPartNumberMarker", page[^1].Key);
+            }
+
+            w.Element("MaxParts", maxParts);
+            w.Element("IsTruncated", page.Count > 0 && parts.Count > page.Count);
+            foreach (var (number, part) in page)
             {
                 w.WriteStartElement("Part");
                 w.Element("PartNumber", number);
@@ -250,32 +262,44 @@ internal sealed partial class S3Server
                 w.Element("Size", part.SizeBytes);
                 w.WriteEndElement();
             }
+
+            w.Element("StorageClass", "STANDARD");
         });
     }
 
+    /// <summary>
+    /// One page of the bucket's open uploads under <c>prefix</c>, ordered by key then upload id: those after
+    /// <c>key-marker</c> (with <c>upload-id-marker</c>: after that upload of that key), at most <c>max-uploads</c>
+    /// (default and most 1000); <c>NextKeyMarker</c> and <c>NextUploadIdMarker</c> say where the next page starts.
+    /// </summary>
     private async Task ListUploadsAsync(S3Call call)
     {
         await RequireBucketAsync(call.Bucket!);
-        var prefix = call.Query.Get("prefix") ?? "";
-        var uploads = new List<(string Key, string Id, DateTimeOffset Initiated)>();
-        var root = UploadsPrefix + call.Bucket + "/";
-        await foreach (var file in ListAllAsync(root))
-        {
-            var key = Attribute(file, KeyAttribute);
-            if (file.Path.EndsWith("/" + RecordName, StringComparison.Ordinal)
-                && key.StartsWith(prefix, StringComparison.Ordinal))
-            {
-                uploads.Add((key, file.Path[root.Length..^(RecordName.Length + 1)], InitiatedOf(file)));
-            }
-        }
-
+        var query = call.Query;
+        var prefix = query.Get("prefix") ?? "";
+        var maxUploads = query.PageSize("max-uploads");
+        var keyMarker = query.Get("key-marker") is { Length: > 0 } k ? k : null;
+        // As S3: the upload id marker only counts together with a key marker.
+        var idMarker = keyMarker is null ? null : query.Get("upload-id-marker") ?? "";
+        var uploads = (await UploadsAsync(call.Bucket!, prefix))
+            .Where(u => keyMarker is null || After(u.Key, u.Id, keyMarker, idMarker!))
+            .ToList();
+        var page = uploads.Take(maxUploads).ToList();
         await S3Xml.WriteAsync(call.Context, 200, "ListMultipartUploadsResult", w =>
         {
             w.Element("Bucket", call.Bucket!);
+            w.Element("KeyMarker", keyMarker ?? "");
+            w.Element("UploadIdMarker", keyMarker is null ? "" : idMarker!);
+            if (page.Count > 0)
+            {
+                w.Element("NextKeyMarker", page[^1].Key);
+                w.Element("NextUploadIdMarker", page[^1].Id);
+            }
+
             w.Element("Prefix", prefix);
-            w.Element("MaxUploads", 1000);
-            w.Element("IsTruncated", false);
-            foreach (var (key, id, initiated) in uploads.OrderBy(u => u.Key, StringComparer.Ordinal))
+            w.Element("MaxUploads", maxUploads);
+            w.Element("IsTruncated", page.Count > 0 && uploads.Count > page.Count);
+            foreach (var (key, id, initiated) in page)
             {
                 w.WriteStartElement("Upload");
                 w.Element("Key", key);
@@ -286,6 +310,32 @@ internal sealed partial class S3Server
                 w.WriteEndElement();
             }
         });
+    }
+
+    /// <summary>Whether an upload sorts after the markers: a later key, or the marker's key and a later id.</summary>
+    private static bool After(string key, string id, string keyMarker, string idMarker)
+    {
+        var byKey = string.CompareOrdinal(key, keyMarker);
+        return byKey > 0 || (byKey == 0 && string.CompareOrdinal(id, idMarker) > 0);
+    }
+
+    /// <summary>The bucket's open uploads whose key starts with <paramref name="prefix"/>, by key then id.</summary>
+    private async Task<List<(string Key, string Id, DateTimeOffset Initiated)>> UploadsAsync(string bucket,
+        string prefix)
+    {
+        var uploads = new List<(string Key, string Id, DateTimeOffset Initiated)>();
+        var root = UploadsPrefix + bucket + "/";
+        await foreach (var file in ListAllAsync(root))
+        {
+            var key = Attribute(file, KeyAttribute);
+            if (file.Path.EndsWith("/" + RecordName, StringComparison.Ordinal)
+                && key.StartsWith(prefix, StringComparison.Ordinal))
+            {
+                uploads.Add((key, file.Path[root.Length..^(RecordName.Length + 1)], InitiatedOf(file)));
+            }
+        }
+
+        return [.. uploads.OrderBy(u => u.Key, StringComparer.Ordinal).ThenBy(u => u.Id, StringComparer.Ordinal)];
     }
 
     private static DateTimeOffset InitiatedOf(FileVersionInfo record) =>

@@ -78,6 +78,70 @@ public sealed class S3AuthTests(S3ClusterFixture cluster)
         Assert.False(await ExistsAsync("short"), "a truncated aws-chunked upload left an object behind");
     }
 
+    /// <summary>
+    /// aws-chunked with an unsigned payload (STREAMING-UNSIGNED-PAYLOAD-TRAILER, the SDKs' choice over https):
+    /// chunks carry no signatures, a trailer follows; the object is the decoded bytes, its ETag their MD5. A chunk
+    /// longer than its size line is a clear error that stores nothing.
+    /// </summary>
+    [Fact]
+    public async Task Unsigned_aws_chunked_bodies_are_decoded_and_a_bad_frame_stores_nothing()
+    {
+        using (var s3 = cluster.Client(1))
+        {
+            await s3.PutBucketAsync("bkt-auth-unsigned");
+        }
+
+        var data = Nodes.RandomBytes(150_000);
+        static byte[] Frame(byte[] bytes, int chunkBytes, int extra)
+        {
+            using var body = new MemoryStream();
+            for (var offset = 0; offset < bytes.Length; offset += chunkBytes)
+            {
+                var length = Math.Min(chunkBytes, bytes.Length - offset);
+                body.Write(System.Text.Encoding.ASCII.GetBytes($"{length:x}\r\n"));
+                body.Write(bytes, offset, length);
+                body.Write(new byte[extra]); // Bytes the size line does not announce.
+                body.Write("\r\n"u8);
+            }
+
+            body.Write("0\r\nx-amz-checksum-crc32:AAAAAA==\r\n\r\n"u8);
+            return body.ToArray();
+        }
+
+        Task<HttpResponseMessage> PutAsync(string key, byte[] body) => RawS3.SendAsync(HttpMethod.Put,
+            new Uri(cluster.S3Url(0), $"/bkt-auth-unsigned/{key}"), (_, _) => body,
+            "STREAMING-UNSIGNED-PAYLOAD-TRAILER", new Dictionary<string, string>
+            {
+                ["content-encoding"] = "aws-chunked",
+                ["x-amz-decoded-content-length"] = data.Length.ToString(CultureInfo.InvariantCulture),
+                ["x-amz-trailer"] = "x-amz-checksum-crc32",
+            });
+
+        using (var good = await PutAsync("good", Frame(data, 64 * 1024, extra: 0)))
+        {
+            Assert.True(good.StatusCode == HttpStatusCode.OK, await good.Content.ReadAsStringAsync());
+            Assert.Equal($"\"{Convert.ToHexStringLower(System.Security.Cryptography.MD5.HashData(data))}\"",
+                good.Headers.ETag?.Tag);
+        }
+
+        using (var get = await cluster.Client(2).GetObjectAsync("bkt-auth-unsigned", "good"))
+        {
+            using var copy = new MemoryStream();
+            await get.ResponseStream.CopyToAsync(copy);
+            Assert.Equal(data, copy.ToArray());
+        }
+
+        using (var bad = await PutAsync("bad", Frame(data, 64 * 1024, extra: 1)))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+            Assert.Contains("<Code>InvalidRequest</Code>", await bad.Content.ReadAsStringAsync());
+        }
+
+        using var s3Client = cluster.Client(0);
+        var listed = await s3Client.ListObjectsV2Async(new ListObjectsV2Request { BucketName = "bkt-auth-unsigned" });
+        Assert.Equal(["good"], listed.S3Objects.Select(o => o.Key));
+    }
+
     [Fact]
     public async Task A_payload_hash_that_does_not_match_the_body_is_refused()
     {

@@ -236,4 +236,97 @@ public sealed class S3MultipartTests(S3ClusterFixture cluster)
         await Assert.ThrowsAnyAsync<AmazonS3Exception>(() => s3.GetObjectMetadataAsync("bkt-bad-input", "md5"));
         await s3.AbortMultipartUploadAsync("bkt-bad-input", "x", created.UploadId);
     }
+
+    /// <summary>
+    /// ListParts and ListMultipartUploads page as S3 does (IsTruncated and the Next*Marker fields), so a client
+    /// pages through more than one page with a small maximum; bad values are InvalidArgument. Until the paging
+    /// existed both answered every entry in one page whatever max-parts or max-uploads said.
+    /// </summary>
+    [Fact]
+    public async Task ListParts_and_ListMultipartUploads_page_through_with_markers()
+    {
+        using var s3 = cluster.Client(1);
+        await s3.PutBucketAsync("bkt-mpu-pages");
+        var first = await s3.InitiateMultipartUploadAsync("bkt-mpu-pages", "paged");
+        for (var number = 1; number <= 7; number++)
+        {
+            // Parts this small are refused only by Complete (every part but the last must be 5 MiB).
+            await s3.UploadPartAsync(new UploadPartRequest
+            {
+                BucketName = "bkt-mpu-pages", Key = "paged", UploadId = first.UploadId, PartNumber = number,
+                InputStream = new MemoryStream(Nodes.RandomBytes(100)),
+            });
+        }
+
+        var pages = new List<List<int>>();
+        ListPartsResponse parts;
+        string? partMarker = null;
+        do
+        {
+            parts = await s3.ListPartsAsync(new ListPartsRequest
+            {
+                BucketName = "bkt-mpu-pages", Key = "paged", UploadId = first.UploadId, MaxParts = 3,
+                PartNumberMarker = partMarker,
+            });
+            Assert.Equal(3, parts.MaxParts);
+            pages.Add([.. parts.Parts.Select(p => p.PartNumber!.Value)]);
+            partMarker = parts.NextPartNumberMarker?.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+        while (parts.IsTruncated == true && pages.Count < 10);
+        Assert.Equal([[1, 2, 3], [4, 5, 6], [7]], pages);
+
+        // Five uploads, two of them of one key: ordered by key then upload id, two a page, resumed by both markers.
+        var keys = new[] { "paged", "b/one", "a/two", "a/two", "c" };
+        var ids = new List<(string Key, string Id)> { ("paged", first.UploadId) };
+        foreach (var key in keys.Skip(1))
+        {
+            ids.Add((key, (await s3.InitiateMultipartUploadAsync("bkt-mpu-pages", key)).UploadId));
+        }
+
+        var listed = new List<(string Key, string Id)>();
+        var uploadPages = 0;
+        ListMultipartUploadsResponse uploads;
+        string? keyMarker = null, idMarker = null;
+        do
+        {
+            uploads = await s3.ListMultipartUploadsAsync(new ListMultipartUploadsRequest
+            {
+                BucketName = "bkt-mpu-pages", MaxUploads = 2, KeyMarker = keyMarker, UploadIdMarker = idMarker,
+            });
+            Assert.InRange(uploads.MultipartUploads?.Count ?? 0, 1, 2);
+            listed.AddRange(uploads.MultipartUploads!.Select(u => (u.Key, u.UploadId)));
+            (keyMarker, idMarker) = (uploads.NextKeyMarker, uploads.NextUploadIdMarker);
+            uploadPages++;
+        }
+        while (uploads.IsTruncated == true && uploadPages < 10);
+        Assert.Equal(3, uploadPages);
+        Assert.Equal(ids.OrderBy(u => u.Key, StringComparer.Ordinal).ThenBy(u => u.Id, StringComparer.Ordinal),
+            listed);
+        var underA = await s3.ListMultipartUploadsAsync(new ListMultipartUploadsRequest
+        {
+            BucketName = "bkt-mpu-pages", Prefix = "a/", MaxUploads = 1,
+        });
+        Assert.True(underA.IsTruncated);
+        Assert.Equal("a/two", Assert.Single(underA.MultipartUploads).Key);
+
+        foreach (var bad in new[] { "max-parts=-1", "max-parts=lots", "part-number-marker=x" })
+        {
+            await AssertInvalidArgumentAsync($"/bkt-mpu-pages/paged?uploadId={first.UploadId}&{bad}");
+        }
+
+        await AssertInvalidArgumentAsync("/bkt-mpu-pages?uploads&max-uploads=-2");
+        await AssertInvalidArgumentAsync("/bkt-mpu-pages?uploads&max-uploads=99999999999");
+        foreach (var (key, id) in ids)
+        {
+            await s3.AbortMultipartUploadAsync("bkt-mpu-pages", key, id);
+        }
+    }
+
+    private async Task AssertInvalidArgumentAsync(string pathAndQuery)
+    {
+        using var response = await RawS3.SendAsync(HttpMethod.Get, new Uri(cluster.S3Url(1), pathAndQuery), []);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{pathAndQuery}: {body}");
+        Assert.Contains("<Code>InvalidArgument</Code>", body);
+    }
 }
