@@ -1,4 +1,5 @@
 using KeplerSim.Core.Node;
+using KeplerSim.Sim.KeplerFs;
 using KeplerSim.Tests.Node;
 using KeplerSim.Tests.Sim;
 
@@ -43,5 +44,36 @@ public sealed class GarbageCollectorTests
             Assert.Equal(old.Count, kepler.ChunksCollected);
             Assert.All(old, id => Assert.Null(kepler.Meta.GetChunk(id)));
         }
+    }
+
+    [Fact]
+    public void Garbage_is_collected_while_deliveries_of_other_chunks_are_in_flight()
+    {
+        // Kills in ReplicationWorker.cs IsInFlight (what the collector asks through IsMoving; no test reached it):
+        // "f.ChunkId == chunkId" as "!=" (any other delivery in flight held off every collection). n3 is cut off,
+        // so n1 always has deliveries to it in flight (4 slots, 8 entries failing after a 1 s connect timeout and
+        // retried 0.1-0.2 s later); the superseded chunks, delivered everywhere before the cut, must still go.
+        var options = new KeplerOptions
+        {
+            ChunkSizeBytes = C,
+            WriteTimeoutMicroseconds = 5 * Second,
+            AntiEntropyIntervalMicroseconds = Second,
+            GcGraceMicroseconds = 20 * Second,
+            GcIntervalMicroseconds = 2 * Second,
+            RetryBaseMicroseconds = 100_000,
+            RetryMaxMicroseconds = 200_000,
+        };
+        // Static members: n3 stays an owner (and a target) while cut off.
+        using var cluster = KeplerCluster.Create(3, seed: 99, options, membership: MembershipMode.Static);
+        var n1 = cluster.Nodes[0];
+        cluster.Put(0, "g", KeplerCluster.Bytes(4 * C, 3), Durability.All);
+        var old = cluster.ChunksOf(0, "g").ToList();
+        cluster.Sim.Network.Partition([n1], [cluster.Nodes[2]]);
+        cluster.Put(0, "busy", KeplerCluster.Bytes(8 * C, 4), Durability.Fast);
+        cluster.Put(0, "g", KeplerCluster.Bytes(4 * C, 5), Durability.Fast);
+
+        Assert.True(cluster.Sim.RunUntil(() => old.All(id => !cluster.Holders(id).Contains(n1.Name)), 60 * Second),
+            "n1 to collect the superseded chunks while its deliveries to n3 keep failing");
+        Assert.True(cluster.Kepler(0).QueueDepth >= 8, "deliveries to n3 were still pending");
     }
 }

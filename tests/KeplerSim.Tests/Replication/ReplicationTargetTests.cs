@@ -33,11 +33,24 @@ public sealed class ReplicationTargetTests
         // Static members: n3 stays an owner while cut off (SWIM would drop it from the ring and nothing is pushed).
         using var cluster = KeplerCluster.Create(3, seed: 95, options, membership: MembershipMode.Static);
         var (n1, n3) = (cluster.Nodes[0], cluster.Nodes[2]);
+        var retries = new List<ReplicationRetry>();
+        n1.Runtime!.Events.Stream.Subscribe(e =>
+        {
+            if (e is ReplicationRetry retry)
+            {
+                retries.Add(retry);
+            }
+        });
         cluster.Sim.Network.Partition([n1], [n3]);
         var start = cluster.Sim.Now;
         cluster.Put(0, "w1", KeplerCluster.Bytes(32 * C, 1), Durability.Quorum);
         var took = cluster.Sim.Now - start;
         Assert.True(took < 2 * Second, $"a quorum write of 32 chunks took {took} us with an owner unreachable");
+        // The write waited for its first chunk's push to n3 to break, and that push counted as the entry's first
+        // attempt (its backoff started): "Failed(entry, failure)" removed from PushAsync left it due at once, for
+        // the pump to retry with no delay and no count. Kills that too.
+        var first = cluster.ChunksOf(0, "w1")[0];
+        Assert.Contains(retries, r => r.ChunkId == first && r.Target == n3.Name && r.Attempts == 1);
 
         cluster.Sim.Network.Heal();
         Assert.True(cluster.Sim.RunUntil(() => cluster.TotalQueueDepth() == 0, 60 * Second), "the queue to drain");
@@ -88,6 +101,15 @@ public sealed class ReplicationTargetTests
         SetFull(cluster.Nodes[2], true);
         cluster.Put(0, "lost", KeplerCluster.Bytes(C, 4), Durability.Fast);
         var chunk = cluster.ChunksOf(0, "lost").Single();
+
+        // First, refused deliveries of an intact copy leave it alone, however often they fail. Kills "failure is
+        // not null && corrupt" as "||" in the same line: every refusal then "replaced" the intact only copy, i.e.
+        // deleted it (no peer had it), and acknowledged data was lost.
+        cluster.Sim.RunFor(3 * Second);
+        Assert.Equal(["n1"], cluster.Holders(chunk));
+        Assert.Equal(2, cluster.Kepler(n1).QueueDepth);
+        Assert.Equal(ChunkStatus.Ok, cluster.Sim.Await(n1.Spawn(_ => cluster.Kepler(n1).Store.VerifyAsync(chunk)), "verify"));
+
         Assert.True(n1.Disk.Corrupt(ChunkStore.PathOf(chunk)));
         SetFull(cluster.Nodes[1], false);
         SetFull(cluster.Nodes[2], false);
