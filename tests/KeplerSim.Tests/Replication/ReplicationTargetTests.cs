@@ -102,9 +102,9 @@ public sealed class ReplicationTargetTests
         cluster.Put(0, "lost", KeplerCluster.Bytes(C, 4), Durability.Fast);
         var chunk = cluster.ChunksOf(0, "lost").Single();
 
-        // First, refused deliveries of an intact copy leave it alone, however often they fail. Kills "failure is
-        // not null && corrupt" as "||" in the same line: every refusal then "replaced" the intact only copy, i.e.
-        // deleted it (no peer had it), and acknowledged data was lost.
+        // First, refused deliveries of the intact copy leave it alone, however often they fail. (A full target
+        // closes the stream, so the refusal arrives as an exception: this does not reach "failure is not null &&
+        // corrupt" as "||", which would delete an intact sole copy on a "busy" answer; docs/TESTING.md.)
         cluster.Sim.RunFor(3 * Second);
         Assert.Equal(["n1"], cluster.Holders(chunk));
         Assert.Equal(2, cluster.Kepler(n1).QueueDepth);
