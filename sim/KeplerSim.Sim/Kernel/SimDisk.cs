@@ -424,7 +424,8 @@ public sealed class SimDisk : IDisk
         return (dir, name);
     }
 
-    /// <summary>An injected I/O error (<see cref="DiskFaults.WriteErrorProbability"/>), before anything changes.</summary>
+    /// <summary>An injected I/O error (<see cref="DiskFaults.WriteErrorProbability"/>) before anything changes.
+    /// </summary>
     private void FailWriteByChance(string doing, string path)
     {
         if (_sim.Random.Chance(Faults.WriteErrorProbability))

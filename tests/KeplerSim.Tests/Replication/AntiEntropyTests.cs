@@ -30,7 +30,11 @@ public sealed class AntiEntropyTests
         // "b is >= 0 and < SyncBuckets" negated or as "b is > 0 ...", "Take" as "Skip") and the server's
         // "ApplyAll(push.Manifests)" removed. Each still converged on the server's own next round, so the test
         // asks that the one round that ran brought the server the initiator's versions.
-        var options = new KeplerOptions { ChunkSizeBytes = KeplerCluster.ChunkSize, AntiEntropyIntervalMicroseconds = 20 * Second };
+        var options = new KeplerOptions
+        {
+            ChunkSizeBytes = KeplerCluster.ChunkSize,
+            AntiEntropyIntervalMicroseconds = 20 * Second,
+        };
         using var cluster = KeplerCluster.Create(2, seed: 93, options, membership: MembershipMode.Static);
         var nodes = new[] { cluster.Kepler(0), cluster.Kepler(1) };
         // Each node alone gets a version in bucket 0 and one in another bucket.
@@ -57,7 +61,7 @@ public sealed class AntiEntropyTests
         // The push arrives a network delay later; the server's own first round comes seconds later (it is drawn
         // from [10 s, 30 s] like the initiator's), so only the push can have brought these within half a second.
         Assert.True(cluster.Sim.RunUntil(() => initiatorPaths.All(p => server.Meta.GetWinner(p) is not null),
-            Second / 2), $"the initiator's versions {string.Join(", ", initiatorPaths)} to reach the server in the push");
+            Second / 2), $"the initiator's versions {string.Join(", ", initiatorPaths)} to reach the server (push)");
         Assert.Equal(0, server.SyncRounds);
     }
 
@@ -67,7 +71,11 @@ public sealed class AntiEntropyTests
         // Kills in AntiEntropy.cs: "TrackVersion(row.Path, row.Id)" removed from Start's rebuild (and the loop's
         // paging): a restarted node's digest was empty, so every round with it resent up to 16 buckets of
         // manifests, forever, since versions it already holds are not tracked again when they arrive.
-        var options = new KeplerOptions { ChunkSizeBytes = KeplerCluster.ChunkSize, AntiEntropyIntervalMicroseconds = Second };
+        var options = new KeplerOptions
+        {
+            ChunkSizeBytes = KeplerCluster.ChunkSize,
+            AntiEntropyIntervalMicroseconds = Second,
+        };
         using var cluster = KeplerCluster.Create(3, seed: 94, options, membership: MembershipMode.Static);
         for (var i = 0; i < 40; i++)
         {

@@ -29,7 +29,7 @@ public sealed class ReplicationTargetTests
         // Without the pause every chunk's upload buffer waited for its push to the unreachable owner to time out
         // (1 s connect timeout, 4 chunks in flight: 32 chunks took 8 s instead of 1 s); paused for good, a later
         // write's chunks went through the queue (read back from disk) instead of straight from memory.
-        var options = new KeplerOptions { ChunkSizeBytes = C, RetryBaseMicroseconds = 400_000, RetryMaxMicroseconds = RetryMax };
+        var options = Retrying(RetryMax);
         // Static members: n3 stays an owner while cut off (SWIM would drop it from the ring and nothing is pushed).
         using var cluster = KeplerCluster.Create(3, seed: 95, options, membership: MembershipMode.Static);
         var (n1, n3) = (cluster.Nodes[0], cluster.Nodes[2]);
@@ -71,7 +71,7 @@ public sealed class ReplicationTargetTests
         // !await ReplaceCorruptLocalCopyAsync(...) ? NoLocalCopy : failure" with its conditions flipped or removed.
         // n3 refuses the chunk (full disk) while n2 takes it; then n1's copy rots. Once n3 has room the worker reads
         // the corrupt copy, restores it from n2 and delivers on its next attempt.
-        var options = new KeplerOptions { ChunkSizeBytes = C, RetryBaseMicroseconds = 400_000, RetryMaxMicroseconds = 1_600_000 };
+        var options = Retrying(1_600_000);
         using var cluster = KeplerCluster.Create(3, seed: 96, options, membership: MembershipMode.Static);
         var (n1, n3) = (cluster.Nodes[0], cluster.Nodes[2]);
         SetFull(n3, true);
@@ -82,11 +82,11 @@ public sealed class ReplicationTargetTests
         Assert.True(n1.Disk.Corrupt(ChunkStore.PathOf(chunk)));
 
         SetFull(n3, false);
-        Assert.True(cluster.Sim.RunUntil(() => cluster.Holders(chunk).Contains(n3.Name) && cluster.TotalQueueDepth() == 0,
-            10 * Second), "n1 to restore its copy from n2 and deliver it to n3");
+        Assert.True(cluster.Sim.RunUntil(
+            () => cluster.Holders(chunk).Contains(n3.Name) && cluster.TotalQueueDepth() == 0, 10 * Second),
+            "n1 to restore its copy from n2 and deliver it to n3");
         Assert.Equal(3, cluster.DurableOwnerCopies(chunk));
-        Assert.True(cluster.Sim.Await(n1.Spawn(_ => cluster.Kepler(n1).Store.VerifyAsync(chunk)), "verify") == ChunkStatus.Ok,
-            "n1's copy restored");
+        Assert.Equal(ChunkStatus.Ok, Verify(cluster, n1, chunk)); // n1's copy restored.
     }
 
     [Fact]
@@ -94,7 +94,7 @@ public sealed class ReplicationTargetTests
     {
         // The other branch of the same line: no peer has the chunk, so the copy is dropped with its entries and the
         // queue drains (scenarios/regressions/corrupt-copy-blocks-queue.yaml, here without the scenario runner).
-        var options = new KeplerOptions { ChunkSizeBytes = C, RetryBaseMicroseconds = 400_000, RetryMaxMicroseconds = 1_600_000 };
+        var options = Retrying(1_600_000);
         using var cluster = KeplerCluster.Create(3, seed: 97, options, membership: MembershipMode.Static);
         var n1 = cluster.Nodes[0];
         SetFull(cluster.Nodes[1], true);
@@ -108,7 +108,7 @@ public sealed class ReplicationTargetTests
         cluster.Sim.RunFor(3 * Second);
         Assert.Equal(["n1"], cluster.Holders(chunk));
         Assert.Equal(2, cluster.Kepler(n1).QueueDepth);
-        Assert.Equal(ChunkStatus.Ok, cluster.Sim.Await(n1.Spawn(_ => cluster.Kepler(n1).Store.VerifyAsync(chunk)), "verify"));
+        Assert.Equal(ChunkStatus.Ok, Verify(cluster, n1, chunk));
 
         Assert.True(n1.Disk.Corrupt(ChunkStore.PathOf(chunk)));
         SetFull(cluster.Nodes[1], false);
@@ -119,6 +119,16 @@ public sealed class ReplicationTargetTests
         Assert.Empty(cluster.Holders(chunk));
         Assert.Null(cluster.Kepler(n1).Meta.GetChunk(chunk));
     }
+
+    private static KeplerOptions Retrying(long retryMaxMicroseconds) => new()
+    {
+        ChunkSizeBytes = C,
+        RetryBaseMicroseconds = 400_000,
+        RetryMaxMicroseconds = retryMaxMicroseconds,
+    };
+
+    private static ChunkStatus Verify(KeplerCluster cluster, SimNode node, string chunk) =>
+        cluster.Sim.Await(node.Spawn(_ => cluster.Kepler(node).Store.VerifyAsync(chunk)), $"verify on {node.Name}");
 
     private static void SetFull(SimNode node, bool full) =>
         node.Disk.Faults = node.Disk.Faults with { CapacityBytes = full ? node.Disk.UsedBytes : 64L << 30 };

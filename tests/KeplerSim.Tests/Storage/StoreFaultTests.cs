@@ -52,7 +52,8 @@ public sealed class StoreFaultTests
         Assert.True(sim.Await(durable, "confirm durable"));
         Assert.Equal(ChunkWriteOutcome.Written, sim.Await(first, "the first write"));
         Assert.Equal(3, durableWhenAnswered.Count);
-        Assert.All(durableWhenAnswered, answer => Assert.True(answer.Durable, $"{answer.Call} answered before the fsync"));
+        Assert.All(durableWhenAnswered,
+            answer => Assert.True(answer.Durable, $"{answer.Call} answered before the fsync"));
     }
 
     [Fact]
@@ -77,8 +78,8 @@ public sealed class StoreFaultTests
         Assert.Equal(chunks.Select(c => c.Id).Order(StringComparer.Ordinal), index.Present.Keys);
         Assert.All(chunks, c => Assert.False(node.Disk.IsDurable(ChunkStore.PathOf(c.Id)), "recovery fsyncs no shard"));
 
-        Assert.Equal(ChunkWriteOutcome.AlreadyPresent, Run(sim, node, _ => store.WriteAsync(chunks[0].Id, chunks[0].Data),
-            "write of a chunk already there"));
+        Assert.Equal(ChunkWriteOutcome.AlreadyPresent,
+            Run(sim, node, _ => store.WriteAsync(chunks[0].Id, chunks[0].Data), "write of a chunk already there"));
         Assert.True(node.Disk.IsDurable(ChunkStore.PathOf(chunks[0].Id)), "durable once a write found it present");
         Assert.True(Run(sim, node, _ => store.ConfirmPresentAsync(chunks[1].Id, chunks[1].Data.Length), "present"));
         Assert.True(node.Disk.IsDurable(ChunkStore.PathOf(chunks[1].Id)), "durable once confirmed present");
@@ -126,7 +127,7 @@ public sealed class StoreFaultTests
         var error = Assert.Throws<DiskIOException>(() => Run(sim, node, _ => writer.CommitAsync(), "commit"));
         Assert.Contains("fsyncing chunks/tmp/", error.Message, StringComparison.Ordinal);
         node.Disk.Faults = node.Disk.Faults with { WriteErrorProbability = 0 };
-        Assert.DoesNotContain(node.Disk.AllFiles(), f => f.StartsWith(ChunkStore.TmpDirectory + "/", StringComparison.Ordinal));
+        Assert.DoesNotContain(node.Disk.AllFiles(), IsTmpFile);
         Assert.False(node.Disk.Exists(ChunkStore.PathOf(id)));
         Assert.Throws<ObjectDisposedException>(() => Run(sim, node, async _ =>
         {
@@ -183,7 +184,7 @@ public sealed class StoreFaultTests
         Assert.Equal(0, pendingAtFailure);
         Assert.Equal(1, pureWork.Completed);
         Assert.Empty(pureWork.Failures);
-        Assert.DoesNotContain(node.Disk.AllFiles(), f => f.StartsWith(ChunkStore.TmpDirectory + "/", StringComparison.Ordinal));
+        Assert.DoesNotContain(node.Disk.AllFiles(), IsTmpFile);
     }
 
     [Fact]
@@ -234,7 +235,10 @@ public sealed class StoreFaultTests
         var (id, data) = MakeChunk(90, 6000);
         Run(sim, node, _ => new ChunkStore(node.Runtime!).WriteAsync(id, data), "write");
         var path = ChunkStore.PathOf(id);
-        var store = new ChunkStore(node.Runtime! with { Disk = new AfterStatDisk(node.Disk, path, d => d.DeleteAsync(path)) });
+        var store = new ChunkStore(node.Runtime! with
+        {
+            Disk = new AfterStatDisk(node.Disk, path, disk => disk.DeleteAsync(path)),
+        });
         var corrupt = RecordCorrupt(node);
         Assert.Equal(ChunkStatus.Missing, Run(sim, node, _ => store.ReadAsync(id), "read").Status);
         Assert.Equal(0, store.CorruptDetected);
@@ -298,7 +302,11 @@ public sealed class StoreFaultTests
         Assert.Throws<ArgumentException>(() => (node.Disk.Faults with { WriteErrorProbability = 2 }).Validate());
     }
 
-    private static DiskFaults FixedLatency() => new() { LatencyMinMicroseconds = Latency, LatencyMaxMicroseconds = Latency };
+    private static DiskFaults FixedLatency() =>
+        new() { LatencyMinMicroseconds = Latency, LatencyMaxMicroseconds = Latency };
+
+    private static bool IsTmpFile(string path) =>
+        path.StartsWith(ChunkStore.TmpDirectory + "/", StringComparison.Ordinal);
 
     /// <summary>
     /// A chunk file as an incarnation killed before its directory fsyncs leaves it: its bytes fsync'd, its shard
