@@ -82,6 +82,12 @@ public sealed record DiskFaults
     /// <summary>Probability that a read fails with an I/O error.</summary>
     public double ReadErrorProbability { get; init; }
 
+    /// <summary>
+    /// Probability that creating a file, appending to one or fsyncing one fails with an I/O error (EIO); the failed
+    /// operation changes nothing. Directory operations, renames and deletes do not fail.
+    /// </summary>
+    public double WriteErrorProbability { get; init; }
+
     /// <summary>Probability that an appended block lands on disk with one bit flipped.</summary>
     public double WriteCorruptionProbability { get; init; }
 
@@ -105,6 +111,7 @@ public sealed record DiskFaults
         NetworkFaults.Require(SlowProbability is >= 0 and <= 1, "slow probability must be in [0, 1]");
         NetworkFaults.Require(SlowFactor >= 1, "slow factor must be >= 1");
         NetworkFaults.Require(ReadErrorProbability is >= 0 and <= 1, "read error probability must be in [0, 1]");
+        NetworkFaults.Require(WriteErrorProbability is >= 0 and <= 1, "write error probability must be in [0, 1]");
         NetworkFaults.Require(WriteCorruptionProbability is >= 0 and <= 1, "write corruption must be in [0, 1]");
         NetworkFaults.Require(CapacityBytes > 0, "capacity must be > 0");
         NetworkFaults.Require(CrashTornProbability + CrashKeepProbability <= 1, "torn + keep must be <= 1");

@@ -37,6 +37,7 @@ public sealed class SimDisk : IDisk
     public Task<IWritableFile> CreateAsync(string path) => Operation<IWritableFile>("create", path, () =>
     {
         var (dir, name) = ParentOf(path, mustExist: true);
+        FailWriteByChance("creating", path);
         if (dir!.Entries.GetValueOrDefault(name) is Dir)
         {
             throw new IOException($"{path} is a directory");
@@ -423,8 +424,19 @@ public sealed class SimDisk : IDisk
         return (dir, name);
     }
 
+    /// <summary>An injected I/O error (<see cref="DiskFaults.WriteErrorProbability"/>) before anything changes.
+    /// </summary>
+    private void FailWriteByChance(string doing, string path)
+    {
+        if (_sim.Random.Chance(Faults.WriteErrorProbability))
+        {
+            throw new DiskIOException($"I/O error {doing} {path}");
+        }
+    }
+
     private void Append(string path, FileNode file, ReadOnlySpan<byte> data)
     {
+        FailWriteByChance("writing", path);
         if (UsedBytes + data.Length > Faults.CapacityBytes)
         {
             throw new DiskFullException($"no space left on device writing {path}");
@@ -498,6 +510,7 @@ public sealed class SimDisk : IDisk
 
         public Task FsyncAsync() => disk.Operation("fsync", path, () =>
         {
+            disk.FailWriteByChance("fsyncing", path);
             file.DurableLength = file.Length;
             return true;
         }, slow: 10);

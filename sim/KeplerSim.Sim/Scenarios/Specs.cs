@@ -308,6 +308,9 @@ public sealed class DiskSpec
     /// <summary>Probability that a read fails.</summary>
     public double ReadErrors { get; set; }
 
+    /// <summary>Probability that a file create, append or fsync fails with an I/O error.</summary>
+    public double WriteErrors { get; set; }
+
     /// <summary>Probability that a write lands with a flipped bit.</summary>
     public double WriteCorruption { get; set; }
 
@@ -322,6 +325,7 @@ public sealed class DiskSpec
         SlowProbability = Slow,
         SlowFactor = SlowFactor,
         ReadErrorProbability = ReadErrors,
+        WriteErrorProbability = WriteErrors,
         WriteCorruptionProbability = WriteCorruption,
         CapacityBytes = (long)(CapacityMb * 1_000_000),
     };
