@@ -63,7 +63,13 @@ function App() {
   useEffect(() => {
     const onHash = () => setRoute(route());
     addEventListener('hashchange', onHash);
-    whenUnauthorized((e) => setLogin(token.get() ? e.message : ''));
+    // Several requests fail at once with a wrong token; one whose body could not be read (aborted as the page
+    // re-renders) carries only the status line: it must not replace the server's message already shown
+    // (UiTokenTests saw "Unauthorized" instead of "the API token is not valid" under load).
+    whenUnauthorized((e) => setLogin((shown) => {
+      if (!token.get()) return '';
+      return shown && e.code === 'http_401' ? shown : e.message;
+    }));
     return () => removeEventListener('hashchange', onHash);
   }, []);
 

@@ -213,7 +213,7 @@ var Z,$,Te,mt,D,we,Pe,Ee,ae,G,O,Me,_e,le,ce,$t,Q={},X=[],gt=/acit|ex(?:s|g|n|p|$
         <button type="submit">Sign in</button>
         ${e&&f`<p class="error" role="alert">${e}</p>`}
       </form>
-    </main>`}function Xt(){let[[e,t],n]=g(ft()),[o,s]=g(null),[r,l]=g(null),[_,u]=g("connecting");if(C(()=>{let a=()=>n(ft());return addEventListener("hashchange",a),et(d=>l(M.get()?d.message:"")),()=>removeEventListener("hashchange",a)},[]),C(()=>{if(r===null)return x("/api/status").then(s).catch(()=>{}),nt((a,d)=>se.add(a,d),a=>{se.state=a,u(a)})},[r]),C(()=>{let a=ye.find(([d])=>d===e)[1];document.title=`${a} \xB7 ${o?.nodeId??"KeplerFS"}`},[e,o]),r!==null)return f`<${Qt} error=${r} onToken=${a=>{M.set(a),l(null)}} />`;let c=()=>{M.clear(),l("")};return f`
+    </main>`}function Xt(){let[[e,t],n]=g(ft()),[o,s]=g(null),[r,l]=g(null),[_,u]=g("connecting");if(C(()=>{let a=()=>n(ft());return addEventListener("hashchange",a),et(d=>l(i=>M.get()?i&&d.code==="http_401"?i:d.message:"")),()=>removeEventListener("hashchange",a)},[]),C(()=>{if(r===null)return x("/api/status").then(s).catch(()=>{}),nt((a,d)=>se.add(a,d),a=>{se.state=a,u(a)})},[r]),C(()=>{let a=ye.find(([d])=>d===e)[1];document.title=`${a} \xB7 ${o?.nodeId??"KeplerFS"}`},[e,o]),r!==null)return f`<${Qt} error=${r} onToken=${a=>{M.set(a),l(null)}} />`;let c=()=>{M.clear(),l("")};return f`
     <a class="skip" href="#main" onClick=${a=>{a.preventDefault(),document.getElementById("main")?.focus()}}>Skip to content</a>
     <header>
       <span class="brand">KeplerFS <span class="node-id" title="this node">${o?.nodeId??""}</span></span>
