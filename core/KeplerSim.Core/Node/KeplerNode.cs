@@ -272,6 +272,9 @@ public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
     /// <summary>Idle transfer connections this node keeps open to its peers for their next request.</summary>
     public int PooledTransferConnections => _channel.PooledConnections;
 
+    /// <summary>Idle transfer connections this node keeps open to <paramref name="peer"/> (tests).</summary>
+    internal int PooledTransferConnectionsTo(NodeId peer) => _channel.PooledConnectionsTo(peer);
+
     /// <summary>How long an idle pooled transfer connection is kept before it is closed instead of reused.</summary>
     public const long PooledConnectionIdleMicrosecondsMax = TransferConnectionPool.IdleMicrosecondsMax;
 

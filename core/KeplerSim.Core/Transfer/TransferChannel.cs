@@ -17,6 +17,9 @@ internal sealed class TransferChannel(NodeRuntime runtime, KeplerOptions options
     /// <summary>Idle connections this node holds to its peers.</summary>
     public int PooledConnections => _pool.Idle;
 
+    /// <summary>Idle connections this node holds to <paramref name="node"/>.</summary>
+    public int PooledConnectionsTo(NodeId node) => _pool.IdleTo(node);
+
     /// <summary>
     /// Runs one exchange with <paramref name="node"/> on an idle connection from the pool, or a new one. The
     /// exchange calls <see cref="PooledConnection.Finish"/> once every frame of it was sent and received; only then

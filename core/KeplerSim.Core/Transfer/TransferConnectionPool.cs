@@ -27,6 +27,9 @@ internal sealed class TransferConnectionPool(IClock clock)
     /// <summary>Idle connections held now, every peer together.</summary>
     public int Idle => _peers.Values.Sum(p => p.Idle.Count);
 
+    /// <summary>Idle connections held now to <paramref name="node"/>.</summary>
+    public int IdleTo(NodeId node) => _peers.TryGetValue(node.Value, out var peer) ? peer.Idle.Count : 0;
+
     /// <summary>Wraps a connection just opened to <paramref name="node"/> at <paramref name="address"/>.</summary>
     public PooledConnection Adopt(IStreamConnection connection, NodeId node, NetAddress address) =>
         new(connection, node, address, PeerOf(node).Generation);

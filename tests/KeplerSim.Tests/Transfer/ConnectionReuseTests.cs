@@ -1,4 +1,5 @@
 using KeplerSim.Core.Node;
+using KeplerSim.Core.Runtime;
 using KeplerSim.Core.Security;
 using KeplerSim.Sim.KeplerFs;
 using KeplerSim.Sim.Kernel;
@@ -67,6 +68,8 @@ public sealed class ConnectionReuseTests
         cluster.Put(0, "b", KeplerCluster.Bytes(2 * C, 2), Durability.All);
         Assert.Equal(1, metrics.TransferConnectionsStale);
         Assert.Equal(2, metrics.TransferConnectionsOpened);
+        // The push itself succeeded (sent again at once on the new connection), not a queued retry after it failed.
+        Assert.Equal(0, metrics.ReplicationFailures);
         Assert.Equal(KeplerCluster.Bytes(2 * C, 2), cluster.Get(1, "b"));
     }
 
@@ -84,11 +87,32 @@ public sealed class ConnectionReuseTests
 
         cluster.Put(0, "b", KeplerCluster.Bytes(3 * C, 2), Durability.All);
         Assert.Equal(1, metrics.TransferConnectionsStale);
+        Assert.Equal(0, metrics.ReplicationFailures);
         Assert.Equal(2, metrics.TransferConnectionsOpened);
         // The fresh connection is pooled and carries the rest: no third connection. Reused counts every request
         // that took a pooled connection: 2 of the first put's 3, the stale one, and 3 of the second put's 4.
         Assert.Equal(2 + 1 + 3, metrics.TransferConnectionsReused);
         Assert.Equal(KeplerCluster.Bytes(3 * C, 2), cluster.Get(1, "b"));
+    }
+
+    [Fact]
+    public void A_peer_declared_dead_or_gone_loses_its_pooled_connections()
+    {
+        using var cluster = KeplerCluster.Create(4, seed: 10, Quiet with { ReplicationFactor = 3 });
+        var n1 = cluster.Kepler(0);
+        cluster.Put(0, "a", KeplerCluster.Bytes(8 * C, 1), Durability.All);
+        var pooled = cluster.Nodes.Skip(1).Where(n => n1.PooledTransferConnectionsTo(new NodeId(n.Name)) > 0)
+            .ToList();
+        Assert.True(pooled.Count >= 2, "the write pooled connections to at least two peers");
+
+        // A pooled peer crashes and SWIM declares it dead: n1 closes its connections to it at once (rather than
+        // find them broken later). Then another leaves, with a connection pooled by a write just before.
+        cluster.Kill(pooled[0]);
+        Assert.Equal(0, n1.PooledTransferConnectionsTo(new NodeId(pooled[0].Name)));
+        cluster.Put(0, "b", KeplerCluster.Bytes(8 * C, 2), Durability.All);
+        Assert.True(n1.PooledTransferConnectionsTo(new NodeId(pooled[1].Name)) > 0, "the write pooled one");
+        cluster.Leave(pooled[1]);
+        Assert.Equal(0, n1.PooledTransferConnectionsTo(new NodeId(pooled[1].Name)));
     }
 
     [Fact]
@@ -125,6 +149,7 @@ public sealed class ConnectionReuseTests
             var stale = client.Metrics.TransferConnectionsStale;
             Put(sim, n1, "f" + ++writes, KeplerCluster.Bytes(3 * C, writes));
             Assert.Equal(stale + (node == "n2" ? 1 : 0), client.Metrics.TransferConnectionsStale);
+            Assert.Equal(0, client.Metrics.ReplicationFailures);
             Assert.Equal(0, client.Auth.Dropped(AuthDropKind.Frame));
             Assert.Equal(0, ((KeplerNode)n2.Program!).Auth.Dropped(AuthDropKind.Frame));
         }
@@ -163,6 +188,7 @@ public sealed class ConnectionReuseTests
         var metrics = cluster.Kepler(0).Metrics;
         Assert.Equal(2, metrics.TransferConnectionsOpened);
         Assert.Equal(1, metrics.TransferConnectionsStale);
+        Assert.Equal(0, metrics.ReplicationFailures);
         Assert.Equal(KeplerCluster.Bytes(2 * C, 3), cluster.Get(1, "c"));
     }
 
