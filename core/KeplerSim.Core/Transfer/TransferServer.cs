@@ -77,6 +77,18 @@ internal sealed class TransferServer(ITransferServerContext node, TransferChanne
     /// <summary>Whether a peer is sending this node the chunk right now.</summary>
     public bool IsReceiving(string chunkId) => _incoming.Contains(chunkId);
 
+    /// <summary>
+    /// Reserves a local write of <paramref name="chunkId"/> made outside the transfer protocol (a read or scrub
+    /// repair): false when a peer is storing it here right now (that store writes and records the copy). While it
+    /// is reserved, peers' stores of it are answered "busy". Two writers of one chunk file raced their renames: the
+    /// second replaced a recorded, durable file by one not yet durable (chaos-swim-buggify seed 11, once transfer
+    /// connections were reused and a read repair's fetch came back sooner).
+    /// </summary>
+    public bool TryReserve(string chunkId) => _incoming.Add(chunkId);
+
+    /// <summary>Ends a reservation made by <see cref="TryReserve"/>.</summary>
+    public void Release(string chunkId) => _incoming.Remove(chunkId);
+
     /// <summary>Closes every served connection (the node stops); later ones are closed at once.</summary>
     public void Close()
     {
