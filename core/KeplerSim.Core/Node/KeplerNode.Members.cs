@@ -145,6 +145,11 @@ public sealed partial class KeplerNode
     private void OnMemberChanged(MemberInfo changed)
     {
         RecordKnown(changed);
+        if (changed.Status is MemberStatus.Dead or MemberStatus.Left)
+        {
+            _channel.Drop(changed.Id); // Its pooled transfer connections lead nowhere now (or to a past incarnation).
+        }
+
         var known = _swim!.Members.ToDictionary(m => m.Id);
         var members = _configured.Members
             .Where(m => !known.TryGetValue(m.Id, out var info) || info.IsLive)

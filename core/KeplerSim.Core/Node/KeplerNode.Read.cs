@@ -292,6 +292,11 @@ public sealed partial class KeplerNode
     /// </summary>
     private async Task RepairLocalAsync(string id, byte[] data, NodeId source, bool duringRead)
     {
+        if (!_server.TryReserve(id))
+        {
+            return; // A peer is storing this chunk here right now: its store writes and records the copy.
+        }
+
         try
         {
             await Store.WriteAsync(id, data);
@@ -302,6 +307,10 @@ public sealed partial class KeplerNode
         catch (IOException)
         {
             // The read is served anyway; scrub repairs the local copy later.
+        }
+        finally
+        {
+            _server.Release(id);
         }
     }
 

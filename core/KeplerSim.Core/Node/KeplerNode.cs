@@ -54,7 +54,7 @@ public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
         Store = new ChunkStore(runtime);
         Clock = new HybridLogicalClock(runtime.Clock, runtime.Id);
         Metrics = new NodeMetrics();
-        _channel = new TransferChannel(runtime, options, TransferAddressOf);
+        _channel = new TransferChannel(runtime, options, Metrics, TransferAddressOf);
         _client = new TransferClient(runtime.Id, _channel, Store, _swim);
         _server = new TransferServer(this, _channel, runtime, options);
         _antiEntropy = new AntiEntropy(this, _channel, runtime, options);
@@ -269,8 +269,25 @@ public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
         }
     }
 
-    /// <inheritdoc />
-    public void Dispose() => _meta?.Dispose();
+    /// <summary>Idle transfer connections this node keeps open to its peers for their next request.</summary>
+    public int PooledTransferConnections => _channel.PooledConnections;
+
+    /// <summary>Idle transfer connections this node keeps open to <paramref name="peer"/> (tests).</summary>
+    internal int PooledTransferConnectionsTo(NodeId peer) => _channel.PooledConnectionsTo(peer);
+
+    /// <summary>How long an idle pooled transfer connection is kept before it is closed instead of reused.</summary>
+    public const long PooledConnectionIdleMicrosecondsMax = TransferConnectionPool.IdleMicrosecondsMax;
+
+    /// <summary>How long a served transfer connection waits for its next request before it closes.</summary>
+    public const long ServedConnectionIdleMicrosecondsMax = TransferConnectionPool.ServedIdleMicrosecondsMax;
+
+    /// <summary>Closes the node's transfer connections (pooled and served) and its metadata.</summary>
+    public void Dispose()
+    {
+        _channel.Close();
+        _server.Close();
+        _meta?.Dispose();
+    }
 
     /// <summary>
     /// Replaces the member set (a death, a join, a leave): the ring is rebuilt and every local chunk re-checked,
@@ -416,4 +433,16 @@ public sealed class NodeMetrics
 
     /// <summary>The most chunks one upload had in flight at once (bounded by the upload limit).</summary>
     public int UploadChunksInFlightPeak { get; internal set; }
+
+    /// <summary>Transfer connections this node opened to its peers (a handshake each under a cluster key).</summary>
+    public long TransferConnectionsOpened { get; internal set; }
+
+    /// <summary>Transfer requests sent on an idle connection taken from the pool instead of a new one.</summary>
+    public long TransferConnectionsReused { get; internal set; }
+
+    /// <summary>
+    /// Reused connections found closed or reset by the peer before any reply (idle-closed, restarted): the request
+    /// was sent again on a new connection.
+    /// </summary>
+    public long TransferConnectionsStale { get; internal set; }
 }

@@ -95,20 +95,27 @@ internal sealed class AntiEntropy(IAntiEntropyContext node, TransferChannel chan
         }
     }
 
+    /// <summary>One round with <paramref name="peer"/>, on a reused transfer connection when one is idle.</summary>
     private async Task SyncWithAsync(NodeId peer)
     {
-        using var connection = await channel.ConnectAsync(peer);
-        await channel.WithTimeoutAsync(connection.SendAsync(new SyncRequest((ulong[])_bucketHashes.Clone())),
-            connection, "sync request");
-        var reply = await channel.WithTimeoutAsync(connection.ReceiveAsync<SyncReply>(), connection, "sync reply");
-        ApplyAll(reply.Manifests);
-        if (reply.Buckets.Length > 0)
+        await channel.ExchangeAsync(peer, async connection =>
         {
-            var buckets = reply.Buckets.Where(b => b is >= 0 and < SyncBuckets).Distinct().Take(SyncBucketsPerRoundMax);
-            await channel.WithTimeoutAsync(connection.SendAsync(new SyncPush(EncodeBuckets(buckets))), connection,
-                "sync push");
-        }
+            await channel.WithTimeoutAsync(connection.SendAsync(new SyncRequest((ulong[])_bucketHashes.Clone())),
+                connection, "sync request");
+            var reply = await channel.WithTimeoutAsync(connection.ReceiveAsync<SyncReply>(), connection,
+                "sync reply");
+            ApplyAll(reply.Manifests);
+            if (reply.Buckets.Length > 0)
+            {
+                var buckets = reply.Buckets.Where(b => b is >= 0 and < SyncBuckets).Distinct()
+                    .Take(SyncBucketsPerRoundMax);
+                await channel.WithTimeoutAsync(connection.SendAsync(new SyncPush(EncodeBuckets(buckets))),
+                    connection, "sync push");
+            }
 
+            connection.Finish();
+            return true;
+        });
         SyncRounds++;
     }
 

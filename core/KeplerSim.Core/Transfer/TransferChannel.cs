@@ -5,14 +5,86 @@ using KeplerSim.Core.Runtime;
 namespace KeplerSim.Core.Transfer;
 
 /// <summary>
-/// What both ends of the transfer protocol share: connecting to a peer, bounding every step by the transfer
-/// timeout, cutting chunk bytes into data frames, and telling the failures the world causes from bugs.
+/// What both ends of the transfer protocol share: connections to peers (reused through a
+/// <see cref="TransferConnectionPool"/>), bounding every step by the transfer timeout, cutting chunk bytes into data
+/// frames, and telling the failures the world causes from bugs.
 /// </summary>
-internal sealed class TransferChannel(NodeRuntime runtime, KeplerOptions options, Func<NodeId, NetAddress> addressOf)
+internal sealed class TransferChannel(NodeRuntime runtime, KeplerOptions options, NodeMetrics metrics,
+    Func<NodeId, NetAddress> addressOf)
 {
-    /// <summary>Opens a connection to <paramref name="node"/>'s transfer address, bounded by the timeout.</summary>
-    public Task<IStreamConnection> ConnectAsync(NodeId node) =>
-        WithTimeoutAsync(runtime.Streams.ConnectAsync(addressOf(node)), null, "connect to " + node);
+    private readonly TransferConnectionPool _pool = new(runtime.Clock);
+
+    /// <summary>Idle connections this node holds to its peers.</summary>
+    public int PooledConnections => _pool.Idle;
+
+    /// <summary>Idle connections this node holds to <paramref name="node"/>.</summary>
+    public int PooledConnectionsTo(NodeId node) => _pool.IdleTo(node);
+
+    /// <summary>
+    /// Runs one exchange with <paramref name="node"/> on an idle connection from the pool, or a new one. The
+    /// exchange calls <see cref="PooledConnection.Finish"/> once every frame of it was sent and received; only then
+    /// does the connection go back to the pool, else it is closed. When a reused connection fails before any reply
+    /// frame (its peer had closed or reset it: idle, restarted), the exchange runs once more on a new connection,
+    /// so every exchange must be idempotent (docs/PROTOCOL.md lists them). A timeout is not retried.
+    /// </summary>
+    public async Task<T> ExchangeAsync<T>(NodeId node, Func<PooledConnection, Task<T>> exchange)
+    {
+        ArgumentNullException.ThrowIfNull(exchange);
+        var address = addressOf(node);
+        if (_pool.Take(node, address) is { } pooled)
+        {
+            metrics.TransferConnectionsReused++;
+            try
+            {
+                return await LendAsync(pooled, reused: true, exchange);
+            }
+            catch (Exception e) when (!pooled.Answered && (e is StreamBrokenException
+                                                          || (e is ProtocolException && pooled.PeerClosed)))
+            {
+                metrics.TransferConnectionsStale++;
+                _pool.DiscardIdle(node);
+            }
+        }
+
+        return await LendAsync(await OpenAsync(node, address), reused: false, exchange);
+    }
+
+    /// <summary>Closes the pooled connections to a peer that died, left or restarted.</summary>
+    public void Drop(NodeId node) => _pool.Drop(node);
+
+    /// <summary>Closes every pooled connection (the node stops); none is pooled afterwards.</summary>
+    public void Close() => _pool.Close();
+
+    private async Task<PooledConnection> OpenAsync(NodeId node, NetAddress address)
+    {
+        var connection = await WithTimeoutAsync(runtime.Streams.ConnectAsync(address), null, "connect to " + node);
+        metrics.TransferConnectionsOpened++;
+        return _pool.Adopt(connection, node, address);
+    }
+
+    private async Task<T> LendAsync<T>(PooledConnection connection, bool reused,
+        Func<PooledConnection, Task<T>> exchange)
+    {
+        connection.Lend(reused);
+        var clean = false;
+        try
+        {
+            var result = await exchange(connection);
+            clean = connection.Finished;
+            return result;
+        }
+        finally
+        {
+            if (clean)
+            {
+                _pool.Return(connection);
+            }
+            else
+            {
+                connection.Dispose();
+            }
+        }
+    }
 
     /// <summary>The largest chunk segment one data frame carries.</summary>
     public int SegmentBytes() => Math.Min(FrameCodec.DataFrameBytesMax, runtime.Streams.MaxFrameBytes - 64);
@@ -73,6 +145,43 @@ internal sealed class TransferChannel(NodeRuntime runtime, KeplerOptions options
 
         cancel.Cancel();
         await task;
+    }
+
+    /// <summary>
+    /// Waits for the next request on a served connection for at most the served idle limit: null when the peer
+    /// closed it or it stayed idle that long (the caller closes it then).
+    /// </summary>
+    public async Task<ReadOnlyMemory<byte>?> NextRequestAsync(IStreamConnection connection)
+    {
+        using var cancel = new CancellationTokenSource();
+        var receive = connection.ReceiveAsync(cancel.Token);
+        if (receive.IsCompleted)
+        {
+            return await receive;
+        }
+
+        var limit = runtime.Buggify.Hit("transfer.short_idle")
+            ? TransferConnectionPool.ServedIdleMicrosecondsMax / 1000
+            : TransferConnectionPool.ServedIdleMicrosecondsMax;
+        using var stopIdle = new CancellationTokenSource();
+        var idle = runtime.Clock.DelayAsync(limit, stopIdle.Token);
+        if (await Task.WhenAny(receive, idle) == receive)
+        {
+            stopIdle.Cancel();
+            return await receive;
+        }
+
+        cancel.Cancel();
+        try
+        {
+            await receive;
+        }
+        catch (Exception e) when (e is OperationCanceledException || IsTransferFailure(e))
+        {
+            // The idle wait was cut short on purpose; the connection is closed next.
+        }
+
+        return null;
     }
 
     /// <summary>Observes an abandoned task's failure on the node's own thread (no unobserved exceptions).</summary>

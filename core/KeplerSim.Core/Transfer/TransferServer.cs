@@ -52,9 +52,10 @@ internal interface ITransferServerContext
 }
 
 /// <summary>
-/// The receiving side of the transfer protocol: one request per accepted connection (a chunk offered or fetched, a
-/// manifest pushed or asked for, an anti-entropy round, or a SWIM stream). A chunk is acknowledged
-/// (<see cref="StoreChunkReply"/> durable) only once its file is durable here.
+/// The receiving side of the transfer protocol: requests served one after another on each accepted connection (a
+/// chunk offered or fetched, a manifest pushed or asked for, an anti-entropy round), until the peer closes it, it
+/// stays idle for <see cref="TransferConnectionPool.ServedIdleMicrosecondsMax"/>, or a request fails; or one SWIM
+/// stream. A chunk is acknowledged (<see cref="StoreChunkReply"/> durable) only once its file is durable here.
 /// </summary>
 internal sealed class TransferServer(ITransferServerContext node, TransferChannel channel, NodeRuntime runtime,
     KeplerOptions options)
@@ -64,6 +65,9 @@ internal sealed class TransferServer(ITransferServerContext node, TransferChanne
 
     private const int RequestIdLengthMax = 256;
     private readonly SortedSet<string> _incoming = new(StringComparer.Ordinal);
+    private readonly SortedDictionary<long, IStreamConnection> _served = [];
+    private long _nextServed;
+    private bool _closed;
 
     /// <summary>Serves every connection peers open to this node, each as a supervised task.</summary>
     public void Listen() =>
@@ -73,14 +77,44 @@ internal sealed class TransferServer(ITransferServerContext node, TransferChanne
     /// <summary>Whether a peer is sending this node the chunk right now.</summary>
     public bool IsReceiving(string chunkId) => _incoming.Contains(chunkId);
 
-    /// <summary>Serves one accepted connection to its end; failures the world causes end it quietly.</summary>
+    /// <summary>
+    /// Reserves a local write of <paramref name="chunkId"/> made outside the transfer protocol (a read or scrub
+    /// repair): false when a peer is storing it here right now (that store writes and records the copy). While it
+    /// is reserved, peers' stores of it are answered "busy". Two writers of one chunk file raced their renames: the
+    /// second replaced a recorded, durable file by one not yet durable (chaos-swim-buggify seed 11, once transfer
+    /// connections were reused and a read repair's fetch came back sooner).
+    /// </summary>
+    public bool TryReserve(string chunkId) => _incoming.Add(chunkId);
+
+    /// <summary>Ends a reservation made by <see cref="TryReserve"/>.</summary>
+    public void Release(string chunkId) => _incoming.Remove(chunkId);
+
+    /// <summary>Closes every served connection (the node stops); later ones are closed at once.</summary>
+    public void Close()
+    {
+        _closed = true;
+        foreach (var connection in _served.Values.ToList())
+        {
+            connection.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Serves one accepted connection to its end: its first frame within the transfer timeout, each later request
+    /// within the idle limit. Failures the world causes end it quietly; a frame that breaks the protocol is counted
+    /// and ends it too (nothing it asked for half-way is applied).
+    /// </summary>
     public async Task ServeAsync(IStreamConnection connection)
     {
+        var id = _nextServed++;
+        _served.Add(id, connection);
         using (connection)
         {
             try
             {
-                var first = await channel.WithTimeoutAsync(connection.ReceiveAsync(), connection, "request");
+                var first = _closed
+                    ? null
+                    : await channel.WithTimeoutAsync(connection.ReceiveAsync(), connection, "request");
                 if (first is not { } bytes)
                 {
                     return;
@@ -92,7 +126,11 @@ internal sealed class TransferServer(ITransferServerContext node, TransferChanne
                     return;
                 }
 
-                await DispatchAsync(connection, FrameCodec.Decode(bytes));
+                while (!_closed && await DispatchAsync(connection, FrameCodec.Decode(bytes))
+                       && await channel.NextRequestAsync(connection) is { } next)
+                {
+                    bytes = next;
+                }
             }
             catch (Exception e) when (e is ProtocolException or InvalidManifestException)
             {
@@ -103,21 +141,43 @@ internal sealed class TransferServer(ITransferServerContext node, TransferChanne
             {
                 // The peer went away or stalled; it will retry.
             }
+            finally
+            {
+                _served.Remove(id);
+            }
         }
     }
 
-    private Task DispatchAsync(IStreamConnection connection, TransferFrame request) => request switch
+    /// <summary>Serves one request to its end; false when the connection must close after it.</summary>
+    private async Task<bool> DispatchAsync(IStreamConnection connection, TransferFrame request)
     {
-        StoreChunkRequest store => ServeStoreAsync(connection, store),
-        AbandonChunksRequest abandon => ServeAbandonAsync(connection, abandon),
-        FetchChunkRequest fetch => ServeFetchAsync(connection, fetch),
-        PutManifestRequest put => ServePutManifestAsync(connection, put),
-        GetManifestRequest get => ServeGetManifestAsync(connection, get),
-        SyncRequest sync => node.ServeSyncAsync(connection, sync),
-        _ => throw new ProtocolException($"unexpected first frame {request.GetType().Name}"),
-    };
+        switch (request)
+        {
+            case StoreChunkRequest store:
+                return await ServeStoreAsync(connection, store);
+            case AbandonChunksRequest abandon:
+                await ServeAbandonAsync(connection, abandon);
+                break;
+            case FetchChunkRequest fetch:
+                await ServeFetchAsync(connection, fetch);
+                break;
+            case PutManifestRequest put:
+                await ServePutManifestAsync(connection, put);
+                break;
+            case GetManifestRequest get:
+                await ServeGetManifestAsync(connection, get);
+                break;
+            case SyncRequest sync:
+                await node.ServeSyncAsync(connection, sync);
+                break;
+            default:
+                throw new ProtocolException($"unexpected request frame {request.GetType().Name}");
+        }
 
-    private async Task ServeStoreAsync(IStreamConnection connection, StoreChunkRequest request)
+        return true;
+    }
+
+    private async Task<bool> ServeStoreAsync(IStreamConnection connection, StoreChunkRequest request)
     {
         if (!ChunkStore.IsValidId(request.ChunkId) || request.SizeBytes is < 0 or > ChunkStore.ChunkSizeBytesMax
             || request.RequestId is { Length: 0 or > RequestIdLengthMax })
@@ -135,7 +195,7 @@ internal sealed class TransferServer(ITransferServerContext node, TransferChanne
             // Someone else is sending it (or we are saturated): the sender retries later and then finds it here.
             await connection.SendAsync(new StoreChunkReply(request.ChunkId, false, StoreChunkReply.Busy,
                 node.Membership?.Settings));
-            return;
+            return true;
         }
 
         _incoming.Add(request.ChunkId);
@@ -157,11 +217,14 @@ internal sealed class TransferServer(ITransferServerContext node, TransferChanne
 
             if (runtime.Buggify.Hit("transfer.drop_store_ack"))
             {
-                return; // The chunk is durable but the sender never hears so: it must retry, and we must be idempotent.
+                // The chunk is durable but the sender never hears so (the connection closes): it must retry, and we
+                // must be idempotent. On a reused connection that retry can be the sender's own at once.
+                return false;
             }
 
             await connection.SendAsync(new StoreChunkReply(request.ChunkId, error is null, error,
                 node.Membership?.Settings));
+            return true;
         }
         finally
         {

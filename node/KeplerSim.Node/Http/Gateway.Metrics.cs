@@ -104,6 +104,7 @@ internal sealed partial class Gateway
             metrics.ChunksRejected);
         Metrics.Counter("kepler_malformed_frames_total", "Frames that broke the protocol",
             metrics.MalformedFrames);
+        TransferMetrics(node);
         Metrics.Counter("kepler_writes_acknowledged_total", "Writes acknowledged", metrics.WritesAcknowledged);
         Metrics.Counter("kepler_writes_timed_out_total", "Writes that missed durability", metrics.WritesTimedOut);
         Metrics.Counter("kepler_reads_served_total", "Reads served", metrics.ReadsServed);
@@ -119,6 +120,23 @@ internal sealed partial class Gateway
         Metrics.Gauge("kepler_replication_lag_seconds",
             "Time to deliver the copies still queued at the current delivery rate (0 when none are queued)",
             node.QueueDepth == 0 || progress is null ? 0 : progress.EtaMicroseconds / 1e6);
+    }
+
+    /// <summary>Transfer connections opened, reused from the pool, found closed on reuse, and pooled now.</summary>
+    private void TransferMetrics(Core.Node.KeplerNode node)
+    {
+        var metrics = node.Metrics;
+        Metrics.Counter("kepler_transfer_connections_opened_total",
+            "Transfer connections opened to peers (each with a handshake under the cluster key)",
+            metrics.TransferConnectionsOpened);
+        Metrics.Counter("kepler_transfer_connections_reused_total",
+            "Transfer requests sent on an idle pooled connection instead of a new one",
+            metrics.TransferConnectionsReused);
+        Metrics.Counter("kepler_transfer_connections_stale_total",
+            "Pooled connections found closed by the peer before any reply (the request was sent again on a new one)",
+            metrics.TransferConnectionsStale);
+        Metrics.Gauge("kepler_transfer_connections_pooled", "Idle transfer connections kept for reuse",
+            node.PooledTransferConnections);
     }
 
     /// <summary>SWIM traffic by message kind and failure-detection counters (nothing without SWIM).</summary>

@@ -83,6 +83,35 @@ public sealed partial class SimNetwork
 
     internal void Forget(SimConnection connection) => _connections.Remove(connection.Id);
 
+    /// <summary>
+    /// Sees every stream frame as it is sent (connection id, sender, bytes): an on-path attacker in tests records
+    /// what it replays with <see cref="InjectFrame"/>. Null (the default) costs nothing.
+    /// </summary>
+    internal Action<long, SimNode, byte[]>? StreamTap { get; set; }
+
+    /// <summary>
+    /// Delivers <paramref name="frame"/> to <paramref name="to"/>'s end of open connection
+    /// <paramref name="connectionId"/> now, as if its peer had sent it (an on-path attacker); false when that
+    /// connection is no longer open.
+    /// </summary>
+    internal bool InjectFrame(long connectionId, SimNode to, byte[] frame)
+    {
+        if (!_connections.TryGetValue(connectionId, out var connection) || !connection.Involves(to))
+        {
+            return false;
+        }
+
+        var end = ReferenceEquals(connection.A, to) ? connection.Initiating : connection.Accepting;
+        _sim.Enqueue(_sim.Now, to, end.Epoch, () =>
+        {
+            if (!connection.Broken)
+            {
+                end.Accept(frame);
+            }
+        });
+        return true;
+    }
+
     internal void CountBytes(SimNode from, SimNode to, long bytes)
     {
         _streamBytes.TryGetValue((from.Index, to.Index), out var total);
@@ -206,6 +235,7 @@ internal sealed class SimConnection
             }
 
             var copy = frame.ToArray();
+            sim.Network.StreamTap?.Invoke(owner.Id, self, copy);
             var start = Math.Max(sim.Now, _busyUntil);
             _busyUntil = start + Math.Max(1, copy.Length * 1_000_000L / owner._bandwidth);
             _lastArrival = Math.Max(_lastArrival, _busyUntil + owner._latency);

@@ -30,6 +30,8 @@ public static partial class ProtocolRegistry
         var others = cluster.Membership == MembershipMode.Static ? cluster.NodeNames() : cluster.SeedNodes();
         var keys = context.Run.GetOrAdd(SimClusterKeys.RunStateKey, () => new SimClusterKeys(0, enabled: false));
         var options = context.Options with { ClusterKey = keys.KeyringOf(context.Runtime.Id.Value) };
-        return SimKeplerNode.Create(context.Runtime, options, cluster.Membership, others);
+        var node = SimKeplerNode.Create(context.Runtime, options, cluster.Membership, others);
+        context.Run.GetOrAdd(SimTransferCounts.RunStateKey, () => new SimTransferCounts()).Add(node.Metrics);
+        return node;
     }
 }

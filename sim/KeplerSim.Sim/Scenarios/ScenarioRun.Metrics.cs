@@ -1,4 +1,5 @@
 using KeplerSim.Sim.Invariants;
+using KeplerSim.Sim.KeplerFs;
 
 namespace KeplerSim.Sim.Scenarios;
 
@@ -25,6 +26,12 @@ internal sealed partial class ScenarioRun
         }
 
         foreach (var (name, value) in _counters)
+        {
+            m[name] = value;
+        }
+
+        foreach (var (name, value) in _runState.GetOrAdd(SimTransferCounts.RunStateKey, () => new SimTransferCounts())
+                     .Totals())
         {
             m[name] = value;
         }

@@ -1,0 +1,32 @@
+using KeplerSim.Core.Node;
+
+namespace KeplerSim.Sim.KeplerFs;
+
+/// <summary>
+/// The transfer connection counters of every KeplerFS node incarnation of one run (a crash discards a node's
+/// program, not what it counted): the report's <c>transfer.connections.*</c> metrics.
+/// </summary>
+public sealed class SimTransferCounts
+{
+    /// <summary>The key under which <see cref="Scenarios.ProtocolRunState"/> holds the counts.</summary>
+    public const string RunStateKey = "transfer-counts";
+
+    private readonly List<NodeMetrics> _incarnations = [];
+
+    /// <summary>Counts the incarnation whose counters are <paramref name="metrics"/> from now on.</summary>
+    public void Add(NodeMetrics metrics)
+    {
+        ArgumentNullException.ThrowIfNull(metrics);
+        _incarnations.Add(metrics);
+    }
+
+    /// <summary>The run's totals by metric name; empty when no KeplerFS node ran.</summary>
+    public IEnumerable<(string Name, long Value)> Totals() => _incarnations.Count == 0
+        ? []
+        :
+        [
+            ("transfer.connections.opened", _incarnations.Sum(m => m.TransferConnectionsOpened)),
+            ("transfer.connections.reused", _incarnations.Sum(m => m.TransferConnectionsReused)),
+            ("transfer.connections.stale", _incarnations.Sum(m => m.TransferConnectionsStale)),
+        ];
+}
