@@ -67,6 +67,10 @@ upload() { # url file -> seconds; a failed upload prints its status and body and
 # a first upload); a deployed node is long-running. Each fresh node or cluster therefore first takes a 128 MiB
 # upload and download that are not measured. (Without it, whichever durability ran first paid the three nodes'
 # warm-up: quorum first 68-79 MB/s, quorum second 107 MB/s.) BENCH_WARMUP=0 measures cold nodes.
+transfer_connections() { # opened|reused -> node 1's counter (kepler_transfer_connections_*_total) so far
+  curl -sf http://127.0.0.1:13001/metrics | awk -v m="kepler_transfer_connections_$1_total" '$1 == m {print int($2)}'
+}
+
 warm_up() { # base url
   if [ "${BENCH_WARMUP:-1}" = 1 ]; then
     head -c $((128 * 1024 * 1024)) /dev/urandom > "$dir/warm.bin"
@@ -130,6 +134,7 @@ for d in quorum all; do
   head -c "$bytes" /dev/urandom > "$dir/input.bin"
   measure_disk
   cpu_before=(); for p in "${pids[@]}"; do cpu_before+=("$(cpu_secs "$p")"); done
+  opened_before="$(transfer_connections opened)"; reused_before="$(transfer_connections reused)"
   if ! t="$(upload "http://127.0.0.1:13001/api/files/bench-$d.bin?durability=$d" "$dir/input.bin")"; then
     echo "$d: upload FAILED (see above)"
     continue
@@ -140,6 +145,8 @@ for d in quorum all; do
     cpu+=" b$((i + 1)) $(awk -v a="$(cpu_secs "${pids[$i]}")" -v b="${cpu_before[$i]}" 'BEGIN{printf "%.2f", a-b}') s"
   done
   echo "$d: node CPU during the upload:$cpu; load $(uptime | sed 's/.*load average: //')"
+  echo "$d: node 1's transfer connections during the upload: opened" \
+    "$(($(transfer_connections opened) - opened_before)), reused $(($(transfer_connections reused) - reused_before))"
   t="$(curl -sf -o /dev/null -w '%{time_total}' "http://127.0.0.1:13002/api/files/bench-$d.bin")"
   echo "$d: download from node 2 $(mbps "$bytes" "$t") MB/s (its own copy: RF=3 on 3 nodes)"
 done

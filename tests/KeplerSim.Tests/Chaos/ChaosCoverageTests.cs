@@ -54,12 +54,13 @@ public sealed class ChaosCoverageTests(ITestOutputHelper output)
     /// Every kind of generated step reaches the scenario file that runs, with its parameters: the YAML a case is run
     /// from is parsed back and its steps counted. Pins a generator bug: re-numbering the timeline copied steps field
     /// by field and dropped <c>ClusterKey</c>, so the "outsider with an old key" variant never ran (it ran as an
-    /// outsider without a key); the new put-aborted and replication-factor steps are counted the same way.
+    /// outsider without a key); the new aborted put is counted the same way (replication-factor steps are
+    /// not generated yet: docs/CHAOS.md).
     /// </summary>
     [Fact]
     public void Every_generated_step_kind_reaches_the_scenario_with_its_parameters()
     {
-        var (oldKey, aborted, factor, cases) = (0, 0, 0, 300);
+        var (oldKey, aborted, cases) = (0, 0, 300);
         for (var i = 0; i < cases; i++)
         {
             var chaosCase = ChaosGen.Case.Generate(new PCG(7, (ulong)i + 1), null, out _);
@@ -67,11 +68,9 @@ public sealed class ChaosCoverageTests(ITestOutputHelper output)
             oldKey += steps.Count(s => s.Kind == KeplerSim.Sim.Scenarios.StepKind.Outsider && s.ClusterKey is ["old"]);
             aborted += steps.Count(s => s.Kind == KeplerSim.Sim.Scenarios.StepKind.Put && s.AbortAfter is { Bytes: > 0 } a
                 && a.Bytes < s.Size.Bytes);
-            factor += steps.Count(s => s.Kind == KeplerSim.Sim.Scenarios.StepKind.ReplicationFactor && s.Factor >= 1);
         }
 
-        output.WriteLine($"in {cases} cases: outsider with an old key {oldKey}, aborted puts {aborted}, " +
-            $"replication factor changes {factor}");
+        output.WriteLine($"in {cases} cases: outsider with an old key {oldKey}, aborted puts {aborted}");
         Assert.True(oldKey > 0, "no generated outsider step attacks with an old key");
         Assert.True(aborted > 0, "no generated put is aborted half way");
     }

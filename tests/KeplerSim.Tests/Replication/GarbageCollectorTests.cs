@@ -17,19 +17,22 @@ public sealed class GarbageCollectorTests
     private const int C = KeplerCluster.ChunkSize;
     private const long Second = SimHarness.Second;
 
+    /// <summary>Small chunks, a fast write timeout and anti-entropy, and a gc that runs every 2 s after 20 s.</summary>
+    private static readonly KeplerOptions Collecting = new()
+    {
+        ChunkSizeBytes = C,
+        WriteTimeoutMicroseconds = 5 * Second,
+        AntiEntropyIntervalMicroseconds = Second,
+        GcGraceMicroseconds = 20 * Second,
+        GcIntervalMicroseconds = 2 * Second,
+    };
+
     [Fact]
     public void Each_node_counts_exactly_the_copies_it_collected_and_keeps_no_row_for_them()
     {
         // Kills in GarbageCollector.cs: "Collected++" removed or as "--"; in KeplerNode.Orphans.cs (where the
         // collector's row deletion moved): "Meta.DeleteChunk(id)" removed (the file went, the row stayed).
-        var options = new KeplerOptions
-        {
-            ChunkSizeBytes = C,
-            WriteTimeoutMicroseconds = 5 * Second,
-            AntiEntropyIntervalMicroseconds = Second,
-            GcGraceMicroseconds = 20 * Second,
-            GcIntervalMicroseconds = 2 * Second,
-        };
+        var options = Collecting;
         using var cluster = KeplerCluster.Create(3, seed: 98, options);
         cluster.Put(0, "g", KeplerCluster.Bytes(4 * C, 1), Durability.All);
         var old = cluster.ChunksOf(0, "g").ToList();
@@ -53,16 +56,7 @@ public sealed class GarbageCollectorTests
         // "f.ChunkId == chunkId" as "!=" (any other delivery in flight held off every collection). n3 is cut off,
         // so n1 always has deliveries to it in flight (4 slots, 8 entries failing after a 1 s connect timeout and
         // retried 0.1-0.2 s later); the superseded chunks, delivered everywhere before the cut, must still go.
-        var options = new KeplerOptions
-        {
-            ChunkSizeBytes = C,
-            WriteTimeoutMicroseconds = 5 * Second,
-            AntiEntropyIntervalMicroseconds = Second,
-            GcGraceMicroseconds = 20 * Second,
-            GcIntervalMicroseconds = 2 * Second,
-            RetryBaseMicroseconds = 100_000,
-            RetryMaxMicroseconds = 200_000,
-        };
+        var options = Collecting with { RetryBaseMicroseconds = 100_000, RetryMaxMicroseconds = 200_000 };
         // Static members: n3 stays an owner (and a target) while cut off.
         using var cluster = KeplerCluster.Create(3, seed: 99, options, membership: MembershipMode.Static);
         var n1 = cluster.Nodes[0];
