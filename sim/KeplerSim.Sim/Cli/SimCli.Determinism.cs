@@ -75,6 +75,11 @@ public static partial class SimCli
             throw new ScenarioException($"{path}: protocol {scenario.Cluster.Protocol} is not available yet");
         }
 
+        if (plant is not null && !scenario.Cluster.NodeNames().Contains(plant.Node, StringComparer.Ordinal))
+        {
+            throw new ScenarioException($"plant {plant}: the scenario has no node '{plant.Node}'");
+        }
+
         var directory = keep?.FullName ?? Directory.CreateTempSubdirectory("kepler-determinism-").FullName;
         Directory.CreateDirectory(directory);
         var traceA = Path.Combine(directory, $"{scenario.Name}-{seed}.a.trace.jsonl");
@@ -116,7 +121,7 @@ public static partial class SimCli
         }
         else
         {
-            output.WriteLine($"traces:       {traceA} {traceB}");
+            output.WriteLine($"kept:         {traceA} {traceB}");
         }
 
         output.WriteLine($"result:       {(divergence is null ? "DETERMINISTIC" : "NOT DETERMINISTIC")}");
