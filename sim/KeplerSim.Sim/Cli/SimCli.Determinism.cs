@@ -25,7 +25,7 @@ public static partial class SimCli
                 return divergence is null ? ExitPass : ExitFailed;
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Text.Json.JsonException
-                or ArgumentException or KeyNotFoundException)
+                or ArgumentException or KeyNotFoundException or InvalidOperationException or FormatException)
             {
                 parse.InvocationConfiguration.Error.WriteLine($"error: not a readable trace: {e.Message}");
                 return ExitBadInput;

@@ -83,6 +83,11 @@ public static partial class SimCli
             }
         }
 
+        foreach (var destination in new[] { request.Results, request.JUnit }.OfType<FileInfo>())
+        {
+            destination.Directory?.Create(); // A pod's fresh volume, a new results directory.
+        }
+
         var wall = Stopwatch.StartNew();
         var cpuAtStart = Process.GetCurrentProcess().TotalProcessorTime;
         using var writer = request.Results is { } path ? new SwarmResultsWriter(path.CreateText()) : null;

@@ -91,6 +91,11 @@ public sealed class DeterminismCheckTests
 
             var bad = SimCliInProcess.Run("diff-trace", a, Path.Combine(directory, "none.jsonl"));
             Assert.True(bad.ExitCode == SimCli.ExitBadInput, bad.Output);
+            var wrong = Path.Combine(directory, "wrong.jsonl");
+            System.IO.File.WriteAllText(wrong, "{\"t\":\"soon\",\"node\":\"n1\",\"kind\":\"TimerFired\"}\n");
+            var typed = SimCliInProcess.Run("diff-trace", a, wrong);
+            Assert.True(typed.ExitCode == SimCli.ExitBadInput, typed.Output);
+            Assert.Contains("not a readable trace", typed.Output, StringComparison.Ordinal);
         }
         finally
         {

@@ -99,7 +99,7 @@ public sealed class SwarmShardTests
             var scenarios = Directory.CreateDirectory(Path.Combine(directory, "scenarios")).FullName;
             File.WriteAllText(Path.Combine(scenarios, "broken.yaml"), Failing);
             File.WriteAllText(Path.Combine(scenarios, "ok.yaml"), Passing);
-            var results = Directory.CreateDirectory(Path.Combine(directory, "results")).FullName;
+            var results = Path.Combine(directory, "results"); // Created by swarm, as on a pod's fresh volume.
             for (var k = 0; k < 2; k++)
             {
                 var (exit, output) = SimCliInProcess.Run("swarm", scenarios, "--seeds", "3", "--jobs", "2",
