@@ -128,6 +128,8 @@ public sealed class DeterminismCheckTests
             System.IO.File.Delete(path);
         }
 
+        Directory.Delete(Path.GetDirectoryName(Repo.Field(planted.Output, "kept").Split(' ')[0])!);
+
         var unknown = SimCliInProcess.Run("check-determinism", File, "--plant-nondeterminism", "n99@2s");
         Assert.True(unknown.ExitCode == SimCli.ExitBadInput, unknown.Output);
         Assert.Contains("no node 'n99'", unknown.Output, StringComparison.Ordinal);
