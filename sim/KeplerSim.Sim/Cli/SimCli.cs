@@ -1,12 +1,12 @@
 using System.CommandLine;
-using System.Diagnostics;
-using System.Globalization;
 using KeplerSim.Sim.Scenarios;
 
 namespace KeplerSim.Sim.Cli;
 
-/// <summary>The <c>kepler-sim</c> command line: run, replay, swarm, check.</summary>
-public static class SimCli
+/// <summary>
+/// The <c>kepler-sim</c> command line: run, replay, swarm, merge, check, diff-trace, check-determinism.
+/// </summary>
+public static partial class SimCli
 {
     /// <summary>Exit code of a passing run.</summary>
     public const int ExitPass = 0;
@@ -27,7 +27,10 @@ public static class SimCli
         root.Subcommands.Add(BuildRun(replay: false));
         root.Subcommands.Add(BuildRun(replay: true));
         root.Subcommands.Add(BuildSwarm());
+        root.Subcommands.Add(BuildMerge());
         root.Subcommands.Add(BuildCheck());
+        root.Subcommands.Add(BuildDiffTrace());
+        root.Subcommands.Add(BuildCheckDeterminism());
         return root;
     }
 
@@ -79,102 +82,6 @@ public static class SimCli
             }
         });
         return command;
-    }
-
-    private static Command BuildSwarm()
-    {
-        var target = new Argument<FileSystemInfo>("scenarios")
-        {
-            Description = "A scenario file or a directory of them",
-        };
-        var seeds = new Option<int>("--seeds", "-n") { Description = "Seeds per scenario", Required = true };
-        seeds.Validators.Add(r =>
-        {
-            if (r.GetValueOrDefault<int>() is < 1 or > SwarmSeedsMax)
-            {
-                r.AddError($"--seeds must be 1..{SwarmSeedsMax}");
-            }
-        });
-        var jobs = new Option<int>("--jobs", "-j") { Description = "Seeds run in parallel",
-            DefaultValueFactory = _ => 1 };
-        jobs.Validators.Add(r =>
-        {
-            if (r.GetValueOrDefault<int>() is < 1 or > 256)
-            {
-                r.AddError("--jobs must be 1..256");
-            }
-        });
-        var first = new Option<ulong>("--first-seed") { Description = "First seed", DefaultValueFactory = _ => 1 };
-        var swarm = new Command("swarm", "Run many seeds, each with its own fault profile; list failing seeds")
-        {
-            target, seeds, jobs, first,
-        };
-        swarm.SetAction(parse => RunSwarm(parse, parse.GetRequiredValue(target), parse.GetValue(seeds),
-            parse.GetValue(jobs), parse.GetValue(first)));
-        return swarm;
-    }
-
-    private static int RunSwarm(ParseResult parse, FileSystemInfo target, int seeds, int jobs, ulong first)
-    {
-        var output = parse.InvocationConfiguration.Output;
-        var error = parse.InvocationConfiguration.Error;
-        var files = new List<string>();
-        var skipped = new List<string>();
-        foreach (var file in ScenarioFiles(target))
-        {
-            try
-            {
-                var scenario = ScenarioLoader.LoadFile(file);
-                (ProtocolRegistry.Find(scenario.Cluster.Protocol) is null ? skipped : files).Add(file);
-            }
-            catch (ScenarioException e)
-            {
-                error.WriteLine($"error: {e.Message}");
-                return ExitBadInput;
-            }
-        }
-
-        var wall = Stopwatch.StartNew();
-        var total = files.Count * seeds;
-        var live = ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected;
-        var gate = new Lock();
-        var outcomes = SwarmRunner.Run(files, first, seeds, jobs, live ? (done, failed) =>
-        {
-            lock (gate)
-            {
-                output.Write(SwarmRunner.ProgressBar(done, total, failed, wall));
-            }
-        } : null);
-        if (live)
-        {
-            output.WriteLine();
-        }
-
-        PrintSwarmSummary(output, outcomes, skipped, seeds, jobs, first, wall.Elapsed.TotalSeconds);
-        return outcomes.All(o => o.Passed) ? ExitPass : ExitFailed;
-    }
-
-    private static void PrintSwarmSummary(TextWriter output, IReadOnlyList<SwarmOutcome> outcomes,
-        IReadOnlyList<string> skipped, int seeds, int jobs, ulong first, double wallSeconds)
-    {
-        var inv = CultureInfo.InvariantCulture;
-        var failures = outcomes.Where(o => !o.Passed).ToList();
-        output.WriteLine($"swarm:        {outcomes.Count} runs: {outcomes.Select(o => o.File).Distinct().Count()} " +
-            $"scenario(s) x seeds {first}..{first + (ulong)seeds - 1}, {jobs} job(s)");
-        output.WriteLine($"passed:       {outcomes.Count - failures.Count}");
-        output.WriteLine($"failed:       {failures.Count}");
-        foreach (var file in skipped)
-        {
-            output.WriteLine($"skipped:      {file} (its protocol is not available yet)");
-        }
-
-        output.WriteLine(string.Create(inv, $"wall time:    {wallSeconds:F2} s " +
-            $"({outcomes.Count / Math.Max(wallSeconds / 60, 1e-9):F0} seeds/min)"));
-        foreach (var failure in failures)
-        {
-            output.WriteLine($"FAIL {failure.File} seed {failure.Seed}: {failure.Failure}");
-            output.WriteLine($"  replay: {failure.Replay}");
-        }
     }
 
     private static Command BuildCheck()

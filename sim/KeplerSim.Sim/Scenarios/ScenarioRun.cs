@@ -149,6 +149,7 @@ internal sealed partial class ScenarioRun : IDisposable
 
         _sim.Schedule(_scenario.Expect.CheckInterval.Microseconds, SafetyTick);
         _chaos = new FaultInjector(_sim, _scenario.Chaos.ToOptions());
+        PlantNondeterminism();
     }
 
     private void SafetyTick()

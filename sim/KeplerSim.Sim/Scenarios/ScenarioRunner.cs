@@ -75,13 +75,15 @@ public static class ScenarioRunner
     /// <summary>
     /// Runs <paramref name="scenario"/> with <paramref name="seed"/>, tracing to the optional stream. Throws
     /// <see cref="ScenarioException"/> when the scenario's protocol is not available. <paramref name="plant"/> is
-    /// a test hook: a failure planted in a background task (see <see cref="Kernel.PlantedFailure"/>).
+    /// a test hook: a failure planted in a background task (see <see cref="Kernel.PlantedFailure"/>);
+    /// <paramref name="nondeterminism"/> another: an extra random draw (see <see cref="PlantedNondeterminism"/>).
     /// </summary>
     public static RunResult Run(Scenario scenario, ulong seed, Stream? traceJsonLines = null,
-        IReadOnlyList<string>? swarmChoices = null, Kernel.PlantedFailure? plant = null)
+        IReadOnlyList<string>? swarmChoices = null, Kernel.PlantedFailure? plant = null,
+        PlantedNondeterminism? nondeterminism = null)
     {
         ArgumentNullException.ThrowIfNull(scenario);
-        using var run = new ScenarioRun(scenario, seed, traceJsonLines, plant);
+        using var run = new ScenarioRun(scenario, seed, traceJsonLines, plant) { Nondeterminism = nondeterminism };
         return run.Execute(swarmChoices);
     }
 }
