@@ -38,6 +38,8 @@ public sealed partial class RealNode(RealNodeSpec spec, string binary, IReadOnly
     private const int SignalStop = 19;
     private const int SignalCont = 18;
     private readonly ConcurrentQueue<string> _output = new();
+    private readonly Lock _logGate = new();
+    private StreamWriter? _log;
     private Process? _process;
 
     /// <summary>Ports, address, data directory.</summary>
@@ -56,7 +58,8 @@ public sealed partial class RealNode(RealNodeSpec spec, string binary, IReadOnly
     public int? Pid => Running ? _process!.Id : null;
 
     /// <summary>The last lines it wrote (stdout and stderr), for failure messages.</summary>
-    public string Tail(int lines = 5) => string.Join(" | ", _output.TakeLast(lines));
+    public string Tail(int lines = 5) => $"see {spec.DataDir}.log; last lines: " +
+        string.Join(" | ", _output.Where(l => !l.StartsWith("   at ", StringComparison.Ordinal)).TakeLast(lines));
 
     /// <summary>Starts the process and waits (bounded) for <c>/ready</c>; throws saying why it is not ready.</summary>
     public async Task StartAsync(HttpClient http, TimeSpan timeout, CancellationToken cancel)
@@ -68,6 +71,12 @@ public sealed partial class RealNode(RealNodeSpec spec, string binary, IReadOnly
         }
 
         _process?.Dispose();
+        lock (_logGate)
+        {
+            // The node's output, every epoch appended: the run directory keeps it for a failed run.
+            _log ??= new StreamWriter(spec.DataDir + ".log", append: true) { AutoFlush = true };
+        }
+
         var process = NodeLauncher.Start(binary, env, ["serve"], netns: spec.Netns);
         _process = process;
         Epoch++;
@@ -113,6 +122,11 @@ public sealed partial class RealNode(RealNodeSpec spec, string binary, IReadOnly
         }
 
         _output.Enqueue(line);
+        lock (_logGate)
+        {
+            _log?.WriteLine(line);
+        }
+
         while (_output.Count > OutputLinesMax && _output.TryDequeue(out _))
         {
         }
@@ -195,5 +209,10 @@ public sealed partial class RealNode(RealNodeSpec spec, string binary, IReadOnly
     {
         Kill();
         _process?.Dispose();
+        lock (_logGate)
+        {
+            _log?.Dispose();
+            _log = null;
+        }
     }
 }

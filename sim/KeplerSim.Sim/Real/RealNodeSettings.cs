@@ -43,10 +43,7 @@ internal sealed class RealNodeSettings
         _common["REPLICATION_FACTOR"] = Text(cluster.ReplicationFactor);
         var chunkMb = Math.Max(1, (cluster.ChunkSize.Bytes + MebibyteBytes - 1) / MebibyteBytes);
         _common["CHUNK_SIZE_MB"] = Text(chunkMb);
-        if (chunkMb * MebibyteBytes != cluster.ChunkSize.Bytes)
-        {
-            Differences.Add($"chunk_size {cluster.ChunkSize}: a real node takes whole MiB (CHUNK_SIZE_MB {chunkMb})");
-        }
+        _common["KEPLER_TEST_OPTIONS"] = TestOptions(cluster.ToKeplerOptions());
 
         if (cluster.Swim.ProbeInterval is { } probe)
         {
@@ -89,16 +86,10 @@ internal sealed class RealNodeSettings
 
     private void NoteUnsettable()
     {
-        var k = _scenario.Cluster.Keplerfs;
         var swim = _scenario.Cluster.Swim;
         var unsettable = new (string Name, object? Value)[]
         {
-            ("virtual_nodes", k.VirtualNodes), ("transfer_timeout", k.TransferTimeout), ("retry_base", k.RetryBase),
-            ("retry_max", k.RetryMax), ("replication_poll", k.ReplicationPoll),
-            ("replication_concurrency", k.ReplicationConcurrency), ("bandwidth_cap_mbps", k.BandwidthCapMbps),
-            ("surplus_grace", k.SurplusGrace), ("repair_scan_interval", k.RepairScanInterval),
-            ("anti_entropy_interval", k.AntiEntropyInterval), ("gc_grace", k.GcGrace), ("gc_interval", k.GcInterval),
-            ("orphan_grace", k.OrphanGrace), ("scrub_pass", k.ScrubPass), ("swim.probe_timeout", swim.ProbeTimeout),
+            ("swim.probe_timeout", swim.ProbeTimeout),
             ("swim.indirect_checks", swim.IndirectChecks), ("swim.suspicion_multiplier", swim.SuspicionMultiplier),
             ("swim.gossip_interval", swim.GossipInterval), ("swim.push_pull_interval", swim.PushPullInterval),
             ("swim.join_retry_interval", swim.JoinRetryInterval),
@@ -112,6 +103,23 @@ internal sealed class RealNodeSettings
         {
             Differences.Add("chaos.buggify: a real node never buggifies");
         }
+    }
+
+    /// <summary>
+    /// KEPLER_TEST_OPTIONS (the node's test-only override, <c>NodeConfig.Test.cs</c>): every integer member of the
+    /// scenario's node options that differs from core's default, so a real node runs the file's
+    /// <c>cluster.keplerfs</c> knobs and chunk size as a simulated one does. The replication factor goes by
+    /// REPLICATION_FACTOR; SWIM timings are not integer members and only the probe interval has a variable.
+    /// </summary>
+    private static string TestOptions(Core.Node.KeplerOptions options)
+    {
+        var defaults = new Core.Node.KeplerOptions();
+        return string.Join(",", typeof(Core.Node.KeplerOptions).GetProperties()
+            .Where(p => p.CanWrite && (p.PropertyType == typeof(int) || p.PropertyType == typeof(long))
+                && p.Name != nameof(Core.Node.KeplerOptions.ReplicationFactor))
+            .Where(p => !Equals(p.GetValue(options), p.GetValue(defaults)))
+            .OrderBy(p => p.Name, StringComparer.Ordinal)
+            .Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.Name}={p.GetValue(options)}")));
     }
 
     /// <summary>The environment of the node <paramref name="self"/> among <paramref name="all"/>.</summary>

@@ -15,6 +15,9 @@ public sealed record RealOptions
     /// <summary>Keep the run directory afterwards (it is deleted on a pass otherwise).</summary>
     public bool KeepData { get; init; }
 
+    /// <summary>Keep the run directory of a failed run (default: yes, to look at; tests say no).</summary>
+    public bool KeepFailedData { get; init; } = true;
+
     /// <summary>How long a node may take to answer <c>/ready</c>.</summary>
     public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(30);
 

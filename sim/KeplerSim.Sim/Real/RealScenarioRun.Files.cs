@@ -65,7 +65,7 @@ internal sealed partial class RealScenarioRun
     {
         var (outcome, detail, version) = await SendAsync(op.Kind, op.Path, node, content, durability, abortAfter);
         // A request whose node was killed meanwhile never completes in the simulator: the crash orphans it.
-        if (outcome == "error" && node.Epoch != op.Epoch)
+        if (outcome == "error" && (node.Epoch != op.Epoch || !node.Running))
         {
             return;
         }

@@ -167,7 +167,7 @@ internal sealed partial class RealScenarioRun
 
             if (problems.Count > before && LostChunks(group.Key) is { } lost)
             {
-                problems.Add(lost);
+                problems.Insert(before, lost); // First: the cause, before the reads it broke.
             }
         }
 

@@ -110,7 +110,7 @@ internal sealed partial class RealScenarioRun : IAsyncDisposable
         {
             Scenario = _scenario.Name, File = _scenario.File, Protocol = _scenario.Cluster.Protocol,
             Nodes = _names.Count, Seed = _seed, TraceHash = "none (real mode)", TraceRecords = 0, EventsExecuted = 0,
-            VirtualMicroseconds = Now, WallSeconds = wall.Elapsed.TotalSeconds, FaultCounts = Faults(),
+            VirtualMicroseconds = Now, WallSeconds = wall.Elapsed.TotalSeconds, FaultCounts = new SortedDictionary<string, int>(StringComparer.Ordinal),
             Timeline = _timeline, TimelineOmitted = _timelineOmitted,
             Expectations = [.. _notApplicable, .. _expectations], Metrics = metrics, Storage = StorageLines(),
             RealMode = Mode(),
@@ -150,6 +150,7 @@ internal sealed partial class RealScenarioRun : IAsyncDisposable
             _notApplicable.Add(new Expectation("real-mode setting", ExpectationStatus.NotApplicable, note));
         }
 
+        NoteNetworkAndChaos();
         foreach (var spec in specs)
         {
             _nodes[spec.Name] = new RealNode(spec, _options.Binary, settings.Environment(spec, specs));
@@ -221,12 +222,31 @@ internal sealed partial class RealScenarioRun : IAsyncDisposable
         }
     }
 
-    private SortedDictionary<string, int> Faults()
+    /// <summary>The file's network profile on every link (netem), or a difference saying why not; the random
+    /// fault injector (<c>chaos</c>) has no real counterpart.</summary>
+    private void NoteNetworkAndChaos()
     {
-        lock (_gate)
+        var why = _lab is null ? $"this run is on loopback ({_labUnavailable})" : _lab.NetemUnavailable;
+        if (why is null)
         {
-            return new SortedDictionary<string, int>(_counters.Where(kv => kv.Key.StartsWith("faults.",
-                StringComparison.Ordinal)).ToDictionary(kv => kv.Key[7..], kv => (int)kv.Value), StringComparer.Ordinal);
+            for (var i = 0; i < _names.Count; i++)
+            {
+                _lab!.Shape(i, NetemArguments(_scenario.Network));
+            }
+        }
+        else
+        {
+            var n = _scenario.Network;
+            _notApplicable.Add(new Expectation("real-mode setting", ExpectationStatus.NotApplicable,
+                $"network profile (latency {n.LatencyMin}..{n.LatencyMax}, loss {n.Loss}, bandwidth " +
+                $"{n.BandwidthMbps} Mbps) not applied: {why}; links are the host's"));
+        }
+
+        var c = _scenario.Chaos;
+        if (c.CrashRate + c.PauseRate + c.PartitionRate + c.ClockJumpRate + c.CorruptionRate > 0)
+        {
+            _notApplicable.Add(new Expectation("real-mode setting", ExpectationStatus.NotApplicable,
+                "chaos rates: real mode runs no random fault injector, only the timeline's faults"));
         }
     }
 
@@ -264,7 +284,7 @@ internal sealed partial class RealScenarioRun : IAsyncDisposable
         _http.Dispose();
         _cancel.Dispose();
         var passed = _expectations.All(e => e.Status != ExpectationStatus.Fail);
-        if (passed && !_options.KeepData && Directory.Exists(RunDirectory))
+        if ((passed || !_options.KeepFailedData) && !_options.KeepData && Directory.Exists(RunDirectory))
         {
             Directory.Delete(RunDirectory, recursive: true);
         }
