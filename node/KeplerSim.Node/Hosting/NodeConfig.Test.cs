@@ -20,15 +20,18 @@ public sealed partial record NodeConfig
     private static List<KeyValuePair<string, long>> ParseTestOptions(string? text)
     {
         var result = new List<KeyValuePair<string, long>>();
-        foreach (var item in (text ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        const StringSplitOptions Options = StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries;
+        foreach (var item in (text ?? "").Split(',', Options))
         {
             var parts = item.Split('=', 2);
             if (parts.Length != 2 || Settable(parts[0]) is null
                 || !long.TryParse(parts[1], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value)
-                || value < 0)
+                || value < 0
+                || (Settable(parts[0])!.PropertyType == typeof(int) && value > int.MaxValue))
             {
-                throw new ConfigException("KEPLER_TEST_OPTIONS", $"'{item}' is invalid: expected Name=value with Name " +
-                    "an integer member of KeplerOptions (e.g. SurplusGraceMicroseconds) and value >= 0");
+                throw new ConfigException("KEPLER_TEST_OPTIONS", $"'{item}' is invalid: expected Name=value with " +
+                    "Name an integer member of KeplerOptions (e.g. SurplusGraceMicroseconds) and value >= 0 " +
+                    "within its type");
             }
 
             result.Add(new(parts[0], value));

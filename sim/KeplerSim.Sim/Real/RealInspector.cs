@@ -18,6 +18,9 @@ internal sealed class RealInspector(AtRestKey? atRestKey)
     private readonly Dictionary<string, (long Length, DateTime Written, bool Matches)> _verified =
         new(StringComparer.Ordinal);
 
+    // wait_until polls run beside the timeline's safety checks.
+    private readonly Lock _gate = new();
+
     /// <summary>A chunk file: its path, the id its name claims, whether its content hashes to the id.</summary>
     public readonly record struct ChunkFile(string Path, string Id, bool Matches);
 
@@ -51,16 +54,23 @@ internal sealed class RealInspector(AtRestKey? atRestKey)
         try
         {
             var info = new FileInfo(path);
-            if (_verified.TryGetValue(path, out var cached) && cached.Length == info.Length
-                && cached.Written == info.LastWriteTimeUtc)
+            lock (_gate)
             {
-                return cached.Matches;
+                if (_verified.TryGetValue(path, out var cached) && cached.Length == info.Length
+                    && cached.Written == info.LastWriteTimeUtc)
+                {
+                    return cached.Matches;
+                }
             }
 
             var data = File.ReadAllBytes(path);
             var matches = ChunkStore.IdOfFile(data, atRestKey, id) == id
                 && path == Path.Combine(dataDir, ChunkStore.PathOf(id));
-            _verified[path] = (info.Length, info.LastWriteTimeUtc, matches);
+            lock (_gate)
+            {
+                _verified[path] = (info.Length, info.LastWriteTimeUtc, matches);
+            }
+
             return matches;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -70,7 +80,13 @@ internal sealed class RealInspector(AtRestKey? atRestKey)
     }
 
     /// <summary>Forgets a file's verification (a fault touched it).</summary>
-    public void Invalidate(string path) => _verified.Remove(path);
+    public void Invalidate(string path)
+    {
+        lock (_gate)
+        {
+            _verified.Remove(path);
+        }
+    }
 
     /// <summary>
     /// Runs a read-only query on the node's metadata; default when it is missing, locked or not KeplerFS's (the

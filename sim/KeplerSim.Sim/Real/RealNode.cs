@@ -29,7 +29,7 @@ public sealed record RealNodeSpec(string Name, string Address, int HttpPort, int
 /// One kepler-node process of a real-mode run: started, signalled, killed. Each start is a new epoch, as a
 /// simulated node's restart is. Disposing kills it (-9) if it still runs.
 /// </summary>
-public sealed partial class RealNode(RealNodeSpec spec, string binary, IReadOnlyDictionary<string, string?> env)
+public sealed partial class RealNode(RealNodeSpec spec, string binary, Dictionary<string, string?> env)
     : IDisposable
 {
     private const int OutputLinesMax = 200;
@@ -47,6 +47,12 @@ public sealed partial class RealNode(RealNodeSpec spec, string binary, IReadOnly
 
     /// <summary>Starts so far (0: never started).</summary>
     public int Epoch { get; private set; }
+
+    /// <summary>Changes one setting for the next start (a restart with other cluster keys).</summary>
+    public void Set(string variable, string? value) => env[variable] = value;
+
+    /// <summary>SIGKILLs sent so far (a start they interrupt is no failure of the node).</summary>
+    public int Kills { get; private set; }
 
     /// <summary>Whether a SIGSTOP holds it.</summary>
     public bool Paused { get; private set; }
@@ -103,7 +109,8 @@ public sealed partial class RealNode(RealNodeSpec spec, string binary, IReadOnly
                     return;
                 }
             }
-            catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !cancel.IsCancellationRequested)
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException
+                && !cancel.IsCancellationRequested)
             {
                 // Not listening yet.
             }
@@ -137,6 +144,7 @@ public sealed partial class RealNode(RealNodeSpec spec, string binary, IReadOnly
     {
         if (_process is { HasExited: false } process)
         {
+            Kills++;
             Send(SignalCont); // A stopped process dies of SIGKILL too, but its children may not: be explicit.
             process.Kill(entireProcessTree: true);
             process.WaitForExit(10_000);

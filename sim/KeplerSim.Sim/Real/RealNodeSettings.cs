@@ -63,8 +63,7 @@ internal sealed class RealNodeSettings
 
         if (cluster.ClusterKey)
         {
-            _common["CLUSTER_KEY"] = Convert.ToBase64String(new SimClusterKeys(seed, true)
-                .Secret(SimClusterKeys.DefaultKeyName));
+            _common["CLUSTER_KEY"] = ClusterKey(seed, [SimClusterKeys.DefaultKeyName]);
         }
         else if (namespaces)
         {
@@ -79,6 +78,13 @@ internal sealed class RealNodeSettings
         _common["LOG_LEVEL"] = "warning";
         _common["LOG_FORMAT"] = "json";
         NoteUnsettable();
+    }
+
+    /// <summary>CLUSTER_KEY for the named keys (primary first): the simulator's secrets of the run's seed.</summary>
+    public static string ClusterKey(ulong seed, IEnumerable<string> names)
+    {
+        var keys = new SimClusterKeys(seed, true);
+        return string.Join(",", names.Select(n => Convert.ToBase64String(keys.Secret(n))));
     }
 
     /// <summary>Knobs of the file a real node cannot take, each with what the node runs instead.</summary>

@@ -117,7 +117,8 @@ internal sealed partial class RealScenarioRun
             var body = await response.Content.ReadAsStringAsync(Token);
             var code = TryCode(body);
             // The simulator names the exception; the node answers its code (503 durability_not_met).
-            var name = code == "durability_not_met" ? nameof(DurabilityNotMetException) : $"HTTP {(int)response.StatusCode}";
+            var name = code == "durability_not_met" ? nameof(DurabilityNotMetException)
+                : $"HTTP {(int)response.StatusCode}";
             return ("error", $"{name}: {code ?? body}", null);
         }
 

@@ -15,8 +15,9 @@ internal sealed partial class RealScenarioRun
     private IEnumerable<string> Declared(InvariantPhase phase) => Invariants.Where(name =>
         InvariantCatalog.Get(name) is var info && info.Phase == phase && NotApplicable(name) is null);
 
-    private static string? NotApplicable(string name) => InvariantCatalog.NotApplicableReason(InvariantCatalog.Get(name),
-        ProtocolRegistry.CapabilitiesOf("keplerfs"), "keplerfs") ?? RealNotApplicable(name);
+    private static string? NotApplicable(string name) =>
+        InvariantCatalog.NotApplicableReason(InvariantCatalog.Get(name), ProtocolRegistry.CapabilitiesOf("keplerfs"),
+            "keplerfs") ?? RealNotApplicable(name);
 
     private async Task SafetyTickAsync()
     {
@@ -224,6 +225,7 @@ internal sealed partial class RealScenarioRun
 
     private static string Describe(AllowedRead rule) =>
         string.Join(" or ", rule.Hashes.Select(h => "sha256 " + h[..12]).Concat(rule.NotFoundAllowed
-            ? ["not_found"] : [])) + $" (last acknowledged: {rule.LastAcknowledged.Kind.ToString().ToLowerInvariant()} " +
+            ? ["not_found"] : []))
+        + $" (last acknowledged: {rule.LastAcknowledged.Kind.ToString().ToLowerInvariant()} " +
         $"at {ScenarioRun.Seconds(rule.LastAcknowledged.IssuedAt)} on {rule.LastAcknowledged.Node})";
 }

@@ -34,7 +34,11 @@ internal sealed partial class RealScenarioRun
             case StepKind.Stop:
                 foreach (var node in step.Nodes.Select(Node))
                 {
-                    _stopped.Add(node.Spec.Name);
+                    lock (_gate)
+                    {
+                        _stopped.Add(node.Spec.Name);
+                    }
+
                     Track(node.TerminateAsync(StopTimeout));
                 }
 
@@ -54,6 +58,11 @@ internal sealed partial class RealScenarioRun
             case StepKind.Restart:
                 foreach (var node in step.Nodes.Select(Node))
                 {
+                    if (step.ClusterKey is { } keys)
+                    {
+                        node.Set("CLUSTER_KEY", RealNodeSettings.ClusterKey(_seed, keys));
+                    }
+
                     node.Kill();
                     Count("faults.restart");
                     StartInBackground(node, "restart");
@@ -139,8 +148,8 @@ internal sealed partial class RealScenarioRun
         StepKind.Clock => "a real node has no test-only clock offset: its clock is the host's",
         StepKind.Outsider => "the outsider attack runs processes without the cluster key inside the simulator's " +
             "network; real mode has no such attacker (tests/KeplerSim.Node.Tests/SecurityTests.cs covers it)",
-        StepKind.Restart when step.ClusterKey is not null =>
-            "restarting with other cluster keys (rotation) is not mapped to real nodes yet",
+        StepKind.Restart when step.ClusterKey is not null && !_scenario.Cluster.ClusterKey =>
+            "the cluster runs without a cluster key (cluster.cluster_key: false)",
         _ => null,
     };
 
@@ -211,7 +220,8 @@ internal sealed partial class RealScenarioRun
                     corrupted++;
                     _knownCorrupt.Add((node.Spec.Name, files[pick].Id));
                     _inspector.Invalidate(files[pick].Path);
-                    AddTimeline($"{node.Spec.Name}: corruption {Path.GetRelativePath(node.Spec.DataDir, files[pick].Path)}");
+                    var relative = Path.GetRelativePath(node.Spec.DataDir, files[pick].Path);
+                    AddTimeline($"{node.Spec.Name}: corruption {relative}");
                 }
 
                 files.RemoveAt(pick);
@@ -251,12 +261,17 @@ internal sealed partial class RealScenarioRun
 
     private void StartInBackground(RealNode node, string why)
     {
-        _stopped.Remove(node.Spec.Name);
+        lock (_gate)
+        {
+            _stopped.Remove(node.Spec.Name);
+        }
+
         Track(StartAsync(node, why));
     }
 
     private async Task StartAsync(RealNode node, string why)
     {
+        var kills = node.Kills;
         try
         {
             await node.StartAsync(_http, _options.StartTimeout, Token);
@@ -264,13 +279,20 @@ internal sealed partial class RealScenarioRun
         }
         catch (Exception e) when (e is InvalidOperationException or TimeoutException)
         {
+            if (node.Kills != kills)
+            {
+                // The timeline crashed it while it was still starting: the step's fault, not the node's.
+                AddTimeline($"{node.Spec.Name}: start ({why}) interrupted by a crash");
+                return;
+            }
+
             Fail($"{node.Spec.Name} {why}", e.Message);
         }
     }
 
     private Task RestartIfDown(RealNode node)
     {
-        if (!node.Running && !_stopped.Contains(node.Spec.Name))
+        if (!node.Running && Members.Contains(node))
         {
             StartInBackground(node, "restart after crash");
         }

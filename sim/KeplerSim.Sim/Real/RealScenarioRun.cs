@@ -110,7 +110,8 @@ internal sealed partial class RealScenarioRun : IAsyncDisposable
         {
             Scenario = _scenario.Name, File = _scenario.File, Protocol = _scenario.Cluster.Protocol,
             Nodes = _names.Count, Seed = _seed, TraceHash = "none (real mode)", TraceRecords = 0, EventsExecuted = 0,
-            VirtualMicroseconds = Now, WallSeconds = wall.Elapsed.TotalSeconds, FaultCounts = new SortedDictionary<string, int>(StringComparer.Ordinal),
+            VirtualMicroseconds = Now, WallSeconds = wall.Elapsed.TotalSeconds,
+            FaultCounts = new SortedDictionary<string, int>(StringComparer.Ordinal),
             Timeline = _timeline, TimelineOmitted = _timelineOmitted,
             Expectations = [.. _notApplicable, .. _expectations], Metrics = metrics, Storage = StorageLines(),
             RealMode = Mode(),
@@ -251,8 +252,17 @@ internal sealed partial class RealScenarioRun : IAsyncDisposable
     }
 
     /// <summary>Nodes that should be up: started at least once and not stopped.</summary>
-    private IReadOnlyList<RealNode> Members => _names.Select(n => _nodes[n])
-        .Where(n => n.Epoch > 0 && !_stopped.Contains(n.Spec.Name)).ToList();
+    private IReadOnlyList<RealNode> Members
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _names.Select(n => _nodes[n]).Where(n => n.Epoch > 0 && !_stopped.Contains(n.Spec.Name))
+                    .ToList();
+            }
+        }
+    }
 
     /// <summary>Members running and not paused.</summary>
     private IReadOnlyList<RealNode> Live => Members.Where(n => n.Running && !n.Paused).ToList();

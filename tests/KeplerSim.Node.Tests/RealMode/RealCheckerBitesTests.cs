@@ -4,7 +4,8 @@ using KeplerSim.Sim.Scenarios;
 
 namespace KeplerSim.Node.Tests.RealMode;
 
-/// <summary>The checkers bite in real mode: damage done to the real data directories out of band is found.</summary>
+/// <summary>The checkers bite in real mode: damage done to the real data directories out of band is found. Runs on
+/// loopback (<c>--loopback</c>: no namespaces, process faults only), the mode of a machine without root.</summary>
 public sealed class RealCheckerBitesTests
 {
     private const string File = """
@@ -48,9 +49,10 @@ public sealed class RealCheckerBitesTests
             }
 
             return Task.CompletedTask;
-        });
+        }, loopback: true);
 
         var report = RealModeRuns.Report(result);
+        Assert.True(result.RealMode?.StartsWith("real on loopback", StringComparison.Ordinal) == true, report);
         Assert.True(deleted.Count == 3, $"three copies deleted (RF 3), not {deleted.Count}\n{report}");
         var check = Assert.Single(result.Expectations, e => e.Name == InvariantCatalog.AcknowledgedWritesReadable);
         Assert.True(check.Status == ExpectationStatus.Fail, $"acknowledged_writes_readable must fail\n{report}");

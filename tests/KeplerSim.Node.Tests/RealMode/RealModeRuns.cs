@@ -25,13 +25,14 @@ internal static class RealModeRuns
     }
 
     public static Task<RunResult> RunAsync(Scenario scenario,
-        Func<IReadOnlyDictionary<string, string>, Task>? beforeFinalChecks = null) =>
+        Func<IReadOnlyDictionary<string, string>, Task>? beforeFinalChecks = null, bool loopback = false) =>
         RealRunner.RunAsync(scenario, scenario.Seed, new RealOptions
         {
             Binary = Nodes.NodeDll,
             RunsRoot = Path.Combine(Path.GetTempPath(), "kepler-node-tests", "real-mode"),
             BeforeFinalChecks = beforeFinalChecks,
             KeepFailedData = false,
+            Loopback = loopback,
         });
 
     /// <summary>
@@ -47,8 +48,8 @@ internal static class RealModeRuns
             var timing = e.Name.Contains("wait_until", StringComparison.Ordinal)
                 || e.Name.StartsWith("metric ", StringComparison.Ordinal);
             Assert.False(e.Status == ExpectationStatus.Fail && !timing, $"{e.Name} failed: {e.Detail}\n{report}");
-            Assert.False(e.Status == ExpectationStatus.NotApplicable && e.Detail.Length == 0, $"{e.Name} N/A without a " +
-                $"reason\n{report}");
+            Assert.False(e.Status == ExpectationStatus.NotApplicable && e.Detail.Length == 0,
+                $"{e.Name} N/A without a reason\n{report}");
         }
 
         Assert.Contains(result.Expectations, e => e.Name == InvariantCatalog.AcknowledgedWritesReadable
