@@ -16,6 +16,9 @@ public sealed class RealCrashMidReplicationTests
         RealModeRuns.AssertInvariantsHeld(result);
         Assert.True(result.Metrics.GetValueOrDefault("ops.put.ok") > 0, RealModeRuns.Report(result));
         Assert.Equal(1, result.Metrics.GetValueOrDefault("faults.crash"));
+        // The SIGKILL ended the process: the restart step started a new one (a second epoch).
+        Assert.True(result.Timeline.Any(t => t.Text == "n1: started (restart, epoch 2)"),
+            RealModeRuns.Report(result));
         // SIGKILL with a full queue, then a restart: the SQLite queue survived and drained.
         Assert.Contains(result.Expectations, e => e.Name == InvariantCatalog.QueuesEmpty
             && e.Status == ExpectationStatus.Pass);
