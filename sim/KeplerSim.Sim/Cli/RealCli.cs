@@ -7,6 +7,9 @@ namespace KeplerSim.Sim.Cli;
 /// <summary>The options of <c>kepler-sim run FILE --real</c> (docs/SCENARIOS.md, "Real mode").</summary>
 internal static class RealCli
 {
+    /// <summary>Exit code of a run interrupted by Ctrl-C or SIGTERM (128 + SIGINT).</summary>
+    public const int ExitInterrupted = 130;
+
     /// <summary><c>--real</c>.</summary>
     public static readonly Option<bool> Real = new("--real")
     {
@@ -42,7 +45,18 @@ internal static class RealCli
             Loopback = parse.GetValue(Loopback),
             KeepData = parse.GetValue(Keep),
         };
-        var result = RealRunner.RunAsync(scenario, seed, options).GetAwaiter().GetResult();
+        RunResult result;
+        try
+        {
+            result = RealRunner.RunAsync(scenario, seed, options).GetAwaiter().GetResult();
+        }
+        catch (OperationCanceledException)
+        {
+            parse.InvocationConfiguration.Error.WriteLine("interrupted: every node process, namespace and link of " +
+                "the run was removed");
+            return ExitInterrupted;
+        }
+
         if (json)
         {
             ReportPrinter.PrintJson(output, result);
