@@ -19,7 +19,7 @@ public sealed record RealOptions
     public bool KeepFailedData { get; init; } = true;
 
     /// <summary>How long a node may take to answer <c>/ready</c>.</summary>
-    public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(30);
+    public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
     /// <summary>
     /// A test hook run after the liveness phase converged and before the final checks (the run's data

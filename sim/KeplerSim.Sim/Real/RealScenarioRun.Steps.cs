@@ -286,7 +286,7 @@ internal sealed partial class RealScenarioRun
                 return;
             }
 
-            Fail($"{node.Spec.Name} {why}", e.Message);
+            Fail($"node start: {node.Spec.Name} ({why})", e.Message);
         }
     }
 

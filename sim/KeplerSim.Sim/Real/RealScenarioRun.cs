@@ -157,10 +157,34 @@ internal sealed partial class RealScenarioRun : IAsyncDisposable
             _nodes[spec.Name] = new RealNode(spec, _options.Binary, settings.Environment(spec, specs));
         }
 
-        await Task.WhenAll(_scenario.Cluster.InitialNodes().Select(n =>
-            _nodes[n].StartAsync(_http, _options.StartTimeout, Token)));
+        var initial = _scenario.Cluster.InitialNodes();
+        await Task.WhenAll(initial.Select(n => _nodes[n].StartAsync(_http, _options.StartTimeout, Token)));
+        var joined = await AwaitJoinedAsync(initial);
         _clock.Start();
-        AddTimeline($"{_scenario.Cluster.InitialNodes().Count} node(s) ready; timeline starts");
+        AddTimeline($"{initial.Count} node(s) ready, {joined}; timeline starts");
+    }
+
+    /// <summary>
+    /// Waits (bounded by the start timeout) until every initial node's ring holds exactly the initial nodes: real
+    /// starts are staggered over seconds, simulated ones are not, so time 0 is a joined cluster. Says what it saw.
+    /// </summary>
+    private async Task<string> AwaitJoinedAsync(IReadOnlyList<string> initial)
+    {
+        var expected = string.Join(",", initial.Order(StringComparer.Ordinal));
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < _options.StartTimeout)
+        {
+            var rings = await Task.WhenAll(initial.Select(n => RingOfAsync(_nodes[n])));
+            if (rings.All(r => r == expected))
+            {
+                return string.Create(CultureInfo.InvariantCulture,
+                    $"every ring [{expected}] after {clock.Elapsed.TotalSeconds:0.0}s");
+            }
+
+            await Task.Delay(100, Token);
+        }
+
+        return $"rings not all [{expected}] within {_options.StartTimeout.TotalSeconds} s";
     }
 
     private void Schedule(long delayMicroseconds, Func<Task> action) =>
