@@ -130,7 +130,7 @@ public sealed partial class NodeHost : IAsyncDisposable
         // ring places on as many nodes as exist until N have joined. PEERS pins a static member set instead, and
         // N is capped by its size.
         var dynamic = config.Peers.Count == 0;
-        return new KeplerOptions
+        return ApplyTestOptions(config, new KeplerOptions
         {
             ReplicationFactor = dynamic
                 ? config.ReplicationFactor
@@ -151,8 +151,11 @@ public sealed partial class NodeHost : IAsyncDisposable
             Swim = dynamic ? SwimOptionsOf(config) : null,
             Seeds = config.Seeds,
             ClusterKey = config.ClusterKey,
-        };
+        });
     }
+
+    private static KeplerOptions ApplyTestOptions(NodeConfig config, KeplerOptions options) =>
+        NodeConfig.ApplyTestOptions(options, config.TestOptions);
 
     /// <summary>
     /// SWIM's settings: memberlist's LAN defaults with the probe interval from SWIM_PROBE_INTERVAL_MS; the probe

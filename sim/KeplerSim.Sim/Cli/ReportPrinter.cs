@@ -49,11 +49,21 @@ public static class ReportPrinter
             output.WriteLine($"swarm:        {(choices.Count == 0 ? "nothing to vary" : string.Join(", ", choices))}");
         }
 
-        output.WriteLine(string.Create(inv, $"virtual time: {result.VirtualMicroseconds / 1e6:F1} s"));
-        output.WriteLine(string.Create(inv,
-            $"events:       {result.EventsExecuted:N0} ({result.TraceRecords:N0} traced)"));
-        var speed = result.VirtualMicroseconds / 1e6 / Math.Max(result.WallSeconds, 1e-9);
-        output.WriteLine(string.Create(inv, $"wall time:    {result.WallSeconds:F2} s ({speed:0.##}x real time)"));
+        if (result.RealMode is { } mode)
+        {
+            output.WriteLine($"mode:         {mode}");
+            output.WriteLine(string.Create(inv, $"wall time:    {result.WallSeconds:F2} s (timeline and liveness " +
+                $"phase {result.VirtualMicroseconds / 1e6:F1} s; times below are wall clock)"));
+        }
+        else
+        {
+            output.WriteLine(string.Create(inv, $"virtual time: {result.VirtualMicroseconds / 1e6:F1} s"));
+            output.WriteLine(string.Create(inv,
+                $"events:       {result.EventsExecuted:N0} ({result.TraceRecords:N0} traced)"));
+            var speed = result.VirtualMicroseconds / 1e6 / Math.Max(result.WallSeconds, 1e-9);
+            output.WriteLine(string.Create(inv, $"wall time:    {result.WallSeconds:F2} s ({speed:0.##}x real time)"));
+        }
+
         output.WriteLine($"faults:       {Faults(result)}");
         PrintList(output, "storage:", result.Storage, result.Storage.Count);
         PrintList(output, "detections:", result.Detections, DetectionLinesMax);
@@ -82,6 +92,13 @@ public static class ReportPrinter
         output.WriteLine($"result:       {(failed == 0 ? "PASS" : "FAIL")} ({passed} passed, {failed} failed, " +
             $"{na} not applicable)");
         output.WriteLine($"seed:         {result.Seed}");
+        if (result.RealMode is not null)
+        {
+            output.WriteLine($"rerun:        kepler-sim run {Quote(result.File)} --seed {result.Seed} --real " +
+                "(real processes are not deterministic: a rerun is not a replay)");
+            return;
+        }
+
         output.WriteLine($"trace hash:   {result.TraceHash}");
         output.WriteLine($"replay:       {ReplayCommand(result)}");
     }

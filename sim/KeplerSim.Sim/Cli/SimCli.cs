@@ -50,7 +50,7 @@ public static partial class SimCli
                 json, swarm }
             : new Command("run", "Run a scenario: report, seed, trace hash; exit 0 pass, 1 fail, 2 bad file")
             {
-                file, seed, trace, json,
+                file, seed, trace, json, RealCli.Real, RealCli.Binary, RealCli.Loopback, RealCli.Keep,
             };
         command.SetAction(parse =>
         {
@@ -61,6 +61,11 @@ public static partial class SimCli
             {
                 var scenario = ScenarioLoader.LoadFile(path.ToString());
                 var runSeed = parse.GetValue(seed) ?? scenario.Seed;
+                if (!replay && parse.GetValue(RealCli.Real))
+                {
+                    return RealCli.Run(parse, scenario, runSeed, parse.GetValue(json));
+                }
+
                 var choices = replay && parse.GetValue(swarm) ? SwarmKnobs.Apply(scenario, runSeed) : null;
                 using var traceStream = parse.GetValue(trace) is { } t ? t.Create() : null;
                 var result = ScenarioRunner.Run(scenario, runSeed, traceStream, choices);

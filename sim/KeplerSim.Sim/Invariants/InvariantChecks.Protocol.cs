@@ -14,8 +14,16 @@ public static partial class InvariantChecks
     public static string? ReadsReturnWrittenBytes(CheckContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
+        return ReadsReturnWrittenBytes(context.Ledger);
+    }
+
+    /// <summary>As <see cref="ReadsReturnWrittenBytes(CheckContext)"/>, over the ledger alone (real mode has no
+    /// simulation).</summary>
+    public static string? ReadsReturnWrittenBytes(FileLedger ledger)
+    {
+        ArgumentNullException.ThrowIfNull(ledger);
         var puts = new SortedDictionary<string, List<FileOp>>(StringComparer.Ordinal);
-        foreach (var op in context.Ledger.Ops.Where(o => o.Kind == FileOpKind.Put))
+        foreach (var op in ledger.Ops.Where(o => o.Kind == FileOpKind.Put))
         {
             if (!puts.TryGetValue(op.Path, out var list))
             {
@@ -26,7 +34,7 @@ public static partial class InvariantChecks
         }
 
         var bad = new List<string>();
-        foreach (var get in context.Ledger.Ops.Where(o => o is { Kind: FileOpKind.Get, Outcome: "ok" }))
+        foreach (var get in ledger.Ops.Where(o => o is { Kind: FileOpKind.Get, Outcome: "ok" }))
         {
             var written = puts.GetValueOrDefault(get.Path) ?? [];
             if (!written.Any(p => p.IssuedAt <= get.CompletedAt && p.ContentHash == get.Detail))

@@ -65,6 +65,9 @@ public sealed record RunResult
     /// dead (protocols with membership).</summary>
     public IReadOnlyList<string> Detections { get; init; } = [];
 
+    /// <summary>Real mode (<c>run --real</c>): how the nodes ran (null: in the simulator).</summary>
+    public string? RealMode { get; init; }
+
     /// <summary>Whether every expectation held.</summary>
     public bool Passed => Expectations.All(e => e.Status != ExpectationStatus.Fail);
 }

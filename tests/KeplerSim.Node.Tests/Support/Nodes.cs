@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using KeplerSim.Node.Hosting;
 using KeplerSim.Node.Logging;
+using KeplerSim.Sim.Real;
 
 namespace KeplerSim.Node.Tests.Support;
 
@@ -98,35 +99,5 @@ public static class Nodes
 
     /// <summary>As <see cref="StartProcess"/>, in <paramref name="workingDirectory"/> (null: the tests').</summary>
     public static Process StartProcessIn(string? workingDirectory, IReadOnlyDictionary<string, string?> environment,
-        params string[] args)
-    {
-        var info = new ProcessStartInfo("dotnet")
-        {
-            WorkingDirectory = workingDirectory ?? "",
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        info.ArgumentList.Add(NodeDll);
-        foreach (var arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        foreach (var key in new[] { "NODE_ID", "HTTP_PORT", "GOSSIP_PORT", "TRANSFER_PORT", "PEERS", "SEEDS",
-                     "DATA_DIR", "REPLICATION_FACTOR", "CHUNK_SIZE_MB", "MAX_DISK_MB", "MAX_UPLOAD_MB",
-                     "SWIM_PROBE_INTERVAL_MS", "SCRUB_CHUNKS_PER_SECOND", "WRITE_TIMEOUT_MS", "UPLOAD_CHUNKS_IN_FLIGHT",
-                     "API_TOKENS", "METRICS_AUTH", "TLS_CERT", "TLS_KEY", "ENCRYPTION_KEY", "KEPLER_TOKEN",
-                     "KEPLER_CA_CERT", "CLUSTER_KEY", "INSECURE" })
-        {
-            info.Environment.Remove(key);
-        }
-
-        foreach (var (key, value) in environment)
-        {
-            info.Environment[key] = value;
-        }
-
-        return Process.Start(info) ?? throw new InvalidOperationException("could not start kepler-node");
-    }
+        params string[] args) => NodeLauncher.Start(NodeDll, environment, args, workingDirectory);
 }

@@ -1,0 +1,139 @@
+using KeplerSim.Core.Manifests;
+using KeplerSim.Core.Runtime;
+using Microsoft.Data.Sqlite;
+
+namespace KeplerSim.Sim.Invariants;
+
+/// <summary>
+/// The checkers' read-only queries of a node's SQLite metadata, over any open connection: a simulated node's
+/// inspection connection or a real node's <c>meta.db</c> opened read-only (real mode). Each throws
+/// <see cref="SqliteException"/> when the database is locked or not KeplerFS's; callers treat that as "busy".
+/// </summary>
+public static class MetadataQueries
+{
+    /// <summary>Whether the database has the KeplerFS tables.</summary>
+    public static bool HasKeplerSchema(SqliteConnection connection) => Scalar(connection,
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN " +
+        "('files', 'chunk_refs', 'replication_queue')") == 3;
+
+    /// <summary>Entries in the replication queue.</summary>
+    public static long QueueDepth(SqliteConnection connection) =>
+        Scalar(connection, "SELECT count(*) FROM replication_queue");
+
+    /// <summary>Chunk ids referenced by live versions (winners and conflict versions, not tombstones), ordered.
+    /// </summary>
+    public static IReadOnlyList<string> ReferencedChunks(SqliteConnection connection) => Strings(connection,
+        "SELECT DISTINCT r.chunk_id FROM chunk_refs r JOIN files f ON f.id = r.file_id " +
+        "WHERE (f.is_winner = 1 OR f.superseded = 0) AND f.tombstone = 0 ORDER BY r.chunk_id");
+
+    /// <summary>Each path's winning version token, ordered by path.</summary>
+    public static IReadOnlyList<(string Path, VersionToken Version)> WinningVersions(SqliteConnection connection)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = "SELECT path, version_wall_us, version_logical, version_node FROM files " +
+            "WHERE is_winner = 1 ORDER BY path";
+        using var reader = cmd.ExecuteReader();
+        var rows = new List<(string, VersionToken)>();
+        while (reader.Read())
+        {
+            rows.Add((reader.GetString(0), new VersionToken(reader.GetInt64(1), reader.GetInt32(2),
+                new NodeId(reader.GetString(3)))));
+        }
+
+        return rows;
+    }
+
+    /// <summary>The chunk ids (in file order) of the path's winning version; empty if none.</summary>
+    public static IReadOnlyList<string> WinnerChunks(SqliteConnection connection, string path)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = "SELECT r.chunk_id FROM files f JOIN chunk_refs r ON r.file_id = f.id " +
+            "WHERE f.path = $p AND f.is_winner = 1 ORDER BY r.idx";
+        cmd.Parameters.AddWithValue("$p", path);
+        using var reader = cmd.ExecuteReader();
+        var ids = new List<string>();
+        while (reader.Read())
+        {
+            ids.Add(reader.GetString(0));
+        }
+
+        return ids;
+    }
+
+    /// <summary>
+    /// Garbage collection should have removed by <paramref name="horizonMicroseconds"/> (node wall time): superseded
+    /// non-winning versions recorded before it that still hold chunk references, and chunks recorded before it that
+    /// no live version references and no queue entry names. Ordered.
+    /// </summary>
+    public static IReadOnlyList<string> UncollectedGarbage(SqliteConnection connection, long horizonMicroseconds)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText =
+            "SELECT 'history ' || f.path || ' ' || f.id FROM files f WHERE f.superseded = 1 AND f.is_winner = 0 " +
+            "AND f.created_at < $h AND EXISTS (SELECT 1 FROM chunk_refs r WHERE r.file_id = f.id) " +
+            "UNION ALL SELECT 'chunk ' || c.id FROM chunks c WHERE c.created_at < $h " +
+            "AND NOT EXISTS (SELECT 1 FROM chunk_refs r JOIN files f ON f.id = r.file_id " +
+            "WHERE r.chunk_id = c.id AND f.tombstone = 0) " +
+            "AND NOT EXISTS (SELECT 1 FROM replication_queue q WHERE q.chunk_id = c.id) ORDER BY 1";
+        cmd.Parameters.AddWithValue("$h", horizonMicroseconds);
+        using var reader = cmd.ExecuteReader();
+        var rows = new List<string>();
+        while (reader.Read())
+        {
+            rows.Add(reader.GetString(0));
+        }
+
+        return rows;
+    }
+
+    /// <summary>Whether <paramref name="version"/> of <paramref name="path"/> is recorded (winner or not), and the
+    /// path's winning token.</summary>
+    public static (bool Kept, VersionToken? Winner) VersionState(SqliteConnection connection, string path,
+        VersionToken version)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = "SELECT version_wall_us, version_logical, version_node, is_winner FROM files WHERE path = $p";
+        cmd.Parameters.AddWithValue("$p", path);
+        using var reader = cmd.ExecuteReader();
+        var (kept, winner) = (false, (VersionToken?)null);
+        while (reader.Read())
+        {
+            var token = new VersionToken(reader.GetInt64(0), reader.GetInt32(1), new NodeId(reader.GetString(2)));
+            kept |= token == version;
+            winner = reader.GetInt64(3) == 1 ? token : winner;
+        }
+
+        return (kept, winner);
+    }
+
+    /// <summary>The runtime replication factor setting's text (empty: none).</summary>
+    public static string HeldSettings(SqliteConnection connection) => Strings(connection,
+        "SELECT coalesce((SELECT value FROM meta WHERE key = 'cluster.settings'), '')")[0];
+
+    private static long Scalar(SqliteConnection connection, string sql)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = sql;
+        return (long)cmd.ExecuteScalar()!;
+    }
+
+    private static List<string> Strings(SqliteConnection connection, string sql)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = sql;
+        using var reader = cmd.ExecuteReader();
+        var rows = new List<string>();
+        while (reader.Read())
+        {
+            rows.Add(reader.GetString(0));
+        }
+
+        return rows;
+    }
+}

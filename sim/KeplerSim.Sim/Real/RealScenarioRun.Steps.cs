@@ -1,0 +1,351 @@
+using System.Globalization;
+using KeplerSim.Core.Runtime;
+using KeplerSim.Sim.Invariants;
+using KeplerSim.Sim.Scenarios;
+
+namespace KeplerSim.Sim.Real;
+
+internal sealed partial class RealScenarioRun
+{
+    /// <summary>How long a SIGTERMed node may leave and hand off: the node's default HANDOFF_TIMEOUT_MS plus its
+    /// leave timeout and a margin.</summary>
+    private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(40);
+
+    private readonly List<(ScenarioStep Step, FileOp Op, string? ExpectedHash)> _stepOps = [];
+    private readonly List<(int Index, Expectation Result)> _waitResults = [];
+
+    private RealNode Node(string name) => _nodes[name];
+
+    private Task RunStepAsync(ScenarioStep step)
+    {
+        AddTimeline("step: " + step.Describe());
+        Count("steps." + Names.Snake(step.Kind.ToString()));
+        if (CannotPerform(step) is { } why)
+        {
+            NotApplicable(step, why);
+            return Task.CompletedTask;
+        }
+
+        switch (step.Kind)
+        {
+            case StepKind.Start:
+                step.Nodes.ToList().ForEach(n => StartInBackground(Node(n), "start"));
+                break;
+            case StepKind.Stop:
+                foreach (var node in step.Nodes.Select(Node))
+                {
+                    lock (_gate)
+                    {
+                        _stopped.Add(node.Spec.Name);
+                    }
+
+                    Track(node.TerminateAsync(StopTimeout));
+                }
+
+                break;
+            case StepKind.Crash:
+                foreach (var node in step.Nodes.Select(Node))
+                {
+                    node.Kill();
+                    Count("faults.crash");
+                    if (step.For is { } delay)
+                    {
+                        Schedule(delay.Microseconds, () => RestartIfDown(node));
+                    }
+                }
+
+                break;
+            case StepKind.Restart:
+                foreach (var node in step.Nodes.Select(Node))
+                {
+                    if (step.ClusterKey is { } keys)
+                    {
+                        node.Set("CLUSTER_KEY", RealNodeSettings.ClusterKey(_seed, keys));
+                    }
+
+                    node.Kill();
+                    Count("faults.restart");
+                    StartInBackground(node, "restart");
+                }
+
+                break;
+            case StepKind.Pause:
+                foreach (var node in step.Nodes.Select(Node))
+                {
+                    node.Pause();
+                    Count("faults.pause");
+                    if (step.For is { } delay)
+                    {
+                        Schedule(delay.Microseconds, () => Resume(node));
+                    }
+                }
+
+                break;
+            case StepKind.Resume:
+                step.Nodes.Select(Node).ToList().ForEach(n => n.Resume());
+                break;
+            default:
+                return RunOtherStepAsync(step);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private Task RunOtherStepAsync(ScenarioStep step)
+    {
+        switch (step.Kind)
+        {
+            case StepKind.Partition:
+                for (var i = 0; i < step.Groups.Count; i++)
+                {
+                    for (var j = i + 1; j < step.Groups.Count; j++)
+                    {
+                        Cut(step.Groups[i], step.Groups[j]);
+                        if (!step.OneWay)
+                        {
+                            Cut(step.Groups[j], step.Groups[i]);
+                        }
+                    }
+                }
+
+                Count("faults.partition");
+                break;
+            case StepKind.Heal:
+                _lab!.Heal();
+                break;
+            case StepKind.Network:
+                ChangeNetwork(step);
+                break;
+            case StepKind.Corrupt:
+                Corrupt(step);
+                break;
+            case StepKind.WaitUntil:
+                StartWait(step);
+                break;
+            case StepKind.ReplicationFactor:
+                Track(SetReplicationFactorAsync(step));
+                break;
+            default:
+                RunFileStep(step);
+                break;
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Why real mode cannot perform the step here (null: it can).</summary>
+    private string? CannotPerform(ScenarioStep step) => step.Kind switch
+    {
+        StepKind.Partition or StepKind.Heal when _lab is null =>
+            $"partitions need network namespaces, and this run is on loopback ({_labUnavailable})",
+        StepKind.Network when _lab is null =>
+            $"link faults need network namespaces, and this run is on loopback ({_labUnavailable})",
+        StepKind.Network when _lab!.NetemUnavailable is { } why => why,
+        StepKind.Network when step.From.Count > 0 =>
+            "per-link faults (from/to) are not mapped to tc filters yet; only whole-network changes are",
+        StepKind.Disk => "a real node's disk quota (MAX_DISK_MB) is read at start only and there is no latency " +
+            "knob; changing a running node's disk is not possible without restarting it",
+        StepKind.Clock => "a real node has no test-only clock offset: its clock is the host's",
+        StepKind.Outsider => "the outsider attack runs processes without the cluster key inside the simulator's " +
+            "network; real mode has no such attacker (tests/KeplerSim.Node.Tests/SecurityTests.cs covers it)",
+        StepKind.Restart when step.ClusterKey is not null && !_scenario.Cluster.ClusterKey =>
+            "the cluster runs without a cluster key (cluster.cluster_key: false)",
+        _ => null,
+    };
+
+    private void NotApplicable(ScenarioStep step, string why)
+    {
+        lock (_gate)
+        {
+            _notApplicable.Add(new Expectation($"step {step.Index} at {step.At}: {step.Describe()}",
+                ExpectationStatus.NotApplicable, "real mode cannot perform it: " + why));
+        }
+    }
+
+    private void Cut(IReadOnlyList<string> from, IReadOnlyList<string> to)
+    {
+        foreach (var a in from)
+        {
+            foreach (var b in to)
+            {
+                _lab!.Cut(_names.IndexOf(a), _names.IndexOf(b));
+            }
+        }
+    }
+
+    private void ChangeNetwork(ScenarioStep step)
+    {
+        var spec = step.NetworkChange!;
+        var netem = NetemArguments(spec);
+        for (var i = 0; i < _names.Count; i++)
+        {
+            _lab!.Shape(i, netem);
+        }
+
+        Count("faults.network");
+    }
+
+    /// <summary>The netem arguments of a network profile: mean latency with jitter, loss, duplication, reordering.
+    /// </summary>
+    internal static List<string> NetemArguments(NetworkSpec spec)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        var mean = (spec.LatencyMin.Microseconds + spec.LatencyMax.Microseconds) / 2;
+        var jitter = (spec.LatencyMax.Microseconds - spec.LatencyMin.Microseconds) / 2;
+        var args = new List<string> { "delay", $"{mean}us", $"{jitter}us" };
+        args.AddRange(["loss", string.Create(inv, $"{spec.Loss * 100:0.###}%")]);
+        args.AddRange(["duplicate", string.Create(inv, $"{spec.Duplication * 100:0.###}%")]);
+        args.AddRange(["rate", string.Create(inv, $"{spec.BandwidthMbps:0.###}mbit")]);
+        if (spec.Reorder > 0)
+        {
+            args.AddRange(["reorder", string.Create(inv, $"{spec.Reorder * 100:0.###}%")]);
+        }
+
+        return args;
+    }
+
+    /// <summary>Flips bytes in the middle of <c>count</c> random chunk files of each node (seeded choice).</summary>
+    private void Corrupt(ScenarioStep step)
+    {
+        var random = new DeterministicRandom(DeterministicRandom.Derive(_seed, $"step/{step.Index}"));
+        foreach (var node in step.Nodes.Select(Node))
+        {
+            var files = _inspector.ChunkFiles(node.Spec.DataDir).Where(f => f.Matches).ToList();
+            var corrupted = 0;
+            while (corrupted < step.Count && files.Count > 0)
+            {
+                var pick = random.NextInt(files.Count);
+                if (FlipBytes(files[pick].Path))
+                {
+                    corrupted++;
+                    _knownCorrupt.Add((node.Spec.Name, files[pick].Id));
+                    _inspector.Invalidate(files[pick].Path);
+                    var relative = Path.GetRelativePath(node.Spec.DataDir, files[pick].Path);
+                    AddTimeline($"{node.Spec.Name}: corruption {relative}");
+                }
+
+                files.RemoveAt(pick);
+            }
+
+            Count("faults.step-corruption", corrupted);
+            if (corrupted < step.Count)
+            {
+                AddTimeline($"{node.Spec.Name}: only {corrupted} of {step.Count} chunk file(s) to corrupt");
+            }
+        }
+    }
+
+    private static bool FlipBytes(string path)
+    {
+        try
+        {
+            using var file = new FileStream(path, FileMode.Open, FileAccess.ReadWrite);
+            var middle = new byte[Math.Min(16, file.Length)];
+            file.Position = (file.Length - middle.Length) / 2;
+            file.ReadExactly(middle);
+            for (var i = 0; i < middle.Length; i++)
+            {
+                middle[i] ^= 0xFF;
+            }
+
+            file.Position = (file.Length - middle.Length) / 2;
+            file.Write(middle);
+            file.Flush(flushToDisk: true);
+            return middle.Length > 0;
+        }
+        catch (IOException)
+        {
+            return false; // Renamed away by the node right now.
+        }
+    }
+
+    private void StartInBackground(RealNode node, string why)
+    {
+        lock (_gate)
+        {
+            _stopped.Remove(node.Spec.Name);
+        }
+
+        Track(StartAsync(node, why));
+    }
+
+    private async Task StartAsync(RealNode node, string why)
+    {
+        var kills = node.Kills;
+        try
+        {
+            await node.StartAsync(_http, _options.StartTimeout, Token);
+            AddTimeline($"{node.Spec.Name}: started ({why}, epoch {node.Epoch})");
+        }
+        catch (Exception e) when (e is InvalidOperationException or TimeoutException)
+        {
+            if (node.Kills != kills)
+            {
+                // The timeline crashed it while it was still starting: the step's fault, not the node's.
+                AddTimeline($"{node.Spec.Name}: start ({why}) interrupted by a crash");
+                return;
+            }
+
+            Fail($"node start: {node.Spec.Name} ({why})", e.Message);
+        }
+    }
+
+    private Task RestartIfDown(RealNode node)
+    {
+        if (!node.Running && Members.Contains(node))
+        {
+            StartInBackground(node, "restart after crash");
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private Task Resume(RealNode node)
+    {
+        node.Resume();
+        AddTimeline($"{node.Spec.Name}: resumed");
+        return Task.CompletedTask;
+    }
+
+    private void Track(Task task)
+    {
+        lock (_gate)
+        {
+            _background.RemoveAll(t => t.IsCompleted);
+            _background.Add(task);
+        }
+    }
+
+    /// <summary>Heals every fault: resumes paused nodes, removes cuts and link shaping, starts every crashed
+    /// member that is not stopped, and waits (bounded) for them.</summary>
+    private async Task HealAllAsync()
+    {
+        _lab?.Heal();
+        if (_lab is { NetemUnavailable: null })
+        {
+            for (var i = 0; i < _names.Count; i++)
+            {
+                _lab.Shape(i, NetemArguments(_scenario.Network));
+            }
+        }
+
+        foreach (var node in Members)
+        {
+            node.Resume();
+            if (!node.Running)
+            {
+                StartInBackground(node, "liveness phase");
+            }
+        }
+
+        Task[] pending;
+        lock (_gate)
+        {
+            pending = [.. _background.Where(t => !t.IsCompleted)];
+        }
+
+        // Node starts and stops are bounded by their own timeouts; file operations by the request timeout.
+        await Task.WhenAll(pending).WaitAsync(StopTimeout + _options.StartTimeout, Token)
+            .ContinueWith(_ => { }, TaskScheduler.Default);
+    }
+}
