@@ -5,7 +5,7 @@ using KeplerSim.Sim.Scenarios;
 
 namespace KeplerSim.Sim.Cli;
 
-/// <summary>The <c>kepler-sim</c> command line: run, replay, swarm, check.</summary>
+/// <summary>The <c>kepler-sim</c> command line: run, replay, swarm, check, bench.</summary>
 public static class SimCli
 {
     /// <summary>Exit code of a passing run.</summary>
@@ -28,6 +28,7 @@ public static class SimCli
         root.Subcommands.Add(BuildRun(replay: true));
         root.Subcommands.Add(BuildSwarm());
         root.Subcommands.Add(BuildCheck());
+        root.Subcommands.Add(BenchCommand.Build());
         return root;
     }
 
