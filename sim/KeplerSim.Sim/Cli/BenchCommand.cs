@@ -33,6 +33,12 @@ public static class BenchCommand
     private const string Status = "/proc/self/status";
     private const double MiB = 1024 * 1024;
 
+    /// <summary>
+    /// Largest cluster worth a warm-up: the warm-up pays the JIT, which a small run would otherwise count; the
+    /// first 10 virtual seconds of 200 nodes (all joining) cost more than the JIT they save.
+    /// </summary>
+    public const int WarmUpNodesMax = 16;
+
     /// <summary>Builds the <c>bench</c> command.</summary>
     public static Command Build()
     {
@@ -48,7 +54,8 @@ public static class BenchCommand
         };
         var warmup = new Option<int>("--warmup-seconds")
         {
-            Description = "Virtual seconds of an unmeasured warm-up run of the smallest scenario (0: none)",
+            Description = $"Virtual seconds of an unmeasured warm-up run of the smallest scenario, if it has at most " +
+                $"{WarmUpNodesMax} nodes (0: none)",
             DefaultValueFactory = _ => 10,
         };
         var command = new Command("bench", "Measure scenarios: events, time compression (wall and CPU), peak RSS, " +
@@ -74,9 +81,10 @@ public static class BenchCommand
             return SimCli.ExitBadInput;
         }
 
-        if (scenarios.Count > 0 && warmupSeconds > 0)
+        var smallest = scenarios.MinBy(s => s.Cluster.NodeNames().Count);
+        if (smallest is not null && warmupSeconds > 0 && smallest.Cluster.NodeNames().Count <= WarmUpNodesMax)
         {
-            WarmUp(output, scenarios.MinBy(s => s.Cluster.NodeNames().Count)!.File, warmupSeconds);
+            WarmUp(output, smallest.File, warmupSeconds);
         }
 
         var results = new List<ScenarioBenchmark>();
