@@ -9,7 +9,12 @@ namespace KeplerSim.Core.Write;
 /// </summary>
 internal sealed class UploadBudget(int buffersMax)
 {
+    /// <summary>Chunk buffers kept for the next uploads once an upload ends (each is a chunk's size, 4 MiB by
+    /// default): a stream of small uploads reuses them instead of allocating and zeroing a fresh one each.</summary>
+    public const int KeptBuffersMax = 2;
+
     private readonly Queue<TaskCompletionSource> _waiting = new();
+    private readonly Stack<byte[]> _kept = new();
 
     /// <summary>Buffers held by uploads now.</summary>
     public int Taken { get; private set; }
@@ -44,6 +49,32 @@ internal sealed class UploadBudget(int buffersMax)
         var waiter = new TaskCompletionSource();
         _waiting.Enqueue(waiter);
         return waiter.Task;
+    }
+
+    /// <summary>A chunk buffer of <paramref name="sizeBytes"/>: one an ended upload left, else a new one. Its
+    /// bytes are whatever the last chunk left there; callers use only what they fill.</summary>
+    public byte[] Rent(int sizeBytes)
+    {
+        while (_kept.TryPop(out var buffer))
+        {
+            if (buffer.Length == sizeBytes)
+            {
+                return buffer;
+            }
+        }
+
+        return new byte[sizeBytes];
+    }
+
+    /// <summary>Keeps a buffer no push reads any more for a later upload (at most <see cref="KeptBuffersMax"/>).
+    /// </summary>
+    public void Keep(byte[] buffer)
+    {
+        ArgumentNullException.ThrowIfNull(buffer);
+        if (_kept.Count < Math.Min(KeptBuffersMax, buffersMax))
+        {
+            _kept.Push(buffer);
+        }
     }
 
     /// <summary>Returns <paramref name="count"/> buffers: each to the longest waiter, else to the budget.</summary>

@@ -74,12 +74,30 @@ internal sealed class UploadBuffers(int chunkSizeBytes, int lentMax, UploadBudge
         }
 
         _owned++;
-        return new byte[chunkSizeBytes];
+        return budget.Rent(chunkSizeBytes);
     }
 
-    /// <summary>Gives every buffer this upload took back to the node's budget.</summary>
+    /// <summary>
+    /// Gives every buffer this upload took back to the node's budget, and the ones no push reads any more to its
+    /// keeping (a buffer still lent to a running push is left to it).
+    /// </summary>
     public void Dispose()
     {
+        foreach (var buffer in _spare)
+        {
+            budget.Keep(buffer);
+        }
+
+        foreach (var (buffer, ended) in _lent)
+        {
+            if (ended.IsCompleted)
+            {
+                budget.Keep(buffer);
+            }
+        }
+
+        _spare.Clear();
+        _lent.Clear();
         budget.Return(_owned);
         _owned = 0;
     }

@@ -4,7 +4,7 @@ using KeplerSim.Sim.Scenarios;
 namespace KeplerSim.Sim.Cli;
 
 /// <summary>
-/// The <c>kepler-sim</c> command line: run, replay, swarm, merge, check, diff-trace, check-determinism.
+/// The <c>kepler-sim</c> command line: run, replay, swarm, merge, check, diff-trace, check-determinism, bench.
 /// </summary>
 public static partial class SimCli
 {
@@ -31,6 +31,7 @@ public static partial class SimCli
         root.Subcommands.Add(BuildCheck());
         root.Subcommands.Add(BuildDiffTrace());
         root.Subcommands.Add(BuildCheckDeterminism());
+        root.Subcommands.Add(BenchCommand.Build());
         return root;
     }
 

@@ -77,15 +77,57 @@ public sealed class CheckContext(Simulation sim, KeplerOptions options, FileLedg
         if (_placement is null || _placementFactor != ReplicationFactor
             || !_placement.Nodes.SequenceEqual(members.Order(StringComparer.Ordinal)))
         {
-            _placement = new PlacementReference(members, options.VirtualNodesPerNode, ReplicationFactor);
+            _placement = Placement(members, ReplicationFactor);
             _placementFactor = ReplicationFactor;
         }
 
         return _placement;
     }
 
+    /// <summary>
+    /// The independent <see cref="PlacementReference"/> over <paramref name="nodes"/> with
+    /// <paramref name="replicationFactor"/> owners per chunk. Rings and each node's virtual node positions are
+    /// cached (a write's acknowledgement asks for the acceptor's ring views, which rarely change between writes).
+    /// </summary>
+    public PlacementReference Placement(IEnumerable<string> nodes, int replicationFactor)
+    {
+        ArgumentNullException.ThrowIfNull(nodes);
+        var sorted = nodes.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        var key = $"{replicationFactor}:{string.Join(',', sorted)}";
+        if (_placements.TryGetValue(key, out var cached))
+        {
+            return cached;
+        }
+
+        if (_placements.Count >= PlacementsCachedMax)
+        {
+            _placements.Clear();
+        }
+
+        var vnodes = options.VirtualNodesPerNode;
+        var ring = new PlacementReference(sorted, vnodes, replicationFactor, node =>
+        {
+            if (!_positions.TryGetValue(node, out var positions))
+            {
+                positions = PlacementReference.PositionsOf(node, vnodes);
+                _positions[node] = positions;
+            }
+
+            return positions;
+        });
+        _placements[key] = ring;
+        return ring;
+    }
+
+    /// <summary>Most reference rings kept at once (each is <c>nodes x virtual nodes</c> positions).</summary>
+    public const int PlacementsCachedMax = 16;
+
     private PlacementReference? _placement;
     private int _placementFactor;
+
+    // Looked up by key only, never enumerated: no order reaches a check.
+    private readonly Dictionary<string, PlacementReference> _placements = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, IReadOnlyList<ulong>> _positions = new(StringComparer.Ordinal);
 
     /// <summary>Core's ring over <see cref="Members"/>, for displays (ring shares); checkers use
     /// <see cref="ExpectedPlacement"/>.</summary>

@@ -1,4 +1,3 @@
-using System.IO.Hashing;
 using KeplerSim.Core.Storage;
 using KeplerSim.Core.Manifests;
 using KeplerSim.Core.Runtime;
@@ -18,12 +17,12 @@ public sealed class ClusterInspector(Simulation sim)
     private const string TmpRoot = "chunks/tmp/";
     private const int IdLength = 64;
 
-    // (node, path) -> (fingerprint, matches) of the last verification: SHA-256 runs again only when the file's
-    // cheap fingerprint (XxHash3 of its bytes) changed.
-    private readonly SortedDictionary<(string Node, string Path), (ulong Fingerprint, bool Matches)> _verified = [];
+    // (node, path) -> (stamp, matches) of the last verification: the file is read and hashed again only when its
+    // content changed (SimDisk.StampOf moved), so a check costs what changed, not every byte on every disk.
+    private readonly Dictionary<(string Node, string Path), (long Stamp, bool Matches)> _verified = [];
 
-    // The chunk files of each node as of one kernel event count: several checkers in one poll share one scan.
-    private readonly SortedDictionary<string, (long Events, IReadOnlyList<ChunkFile> Files)> _scans =
+    // The chunk files of each node as of one disk generation: the disk is walked again only after a change.
+    private readonly Dictionary<string, (long Generation, IReadOnlyList<ChunkFile> Files)> _scans =
         new(StringComparer.Ordinal);
 
     /// <summary>Forgets the cached verification of a file (a fault touched it).</summary>
@@ -43,13 +42,13 @@ public sealed class ClusterInspector(Simulation sim)
     public IReadOnlyList<ChunkFile> ChunkFiles(SimNode node)
     {
         ArgumentNullException.ThrowIfNull(node);
-        if (_scans.TryGetValue(node.Name, out var scan) && scan.Events == sim.EventsExecuted)
+        if (_scans.TryGetValue(node.Name, out var scan) && scan.Generation == node.Disk.Generation)
         {
             return scan.Files;
         }
 
         var files = Scan(node);
-        _scans[node.Name] = (sim.EventsExecuted, files);
+        _scans[node.Name] = (node.Disk.Generation, files);
         return files;
     }
 
@@ -71,15 +70,7 @@ public sealed class ClusterInspector(Simulation sim)
             }
 
             var shardOk = path == $"{ChunkRoot}{id[..2]}/{id[2..4]}/{id}";
-            var data = node.Disk.Peek(path) ?? [];
-            var fingerprint = XxHash3.HashToUInt64(data);
-            if (!_verified.TryGetValue((node.Name, path), out var cached) || cached.Fingerprint != fingerprint)
-            {
-                cached = (fingerprint, ChunkStore.IdOfFile(data, sim.Options.AtRestKey, id) == id);
-                _verified[(node.Name, path)] = cached;
-            }
-
-            result.Add(new ChunkFile(path, id, cached.Matches && shardOk));
+            result.Add(new ChunkFile(path, id, Verify(node, path, id) && shardOk));
         }
 
         return result;
@@ -99,11 +90,18 @@ public sealed class ClusterInspector(Simulation sim)
             return false;
         }
 
-        var data = node.Disk.Peek(path) ?? [];
-        var fingerprint = XxHash3.HashToUInt64(data);
-        if (!_verified.TryGetValue((node.Name, path), out var cached) || cached.Fingerprint != fingerprint)
+        return Verify(node, path, id);
+    }
+
+    /// <summary>Whether the file at <paramref name="path"/> hashes to <paramref name="id"/>: from the cache while
+    /// the file's content stamp stays, else read and hashed once.</summary>
+    private bool Verify(SimNode node, string path, string id)
+    {
+        var stamp = node.Disk.StampOf(path) ?? -1;
+        if (!_verified.TryGetValue((node.Name, path), out var cached) || cached.Stamp != stamp)
         {
-            cached = (fingerprint, ChunkStore.IdOfFile(data, sim.Options.AtRestKey, id) == id);
+            var data = node.Disk.Peek(path) ?? [];
+            cached = (stamp, ChunkStore.IdOfFile(data, sim.Options.AtRestKey, id) == id);
             _verified[(node.Name, path)] = cached;
         }
 
@@ -338,8 +336,7 @@ public sealed class ClusterInspector(Simulation sim)
     {
         try
         {
-            using var connection = node.Metadata.OpenForInspection();
-            return query(connection);
+            return query(node.Metadata.Inspection);
         }
         catch (SqliteException)
         {

@@ -64,7 +64,7 @@ public static partial class InvariantChecks
         var holders = context.Sim.Nodes.Where(n => n.Epoch > 0).ToList();
         // 'fast' promises this node's copy, owner or hinted; 'all' and 'quorum' promise copies on owners.
         var rings = required <= 1 && ack.Durability.Equals("Fast", StringComparison.OrdinalIgnoreCase) ? null
-            : ownerViews?.Select(v => new PlacementReference(v, context.Options.VirtualNodesPerNode, most)).ToList();
+            : ownerViews?.Select(v => context.Placement(v, most)).ToList();
         var short_ = new List<string>();
         foreach (var id in chunks.Distinct(StringComparer.Ordinal))
         {
@@ -100,9 +100,10 @@ public static partial class InvariantChecks
         ArgumentNullException.ThrowIfNull(ack);
         var members = knownMembers ?? context.Members.Count;
         var required = PromisedCopies(ack.Durability, replicationFactor ?? context.Options.ReplicationFactor, members);
+        // Lazily, and only as far as the promise: at 200 nodes a write must not cost 200 metadata queries.
         var holders = context.Sim.Nodes.Where(n => n.Epoch > 0
             && ClusterInspector.RecordsVersion(n, ack.Path, ack.Version) is { } recorded
-                ? recorded : n.State == SimNodeState.Running).Select(n => n.Name).ToList();
+                ? recorded : n.State == SimNodeState.Running).Select(n => n.Name).Take(required).ToList();
         return holders.Count >= required ? null
             : $"{node.Name} acknowledged {ack.Path} {ack.Version} ({ack.Durability.ToLowerInvariant()}: manifest " +
               $"on {required} nodes promised, N over {members} known member(s)), but only " +

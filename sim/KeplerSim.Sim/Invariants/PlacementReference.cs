@@ -30,15 +30,31 @@ public sealed class PlacementReference
     /// <summary>A ring over <paramref name="nodes"/> (a set) with <paramref name="virtualNodes"/> each and
     /// <paramref name="replicationFactor"/> owners per chunk (fewer when there are fewer nodes).</summary>
     public PlacementReference(IEnumerable<string> nodes, int virtualNodes, int replicationFactor)
+        : this(nodes, virtualNodes, replicationFactor, node => PositionsOf(node, virtualNodes))
+    {
+    }
+
+    /// <summary>As above, with each node's virtual node positions from <paramref name="positionsOf"/> (a cache of
+    /// <see cref="PositionsOf"/>).</summary>
+    public PlacementReference(IEnumerable<string> nodes, int virtualNodes, int replicationFactor,
+        Func<string, IReadOnlyList<ulong>> positionsOf)
     {
         ArgumentNullException.ThrowIfNull(nodes);
+        ArgumentNullException.ThrowIfNull(positionsOf);
         ArgumentOutOfRangeException.ThrowIfLessThan(virtualNodes, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(replicationFactor, 1);
         Nodes = nodes.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
         OwnerCount = Math.Min(replicationFactor, Nodes.Count);
         foreach (var node in Nodes)
         {
-            _virtualNodes.AddRange(PositionsOf(node, virtualNodes).Select(p => (p, node)));
+            var positions = positionsOf(node);
+            if (positions.Count != virtualNodes)
+            {
+                throw new ArgumentException($"{positions.Count} positions for {node}, expected {virtualNodes}",
+                    nameof(positionsOf));
+            }
+
+            _virtualNodes.AddRange(positions.Select(p => (p, node)));
         }
 
         _virtualNodes.Sort((a, b) => a.Position != b.Position ? a.Position.CompareTo(b.Position)

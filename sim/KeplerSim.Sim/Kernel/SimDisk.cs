@@ -31,6 +31,12 @@ public sealed class SimDisk : IDisk
     /// <summary>Bytes returned by reads so far (for tests of what reads what).</summary>
     public long BytesRead { get; private set; }
 
+    /// <summary>
+    /// Moves up whenever a file's content or a name changes (create, append, rename, delete, corruption, crash):
+    /// checkers that saw one generation need not look again while it stays (<see cref="StampOf"/> per file).
+    /// </summary>
+    public long Generation { get; private set; }
+
     // ---- IDisk ----------------------------------------------------------------------------------------------
 
     /// <inheritdoc />
@@ -48,7 +54,7 @@ public sealed class SimDisk : IDisk
             UsedBytes -= old.Length;
         }
 
-        var file = new FileNode();
+        var file = new FileNode { Stamp = ++Generation };
         dir.Entries[name] = file;
         dir.Dirty = true;
         return new WritableFile(this, path, file);
@@ -94,6 +100,7 @@ public sealed class SimDisk : IDisk
 
         fromDir.Entries.Remove(fromName);
         toDir.Entries[toName] = file;
+        Generation++;
         fromDir.Dirty = true;
         toDir.Dirty = true;
         return true;
@@ -108,6 +115,7 @@ public sealed class SimDisk : IDisk
             dir.Entries.Remove(name);
             dir.Dirty = true;
             UsedBytes -= file.Length;
+            Generation++;
         }
 
         return true;
@@ -178,12 +186,19 @@ public sealed class SimDisk : IDisk
 
         var bit = _sim.Random.NextLong(0, file.Length * 8);
         file.Data[bit / 8] ^= (byte)(1 << (int)(bit % 8));
+        file.Stamp = ++Generation;
         _sim.Trace.Record(_sim.Now, _node.Name, TraceKind.Corruption, path, bit);
         return true;
     }
 
     /// <summary>The file's current bytes (volatile view), or null; for checkers and tests.</summary>
     public byte[]? Peek(string path) => FindFile(path) is { } file ? file.Data.AsSpan(0, (int)file.Length).ToArray() : null;
+
+    /// <summary>
+    /// The generation at which the file's content last changed (volatile view), or null if there is no file:
+    /// while it stays, the bytes <see cref="Peek"/> would return are the same.
+    /// </summary>
+    public long? StampOf(string path) => FindFile(path)?.Stamp;
 
     /// <summary>Whether a file exists at <paramref name="path"/> (volatile view), without copying it.</summary>
     public bool Exists(string path) => FindFile(path) is not null;
@@ -236,12 +251,14 @@ public sealed class SimDisk : IDisk
         {
             if (seen.Add(file))
             {
+                file.Stamp = ++Generation;
                 CrashFile(file, random);
                 used += file.Length;
             }
         }
 
         UsedBytes = used;
+        Generation++;
     }
 
     private void CrashDir(Dir dir, IRandom random, List<(Dir Dir, string Name, FileNode File)> names)
@@ -443,6 +460,7 @@ public sealed class SimDisk : IDisk
         }
 
         file.Append(data);
+        file.Stamp = ++Generation;
         UsedBytes += data.Length;
         if (data.Length > 0 && _sim.Random.Chance(Faults.WriteCorruptionProbability))
         {
@@ -471,6 +489,8 @@ public sealed class SimDisk : IDisk
         public long Length { get; set; }
 
         public long DurableLength { get; set; }
+
+        public long Stamp { get; set; }
 
         public Dir? DurableDir { get; set; }
 

@@ -52,6 +52,27 @@ public sealed class SimMetadata : IMetadataConnectionFactory, IDisposable
         return connection;
     }
 
+    /// <summary>
+    /// The one connection of outside observers (invariant checkers), opened at the first use and kept (opening a
+    /// connection parses the schema: checkers ask often). Not closed by crashes; callers run read-only
+    /// statements in autocommit and dispose their commands and readers, never the connection.
+    /// </summary>
+    public SqliteConnection Inspection
+    {
+        get
+        {
+            if (_inspection is null)
+            {
+                _inspection = new SqliteConnection(_connectionString);
+                _inspection.Open();
+            }
+
+            return _inspection;
+        }
+    }
+
+    private SqliteConnection? _inspection;
+
     /// <summary>Deferred commits that a crash now would take back (for tests).</summary>
     public bool HasDeferredCommitsAtRisk => _durableSnapshot is not null;
 
@@ -96,6 +117,7 @@ public sealed class SimMetadata : IMetadataConnectionFactory, IDisposable
     public void Dispose()
     {
         CloseConnections();
+        _inspection?.Dispose();
         _keeper.Dispose();
     }
 }

@@ -33,4 +33,49 @@ public sealed class UploadBudgetTests
             Assert.Equal(files[i], cluster.Get(0, $"budget/{i}"));
         }
     }
+
+    /// <summary>
+    /// Issue 14: every upload allocated (and zeroed) a fresh chunk-size buffer, 4 MiB by default, even for a 1 KiB
+    /// file; the simulator's profile of small puts showed it. An ended upload's buffers are kept for the next.
+    /// </summary>
+    [Fact]
+    public void An_ended_uploads_buffers_are_reused_and_at_most_two_are_kept()
+    {
+        var budget = new KeplerSim.Core.Write.UploadBudget(8);
+        var a = budget.Rent(C);
+        var b = budget.Rent(C);
+        var c = budget.Rent(C);
+        Assert.Equal(C, a.Length);
+        budget.Keep(a);
+        budget.Keep(b);
+        budget.Keep(c); // beyond KeptBuffersMax: dropped
+        Assert.Same(b, budget.Rent(C));
+        Assert.Same(a, budget.Rent(C));
+        Assert.NotSame(c, budget.Rent(C));
+        budget.Keep(a);
+        Assert.Equal(2 * C, budget.Rent(2 * C).Length); // another size is never handed out
+    }
+
+    /// <summary>A reused buffer still holds the last chunk's bytes: none of them may reach a later, shorter file.
+    /// </summary>
+    [Fact]
+    public void A_shorter_upload_after_a_longer_one_stores_only_its_own_bytes()
+    {
+        using var cluster = KeplerCluster.Create(1, seed: 72, new KeplerOptions
+        {
+            ChunkSizeBytes = C, ReplicationFactor = 1,
+        });
+        var files = new[] { KeplerCluster.Bytes(2 * C, 7), KeplerCluster.Bytes(C / 3, 8), KeplerCluster.Bytes(5, 9) };
+        for (var i = 0; i < files.Length; i++)
+        {
+            var put = cluster.PutAsync(0, $"reuse/{i}", files[i], Durability.All);
+            Assert.True(cluster.Sim.RunUntil(() => put.IsCompleted, 60 * SimHarness.Second), $"waiting for put {i}");
+            Assert.True(put.IsCompletedSuccessfully, put.Exception?.ToString());
+        }
+
+        for (var i = 0; i < files.Length; i++)
+        {
+            Assert.Equal(files[i], cluster.Get(0, $"reuse/{i}"));
+        }
+    }
 }

@@ -1,0 +1,214 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using KeplerSim.Sim.Scenarios;
+
+namespace KeplerSim.Sim.Cli;
+
+/// <summary>What <c>kepler-sim bench</c> measured for one scenario.</summary>
+/// <param name="Result">The run's result.</param>
+/// <param name="CpuSeconds">CPU seconds the process spent during the run (every thread: GC, JIT included).</param>
+/// <param name="PeakRssBytes">Peak resident set during the run (Linux <c>VmHWM</c>, reset before the run).</param>
+public sealed record ScenarioBenchmark(RunResult Result, double CpuSeconds, long PeakRssBytes)
+{
+    /// <summary>Virtual seconds simulated, the liveness phase included.</summary>
+    public double VirtualSeconds => Result.VirtualMicroseconds / 1e6;
+
+    /// <summary>Bytes streamed between nodes per byte of acknowledged puts (0 when nothing was acknowledged).</summary>
+    public double StreamedPerAcknowledged => Metric("bytes.put.acknowledged") is var acked and > 0
+        ? Metric("bytes.streamed") / acked : 0;
+
+    /// <summary>A metric of the run, 0 when it never moved.</summary>
+    public double Metric(string name) => Result.Metrics.GetValueOrDefault(name);
+}
+
+/// <summary>
+/// <c>kepler-sim bench [FILES]</c>: runs scenario files once each (their own seed) and prints, per scenario, the
+/// speed and cost numbers of issue 14 (docs/BENCHMARKS.md), then the kernel-only benchmark in the same process.
+/// It prints numbers and asserts nothing but that each run completed; no test is timed.
+/// </summary>
+public static class BenchCommand
+{
+    private const string ClearRefs = "/proc/self/clear_refs";
+    private const string Status = "/proc/self/status";
+    private const double MiB = 1024 * 1024;
+
+    /// <summary>
+    /// Largest cluster worth a warm-up: the warm-up pays the JIT, which a small run would otherwise count; the
+    /// first 10 virtual seconds of 200 nodes (all joining) cost more than the JIT they save.
+    /// </summary>
+    public const int WarmUpNodesMax = 16;
+
+    /// <summary>Builds the <c>bench</c> command.</summary>
+    public static Command Build()
+    {
+        var target = new Argument<FileSystemInfo[]>("scenarios")
+        {
+            Description = "Scenario files or directories (default scenarios/bench)",
+            Arity = ArgumentArity.ZeroOrMore,
+        };
+        var kernel = new Option<int>("--kernel-seconds")
+        {
+            Description = "Virtual seconds of the kernel-only benchmark run after the scenarios (0: none)",
+            DefaultValueFactory = _ => 60,
+        };
+        var warmup = new Option<int>("--warmup-seconds")
+        {
+            Description = $"Virtual seconds of an unmeasured warm-up run of the smallest scenario, if it has at most " +
+                $"{WarmUpNodesMax} nodes (0: none)",
+            DefaultValueFactory = _ => 10,
+        };
+        var command = new Command("bench", "Measure scenarios: events, time compression (wall and CPU), peak RSS, " +
+            "bytes streamed per acknowledged byte; then the kernel benchmark") { target, kernel, warmup };
+        command.SetAction(parse => Run(parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error,
+            parse.GetValue(target) ?? [], parse.GetValue(kernel), parse.GetValue(warmup)));
+        return command;
+    }
+
+    private static int Run(TextWriter output, TextWriter error, FileSystemInfo[] targets, int kernelSeconds,
+        int warmupSeconds)
+    {
+        var files = (targets.Length == 0 ? [new DirectoryInfo(Path.Combine("scenarios", "bench"))] : targets)
+            .SelectMany(SimCli.ScenarioFiles).ToList();
+        var scenarios = new List<Scenario>();
+        try
+        {
+            scenarios.AddRange(files.Select(ScenarioLoader.LoadFile));
+        }
+        catch (ScenarioException e)
+        {
+            error.WriteLine($"error: {e.Message}");
+            return SimCli.ExitBadInput;
+        }
+
+        var smallest = scenarios.MinBy(s => s.Cluster.NodeNames().Count);
+        if (smallest is not null && warmupSeconds > 0 && smallest.Cluster.NodeNames().Count <= WarmUpNodesMax)
+        {
+            WarmUp(output, smallest.File, warmupSeconds);
+        }
+
+        var results = new List<ScenarioBenchmark>();
+        foreach (var scenario in scenarios)
+        {
+            var bench = Measure(scenario);
+            results.Add(bench);
+            PrintScenario(output, bench);
+        }
+
+        if (kernelSeconds > 0)
+        {
+            PrintKernel(output, KernelBenchmark.Run(kernelSeconds), kernelSeconds);
+        }
+
+        PrintTable(output, results);
+        return results.All(r => r.Result.Passed) ? SimCli.ExitPass : SimCli.ExitFailed;
+    }
+
+    /// <summary>Runs <paramref name="scenario"/> once with its own seed and measures it.</summary>
+    public static ScenarioBenchmark Measure(Scenario scenario)
+    {
+        ArgumentNullException.ThrowIfNull(scenario);
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        GC.WaitForPendingFinalizers();
+        ResetPeakRss();
+        using var process = Process.GetCurrentProcess();
+        var cpu = process.TotalProcessorTime;
+        var result = ScenarioRunner.Run(scenario, scenario.Seed);
+        process.Refresh();
+        return new ScenarioBenchmark(result, (process.TotalProcessorTime - cpu).TotalSeconds, PeakRssBytes());
+    }
+
+    private static void WarmUp(TextWriter output, string file, int seconds)
+    {
+        var scenario = ScenarioLoader.LoadFile(file);
+        var end = seconds * 1_000_000L;
+        scenario.Duration = new Duration(end);
+        scenario.Steps.RemoveAll(s => s.At.Microseconds > end);
+        foreach (var workload in scenario.Workloads)
+        {
+            workload.Stop = workload.Stop is { } stop && stop.Microseconds < end ? stop : null;
+        }
+
+        var clock = Stopwatch.StartNew();
+        ScenarioRunner.Run(scenario, scenario.Seed);
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"warm-up:      {file} for {seconds} virtual s, {clock.Elapsed.TotalSeconds:F2} s wall (not measured)"));
+    }
+
+    private static void PrintScenario(TextWriter output, ScenarioBenchmark b)
+    {
+        var r = b.Result;
+        var inv = CultureInfo.InvariantCulture;
+        output.WriteLine($"scenario:     {r.Scenario} ({r.File}), {r.Nodes} nodes, " +
+            (r.Passed ? "passed" : "FAILED: " + string.Join("; ", r.Expectations
+                .Where(e => e.Status == Invariants.ExpectationStatus.Fail).Select(e => e.Name))));
+        output.WriteLine(string.Create(inv, $"  events:     {r.EventsExecuted:N0} in {b.VirtualSeconds:F1} virtual s " +
+            $"({r.EventsExecuted / b.VirtualSeconds:N0} per virtual s), trace hash {r.TraceHash}"));
+        output.WriteLine(string.Create(inv, $"  wall:       {r.WallSeconds:F2} s, {r.EventsExecuted / r.WallSeconds:N0} " +
+            $"events/s, {b.VirtualSeconds / r.WallSeconds:0.###}x real time"));
+        output.WriteLine(string.Create(inv, $"  cpu:        {b.CpuSeconds:F2} s, {r.EventsExecuted / b.CpuSeconds:N0} " +
+            $"events per CPU s, {b.VirtualSeconds / b.CpuSeconds:0.###} virtual s per CPU s"));
+        output.WriteLine(string.Create(inv, $"  peak rss:   {b.PeakRssBytes / MiB:F1} MiB, " +
+            $"{b.PeakRssBytes / MiB / r.Nodes:F2} MiB per simulated node"));
+        output.WriteLine(string.Create(inv, $"  streamed:   {b.Metric("bytes.streamed"):N0} B for " +
+            $"{b.Metric("bytes.put.acknowledged"):N0} B of acknowledged puts " +
+            $"({b.Metric("ops.put.ok"):N0} puts): {b.StreamedPerAcknowledged:F2} B per acknowledged B"));
+    }
+
+    private static void PrintKernel(TextWriter output, KernelBenchmarkResult k, int seconds)
+    {
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"kernel:       {KernelBenchmark.NodeCount} ping nodes, {seconds} virtual s, {k.Events:N0} events, " +
+            $"{k.WallSeconds:F2} s wall ({k.Events / k.WallSeconds:N0} events/s), {k.CpuSeconds:F2} CPU s " +
+            $"({k.Events / k.CpuSeconds:N0} events per CPU s), trace hash {k.TraceHash}"));
+    }
+
+    private static void PrintTable(TextWriter output, IReadOnlyList<ScenarioBenchmark> results)
+    {
+        output.WriteLine();
+        output.WriteLine("| scenario | nodes | virtual s | events | events/virtual s | events/s | x real (wall) | " +
+            "x real (CPU) | CPU s | peak RSS MiB | MiB/node | streamed/acked B |");
+        output.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|---|");
+        foreach (var b in results)
+        {
+            var r = b.Result;
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {r.Scenario} | {r.Nodes} | {b.VirtualSeconds:F1} | {r.EventsExecuted:N0} | " +
+                $"{r.EventsExecuted / b.VirtualSeconds:N0} | {r.EventsExecuted / r.WallSeconds:N0} | " +
+                $"{b.VirtualSeconds / r.WallSeconds:0.###} | {b.VirtualSeconds / b.CpuSeconds:0.###} | " +
+                $"{b.CpuSeconds:F1} | {b.PeakRssBytes / MiB:F0} | {b.PeakRssBytes / MiB / r.Nodes:F2} | " +
+                $"{b.StreamedPerAcknowledged:F2} |"));
+        }
+    }
+
+    /// <summary>Resets the kernel's peak-RSS mark (<c>VmHWM</c>) of this process; a no-op where unsupported.</summary>
+    private static void ResetPeakRss()
+    {
+        try
+        {
+            File.WriteAllText(ClearRefs, "5");
+        }
+        catch (IOException)
+        {
+            // Not Linux, or not allowed: the peak is then the process's since it started.
+        }
+        catch (UnauthorizedAccessException)
+        {
+            // As above.
+        }
+    }
+
+    private static long PeakRssBytes()
+    {
+        try
+        {
+            var line = File.ReadLines(Status).FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
+            return line is null ? Environment.WorkingSet
+                : long.Parse(line["VmHWM:".Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;
+        }
+        catch (IOException)
+        {
+            return Environment.WorkingSet;
+        }
+    }
+}
