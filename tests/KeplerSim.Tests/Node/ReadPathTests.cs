@@ -1,4 +1,7 @@
 using KeplerSim.Core.Node;
+using KeplerSim.Core.Protocol;
+using KeplerSim.Core.Storage;
+using KeplerSim.Sim.KeplerFs;
 using KeplerSim.Tests.Sim;
 
 namespace KeplerSim.Tests.Node;
@@ -70,6 +73,46 @@ public sealed class ReadPathTests
         // A real version of another path is not a version of this one.
         var other = cluster.Sim.Await(cluster.Nodes[0].Spawn(_ => cluster.Kepler(0).StatAsync("w")), "stat w");
         Assert.Throws<FileNotFoundInClusterException>(() => GetVersion(cluster, "v", other.Version));
+    }
+
+    /// <summary>
+    /// Never trust a replica (TransferClient.FetchChunkAsync): chunk bytes flipped on the wire from the first owner a
+    /// reader asks are rejected, the next owner serves the read, and only verified bytes repair the reader's copy;
+    /// when every replica's bytes arrive flipped, the read fails as unavailable rather than serve them.
+    /// </summary>
+    [Fact]
+    public void Chunk_bytes_corrupted_in_flight_are_rejected_and_the_read_falls_back_to_the_next_owner()
+    {
+        using var cluster = KeplerCluster.Create(3, seed: 54, membership: MembershipMode.Static);
+        var data = KeplerCluster.Bytes(C, 5);
+        cluster.Put(0, "f", data, Durability.All);
+        var id = Assert.Single(cluster.ChunksOf(0, "f"));
+        var reader = cluster.Nodes[2];
+        var candidates = cluster.Kepler(2).Ring.OwnersOf(id).Select(o => o.Value).Where(n => n != reader.Name)
+            .ToList();
+        Assert.Equal(2, candidates.Count);
+        var flipping = new SortedSet<string>(StringComparer.Ordinal) { candidates[0] };
+        var flipped = 0;
+        cluster.Sim.Network.StreamTap = (_, from, frame) =>
+        {
+            if (flipping.Contains(from.Name) && FrameCodec.Decode(frame) is ChunkDataFrame)
+            {
+                frame[^1] ^= 0xFF; // The last byte is the segment's last data byte.
+                flipped++;
+            }
+        };
+        Assert.True(reader.Disk.Corrupt(ChunkStore.PathOf(id)));
+
+        Assert.Equal(data, cluster.Get(2, "f"));
+        Assert.Equal(1, flipped);
+        Assert.Equal(1, cluster.Kepler(2).Metrics.ReadRepairs);
+        Assert.Equal(data, reader.Disk.Peek(ChunkStore.PathOf(id)));
+
+        flipping.Add(candidates[1]);
+        Assert.True(reader.Disk.Corrupt(ChunkStore.PathOf(id)));
+        Assert.Throws<ChunkUnavailableException>(() => cluster.Get(2, "f"));
+        Assert.Equal(3, flipped);
+        Assert.Equal(1, cluster.Kepler(2).Metrics.ReadRepairs);
     }
 
     private static byte[] GetVersion(KeplerCluster cluster, string path, string version)
