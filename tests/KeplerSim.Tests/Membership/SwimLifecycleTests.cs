@@ -60,6 +60,18 @@ public sealed class SwimLifecycleTests
         Feed(cluster, n1, n2.GossipAddress, new SwimPing(2, "n1", "n2"));
         cluster.Sim.RunFor(5 * Second);
         Assert.DoesNotContain(sent, s => s.At >= stoppedAt && (s.From == n1 || s.From == n2));
+
+        // Kills: the same return removed from HandleStreamAsync (Streams.cs:17): a stopped member would merge a
+        // push-pull and answer it. The stream is closed unanswered.
+        var pushPull = new SwimPushPull(false, false, "n3", [new AliveUpdate("n3", 0, "n3", SimNode.GossipPort, "n3",
+            SimNode.TransferPort, null)]);
+        var reply = cluster.Sim.Await(cluster.Nodes[2].Spawn(async runtime =>
+        {
+            using var connection = await runtime.Streams.ConnectAsync(n1.TransferAddress);
+            await connection.SendAsync(SwimCodec.EncodeFrame(pushPull));
+            return await connection.ReceiveAsync();
+        }), "the push-pull to the stopped n1 to end");
+        Assert.Null(reply);
     }
 
     [Fact]
@@ -201,6 +213,53 @@ public sealed class SwimLifecycleTests
         Assert.All(pings.Where(p => p.Value.Opened + longest < cluster.Sim.Now), p =>
             Assert.True(closed.TryGetValue(p.Key, out var at) && at - p.Value.Opened <= longest,
                 $"the stream probe opened at {p.Value.Opened} was not closed by the end of its probe"));
+    }
+
+    [Fact]
+    public void Restored_settings_are_held_only_when_newer_and_raise_no_change()
+    {
+        using var cluster = SwimCluster.Create(1, 47);
+        cluster.Sim.RunFor(Second);
+        var changes = 0;
+        var member = cluster.Sim.Await(cluster.Nodes[0].Spawn(runtime =>
+        {
+            var created = new SwimMember(runtime);
+            created.SettingsChanged += _ => changes++;
+            return Task.FromResult(created);
+        }), "a member");
+        var newer = new ClusterSettings(2, 5, "n3");
+
+        // Kills: RestoreSettings' null check, its "Supersedes" negated, and its Hold removed (SwimMember.Settings.cs
+        // 24-27): a restarted node would come back with the factor it held forgotten.
+        Assert.Throws<ArgumentNullException>(() => member.RestoreSettings(null!));
+        member.RestoreSettings(newer);
+        Assert.Equal(newer, member.Settings);
+        member.RestoreSettings(new ClusterSettings(3, 4, "n9"));
+        Assert.Equal(newer, member.Settings);
+        Assert.Equal(0, changes);
+    }
+
+    [Fact]
+    public void Only_a_dead_member_can_be_forced_out_and_oversized_metadata_is_refused()
+    {
+        using var cluster = SwimCluster.Create(3, 48);
+        cluster.RunUntilConverged(20 * Second);
+        var swim = cluster.Swim(0);
+
+        // Kills: ForceLeave's refusal returning true (SwimMember.Gossip.cs:117): the operator's remove of a live
+        // member, of itself or of a stranger would report success and change nothing.
+        Assert.False(swim.ForceLeave(cluster.Nodes[1].Id));
+        Assert.False(swim.ForceLeave(swim.Id));
+        Assert.False(swim.ForceLeave(new NodeId("n9")));
+        Assert.Equal(MemberStatus.Alive, swim.Find(cluster.Nodes[1].Id)!.Status);
+
+        // Kills: the constructor's metadata check removed (SwimMember.cs:55).
+        var refused = cluster.Sim.Await(cluster.Nodes[2].Spawn(runtime =>
+        {
+            var error = Record.Exception(() => new SwimMember(runtime, null, new byte[SwimCodec.MetadataBytesMax + 1]));
+            return Task.FromResult(error);
+        }), "a member with oversized metadata");
+        Assert.IsType<ArgumentException>(refused);
     }
 
     private static void Stop(SwimCluster cluster, SimNode node) =>

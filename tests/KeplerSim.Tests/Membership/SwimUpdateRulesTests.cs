@@ -310,6 +310,63 @@ public sealed class SwimUpdateRulesTests
         Assert.Null(a.Find(new NodeId("n9")));
     }
 
+    [Fact]
+    public void A_view_of_this_node_with_other_addresses_or_metadata_is_refuted_and_so_is_a_stale_suspicion()
+    {
+        using var cluster = Drained(4, 32);
+        var a = cluster.Swim(0);
+        var before = a.Self.Incarnation;
+
+        // Someone spreads n1 at its own incarnation but at another address: n1 corrects it with a higher
+        // incarnation. Kills: the Refute of ApplyAlive removed (Suspect.cs:39).
+        Feed(cluster, from: 1, new AliveUpdate("n1", before, "elsewhere", 1, "elsewhere", 2, null));
+        Assert.Equal(before + 1, a.Self.Incarnation);
+        Assert.Equal(cluster.Nodes[0].GossipAddress, a.Self.GossipAddress);
+        DrainGossip(cluster);
+
+        // A suspicion of an incarnation already refuted is answered by announcing the current one again. Kills:
+        // ApplySuspect's ReannounceIfStale removed (Suspect.cs:110).
+        Feed(cluster, from: 1, new SuspectUpdate("n1", before, "n2"));
+        Assert.Equal(before + 1, a.Self.Incarnation);
+        Assert.Equal(1, a.PendingUpdates);
+    }
+
+    [Fact]
+    public void A_member_suspected_again_after_refuting_is_suspect_again()
+    {
+        using var cluster = Drained(4, 33);
+        var a = cluster.Swim(0);
+        var member = cluster.Nodes[2];
+        var incarnation = a.Find(member.Id)!.Incarnation;
+
+        // Suspected, refuted, then suspected at the refuted incarnation: a new suspicion. Kills: ApplyAlive's
+        // CancelSuspicion removed (Suspect.cs:67): the old suspicion, still held, took the new accusation as a mere
+        // confirmation, so the member stayed alive in n1's view and was never declared dead.
+        Feed(cluster, from: 1, new SuspectUpdate(member.Name, incarnation, "n2"));
+        Feed(cluster, from: 1, Alive(member, incarnation + 1));
+        Assert.Equal(MemberStatus.Alive, a.Find(member.Id)!.Status);
+        Feed(cluster, from: 1, new SuspectUpdate(member.Name, incarnation + 1, "n2"));
+        Assert.Equal(MemberStatus.Suspect, a.Find(member.Id)!.Status);
+    }
+
+    [Fact]
+    public void A_flood_of_new_members_stops_at_the_member_limit()
+    {
+        using var cluster = Drained(2, 34);
+        var a = cluster.Swim(0);
+
+        // Kills: AddMember's limit check removed (Suspect.cs:91): a peer announcing ever more ids would grow the
+        // view (and the gossip queue) without bound.
+        for (var batch = 0; batch * SwimCodec.UpdatesPerDatagramMax < SwimMember.MembersMax; batch++)
+        {
+            Feed(cluster, from: 1, [.. Enumerable.Range(0, SwimCodec.UpdatesPerDatagramMax).Select(i =>
+                (MemberUpdate)new AliveUpdate($"f{batch}-{i}", 0, $"f{batch}-{i}", 1, $"f{batch}-{i}", 2, null))]);
+        }
+
+        Assert.Equal(SwimMember.MembersMax, a.Members.Count);
+        Assert.NotNull(a.Find(new NodeId("n2")));
+    }
+
     private static SwimCluster Drained(int nodes, ulong seed, SwimOptions? options = null)
     {
         var cluster = SwimCluster.Create(nodes, seed, options);
