@@ -262,6 +262,40 @@ public sealed class SwimLifecycleTests
         Assert.IsType<ArgumentException>(refused);
     }
 
+    [Fact]
+    public void A_served_push_pull_whose_requester_vanishes_is_counted_failed()
+    {
+        using var cluster = SwimCluster.Create(3, 49);
+        cluster.RunUntilConverged(20 * Second);
+        var n1 = cluster.Nodes[0];
+        var requester = cluster.Nodes[2];
+        var failed = cluster.Swim(n1).Counters.PushPullsFailed;
+        var frame = new SwimPushPull(false, false, requester.Name, [new AliveUpdate(requester.Name, 0,
+            requester.Name, SimNode.GossipPort, requester.Name, SimNode.TransferPort, null)]);
+
+        // The requester crashes the instant its state reaches n1: n1 merges it, and its reply meets a broken
+        // stream. Kills: HandleStreamAsync's catch filter inverted (Streams.cs:40: the failure escapes to the owner
+        // uncounted) and the failure's counter removed (42).
+        var received = cluster.Swim(n1).Counters.Received(SwimTraffic.PushPull);
+        cluster.Sim.Trace.Recorded += record =>
+        {
+            if (record.Kind == TraceKind.StreamFrame && record.Node == "n1" && record.Detail == requester.Name
+                && requester.State == SimNodeState.Running)
+            {
+                cluster.Sim.Schedule(0, requester.Crash);
+            }
+        };
+        cluster.Sim.Await(requester.Spawn(async runtime =>
+        {
+            var connection = await runtime.Streams.ConnectAsync(n1.TransferAddress);
+            await connection.SendAsync(SwimCodec.EncodeFrame(frame));
+        }), "the push-pull request to be sent");
+        cluster.RunUntil(() => requester.State == SimNodeState.Down, Second, "the requester to crash", Millisecond);
+        cluster.Sim.RunFor(Second / 10);
+        Assert.Equal(received + 1, cluster.Swim(n1).Counters.Received(SwimTraffic.PushPull));
+        Assert.Equal(failed + 1, cluster.Swim(n1).Counters.PushPullsFailed);
+    }
+
     private static void Stop(SwimCluster cluster, SimNode node) =>
         cluster.Sim.Await(node.Spawn(_ =>
         {
