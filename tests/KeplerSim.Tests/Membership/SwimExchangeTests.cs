@@ -157,6 +157,64 @@ public sealed class SwimExchangeTests
         Assert.Contains(members, m => m is AliveUpdate { Node: "n1" });
     }
 
+    [Fact]
+    public void Every_probe_of_a_suspect_member_tells_it_so_with_the_ping()
+    {
+        // No relays: a relay's ping carries no suspicion, only the prober's own do.
+        var options = new SwimOptions { SuspicionMultiplier = 8, IndirectChecks = 0 };
+        using var cluster = SwimCluster.Create(3, 36, options);
+        cluster.RunUntilConverged(20 * Second);
+        var prober = cluster.Nodes[0];
+        var swim = cluster.Swim(prober);
+        var target = cluster.Nodes[2];
+        var pings = new List<MemberUpdate[]>();
+        cluster.Sim.Network.Tap = (from, to, payload) =>
+        {
+            if (from == prober && to == target.GossipAddress && swim.Find(target.Id)?.Status == MemberStatus.Suspect
+                && SwimCodec.TryDecodeDatagram(payload, out string? _) is { Message: SwimPing } datagram)
+            {
+                pings.Add(datagram.Updates ?? []);
+            }
+        };
+
+        // n3 hears nothing and says nothing: n1 suspects it and keeps probing it until the suspicion expires. Long
+        // after the suspicion's own gossip ran out, each ping still carries it, so a target that is only slow can
+        // refute at once. Kills: the "first" update's insertion removed from Send (Datagrams.cs:217).
+        cluster.Sim.Network.Partition([target], [prober, cluster.Nodes[1]]);
+        cluster.RunUntil(() => swim.Find(target.Id)?.Status == MemberStatus.Dead, 60 * Second, "n1 to declare n3 dead");
+        Assert.True(pings.Count >= 2, $"n1 pinged the suspect n3 {pings.Count} times");
+        Assert.All(pings, updates => Assert.Contains(updates,
+            u => u is SuspectUpdate { Node: "n3", From: "n1" }));
+        cluster.Sim.Network.Heal();
+    }
+
+    [Fact]
+    public void A_malformed_datagram_is_counted_and_published_with_its_sender()
+    {
+        using var cluster = SwimCluster.Create(2, 37);
+        cluster.RunUntilConverged(20 * Second);
+        var node = cluster.Nodes[0];
+        var events = new List<string>();
+        cluster.Sim.Trace.Recorded += record =>
+        {
+            if (record.Kind == TraceKind.Protocol && record.Node == "n1"
+                && record.Detail?.StartsWith("swim.malformed ", StringComparison.Ordinal) == true)
+            {
+                events.Add(record.Detail);
+            }
+        };
+        var malformed = cluster.Swim(node).Counters.Malformed;
+
+        // Kills: the malformed event's publish removed (Datagrams.cs:51): an operator sees who sends garbage.
+        cluster.Sim.Await(node.Spawn(_ =>
+        {
+            cluster.Swim(node).HandleDatagram(new NetAddress("stranger", 7946), new byte[] { 1, 2, 3 });
+            return Task.CompletedTask;
+        }), "n1 to handle garbage");
+        Assert.Equal(malformed + 1, cluster.Swim(node).Counters.Malformed);
+        Assert.Contains("stranger", Assert.Single(events), StringComparison.Ordinal);
+    }
+
     private static void Feed(SwimCluster cluster, SimNode node, NetAddress from, SwimMessage message)
     {
         var bytes = SwimCodec.AssembleDatagram(SwimCodec.EncodeMessage(message), []);

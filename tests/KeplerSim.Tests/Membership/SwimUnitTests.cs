@@ -70,6 +70,26 @@ public sealed class SwimUnitTests
     }
 
     [Fact]
+    public void Broadcast_queue_takes_at_most_the_count_asked_for_and_clear_forgets_everything()
+    {
+        var queue = new BroadcastQueue();
+        for (var i = 0; i < 5; i++)
+        {
+            queue.Enqueue(new NodeId($"m{i}"), [(byte)i]);
+        }
+
+        // Kills: Take's break removed (BroadcastQueue.cs:54): the budget still had room, the count did not.
+        Assert.Equal(2, queue.Take(100, 2, retransmitLimit: 9).Count);
+        Assert.Single(queue.Take(100, 1, retransmitLimit: 9));
+
+        // Kills: either half of Clear removed (85-86): the count, or what Take still hands out.
+        queue.Clear();
+        Assert.Equal(0, queue.Count);
+        Assert.Empty(queue.Take(100, 10, retransmitLimit: 9));
+        Assert.False(queue.Contains(new NodeId("m0")));
+    }
+
+    [Fact]
     public void Awareness_is_clamped_and_scales_timeouts()
     {
         var awareness = new Awareness(8);

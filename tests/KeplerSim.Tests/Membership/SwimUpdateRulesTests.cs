@@ -1,4 +1,5 @@
 using KeplerSim.Core.Membership;
+using KeplerSim.Core.Runtime;
 using KeplerSim.Sim.Kernel;
 using KeplerSim.Tests.Sim;
 
@@ -242,6 +243,130 @@ public sealed class SwimUpdateRulesTests
         cluster.RunUntil(() => a.Find(x.Id) is null, 5 * Second, "n1 to forget n4 once its retention passed");
     }
 
+    [Fact]
+    public void A_return_to_alive_is_published_and_an_incarnation_bump_of_a_live_member_is_not()
+    {
+        using var cluster = Drained(4, 29);
+        var a = cluster.Swim(0);
+        var member = cluster.Nodes[2];
+        var events = Events(cluster, "n1", "member.alive");
+        var incarnation = a.Find(member.Id)!.Incarnation;
+
+        // A live member at a higher incarnation: news to gossip, but no change of status to publish.
+        Feed(cluster, from: 1, Alive(member, incarnation + 1));
+        Assert.Equal(incarnation + 1, a.Find(member.Id)!.Incarnation);
+        Assert.Empty(events);
+
+        // Suspect, then alive again: the return is published (the false-suspicion judge counts it as a change of
+        // the observer's view, the TUI shows it). Kills: "previous != Alive || moved" as "previous == Alive", as
+        // "&&", negated, and the publish removed (Suspect.cs:79-81).
+        Feed(cluster, from: 1, new SuspectUpdate(member.Name, incarnation + 1, "n2"));
+        Assert.Equal(MemberStatus.Suspect, a.Find(member.Id)!.Status);
+        Feed(cluster, from: 1, Alive(member, incarnation + 2));
+        Assert.Equal(MemberStatus.Alive, a.Find(member.Id)!.Status);
+        var published = Assert.Single(events);
+        Assert.Contains($"Member = {member.Name}, Incarnation = {incarnation + 2}, Previous = suspect", published,
+            StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_refutation_is_published_and_raises_this_nodes_own_change()
+    {
+        using var cluster = Drained(4, 30);
+        var a = cluster.Swim(0);
+        var before = a.Self.Incarnation;
+        var events = Events(cluster, "n1", "member.refute");
+        var since = cluster.Observations.Count;
+
+        Feed(cluster, from: 1, new SuspectUpdate("n1", before, "n2"));
+
+        // Kills: the refutation's event (Suspect.cs:266) and its MemberChanged (267) removed: the node's owner
+        // (the ring, the status page) would keep the old incarnation of the node itself.
+        Assert.Equal(before + 1, a.Self.Incarnation);
+        var published = Assert.Single(events);
+        Assert.Contains($"Member = n1, Incarnation = {before + 1}, Accused = {before}", published,
+            StringComparison.Ordinal);
+        Assert.Contains(cluster.Observations.Skip(since),
+            o => o.Observer == "n1" && o.Member.Id.Value == "n1" && o.Member.Incarnation == before + 1);
+    }
+
+    [Fact]
+    public void A_stale_accusation_of_another_member_is_not_answered_with_our_own_alive()
+    {
+        using var cluster = Drained(4, 31);
+        var a = cluster.Swim(0);
+        var member = cluster.Nodes[2];
+        Feed(cluster, from: 1, Alive(member, 3));
+        DrainGossip(cluster);
+
+        // Stale verdicts about another member (and about one n1 never heard of) change nothing and queue nothing:
+        // only an accusation of n1 itself is answered by re-announcing n1. Kills: the three weakenings of
+        // "id == Id && !_leaving && !_stopped && !_broadcasts.Contains(Id)" (Suspect.cs:278), each of which makes
+        // n1 gossip itself for someone else's stale accusation.
+        Feed(cluster, from: 1, new DeadUpdate(member.Name, 2, "n2"), new SuspectUpdate(member.Name, 2, "n2"),
+            new SuspectUpdate("n9", 0, "n2"), new DeadUpdate("n9", 0, "n2"));
+        Assert.Equal(0, a.PendingUpdates);
+        Assert.Equal(MemberStatus.Alive, a.Find(member.Id)!.Status);
+        Assert.Null(a.Find(new NodeId("n9")));
+    }
+
+    [Fact]
+    public void A_view_of_this_node_with_other_addresses_or_metadata_is_refuted_and_so_is_a_stale_suspicion()
+    {
+        using var cluster = Drained(4, 32);
+        var a = cluster.Swim(0);
+        var before = a.Self.Incarnation;
+
+        // Someone spreads n1 at its own incarnation but at another address: n1 corrects it with a higher
+        // incarnation. Kills: the Refute of ApplyAlive removed (Suspect.cs:39).
+        Feed(cluster, from: 1, new AliveUpdate("n1", before, "elsewhere", 1, "elsewhere", 2, null));
+        Assert.Equal(before + 1, a.Self.Incarnation);
+        Assert.Equal(cluster.Nodes[0].GossipAddress, a.Self.GossipAddress);
+        DrainGossip(cluster);
+
+        // A suspicion of an incarnation already refuted is answered by announcing the current one again. Kills:
+        // ApplySuspect's ReannounceIfStale removed (Suspect.cs:110).
+        Feed(cluster, from: 1, new SuspectUpdate("n1", before, "n2"));
+        Assert.Equal(before + 1, a.Self.Incarnation);
+        Assert.Equal(1, a.PendingUpdates);
+    }
+
+    [Fact]
+    public void A_member_suspected_again_after_refuting_is_suspect_again()
+    {
+        using var cluster = Drained(4, 33);
+        var a = cluster.Swim(0);
+        var member = cluster.Nodes[2];
+        var incarnation = a.Find(member.Id)!.Incarnation;
+
+        // Suspected, refuted, then suspected at the refuted incarnation: a new suspicion. Kills: ApplyAlive's
+        // CancelSuspicion removed (Suspect.cs:67): the old suspicion, still held, took the new accusation as a mere
+        // confirmation, so the member stayed alive in n1's view and was never declared dead.
+        Feed(cluster, from: 1, new SuspectUpdate(member.Name, incarnation, "n2"));
+        Feed(cluster, from: 1, Alive(member, incarnation + 1));
+        Assert.Equal(MemberStatus.Alive, a.Find(member.Id)!.Status);
+        Feed(cluster, from: 1, new SuspectUpdate(member.Name, incarnation + 1, "n2"));
+        Assert.Equal(MemberStatus.Suspect, a.Find(member.Id)!.Status);
+    }
+
+    [Fact]
+    public void A_flood_of_new_members_stops_at_the_member_limit()
+    {
+        using var cluster = Drained(2, 34);
+        var a = cluster.Swim(0);
+
+        // Kills: AddMember's limit check removed (Suspect.cs:91): a peer announcing ever more ids would grow the
+        // view (and the gossip queue) without bound.
+        for (var batch = 0; batch * SwimCodec.UpdatesPerDatagramMax < SwimMember.MembersMax; batch++)
+        {
+            Feed(cluster, from: 1, [.. Enumerable.Range(0, SwimCodec.UpdatesPerDatagramMax).Select(i =>
+                (MemberUpdate)new AliveUpdate($"f{batch}-{i}", 0, $"f{batch}-{i}", 1, $"f{batch}-{i}", 2, null))]);
+        }
+
+        Assert.Equal(SwimMember.MembersMax, a.Members.Count);
+        Assert.NotNull(a.Find(new NodeId("n2")));
+    }
+
     private static SwimCluster Drained(int nodes, ulong seed, SwimOptions? options = null)
     {
         var cluster = SwimCluster.Create(nodes, seed, options);
@@ -277,6 +402,21 @@ public sealed class SwimUpdateRulesTests
             cluster.Swim(target).HandleDatagram(sender, bytes);
             return Task.CompletedTask;
         }), "n1 to handle the crafted datagram");
+    }
+
+    /// <summary>The protocol events of <paramref name="kind"/> that <paramref name="node"/> publishes from now on.</summary>
+    private static List<string> Events(SwimCluster cluster, string node, string kind)
+    {
+        var events = new List<string>();
+        cluster.Sim.Trace.Recorded += record =>
+        {
+            if (record.Kind == TraceKind.Protocol && record.Node == node
+                && record.Detail?.StartsWith(kind + " ", StringComparison.Ordinal) == true)
+            {
+                events.Add(record.Detail);
+            }
+        };
+        return events;
     }
 
     /// <summary>Every update <paramref name="node"/> sends from now on, decoded off the network's tap.</summary>

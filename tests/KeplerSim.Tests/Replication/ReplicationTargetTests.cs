@@ -1,4 +1,5 @@
 using KeplerSim.Core.Node;
+using KeplerSim.Core.Protocol;
 using KeplerSim.Core.Storage;
 using KeplerSim.Sim.KeplerFs;
 using KeplerSim.Sim.Kernel;
@@ -11,7 +12,8 @@ namespace KeplerSim.Tests.Replication;
 /// The replication worker facing a target it cannot reach and a source copy it cannot read: a write's direct pushes
 /// skip an owner whose push broke (for <see cref="KeplerOptions.RetryMaxMicroseconds"/>, leaving it to the queue)
 /// and go direct again after; a queued delivery whose local copy turns out corrupt restores it from a peer and then
-/// delivers, or, when no peer has it, drops the entry instead of retrying forever. Written for the open Stryker
+/// delivers, or, when no peer has it, drops the entry instead of retrying forever; a refused delivery of an intact
+/// copy (a "busy" answer) never touches the copy. Written for the open Stryker
 /// survivors of Replication/ReplicationWorker.cs (docs/TESTING.md "Replication survivors").
 /// </summary>
 [Trait("Category", "Fast")]
@@ -103,8 +105,8 @@ public sealed class ReplicationTargetTests
         var chunk = cluster.ChunksOf(0, "lost").Single();
 
         // First, refused deliveries of the intact copy leave it alone, however often they fail. (A full target
-        // closes the stream, so the refusal arrives as an exception: this does not reach "failure is not null &&
-        // corrupt" as "||", which would delete an intact sole copy on a "busy" answer; docs/TESTING.md.)
+        // closes the stream, so the refusal arrives as an exception: a refusal that arrives as an answer is
+        // A_busy_answer_for_an_intact_sole_copy_leaves_the_copy_alone.)
         cluster.Sim.RunFor(3 * Second);
         Assert.Equal(["n1"], cluster.Holders(chunk));
         Assert.Equal(2, cluster.Kepler(n1).QueueDepth);
@@ -118,6 +120,80 @@ public sealed class ReplicationTargetTests
             "the entries of a chunk no node can serve to be dropped");
         Assert.Empty(cluster.Holders(chunk));
         Assert.Null(cluster.Kepler(n1).Meta.GetChunk(chunk));
+    }
+
+    [Fact]
+    public void A_busy_answer_for_an_intact_sole_copy_leaves_the_copy_alone()
+    {
+        // Kills in ReplicationWorker.cs TryDeliverAsync: "failure is not null && corrupt" as "||" (the worker
+        // "replaced" an intact copy after any refused delivery: with no peer to restore from, that deleted it).
+        // A refusal that arrives as an answer is "busy": n2 is receiving the chunk from n3, which stalls half-way
+        // (paused after its offer), so n2 holds the chunk's store open for its transfer timeout; meanwhile n1's
+        // delivery of the same chunk to n2 is answered "busy", and no peer could serve n1 a copy (n2 has none yet,
+        // n3 does not answer).
+        var options = Retrying(1_600_000);
+        using var cluster = KeplerCluster.Create(3, seed: 98, options, membership: MembershipMode.Static);
+        var (n1, n2, n3) = (cluster.Nodes[0], cluster.Nodes[1], cluster.Nodes[2]);
+        var data = KeplerCluster.Bytes(C, 4);
+        var targets = new SortedDictionary<long, string>();
+        cluster.Sim.Trace.Recorded += record =>
+        {
+            if (record.Kind == TraceKind.StreamOpened && record.Detail is { } from)
+            {
+                targets[record.A] = $"{from}->{record.Node}";
+            }
+        };
+        var retries = new List<ReplicationRetry>();
+        n1.Runtime!.Events.Stream.Subscribe(e =>
+        {
+            if (e is ReplicationRetry retry)
+            {
+                retries.Add(retry);
+            }
+        });
+
+        // n1 and n3 both hold the chunk (two files of the same content) and both owe it to n2, which is full.
+        SetFull(n2, true);
+        cluster.Sim.Network.Partition([n1], [n2]);
+        cluster.Put(0, "a", data, Durability.Fast);
+        var chunk = cluster.ChunksOf(0, "a").Single();
+        cluster.Put(2, "b", data, Durability.Fast);
+        Assert.True(cluster.Sim.RunUntil(() => cluster.Holders(chunk).Count == 2, 5 * Second), "n1 and n3 to hold it");
+
+        // n2 has room again: n3's next offer is answered "ready", and n3 stalls before sending the bytes.
+        var stalled = false;
+        var busy = 0;
+        cluster.Sim.Network.StreamTap = (id, from, frame) =>
+        {
+            var decoded = FrameCodec.Decode(frame);
+            if (!stalled && from == n3 && targets.GetValueOrDefault(id) == "n3->n2"
+                && decoded is StoreChunkRequest { ChunkId: var offered } && offered == chunk)
+            {
+                stalled = true;
+                cluster.Sim.Schedule(0, n3.Pause);
+            }
+            else if (from == n2 && targets.GetValueOrDefault(id) == "n1->n2"
+                && decoded is StoreChunkReply { Error: StoreChunkReply.Busy, ChunkId: var refused } && refused == chunk)
+            {
+                busy++;
+            }
+        };
+        SetFull(n2, false);
+        Assert.True(cluster.Sim.RunUntil(() => n3.State == SimNodeState.Paused, 10 * Second), "n3 to offer and stall");
+        cluster.Sim.RunFor(Second / 10); // n2 answered "ready" and waits for the bytes.
+        cluster.Sim.Network.Heal();
+        Assert.True(cluster.Sim.RunUntil(() => busy > 0, options.TransferTimeoutMicroseconds),
+            "n2 to answer n1's delivery busy");
+
+        // The intact copy stays, on record and on disk, and its delivery is retried as busy, not dropped.
+        cluster.Sim.RunFor(2 * Second);
+        Assert.NotNull(cluster.Kepler(n1).Meta.GetChunk(chunk));
+        Assert.Equal(ChunkStatus.Ok, Verify(cluster, n1, chunk));
+        Assert.Contains(retries, r => r.ChunkId == chunk && r.Target == n2.Name && r.Reason == StoreChunkReply.Busy);
+
+        n3.Resume();
+        Assert.True(cluster.Sim.RunUntil(() => cluster.TotalQueueDepth() == 0, 30 * Second), "the queues to drain");
+        Assert.Equal(3, cluster.DurableOwnerCopies(chunk));
     }
 
     private static KeplerOptions Retrying(long retryMaxMicroseconds) => new()
