@@ -174,26 +174,9 @@ public sealed class ClusterInspector(Simulation sim)
     /// unreadable.
     /// </summary>
     public static IReadOnlyList<string>? UncollectedGarbage(SimNode node, long horizonMicroseconds) =>
-        HasKeplerSchema(node) ? Query<IReadOnlyList<string>?>(node, conn =>
-    {
-        using var cmd = conn.CreateCommand();
-        cmd.CommandText =
-            "SELECT 'history ' || f.path || ' ' || f.id FROM files f WHERE f.superseded = 1 AND f.is_winner = 0 " +
-            "AND f.created_at < $h AND EXISTS (SELECT 1 FROM chunk_refs r WHERE r.file_id = f.id) " +
-            "UNION ALL SELECT 'chunk ' || c.id FROM chunks c WHERE c.created_at < $h " +
-            "AND NOT EXISTS (SELECT 1 FROM chunk_refs r JOIN files f ON f.id = r.file_id " +
-            "WHERE r.chunk_id = c.id AND f.tombstone = 0) " +
-            "AND NOT EXISTS (SELECT 1 FROM replication_queue q WHERE q.chunk_id = c.id) ORDER BY 1";
-        cmd.Parameters.AddWithValue("$h", horizonMicroseconds);
-        using var reader = cmd.ExecuteReader();
-        var rows = new List<string>();
-        while (reader.Read())
-        {
-            rows.Add(reader.GetString(0));
-        }
-
-        return rows;
-    }) : null;
+        HasKeplerSchema(node)
+            ? Query(node, conn => MetadataQueries.UncollectedGarbage(conn, horizonMicroseconds))
+            : null;
 
     /// <summary>Whether the node's <c>chunks</c> table records <paramref name="id"/>; null if unreadable.</summary>
     public static bool? IndexesChunk(SimNode node, string id) => HasKeplerSchema(node) ? Query<bool?>(node, conn =>
@@ -205,13 +188,8 @@ public sealed class ClusterInspector(Simulation sim)
     }) : null;
 
     /// <summary>Whether the node's metadata has the KeplerFS tables.</summary>
-    public static bool HasKeplerSchema(SimNode node) => Query<bool?>(node, conn =>
-    {
-        using var cmd = conn.CreateCommand();
-        cmd.CommandText = "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN " +
-            "('files', 'chunk_refs', 'replication_queue')";
-        return (long)cmd.ExecuteScalar()! == 3;
-    }) ?? false;
+    public static bool HasKeplerSchema(SimNode node) =>
+        Query<bool?>(node, conn => MetadataQueries.HasKeplerSchema(conn)) ?? false;
 
     /// <summary>
     /// The runtime replication factor change the node's metadata holds (null: none); <paramref name="readable"/>
@@ -219,47 +197,33 @@ public sealed class ClusterInspector(Simulation sim)
     /// </summary>
     public static Core.Membership.ClusterSettings? HeldSettings(SimNode node, out bool readable)
     {
-        var text = HasKeplerSchema(node) ? Query<string?>(node, conn =>
-        {
-            using var cmd = conn.CreateCommand();
-            cmd.CommandText = "SELECT coalesce((SELECT value FROM meta WHERE key = 'cluster.settings'), '')";
-            return (string)cmd.ExecuteScalar()!;
-        }) : null;
+        var text = HasKeplerSchema(node) ? Query(node, MetadataQueries.HeldSettings) : null;
         readable = text is not null;
         return Core.Membership.ClusterSettings.Parse(text);
     }
 
     /// <summary>Entries in the node's replication queue, or null if the database is busy or not KeplerFS's.</summary>
-    public static long? QueueDepth(SimNode node) => HasKeplerSchema(node) ? Query<long?>(node, conn =>
-    {
-        using var cmd = conn.CreateCommand();
-        cmd.CommandText = "SELECT count(*) FROM replication_queue";
-        return (long)cmd.ExecuteScalar()!;
-    }) : null;
+    public static long? QueueDepth(SimNode node) =>
+        HasKeplerSchema(node) ? Query<long?>(node, conn => MetadataQueries.QueueDepth(conn)) : null;
 
     /// <summary>Chunk ids referenced by the node's current live file versions: winners and conflict versions
     /// (neither superseded nor tombstones), ordered; null if unreadable. A conflict version is readable by its
     /// token, so its chunks must stay on their owners as a winner's do.</summary>
-    public static IReadOnlyList<string>? ReferencedChunks(SimNode node) => QueryIds(node,
-        "SELECT DISTINCT r.chunk_id FROM chunk_refs r JOIN files f ON f.id = r.file_id " +
-        "WHERE (f.is_winner = 1 OR f.superseded = 0) AND f.tombstone = 0 ORDER BY r.chunk_id");
+    public static IReadOnlyList<string>? ReferencedChunks(SimNode node) =>
+        HasKeplerSchema(node) ? Query(node, MetadataQueries.ReferencedChunks) : null;
 
     /// <summary>The winning version token of every path in the node's metadata (ordered by path), or null if
     /// unreadable.</summary>
     public static IReadOnlyList<(string Path, VersionToken Version)>? WinningVersions(SimNode node) =>
-        Versions(node, winnersOnly: true);
+        HasKeplerSchema(node) ? Query(node, MetadataQueries.WinningVersions) : null;
 
     /// <summary>Every recorded version (winner, conflict or history) of every path, ordered by path and token; null
     /// if unreadable.</summary>
     public static IReadOnlyList<(string Path, VersionToken Version)>? AllVersions(SimNode node) =>
-        Versions(node, winnersOnly: false);
-
-    private static IReadOnlyList<(string Path, VersionToken Version)>? Versions(SimNode node, bool winnersOnly) =>
         HasKeplerSchema(node) ? Query<IReadOnlyList<(string, VersionToken)>?>(node, conn =>
     {
         using var cmd = conn.CreateCommand();
         cmd.CommandText = "SELECT path, version_wall_us, version_logical, version_node FROM files " +
-            (winnersOnly ? "WHERE is_winner = 1 " : "") +
             "ORDER BY path, version_wall_us, version_logical, version_node";
         using var reader = cmd.ExecuteReader();
         var rows = new List<(string, VersionToken)>();
@@ -277,22 +241,9 @@ public sealed class ClusterInspector(Simulation sim)
     /// the path's winning token; null if unreadable.
     /// </summary>
     public static (bool Kept, VersionToken? Winner)? VersionState(SimNode node, string path, VersionToken version) =>
-        HasKeplerSchema(node) ? Query<(bool, VersionToken?)?>(node, conn =>
-    {
-        using var cmd = conn.CreateCommand();
-        cmd.CommandText = "SELECT version_wall_us, version_logical, version_node, is_winner FROM files WHERE path = $p";
-        cmd.Parameters.AddWithValue("$p", path);
-        using var reader = cmd.ExecuteReader();
-        var (kept, winner) = (false, (VersionToken?)null);
-        while (reader.Read())
-        {
-            var token = new VersionToken(reader.GetInt64(0), reader.GetInt32(1), new NodeId(reader.GetString(2)));
-            kept |= token == version;
-            winner = reader.GetInt64(3) == 1 ? token : winner;
-        }
-
-        return (kept, winner);
-    }) : null;
+        HasKeplerSchema(node)
+            ? Query<(bool, VersionToken?)?>(node, conn => MetadataQueries.VersionState(conn, path, version))
+            : null;
 
     /// <summary>Parses a version token as <see cref="VersionToken.ToString"/> writes it
     /// (<c>wall.logical@node</c>); null if it is not one.</summary>
