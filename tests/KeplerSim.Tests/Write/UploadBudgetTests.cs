@@ -56,6 +56,33 @@ public sealed class UploadBudgetTests
         Assert.Equal(2 * C, budget.Rent(2 * C).Length); // another size is never handed out
     }
 
+    /// <summary>
+    /// A quorum chunk's buffer can still be read by a push to a slower owner when its upload ends: that buffer must
+    /// not be kept for the next upload (it would overwrite bytes the push is still sending), while a spare one and a
+    /// lent one whose push has ended are.
+    /// </summary>
+    [Fact]
+    public async Task A_buffer_still_lent_to_a_running_push_is_not_kept_for_the_next_upload()
+    {
+        var budget = new KeplerSim.Core.Write.UploadBudget(8);
+        var first = new KeplerSim.Core.Write.UploadBuffers(C, lentMax: 4, budget);
+        var reading = await first.TakeAsync(chunksInFlight: 0);
+        var done = await first.TakeAsync(chunksInFlight: 1);
+        Assert.NotNull(reading);
+        Assert.NotNull(done);
+        var push = new TaskCompletionSource();
+        first.Release(reading, new KeplerSim.Core.Write.ChunkPushes { Ended = push.Task });
+        first.Release(done, new KeplerSim.Core.Write.ChunkPushes());
+        first.Dispose();
+
+        var next = new KeplerSim.Core.Write.UploadBuffers(C, lentMax: 4, budget);
+        var taken = new[] { await next.TakeAsync(0), await next.TakeAsync(1), await next.TakeAsync(2) };
+        Assert.Contains(taken, b => ReferenceEquals(b, done));           // the spare one was kept and reused
+        Assert.DoesNotContain(taken, b => ReferenceEquals(b, reading));  // the one a push still reads was not
+        push.SetResult();
+        next.Dispose();
+    }
+
     /// <summary>A reused buffer still holds the last chunk's bytes: none of them may reach a later, shorter file.
     /// </summary>
     [Fact]
