@@ -220,21 +220,7 @@ public sealed class ClusterInspector(Simulation sim)
     /// <summary>Every recorded version (winner, conflict or history) of every path, ordered by path and token; null
     /// if unreadable.</summary>
     public static IReadOnlyList<(string Path, VersionToken Version)>? AllVersions(SimNode node) =>
-        HasKeplerSchema(node) ? Query<IReadOnlyList<(string, VersionToken)>?>(node, conn =>
-    {
-        using var cmd = conn.CreateCommand();
-        cmd.CommandText = "SELECT path, version_wall_us, version_logical, version_node FROM files " +
-            "ORDER BY path, version_wall_us, version_logical, version_node";
-        using var reader = cmd.ExecuteReader();
-        var rows = new List<(string, VersionToken)>();
-        while (reader.Read())
-        {
-            rows.Add((reader.GetString(0), new VersionToken(reader.GetInt64(1), reader.GetInt32(2),
-                new NodeId(reader.GetString(3)))));
-        }
-
-        return rows;
-    }) : null;
+        HasKeplerSchema(node) ? Query(node, MetadataQueries.AllVersions) : null;
 
     /// <summary>
     /// Whether the node's metadata holds <paramref name="version"/> of <paramref name="path"/> (winner or not) and

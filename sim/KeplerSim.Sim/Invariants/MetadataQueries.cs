@@ -27,12 +27,20 @@ public static class MetadataQueries
         "WHERE (f.is_winner = 1 OR f.superseded = 0) AND f.tombstone = 0 ORDER BY r.chunk_id");
 
     /// <summary>Each path's winning version token, ordered by path.</summary>
-    public static IReadOnlyList<(string Path, VersionToken Version)> WinningVersions(SqliteConnection connection)
+    public static IReadOnlyList<(string Path, VersionToken Version)> WinningVersions(SqliteConnection connection) =>
+        Versions(connection, "WHERE is_winner = 1 ");
+
+    /// <summary>Every recorded version (winner, conflict or history) of every path, ordered by path and token.
+    /// </summary>
+    public static IReadOnlyList<(string Path, VersionToken Version)> AllVersions(SqliteConnection connection) =>
+        Versions(connection, "");
+
+    private static List<(string Path, VersionToken Version)> Versions(SqliteConnection connection, string where)
     {
         ArgumentNullException.ThrowIfNull(connection);
         using var cmd = connection.CreateCommand();
-        cmd.CommandText = "SELECT path, version_wall_us, version_logical, version_node FROM files " +
-            "WHERE is_winner = 1 ORDER BY path";
+        cmd.CommandText = "SELECT path, version_wall_us, version_logical, version_node FROM files " + where +
+            "ORDER BY path, version_wall_us, version_logical, version_node";
         using var reader = cmd.ExecuteReader();
         var rows = new List<(string, VersionToken)>();
         while (reader.Read())

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
-using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using KeplerSim.Core.Node;
@@ -15,23 +14,14 @@ internal sealed partial class RealScenarioRun
     private const int FinalReadPathsMax = 2_000;
     private long _contentSequence;
 
-    private static string Hash(ReadOnlySpan<byte> data) => Convert.ToHexStringLower(SHA256.HashData(data));
-
-    /// <summary>The simulator's content of the same sequence number: a file and seed write the same bytes both ways.
-    /// </summary>
-    private byte[] Content(long size)
-    {
-        var bytes = new byte[size];
-        new DeterministicRandom(DeterministicRandom.Derive(_seed, $"content/{_contentSequence++}")).NextBytes(bytes);
-        return bytes;
-    }
+    private byte[] Content(long size) => WorkloadContent.Bytes(_seed, _contentSequence++, size);
 
     /// <summary>Issues a file operation over HTTP; its outcome is written into the returned op when it completes.
     /// </summary>
     private FileOp Issue(FileOpKind kind, string path, RealNode node, byte[]? content, Durability durability,
         bool record, Action<FileOp>? done = null, long? abortAfter = null)
     {
-        var hash = content is null ? null : Hash(content);
+        var hash = content is null ? null : WorkloadContent.Hash(content);
         FileOp op;
         lock (_gate)
         {
@@ -126,7 +116,7 @@ internal sealed partial class RealScenarioRun
         {
             case FileOpKind.Get:
                 var bytes = await response.Content.ReadAsByteArrayAsync(Token);
-                return ("ok", Hash(bytes), null);
+                return ("ok", WorkloadContent.Hash(bytes), null);
             case FileOpKind.List:
                 var listing = await response.Content.ReadFromJsonAsync<JsonElement>(Token);
                 return ("ok", listing.GetProperty("files").GetArrayLength().ToString(CultureInfo.InvariantCulture),

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Security.Cryptography;
 using System.Text;
 using KeplerSim.Core.Node;
 using KeplerSim.Core.Runtime;
@@ -14,14 +13,7 @@ internal sealed partial class ScenarioRun
     private const long FinalReadTimeoutMicroseconds = 30_000_000;
     private long _contentSequence;
 
-    private static string Hash(ReadOnlySpan<byte> data) => Convert.ToHexStringLower(SHA256.HashData(data));
-
-    private byte[] Content(long size)
-    {
-        var bytes = new byte[size];
-        new DeterministicRandom(DeterministicRandom.Derive(_seed, $"content/{_contentSequence++}")).NextBytes(bytes);
-        return bytes;
-    }
+    private byte[] Content(long size) => WorkloadContent.Bytes(_seed, _contentSequence++, size);
 
     /// <summary>
     /// Issues a file operation on <paramref name="node"/>'s logical thread; its outcome is written into the
@@ -30,7 +22,7 @@ internal sealed partial class ScenarioRun
     private FileOp Issue(FileOpKind kind, string path, SimNode node, byte[]? content, Durability durability,
         bool record, Action<FileOp>? done = null, long? abortAfter = null)
     {
-        var hash = content is null ? null : Hash(content);
+        var hash = content is null ? null : WorkloadContent.Hash(content);
         var op = record
             ? _ledger.Begin(kind, path, node.Name, node.Epoch, _sim.Now, hash, content?.Length ?? 0)
             : new FileOp { Kind = kind, Path = path, Node = node.Name, Epoch = node.Epoch, IssuedAt = _sim.Now };
@@ -71,7 +63,7 @@ internal sealed partial class ScenarioRun
                     using (var buffer = new MemoryStream())
                     {
                         await files.GetAsync(path, buffer);
-                        return ("ok", Hash(buffer.GetBuffer().AsSpan(0, (int)buffer.Length)), null);
+                        return ("ok", WorkloadContent.Hash(buffer.GetBuffer().AsSpan(0, (int)buffer.Length)), null);
                     }
 
                 case FileOpKind.Delete:
