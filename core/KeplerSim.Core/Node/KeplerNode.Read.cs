@@ -262,7 +262,7 @@ public sealed partial class KeplerNode
 
     /// <summary>
     /// Fetches a verified copy of a chunk from another node and stores it here (scrub repair). False if no
-    /// replica could be read.
+    /// replica could be read or the local disk refused the copy.
     /// </summary>
     internal async Task<bool> RestoreChunkAsync(string id)
     {
@@ -270,8 +270,9 @@ public sealed partial class KeplerNode
         {
             if (await _client.FetchChunkAsync(node, id) is { } data)
             {
-                await RepairLocalAsync(id, data, node, duringRead: false);
-                return true;
+                // A copy the disk refused is no repair: reporting it as one left a corrupt file with no row, which
+                // nothing looked at again (chaos seed 000bi0-VBK22: scenarios/regressions/scrub-repair-disk-full.yaml).
+                return await RepairLocalAsync(id, data, node, duringRead: false);
             }
         }
 
@@ -286,15 +287,15 @@ public sealed partial class KeplerNode
     }
 
     /// <summary>
-    /// Stores a verified copy fetched from <paramref name="source"/>. Only repairs made while serving a read count
-    /// as read repairs; scrub counts its own (a scrub repair once also counted here, inflating
-    /// kepler_read_repairs_total).
+    /// Stores a verified copy fetched from <paramref name="source"/>; false when the disk refused it (full, or an
+    /// I/O error). Only repairs made while serving a read count as read repairs; scrub counts its own (a scrub
+    /// repair once also counted here, inflating kepler_read_repairs_total).
     /// </summary>
-    private async Task RepairLocalAsync(string id, byte[] data, NodeId source, bool duringRead)
+    private async Task<bool> RepairLocalAsync(string id, byte[] data, NodeId source, bool duringRead)
     {
         if (!_server.TryReserve(id))
         {
-            return; // A peer is storing this chunk here right now: its store writes and records the copy.
+            return true; // A peer is storing this chunk here right now: its store writes and records the copy.
         }
 
         try
@@ -303,10 +304,13 @@ public sealed partial class KeplerNode
             Meta.Transaction(meta => RecordLocalChunk(meta, id, data.Length, requestId: null, replicate: false));
             Metrics.ReadRepairs += duringRead ? 1 : 0;
             _runtime.Events.Publish(new ChunkReadRepaired(id, source.Value));
+            return true;
         }
         catch (IOException)
         {
-            // The read is served anyway; scrub repairs the local copy later.
+            // A read is served anyway and its local copy keeps its row, so scrub finds it again; a scrub or restore
+            // repair sees false and leaves the chunk to the lost-chunk restore.
+            return false;
         }
         finally
         {
