@@ -234,6 +234,11 @@ public sealed partial class KeplerNode
     internal async Task<bool> ReplaceCorruptLocalCopyAsync(string id)
     {
         Meta.DeleteChunk(id);
+        // Remembered as lost before the first await: a crash while the restore below waited on peers left the chunk
+        // neither indexed nor remembered, startup deleted the corrupt file as an unknown one, and only a peer's
+        // repair scan (a minute later) brought it back (chaos fixed case dvhEZipEY2J7:
+        // scenarios/regressions/crash-during-scrub-repair.yaml). The lost-chunk restore drops it once it is stored.
+        RestoreLater(id);
         if (await RestoreChunkAsync(id))
         {
             return true;
@@ -256,7 +261,6 @@ public sealed partial class KeplerNode
             // Left on disk: a later write of the chunk replaces a corrupt copy.
         }
 
-        RestoreLater(id);
         return false;
     }
 

@@ -17,16 +17,30 @@ public sealed class ChaosPropertyTests(ITestOutputHelper output)
     public void Generated_cases_keep_every_invariant()
     {
         string seed;
-        try
+        if (ChaosRunner.FreshCases())
         {
-            ChaosGen.Case.Sample(ChaosRunner.Check, writeLine: output.WriteLine, iter: ChaosRunner.Iterations(),
-                time: ChaosRunner.Seconds(), print: c => c.ToYaml());
-            return;
+            try
+            {
+                ChaosGen.Case.Sample(ChaosRunner.Check, writeLine: output.WriteLine, iter: ChaosRunner.Iterations(),
+                    time: ChaosRunner.Seconds(), print: c => c.ToYaml());
+                return;
+            }
+            catch (CsCheckException e) when (ChaosRunner.SeedOf(e.Message) is { } found)
+            {
+                output.WriteLine("failed; shrinking further from " + e.Message.Split('\n')[0]);
+                seed = found;
+            }
         }
-        catch (CsCheckException e) when (ChaosRunner.SeedOf(e.Message) is { } found)
+        else if (ChaosRunner.FirstFailingFixedCase(ChaosRunner.FastTierCases) is { } failure)
         {
-            output.WriteLine("failed; shrinking further from " + e.Message.Split('\n')[0]);
-            seed = found;
+            output.WriteLine($"fixed case {failure.Index} (CsCheck_Seed={failure.Seed}) failed; shrinking:\n" +
+                failure.Message);
+            seed = failure.Seed;
+        }
+        else
+        {
+            output.WriteLine($"{ChaosRunner.FastTierCases} fixed cases passed (root {ChaosRunner.FixedRoot})");
+            return;
         }
 
         // Sample shrinks only with the iterations left after the failure: continue from its seed for a while,
@@ -34,6 +48,20 @@ public sealed class ChaosPropertyTests(ITestOutputHelper output)
         ChaosGen.Case.Sample(ChaosRunner.Check, writeLine: output.WriteLine, seed: seed,
             time: ChaosRunner.ShrinkSeconds(), print: ChaosRunner.Report);
         Assert.Fail($"case {seed} failed, but continued shrinking found no failure (is the property deterministic?)");
+    }
+
+    [Fact]
+    public void A_fixed_case_is_the_case_its_printed_seed_replays()
+    {
+        var seeds = ChaosRunner.FixedSeeds(ChaosRunner.FastTierCases);
+        Assert.Equal(seeds, ChaosRunner.FixedSeeds(ChaosRunner.FastTierCases));
+        Assert.Equal(seeds.Count, seeds.Distinct().Count());
+        foreach (var seed in seeds.Take(20))
+        {
+            // CsCheck_Seed=<seed> replays through Sample, which generates from PCG.Parse(seed) as the fixed tier does.
+            var first = ChaosGen.Case.Generate(PCG.Parse(seed), null, out _).ToYaml();
+            Assert.Equal(first, ChaosGen.Case.Generate(PCG.Parse(seed), null, out _).ToYaml());
+        }
     }
 
     [Fact]

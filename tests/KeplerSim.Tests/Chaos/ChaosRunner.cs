@@ -147,6 +147,61 @@ public static class ChaosRunner
         return current;
     }
 
+    /// <summary>Environment variable: set to 1 to draw fresh random cases in the fast tier instead of the fixed ones.</summary>
+    public const string RandomVariable = "KEPLER_CHAOS_RANDOM";
+
+    /// <summary>
+    /// The fixed cases' root: case i is generated from the i-th seed a PCG on this root draws, so the fast tier in
+    /// <c>dotnet test</c> (and CI) checks the same 300 cases on every run and a red run is a change's doing.
+    /// Fresh cases run in the long tier and with <see cref="RandomVariable"/>: a CI gate that fails on code nobody
+    /// changed blocks unrelated work (a fresh case in CI found scenarios/regressions/scrub-repair-disk-full.yaml).
+    /// </summary>
+    public const ulong FixedRoot = 20261206;
+
+    /// <summary>
+    /// Whether the property draws fresh random cases: in the long tier (<see cref="CasesVariable"/>,
+    /// <see cref="MinutesVariable"/>), when replaying a seed (<c>CsCheck_Seed</c>) or with <see cref="RandomVariable"/>.
+    /// </summary>
+    public static bool FreshCases() =>
+        new[] { CasesVariable, MinutesVariable, "CsCheck_Seed" }
+            .Any(v => Environment.GetEnvironmentVariable(v) is { Length: > 0 })
+        || Environment.GetEnvironmentVariable(RandomVariable) == "1";
+
+    /// <summary>The CsCheck seeds of the fixed cases (replayable with <c>CsCheck_Seed</c>).</summary>
+    public static IReadOnlyList<string> FixedSeeds(int cases)
+    {
+        var root = new CsCheck.PCG(FixedStream, FixedRoot);
+        return Enumerable.Range(0, cases).Select(_ => new CsCheck.PCG(FixedStream, root.Next64()).ToString()).ToList();
+    }
+
+    private const uint FixedStream = 7;
+
+    /// <summary>
+    /// Runs the fixed cases on <c>CsCheck_Threads</c> threads (default: every core) and returns the first failing one
+    /// by index, or null when all pass.
+    /// </summary>
+    public static (int Index, string Seed, string Message)? FirstFailingFixedCase(int cases)
+    {
+        var seeds = FixedSeeds(cases);
+        var failures = new System.Collections.Concurrent.ConcurrentBag<(int Index, string Seed, string Message)>();
+        var threads = int.TryParse(Environment.GetEnvironmentVariable("CsCheck_Threads"), NumberStyles.None,
+            CultureInfo.InvariantCulture, out var t) && t > 0 ? t : Environment.ProcessorCount;
+        Parallel.For(0, cases, new ParallelOptions { MaxDegreeOfParallelism = threads }, i =>
+        {
+            try
+            {
+                Check(ChaosGen.Case.Generate(CsCheck.PCG.Parse(seeds[i]), null, out _));
+            }
+#pragma warning disable CA1031 // Any exception is the case's failure, reported with its seed (as CsCheck does).
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                failures.Add((i, seeds[i], e.Message));
+            }
+        });
+        return failures.IsEmpty ? null : failures.MinBy(f => f.Index);
+    }
+
     /// <summary>How many cases to run: <see cref="CasesVariable"/>, 1 when replaying a CsCheck seed, else the fast
     /// tier's count.</summary>
     public static long Iterations() =>
