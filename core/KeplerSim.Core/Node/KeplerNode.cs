@@ -49,7 +49,7 @@ public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
         _options = options;
         Cluster = cluster;
         _configured = cluster;
-        Ring = BuildRing(cluster);
+        Ring = new HashRing(cluster.Ids, new RingOptions(options.VirtualNodesPerNode, ReplicationFactor));
         _swim = options.Swim is { } swim ? new SwimMember(runtime, swim) : null;
         Store = new ChunkStore(runtime);
         Clock = new HybridLogicalClock(runtime.Clock, runtime.Id);
@@ -337,8 +337,9 @@ public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
         _server.IsReceiving(chunkId) || (_replication?.IsInFlight(chunkId) ?? false)
         || _pending.Contains(chunkId);
 
+    /// <summary>The ring of <paramref name="cluster"/>, derived from the current one (a change, not a rebuild).</summary>
     private HashRing BuildRing(ClusterView cluster) =>
-        new(cluster.Ids, new RingOptions(_options.VirtualNodesPerNode, ReplicationFactor));
+        Ring.WithMembers(cluster.Ids, new RingOptions(_options.VirtualNodesPerNode, ReplicationFactor));
 
     internal long NowMicroseconds => _runtime.Clock.WallMicroseconds;
 

@@ -69,12 +69,13 @@ public sealed partial class HashRing
     // With equal positions it is the first of them, so ties go to the lower node id.
     private int FirstAtOrAfter(ulong position)
     {
+        var positions = Layout.Positions;
         var low = 0;
-        var high = _positions.Length;
+        var high = positions.Length;
         while (low < high)
         {
             var middle = low + ((high - low) / 2);
-            if (_positions[middle] < position)
+            if (positions[middle] < position)
             {
                 low = middle + 1;
             }
@@ -84,24 +85,25 @@ public sealed partial class HashRing
             }
         }
 
-        return low == _positions.Length ? 0 : low;
+        return low == positions.Length ? 0 : low;
     }
 
     // Fills found with the node indices of the first found.Length distinct nodes from a virtual node onwards.
     // One lap always suffices because every node has a virtual node; the bound keeps a broken ring from spinning.
     private void WalkFrom(int start, Span<int> found)
     {
+        var owners = Layout.Owners;
         var filled = 0;
         var index = start;
-        for (var step = 0; step < _positions.Length && filled < found.Length; step++)
+        for (var step = 0; step < owners.Length && filled < found.Length; step++)
         {
-            var owner = _owners[index];
+            var owner = owners[index];
             if (!found[..filled].Contains(owner))
             {
                 found[filled++] = owner;
             }
 
-            index = index + 1 == _positions.Length ? 0 : index + 1;
+            index = index + 1 == owners.Length ? 0 : index + 1;
         }
 
         Invariant.That(filled == found.Length, "ring walk found fewer distinct owners than the owner count");

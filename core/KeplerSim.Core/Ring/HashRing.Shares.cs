@@ -24,11 +24,12 @@ public sealed partial class HashRing
         var arcs = new UInt128[_nodes.Length];
         Span<int> found = stackalloc int[RingOptions.ReplicationFactorMax];
         found = found[..owners];
-        for (var i = 0; i < _positions.Length; i++)
+        var positions = Layout.Positions;
+        for (var i = 0; i < positions.Length; i++)
         {
             UInt128 arc = i == 0
-                ? ((UInt128)1 << 64) - _positions[^1] + _positions[0]
-                : _positions[i] - _positions[i - 1];
+                ? ((UInt128)1 << 64) - positions[^1] + positions[0]
+                : positions[i] - positions[i - 1];
             if (arc == 0)
             {
                 continue;

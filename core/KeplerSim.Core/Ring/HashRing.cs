@@ -21,10 +21,10 @@ public sealed partial class HashRing
     private readonly Func<NodeId, int, ulong[]> _placement;
     // Distinct, sorted ordinally: a node's index here is its rank by id, which breaks position ties.
     private readonly NodeId[] _nodes;
-    // Virtual node positions, ascending; equal positions ordered by node index.
-    private readonly ulong[] _positions;
-    // _owners[i] is the index into _nodes of the virtual node at _positions[i].
-    private readonly int[] _owners;
+    // The virtual nodes, laid out on first use (see Layout).
+    private VirtualNodes? _layout;
+    // A laid-out ring this one was derived from by a membership change (null: lay out from scratch).
+    private HashRing? _base;
 
     /// <summary>Builds a ring over <paramref name="nodes"/> (a set: duplicates count once).</summary>
     /// <exception cref="ArgumentException">A node id is null or empty, or there are more than
@@ -46,7 +46,40 @@ public sealed partial class HashRing
         _nodes = sortedNodes;
         Nodes = Array.AsReadOnly(sortedNodes);
         OwnerCount = Math.Min(options.ReplicationFactor, sortedNodes.Length);
-        (_positions, _owners) = Layout(sortedNodes, options.VirtualNodesPerNode, placement);
+    }
+
+    /// <summary>
+    /// Virtual node positions, ascending (equal positions ordered by node index), and for each the index into
+    /// <c>_nodes</c> of its node.
+    /// </summary>
+    private sealed class VirtualNodes(ulong[] positions, int[] owners)
+    {
+        public ulong[] Positions { get; } = positions;
+
+        public int[] Owners { get; } = owners;
+    }
+
+    /// <summary>
+    /// The layout, computed when a lookup first needs it. A joining cluster changes every member's view once per
+    /// member, mostly before anything asks who owns a chunk, so most of those rings are never laid out. Computing
+    /// it is a pure function of the members and options: when it happens cannot change a result.
+    /// </summary>
+    private VirtualNodes Layout
+    {
+        get
+        {
+            if (_layout is { } layout)
+            {
+                return layout;
+            }
+
+            var (positions, owners) = _base is { } from
+                ? Relayout(from, _nodes, _placement)
+                : LayOut(_nodes, Options.VirtualNodesPerNode, _placement);
+            _layout = new VirtualNodes(positions, owners);
+            _base = null;
+            return _layout;
+        }
     }
 
     /// <summary>The layout options this ring was built with.</summary>
@@ -59,7 +92,7 @@ public sealed partial class HashRing
     public int OwnerCount { get; }
 
     /// <summary>Virtual nodes on the ring: nodes × virtual nodes per node.</summary>
-    public int VirtualNodeCount => _positions.Length;
+    public int VirtualNodeCount => Layout.Positions.Length;
 
     /// <summary>An empty ring: every chunk has no owners.</summary>
     public static HashRing Empty(RingOptions? options = null) => new([], options);
@@ -82,7 +115,7 @@ public sealed partial class HashRing
         _nodes.AsSpan(0, insertAt).CopyTo(nodes);
         nodes[insertAt] = node;
         _nodes.AsSpan(insertAt).CopyTo(nodes.AsSpan(insertAt + 1));
-        return new HashRing(nodes, Options, _placement);
+        return new HashRing(nodes, Options, _placement, this);
     }
 
     /// <summary>This ring without <paramref name="node"/>; this ring itself when it is not a member.</summary>
@@ -98,7 +131,7 @@ public sealed partial class HashRing
         var nodes = new NodeId[_nodes.Length - 1];
         _nodes.AsSpan(0, index).CopyTo(nodes);
         _nodes.AsSpan(index + 1).CopyTo(nodes.AsSpan(index));
-        return new HashRing(nodes, Options, _placement);
+        return new HashRing(nodes, Options, _placement, this);
     }
 
     /// <summary>
@@ -139,7 +172,7 @@ public sealed partial class HashRing
         }
     }
 
-    private static (ulong[] Positions, int[] Owners) Layout(
+    private static (ulong[] Positions, int[] Owners) LayOut(
         NodeId[] nodes, int virtualNodesPerNode, Func<NodeId, int, ulong[]> placement)
     {
         // Sorting (position, node index) as one 96-bit key gives a total order: ties go to the lower node id.
