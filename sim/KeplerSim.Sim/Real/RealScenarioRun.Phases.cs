@@ -197,16 +197,17 @@ internal sealed partial class RealScenarioRun
 
         // Kept under a concurrent winner (ScenarioRun.KeptUnderConcurrentWinner): L stays as a conflict version.
         return written && rule.LastAcknowledged.Version is { } text && ClusterInspector.ParseVersion(text) is { } v
-            && RealInspector.Query(_nodes[read.Node].Spec.DataDir, c => MetadataQueries.VersionState(c, read.Path, v))
-                is { Kept: true, Winner: { } winner } && winner > v;
+            && _nodes[read.Node].Spec.DataDir is var dataDir
+            && RealInspector.TryQuery(dataDir, c => MetadataQueries.VersionState(c, read.Path, v), out var state)
+            && state is { Kept: true, Winner: { } winner } && winner > v;
     }
 
     /// <summary>The winner's chunks of <paramref name="path"/> (by any live node's metadata) that no data directory
     /// holds intact, with where they were expected; null if none is missing.</summary>
     private string? LostChunks(string path)
     {
-        var ids = Live.Select(n => RealInspector.Query(n.Spec.DataDir, c => MetadataQueries.WinnerChunks(c, path)))
-            .FirstOrDefault(c => c is { Count: > 0 });
+        var ids = Live.Select(n => RealInspector.TryQuery(n.Spec.DataDir, c => MetadataQueries.WinnerChunks(c, path),
+            out var chunks) ? chunks : null).FirstOrDefault(c => c is { Count: > 0 });
         if (ids is null)
         {
             return null;
@@ -215,8 +216,12 @@ internal sealed partial class RealScenarioRun
         var intact = _nodes.Values.SelectMany(n => _inspector.ChunkFiles(n.Spec.DataDir))
             .Where(f => f.Matches).Select(f => f.Id).ToHashSet(StringComparer.Ordinal);
         var lost = ids.Distinct(StringComparer.Ordinal).Where(id => !intact.Contains(id)).ToList();
-        var placement = new PlacementReference(Members.Select(n => n.Spec.Name),
-            new KeplerOptions().VirtualNodesPerNode, ReplicationFactor);
+        PlacementReference placement;
+        lock (_checkGate)
+        {
+            placement = _cluster.ExpectedPlacement();
+        }
+
         string Where(string id) => string.Join(", ", placement.OwnersOf(id)
             .Select(o => Path.Combine(_nodes[o].Spec.DataDir, Core.Storage.ChunkStore.PathOf(id))));
         return lost.Count == 0 ? null : $"{path}: {lost.Count} chunk(s) with no intact copy in any data directory: " +

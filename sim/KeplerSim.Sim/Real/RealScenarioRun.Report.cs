@@ -53,11 +53,11 @@ internal sealed partial class RealScenarioRun
         switch (step.Condition)
         {
             case WaitCondition.AllRunning:
-                return AllNodesRunning();
+                return await CheckAsync(InvariantCatalog.AllNodesRunning);
             case WaitCondition.Healed:
                 return _lab?.Partitioned == true ? "a partition is in force" : null;
             case WaitCondition.QueuesEmpty:
-                return QueuesEmpty();
+                return await CheckAsync(InvariantCatalog.QueuesEmpty);
             case WaitCondition.OpsSettled:
                 return PendingOperations();
             case WaitCondition.Members:
@@ -136,12 +136,9 @@ internal sealed partial class RealScenarioRun
             var json = JsonSerializer.Deserialize<JsonElement>(body);
             var adopted = new Core.Membership.ClusterSettings(json.GetProperty("replicationFactor").GetInt32(),
                 json.GetProperty("version").GetInt64(), json.GetProperty("origin").GetString()!);
-            lock (_gate)
+            lock (_checkGate)
             {
-                if (adopted.Supersedes(_replicationSetting))
-                {
-                    _replicationSetting = adopted;
-                }
+                _cluster.AcceptReplicationSetting(adopted);
             }
 
             Complete(op, "ok", $"version {adopted.Version} from {adopted.Origin}", null, null);
