@@ -31,7 +31,12 @@ public readonly record struct ChunkFile(string Path, string Id, bool Matches)
     }
 
     /// <summary>Whether <paramref name="relativePath"/> is where <see cref="ChunkStore.PathOf"/> puts
-    /// <paramref name="id"/>.</summary>
-    public static bool InShard(string relativePath, string id) =>
-        string.Equals(relativePath, ChunkStore.PathOf(id), StringComparison.Ordinal);
+    /// <paramref name="id"/> (<c>chunks/ab/cd/&lt;id&gt;</c>; spelled out here because the simulator asks for every
+    /// file at every scan and <see cref="ChunkStore.PathOf"/> validates the id again).</summary>
+    public static bool InShard(string relativePath, string id)
+    {
+        ArgumentNullException.ThrowIfNull(relativePath);
+        ArgumentNullException.ThrowIfNull(id);
+        return id.Length == IdLength && relativePath == $"{ChunkRoot}{id[..2]}/{id[2..4]}/{id}";
+    }
 }

@@ -142,13 +142,7 @@ internal sealed partial class RealScenarioRun
     private void RunFileStep(ScenarioStep step)
     {
         var node = Node(step.Nodes[0]);
-        var kind = step.Kind switch
-        {
-            StepKind.Put => FileOpKind.Put,
-            StepKind.Get => FileOpKind.Get,
-            StepKind.Delete => FileOpKind.Delete,
-            _ => FileOpKind.List,
-        };
+        var kind = StepJudge.KindOf(step.Kind);
         var content = kind != FileOpKind.Put ? null
             : step.Content is { } text ? Encoding.UTF8.GetBytes(text) : Content(step.Size.Bytes);
         string? expected;

@@ -87,13 +87,7 @@ internal sealed partial class ScenarioRun
     private void RunFileStep(ScenarioStep step)
     {
         var node = Node(step.Nodes[0]);
-        var kind = step.Kind switch
-        {
-            StepKind.Put => FileOpKind.Put,
-            StepKind.Get => FileOpKind.Get,
-            StepKind.Delete => FileOpKind.Delete,
-            _ => FileOpKind.List,
-        };
+        var kind = StepJudge.KindOf(step.Kind);
         var content = kind != FileOpKind.Put ? null
             : step.Content is { } text ? Encoding.UTF8.GetBytes(text) : Content(step.Size.Bytes);
         var expected = kind == FileOpKind.Get ? _ledger.LatestPutHash(step.Path) : null;
@@ -108,27 +102,7 @@ internal sealed partial class ScenarioRun
         var results = new List<(int Index, Expectation Result)>(_waitResults);
         foreach (var (step, op, expectedHash) in _stepOps)
         {
-            var name = $"step {step.Index} at {step.At}: {step.Describe()} expect {Names.Snake(step.Expect.ToString())}"
-                + (step.ExpectCount is { } n ? $" count {n}" : "");
-            var seen = op.Outcome is null ? "did not complete (its node crashed, or it is still pending)"
-                : op.Outcome + (op.Detail is { } d ? $" ({(d.Length == 64 ? "sha256 " + d[..12] : d)})" : "");
-            var pass = step.Expect == ExpectedOutcome.Any || (op.Outcome is not null && step.Expect switch
-            {
-                ExpectedOutcome.Ok => op.Outcome == "ok" && (step.ExpectCount is null
-                    || op.Detail == step.ExpectCount.Value.ToString(CultureInfo.InvariantCulture)),
-                ExpectedOutcome.NotFound => op.Outcome == "not_found",
-                ExpectedOutcome.Error => op.Outcome == "error",
-                ExpectedOutcome.DurabilityNotMet => op.Outcome == "error"
-                    && op.Detail?.StartsWith(nameof(DurabilityNotMetException) + ":", StringComparison.Ordinal) == true,
-                _ => op.Outcome == "ok" && op.Detail == expectedHash,
-            });
-            if (step.Expect == ExpectedOutcome.Equal && !pass && op.Outcome == "ok")
-            {
-                seen += $"; the put wrote sha256 {expectedHash?[..12]}";
-            }
-
-            results.Add((step.Index, new Expectation(name, pass ? ExpectationStatus.Pass : ExpectationStatus.Fail,
-                seen)));
+            results.Add((step.Index, StepJudge.Result(step, op, expectedHash)));
         }
 
         foreach (var (_, result) in results.OrderBy(r => r.Index))
@@ -204,28 +178,9 @@ internal sealed partial class ScenarioRun
         }
 
         var done = _sim.RunUntil(() => reads.All(r => r.Outcome is not null), FinalReadTimeoutMicroseconds);
-        var problems = new List<string>();
-        foreach (var group in reads.GroupBy(r => r.Path, StringComparer.Ordinal))
-        {
-            var rule = allowed[group.Key];
-            foreach (var read in group)
-            {
-                var fine = (read.Outcome == "ok" && rule.Hashes.Contains(read.Detail!))
-                    || (read.Outcome == "not_found" && rule.NotFoundAllowed)
-                    || KeptUnderConcurrentWinner(read, rule);
-                if (!fine)
-                {
-                    var got = read.Outcome is null ? "no answer" : read.Outcome + (read.Outcome == "ok"
-                        ? " sha256 " + read.Detail![..12] : read.Detail is { } d ? ": " + d : "");
-                    problems.Add($"{group.Key} on {read.Node}: {got}, expected " + Describe(rule));
-                }
-            }
-
-            if (group.Select(r => r.Outcome + r.Detail).Distinct(StringComparer.Ordinal).Count() > 1)
-            {
-                problems.Add($"{group.Key}: nodes disagree");
-            }
-        }
+        var problems = reads.GroupBy(r => r.Path, StringComparer.Ordinal).SelectMany(group =>
+            AcknowledgedReads.Problems(group.Key, group, allowed[group.Key], _ledger,
+                n => _context.Cluster.Nodes.First(c => c.Name == n))).ToList();
 
         var summary = $"{paths.Count} path(s) x {live.Count} node(s), {reads.Count} reads" +
             (done ? "" : $", some unanswered after {Seconds(FinalReadTimeoutMicroseconds)}");
@@ -234,26 +189,4 @@ internal sealed partial class ScenarioRun
             : new Expectation(name, ExpectationStatus.Fail, $"{summary}; {problems.Count} problem(s): " +
                 InvariantChecks.Examples(problems));
     }
-
-    /// <summary>
-    /// A write acknowledged earlier in real time may still win over L when the two were concurrent (no causal
-    /// link: a partition, skewed clocks): the highest token wins and L must then stay as a conflict version. So the
-    /// read is fine if it returned a version some put or delete of the path wrote, the node keeps L's version and
-    /// its winner's token is higher than L's.
-    /// </summary>
-    private bool KeptUnderConcurrentWinner(FileOp read, AllowedRead rule)
-    {
-        var written = read.Outcome == "not_found" || (read.Outcome == "ok" && _ledger.Ops.Any(o =>
-            o.Kind == FileOpKind.Put && o.Path == read.Path && o.ContentHash == read.Detail));
-        return written
-            && rule.LastAcknowledged.Version is { } text && ClusterInspector.ParseVersion(text) is { } version
-            && ClusterInspector.VersionState(Node(read.Node), read.Path, version) is { Kept: true, Winner: { } winner }
-            && winner > version;
-    }
-
-    private static string Describe(AllowedRead rule) =>
-        string.Join(" or ", rule.Hashes.Select(h => "sha256 " + h[..12]).Concat(rule.NotFoundAllowed
-            ? ["not_found"] : []))
-                + $" (last acknowledged: {rule.LastAcknowledged.Kind.ToString().ToLowerInvariant()} " +
-        $"at {Seconds(rule.LastAcknowledged.IssuedAt)} on {rule.LastAcknowledged.Node})";
 }
