@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text;
 using KeplerSim.Core.Node;
-using KeplerSim.Core.Runtime;
 using KeplerSim.Sim.Invariants;
 using KeplerSim.Sim.Kernel;
 
@@ -119,12 +118,9 @@ internal sealed partial class ScenarioRun
 
     private void StartWorkload(WorkloadSpec w)
     {
-        var random = new DeterministicRandom(DeterministicRandom.Derive(_seed, "workload/" + w.Name));
+        var draws = new WorkloadDraws(_seed, w, w.Nodes ?? _scenario.Cluster.NodeNames());
         var stop = (w.Stop ?? _scenario.Duration).Microseconds;
-        var nodes = w.Nodes ?? _scenario.Cluster.NodeNames();
         var pending = new List<FileOp>();
-        var total = w.Puts + w.Gets + w.Deletes;
-        long Gap() => Math.Max(1, (long)(-Math.Log(1 - random.NextDouble()) / w.Rate * 1_000_000));
         void Arrive()
         {
             if (_sim.Now >= stop)
@@ -132,13 +128,8 @@ internal sealed partial class ScenarioRun
                 return;
             }
 
-            var pick = random.NextDouble() * total;
-            var kind = pick < w.Puts ? FileOpKind.Put : pick < w.Puts + w.Gets ? FileOpKind.Get : FileOpKind.Delete;
-            var path = $"{w.Name}/{random.NextInt(w.Paths)}";
-            var node = Node(nodes[random.NextInt(nodes.Count)]);
-            var min = Math.Max(1, w.SizeMin.Bytes);
-            var size = (long)Math.Round(Math.Exp(Math.Log(min) + random.NextDouble() *
-                (Math.Log(Math.Max(min, w.SizeMax.Bytes)) - Math.Log(min))));
+            var (kind, path, name, size) = draws.Next();
+            var node = Node(name);
             pending.RemoveAll(o => o.Outcome is not null || Node(o.Node).Epoch != o.Epoch);
             if (node.State == SimNodeState.Down)
             {
@@ -154,10 +145,10 @@ internal sealed partial class ScenarioRun
                     record: true));
             }
 
-            _sim.Schedule(Gap(), Arrive);
+            _sim.Schedule(draws.NextGap(), Arrive);
         }
 
-        _sim.Schedule(w.Start.Microseconds + Gap(), Arrive);
+        _sim.Schedule(w.Start.Microseconds + draws.NextGap(), Arrive);
     }
 
     /// <summary>
