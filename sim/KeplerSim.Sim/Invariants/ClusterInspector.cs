@@ -231,24 +231,7 @@ public sealed class ClusterInspector(Simulation sim)
     /// <summary>Chunk ids the node's <c>chunks</c> table counts as held here (ordered), or null if
     /// unreadable.</summary>
     public static IReadOnlyList<string>? IndexedChunks(SimNode node) =>
-        QueryIds(node, "SELECT id FROM chunks ORDER BY id");
-
-    /// <summary>The first column of an ordered query as strings, or null if the node's metadata is unreadable.
-    /// </summary>
-    private static IReadOnlyList<string>? QueryIds(SimNode node, string sql) => HasKeplerSchema(node)
-        ? Query<IReadOnlyList<string>?>(node, conn =>
-    {
-        using var cmd = conn.CreateCommand();
-        cmd.CommandText = sql;
-        using var reader = cmd.ExecuteReader();
-        var ids = new List<string>();
-        while (reader.Read())
-        {
-            ids.Add(reader.GetString(0));
-        }
-
-        return ids;
-    }) : null;
+        TryRead(node, MetadataQueries.IndexedChunks, out var ids) ? ids : null;
 
     /// <summary>
     /// Runs a read-only query on the node's metadata through its inspection connection; false when the database is
