@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using KeplerSim.Core.Storage;
 using KeplerSim.Core.Manifests;
 using KeplerSim.Core.Runtime;
@@ -13,10 +14,6 @@ namespace KeplerSim.Sim.Invariants;
 /// </summary>
 public sealed class ClusterInspector(Simulation sim)
 {
-    private const string ChunkRoot = "chunks/";
-    private const string TmpRoot = "chunks/tmp/";
-    private const int IdLength = 64;
-
     // (node, path) -> (stamp, matches) of the last verification: the file is read and hashed again only when its
     // content changed (SimDisk.StampOf moved), so a check costs what changed, not every byte on every disk.
     private readonly Dictionary<(string Node, string Path), (long Stamp, bool Matches)> _verified = [];
@@ -31,12 +28,6 @@ public sealed class ClusterInspector(Simulation sim)
         _verified.Remove((node, path));
         _scans.Remove(node);
     }
-
-    /// <summary>A chunk file on a node.</summary>
-    /// <param name="Path">Its path.</param>
-    /// <param name="Id">The id its name claims.</param>
-    /// <param name="Matches">Whether its content hashes to the id (and it sits in the right shard).</param>
-    public readonly record struct ChunkFile(string Path, string Id, bool Matches);
 
     /// <summary>The chunk files on <paramref name="node"/>'s disk, ordered by path.</summary>
     public IReadOnlyList<ChunkFile> ChunkFiles(SimNode node)
@@ -57,20 +48,10 @@ public sealed class ClusterInspector(Simulation sim)
         var result = new List<ChunkFile>();
         foreach (var path in node.Disk.AllFiles())
         {
-            if (!path.StartsWith(ChunkRoot, StringComparison.Ordinal) || path.StartsWith(TmpRoot,
-                StringComparison.Ordinal))
+            if (ChunkFile.IdOf(path) is { } id)
             {
-                continue;
+                result.Add(new ChunkFile(path, id, Verify(node, path, id) && ChunkFile.InShard(path, id)));
             }
-
-            var id = path[(path.LastIndexOf('/') + 1)..];
-            if (id.Length != IdLength || !id.All(char.IsAsciiHexDigitLower))
-            {
-                continue;
-            }
-
-            var shardOk = path == $"{ChunkRoot}{id[..2]}/{id[2..4]}/{id}";
-            result.Add(new ChunkFile(path, id, Verify(node, path, id) && shardOk));
         }
 
         return result;
@@ -84,7 +65,7 @@ public sealed class ClusterInspector(Simulation sim)
     {
         ArgumentNullException.ThrowIfNull(node);
         ArgumentNullException.ThrowIfNull(id);
-        var path = $"{ChunkRoot}{id[..2]}/{id[2..4]}/{id}";
+        var path = ChunkStore.PathOf(id);
         if (!node.Disk.Exists(path) || !node.Disk.IsDurable(path))
         {
             return false;
@@ -250,24 +231,32 @@ public sealed class ClusterInspector(Simulation sim)
     /// <summary>Chunk ids the node's <c>chunks</c> table counts as held here (ordered), or null if
     /// unreadable.</summary>
     public static IReadOnlyList<string>? IndexedChunks(SimNode node) =>
-        QueryIds(node, "SELECT id FROM chunks ORDER BY id");
+        TryRead(node, MetadataQueries.IndexedChunks, out var ids) ? ids : null;
 
-    /// <summary>The first column of an ordered query as strings, or null if the node's metadata is unreadable.
+    /// <summary>
+    /// Runs a read-only query on the node's metadata through its inspection connection; false when the database is
+    /// not KeplerFS's or locked by an open transaction of the node (the next check tries again).
     /// </summary>
-    private static IReadOnlyList<string>? QueryIds(SimNode node, string sql) => HasKeplerSchema(node)
-        ? Query<IReadOnlyList<string>?>(node, conn =>
+    public static bool TryRead<T>(SimNode node, Func<SqliteConnection, T> query, [MaybeNullWhen(false)] out T result)
     {
-        using var cmd = conn.CreateCommand();
-        cmd.CommandText = sql;
-        using var reader = cmd.ExecuteReader();
-        var ids = new List<string>();
-        while (reader.Read())
+        ArgumentNullException.ThrowIfNull(node);
+        ArgumentNullException.ThrowIfNull(query);
+        result = default;
+        if (!HasKeplerSchema(node))
         {
-            ids.Add(reader.GetString(0));
+            return false;
         }
 
-        return ids;
-    }) : null;
+        try
+        {
+            result = query(node.Metadata.Inspection);
+            return true;
+        }
+        catch (SqliteException)
+        {
+            return false;
+        }
+    }
 
     private static T? Query<T>(SimNode node, Func<SqliteConnection, T> query)
     {

@@ -52,22 +52,23 @@ public static partial class InvariantChecks
     /// never decreases between checks. Committed metadata survives crashes, so a restart is no excuse. A path
     /// whose versions were all collected may disappear; if it comes back, it must not come back older.
     /// </summary>
-    public static string? VersionsNeverRegress(CheckContext context)
+    public static string? VersionsNeverRegress(CheckedCluster cluster)
     {
-        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(cluster);
         var bad = new List<string>();
-        foreach (var node in context.Sim.Nodes.Where(n => n.Epoch > 0))
+        foreach (var node in cluster.Nodes.Where(n => n.Started))
         {
-            foreach (var (path, version) in ClusterInspector.WinningVersions(node) ?? [])
+            foreach (var (path, version) in node.TryQuery(MetadataQueries.WinningVersions, out var winners)
+                ? winners : [])
             {
                 var key = (node.Name, path);
-                if (context.HighestWinners.TryGetValue(key, out var highest) && version < highest)
+                if (cluster.HighestWinners.TryGetValue(key, out var highest) && version < highest)
                 {
                     bad.Add($"{node.Name}:{path} winner went back from {highest} to {version}");
                     continue;
                 }
 
-                context.HighestWinners[key] = version;
+                cluster.HighestWinners[key] = version;
             }
         }
 
@@ -109,14 +110,13 @@ public static partial class InvariantChecks
     }
 
     /// <summary>Liveness: every live node's metadata names the same winning version of every path.</summary>
-    public static string? WinnersAgree(CheckContext context)
+    public static string? WinnersAgree(CheckedCluster cluster)
     {
-        ArgumentNullException.ThrowIfNull(context);
-        var live = context.Live;
+        ArgumentNullException.ThrowIfNull(cluster);
         var views = new List<(string Node, SortedDictionary<string, string> Winners)>();
-        foreach (var node in live)
+        foreach (var node in cluster.Live)
         {
-            if (ClusterInspector.WinningVersions(node) is not { } winners)
+            if (!node.TryQuery(MetadataQueries.WinningVersions, out var winners))
             {
                 return $"metadata of {node.Name} unreadable (busy)";
             }
@@ -144,17 +144,17 @@ public static partial class InvariantChecks
     }
 
     /// <summary>Liveness: every live node places chunks over exactly the members that should be up.</summary>
-    public static string? MembershipConverged(CheckContext context)
+    public static string? MembershipConverged(CheckedCluster cluster)
     {
-        ArgumentNullException.ThrowIfNull(context);
-        if (context.MembershipView is not { } view)
+        ArgumentNullException.ThrowIfNull(cluster);
+        if (cluster.MembershipView is not { } view)
         {
             return null;
         }
 
-        var expected = string.Join(",", context.Members.Select(n => n.Name).Order(StringComparer.Ordinal));
+        var expected = string.Join(",", cluster.Members.Select(n => n.Name).Order(StringComparer.Ordinal));
         var differ = new List<string>();
-        foreach (var node in context.Live)
+        foreach (var node in cluster.Live)
         {
             var seen = view(node) is { } members ? string.Join(",", members.Order(StringComparer.Ordinal)) : null;
             if (seen != expected)

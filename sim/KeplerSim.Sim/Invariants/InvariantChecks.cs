@@ -1,45 +1,61 @@
-using KeplerSim.Sim.Kernel;
-
 namespace KeplerSim.Sim.Invariants;
 
 /// <summary>
-/// The checkers. Each returns null when the invariant holds, else what it saw. They read state only through
-/// <see cref="ClusterInspector"/> and the kernel's public API; they never call the protocol.
+/// The checkers. Each returns null when the invariant holds, else what it saw. The state checks read nodes only
+/// through <see cref="ICheckedNode"/> (chunk files, read-only metadata queries) and <see cref="CheckedCluster"/>,
+/// so the simulator and real mode run the same code; the event checks read the simulation's trace. None calls the
+/// protocol.
 /// </summary>
 public static partial class InvariantChecks
 {
     private const int ExamplesMax = 3;
 
-    /// <summary>Runs the named check (the reads check is separate: it needs virtual time to pass).</summary>
-    public static string? Check(string name, CheckContext context) => name switch
+    /// <summary>Runs the named check over a simulated run: the host-neutral state checks of
+    /// <see cref="Check(string, CheckedCluster)"/> and those only the simulation can judge (durability needs the disk
+    /// model's fsync state, outsiders exist only there). The reads check is separate: it needs virtual time.</summary>
+    public static string? Check(string name, CheckContext context)
     {
-        InvariantCatalog.ChunksMatchIds => ChunksMatchIds(context),
-        InvariantCatalog.AllNodesRunning => AllNodesRunning(context),
-        InvariantCatalog.QueuesEmpty => QueuesEmpty(context),
-        InvariantCatalog.ReplicasOnOwners => Placement(context, surplus: false),
-        InvariantCatalog.NoSurplusCopies => Placement(context, surplus: true),
-        InvariantCatalog.CorruptChunksRepaired => CorruptChunksRepaired(context),
-        InvariantCatalog.MembershipConverged => MembershipConverged(context),
-        InvariantCatalog.WinnersAgree => WinnersAgree(context),
-        InvariantCatalog.ReadsReturnWrittenBytes => ReadsReturnWrittenBytes(context),
-        InvariantCatalog.VersionsNeverRegress => VersionsNeverRegress(context),
-        InvariantCatalog.ReplicasDurableAndVerified => ReplicasDurableAndVerified(context),
-        InvariantCatalog.GarbageCollected => GarbageCollected(context),
-        InvariantCatalog.OutsiderChangesNothing => OutsiderChangesNothing(context),
-        InvariantCatalog.ReplicationFactorConverged => ReplicationFactorConverged(context),
+        ArgumentNullException.ThrowIfNull(context);
+        return name switch
+        {
+            InvariantCatalog.ReplicasDurableAndVerified => ReplicasDurableAndVerified(context),
+            InvariantCatalog.OutsiderChangesNothing => OutsiderChangesNothing(context),
+            _ => Check(name, context.Cluster),
+        };
+    }
+
+    /// <summary>
+    /// Runs the named state check over any host's nodes (the simulator's, or real processes' data directories in
+    /// real mode); null when it holds, or when the name is not a state check this host-neutral set has (real mode
+    /// reports those as not applicable before it asks).
+    /// </summary>
+    public static string? Check(string name, CheckedCluster cluster) => name switch
+    {
+        InvariantCatalog.ChunksMatchIds => ChunksMatchIds(cluster),
+        InvariantCatalog.AllNodesRunning => AllNodesRunning(cluster),
+        InvariantCatalog.QueuesEmpty => QueuesEmpty(cluster),
+        InvariantCatalog.ReplicasOnOwners => Placement(cluster, surplus: false),
+        InvariantCatalog.NoSurplusCopies => Placement(cluster, surplus: true),
+        InvariantCatalog.CorruptChunksRepaired => CorruptChunksRepaired(cluster),
+        InvariantCatalog.MembershipConverged => MembershipConverged(cluster),
+        InvariantCatalog.WinnersAgree => WinnersAgree(cluster),
+        InvariantCatalog.ReadsReturnWrittenBytes => ReadsReturnWrittenBytes(cluster.Ledger),
+        InvariantCatalog.VersionsNeverRegress => VersionsNeverRegress(cluster),
+        InvariantCatalog.GarbageCollected => GarbageCollected(cluster),
+        InvariantCatalog.ReplicationFactorConverged => ReplicationFactorConverged(cluster),
         _ => null,
     };
 
     /// <summary>Safety: a chunk file that does not match its id must have been hit by a known fault.</summary>
-    public static string? ChunksMatchIds(CheckContext context)
+    public static string? ChunksMatchIds(CheckedCluster cluster)
     {
-        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(cluster);
         var bad = new List<string>();
-        foreach (var node in context.Sim.Nodes.Where(n => n.Epoch > 0))
+        foreach (var node in cluster.Nodes.Where(n => n.Started))
         {
-            foreach (var file in context.Inspector.ChunkFiles(node))
+            foreach (var file in node.ChunkFiles())
             {
-                if (!file.Matches && !context.KnownCorrupt.Contains((node.Name, file.Id)))
+                if (!file.Matches && !cluster.KnownCorrupt.Contains((node.Name, file.Id)))
                 {
                     bad.Add($"{node.Name}:{file.Path}");
                 }
@@ -50,22 +66,28 @@ public static partial class InvariantChecks
             Examples(bad);
     }
 
-    private static string? AllNodesRunning(CheckContext context)
+    /// <summary>Every member runs (neither down nor paused).</summary>
+    public static string? AllNodesRunning(CheckedCluster cluster)
     {
-        var down = context.Members.Where(n => n.State != SimNodeState.Running).Select(n => $"{n.Name} {n.State}")
-            .ToList();
+        ArgumentNullException.ThrowIfNull(cluster);
+        var down = cluster.Members.Where(n => !n.Running).Select(n => $"{n.Name} {n.State}").ToList();
         return down.Count == 0 ? null : "not running: " + string.Join(", ", down);
     }
 
-    private static string? QueuesEmpty(CheckContext context)
+    /// <summary>Every live node's replication queue is empty.</summary>
+    public static string? QueuesEmpty(CheckedCluster cluster)
     {
+        ArgumentNullException.ThrowIfNull(cluster);
         var busy = new List<string>();
-        foreach (var node in context.Live)
+        foreach (var node in cluster.Live)
         {
-            var depth = ClusterInspector.QueueDepth(node);
-            if (depth != 0)
+            if (!node.TryQuery(MetadataQueries.QueueDepth, out var depth))
             {
-                busy.Add(depth is null ? $"{node.Name} unreadable" : $"{node.Name} {depth}");
+                busy.Add($"{node.Name} unreadable");
+            }
+            else if (depth != 0)
+            {
+                busy.Add($"{node.Name} {depth}");
             }
         }
 
@@ -76,18 +98,18 @@ public static partial class InvariantChecks
     /// Liveness: every live node's metadata holds the winning runtime replication factor change (the factor,
     /// version and origin an operator's call was answered with), or none when no change was made.
     /// </summary>
-    private static string? ReplicationFactorConverged(CheckContext context)
+    private static string? ReplicationFactorConverged(CheckedCluster cluster)
     {
-        var expected = context.ReplicationSetting;
+        var expected = cluster.ReplicationSetting;
         var off = new List<string>();
-        foreach (var node in context.Live)
+        foreach (var node in cluster.Live)
         {
-            var held = ClusterInspector.HeldSettings(node, out var readable);
-            if (!readable)
+            if (!node.TryQuery(MetadataQueries.HeldSettings, out var text))
             {
                 return $"metadata of {node.Name} unreadable (busy)";
             }
 
+            var held = Core.Membership.ClusterSettings.Parse(text);
             if (held != expected)
             {
                 off.Add($"{node.Name} holds {Describe(held)}");
@@ -100,21 +122,20 @@ public static partial class InvariantChecks
             : $"factor {s.ReplicationFactor} (version {s.Version} from {s.Origin})";
     }
 
-    private static string? CorruptChunksRepaired(CheckContext context)
+    private static string? CorruptChunksRepaired(CheckedCluster cluster)
     {
-        var bad = context.Live.SelectMany(n => context.Inspector.ChunkFiles(n).Where(f => !f.Matches)
+        var bad = cluster.Live.SelectMany(n => n.ChunkFiles().Where(f => !f.Matches)
             .Select(f => $"{n.Name}:{f.Id[..12]}")).ToList();
         return bad.Count == 0 ? null : $"{bad.Count} corrupt chunk file(s) remain: " + Examples(bad);
     }
 
-    private static string? Placement(CheckContext context, bool surplus)
+    private static string? Placement(CheckedCluster cluster, bool surplus)
     {
-        var live = context.Live;
+        var live = cluster.Live;
         var referenced = new SortedSet<string>(StringComparer.Ordinal);
         foreach (var node in live)
         {
-            var ids = ClusterInspector.ReferencedChunks(node);
-            if (ids is null)
+            if (!node.TryQuery(MetadataQueries.ReferencedChunks, out var ids))
             {
                 return $"metadata of {node.Name} unreadable (busy)";
             }
@@ -126,10 +147,10 @@ public static partial class InvariantChecks
         foreach (var node in live)
         {
             held[node.Name] = new SortedSet<string>(
-                context.Inspector.ChunkFiles(node).Where(f => f.Matches).Select(f => f.Id), StringComparer.Ordinal);
+                node.ChunkFiles().Where(f => f.Matches).Select(f => f.Id), StringComparer.Ordinal);
         }
 
-        var placement = context.ExpectedPlacement();
+        var placement = cluster.ExpectedPlacement();
         var problems = new List<string>();
         foreach (var id in referenced)
         {
@@ -156,17 +177,18 @@ public static partial class InvariantChecks
     /// until garbage collection has run, and the final reads see what it left; garbage due after the deadline
     /// (a scenario's hour-long default grace) is not judged.
     /// </summary>
-    public static string? GarbageCollected(CheckContext context)
+    public static string? GarbageCollected(CheckedCluster cluster)
     {
-        ArgumentNullException.ThrowIfNull(context);
-        var options = context.Options;
+        ArgumentNullException.ThrowIfNull(cluster);
+        var options = cluster.Options;
         var slack = options.GcGraceMicroseconds + 2 * options.GcIntervalMicroseconds + GarbageMarginMicroseconds;
-        var ahead = Math.Max(0, (context.LivenessDeadline ?? context.Sim.Now) - context.Sim.Now);
+        var now = cluster.Now;
+        var ahead = Math.Max(0, (cluster.LivenessDeadline ?? now) - now);
         var left = new List<string>();
-        foreach (var node in context.Live)
+        foreach (var node in cluster.Live)
         {
-            var horizon = node.Clock.WallMicroseconds + ahead - slack;
-            if (ClusterInspector.UncollectedGarbage(node, horizon) is not { } garbage)
+            var horizon = node.WallMicroseconds + ahead - slack;
+            if (!node.TryQuery(c => MetadataQueries.UncollectedGarbage(c, horizon), out var garbage))
             {
                 return $"metadata of {node.Name} unreadable (busy)";
             }

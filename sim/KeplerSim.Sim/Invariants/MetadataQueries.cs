@@ -118,6 +118,10 @@ public static class MetadataQueries
         return (kept, winner);
     }
 
+    /// <summary>Chunk ids the <c>chunks</c> table counts as held on this node, ordered.</summary>
+    public static IReadOnlyList<string> IndexedChunks(SqliteConnection connection) =>
+        Strings(connection, "SELECT id FROM chunks ORDER BY id");
+
     /// <summary>The runtime replication factor setting's text (empty: none).</summary>
     public static string HeldSettings(SqliteConnection connection) => Strings(connection,
         "SELECT coalesce((SELECT value FROM meta WHERE key = 'cluster.settings'), '')")[0];

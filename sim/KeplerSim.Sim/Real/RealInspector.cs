@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using KeplerSim.Core.Storage;
 using KeplerSim.Sim.Invariants;
 using Microsoft.Data.Sqlite;
@@ -5,13 +6,14 @@ using Microsoft.Data.Sqlite;
 namespace KeplerSim.Sim.Real;
 
 /// <summary>
-/// Reads a real node's state from outside: its chunk files under DATA_DIR/chunks (tmp excluded), verified as the
-/// simulator's <see cref="ClusterInspector"/> verifies them (<see cref="ChunkStore.IdOfFile"/>, with the run's
-/// at-rest key), and its <c>meta.db</c> opened read-only through <see cref="MetadataQueries"/>.
+/// Reads a real node's state from outside, for <see cref="RealCheckedNode"/>: its chunk files under DATA_DIR/chunks
+/// (named by <see cref="ChunkFile.IdOf"/>, the simulator's rule), verified as the simulator's
+/// <see cref="ClusterInspector"/> verifies them (<see cref="ChunkStore.IdOfFile"/>, with the run's at-rest key),
+/// and its <c>meta.db</c> opened read-only for <see cref="MetadataQueries"/>. What differs from the simulator's is
+/// only how a real disk is read: files on the host's file system, cached by length and write time.
 /// </summary>
 internal sealed class RealInspector(AtRestKey? atRestKey)
 {
-    private const int IdLength = 64;
     private const string MetadataFile = "meta.db";
 
     // path -> (length, write time, matches): SHA-256 runs again only when the file changed.
@@ -21,14 +23,10 @@ internal sealed class RealInspector(AtRestKey? atRestKey)
     // wait_until polls run beside the timeline's safety checks.
     private readonly Lock _gate = new();
 
-    /// <summary>A chunk file: its path, the id its name claims, whether its content hashes to the id.</summary>
-    public readonly record struct ChunkFile(string Path, string Id, bool Matches);
-
-    /// <summary>The chunk files under <paramref name="dataDir"/>, ordered by path.</summary>
+    /// <summary>The chunk files under <paramref name="dataDir"/> (absolute paths), ordered by path.</summary>
     public IReadOnlyList<ChunkFile> ChunkFiles(string dataDir)
     {
         var root = Path.Combine(dataDir, ChunkStore.RootDirectory);
-        var tmp = Path.Combine(dataDir, ChunkStore.TmpDirectory) + Path.DirectorySeparatorChar;
         if (!Directory.Exists(root))
         {
             return [];
@@ -36,20 +34,20 @@ internal sealed class RealInspector(AtRestKey? atRestKey)
 
         var result = new List<ChunkFile>();
         foreach (var path in Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories)
-            .Where(f => !f.StartsWith(tmp, StringComparison.Ordinal)).Order(StringComparer.Ordinal))
+            .Order(StringComparer.Ordinal))
         {
-            var id = Path.GetFileName(path);
-            if (id.Length == IdLength && id.All(char.IsAsciiHexDigitLower) && Verify(dataDir, path, id) is { } ok)
+            var relative = Path.GetRelativePath(dataDir, path).Replace(Path.DirectorySeparatorChar, '/');
+            if (ChunkFile.IdOf(relative) is { } id && Verify(path, id) is { } ok)
             {
-                result.Add(new ChunkFile(path, id, ok));
+                result.Add(new ChunkFile(path, id, ok && ChunkFile.InShard(relative, id)));
             }
         }
 
         return result;
     }
 
-    /// <summary>Whether the file holds its id's content and sits where the id puts it; null if it vanished.</summary>
-    private bool? Verify(string dataDir, string path, string id)
+    /// <summary>Whether the file holds its id's content; null if it vanished.</summary>
+    private bool? Verify(string path, string id)
     {
         try
         {
@@ -64,8 +62,7 @@ internal sealed class RealInspector(AtRestKey? atRestKey)
             }
 
             var data = File.ReadAllBytes(path);
-            var matches = ChunkStore.IdOfFile(data, atRestKey, id) == id
-                && path == Path.Combine(dataDir, ChunkStore.PathOf(id));
+            var matches = ChunkStore.IdOfFile(data, atRestKey, id) == id;
             lock (_gate)
             {
                 _verified[path] = (info.Length, info.LastWriteTimeUtc, matches);
@@ -89,16 +86,18 @@ internal sealed class RealInspector(AtRestKey? atRestKey)
     }
 
     /// <summary>
-    /// Runs a read-only query on the node's metadata; default when it is missing, locked or not KeplerFS's (the
-    /// next poll tries again).
+    /// Runs a read-only query on the node's metadata; false when it is missing, locked or not KeplerFS's (the next
+    /// poll tries again).
     /// </summary>
-    public static T? Query<T>(string dataDir, Func<SqliteConnection, T> query)
+    public static bool TryQuery<T>(string dataDir, Func<SqliteConnection, T> query,
+        [MaybeNullWhen(false)] out T result)
     {
         ArgumentNullException.ThrowIfNull(query);
+        result = default;
         var path = Path.Combine(dataDir, MetadataFile);
         if (!File.Exists(path))
         {
-            return default;
+            return false;
         }
 
         try
@@ -108,11 +107,17 @@ internal sealed class RealInspector(AtRestKey? atRestKey)
                 DataSource = path, Mode = SqliteOpenMode.ReadOnly, Pooling = false, DefaultTimeout = 2,
             }.ToString());
             connection.Open();
-            return MetadataQueries.HasKeplerSchema(connection) ? query(connection) : default;
+            if (!MetadataQueries.HasKeplerSchema(connection))
+            {
+                return false;
+            }
+
+            result = query(connection);
+            return true;
         }
         catch (SqliteException)
         {
-            return default;
+            return false;
         }
     }
 }

@@ -4,7 +4,6 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using KeplerSim.Core.Node;
-using KeplerSim.Core.Runtime;
 using KeplerSim.Sim.Scenarios;
 
 namespace KeplerSim.Sim.Real;
@@ -142,13 +141,7 @@ internal sealed partial class RealScenarioRun
     private void RunFileStep(ScenarioStep step)
     {
         var node = Node(step.Nodes[0]);
-        var kind = step.Kind switch
-        {
-            StepKind.Put => FileOpKind.Put,
-            StepKind.Get => FileOpKind.Get,
-            StepKind.Delete => FileOpKind.Delete,
-            _ => FileOpKind.List,
-        };
+        var kind = StepJudge.KindOf(step.Kind);
         var content = kind != FileOpKind.Put ? null
             : step.Content is { } text ? Encoding.UTF8.GetBytes(text) : Content(step.Size.Bytes);
         string? expected;
@@ -171,12 +164,9 @@ internal sealed partial class RealScenarioRun
     /// </summary>
     private void StartWorkload(WorkloadSpec w)
     {
-        var random = new DeterministicRandom(DeterministicRandom.Derive(_seed, "workload/" + w.Name));
+        var draws = new WorkloadDraws(_seed, w, w.Nodes ?? _scenario.Cluster.NodeNames());
         var stop = (w.Stop ?? _scenario.Duration).Microseconds;
-        var nodes = w.Nodes ?? _scenario.Cluster.NodeNames();
         var pending = new List<FileOp>();
-        var total = w.Puts + w.Gets + w.Deletes;
-        long Gap() => Math.Max(1, (long)(-Math.Log(1 - random.NextDouble()) / w.Rate * 1_000_000));
         Task Arrive()
         {
             if (Now >= stop)
@@ -184,13 +174,8 @@ internal sealed partial class RealScenarioRun
                 return Task.CompletedTask;
             }
 
-            var pick = random.NextDouble() * total;
-            var kind = pick < w.Puts ? FileOpKind.Put : pick < w.Puts + w.Gets ? FileOpKind.Get : FileOpKind.Delete;
-            var path = $"{w.Name}/{random.NextInt(w.Paths)}";
-            var node = Node(nodes[random.NextInt(nodes.Count)]);
-            var min = Math.Max(1, w.SizeMin.Bytes);
-            var size = (long)Math.Round(Math.Exp(Math.Log(min) + random.NextDouble() *
-                (Math.Log(Math.Max(min, w.SizeMax.Bytes)) - Math.Log(min))));
+            var (kind, path, name, size) = draws.Next();
+            var node = Node(name);
             lock (_gate)
             {
                 pending.RemoveAll(o => o.Outcome is not null || Node(o.Node).Epoch != o.Epoch);
@@ -210,10 +195,10 @@ internal sealed partial class RealScenarioRun
                     record: true));
             }
 
-            Schedule(Gap(), Arrive);
+            Schedule(draws.NextGap(), Arrive);
             return Task.CompletedTask;
         }
 
-        Schedule(w.Start.Microseconds + Gap() - Now, Arrive);
+        Schedule(w.Start.Microseconds + draws.NextGap() - Now, Arrive);
     }
 }

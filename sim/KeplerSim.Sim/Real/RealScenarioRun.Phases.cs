@@ -48,14 +48,9 @@ internal sealed partial class RealScenarioRun
     {
         foreach (var name in Invariants.Where(n => InvariantCatalog.Get(n).Phase == InvariantPhase.Safety))
         {
-            var info = InvariantCatalog.Get(name);
-            _expectations.Add(NotApplicable(name) is { } reason
-                ? new Expectation(name, ExpectationStatus.NotApplicable, reason)
-                : _safetyViolations.TryGetValue(name, out var violation)
-                    ? new Expectation(name, ExpectationStatus.Fail,
-                        $"first violated at {ScenarioRun.Seconds(violation.Time)}: {violation.Detail}")
-                    : new Expectation(name, ExpectationStatus.Pass, info.Meaning +
-                        $" (polled every {_scenario.Expect.CheckInterval} from the nodes' files and metadata)"));
+            _expectations.Add(PhaseVerdicts.Safety(name, NotApplicable(name),
+                _safetyViolations.TryGetValue(name, out var v) ? v : null,
+                $" (polled every {_scenario.Expect.CheckInterval} from the nodes' files and metadata)"));
         }
     }
 
@@ -90,12 +85,8 @@ internal sealed partial class RealScenarioRun
             await Task.Delay(TimeSpan.FromMicroseconds(ConvergePollMicroseconds), Token);
         }
 
-        var bound = _scenario.Expect.ConvergeWithin;
-        _expectations.Add(_convergedAfter is { } after
-            ? new Expectation($"converged within {bound}", ExpectationStatus.Pass,
-                $"converged after {ScenarioRun.Seconds(after)} (wall clock)")
-            : new Expectation($"converged within {bound}", ExpectationStatus.Fail, "still failing at the bound: " +
-                string.Join("; ", last.Where(kv => kv.Value is not null).Select(kv => $"{kv.Key}: {kv.Value}"))));
+        _expectations.Add(PhaseVerdicts.Converged(_scenario.Expect.ConvergeWithin, _convergedAfter, last,
+            " (wall clock)"));
         if (_options.BeforeFinalChecks is { } hook)
         {
             await hook(_nodes.ToDictionary(kv => kv.Key, kv => kv.Value.Spec.DataDir, StringComparer.Ordinal));
@@ -107,9 +98,7 @@ internal sealed partial class RealScenarioRun
                 ? new Expectation(name, ExpectationStatus.NotApplicable, reason)
                 : name == InvariantCatalog.AcknowledgedWritesReadable
                     ? await CheckAcknowledgedReadsAsync()
-                    : last.GetValueOrDefault(name) is { } failure
-                        ? new Expectation(name, ExpectationStatus.Fail, failure)
-                        : new Expectation(name, ExpectationStatus.Pass, InvariantCatalog.Get(name).Meaning));
+                    : PhaseVerdicts.Liveness(name, last.GetValueOrDefault(name)));
         }
     }
 
@@ -152,24 +141,19 @@ internal sealed partial class RealScenarioRun
         var problems = new List<string>();
         foreach (var group in reads.GroupBy(r => r.Path, StringComparer.Ordinal))
         {
-            var rule = allowed[group.Key];
-            var before = problems.Count;
-            foreach (var read in group.Where(r => !ReadFine(r, rule)))
+            List<string> found;
+            lock (_gate) // The ledger: a workload's last operations may still be completing.
             {
-                var got = read.Outcome is null ? "no answer" : read.Outcome + (read.Outcome == "ok"
-                    ? " sha256 " + read.Detail![..12] : read.Detail is { } d ? ": " + d : "");
-                problems.Add($"{group.Key} on {read.Node}: {got}, expected " + Describe(rule));
+                found = AcknowledgedReads.Problems(group.Key, group, allowed[group.Key], _ledger,
+                    n => _checkedNodes.First(c => c.Name == n));
             }
 
-            if (group.Select(r => r.Outcome + r.Detail).Distinct(StringComparer.Ordinal).Count() > 1)
+            if (found.Count > 0 && LostChunks(group.Key) is { } lost)
             {
-                problems.Add($"{group.Key}: nodes disagree");
+                problems.Add(lost); // First: the cause, before the reads it broke.
             }
 
-            if (problems.Count > before && LostChunks(group.Key) is { } lost)
-            {
-                problems.Insert(before, lost); // First: the cause, before the reads it broke.
-            }
+            problems.AddRange(found);
         }
 
         var summary = $"{paths.Count} path(s) x {live.Count} node(s), {reads.Count} reads over HTTP" +
@@ -180,33 +164,12 @@ internal sealed partial class RealScenarioRun
                 InvariantChecks.Examples(problems));
     }
 
-    private bool ReadFine(FileOp read, AllowedRead rule)
-    {
-        if ((read.Outcome == "ok" && rule.Hashes.Contains(read.Detail!))
-            || (read.Outcome == "not_found" && rule.NotFoundAllowed))
-        {
-            return true;
-        }
-
-        bool written;
-        lock (_gate)
-        {
-            written = read.Outcome == "not_found" || (read.Outcome == "ok" && _ledger.Ops.Any(o =>
-                o.Kind == FileOpKind.Put && o.Path == read.Path && o.ContentHash == read.Detail));
-        }
-
-        // Kept under a concurrent winner (ScenarioRun.KeptUnderConcurrentWinner): L stays as a conflict version.
-        return written && rule.LastAcknowledged.Version is { } text && ClusterInspector.ParseVersion(text) is { } v
-            && RealInspector.Query(_nodes[read.Node].Spec.DataDir, c => MetadataQueries.VersionState(c, read.Path, v))
-                is { Kept: true, Winner: { } winner } && winner > v;
-    }
-
     /// <summary>The winner's chunks of <paramref name="path"/> (by any live node's metadata) that no data directory
     /// holds intact, with where they were expected; null if none is missing.</summary>
     private string? LostChunks(string path)
     {
-        var ids = Live.Select(n => RealInspector.Query(n.Spec.DataDir, c => MetadataQueries.WinnerChunks(c, path)))
-            .FirstOrDefault(c => c is { Count: > 0 });
+        var ids = Live.Select(n => RealInspector.TryQuery(n.Spec.DataDir, c => MetadataQueries.WinnerChunks(c, path),
+            out var chunks) ? chunks : null).FirstOrDefault(c => c is { Count: > 0 });
         if (ids is null)
         {
             return null;
@@ -215,17 +178,15 @@ internal sealed partial class RealScenarioRun
         var intact = _nodes.Values.SelectMany(n => _inspector.ChunkFiles(n.Spec.DataDir))
             .Where(f => f.Matches).Select(f => f.Id).ToHashSet(StringComparer.Ordinal);
         var lost = ids.Distinct(StringComparer.Ordinal).Where(id => !intact.Contains(id)).ToList();
-        var placement = new PlacementReference(Members.Select(n => n.Spec.Name),
-            new KeplerOptions().VirtualNodesPerNode, ReplicationFactor);
+        PlacementReference placement;
+        lock (_checkGate)
+        {
+            placement = _cluster.ExpectedPlacement();
+        }
+
         string Where(string id) => string.Join(", ", placement.OwnersOf(id)
             .Select(o => Path.Combine(_nodes[o].Spec.DataDir, Core.Storage.ChunkStore.PathOf(id))));
         return lost.Count == 0 ? null : $"{path}: {lost.Count} chunk(s) with no intact copy in any data directory: " +
             InvariantChecks.Examples(lost.Select(id => $"{id[..12]} (owners' files {Where(id)})").ToList());
     }
-
-    private static string Describe(AllowedRead rule) =>
-        string.Join(" or ", rule.Hashes.Select(h => "sha256 " + h[..12]).Concat(rule.NotFoundAllowed
-            ? ["not_found"] : []))
-        + $" (last acknowledged: {rule.LastAcknowledged.Kind.ToString().ToLowerInvariant()} " +
-        $"at {ScenarioRun.Seconds(rule.LastAcknowledged.IssuedAt)} on {rule.LastAcknowledged.Node})";
 }

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Net.Http.Json;
 using System.Text.Json;
-using KeplerSim.Core.Node;
 using KeplerSim.Sim.Invariants;
 using KeplerSim.Sim.Scenarios;
 
@@ -53,11 +52,11 @@ internal sealed partial class RealScenarioRun
         switch (step.Condition)
         {
             case WaitCondition.AllRunning:
-                return AllNodesRunning();
+                return await CheckAsync(InvariantCatalog.AllNodesRunning);
             case WaitCondition.Healed:
                 return _lab?.Partitioned == true ? "a partition is in force" : null;
             case WaitCondition.QueuesEmpty:
-                return QueuesEmpty();
+                return await CheckAsync(InvariantCatalog.QueuesEmpty);
             case WaitCondition.OpsSettled:
                 return PendingOperations();
             case WaitCondition.Members:
@@ -136,12 +135,9 @@ internal sealed partial class RealScenarioRun
             var json = JsonSerializer.Deserialize<JsonElement>(body);
             var adopted = new Core.Membership.ClusterSettings(json.GetProperty("replicationFactor").GetInt32(),
                 json.GetProperty("version").GetInt64(), json.GetProperty("origin").GetString()!);
-            lock (_gate)
+            lock (_checkGate)
             {
-                if (adopted.Supersedes(_replicationSetting))
-                {
-                    _replicationSetting = adopted;
-                }
+                _cluster.AcceptReplicationSetting(adopted);
             }
 
             Complete(op, "ok", $"version {adopted.Version} from {adopted.Origin}", null, null);
@@ -163,7 +159,7 @@ internal sealed partial class RealScenarioRun
             results = [.. _waitResults];
             foreach (var (step, op, expectedHash) in _stepOps)
             {
-                results.Add((step.Index, StepResult(step, op, expectedHash)));
+                results.Add((step.Index, StepJudge.Result(step, op, expectedHash)));
             }
         }
 
@@ -180,25 +176,6 @@ internal sealed partial class RealScenarioRun
         }
     }
 
-    private static Expectation StepResult(ScenarioStep step, FileOp op, string? expectedHash)
-    {
-        var name = $"step {step.Index} at {step.At}: {step.Describe()} expect {Names.Snake(step.Expect.ToString())}"
-            + (step.ExpectCount is { } n ? $" count {n}" : "");
-        var seen = op.Outcome is null ? "did not complete (its node crashed, or it is still pending)"
-            : op.Outcome + (op.Detail is { } d ? $" ({(d.Length == 64 ? "sha256 " + d[..12] : d)})" : "");
-        var pass = step.Expect == ExpectedOutcome.Any || (op.Outcome is not null && step.Expect switch
-        {
-            ExpectedOutcome.Ok => op.Outcome == "ok" && (step.ExpectCount is null
-                || op.Detail == step.ExpectCount.Value.ToString(CultureInfo.InvariantCulture)),
-            ExpectedOutcome.NotFound => op.Outcome == "not_found",
-            ExpectedOutcome.Error => op.Outcome == "error",
-            ExpectedOutcome.DurabilityNotMet => op.Outcome == "error"
-                && op.Detail?.StartsWith(nameof(DurabilityNotMetException) + ":", StringComparison.Ordinal) == true,
-            _ => op.Outcome == "ok" && op.Detail == expectedHash,
-        });
-        return new Expectation(name, pass ? ExpectationStatus.Pass : ExpectationStatus.Fail, seen);
-    }
-
     private SortedDictionary<string, double> CollectMetrics(double wallSeconds)
     {
         var m = new SortedDictionary<string, double>(StringComparer.Ordinal)
@@ -213,24 +190,7 @@ internal sealed partial class RealScenarioRun
                 m[name] = value;
             }
 
-            foreach (var group in _ledger.Ops.GroupBy(o => o.Kind))
-            {
-                var kind = "ops." + group.Key.ToString().ToLowerInvariant();
-                m[kind] = group.Count();
-                foreach (var outcome in group.GroupBy(o => o.Outcome ?? "pending"))
-                {
-                    m[$"{kind}.{outcome.Key}"] = outcome.Count();
-                }
-
-                var latencies = group.Where(o => o.Outcome == "ok").Select(o => o.CompletedAt!.Value - o.IssuedAt)
-                    .Order().ToList();
-                if (latencies.Count > 0)
-                {
-                    m[kind + ".latency_p50_ms"] = latencies[latencies.Count / 2] / 1000.0;
-                    m[kind + ".latency_p99_ms"] = latencies[Math.Min(latencies.Count - 1,
-                        latencies.Count * 99 / 100)] / 1000.0;
-                }
-            }
+            StepJudge.AddOperationMetrics(m, _ledger);
         }
 
         if (_convergedAfter is { } converged)

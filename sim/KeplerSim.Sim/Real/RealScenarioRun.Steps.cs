@@ -34,9 +34,9 @@ internal sealed partial class RealScenarioRun
             case StepKind.Stop:
                 foreach (var node in step.Nodes.Select(Node))
                 {
-                    lock (_gate)
+                    lock (_checkGate)
                     {
-                        _stopped.Add(node.Spec.Name);
+                        _cluster.Stopped.Add(node.Spec.Name);
                     }
 
                     Track(node.TerminateAsync(StopTimeout));
@@ -218,7 +218,11 @@ internal sealed partial class RealScenarioRun
                 if (FlipBytes(files[pick].Path))
                 {
                     corrupted++;
-                    _knownCorrupt.Add((node.Spec.Name, files[pick].Id));
+                    lock (_checkGate)
+                    {
+                        _cluster.KnownCorrupt.Add((node.Spec.Name, files[pick].Id));
+                    }
+
                     _inspector.Invalidate(files[pick].Path);
                     var relative = Path.GetRelativePath(node.Spec.DataDir, files[pick].Path);
                     AddTimeline($"{node.Spec.Name}: corruption {relative}");
@@ -261,9 +265,9 @@ internal sealed partial class RealScenarioRun
 
     private void StartInBackground(RealNode node, string why)
     {
-        lock (_gate)
+        lock (_checkGate)
         {
-            _stopped.Remove(node.Spec.Name);
+            _cluster.Stopped.Remove(node.Spec.Name);
         }
 
         Track(StartAsync(node, why));

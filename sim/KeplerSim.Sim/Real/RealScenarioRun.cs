@@ -29,7 +29,8 @@ internal sealed partial class RealScenarioRun : IAsyncDisposable
     private readonly SortedDictionary<string, long> _counters = new(StringComparer.Ordinal);
     private readonly SortedDictionary<string, RealNode> _nodes = new(StringComparer.Ordinal);
     private readonly List<string> _names;
-    private readonly SortedSet<string> _stopped = new(StringComparer.Ordinal);
+    private readonly List<ICheckedNode> _checkedNodes = [];
+    private readonly CheckedCluster _cluster;
     private readonly PriorityQueue<Func<Task>, (long Time, long Sequence)> _agenda = new();
     private readonly List<Task> _background = [];
     private readonly CancellationTokenSource _cancel = new();
@@ -59,6 +60,12 @@ internal sealed partial class RealScenarioRun : IAsyncDisposable
             MaxConnectionsPerServer = 64,
         }) { Timeout = RequestTimeout };
         _inspector = new RealInspector(scenario.Cluster.EncryptionAtRest ? RealKeys.AtRestKey(seed) : null);
+
+        // The options the nodes run (RealNodeSettings passes the file's knobs: virtual nodes, gc grace, factor).
+        _cluster = new CheckedCluster(() => _checkedNodes, () => Now, scenario.Cluster.ToKeplerOptions(), _ledger)
+        {
+            MembershipView = n => n is RealCheckedNode real ? real.Ring : null,
+        };
     }
 
     /// <summary>The run's directory: one data directory per node.</summary>
@@ -155,6 +162,7 @@ internal sealed partial class RealScenarioRun : IAsyncDisposable
         foreach (var spec in specs)
         {
             _nodes[spec.Name] = new RealNode(spec, _options.Binary, settings.Environment(spec, specs));
+            _checkedNodes.Add(new RealCheckedNode(_nodes[spec.Name], _inspector));
         }
 
         var initial = _scenario.Cluster.InitialNodes();
@@ -275,15 +283,14 @@ internal sealed partial class RealScenarioRun : IAsyncDisposable
         }
     }
 
-    /// <summary>Nodes that should be up: started at least once and not stopped.</summary>
+    /// <summary>Nodes that should be up: started at least once and not stopped (the checkers' members).</summary>
     private IReadOnlyList<RealNode> Members
     {
         get
         {
-            lock (_gate)
+            lock (_checkGate)
             {
-                return _names.Select(n => _nodes[n]).Where(n => n.Epoch > 0 && !_stopped.Contains(n.Spec.Name))
-                    .ToList();
+                return _cluster.Members.Cast<RealCheckedNode>().Select(n => n.Node).ToList();
             }
         }
     }

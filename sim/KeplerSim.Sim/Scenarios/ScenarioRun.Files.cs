@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text;
 using KeplerSim.Core.Node;
-using KeplerSim.Core.Runtime;
 using KeplerSim.Sim.Invariants;
 using KeplerSim.Sim.Kernel;
 
@@ -87,13 +86,7 @@ internal sealed partial class ScenarioRun
     private void RunFileStep(ScenarioStep step)
     {
         var node = Node(step.Nodes[0]);
-        var kind = step.Kind switch
-        {
-            StepKind.Put => FileOpKind.Put,
-            StepKind.Get => FileOpKind.Get,
-            StepKind.Delete => FileOpKind.Delete,
-            _ => FileOpKind.List,
-        };
+        var kind = StepJudge.KindOf(step.Kind);
         var content = kind != FileOpKind.Put ? null
             : step.Content is { } text ? Encoding.UTF8.GetBytes(text) : Content(step.Size.Bytes);
         var expected = kind == FileOpKind.Get ? _ledger.LatestPutHash(step.Path) : null;
@@ -108,27 +101,7 @@ internal sealed partial class ScenarioRun
         var results = new List<(int Index, Expectation Result)>(_waitResults);
         foreach (var (step, op, expectedHash) in _stepOps)
         {
-            var name = $"step {step.Index} at {step.At}: {step.Describe()} expect {Names.Snake(step.Expect.ToString())}"
-                + (step.ExpectCount is { } n ? $" count {n}" : "");
-            var seen = op.Outcome is null ? "did not complete (its node crashed, or it is still pending)"
-                : op.Outcome + (op.Detail is { } d ? $" ({(d.Length == 64 ? "sha256 " + d[..12] : d)})" : "");
-            var pass = step.Expect == ExpectedOutcome.Any || (op.Outcome is not null && step.Expect switch
-            {
-                ExpectedOutcome.Ok => op.Outcome == "ok" && (step.ExpectCount is null
-                    || op.Detail == step.ExpectCount.Value.ToString(CultureInfo.InvariantCulture)),
-                ExpectedOutcome.NotFound => op.Outcome == "not_found",
-                ExpectedOutcome.Error => op.Outcome == "error",
-                ExpectedOutcome.DurabilityNotMet => op.Outcome == "error"
-                    && op.Detail?.StartsWith(nameof(DurabilityNotMetException) + ":", StringComparison.Ordinal) == true,
-                _ => op.Outcome == "ok" && op.Detail == expectedHash,
-            });
-            if (step.Expect == ExpectedOutcome.Equal && !pass && op.Outcome == "ok")
-            {
-                seen += $"; the put wrote sha256 {expectedHash?[..12]}";
-            }
-
-            results.Add((step.Index, new Expectation(name, pass ? ExpectationStatus.Pass : ExpectationStatus.Fail,
-                seen)));
+            results.Add((step.Index, StepJudge.Result(step, op, expectedHash)));
         }
 
         foreach (var (_, result) in results.OrderBy(r => r.Index))
@@ -145,12 +118,9 @@ internal sealed partial class ScenarioRun
 
     private void StartWorkload(WorkloadSpec w)
     {
-        var random = new DeterministicRandom(DeterministicRandom.Derive(_seed, "workload/" + w.Name));
+        var draws = new WorkloadDraws(_seed, w, w.Nodes ?? _scenario.Cluster.NodeNames());
         var stop = (w.Stop ?? _scenario.Duration).Microseconds;
-        var nodes = w.Nodes ?? _scenario.Cluster.NodeNames();
         var pending = new List<FileOp>();
-        var total = w.Puts + w.Gets + w.Deletes;
-        long Gap() => Math.Max(1, (long)(-Math.Log(1 - random.NextDouble()) / w.Rate * 1_000_000));
         void Arrive()
         {
             if (_sim.Now >= stop)
@@ -158,13 +128,8 @@ internal sealed partial class ScenarioRun
                 return;
             }
 
-            var pick = random.NextDouble() * total;
-            var kind = pick < w.Puts ? FileOpKind.Put : pick < w.Puts + w.Gets ? FileOpKind.Get : FileOpKind.Delete;
-            var path = $"{w.Name}/{random.NextInt(w.Paths)}";
-            var node = Node(nodes[random.NextInt(nodes.Count)]);
-            var min = Math.Max(1, w.SizeMin.Bytes);
-            var size = (long)Math.Round(Math.Exp(Math.Log(min) + random.NextDouble() *
-                (Math.Log(Math.Max(min, w.SizeMax.Bytes)) - Math.Log(min))));
+            var (kind, path, name, size) = draws.Next();
+            var node = Node(name);
             pending.RemoveAll(o => o.Outcome is not null || Node(o.Node).Epoch != o.Epoch);
             if (node.State == SimNodeState.Down)
             {
@@ -180,10 +145,10 @@ internal sealed partial class ScenarioRun
                     record: true));
             }
 
-            _sim.Schedule(Gap(), Arrive);
+            _sim.Schedule(draws.NextGap(), Arrive);
         }
 
-        _sim.Schedule(w.Start.Microseconds + Gap(), Arrive);
+        _sim.Schedule(w.Start.Microseconds + draws.NextGap(), Arrive);
     }
 
     /// <summary>
@@ -204,28 +169,9 @@ internal sealed partial class ScenarioRun
         }
 
         var done = _sim.RunUntil(() => reads.All(r => r.Outcome is not null), FinalReadTimeoutMicroseconds);
-        var problems = new List<string>();
-        foreach (var group in reads.GroupBy(r => r.Path, StringComparer.Ordinal))
-        {
-            var rule = allowed[group.Key];
-            foreach (var read in group)
-            {
-                var fine = (read.Outcome == "ok" && rule.Hashes.Contains(read.Detail!))
-                    || (read.Outcome == "not_found" && rule.NotFoundAllowed)
-                    || KeptUnderConcurrentWinner(read, rule);
-                if (!fine)
-                {
-                    var got = read.Outcome is null ? "no answer" : read.Outcome + (read.Outcome == "ok"
-                        ? " sha256 " + read.Detail![..12] : read.Detail is { } d ? ": " + d : "");
-                    problems.Add($"{group.Key} on {read.Node}: {got}, expected " + Describe(rule));
-                }
-            }
-
-            if (group.Select(r => r.Outcome + r.Detail).Distinct(StringComparer.Ordinal).Count() > 1)
-            {
-                problems.Add($"{group.Key}: nodes disagree");
-            }
-        }
+        var problems = reads.GroupBy(r => r.Path, StringComparer.Ordinal).SelectMany(group =>
+            AcknowledgedReads.Problems(group.Key, group, allowed[group.Key], _ledger,
+                n => _context.Cluster.Nodes.First(c => c.Name == n))).ToList();
 
         var summary = $"{paths.Count} path(s) x {live.Count} node(s), {reads.Count} reads" +
             (done ? "" : $", some unanswered after {Seconds(FinalReadTimeoutMicroseconds)}");
@@ -234,26 +180,4 @@ internal sealed partial class ScenarioRun
             : new Expectation(name, ExpectationStatus.Fail, $"{summary}; {problems.Count} problem(s): " +
                 InvariantChecks.Examples(problems));
     }
-
-    /// <summary>
-    /// A write acknowledged earlier in real time may still win over L when the two were concurrent (no causal
-    /// link: a partition, skewed clocks): the highest token wins and L must then stay as a conflict version. So the
-    /// read is fine if it returned a version some put or delete of the path wrote, the node keeps L's version and
-    /// its winner's token is higher than L's.
-    /// </summary>
-    private bool KeptUnderConcurrentWinner(FileOp read, AllowedRead rule)
-    {
-        var written = read.Outcome == "not_found" || (read.Outcome == "ok" && _ledger.Ops.Any(o =>
-            o.Kind == FileOpKind.Put && o.Path == read.Path && o.ContentHash == read.Detail));
-        return written
-            && rule.LastAcknowledged.Version is { } text && ClusterInspector.ParseVersion(text) is { } version
-            && ClusterInspector.VersionState(Node(read.Node), read.Path, version) is { Kept: true, Winner: { } winner }
-            && winner > version;
-    }
-
-    private static string Describe(AllowedRead rule) =>
-        string.Join(" or ", rule.Hashes.Select(h => "sha256 " + h[..12]).Concat(rule.NotFoundAllowed
-            ? ["not_found"] : []))
-                + $" (last acknowledged: {rule.LastAcknowledged.Kind.ToString().ToLowerInvariant()} " +
-        $"at {Seconds(rule.LastAcknowledged.IssuedAt)} on {rule.LastAcknowledged.Node})";
 }

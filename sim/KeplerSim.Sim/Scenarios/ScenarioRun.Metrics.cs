@@ -36,29 +36,7 @@ internal sealed partial class ScenarioRun
             m[name] = value;
         }
 
-        foreach (var group in _ledger.Ops.GroupBy(o => o.Kind))
-        {
-            var kind = "ops." + group.Key.ToString().ToLowerInvariant();
-            m[kind] = group.Count();
-            foreach (var outcome in group.GroupBy(o => o.Outcome ?? "pending"))
-            {
-                m[$"{kind}.{outcome.Key}"] = outcome.Count();
-            }
-
-            var latencies = group.Where(o => o.Outcome == "ok").Select(o => o.CompletedAt!.Value - o.IssuedAt)
-                .Order().ToList();
-            if (latencies.Count > 0)
-            {
-                m[kind + ".latency_p50_ms"] = latencies[latencies.Count / 2] / 1000.0;
-                m[kind + ".latency_p99_ms"] = latencies[Math.Min(latencies.Count - 1,
-                    latencies.Count * 99 / 100)] / 1000.0;
-            }
-
-            if (group.Key == FileOpKind.Put)
-            {
-                m["bytes.put.acknowledged"] = group.Where(o => o.Outcome == "ok").Sum(o => o.SizeBytes);
-            }
-        }
+        StepJudge.AddOperationMetrics(m, _ledger);
 
         AddDetectionMetrics(m);
         if (_convergedAfter is { } converged)

@@ -242,12 +242,7 @@ internal sealed partial class ScenarioRun : IDisposable
             _sim.RunFor(ConvergePollMicroseconds);
         }
 
-        var bound = _scenario.Expect.ConvergeWithin;
-        _expectations.Add(_convergedAfter is { } after
-            ? new Expectation($"converged within {bound}", ExpectationStatus.Pass, $"converged after {Seconds(after)}")
-            : new Expectation($"converged within {bound}", ExpectationStatus.Fail,
-                "still failing at the bound: " + string.Join("; ", last.Where(kv => kv.Value is not null)
-                    .Select(kv => $"{kv.Key}: {kv.Value}"))));
+        _expectations.Add(PhaseVerdicts.Converged(_scenario.Expect.ConvergeWithin, _convergedAfter, last));
         foreach (var name in _invariants.Where(n => InvariantCatalog.Get(n).Phase == InvariantPhase.Liveness))
         {
             var info = InvariantCatalog.Get(name);
@@ -261,9 +256,7 @@ internal sealed partial class ScenarioRun : IDisposable
             }
             else
             {
-                _expectations.Add(last[name] is { } failure
-                    ? new Expectation(name, ExpectationStatus.Fail, failure)
-                    : new Expectation(name, ExpectationStatus.Pass, info.Meaning));
+                _expectations.Add(PhaseVerdicts.Liveness(name, last[name]));
             }
         }
     }
@@ -272,21 +265,9 @@ internal sealed partial class ScenarioRun : IDisposable
     {
         foreach (var name in _invariants.Where(n => InvariantCatalog.Get(n).Phase == InvariantPhase.Safety))
         {
-            var info = InvariantCatalog.Get(name);
-            if (NotApplicable(info) is { } reason)
-            {
-                _expectations.Add(new Expectation(name, ExpectationStatus.NotApplicable, reason));
-            }
-            else if (_safetyViolations.TryGetValue(name, out var violation))
-            {
-                _expectations.Add(new Expectation(name, ExpectationStatus.Fail,
-                    $"first violated at {Seconds(violation.Time)}: {violation.Detail}"));
-            }
-            else
-            {
-                _expectations.Add(new Expectation(name, ExpectationStatus.Pass, info.Meaning + " (checked every " +
-                    $"{_scenario.Expect.CheckInterval})"));
-            }
+            _expectations.Add(PhaseVerdicts.Safety(name, NotApplicable(InvariantCatalog.Get(name)),
+                _safetyViolations.TryGetValue(name, out var v) ? v : null,
+                $" (checked every {_scenario.Expect.CheckInterval})"));
         }
     }
 

@@ -48,13 +48,13 @@ public sealed class InvariantCheckerTests
         var (cluster, context) = Cluster();
         using var _ = cluster;
         var info = cluster.Put(0, "a/file", KeplerCluster.Bytes(100, 1), Durability.All);
-        Assert.Null(InvariantChecks.VersionsNeverRegress(context));
+        Assert.Null(InvariantChecks.VersionsNeverRegress(context.Cluster));
         var token = ClusterInspector.ParseVersion(info.Version)!.Value;
         Assert.Equal(token, context.HighestWinners[("n1", "a/file")]);
 
         // As if n1 had shown a newer winner before: what it holds now is older.
         context.HighestWinners[("n1", "a/file")] = token with { Logical = token.Logical + 1 };
-        var failure = InvariantChecks.VersionsNeverRegress(context);
+        var failure = InvariantChecks.VersionsNeverRegress(context.Cluster);
         Assert.NotNull(failure);
         Assert.Contains("n1:a/file winner went back", failure, StringComparison.Ordinal);
     }
@@ -66,13 +66,14 @@ public sealed class InvariantCheckerTests
         using var _ = cluster;
         cluster.Sim.Network.Partition([cluster.Nodes[2]], [cluster.Nodes[0], cluster.Nodes[1]]);
         cluster.Put(0, "a/file", KeplerCluster.Bytes(100, 1), Durability.Fast);
-        var failure = InvariantChecks.WinnersAgree(context);
+        var failure = InvariantChecks.WinnersAgree(context.Cluster);
         Assert.NotNull(failure);
         Assert.Contains("a/file: n1 has", failure, StringComparison.Ordinal);
         Assert.Contains("n3 has nothing", failure, StringComparison.Ordinal);
 
         cluster.Sim.Network.Heal();
-        Assert.True(cluster.Sim.RunUntil(() => InvariantChecks.WinnersAgree(context) is null, 30_000_000, 100_000),
+        Assert.True(cluster.Sim.RunUntil(() => InvariantChecks.WinnersAgree(context.Cluster) is null, 30_000_000,
+            100_000),
             "winners did not agree within 30 s of the heal");
     }
 
@@ -83,9 +84,9 @@ public sealed class InvariantCheckerTests
         using var _ = cluster;
         context.MembershipView = node =>
             node.Program is KeplerNode k ? k.Cluster.Ids.Select(i => i.Value).ToList() : null;
-        Assert.Null(InvariantChecks.MembershipConverged(context));
+        Assert.Null(InvariantChecks.MembershipConverged(context.Cluster));
         context.MembershipView = node => node.Name == "n2" ? ["n1", "n2"] : ["n1", "n2", "n3"];
-        Assert.Equal("expected [n1,n2,n3]: n2 sees [n1,n2]", InvariantChecks.MembershipConverged(context));
+        Assert.Equal("expected [n1,n2,n3]: n2 sees [n1,n2]", InvariantChecks.MembershipConverged(context.Cluster));
     }
 
     [Fact]

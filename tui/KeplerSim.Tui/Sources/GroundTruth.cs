@@ -29,7 +29,7 @@ internal sealed class GroundTruth(LiveScenario live, EventFold fold)
         var context = live.Context;
         var files = sim.Nodes.ToDictionary(n => n.Name, n => n.Epoch > 0
             ? context.Inspector.ChunkFiles(n)
-            : (IReadOnlyList<ClusterInspector.ChunkFile>)[], StringComparer.Ordinal);
+            : (IReadOnlyList<ChunkFile>)[], StringComparer.Ordinal);
         return new ClusterState
         {
             Source = title,
@@ -92,7 +92,7 @@ internal sealed class GroundTruth(LiveScenario live, EventFold fold)
     }
 
     private static List<RingRow> Ring(CheckContext context,
-        Dictionary<string, IReadOnlyList<ClusterInspector.ChunkFile>> files)
+        Dictionary<string, IReadOnlyList<ChunkFile>> files)
     {
         var shares = context.ExpectedRing().Shares();
         return context.Sim.Nodes.OrderBy(n => n.Name, StringComparer.Ordinal).Select(n => new RingRow(n.Name,
@@ -101,7 +101,7 @@ internal sealed class GroundTruth(LiveScenario live, EventFold fold)
     }
 
     private ReplicationSummary Replication(CheckContext context,
-        Dictionary<string, IReadOnlyList<ClusterInspector.ChunkFile>> files)
+        Dictionary<string, IReadOnlyList<ChunkFile>> files)
     {
         var sim = context.Sim;
         var referenced = new SortedSet<string>(StringComparer.Ordinal);
@@ -185,7 +185,7 @@ internal sealed class GroundTruth(LiveScenario live, EventFold fold)
     }
 
     private static SortedDictionary<string, IReadOnlyList<string>> Details(CheckContext context,
-        Dictionary<string, IReadOnlyList<ClusterInspector.ChunkFile>> files)
+        Dictionary<string, IReadOnlyList<ChunkFile>> files)
     {
         var details = new SortedDictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
         foreach (var node in context.Sim.Nodes)

@@ -1,0 +1,37 @@
+using System.Diagnostics.CodeAnalysis;
+using Microsoft.Data.Sqlite;
+
+namespace KeplerSim.Sim.Invariants;
+
+/// <summary>
+/// A node as the state checkers see it, on either host: a simulated node (<see cref="SimCheckedNode"/>: its
+/// simulated disk and inspection connection) or a real <c>kepler-node</c> process (real mode: its data directory
+/// and <c>meta.db</c>). The checkers in <see cref="InvariantChecks"/> read nodes only through this, so the simulator
+/// and real mode judge a run with one set of checks.
+/// </summary>
+public interface ICheckedNode
+{
+    /// <summary>The node's name.</summary>
+    string Name { get; }
+
+    /// <summary>Whether it was started at least once (a node never started has no state to judge).</summary>
+    bool Started { get; }
+
+    /// <summary>Whether it runs now: neither down nor paused.</summary>
+    bool Running { get; }
+
+    /// <summary>Its state in words, for reports (<c>Running</c>, <c>Down</c>, <c>Paused</c>, ...).</summary>
+    string State { get; }
+
+    /// <summary>Its wall clock now, in microseconds since the Unix epoch (a simulated node's may be skewed).</summary>
+    long WallMicroseconds { get; }
+
+    /// <summary>Its chunk files (temporary files excluded), verified against their ids, ordered by path.</summary>
+    IReadOnlyList<ChunkFile> ChunkFiles();
+
+    /// <summary>
+    /// Runs a read-only <see cref="MetadataQueries"/> query on the node's metadata; false when the database is
+    /// missing, busy (locked by the node) or not KeplerFS's, so the next check tries again.
+    /// </summary>
+    bool TryQuery<T>(Func<SqliteConnection, T> query, [MaybeNullWhen(false)] out T result);
+}
