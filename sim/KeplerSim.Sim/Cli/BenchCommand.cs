@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
+using KeplerSim.Core.Transfer;
+using KeplerSim.Sim.KeplerFs;
 using KeplerSim.Sim.Scenarios;
 
 namespace KeplerSim.Sim.Cli;
@@ -14,9 +16,25 @@ public sealed record ScenarioBenchmark(RunResult Result, double CpuSeconds, long
     /// <summary>Virtual seconds simulated, the liveness phase included.</summary>
     public double VirtualSeconds => Result.VirtualMicroseconds / 1e6;
 
-    /// <summary>Bytes streamed between nodes per byte of acknowledged puts (0 when nothing was acknowledged).</summary>
+    /// <summary>
+    /// Bytes streamed between nodes per byte of acknowledged puts over the whole run, the liveness phase's final
+    /// reads included (0 when nothing was acknowledged).
+    /// </summary>
     public double StreamedPerAcknowledged => Metric("bytes.put.acknowledged") is var acked and > 0
         ? Metric("bytes.streamed") / acked : 0;
+
+    /// <summary>
+    /// Issue 14's "bytes moved between nodes per acknowledged byte" (docs/BENCHMARKS.md, "Bytes between nodes"):
+    /// stream bytes up to the timeline's end, less the chunk fetches (client reads, and the rare repair), per byte
+    /// of puts acknowledged by then. SWIM's datagrams are reported apart.
+    /// </summary>
+    public double MovedPerAcknowledged => Timeline("bytes.put.acknowledged") is var acked and > 0
+        ? (Timeline("bytes.streamed") - Timeline(SimTransferCounts.BytesSentMetric(StreamTrafficKind.ChunkFetch)))
+          / acked
+        : 0;
+
+    /// <summary>A traffic metric as it stood when the timeline ended, 0 when it never moved.</summary>
+    public double Timeline(string name) => Metric(ScenarioRun.TimelineMetricPrefix + name);
 
     /// <summary>A metric of the run, 0 when it never moved.</summary>
     public double Metric(string name) => Result.Metrics.GetValueOrDefault(name);
@@ -153,6 +171,45 @@ public static class BenchCommand
         output.WriteLine(string.Create(inv, $"  streamed:   {b.Metric("bytes.streamed"):N0} B for " +
             $"{b.Metric("bytes.put.acknowledged"):N0} B of acknowledged puts " +
             $"({b.Metric("ops.put.ok"):N0} puts): {b.StreamedPerAcknowledged:F2} B per acknowledged B"));
+        output.WriteLine(string.Create(inv, $"  moved:      {b.MovedPerAcknowledged:F3} B between nodes per " +
+            $"acknowledged B while the timeline ran (streamed, less chunk fetches); by kind, until then:"));
+        PrintTraffic(output, b);
+    }
+
+    /// <summary>
+    /// The streamed bytes by what they were for (plain frame bytes every node sent, per exchange kind), the cluster
+    /// key's tags and handshakes (what the transport carried beyond them), and SWIM's datagrams apart: each per
+    /// acknowledged byte (docs/BENCHMARKS.md, "Bytes between nodes").
+    /// </summary>
+    private static void PrintTraffic(TextWriter output, ScenarioBenchmark b)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        var acked = Math.Max(1, b.Timeline("bytes.put.acknowledged"));
+        var streamed = b.Timeline("bytes.streamed");
+        var plain = 0.0;
+        void Row(string name, double bytes, string note = "")
+        {
+            var share = 100 * bytes / Math.Max(1, streamed);
+            output.WriteLine(string.Create(inv,
+                $"    {name,-20} {bytes,15:N0} B {bytes / acked,8:F3} per acked B {share,5:F1} %{note}"));
+        }
+
+        foreach (var kind in StreamTrafficCounts.Kinds)
+        {
+            var bytes = b.Timeline(SimTransferCounts.BytesSentMetric(kind));
+            plain += bytes;
+            if (bytes > 0)
+            {
+                Row(StreamTrafficCounts.NameOf(kind), bytes,
+                    kind == StreamTrafficKind.ChunkFetch ? " (reads: not in the ratio)" : "");
+            }
+        }
+
+        Row("sealing+handshakes", streamed - plain);
+        output.WriteLine(string.Create(inv, $"    {"swim datagrams",-20} {b.Timeline("bytes.datagrams"),15:N0} B " +
+            $"{b.Timeline("bytes.datagrams") / acked,8:F3} per acked B (not streamed: not in the ratio)"));
+        output.WriteLine(string.Create(inv, $"    ({b.Timeline("bytes.put.acknowledged"):N0} B acknowledged by the " +
+            $"timeline's end; the whole run streamed {b.StreamedPerAcknowledged:F2} B per acknowledged B)"));
     }
 
     private static void PrintKernel(TextWriter output, KernelBenchmarkResult k, int seconds)
@@ -167,8 +224,8 @@ public static class BenchCommand
     {
         output.WriteLine();
         output.WriteLine("| scenario | nodes | virtual s | events | events/virtual s | events/s | x real (wall) | " +
-            "x real (CPU) | CPU s | peak RSS MiB | MiB/node | streamed/acked B |");
-        output.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|---|");
+            "x real (CPU) | CPU s | peak RSS MiB | MiB/node | moved/acked B | streamed/acked B (whole run) |");
+        output.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (var b in results)
         {
             var r = b.Result;
@@ -177,7 +234,7 @@ public static class BenchCommand
                 $"{r.EventsExecuted / b.VirtualSeconds:N0} | {r.EventsExecuted / r.WallSeconds:N0} | " +
                 $"{b.VirtualSeconds / r.WallSeconds:0.###} | {b.VirtualSeconds / b.CpuSeconds:0.###} | " +
                 $"{b.CpuSeconds:F1} | {b.PeakRssBytes / MiB:F0} | {b.PeakRssBytes / MiB / r.Nodes:F2} | " +
-                $"{b.StreamedPerAcknowledged:F2} |"));
+                $"{b.MovedPerAcknowledged:F2} | {b.StreamedPerAcknowledged:F2} |"));
         }
     }
 

@@ -82,6 +82,7 @@ internal sealed partial class ScenarioRun : IDisposable
         try
         {
             _sim.RunUntil(_scenario.Duration.Microseconds);
+            _trafficAtTimelineEnd = Traffic();
             _sim.RecordStep("liveness phase");
             AddTimeline("liveness phase: every fault healed");
             Heal();
