@@ -5,10 +5,20 @@ namespace KeplerSim.Sim.Scenarios;
 
 internal sealed partial class ScenarioRun
 {
-    /// <summary>Prefix of the traffic metrics as they stood when the timeline ended (before liveness).</summary>
+    /// <summary>
+    /// Prefix of the traffic metrics moved from <see cref="MeasureFromMicroseconds"/> (default: the start) until the
+    /// timeline ended (before the liveness phase).
+    /// </summary>
     public const string TimelineMetricPrefix = "timeline.";
 
     private SortedDictionary<string, double> _trafficAtTimelineEnd = new(StringComparer.Ordinal);
+    private SortedDictionary<string, double> _trafficAtMeasureStart = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Virtual time from which the <c>timeline.*</c> traffic metrics count (a benchmark leaves out a large cluster's
+    /// join); null or 0: from the start. The run is the same either way.
+    /// </summary>
+    public long? MeasureFromMicroseconds { get; init; }
 
     /// <summary>
     /// The bytes moved so far: streamed (all, and by exchange kind), SWIM datagrams, and acknowledged puts. Taken
@@ -51,7 +61,7 @@ internal sealed partial class ScenarioRun
         m["bytes.datagrams"] = _sim.Network.DatagramBytesSent;
         foreach (var (name, value) in _trafficAtTimelineEnd)
         {
-            m[TimelineMetricPrefix + name] = value;
+            m[TimelineMetricPrefix + name] = value - _trafficAtMeasureStart.GetValueOrDefault(name);
         }
         foreach (var (kind, count) in _chaos?.Counts ?? [])
         {
