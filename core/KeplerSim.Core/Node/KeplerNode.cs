@@ -44,7 +44,9 @@ public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
         ArgumentNullException.ThrowIfNull(cluster);
         options.Validate();
         Auth = new AuthCounters(runtime.Events);
+        Metrics = new NodeMetrics();
         runtime = Seal(runtime, options.ClusterKey);
+        runtime = runtime with { Streams = new CountingStreamNetwork(runtime.Streams, Metrics.StreamTraffic) };
         _runtime = runtime;
         _options = options;
         Cluster = cluster;
@@ -53,7 +55,6 @@ public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
         _swim = options.Swim is { } swim ? new SwimMember(runtime, swim) : null;
         Store = new ChunkStore(runtime);
         Clock = new HybridLogicalClock(runtime.Clock, runtime.Id);
-        Metrics = new NodeMetrics();
         _channel = new TransferChannel(runtime, options, Metrics, TransferAddressOf);
         _client = new TransferClient(runtime.Id, _channel, Store, _swim);
         _server = new TransferServer(this, _channel, runtime, options);
@@ -446,4 +447,7 @@ public sealed class NodeMetrics
     /// was sent again on a new connection.
     /// </summary>
     public long TransferConnectionsStale { get; internal set; }
+
+    /// <summary>Stream bytes and frames sent, by what the exchange was for (above the cluster key's sealing).</summary>
+    public StreamTrafficCounts StreamTraffic { get; } = new();
 }

@@ -102,14 +102,24 @@ public sealed record GetManifestReply([property: Key(0)] byte[]? Manifest) : Tra
 [MessagePackObject]
 public sealed record StoreChunkReady([property: Key(0)] string ChunkId) : TransferFrame;
 
-/// <summary>Anti-entropy: the initiator's digest of its manifest versions, one hash per bucket of paths.</summary>
+/// <summary>
+/// Anti-entropy: the initiator's digest of its manifest versions, one hash per bucket of paths; or, to open a round,
+/// only the <see cref="Summary"/> of that digest with no bucket hashes (docs/PROTOCOL.md, "Anti-entropy").
+/// </summary>
 [MessagePackObject]
-public sealed record SyncRequest([property: Key(0)] ulong[] BucketHashes) : TransferFrame;
+public sealed record SyncRequest(
+    [property: Key(0)] ulong[] BucketHashes,
+    [property: Key(1)] ulong? Summary = null) : TransferFrame;
 
-/// <summary>The buckets that differ, and the responder's versions in (some of) them.</summary>
+/// <summary>
+/// The buckets that differ, and the responder's versions in (some of) them. To a summary: nothing, when the
+/// digests agree, else <see cref="DigestWanted"/> (the initiator sends its full digest next).
+/// </summary>
 [MessagePackObject]
-public sealed record SyncReply([property: Key(0)] int[] Buckets, [property: Key(1)] byte[][] Manifests)
-    : TransferFrame;
+public sealed record SyncReply(
+    [property: Key(0)] int[] Buckets,
+    [property: Key(1)] byte[][] Manifests,
+    [property: Key(2)] bool DigestWanted = false) : TransferFrame;
 
 /// <summary>The initiator's versions in the differing buckets.</summary>
 [MessagePackObject]

@@ -9,8 +9,9 @@ using KeplerSim.Core.Transfer;
 namespace KeplerSim.Core.Replication;
 
 /// <summary>
-/// Manifest anti-entropy (push-pull): every few seconds a node sends a random peer one hash per bucket of
-/// paths; the peer answers with its versions in the buckets that differ and the initiator pushes its own back.
+/// Manifest anti-entropy (push-pull): every few seconds a node sends a random peer the summary of its digest (one
+/// hash per bucket of paths); when the peer's differs, the full digest follows, the peer answers with its versions
+/// in the buckets that differ and the initiator pushes its own back.
 /// Every version (winners, conflicts, history, tombstones) takes part, so both ends converge on the same set
 /// and hence the same winners. Bucket hashes are XORs of version ids, kept up to date incrementally.
 /// </summary>
@@ -95,15 +96,23 @@ internal sealed class AntiEntropy(IAntiEntropyContext node, TransferChannel chan
         }
     }
 
-    /// <summary>One round with <paramref name="peer"/>, on a reused transfer connection when one is idle.</summary>
+    /// <summary>
+    /// One round with <paramref name="peer"/>, on a reused transfer connection when one is idle. It opens with the
+    /// digest's summary (8 bytes): two nodes that hold the same versions, the steady state, exchange nothing more.
+    /// Only when the summaries differ does the full digest (one hash per bucket) follow.
+    /// </summary>
     private async Task SyncWithAsync(NodeId peer)
     {
         await channel.ExchangeAsync(peer, async connection =>
         {
-            await channel.WithTimeoutAsync(connection.SendAsync(new SyncRequest((ulong[])_bucketHashes.Clone())),
-                connection, "sync request");
-            var reply = await channel.WithTimeoutAsync(connection.ReceiveAsync<SyncReply>(), connection,
-                "sync reply");
+            var digest = (ulong[])_bucketHashes.Clone();
+            var reply = runtime.Buggify.Hit("antientropy.full_digest") ? null
+                : await RequestAsync(connection, new SyncRequest([], Summary(digest)));
+            if (reply is null || reply.DigestWanted)
+            {
+                reply = await RequestAsync(connection, new SyncRequest(digest));
+            }
+
             ApplyAll(reply.Manifests);
             if (reply.Buckets.Length > 0)
             {
@@ -119,9 +128,36 @@ internal sealed class AntiEntropy(IAntiEntropyContext node, TransferChannel chan
         SyncRounds++;
     }
 
-    /// <summary>Answers a peer's round: the differing buckets' versions, then applies what the peer pushes.</summary>
+    private async Task<SyncReply> RequestAsync(IStreamConnection connection, SyncRequest request)
+    {
+        await channel.WithTimeoutAsync(connection.SendAsync(request), connection, "sync request");
+        return await channel.WithTimeoutAsync(connection.ReceiveAsync<SyncReply>(), connection, "sync reply");
+    }
+
+    /// <summary>The summary of a digest: a hash of its bucket hashes, so equal summaries mean equal digests.</summary>
+    private static ulong Summary(ulong[] digest) =>
+        XxHash64.HashToUInt64(System.Runtime.InteropServices.MemoryMarshal.AsBytes(digest.AsSpan()));
+
+    /// <summary>
+    /// Answers a peer's round: to a summary, nothing more when it matches this node's, else a request for the full
+    /// digest (which follows on the same connection); to a full digest, the differing buckets' versions, then
+    /// applies what the peer pushes.
+    /// </summary>
     public async Task ServeAsync(IStreamConnection connection, SyncRequest request)
     {
+        if (request is { BucketHashes.Length: 0, Summary: { } summary })
+        {
+            var differs = summary != Summary(_bucketHashes);
+            await connection.SendAsync(new SyncReply([], [], DigestWanted: differs));
+            if (!differs)
+            {
+                return;
+            }
+
+            request = await channel.WithTimeoutAsync(connection.ReceiveAsync<SyncRequest>(), connection,
+                "sync digest");
+        }
+
         if (request.BucketHashes.Length != SyncBuckets)
         {
             throw new ProtocolException($"digest has {request.BucketHashes.Length} buckets; expected {SyncBuckets}");

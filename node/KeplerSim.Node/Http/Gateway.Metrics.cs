@@ -137,6 +137,12 @@ internal sealed partial class Gateway
             metrics.TransferConnectionsStale);
         Metrics.Gauge("kepler_transfer_connections_pooled", "Idle transfer connections kept for reuse",
             node.PooledTransferConnections);
+        foreach (var kind in Core.Transfer.StreamTrafficCounts.Kinds)
+        {
+            Metrics.Counter("kepler_transfer_sent_bytes_total",
+                "Plain stream frame bytes sent, by the request the exchange was for (before the cluster key's sealing)",
+                metrics.StreamTraffic.BytesSent(kind), ("kind", Core.Transfer.StreamTrafficCounts.NameOf(kind)));
+        }
     }
 
     /// <summary>SWIM traffic by message kind and failure-detection counters (nothing without SWIM).</summary>

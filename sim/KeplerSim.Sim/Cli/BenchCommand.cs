@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
+using KeplerSim.Core.Transfer;
+using KeplerSim.Sim.KeplerFs;
 using KeplerSim.Sim.Scenarios;
 
 namespace KeplerSim.Sim.Cli;
@@ -9,14 +11,32 @@ namespace KeplerSim.Sim.Cli;
 /// <param name="Result">The run's result.</param>
 /// <param name="CpuSeconds">CPU seconds the process spent during the run (every thread: GC, JIT included).</param>
 /// <param name="PeakRssBytes">Peak resident set during the run (Linux <c>VmHWM</c>, reset before the run).</param>
-public sealed record ScenarioBenchmark(RunResult Result, double CpuSeconds, long PeakRssBytes)
+/// <param name="MeasureFromSeconds">Virtual second from which the traffic by kind was counted.</param>
+public sealed record ScenarioBenchmark(RunResult Result, double CpuSeconds, long PeakRssBytes,
+    double MeasureFromSeconds = 0)
 {
     /// <summary>Virtual seconds simulated, the liveness phase included.</summary>
     public double VirtualSeconds => Result.VirtualMicroseconds / 1e6;
 
-    /// <summary>Bytes streamed between nodes per byte of acknowledged puts (0 when nothing was acknowledged).</summary>
+    /// <summary>
+    /// Bytes streamed between nodes per byte of acknowledged puts over the whole run, the liveness phase's final
+    /// reads included (0 when nothing was acknowledged).
+    /// </summary>
     public double StreamedPerAcknowledged => Metric("bytes.put.acknowledged") is var acked and > 0
         ? Metric("bytes.streamed") / acked : 0;
+
+    /// <summary>
+    /// Issue 14's "bytes moved between nodes per acknowledged byte" (docs/BENCHMARKS.md, "Bytes between nodes"):
+    /// stream bytes up to the timeline's end, less the chunk fetches (client reads, and the rare repair), per byte
+    /// of puts acknowledged by then. SWIM's datagrams are reported apart.
+    /// </summary>
+    public double MovedPerAcknowledged => Timeline("bytes.put.acknowledged") is var acked and > 0
+        ? (Timeline("bytes.streamed") - Timeline(SimTransferCounts.BytesSentMetric(StreamTrafficKind.ChunkFetch)))
+          / acked
+        : 0;
+
+    /// <summary>A traffic metric as it stood when the timeline ended, 0 when it never moved.</summary>
+    public double Timeline(string name) => Metric(ScenarioRun.TimelineMetricPrefix + name);
 
     /// <summary>A metric of the run, 0 when it never moved.</summary>
     public double Metric(string name) => Result.Metrics.GetValueOrDefault(name);
@@ -58,15 +78,25 @@ public static class BenchCommand
                 $"{WarmUpNodesMax} nodes (0: none)",
             DefaultValueFactory = _ => 10,
         };
+        var measureFrom = new Option<double>("--measure-from")
+        {
+            Description = "Virtual second from which bytes moved per acknowledged byte are counted (leaves out a " +
+                "large cluster's join; the run is the same)",
+            DefaultValueFactory = _ => 0,
+        };
         var command = new Command("bench", "Measure scenarios: events, time compression (wall and CPU), peak RSS, " +
-            "bytes streamed per acknowledged byte; then the kernel benchmark") { target, kernel, warmup };
+            "bytes moved per acknowledged byte by kind; then the kernel benchmark")
+        {
+            target, kernel, warmup, measureFrom,
+        };
         command.SetAction(parse => Run(parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error,
-            parse.GetValue(target) ?? [], parse.GetValue(kernel), parse.GetValue(warmup)));
+            parse.GetValue(target) ?? [], parse.GetValue(kernel), parse.GetValue(warmup),
+            (long)(parse.GetValue(measureFrom) * 1e6)));
         return command;
     }
 
     private static int Run(TextWriter output, TextWriter error, FileSystemInfo[] targets, int kernelSeconds,
-        int warmupSeconds)
+        int warmupSeconds, long measureFromMicroseconds)
     {
         var files = (targets.Length == 0 ? [new DirectoryInfo(Path.Combine("scenarios", "bench"))] : targets)
             .SelectMany(SimCli.ScenarioFiles).ToList();
@@ -90,7 +120,7 @@ public static class BenchCommand
         var results = new List<ScenarioBenchmark>();
         foreach (var scenario in scenarios)
         {
-            var bench = Measure(scenario);
+            var bench = Measure(scenario, measureFromMicroseconds);
             results.Add(bench);
             PrintScenario(output, bench);
         }
@@ -104,8 +134,11 @@ public static class BenchCommand
         return results.All(r => r.Result.Passed) ? SimCli.ExitPass : SimCli.ExitFailed;
     }
 
-    /// <summary>Runs <paramref name="scenario"/> once with its own seed and measures it.</summary>
-    public static ScenarioBenchmark Measure(Scenario scenario)
+    /// <summary>
+    /// Runs <paramref name="scenario"/> once with its own seed and measures it; its traffic by kind counts from
+    /// <paramref name="measureFromMicroseconds"/> of virtual time to the timeline's end.
+    /// </summary>
+    public static ScenarioBenchmark Measure(Scenario scenario, long measureFromMicroseconds = 0)
     {
         ArgumentNullException.ThrowIfNull(scenario);
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
@@ -113,9 +146,10 @@ public static class BenchCommand
         ResetPeakRss();
         using var process = Process.GetCurrentProcess();
         var cpu = process.TotalProcessorTime;
-        var result = ScenarioRunner.Run(scenario, scenario.Seed);
+        var result = ScenarioRunner.Run(scenario, scenario.Seed, measureFromMicroseconds: measureFromMicroseconds);
         process.Refresh();
-        return new ScenarioBenchmark(result, (process.TotalProcessorTime - cpu).TotalSeconds, PeakRssBytes());
+        return new ScenarioBenchmark(result, (process.TotalProcessorTime - cpu).TotalSeconds, PeakRssBytes(),
+            measureFromMicroseconds / 1e6);
     }
 
     private static void WarmUp(TextWriter output, string file, int seconds)
@@ -153,6 +187,46 @@ public static class BenchCommand
         output.WriteLine(string.Create(inv, $"  streamed:   {b.Metric("bytes.streamed"):N0} B for " +
             $"{b.Metric("bytes.put.acknowledged"):N0} B of acknowledged puts " +
             $"({b.Metric("ops.put.ok"):N0} puts): {b.StreamedPerAcknowledged:F2} B per acknowledged B"));
+        output.WriteLine(string.Create(inv, $"  moved:      {b.MovedPerAcknowledged:F3} B between nodes per " +
+            $"acknowledged B in the measured window (streamed, less chunk fetches); by kind:"));
+        PrintTraffic(output, b);
+    }
+
+    /// <summary>
+    /// The streamed bytes by what they were for (plain frame bytes every node sent, per exchange kind), the cluster
+    /// key's tags and handshakes (what the transport carried beyond them), and SWIM's datagrams apart: each per
+    /// acknowledged byte (docs/BENCHMARKS.md, "Bytes between nodes").
+    /// </summary>
+    private static void PrintTraffic(TextWriter output, ScenarioBenchmark b)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        var acked = Math.Max(1, b.Timeline("bytes.put.acknowledged"));
+        var streamed = b.Timeline("bytes.streamed");
+        var plain = 0.0;
+        void Row(string name, double bytes, string note = "")
+        {
+            var share = 100 * bytes / Math.Max(1, streamed);
+            output.WriteLine(string.Create(inv,
+                $"    {name,-20} {bytes,15:N0} B {bytes / acked,8:F3} per acked B {share,5:F1} %{note}"));
+        }
+
+        foreach (var kind in StreamTrafficCounts.Kinds)
+        {
+            var bytes = b.Timeline(SimTransferCounts.BytesSentMetric(kind));
+            plain += bytes;
+            if (bytes > 0)
+            {
+                Row(StreamTrafficCounts.NameOf(kind), bytes,
+                    kind == StreamTrafficKind.ChunkFetch ? " (reads: not in the ratio)" : "");
+            }
+        }
+
+        Row("sealing+handshakes", streamed - plain);
+        output.WriteLine(string.Create(inv, $"    {"swim datagrams",-20} {b.Timeline("bytes.datagrams"),15:N0} B " +
+            $"{b.Timeline("bytes.datagrams") / acked,8:F3} per acked B (not streamed: not in the ratio)"));
+        output.WriteLine(string.Create(inv, $"    ({b.Timeline("bytes.put.acknowledged"):N0} B acknowledged in the " +
+            $"window, from {b.MeasureFromSeconds:F0} virtual s to the timeline's end; the whole run, liveness " +
+            $"phase included, streamed {b.StreamedPerAcknowledged:F2} B per acknowledged B)"));
     }
 
     private static void PrintKernel(TextWriter output, KernelBenchmarkResult k, int seconds)
@@ -167,8 +241,8 @@ public static class BenchCommand
     {
         output.WriteLine();
         output.WriteLine("| scenario | nodes | virtual s | events | events/virtual s | events/s | x real (wall) | " +
-            "x real (CPU) | CPU s | peak RSS MiB | MiB/node | streamed/acked B |");
-        output.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|---|");
+            "x real (CPU) | CPU s | peak RSS MiB | MiB/node | moved/acked B | streamed/acked B (whole run) |");
+        output.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (var b in results)
         {
             var r = b.Result;
@@ -177,7 +251,7 @@ public static class BenchCommand
                 $"{r.EventsExecuted / b.VirtualSeconds:N0} | {r.EventsExecuted / r.WallSeconds:N0} | " +
                 $"{b.VirtualSeconds / r.WallSeconds:0.###} | {b.VirtualSeconds / b.CpuSeconds:0.###} | " +
                 $"{b.CpuSeconds:F1} | {b.PeakRssBytes / MiB:F0} | {b.PeakRssBytes / MiB / r.Nodes:F2} | " +
-                $"{b.StreamedPerAcknowledged:F2} |"));
+                $"{b.MovedPerAcknowledged:F2} | {b.StreamedPerAcknowledged:F2} |"));
         }
     }
 

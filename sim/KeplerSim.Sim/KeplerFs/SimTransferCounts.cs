@@ -1,4 +1,5 @@
 using KeplerSim.Core.Node;
+using KeplerSim.Core.Transfer;
 
 namespace KeplerSim.Sim.KeplerFs;
 
@@ -28,5 +29,14 @@ public sealed class SimTransferCounts
             ("transfer.connections.opened", _incarnations.Sum(m => m.TransferConnectionsOpened)),
             ("transfer.connections.reused", _incarnations.Sum(m => m.TransferConnectionsReused)),
             ("transfer.connections.stale", _incarnations.Sum(m => m.TransferConnectionsStale)),
+            .. StreamTrafficCounts.Kinds.Select(kind => (BytesSentMetric(kind),
+                _incarnations.Sum(m => m.StreamTraffic.BytesSent(kind)))),
         ];
+
+    /// <summary>
+    /// The metric of the plain stream bytes every node sent for <paramref name="kind"/>:
+    /// <c>bytes.streamed.chunk_store</c>, ….
+    /// </summary>
+    public static string BytesSentMetric(StreamTrafficKind kind) =>
+        "bytes.streamed." + StreamTrafficCounts.NameOf(kind);
 }

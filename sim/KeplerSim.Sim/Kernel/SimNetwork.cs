@@ -32,6 +32,9 @@ public sealed partial class SimNetwork
     /// <summary>Datagrams sent, delivered and dropped so far.</summary>
     public (long Sent, long Delivered, long Dropped) DatagramCounts => (_sent, _delivered, _dropped);
 
+    /// <summary>Bytes of every datagram sent so far (delivered or not).</summary>
+    public long DatagramBytesSent { get; private set; }
+
     /// <summary>Stream payload bytes carried so far, per (from, to) node index.</summary>
     public IReadOnlyDictionary<(int From, int To), long> StreamBytes => _streamBytes;
 
@@ -118,6 +121,7 @@ public sealed partial class SimNetwork
         }
 
         _sent++;
+        DatagramBytesSent += payload.Length;
         Tap?.Invoke(from, target, payload.ToArray());
         var to = _sim.FindNode(target.Host);
         _sim.Trace.Record(_sim.Now, from.Name, TraceKind.DatagramSent, target.Host, payload.Length);

@@ -5,6 +5,44 @@ namespace KeplerSim.Sim.Scenarios;
 
 internal sealed partial class ScenarioRun
 {
+    /// <summary>
+    /// Prefix of the traffic metrics moved from <see cref="MeasureFromMicroseconds"/> (default: the start) until the
+    /// timeline ended (before the liveness phase).
+    /// </summary>
+    public const string TimelineMetricPrefix = "timeline.";
+
+    private SortedDictionary<string, double> _trafficAtTimelineEnd = new(StringComparer.Ordinal);
+    private SortedDictionary<string, double> _trafficAtMeasureStart = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Virtual time from which the <c>timeline.*</c> traffic metrics count (a benchmark leaves out a large cluster's
+    /// join); null or 0: from the start. The run is the same either way.
+    /// </summary>
+    public long? MeasureFromMicroseconds { get; init; }
+
+    /// <summary>
+    /// The bytes moved so far: streamed (all, and by exchange kind), SWIM datagrams, and acknowledged puts. Taken
+    /// again when the timeline ends, so a benchmark can leave out the liveness phase (its final reads of every path
+    /// from every node move far more than the workload did: docs/BENCHMARKS.md, "Bytes between nodes").
+    /// </summary>
+    private SortedDictionary<string, double> Traffic()
+    {
+        var m = new SortedDictionary<string, double>(StringComparer.Ordinal)
+        {
+            ["bytes.streamed"] = _sim.Network.StreamBytes.Values.Sum(),
+            ["bytes.datagrams"] = _sim.Network.DatagramBytesSent,
+            ["bytes.put.acknowledged"] = _ledger.Ops.Where(o => o.Kind == FileOpKind.Put && o.Outcome == "ok")
+                .Sum(o => o.SizeBytes),
+        };
+        foreach (var (name, value) in _runState.GetOrAdd(SimTransferCounts.RunStateKey, () => new SimTransferCounts())
+                     .Totals().Where(t => t.Name.StartsWith("bytes.", StringComparison.Ordinal)))
+        {
+            m[name] = value;
+        }
+
+        return m;
+    }
+
     private SortedDictionary<string, double> CollectMetrics(double wallSeconds)
     {
         var m = new SortedDictionary<string, double>(StringComparer.Ordinal)
@@ -20,6 +58,11 @@ internal sealed partial class ScenarioRun
         m["datagrams.delivered"] = delivered;
         m["datagrams.dropped"] = dropped;
         m["bytes.streamed"] = _sim.Network.StreamBytes.Values.Sum();
+        m["bytes.datagrams"] = _sim.Network.DatagramBytesSent;
+        foreach (var (name, value) in _trafficAtTimelineEnd)
+        {
+            m[TimelineMetricPrefix + name] = value - _trafficAtMeasureStart.GetValueOrDefault(name);
+        }
         foreach (var (kind, count) in _chaos?.Counts ?? [])
         {
             m["faults." + kind] = count;

@@ -81,7 +81,14 @@ internal sealed partial class ScenarioRun : IDisposable
         Setup();
         try
         {
+            if (MeasureFromMicroseconds is { } from && from > 0 && from < _scenario.Duration.Microseconds)
+            {
+                _sim.RunUntil(from); // The same run: the queue stops at `from` and goes on from there.
+                _trafficAtMeasureStart = Traffic();
+            }
+
             _sim.RunUntil(_scenario.Duration.Microseconds);
+            _trafficAtTimelineEnd = Traffic();
             _sim.RecordStep("liveness phase");
             AddTimeline("liveness phase: every fault healed");
             Heal();

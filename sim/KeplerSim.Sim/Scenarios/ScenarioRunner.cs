@@ -80,13 +80,19 @@ public static class ScenarioRunner
     /// <see cref="ScenarioException"/> when the scenario's protocol is not available. <paramref name="plant"/> is
     /// a test hook: a failure planted in a background task (see <see cref="Kernel.PlantedFailure"/>);
     /// <paramref name="nondeterminism"/> another: an extra random draw (see <see cref="PlantedNondeterminism"/>).
+    /// <paramref name="measureFromMicroseconds"/> starts the <c>timeline.*</c> traffic metrics later (the bench's
+    /// <c>--measure-from</c>); it does not change the run.
     /// </summary>
     public static RunResult Run(Scenario scenario, ulong seed, Stream? traceJsonLines = null,
         IReadOnlyList<string>? swarmChoices = null, Kernel.PlantedFailure? plant = null,
-        PlantedNondeterminism? nondeterminism = null)
+        PlantedNondeterminism? nondeterminism = null, long? measureFromMicroseconds = null)
     {
         ArgumentNullException.ThrowIfNull(scenario);
-        using var run = new ScenarioRun(scenario, seed, traceJsonLines, plant) { Nondeterminism = nondeterminism };
+        using var run = new ScenarioRun(scenario, seed, traceJsonLines, plant)
+        {
+            Nondeterminism = nondeterminism,
+            MeasureFromMicroseconds = measureFromMicroseconds,
+        };
         return run.Execute(swarmChoices);
     }
 }
