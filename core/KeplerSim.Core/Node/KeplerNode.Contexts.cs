@@ -73,4 +73,7 @@ public sealed partial class KeplerNode
     NodeId IAntiEntropyContext.Self => Id;
 
     bool IAntiEntropyContext.ApplyManifest(Manifest manifest) => ApplyManifest(manifest);
+
+    void IAntiEntropyContext.OfferChunksOf(NodeId peer, IReadOnlyList<Manifest> lacked) =>
+        OfferChunksOf(peer, lacked);
 }

@@ -199,6 +199,47 @@ public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
         }
     }
 
+    /// <summary>
+    /// Anti-entropy found that <paramref name="peer"/> lacked these versions: queues a push of every chunk of a
+    /// winning one that this node holds and the peer owns, through the replication queue (durable, under the
+    /// bandwidth cap; a copy the peer has is answered "have it"). The writer that would have pushed them may be
+    /// gone: a writer killed while it handed off, with an owner down, took its queue with it, and only the periodic
+    /// repair scan, a minute later, brought the copies (chaos seed 4Ieuy22i5_G2:
+    /// scenarios/regressions/owner-misses-push-of-departed-writer.yaml).
+    /// </summary>
+    internal void OfferChunksOf(NodeId peer, IReadOnlyList<Manifest> lacked)
+    {
+        if (peer == Id || Cluster.Find(peer) is null || lacked.Count == 0)
+        {
+            return; // Not a member (an unknown or departed initiator): nothing is owed to it.
+        }
+
+        var queued = false;
+        var now = _runtime.Clock.WallMicroseconds;
+        Meta.Transaction(meta =>
+        {
+            foreach (var manifest in lacked.Where(m => !m.IsTombstone))
+            {
+                if (meta.GetWinner(manifest.Path.Value)?.Id != ToRow(manifest, isWinner: false).Id)
+                {
+                    continue; // Superseded here: its chunks are the collector's, not the peer's.
+                }
+
+                foreach (var chunk in manifest.Chunks.Select(c => c.Hex).Distinct(StringComparer.Ordinal))
+                {
+                    if (meta.GetChunk(chunk) is not null && Ring.IsOwner(peer, chunk))
+                    {
+                        queued |= meta.Enqueue(chunk, peer, now);
+                    }
+                }
+            }
+        });
+        if (queued)
+        {
+            KickReplication();
+        }
+    }
+
     private void StartRestoring()
     {
         if (!_restoring && _lostChunks.Count > 0)

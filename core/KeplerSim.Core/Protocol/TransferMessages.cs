@@ -105,11 +105,14 @@ public sealed record StoreChunkReady([property: Key(0)] string ChunkId) : Transf
 /// <summary>
 /// Anti-entropy: the initiator's digest of its manifest versions, one hash per bucket of paths; or, to open a round,
 /// only the <see cref="Summary"/> of that digest with no bucket hashes (docs/PROTOCOL.md, "Anti-entropy").
+/// <see cref="From"/> names the initiator on the full digest, so the responder can queue for it the chunks of the
+/// versions it turns out to lack (absent from older nodes: the responder then offers nothing).
 /// </summary>
 [MessagePackObject]
 public sealed record SyncRequest(
     [property: Key(0)] ulong[] BucketHashes,
-    [property: Key(1)] ulong? Summary = null) : TransferFrame;
+    [property: Key(1)] ulong? Summary = null,
+    [property: Key(2)] string? From = null) : TransferFrame;
 
 /// <summary>
 /// The buckets that differ, and the responder's versions in (some of) them. To a summary: nothing, when the

@@ -110,16 +110,18 @@ internal sealed class AntiEntropy(IAntiEntropyContext node, TransferChannel chan
                 : await RequestAsync(connection, new SyncRequest([], Summary(digest)));
             if (reply is null || reply.DigestWanted)
             {
-                reply = await RequestAsync(connection, new SyncRequest(digest));
+                reply = await RequestAsync(connection, new SyncRequest(digest, From: node.Self.Value));
             }
 
+            // The push carries this node's versions as they were before the reply: the versions it just learned
+            // from the peer would only go back to it, and would hide from the peer what this node lacked.
+            var ours = EncodeBuckets(reply.Buckets.Where(b => b is >= 0 and < SyncBuckets).Distinct()
+                .Take(SyncBucketsPerRoundMax));
             ApplyAll(reply.Manifests);
             if (reply.Buckets.Length > 0)
             {
-                var buckets = reply.Buckets.Where(b => b is >= 0 and < SyncBuckets).Distinct()
-                    .Take(SyncBucketsPerRoundMax);
-                await channel.WithTimeoutAsync(connection.SendAsync(new SyncPush(EncodeBuckets(buckets))),
-                    connection, "sync push");
+                await channel.WithTimeoutAsync(connection.SendAsync(new SyncPush(ours)), connection, "sync push");
+                node.OfferChunksOf(peer, Lacked(ours, reply.Manifests));
             }
 
             connection.Finish();
@@ -165,12 +167,36 @@ internal sealed class AntiEntropy(IAntiEntropyContext node, TransferChannel chan
 
         var differing = Enumerable.Range(0, SyncBuckets)
             .Where(b => request.BucketHashes[b] != _bucketHashes[b]).Take(SyncBucketsPerRoundMax).ToArray();
-        await connection.SendAsync(new SyncReply(differing, EncodeBuckets(differing)));
+        var ours = EncodeBuckets(differing);
+        await connection.SendAsync(new SyncReply(differing, ours));
         if (differing.Length > 0)
         {
             var push = await channel.WithTimeoutAsync(connection.ReceiveAsync<SyncPush>(), connection, "sync push");
             ApplyAll(push.Manifests);
+            if (request.From is { Length: > 0 } from)
+            {
+                node.OfferChunksOf(new NodeId(from), Lacked(ours, push.Manifests));
+            }
         }
+    }
+
+    /// <summary>
+    /// The versions of <paramref name="ours"/> (this node's in the buckets that differ) missing from
+    /// <paramref name="theirs"/> (the peer's whole content of those buckets): the peer lacked them, so it likely
+    /// missed their chunks' push too. A frame cut short only makes a version look lacked; the peer then answers
+    /// the offer of its chunks with "have it".
+    /// </summary>
+    private static List<Manifest> Lacked(byte[][] ours, byte[][] theirs)
+    {
+        var held = new SortedSet<(string Path, string Version)>();
+        foreach (var encoded in theirs)
+        {
+            var manifest = ManifestCodec.Decode(encoded);
+            held.Add((manifest.Path.Value, manifest.Version.ToString()));
+        }
+
+        return ours.Select(encoded => ManifestCodec.Decode(encoded))
+            .Where(m => !held.Contains((m.Path.Value, m.Version.ToString()))).ToList();
     }
 
     private byte[][] EncodeBuckets(IEnumerable<int> buckets)

@@ -87,4 +87,7 @@ internal interface IAntiEntropyContext
 
     /// <summary>Records a manifest version a peer sent (the digest learns it through <c>TrackVersion</c>).</summary>
     bool ApplyManifest(Manifest manifest);
+
+    /// <summary>Queues, for <paramref name="peer"/>, the chunks it owns of winning versions it lacked.</summary>
+    void OfferChunksOf(NodeId peer, IReadOnlyList<Manifest> lacked);
 }
