@@ -250,6 +250,50 @@ public sealed class ReadWriteContractTests
         Assert.Equal(second, cluster.Get(0, "c"));
     }
 
+    /// <summary>
+    /// A manifest whose version is more than the HLC's drift bound ahead of this node's wall clock (a peer whose
+    /// clock runs a day fast) is refused, not recorded: recorded, it would win every later write of the path here.
+    /// </summary>
+    [Fact]
+    public void A_manifest_from_a_peer_a_day_ahead_is_refused_and_a_later_write_here_wins()
+    {
+        using var cluster = KeplerCluster.Create(2, seed: 94, new KeplerOptions
+        {
+            ChunkSizeBytes = C, ReplicationFactor = 2,
+        }, membership: MembershipMode.Static);
+        cluster.Nodes[1].Clock.Jump(24L * 3600 * SimHarness.Second);
+        cluster.Put(1, "f", KeplerCluster.Bytes(C, 16), Durability.Fast);
+        cluster.Sim.RunFor(SimHarness.Second);
+        Assert.Null(cluster.Kepler(0).Meta.GetWinner("f"));
+
+        var mine = KeplerCluster.Bytes(C, 17);
+        cluster.Put(0, "f", mine, Durability.Fast);
+        Assert.Equal(mine, cluster.Get(0, "f"));
+    }
+
+    /// <summary>
+    /// <c>kepler_read_repairs_total</c> counts repairs made while serving a read only: a copy the operator's
+    /// integrity check (a scrub) replaces is not a read repair.
+    /// </summary>
+    [Fact]
+    public void A_copy_the_integrity_check_repairs_is_not_counted_as_a_read_repair()
+    {
+        using var cluster = KeplerCluster.Create(3, seed: 95, new KeplerOptions
+        {
+            ChunkSizeBytes = C, ReplicationFactor = 3, ScrubPassMicroseconds = 0,
+        }, membership: MembershipMode.Static);
+        var data = KeplerCluster.Bytes(C, 18);
+        cluster.Put(0, "s", data, Durability.All);
+        var id = Assert.Single(cluster.ChunksOf(0, "s"));
+        var node = cluster.Nodes[2];
+        Assert.True(node.Disk.Corrupt(ChunkStore.PathOf(id)));
+
+        var report = Run(cluster, 2, k => k.CheckIntegrityAsync());
+        Assert.Equal(new IntegrityReport(1, 1, 0, 1, 0), report);
+        Assert.Equal(data, node.Disk.Peek(ChunkStore.PathOf(id)));
+        Assert.Equal(0, cluster.Kepler(2).Metrics.ReadRepairs);
+    }
+
     /// <summary>A chunk-sized file whose one chunk the nodes at <paramref name="owners"/> own, and its id.</summary>
     private static (byte[] Data, string Id) OwnedBy(KeplerCluster cluster, int[] owners)
     {

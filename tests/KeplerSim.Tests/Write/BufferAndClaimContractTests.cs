@@ -13,6 +13,9 @@ public sealed class BufferAndClaimContractTests
 {
     private const int C = 1024;
 
+    /// <summary>How long a wait that should end at once may take before the test fails instead of hanging.</summary>
+    private static readonly TimeSpan Bounded = TimeSpan.FromSeconds(10);
+
     /// <summary>
     /// Memory per upload is bounded: at most <c>lentMax</c> buffers stay lent to pushes still reading them; past
     /// that the upload waits for a push to end, then reuses that very buffer rather than take another.
@@ -30,7 +33,7 @@ public sealed class BufferAndClaimContractTests
         Assert.False(next.IsCompleted, "one buffer lent, one allowed: the upload waits for the push to end");
         Assert.Equal(1, budget.Taken);
         push.SetResult();
-        Assert.Same(first, await next);
+        Assert.Same(first, await next.WaitAsync(Bounded)); // A mutant that loses the buffer waits for ever.
         Assert.Equal(1, budget.Taken);
         buffers.Dispose();
         Assert.Equal(0, budget.Taken);
@@ -52,11 +55,13 @@ public sealed class BufferAndClaimContractTests
         var next = buffers.TakeAsync(chunksInFlight: 0);
         Assert.False(next.IsCompleted, "the budget is spent and the one buffer is lent: wait for its push");
         push.SetResult();
-        Assert.Same(only, await next);
+        Assert.Same(only, await next.WaitAsync(Bounded));
         buffers.Dispose();
     }
 
-    /// <summary>A buffer whose push ended before its upload did is kept for the next upload, as a spare one is.</summary>
+    /// <summary>
+    /// A buffer whose push ended before its upload did is kept for the next upload, as a spare one is.
+    /// </summary>
     [Fact]
     public async Task A_lent_buffer_whose_push_ended_is_kept_for_the_next_upload()
     {
