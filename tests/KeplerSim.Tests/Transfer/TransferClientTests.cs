@@ -1,3 +1,4 @@
+using KeplerSim.Core.Membership;
 using KeplerSim.Core.Node;
 using KeplerSim.Core.Protocol;
 using KeplerSim.Core.Runtime;
@@ -252,6 +253,42 @@ public sealed class TransferClientTests
         Assert.Equal(1, accepted);
     }
 
+    [Fact]
+    public void The_cluster_settings_a_store_reply_carries_are_adopted_by_the_sender()
+    {
+        using var cluster = KeplerCluster.Create(2, seed: 47, Quiet);
+        var n1 = cluster.Kepler(0).Membership!;
+        var early = new ClusterSettings(1, (n1.Settings?.Version ?? 0) + 1_000, Fake);
+        var late = early with { Version = early.Version + 1 };
+        var data = KeplerCluster.Bytes(C, 64);
+        var id = ChunkStore.IdOf(data);
+        AddFake(cluster, async connection =>
+        {
+            // The first offer is answered durable at once, the second after its bytes; each with newer settings.
+            await connection.ReceiveAsync<StoreChunkRequest>();
+            await connection.SendAsync(new StoreChunkReply(id, true, null, early));
+            await connection.ReceiveAsync<StoreChunkRequest>();
+            await connection.SendAsync(new StoreChunkReady(id));
+            await connection.ReceiveAsync<ChunkDataFrame>();
+            await connection.SendAsync(new StoreChunkReply(id, true, null, late));
+            await connection.ReceiveAsync();
+        });
+        var (errors, afterEarly, afterLate) = Run(cluster, async (client, _, _) =>
+        {
+            Task<string?> StoreAsync() => client.StoreChunkAsync(new NodeId(Fake), id, data.Length,
+                () => Task.FromResult<ReadOnlyMemory<byte>?>(data), _ => Task.CompletedTask);
+            var first = await StoreAsync();
+            var afterEarly = n1.Settings;
+            var second = await StoreAsync();
+            return (new[] { first, second }, afterEarly, n1.Settings);
+        }, n1).Value;
+
+        // The sender judges its own copy surplus by the factor: it must hold the receiver's newer settings at once.
+        Assert.All(errors, e => Assert.Null(e));
+        Assert.Equal(early, afterEarly);
+        Assert.Equal(late, afterLate);
+    }
+
     private static KeplerCluster Create(ulong seed) =>
         KeplerCluster.Create(2, seed, Quiet, membership: MembershipMode.Static);
 
@@ -260,13 +297,13 @@ public sealed class TransferClientTests
     /// peer <see cref="AddFake"/> made); returns its result and the client's metrics.
     /// </summary>
     private static (T Value, NodeMetrics Metrics) Run<T>(KeplerCluster cluster,
-        Func<TransferClient, TransferChannel, NodeRuntime, Task<T>> work)
+        Func<TransferClient, TransferChannel, NodeRuntime, Task<T>> work, SwimMember? membership = null)
     {
         var metrics = new NodeMetrics();
         var value = cluster.Sim.Await(cluster.Nodes[0].Spawn(async runtime =>
         {
             var channel = new TransferChannel(runtime, Quiet, metrics, node => AddressOf(cluster, node));
-            var client = new TransferClient(runtime.Id, channel, cluster.Kepler(0).Store, null);
+            var client = new TransferClient(runtime.Id, channel, cluster.Kepler(0).Store, membership);
             try
             {
                 return await work(client, channel, runtime);
