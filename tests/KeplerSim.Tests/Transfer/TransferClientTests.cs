@@ -289,6 +289,29 @@ public sealed class TransferClientTests
         Assert.Equal(late, afterLate);
     }
 
+    [Fact]
+    public void A_store_abandoned_half_way_closes_its_connection_so_the_peer_stops_waiting_for_the_bytes()
+    {
+        using var cluster = Create(seed: 48);
+        var data = KeplerCluster.Bytes(C, 65);
+        var id = ChunkStore.IdOf(data);
+        var (error, next, pooled) = Run(cluster, async (client, channel, runtime) =>
+        {
+            // n2 asks for the bytes, but the local copy is gone by then: the exchange stops half-way.
+            var error = await client.StoreChunkAsync(new NodeId("n2"), id, data.Length,
+                () => Task.FromResult<ReadOnlyMemory<byte>?>(null), _ => Task.CompletedTask);
+            await runtime.Clock.DelayAsync(50_000);
+
+            // Another sender of the chunk, well within n2's 5 s wait for data: n2 must have stopped receiving it.
+            using var other = await runtime.Streams.ConnectAsync(cluster.Nodes[1].TransferAddress);
+            await other.SendAsync(new StoreChunkRequest(id, data.Length, "n1", "w2"));
+            return (error, FrameCodec.Decode((await other.ReceiveAsync())!.Value), channel.PooledConnections);
+        }).Value;
+        Assert.NotNull(error);
+        Assert.IsType<StoreChunkReady>(next);
+        Assert.Equal(0, pooled);
+    }
+
     private static KeplerCluster Create(ulong seed) =>
         KeplerCluster.Create(2, seed, Quiet, membership: MembershipMode.Static);
 
