@@ -1,3 +1,4 @@
+using KeplerSim.Core.Diagnostics;
 using KeplerSim.Core.Membership;
 using KeplerSim.Core.Node;
 using KeplerSim.Core.Protocol;
@@ -136,6 +137,8 @@ public sealed class TransferServerStoreTests
     {
         using var cluster = Create(seed: 64, Quiet);
         var id = ChunkStore.IdOf(KeplerCluster.Bytes(C, 4));
+        var events = new List<KeplerEvent>();
+        cluster.Nodes[1].Runtime!.Events.Stream.Subscribe(events.Add);
         var (reply, next) = Exchange(cluster, async connection =>
         {
             await connection.SendAsync(new StoreChunkRequest(id, C, "n1", "w1"));
@@ -148,6 +151,8 @@ public sealed class TransferServerStoreTests
         Assert.False(reply.Durable);
         Assert.StartsWith("mismatch", reply.Error, StringComparison.Ordinal);
         Assert.Equal(1, cluster.Kepler(1).Metrics.ChunksRejected);
+        // Published with the sender, as the operator's record of a peer that sent bad bytes.
+        Assert.Equal(id, Assert.Single(events.OfType<ChunkRejected>(), e => e.Peer == "n1").ChunkId);
         Assert.Null(cluster.Kepler(1).Meta.GetChunk(id));
         Assert.Null(cluster.Nodes[1].Disk.Peek(ChunkStore.PathOf(id)));
         Assert.Equal(0, cluster.Kepler(1).OrphanCandidates);
