@@ -58,13 +58,14 @@ public sealed class TransferClientTests
                     }));
             }
 
+            // A chunk n2 lacks, then every one it has: the "not found" leaves the connection for them.
+            var missing = await client.FetchChunkAsync(n2, ChunkStore.IdOf(KeplerCluster.Bytes(C, 99)));
             var fetched = new List<byte[]?>();
             foreach (var data in chunks)
             {
                 fetched.Add(await client.FetchChunkAsync(n2, ChunkStore.IdOf(data)));
             }
 
-            var missing = await client.FetchChunkAsync(n2, ChunkStore.IdOf(KeplerCluster.Bytes(C, 99)));
             return (chunks, stored, throttled, fetched, missing);
         });
 
