@@ -50,6 +50,24 @@ public sealed class SwimPushPullStateTests
     }
 
     [Fact]
+    public void A_join_whose_state_sync_is_never_answered_is_not_joined()
+    {
+        using var cluster = SwimCluster.Create(1, 74);
+        var seed = cluster.Sim.AddNode("seed", runtime => new FakeSeed(runtime, _ => null));
+        seed.Start();
+        var joiner = cluster.Sim.AddNode("joiner", runtime => new SwimProgram(runtime, new SwimOptions(),
+            [seed.GossipAddress], (_, _) => { }, []));
+        joiner.Start();
+        cluster.Sim.RunFor(30 * Second);
+
+        // The seed answers the join request but never the state sync: each sync times out, counted failed, and the
+        // joiner must not take a sync it never got for a join (it would stop asking its seeds).
+        var swim = cluster.Swim(joiner);
+        Assert.True(swim.Counters.PushPullsFailed > 0, "the unanswered syncs were counted failed");
+        Assert.False(swim.IsJoined);
+    }
+
+    [Fact]
     public void A_served_push_pull_answers_with_every_members_metadata_counts_the_exchange_and_hears_its_sender()
     {
         using var cluster = SwimCluster.Create(3, 72, new SwimOptions { PushPullIntervalMicroseconds = 600 * Second },
@@ -122,9 +140,9 @@ public sealed class SwimPushPullStateTests
 
     /// <summary>
     /// A seed that answers join requests with its own alive state and every push-pull with the frame
-    /// <c>reply</c> makes of that state.
+    /// <c>reply</c> makes of that state (null: no answer).
     /// </summary>
-    private sealed class FakeSeed(NodeRuntime runtime, Func<AliveUpdate, SwimPushPull> reply) : INodeProgram
+    private sealed class FakeSeed(NodeRuntime runtime, Func<AliveUpdate, SwimPushPull?> reply) : INodeProgram
     {
         public Task StartAsync()
         {
@@ -151,7 +169,14 @@ public sealed class SwimPushPullStateTests
                 {
                     if (await connection.ReceiveAsync() is not null)
                     {
-                        await connection.SendAsync(SwimCodec.EncodeFrame(reply(self)));
+                        if (reply(self) is { } frame)
+                        {
+                            await connection.SendAsync(SwimCodec.EncodeFrame(frame));
+                        }
+                        else
+                        {
+                            await connection.ReceiveAsync(); // Silent until the joiner gives up.
+                        }
                     }
                 }
                 catch (StreamBrokenException)
