@@ -97,7 +97,7 @@ public sealed partial class SwimMember
         if (frame.IsReply)
         {
             CountMalformed(connection.Remote, "a push-pull reply as a request");
-            ;
+            return;
         }
 
         _counters.CountReceived(SwimTraffic.PushPull);
