@@ -74,6 +74,9 @@ internal sealed class TransferServer(ITransferServerContext node, TransferChanne
         runtime.Streams.SetAcceptor(connection =>
             runtime.Supervisor.Run("transfer.serve", () => ServeAsync(connection)));
 
+    /// <summary>Connections being served right now; each is forgotten when it ends.</summary>
+    public int ServedConnections => _served.Count;
+
     /// <summary>Whether a peer is sending this node the chunk right now.</summary>
     public bool IsReceiving(string chunkId) => _incoming.Contains(chunkId);
 
