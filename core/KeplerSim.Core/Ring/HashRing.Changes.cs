@@ -23,22 +23,6 @@ public sealed partial class HashRing
             : new HashRing(sorted, options, _placement);
     }
 
-    private HashRing(NodeId[] sortedNodes, RingOptions options, Func<NodeId, int, ulong[]> placement, HashRing from)
-    {
-        if (sortedNodes.Length > NodesMax)
-        {
-            throw new ArgumentException($"{sortedNodes.Length} nodes: at most {NodesMax}", "nodes");
-        }
-
-        Options = options;
-        _placement = placement;
-        _nodes = sortedNodes;
-        Nodes = Array.AsReadOnly(sortedNodes);
-        OwnerCount = Math.Min(options.ReplicationFactor, sortedNodes.Length);
-        // Derived from the nearest laid-out ring, so no chain of unused rings stays reachable.
-        _base = from._layout is not null ? from : from._base;
-    }
-
     /// <summary>
     /// The layout of <paramref name="nodes"/> from <paramref name="from"/>'s: its entries of remaining nodes keep
     /// their order (node indexes are ranks by id, and removing or inserting ids keeps the ranks' order, so equal

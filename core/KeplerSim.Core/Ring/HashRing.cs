@@ -34,7 +34,12 @@ public sealed partial class HashRing
     {
     }
 
-    private HashRing(NodeId[] sortedNodes, RingOptions options, Func<NodeId, int, ulong[]> placement)
+    /// <summary>
+    /// A ring over <paramref name="sortedNodes"/>; with <paramref name="from"/> (same virtual node count) its layout
+    /// is derived from that ring's when first needed, else laid out from scratch.
+    /// </summary>
+    private HashRing(
+        NodeId[] sortedNodes, RingOptions options, Func<NodeId, int, ulong[]> placement, HashRing? from = null)
     {
         if (sortedNodes.Length > NodesMax)
         {
@@ -46,6 +51,8 @@ public sealed partial class HashRing
         _nodes = sortedNodes;
         Nodes = Array.AsReadOnly(sortedNodes);
         OwnerCount = Math.Min(options.ReplicationFactor, sortedNodes.Length);
+        // Derived from the nearest laid-out ring, so no chain of unused rings stays reachable.
+        _base = from is null ? null : from._layout is not null ? from : from._base;
     }
 
     /// <summary>
