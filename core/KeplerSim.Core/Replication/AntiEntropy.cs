@@ -117,11 +117,11 @@ internal sealed class AntiEntropy(IAntiEntropyContext node, TransferChannel chan
             // from the peer would only go back to it, and would hide from the peer what this node lacked.
             var ours = EncodeBuckets(reply.Buckets.Where(b => b is >= 0 and < SyncBuckets).Distinct()
                 .Take(SyncBucketsPerRoundMax));
-            ApplyAll(reply.Manifests);
+            var theirs = ApplyAll(reply.Manifests);
             if (reply.Buckets.Length > 0)
             {
                 await channel.WithTimeoutAsync(connection.SendAsync(new SyncPush(ours)), connection, "sync push");
-                node.OfferChunksOf(peer, Lacked(ours, reply.Manifests));
+                node.OfferChunksOf(peer, Lacked(ours, theirs));
             }
 
             connection.Finish();
@@ -172,10 +172,10 @@ internal sealed class AntiEntropy(IAntiEntropyContext node, TransferChannel chan
         if (differing.Length > 0)
         {
             var push = await channel.WithTimeoutAsync(connection.ReceiveAsync<SyncPush>(), connection, "sync push");
-            ApplyAll(push.Manifests);
+            var theirs = ApplyAll(push.Manifests);
             if (request.From is { Length: > 0 } from)
             {
-                node.OfferChunksOf(new NodeId(from), Lacked(ours, push.Manifests));
+                node.OfferChunksOf(new NodeId(from), Lacked(ours, theirs));
             }
         }
     }
@@ -186,15 +186,10 @@ internal sealed class AntiEntropy(IAntiEntropyContext node, TransferChannel chan
     /// missed their chunks' push too. A frame cut short only makes a version look lacked; the peer then answers
     /// the offer of its chunks with "have it".
     /// </summary>
-    private static List<Manifest> Lacked(byte[][] ours, byte[][] theirs)
+    private static List<Manifest> Lacked(byte[][] ours, IReadOnlyList<Manifest> theirs)
     {
-        var held = new SortedSet<(string Path, string Version)>();
-        foreach (var encoded in theirs)
-        {
-            var manifest = ManifestCodec.Decode(encoded);
-            held.Add((manifest.Path.Value, manifest.Version.ToString()));
-        }
-
+        var held = new SortedSet<(string Path, string Version)>(
+            theirs.Select(m => (m.Path.Value, m.Version.ToString())));
         return ours.Select(encoded => ManifestCodec.Decode(encoded))
             .Where(m => !held.Contains((m.Path.Value, m.Version.ToString()))).ToList();
     }
@@ -227,7 +222,8 @@ internal sealed class AntiEntropy(IAntiEntropyContext node, TransferChannel chan
         return [.. result];
     }
 
-    private void ApplyAll(byte[][] manifests)
+    /// <summary>Applies a sync frame's manifests; returns them decoded.</summary>
+    private List<Manifest> ApplyAll(byte[][] manifests)
     {
         if (manifests.Length > SyncManifestsPerFrameMax)
         {
@@ -235,9 +231,12 @@ internal sealed class AntiEntropy(IAntiEntropyContext node, TransferChannel chan
                                         SyncManifestsPerFrameMax);
         }
 
-        foreach (var encoded in manifests)
+        var decoded = manifests.Select(encoded => ManifestCodec.Decode(encoded)).ToList();
+        foreach (var manifest in decoded)
         {
-            node.ApplyManifest(ManifestCodec.Decode(encoded));
+            node.ApplyManifest(manifest);
         }
+
+        return decoded;
     }
 }

@@ -2,11 +2,11 @@ using KeplerSim.Core.Diagnostics;
 using KeplerSim.Core.Membership;
 using KeplerSim.Core.Node;
 using KeplerSim.Core.Protocol;
-using KeplerSim.Core.Runtime;
 using KeplerSim.Core.Storage;
-using KeplerSim.Sim.KeplerFs;
 using KeplerSim.Tests.Node;
 using KeplerSim.Tests.Sim;
+
+using static KeplerSim.Tests.Transfer.CraftedExchange;
 
 namespace KeplerSim.Tests.Transfer;
 
@@ -24,15 +24,7 @@ public sealed class TransferServerStoreTests
 {
     private const int C = KeplerCluster.ChunkSize;
 
-    private static readonly KeplerOptions Quiet = new()
-    {
-        ChunkSizeBytes = C,
-        ReplicationFactor = 2,
-        AntiEntropyIntervalMicroseconds = 600 * SimHarness.Second,
-        RepairScanIntervalMicroseconds = 3_600 * SimHarness.Second,
-        OrphanGraceMicroseconds = 2 * SimHarness.Second,
-        ScrubChunksPerSecond = 1,
-    };
+    private static readonly KeplerOptions Quiet = CraftedExchange.Quiet with { ScrubChunksPerSecond = 1 };
 
     [Fact]
     public void A_chunk_on_record_whose_file_is_gone_is_received_again_and_is_not_the_new_writes_to_collect()
@@ -205,8 +197,6 @@ public sealed class TransferServerStoreTests
         Assert.Equal(1, cluster.Kepler(1).ReplicationFactor);
     }
 
-    private static KeplerCluster Create(ulong seed, KeplerOptions options) =>
-        KeplerCluster.Create(2, seed, options, membership: MembershipMode.Static);
 
     private static StoreChunkReply Store(KeplerCluster cluster, string id, byte[] data, string? requestId) =>
         Exchange(cluster, async connection =>
@@ -224,16 +214,4 @@ public sealed class TransferServerStoreTests
             return await connection.ReceiveAsync<AbandonChunksReply>();
         }).Applied);
 
-    private static T Exchange<T>(KeplerCluster cluster, Func<IStreamConnection, Task<T>> exchange) =>
-        Exchange(cluster, (_, connection) => exchange(connection));
-
-    /// <summary>Runs <paramref name="exchange"/> on a new raw connection from n1 to n2 (it may open more).</summary>
-    private static T Exchange<T>(KeplerCluster cluster,
-        Func<Func<Task<IStreamConnection>>, IStreamConnection, Task<T>> exchange) =>
-        cluster.Sim.Await(cluster.Nodes[0].Spawn(async runtime =>
-        {
-            Task<IStreamConnection> Connect() => runtime.Streams.ConnectAsync(cluster.Nodes[1].TransferAddress);
-            using var connection = await Connect();
-            return await exchange(Connect, connection);
-        }), "the crafted exchange with n2");
 }

@@ -2,9 +2,9 @@ using KeplerSim.Core.Node;
 using KeplerSim.Core.Protocol;
 using KeplerSim.Core.Runtime;
 using KeplerSim.Core.Storage;
-using KeplerSim.Sim.KeplerFs;
 using KeplerSim.Tests.Node;
-using KeplerSim.Tests.Sim;
+
+using static KeplerSim.Tests.Transfer.CraftedExchange;
 
 namespace KeplerSim.Tests.Transfer;
 
@@ -22,14 +22,6 @@ public sealed class TransferServerTests
     private const int C = KeplerCluster.ChunkSize;
     private const int RequestIdLengthMax = 256;
 
-    private static readonly KeplerOptions Quiet = new()
-    {
-        ChunkSizeBytes = C,
-        ReplicationFactor = 2,
-        AntiEntropyIntervalMicroseconds = 600 * SimHarness.Second,
-        RepairScanIntervalMicroseconds = 3_600 * SimHarness.Second,
-        OrphanGraceMicroseconds = 2 * SimHarness.Second,
-    };
 
     public static TheoryData<string, long, string?> BadStores()
     {
@@ -258,25 +250,8 @@ public sealed class TransferServerTests
         Assert.Equal(0, cluster.Kepler(1).Metrics.MalformedFrames);
     }
 
-    private static KeplerCluster Create(ulong seed) =>
-        KeplerCluster.Create(2, seed, Quiet, membership: MembershipMode.Static);
+    private static KeplerCluster Create(ulong seed) => CraftedExchange.Create(seed, Quiet);
 
-    /// <summary>Runs <paramref name="exchange"/> on a new raw connection from n1 to n2's transfer server.</summary>
-    private static T Exchange<T>(KeplerCluster cluster, Func<IStreamConnection, Task<T>> exchange) =>
-        Exchange(cluster, (_, connection) => exchange(connection));
-
-    /// <summary>
-    /// <see cref="Exchange{T}(KeplerCluster, Func{IStreamConnection, Task{T}})"/> whose exchange may open more
-    /// connections to n2 (the first argument).
-    /// </summary>
-    private static T Exchange<T>(KeplerCluster cluster,
-        Func<Func<Task<IStreamConnection>>, IStreamConnection, Task<T>> exchange) =>
-        cluster.Sim.Await(cluster.Nodes[0].Spawn(async runtime =>
-        {
-            Task<IStreamConnection> Connect() => runtime.Streams.ConnectAsync(cluster.Nodes[1].TransferAddress);
-            using var connection = await Connect();
-            return await exchange(Connect, connection);
-        }), "the crafted exchange with n2");
 
     /// <summary>Stores a chunk on n2 under write <paramref name="requestId"/> (tracked there for orphans).</summary>
     private static string StoreClaimed(KeplerCluster cluster, string requestId)
