@@ -94,6 +94,48 @@ public sealed class DurabilityContractTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>
+    /// Regression (chaos seed 2N1Xu8Wfoyo1, scenarios/regressions/all-acked-before-join.yaml): a node whose seeds
+    /// had not answered yet knew only itself, so N = min(factor, known) was 1 and it acknowledged <c>all</c> with
+    /// one copy. Now it refuses <c>all</c> and <c>quorum</c> until a seed answers, and accepts <c>fast</c>.
+    /// </summary>
+    [Fact]
+    public async Task A_node_whose_seeds_have_not_answered_refuses_all_until_it_joins()
+    {
+        using var dir = new TempDir();
+        var specs = new[] { "j1", "j2" }.Select(id => NodeSpec.Create(id, dir)).ToList();
+        var seed = ("SEEDS", $"127.0.0.1:{specs[0].GossipPort}");
+        var nodes = specs.Select(s => new ProcessNode(s, s.Environment([], seed, ("CHUNK_SIZE_MB", "1"),
+            ("REPLICATION_FACTOR", "2"), ("SWIM_PROBE_INTERVAL_MS", "200"), ("WRITE_TIMEOUT_MS", "10000")))).ToList();
+        try
+        {
+            await nodes[1].StartAsync(); // j2 joins through j1, which is not running yet
+            Assert.True((await GetJsonAsync(specs[1], "api/status")).GetProperty("awaitingJoin").GetBoolean());
+            foreach (var durability in new[] { "all", "quorum" })
+            {
+                var (status, body) = await PutWithBodyAsync(specs[1], $"unjoined-{durability}", durability);
+                output.WriteLine($"{durability}: {(int)status} {body}");
+                Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
+                Assert.Contains("has not joined its cluster yet", body, StringComparison.Ordinal);
+            }
+
+            Assert.Equal(HttpStatusCode.OK, await PutAsync(specs[1], "unjoined-fast", "fast"));
+
+            await nodes[0].StartAsync(); // j1 is its own seed: it starts the cluster and j2 joins it
+            await WaitForStatesAsync(specs[1], new() { ["j1"] = "alive", ["j2"] = "alive" }, "j2 to join j1");
+            await Wait.WaitUntil(async () => !(await GetJsonAsync(specs[1], "api/status"))
+                .GetProperty("awaitingJoin").GetBoolean(), Timeout, "j2 to finish its join sync");
+            Assert.Equal(HttpStatusCode.OK, await PutAsync(specs[1], "joined-all", "all"));
+        }
+        finally
+        {
+            foreach (var node in nodes)
+            {
+                node.Dispose();
+            }
+        }
+    }
+
     private static async Task<HttpStatusCode> PutAsync(NodeSpec spec, string path, string durability) =>
         (await PutWithBodyAsync(spec, path, durability)).Status;
 

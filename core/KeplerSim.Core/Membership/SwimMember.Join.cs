@@ -9,10 +9,17 @@ public sealed partial class SwimMember
 
     private readonly SortedDictionary<NetAddress, long> _introduced = [];
     private bool _joined;
+    private bool _everJoined;
     private bool _joinSyncing;
 
     /// <summary>Whether a seed answered and the first full-state sync completed (always true without seeds).</summary>
     public bool IsJoined => _joined || _seeds.Count == 0;
+
+    /// <summary>
+    /// Whether this node has completed a join since it started (always true without seeds). Unlike
+    /// <see cref="IsJoined"/> it stays true when the node later finds itself alone and tries its seeds again.
+    /// </summary>
+    public bool HasJoined => _everJoined || _seeds.Count == 0;
 
     /// <summary>Introduces this node to every seed until one answers and a full-state sync succeeds.</summary>
     private void JoinRound()
@@ -53,5 +60,6 @@ public sealed partial class SwimMember
         var synced = await PushPullAsync(seed, join: true);
         _joinSyncing = false;
         _joined |= synced;
+        _everJoined |= synced;
     }
 }

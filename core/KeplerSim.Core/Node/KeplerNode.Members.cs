@@ -15,6 +15,9 @@ public sealed partial class KeplerNode
 {
     private readonly SortedDictionary<NodeId, Member> _known = [];
 
+    /// <summary>Whether the <c>peers</c> table named another member when this node started (it was in a cluster).</summary>
+    private bool _rememberedPeers;
+
     /// <summary>The SWIM member, when membership is dynamic.</summary>
     public SwimMember? Membership => _swim;
 
@@ -28,12 +31,7 @@ public sealed partial class KeplerNode
     public int ReplicationTarget => Math.Min(ReplicationFactor, Math.Max(1, _known.Count));
 
     /// <summary>Distinct durable copies a write of <paramref name="durability"/> needs before its ack.</summary>
-    public int CopiesRequired(Durability durability) => durability switch
-    {
-        Durability.All => ReplicationTarget,
-        Durability.Quorum => ReplicationTarget / 2 + 1,
-        _ => 1,
-    };
+    public int CopiesRequired(Durability durability) => KeplerOptions.CopiesFor(durability, ReplicationTarget);
 
     /// <summary>
     /// An operator's explicit remove of a member that failed for good (Consul's <c>force-leave</c>): the dead
@@ -121,9 +119,18 @@ public sealed partial class KeplerNode
             {
                 _known[peer.Id] = new Member(peer.Id, new NetAddress(peer.Address, peer.GossipPort),
                     new NetAddress(peer.Address, peer.TransferPort));
+                _rememberedPeers = true;
             }
         }
     }
+
+    /// <summary>
+    /// Whether this node cannot yet know how many members its copies are counted against: it joins through seeds,
+    /// no seed has answered with the cluster's state since it started, and it remembers no peer from before. Its
+    /// known membership is then only itself, and N = min(factor, known) would be 1 (a node partitioned from its
+    /// seeds at birth acknowledged <c>all</c> with one copy: scenarios/regressions/all-acked-before-join.yaml).
+    /// </summary>
+    public bool AwaitingJoin => _swim is { HasJoined: false } && !_rememberedPeers;
 
     private void StartMembership()
     {

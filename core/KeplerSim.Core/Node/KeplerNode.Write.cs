@@ -162,6 +162,16 @@ public sealed partial class KeplerNode
     private int EnsureEnoughMembersLive(Durability durability, string path)
     {
         var required = CopiesRequired(durability);
+        var promisedByFactor = KeplerOptions.CopiesFor(durability, ReplicationFactor);
+        if (promisedByFactor > 1 && AwaitingJoin)
+        {
+            throw new DurabilityNotMetException(
+                $"write of '{path}' with durability {durability.ToString().ToLowerInvariant()} needs up to " +
+                $"{promisedByFactor} copies on distinct nodes (replication factor {ReplicationFactor}), but this " +
+                "node has not joined its cluster yet: no seed has answered, so it knows no other member; " +
+                "durability fast is accepted until it joins");
+        }
+
         var live = Cluster.Members.Count;
         if (live >= required)
         {

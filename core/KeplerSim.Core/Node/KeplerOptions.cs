@@ -133,10 +133,13 @@ public sealed record KeplerOptions
     public Security.ClusterKeyring? ClusterKey { get; init; }
 
     /// <summary>Copies a write of this durability waits for, given N.</summary>
-    public int RequiredCopies(Durability durability) => durability switch
+    public int RequiredCopies(Durability durability) => CopiesFor(durability, ReplicationFactor);
+
+    /// <summary>Copies a write of <paramref name="durability"/> waits for when N is <paramref name="n"/>.</summary>
+    public static int CopiesFor(Durability durability, int n) => durability switch
     {
-        Durability.All => ReplicationFactor,
-        Durability.Quorum => ReplicationFactor / 2 + 1,
+        Durability.All => n,
+        Durability.Quorum => n / 2 + 1,
         _ => 1,
     };
 

@@ -97,6 +97,7 @@ internal sealed partial class Gateway
             membership = node.Membership is null ? "static (PEERS)" : "swim",
             members = node.Cluster.Members.Count,
             knownMembers = node.KnownMembers.Count,
+            awaitingJoin = node.AwaitingJoin,
             replicationTarget = node.ReplicationTarget,
             replicationFactor = node.Ring.OwnerCount,
             replicationFactorRequested = config.ReplicationFactor,

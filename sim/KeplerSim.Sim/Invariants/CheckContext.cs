@@ -59,6 +59,13 @@ public sealed class CheckContext
         }
     }
 
+    /// <summary>
+    /// The seed nodes a node was told to join through (SWIM; empty for a node that starts a cluster of its own or
+    /// for static membership). Null: not known. The configuration, not the protocol's state: the event checkers
+    /// use it to know a node is in a cluster of more than itself before it has heard from anyone.
+    /// </summary>
+    public Func<string, IReadOnlyList<string>>? SeedsOf { get; init; }
+
     /// <summary>Virtual time by which the liveness phase must converge (null before it starts); garbage due
     /// before it must be collected.</summary>
     public long? LivenessDeadline

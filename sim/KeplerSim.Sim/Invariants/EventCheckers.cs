@@ -282,7 +282,13 @@ public sealed class EventCheckers
         }
 
         var known = _knownBy.GetValueOrDefault(acceptor.Name);
-        return members.Count(m => m == acceptor || (known?.TryGetValue(m.Name, out var at) == true && at <= start));
+        var heard = members.Count(m => m != acceptor && known?.TryGetValue(m.Name, out var at) == true && at <= start);
+        // A node told of seeds is in a cluster of more than itself before it hears from anyone, and must not count
+        // copies over itself alone: a node partitioned from its seeds at birth acknowledged durability=all with one
+        // copy, and this check, counting only the members it had heard of, agreed with it
+        // (scenarios/regressions/all-acked-before-join.yaml).
+        var told = heard == 0 && _context.SeedsOf?.Invoke(acceptor.Name) is { Count: > 0 } ? 1 : 0;
+        return 1 + Math.Max(heard, told);
     }
 
     private void Report(string name, string? violation)

@@ -75,7 +75,10 @@ public sealed class KeplerSimCluster
         // a member dead again (NamespaceModelTests seed 5y1cCEXBpHO3: an `all` write after the heal was refused).
         return expected.All(live.Contains) && expected.All(n => Kepler(n).Cluster.Ids.SequenceEqual(ids))
             && expected.All(n => Kepler(n).Membership is not { } swim
-                || expected.All(m => swim.Find(m.Id)?.Status == Core.Membership.MemberStatus.Alive));
+                || expected.All(m => swim.Find(m.Id)?.Status == Core.Membership.MemberStatus.Alive))
+            // Joined, not merely told of everyone by gossip: until its join sync completes a node refuses writes
+            // that need more than one copy (docs/PROTOCOL.md, "The durability contract").
+            && expected.All(n => !Kepler(n).AwaitingJoin);
     }
 
     /// <summary>Why <see cref="ViewsAre"/> does not hold yet: each expected node's view (failure messages).</summary>

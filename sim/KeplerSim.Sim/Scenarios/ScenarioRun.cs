@@ -60,6 +60,9 @@ internal sealed partial class ScenarioRun : IDisposable
         _context = new CheckContext(_sim, scenario.Cluster.ToKeplerOptions(), _ledger)
         {
             MembershipView = _protocol.MembershipView,
+            SeedsOf = scenario.Cluster.Membership == MembershipMode.Swim
+                ? node => scenario.Cluster.SeedNodes().Where(s => s != node).ToList()
+                : _ => [],
         };
         _invariants = scenario.Expect.Invariants ?? InvariantCatalog.Names;
         _sim.Trace.Recorded += OnRecord;
