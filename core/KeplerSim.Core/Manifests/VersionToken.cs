@@ -63,7 +63,7 @@ public readonly record struct VersionToken(long WallMicroseconds, int Logical, N
 
     /// <summary>
     /// Reads the <see cref="ToString"/> form <c>wall.logical@node</c>; false for anything else (a malformed number,
-    /// a negative part, no node id, a node id over <see cref="NodeIdLengthMax"/> characters).
+    /// a negative part, leading zeros, no node id, a node id over <see cref="NodeIdLengthMax"/> characters).
     /// </summary>
     public static bool TryParse(string text, out VersionToken token)
     {
@@ -81,7 +81,8 @@ public readonly record struct VersionToken(long WallMicroseconds, int Logical, N
         }
 
         var candidate = new VersionToken(wall, logical, new NodeId(text[(at + 1)..]));
-        if (candidate.Problem() is not null)
+        // Only the canonical form: "01.0@n1" named the version "1.0@n1" (a token is compared as text elsewhere).
+        if (candidate.Problem() is not null || !string.Equals(candidate.ToString(), text, StringComparison.Ordinal))
         {
             return false;
         }

@@ -30,6 +30,8 @@ public sealed class VersionTokenTests
     [InlineData("1.0x@n1")]
     [InlineData(" 1.0@n1")]
     [InlineData("99999999999999999999.0@n1")] // wall overflows a long
+    [InlineData("01.0@n1")]                   // leading zeros named (and served) version 1.0@n1
+    [InlineData("1.00@n1")]
     public void TryParse_refuses_anything_else(string text)
     {
         Assert.False(VersionToken.TryParse(text, out var token), text);
