@@ -1,4 +1,6 @@
+using KeplerSim.Core.Manifests;
 using KeplerSim.Core.Metadata;
+using KeplerSim.Core.Node;
 using Microsoft.Data.Sqlite;
 
 namespace KeplerSim.Tests.Metadata;
@@ -52,6 +54,43 @@ public sealed class MetadataSchemaTests
         Assert.Equal(new StoredChunk(id, 7, "p", ChunkState.Hinted, 3, null), store.GetChunk(id));
         Assert.True(store.MarkChunkVerified(id, 9));
         Assert.Equal(9, store.GetChunk(id)!.VerifiedAtUs);
+    }
+
+    /// <summary>
+    /// Migration 3 added each version's encoded manifest without back-filling it: a version recorded before it has
+    /// none, and the node rebuilds its manifest from the row's columns (KeplerNode.FromRow), a file as a file and a
+    /// delete as a tombstone. Nothing writes such a row today, so only a version-2 database shows it.
+    /// </summary>
+    [Fact]
+    public void Version_2_versions_without_an_encoded_manifest_read_back_as_the_file_or_delete_they_record()
+    {
+        using var db = new MemoryDatabase();
+        using (var connection = db.Open())
+        {
+            MetadataSchema.Migrate(connection, MetadataSchema.Migrations.Take(2).ToList());
+        }
+
+        var (a, b) = (Rows.ChunkId("a"), Rows.ChunkId("b"));
+        const string Columns = "id, path, size, chunk_ids, chunk_size, content_id, version_wall_us, version_logical, " +
+            "version_node, origin_node, tombstone, is_winner, created_at";
+        db.Execute($"INSERT INTO files({Columns}) VALUES ('f1', 'docs/kept.txt', 150, '[\"{a}\",\"{b}\"]', 100, " +
+            "'c1', 7000, 2, 'node-b', 'node-a', 0, 1, 5)");
+        db.Execute($"INSERT INTO files({Columns}) VALUES ('f2', 'docs/gone.txt', 0, '[]', 0, 'c2', 8000, 0, " +
+            "'node-c', 'node-b', 1, 1, 6)");
+
+        using var store = db.OpenStore();
+        var kept = KeplerNode.FromRow(store.GetWinner("docs/kept.txt")!);
+        Assert.False(kept.IsTombstone);
+        Assert.Equal(150, kept.SizeBytes);
+        Assert.Equal(100, kept.ChunkSizeBytes);
+        Assert.Equal([a, b], kept.Chunks.Select(c => c.Hex));
+        Assert.Equal(new VersionToken(7000, 2, Rows.NodeB), kept.Version);
+        Assert.Equal(Rows.NodeA, kept.Origin);
+        var gone = KeplerNode.FromRow(store.GetWinner("docs/gone.txt")!);
+        Assert.True(gone.IsTombstone);
+        Assert.Empty(gone.Chunks);
+        Assert.Equal(new VersionToken(8000, 0, Rows.NodeC), gone.Version);
+        Assert.Equal(Rows.NodeB, gone.Origin);
     }
 
     [Fact]

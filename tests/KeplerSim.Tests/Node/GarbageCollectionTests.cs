@@ -46,4 +46,42 @@ public sealed class GarbageCollectionTests
         var collected = cluster.Nodes.Sum(n => cluster.Kepler(n).ChunksCollected);
         Assert.True(collected >= 3 * (oldChunks.Count + goneChunks.Count), $"collected {collected} of {oldChunks.Count} + {goneChunks.Count} chunks x 3");
     }
+
+    /// <summary>
+    /// A client writes the bytes of a chunk at the moment the collector deletes that chunk (its file was
+    /// superseded past the gc grace): the write waits for the deletion (KeplerNode.WaitWhileCollectedAsync), then
+    /// stores a new copy. Without the wait the write could find the copy being deleted, count it as present, and
+    /// be acknowledged with its only copy gone. The two chains of disk operations (the write's verification of a
+    /// copy already there, the collector's stat and delete) have random latencies: each seed is another interleaving,
+    /// and in about half of them the write's verification ends before the delete takes effect (seeds 57 and 58 here).
+    /// </summary>
+    [Theory]
+    [InlineData(52)]
+    [InlineData(53)]
+    [InlineData(54)]
+    [InlineData(55)]
+    [InlineData(56)]
+    [InlineData(57)]
+    [InlineData(58)]
+    [InlineData(59)]
+    public void A_write_of_a_chunk_the_collector_is_deleting_waits_for_it_and_stores_a_new_copy(ulong seed)
+    {
+        using var cluster = KeplerCluster.Create(1, seed, Options with { ReplicationFactor = 1 });
+        var n1 = cluster.Nodes[0];
+        var kepler = cluster.Kepler(0);
+        var data = KeplerCluster.Bytes(C, 4);
+        cluster.Put(0, "old", data, Durability.All);
+        var chunk = cluster.ChunksOf(0, "old").Single();
+        cluster.Sim.Await(n1.Spawn(_ => kepler.DeleteAsync("old", Durability.All)), "delete");
+
+        Assert.True(cluster.Sim.RunUntil(() => kepler.IsCollecting(chunk), 120 * SimHarness.Second),
+            "the collector to start deleting the deleted file's chunk");
+        var put = cluster.PutAsync(0, "new", data, Durability.All);
+        Assert.True(cluster.Sim.RunUntil(() => put.IsCompleted, 10 * SimHarness.Second), "the write to end");
+        Assert.True(put.IsCompletedSuccessfully, put.Exception?.ToString());
+        cluster.Sim.RunFor(SimHarness.Second);
+        Assert.Equal([n1.Name], cluster.DurableCopies(chunk));
+        Assert.NotNull(kepler.Meta.GetChunk(chunk));
+        Assert.Equal(data, cluster.Get(0, "new"));
+    }
 }

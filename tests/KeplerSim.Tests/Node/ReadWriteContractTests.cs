@@ -294,6 +294,78 @@ public sealed class ReadWriteContractTests
         Assert.Equal(0, cluster.Kepler(2).Metrics.ReadRepairs);
     }
 
+    /// <summary>
+    /// A delete issued while a restarted node still recovers counts its copies against the members the node knows
+    /// once it has started (its members are loaded after recovery): with the two others unreachable, an 'all' delete
+    /// is refused. Without the wait (KeplerNode.DeleteAsync's EnsureReadyAsync) the node counted against no known
+    /// member, needed one copy, and acknowledged the delete with its tombstone on this node only.
+    /// </summary>
+    [Fact]
+    public void A_delete_issued_during_recovery_needs_the_copies_of_every_known_member()
+    {
+        using var cluster = KeplerCluster.Create(3, seed: 89, new KeplerOptions
+        {
+            ChunkSizeBytes = C, ReplicationFactor = 3, WriteTimeoutMicroseconds = 2 * SimHarness.Second,
+        }, membership: MembershipMode.Static);
+        cluster.Put(0, "b", KeplerCluster.Bytes(C, 5), Durability.All);
+        var n1 = cluster.Nodes[0];
+        cluster.Sim.Network.Partition([n1], [cluster.Nodes[1], cluster.Nodes[2]]);
+        n1.Crash();
+        n1.Restart();
+
+        var kepler = cluster.Kepler(0);
+        Assert.False(kepler.Ready.IsCompleted, "the delete must arrive during recovery");
+        var delete = n1.Spawn(_ => kepler.DeleteAsync("b", Durability.All));
+        Assert.True(cluster.Sim.RunUntil(() => delete.IsCompleted, 60 * SimHarness.Second), "the delete to end");
+        var error = Assert.IsType<DurabilityNotMetException>(delete.Exception?.InnerException);
+        Assert.Contains("reached 1 of 3", error.Message);
+    }
+
+    /// <summary>
+    /// A read whose owned copy is missing fetches the chunk from a peer while another peer is storing that very
+    /// chunk here (a write's push over a slow link): the read serves the fetched bytes and leaves the copy to the
+    /// store in progress (KeplerNode.RepairLocalAsync's <c>TryReserve</c>). Without that check the read wrote and
+    /// recorded the copy too, counted a read repair, and released the push's reservation while it still stored.
+    /// </summary>
+    [Fact]
+    public void A_read_that_finds_a_peer_storing_its_chunk_here_leaves_the_copy_to_that_store()
+    {
+        using var cluster = KeplerCluster.Create(3, seed: 90, new KeplerOptions
+        {
+            ChunkSizeBytes = C, ReplicationFactor = 2,
+        }, membership: MembershipMode.Static);
+        var (data, id) = OwnedBy(cluster, [1, 2]);
+        cluster.Put(1, "a", data, Durability.All);
+        var (writer, reader) = (cluster.Nodes[0], cluster.Nodes[2]);
+        var kepler = cluster.Kepler(reader);
+        cluster.Sim.Await(reader.Spawn(async _ =>
+        {
+            await reader.Disk.DeleteAsync(ChunkStore.PathOf(id));
+            return true;
+        }), "n3 to lose its copy's file");
+        cluster.Sim.Network.SetLinkFaults(writer, reader,
+            new KeplerSim.Sim.Kernel.NetworkFaults { StreamBandwidthBytesPerSecond = 500 });
+
+        var put = cluster.PutAsync(0, "b", data, Durability.All);
+        Assert.True(cluster.Sim.RunUntil(() => kepler.IsMoving(id), 5 * SimHarness.Second),
+            "n1's push of the chunk to start storing on n3");
+        var get = reader.Spawn(async _ =>
+        {
+            using var sink = new MemoryStream();
+            await kepler.GetAsync("a", sink);
+            return sink.ToArray();
+        });
+        Assert.True(cluster.Sim.RunUntil(() => get.IsCompleted, 5 * SimHarness.Second), "the read to end");
+        Assert.Equal(data, ResultOf(get));
+        Assert.True(kepler.IsMoving(id), "the read must end while n1's push still stores the chunk on n3");
+        Assert.Equal(0, kepler.Metrics.ReadRepairs);
+
+        Assert.True(cluster.Sim.RunUntil(() => put.IsCompleted, 30 * SimHarness.Second), "the write to end");
+        Assert.True(put.IsCompletedSuccessfully, put.Exception?.ToString());
+        Assert.Equal(data, reader.Disk.Peek(ChunkStore.PathOf(id)));
+        Assert.Equal(0, kepler.Metrics.ReadRepairs);
+    }
+
     /// <summary>A chunk-sized file whose one chunk the nodes at <paramref name="owners"/> own, and its id.</summary>
     private static (byte[] Data, string Id) OwnedBy(KeplerCluster cluster, int[] owners)
     {

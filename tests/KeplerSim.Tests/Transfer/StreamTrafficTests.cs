@@ -41,6 +41,48 @@ public sealed class StreamTrafficTests
         StreamTrafficKind? expected) =>
         Assert.Equal(expected, StreamTrafficCounts.KindStartedBy(FrameCodec.Encode(frame)));
 
+    /// <summary>
+    /// Only a two-element array (0x92) whose first element is a request's union key starts a kind: another array
+    /// size, or a frame too short for a key, continues the exchange (Stryker survivors of KindStartedBy's guard:
+    /// without it a <c>[0x93, 0]</c> frame counted as a chunk store and a one-byte frame threw).
+    /// </summary>
+    public static TheoryData<byte[], StreamTrafficKind?> RawFrames => new()
+    {
+        { [], null },
+        { [0x92], null },
+        { [0x93, 0x00, 0x00], null },
+        { [0x91, 0x00], null },
+        { [0x92, 0x00], StreamTrafficKind.ChunkStore },
+        { [0x92, 0x03, 0xC0], StreamTrafficKind.ChunkFetch },
+    };
+
+    [Theory]
+    [MemberData(nameof(RawFrames))]
+    public void Only_a_union_header_with_a_request_key_starts_a_kind(byte[] frame, StreamTrafficKind? expected) =>
+        Assert.Equal(expected, StreamTrafficCounts.KindStartedBy(frame));
+
+    /// <summary>The label values of <c>kepler_transfer_sent_bytes_total{kind=...}</c> and the bench's rows.</summary>
+    [Theory]
+    [InlineData(StreamTrafficKind.Other, "other")]
+    [InlineData(StreamTrafficKind.ChunkStore, "chunk_store")]
+    [InlineData(StreamTrafficKind.ChunkFetch, "chunk_fetch")]
+    [InlineData(StreamTrafficKind.ManifestPut, "manifest_put")]
+    [InlineData(StreamTrafficKind.ManifestGet, "manifest_get")]
+    [InlineData(StreamTrafficKind.AntiEntropy, "anti_entropy")]
+    [InlineData(StreamTrafficKind.Abandon, "abandon")]
+    [InlineData(StreamTrafficKind.Swim, "swim")]
+    public void Every_kind_has_its_metric_name(StreamTrafficKind kind, string name) =>
+        Assert.Equal(name, StreamTrafficCounts.NameOf(kind));
+
+    [Fact]
+    public void The_counting_network_refuses_a_null_acceptor()
+    {
+        var (sim, node) = SimHarness.OneIdleNode(seed: 15);
+        using var _ = sim;
+        var network = new CountingStreamNetwork(node.Runtime!.Streams, new StreamTrafficCounts());
+        Assert.Throws<ArgumentNullException>(() => network.SetAcceptor(null!));
+    }
+
     [Fact]
     public void A_swim_stream_frame_is_swim_traffic() =>
         Assert.Equal(StreamTrafficKind.Swim,

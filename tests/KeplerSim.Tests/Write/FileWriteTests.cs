@@ -114,6 +114,55 @@ public sealed class FileWriteTests
         Assert.Empty(node.Abandoned); // An acknowledged write abandons nothing.
     }
 
+    /// <summary>
+    /// A stream that fails while a chunk is still being stored: the failure waits for that chunk (FileWrite's
+    /// DrainAsync) and the write abandons it with the rest. Without the drain the failure propagated at once: the
+    /// write was abandoned with only the chunks recorded so far, and the chunk stored afterwards was recorded for a
+    /// write that no longer existed (its claim left open, so kept for the gc grace instead of the orphan grace) and
+    /// put the tracker back into PendingWrites after the write had removed it.
+    /// </summary>
+    [Fact]
+    public void A_stream_that_fails_while_a_chunk_stores_waits_for_it_and_abandons_it_with_the_write()
+    {
+        using var _ = new NoSynchronizationContext();
+        var node = new FakeWriteNode([Self]) { StoreGate = new TaskCompletionSource() };
+        var options = new KeplerOptions { ChunkSizeBytes = ChunkSizeBytes, UploadChunksInFlight = 4 };
+        var write = new FileWrite(node, node, options, "n1/1", FilePath.Parse("t/file"), Durability.Fast, 0)
+            .RunAsync(new BrokenAfterStream(Enumerable.Repeat((byte)7, ChunkSizeBytes).ToArray()));
+
+        Assert.Single(node.Stored);
+        Assert.False(write.IsCompleted, "the failure must wait for the chunk still storing");
+        node.StoreGate.SetResult();
+        Assert.True(write.IsFaulted, "the stream's failure is the write's");
+        Assert.IsType<IOException>(write.Exception?.InnerException);
+        var (requestId, chunkIds) = Assert.Single(node.Abandoned);
+        Assert.Equal("n1/1", requestId);
+        Assert.Equal(node.Stored, chunkIds);
+        Assert.Equal(0, node.Pending.ChunkCount);
+        Assert.Empty(node.Published);
+    }
+
+    /// <summary>
+    /// A manifest lists at most <see cref="Chunker.ChunkCountMax"/> (2^18) chunks: the chunk after the last one a
+    /// manifest can hold is refused before it is stored (1-byte chunks keep the stream at 256 KiB + 1 byte).
+    /// </summary>
+    [Fact]
+    public void A_stream_of_one_chunk_more_than_a_manifest_holds_is_refused_before_that_chunk_is_stored()
+    {
+        using var _ = new NoSynchronizationContext();
+        var node = new FakeWriteNode([Self]);
+        var options = new KeplerOptions { ChunkSizeBytes = 1, UploadChunksInFlight = 4 };
+        var content = new MemoryStream(new byte[Chunker.ChunkCountMax + 1]);
+        var write = new FileWrite(node, node, options, "n1/1", FilePath.Parse("t/big"), Durability.Fast, 0)
+            .RunAsync(content);
+
+        Assert.True(write.IsFaulted, "a stream of 2^18 + 1 one-byte chunks must be refused");
+        var error = Assert.IsType<InvalidDataException>(write.Exception?.InnerException);
+        Assert.Contains($"more than {Chunker.ChunkCountMax} chunks of 1 bytes", error.Message);
+        Assert.Equal(Chunker.ChunkCountMax, node.Stored.Count);
+        Assert.Empty(node.Published);
+    }
+
     private static Task<Manifest> Start(FakeWriteNode node, Durability durability, int copiesRequired, int sizeBytes)
     {
         var content = new byte[sizeBytes];
@@ -158,11 +207,19 @@ public sealed class FileWriteTests
 
         public IReadOnlyList<NodeId> OwnersOf(string chunkId) => owners;
 
-        public Task<ChunkId> StoreChunkAsync(ReadOnlyMemory<byte> data)
+        /// <summary>When set, every chunk store ends only once the test completes it.</summary>
+        public TaskCompletionSource? StoreGate { get; init; }
+
+        public async Task<ChunkId> StoreChunkAsync(ReadOnlyMemory<byte> data)
         {
             var id = ChunkId.Parse(ChunkStore.IdOf(data.Span));
             Stored.Add(id.Hex);
-            return Task.FromResult(id);
+            if (StoreGate is not null)
+            {
+                await StoreGate.Task;
+            }
+
+            return id;
         }
 
         public long RecordChunk(string chunkId, long sizeBytes, string requestId) => ++_commits;
@@ -196,6 +253,13 @@ public sealed class FileWriteTests
         IObservable<KeplerEvent> IEventPublisher.Stream => throw new NotSupportedException();
 
         void IEventPublisher.Publish(KeplerEvent kepler) => Events.Add(kepler);
+    }
+
+    /// <summary>Returns its bytes, then fails the next read with an I/O error (a client connection cut).</summary>
+    private sealed class BrokenAfterStream(byte[] bytes) : MemoryStream(bytes)
+    {
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+            Position < Length ? base.ReadAsync(buffer, cancellationToken) : throw new IOException("connection reset");
     }
 
     /// <summary>A clock whose delays end only when the test fires them.</summary>
