@@ -172,7 +172,8 @@ public static class BenchCommand
         progress.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"progress:     {sim.Now / 1e6:F2} virtual s, {sim.EventsExecuted:N0} events, " +
             $"{(process.TotalProcessorTime - cpuAtStart).TotalSeconds:F1} CPU s, {process.WorkingSet64 / 1048576.0:F0} " +
-            $"MiB RSS, {PeakRssBytes() / 1048576.0:F0} MiB peak"));
+            $"MiB RSS, {PeakRssBytes() / 1048576.0:F0} MiB peak ({GC.GetTotalMemory(false) / 1048576.0:F0} MiB GC " +
+            $"heap, {SQLitePCL.raw.sqlite3_memory_used() / 1048576.0:F0} MiB SQLite)"));
     }
 
     private static void WarmUp(TextWriter output, string file, int seconds)
