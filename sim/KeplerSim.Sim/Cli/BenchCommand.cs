@@ -155,6 +155,11 @@ public static class BenchCommand
         ResetPeakRss();
         using var process = Process.GetCurrentProcess();
         var cpu = process.TotalProcessorTime;
+        if (progress is not null)
+        {
+            SQLitePCL.Batteries_V2.Init(); // The progress line asks SQLite for its memory, maybe before any node did.
+        }
+
         Timer? ticker = null;
         var result = ScenarioRunner.Run(scenario, scenario.Seed, measureFromMicroseconds: measureFromMicroseconds,
             started: sim => ticker = progress is null ? null : new Timer(_ => PrintProgress(progress, sim, cpu),
