@@ -43,7 +43,7 @@ public sealed partial class SwimMember
 
         // The first live member at that address by id, else the first by id (the lists are ordered by id).
         MemberEntry? found = null;
-        foreach (var entry in _byAddress.GetValueOrDefault(from) ?? [])
+        foreach (var entry in AtAddress(from))
         {
             if (found is null || (entry.Info.IsLive && !found.Info.IsLive))
             {

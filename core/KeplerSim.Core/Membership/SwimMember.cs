@@ -188,6 +188,9 @@ public sealed partial class SwimMember
         /// <summary>Whether the entry is in the member map and its indexes.</summary>
         public bool Indexed { get; set; }
 
+        /// <summary>The next member (by id) at the same gossip address, if any.</summary>
+        public MemberEntry? NextAtAddress { get; set; }
+
         public Suspicion? Suspicion { get; set; }
 
         /// <summary>When this node last heard from the member (local monotonic microseconds); null: never.</summary>
