@@ -41,10 +41,11 @@ public sealed partial class SwimMember
             return;
         }
 
+        // The first live member at that address by id, else the first by id (the lists are ordered by id).
         MemberEntry? found = null;
-        foreach (var entry in _members.Values)
+        foreach (var entry in AtAddress(from))
         {
-            if (entry.Info.GossipAddress == from && (found is null || (entry.Info.IsLive && !found.Info.IsLive)))
+            if (found is null || (entry.Info.IsLive && !found.Info.IsLive))
             {
                 found = entry;
             }

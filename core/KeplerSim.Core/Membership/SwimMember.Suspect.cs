@@ -94,8 +94,8 @@ public sealed partial class SwimMember
         var info = new MemberInfo(id, new NetAddress(alive.GossipHost, alive.GossipPort),
             new NetAddress(alive.TransferHost, alive.TransferPort), alive.Incarnation, MemberStatus.Alive,
             alive.Metadata ?? [], Now);
-        var entry = new MemberEntry(info);
-        _members.Add(id, entry);
+        var entry = new MemberEntry(info, this);
+        AddEntry(entry);
         AddToProbeOrder(id);
         _broadcasts.Enqueue(id, SwimCodec.EncodeUpdate(alive));
         _runtime.Events.Publish(new MemberAliveEvent(alive.Node, alive.Incarnation, "new"));
@@ -291,7 +291,7 @@ public sealed partial class SwimMember
             .ToList();
         foreach (var id in reaped)
         {
-            _members.Remove(id);
+            RemoveEntry(id);
         }
     }
 

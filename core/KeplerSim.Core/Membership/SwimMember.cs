@@ -59,7 +59,7 @@ public sealed partial class SwimMember
         _awareness = new Awareness(_options.AwarenessMaxMultiplier);
         var self = new MemberInfo(runtime.Id, runtime.Datagrams.LocalAddress, runtime.Streams.LocalAddress, 0,
             MemberStatus.Alive, metadata.ToArray(), Now);
-        _members.Add(runtime.Id, new MemberEntry(self));
+        AddEntry(new MemberEntry(self, this));
         _broadcasts.Queued = WakeGossip;
         var ping = SwimCodec.EncodeMessage(new SwimPing(long.MaxValue, Id.Value, Id.Value));
         Invariant.That(SwimCodec.OverheadBytes(ping) + SwimCodec.EncodeUpdate(SelfAlive()).Length
@@ -140,16 +140,7 @@ public sealed partial class SwimMember
     private void Changed(MemberEntry entry) => MemberChanged?.Invoke(entry.Info);
 
     /// <summary>Alive and suspect members, this node included: the n of SWIM's formulas.</summary>
-    private int LiveCount()
-    {
-        var count = 0;
-        foreach (var entry in _members.Values)
-        {
-            count += entry.Info.IsLive ? 1 : 0;
-        }
-
-        return count;
-    }
+    private int LiveCount() => _liveCount;
 
     /// <summary>Up to <paramref name="count"/> distinct members passing the filter, seeded random.</summary>
     private List<MemberInfo> RandomMembers(int count, Func<MemberInfo, bool> filter)
@@ -174,9 +165,31 @@ public sealed partial class SwimMember
             self.Metadata.IsEmpty ? null : self.Metadata.ToArray());
     }
 
-    private sealed class MemberEntry(MemberInfo info)
+    /// <summary>A remembered member. Its info is replaced, never mutated, and every replacement goes through
+    /// <see cref="Info"/>, which keeps the member indexes (<see cref="Reindex"/>) in step.</summary>
+    private sealed class MemberEntry(MemberInfo info, SwimMember owner)
     {
-        public MemberInfo Info { get; set; } = info;
+        private MemberInfo _info = info;
+
+        public MemberInfo Info
+        {
+            get => _info;
+            set
+            {
+                var old = _info;
+                _info = value;
+                if (Indexed)
+                {
+                    owner.Reindex(this, old);
+                }
+            }
+        }
+
+        /// <summary>Whether the entry is in the member map and its indexes.</summary>
+        public bool Indexed { get; set; }
+
+        /// <summary>The next member (by id) at the same gossip address, if any.</summary>
+        public MemberEntry? NextAtAddress { get; set; }
 
         public Suspicion? Suspicion { get; set; }
 

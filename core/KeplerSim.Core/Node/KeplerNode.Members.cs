@@ -148,45 +148,66 @@ public sealed partial class KeplerNode
             .Concat(_options.Seeds).Distinct());
     }
 
-    /// <summary>SWIM changed a member's state: update the known members and rebuild the ring if the live set changed.</summary>
+    /// <summary>
+    /// SWIM changed a member's state: update the known members, and the ring if the live set changed. The ring holds
+    /// the configured members SWIM does not know of and every live member SWIM knows, so a change of one member can
+    /// only add or remove that member: the view and the ring change by one entry, not by a rebuild from SWIM's whole
+    /// member list (a join of n nodes makes n changes on every node; copying n members at each cost n² per node).
+    /// </summary>
     private void OnMemberChanged(MemberInfo changed)
     {
-        RecordKnown(changed);
+        var member = RecordKnown(changed);
         if (changed.Status is MemberStatus.Dead or MemberStatus.Left)
         {
             _channel.Drop(changed.Id); // Its pooled transfer connections lead nowhere now (or to a past incarnation).
         }
 
-        var known = _swim!.Members.ToDictionary(m => m.Id);
-        var members = _configured.Members
-            .Where(m => !known.TryGetValue(m.Id, out var info) || info.IsLive)
-            .Concat(known.Values.Where(m => m.IsLive && _configured.Find(m.Id) is null)
-                .Select(m => new Member(m.Id, m.GossipAddress, m.TransferAddress)))
-            .ToList();
-        if (!members.Select(m => m.Id).Order().SequenceEqual(Cluster.Ids))
+        var current = Cluster.Find(changed.Id);
+        member = _configured.Find(changed.Id) ?? member;
+        if (changed.IsLive && current is null)
         {
-            UpdateCluster(new ClusterView(members), $"{changed.Id} {changed.Status.ToString().ToLowerInvariant()}");
+            UpdateCluster(Cluster.With(member), Ring.WithNode(changed.Id), Reason(changed));
+        }
+        else if (!changed.IsLive && current is not null)
+        {
+            UpdateCluster(Cluster.Without(changed.Id), Ring.WithoutNode(changed.Id), Reason(changed));
+        }
+        else if (current is not null && current != member)
+        {
+            Cluster = Cluster.With(member); // New addresses, same ring.
         }
     }
 
-    private void RecordKnown(MemberInfo changed)
+    private static string Reason(MemberInfo changed) =>
+        $"{changed.Id} {changed.Status.ToString().ToLowerInvariant()}";
+
+    /// <summary>Records <paramref name="changed"/> in the peers table and the known members; returns its member
+    /// record (shared with the ring's view, so each member is held once).</summary>
+    private Member RecordKnown(MemberInfo changed)
     {
         if (changed.Id == Id)
         {
-            return; // This node always counts itself; its own leave ends its writes anyway.
+            // This node always counts itself; its own leave ends its writes anyway.
+            return _known.GetValueOrDefault(Id) ?? new Member(changed.Id, changed.GossipAddress, changed.TransferAddress);
         }
 
         var peer = new PeerRow(changed.Id, changed.GossipAddress.Host, changed.GossipAddress.Port,
             changed.TransferAddress.Port, NowMicroseconds, PeerStatusOf(changed.Status), changed.Incarnation);
         Meta.UpsertPeer(peer);
+        var member = _known.GetValueOrDefault(changed.Id) is { } known && known.GossipAddress == changed.GossipAddress
+            && known.TransferAddress == changed.TransferAddress
+            ? known
+            : new Member(changed.Id, changed.GossipAddress, changed.TransferAddress);
         if (changed.Status == MemberStatus.Left)
         {
             _known.Remove(changed.Id);
         }
         else
         {
-            _known[changed.Id] = new Member(changed.Id, changed.GossipAddress, changed.TransferAddress);
+            _known[changed.Id] = member;
         }
+
+        return member;
     }
 
     private static PeerStatus PeerStatusOf(MemberStatus status) => status switch

@@ -332,17 +332,18 @@ public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
     }
 
     /// <summary>
-    /// Replaces the member set (a death, a join, a leave): the ring is rebuilt and every local chunk re-checked,
+    /// Replaces the member set (a death, a join, a leave) and the ring over it, and re-checks every local chunk,
     /// which re-replicates what lost an owner and hands off what a new owner gained.
     /// </summary>
     /// <remarks>Private on purpose: only this node's own membership (SWIM) changes its ring; no host or harness can
     /// push a member list into a node (docs/PROTOCOL.md).</remarks>
-    private void UpdateCluster(ClusterView cluster, string reason)
+    private void UpdateCluster(ClusterView cluster, HashRing ring, string reason)
     {
         ArgumentNullException.ThrowIfNull(cluster);
+        Invariant.That(ring.Nodes.Count == cluster.Members.Count, "the ring has the view's members");
         var previous = Ring;
         Cluster = cluster;
-        Ring = BuildRing(cluster);
+        Ring = ring;
         _runtime.Events.Publish(new RingChanged(cluster.Members.Count, reason));
         _repair?.Request(previous);
     }

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using KeplerSim.Core.Transfer;
 using KeplerSim.Sim.KeplerFs;
+using KeplerSim.Sim.Kernel;
 using KeplerSim.Sim.Scenarios;
 
 namespace KeplerSim.Sim.Cli;
@@ -84,19 +85,25 @@ public static class BenchCommand
                 "large cluster's join; the run is the same)",
             DefaultValueFactory = _ => 0,
         };
+        var progress = new Option<int>("--progress-seconds")
+        {
+            Description = "Print the run's virtual time, events, CPU seconds and RSS to stderr every this many wall " +
+                "seconds (0: never); for runs too long to wait for",
+            DefaultValueFactory = _ => 0,
+        };
         var command = new Command("bench", "Measure scenarios: events, time compression (wall and CPU), peak RSS, " +
             "bytes moved per acknowledged byte by kind; then the kernel benchmark")
         {
-            target, kernel, warmup, measureFrom,
+            target, kernel, warmup, measureFrom, progress,
         };
         command.SetAction(parse => Run(parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error,
             parse.GetValue(target) ?? [], parse.GetValue(kernel), parse.GetValue(warmup),
-            (long)(parse.GetValue(measureFrom) * 1e6)));
+            (long)(parse.GetValue(measureFrom) * 1e6), parse.GetValue(progress)));
         return command;
     }
 
     private static int Run(TextWriter output, TextWriter error, FileSystemInfo[] targets, int kernelSeconds,
-        int warmupSeconds, long measureFromMicroseconds)
+        int warmupSeconds, long measureFromMicroseconds, int progressSeconds)
     {
         var files = (targets.Length == 0 ? [new DirectoryInfo(Path.Combine("scenarios", "bench"))] : targets)
             .SelectMany(SimCli.ScenarioFiles).ToList();
@@ -120,7 +127,7 @@ public static class BenchCommand
         var results = new List<ScenarioBenchmark>();
         foreach (var scenario in scenarios)
         {
-            var bench = Measure(scenario, measureFromMicroseconds);
+            var bench = Measure(scenario, measureFromMicroseconds, progressSeconds > 0 ? error : null, progressSeconds);
             results.Add(bench);
             PrintScenario(output, bench);
         }
@@ -136,9 +143,11 @@ public static class BenchCommand
 
     /// <summary>
     /// Runs <paramref name="scenario"/> once with its own seed and measures it; its traffic by kind counts from
-    /// <paramref name="measureFromMicroseconds"/> of virtual time to the timeline's end.
+    /// <paramref name="measureFromMicroseconds"/> of virtual time to the timeline's end. With
+    /// <paramref name="progress"/>, a line every <paramref name="progressSeconds"/> of wall time says how far it got.
     /// </summary>
-    public static ScenarioBenchmark Measure(Scenario scenario, long measureFromMicroseconds = 0)
+    public static ScenarioBenchmark Measure(Scenario scenario, long measureFromMicroseconds = 0,
+        TextWriter? progress = null, int progressSeconds = 60)
     {
         ArgumentNullException.ThrowIfNull(scenario);
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
@@ -146,10 +155,30 @@ public static class BenchCommand
         ResetPeakRss();
         using var process = Process.GetCurrentProcess();
         var cpu = process.TotalProcessorTime;
-        var result = ScenarioRunner.Run(scenario, scenario.Seed, measureFromMicroseconds: measureFromMicroseconds);
+        if (progress is not null)
+        {
+            SQLitePCL.Batteries_V2.Init(); // The progress line asks SQLite for its memory, maybe before any node did.
+        }
+
+        Timer? ticker = null;
+        var result = ScenarioRunner.Run(scenario, scenario.Seed, measureFromMicroseconds: measureFromMicroseconds,
+            started: sim => ticker = progress is null ? null : new Timer(_ => PrintProgress(progress, sim, cpu),
+                null, TimeSpan.FromSeconds(progressSeconds), TimeSpan.FromSeconds(progressSeconds)));
+        ticker?.Dispose();
         process.Refresh();
         return new ScenarioBenchmark(result, (process.TotalProcessorTime - cpu).TotalSeconds, PeakRssBytes(),
             measureFromMicroseconds / 1e6);
+    }
+
+    /// <summary>Reads the running simulation's clock and counters from the timer's thread (they only grow).</summary>
+    private static void PrintProgress(TextWriter progress, Simulation sim, TimeSpan cpuAtStart)
+    {
+        using var process = Process.GetCurrentProcess();
+        progress.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"progress:     {sim.Now / 1e6:F2} virtual s, {sim.EventsExecuted:N0} events, " +
+            $"{(process.TotalProcessorTime - cpuAtStart).TotalSeconds:F1} CPU s, {process.WorkingSet64 / 1048576.0:F0} " +
+            $"MiB RSS, {PeakRssBytes() / 1048576.0:F0} MiB peak ({GC.GetTotalMemory(false) / 1048576.0:F0} MiB GC " +
+            $"heap, {SQLitePCL.raw.sqlite3_memory_used() / 1048576.0:F0} MiB SQLite)"));
     }
 
     private static void WarmUp(TextWriter output, string file, int seconds)

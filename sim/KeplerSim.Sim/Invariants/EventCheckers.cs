@@ -21,6 +21,7 @@ public sealed class EventCheckers
     private readonly SortedDictionary<string, SortedDictionary<string, long>> _knownBy = new(StringComparer.Ordinal);
     private readonly SortedDictionary<string, List<(long At, IReadOnlyList<string> View)>> _views =
         new(StringComparer.Ordinal);
+    private readonly SortedDictionary<string, int> _viewsKeptAfterForget = new(StringComparer.Ordinal);
     private readonly SortedDictionary<string, List<(long At, int Factor)>> _factors = new(StringComparer.Ordinal);
     private readonly List<AckedWrite> _acked = [];
     private readonly SortedDictionary<string, List<(long From, long To)>> _paused = new(StringComparer.Ordinal);
@@ -42,6 +43,10 @@ public sealed class EventCheckers
 
     /// <summary>The false-death judge (its findings also go to the violation callback).</summary>
     public FalseDeadTracker FalseDead { get; }
+
+    /// <summary>A node's view history is pruned (see <c>ForgetViewsBeforeWrites</c>) when it reaches at least this
+    /// many views.</summary>
+    public const int ViewsKeptMin = 64;
 
     /// <summary>Acknowledgements checked by <see cref="InvariantCatalog.CopiesDurableAtAck"/>.</summary>
     public long AcksChecked { get; private set; }
@@ -103,6 +108,7 @@ public sealed class EventCheckers
                 }
 
                 views.Add((record.TimeMicroseconds, view));
+                ForgetViewsBeforeWrites(node, views, record.TimeMicroseconds);
                 break;
             case "scrub.found" when _declared.Contains(InvariantCatalog.NoIntactCopyCondemned)
                 && Field(detail, "Status") == "Corrupt" && Field(detail, "ChunkId") is { Length: 64 } condemned
@@ -229,6 +235,32 @@ public sealed class EventCheckers
         {
             pauses.Add((record.TimeMicroseconds, long.MaxValue));
         }
+    }
+
+    /// <summary>
+    /// Drops the views of <paramref name="node"/> no acknowledgement can ask for: those replaced before the earliest
+    /// put still open on it was issued (a write's start is never before its issue; a put issued later starts later
+    /// still). Done when the history has doubled since the last time, so the ledger is read O(log changes) times
+    /// per node: a 1000-node join makes ~1000 ring changes on every node, and every view kept holds its own path
+    /// through the view's tree.
+    /// </summary>
+    private void ForgetViewsBeforeWrites(SimNode node, List<(long At, IReadOnlyList<string> View)> views, long now)
+    {
+        var threshold = _viewsKeptAfterForget.GetValueOrDefault(node.Name, ViewsKeptMin / 2) * 2;
+        if (views.Count < Math.Max(threshold, ViewsKeptMin))
+        {
+            return;
+        }
+
+        var cutoff = _context.Ledger.Ops.Where(o => o.Kind == Scenarios.FileOpKind.Put && o.Node == node.Name
+            && o.CompletedAt is null).Select(o => o.IssuedAt).DefaultIfEmpty(now).Min();
+        var inForce = views.FindLastIndex(v => v.At <= cutoff);
+        if (inForce > 0)
+        {
+            views.RemoveRange(0, inForce); // The view in force at the cutoff stays: it is the one "before" a start.
+        }
+
+        _viewsKeptAfterForget[node.Name] = views.Count;
     }
 
     /// <summary>

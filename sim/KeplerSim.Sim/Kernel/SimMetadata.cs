@@ -1,3 +1,4 @@
+using KeplerSim.Core;
 using KeplerSim.Core.Runtime;
 using Microsoft.Data.Sqlite;
 
@@ -31,26 +32,34 @@ public sealed class SimMetadata : IMetadataConnectionFactory, IDisposable
             Cache = SqliteCacheMode.Shared,
             Pooling = false,
         }.ToString();
-        _keeper = new SqliteConnection(_connectionString);
-        _keeper.Open();
+        _keeper = Connect(_connectionString);
+    }
+
+    /// <summary>
+    /// Opens a connection without SQLite's lookaside allocator: each connection otherwise reserves 48 KB up front
+    /// for small allocations, and a simulated node holds three or four connections (1000 nodes: ~0.2 GB of the
+    /// process for nothing but a faster malloc). The allocator changes no result.
+    /// </summary>
+    private static SqliteConnection Connect(string connectionString)
+    {
+        var connection = new SqliteConnection(connectionString);
+        connection.Open();
+        var code = SQLitePCL.raw.sqlite3_db_config(connection.Handle, SQLitePCL.raw.SQLITE_DBCONFIG_LOOKASIDE,
+            IntPtr.Zero, 0, 0);
+        Invariant.That(code == SQLitePCL.raw.SQLITE_OK, "a fresh connection's lookaside can be turned off");
+        return connection;
     }
 
     /// <inheritdoc />
     public SqliteConnection Open()
     {
-        var connection = new SqliteConnection(_connectionString);
-        connection.Open();
+        var connection = Connect(_connectionString);
         _open.Add(connection);
         return connection;
     }
 
     /// <summary>Opens a connection for an outside observer (invariant checkers); not closed by crashes.</summary>
-    public SqliteConnection OpenForInspection()
-    {
-        var connection = new SqliteConnection(_connectionString);
-        connection.Open();
-        return connection;
-    }
+    public SqliteConnection OpenForInspection() => Connect(_connectionString);
 
     /// <summary>
     /// The one connection of outside observers (invariant checkers), opened at the first use and kept (opening a
@@ -61,13 +70,7 @@ public sealed class SimMetadata : IMetadataConnectionFactory, IDisposable
     {
         get
         {
-            if (_inspection is null)
-            {
-                _inspection = new SqliteConnection(_connectionString);
-                _inspection.Open();
-            }
-
-            return _inspection;
+            return _inspection ??= Connect(_connectionString);
         }
     }
 
@@ -84,8 +87,7 @@ public sealed class SimMetadata : IMetadataConnectionFactory, IDisposable
             return; // The snapshot of the last durable state is already there.
         }
 
-        var snapshot = new SqliteConnection("Data Source=:memory:;Pooling=False");
-        snapshot.Open();
+        var snapshot = Connect("Data Source=:memory:;Pooling=False");
         _keeper.BackupDatabase(snapshot);
         _durableSnapshot = snapshot;
     }

@@ -17,11 +17,21 @@ public sealed partial class SimNetwork
     internal SimNetwork(Simulation sim, NetworkFaults defaults)
     {
         _sim = sim;
-        Defaults = defaults;
+        _defaults = defaults;
     }
 
     /// <summary>Faults of every link without an override.</summary>
-    public NetworkFaults Defaults { get; set; }
+    public NetworkFaults Defaults
+    {
+        get => _defaults;
+        set
+        {
+            _defaults = value;
+            _links = null;
+        }
+    }
+
+    private NetworkFaults _defaults;
 
     /// <summary>
     /// Sees a copy of every datagram sent (sender, target, bytes): an outsider capturing traffic to replay it.
@@ -51,11 +61,13 @@ public sealed partial class SimNetwork
         if (faults is null)
         {
             _linkFaults.Remove((from.Index, to.Index));
+            _links = null;
             return;
         }
 
         faults.Validate();
         _linkFaults[(from.Index, to.Index)] = faults;
+        _links = null;
     }
 
     /// <summary>
@@ -83,6 +95,8 @@ public sealed partial class SimNetwork
             }
         }
 
+        _links = null;
+
         var detail = string.Join(",", side.Select(n => n.Name)) + (oneWay ? " -> " : " | ")
             + string.Join(",", other.Select(n => n.Name));
         _sim.Trace.Record(_sim.Now, "-", TraceKind.Partition, detail);
@@ -93,6 +107,7 @@ public sealed partial class SimNetwork
     public void Heal()
     {
         _blocked.Clear();
+        _links = null;
         _sim.Trace.Record(_sim.Now, "-", TraceKind.Partition, "heal");
     }
 

@@ -20,7 +20,7 @@ public static partial class ProtocolRegistry
         {
             // What the node really places chunks over: its ring's members, as SWIM (or the static list) made them.
             MembershipView = node => node.Program is KeplerNode { Ready.IsCompletedSuccessfully: true } kepler
-                ? kepler.Cluster.Ids.Select(id => id.Value).ToList()
+                ? new MemberNames(kepler.Cluster.Members)
                 : null,
         };
 

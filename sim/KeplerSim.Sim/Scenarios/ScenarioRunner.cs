@@ -81,11 +81,13 @@ public static class ScenarioRunner
     /// a test hook: a failure planted in a background task (see <see cref="Kernel.PlantedFailure"/>);
     /// <paramref name="nondeterminism"/> another: an extra random draw (see <see cref="PlantedNondeterminism"/>).
     /// <paramref name="measureFromMicroseconds"/> starts the <c>timeline.*</c> traffic metrics later (the bench's
-    /// <c>--measure-from</c>); it does not change the run.
+    /// <c>--measure-from</c>); it does not change the run. <paramref name="started"/> sees the simulation before it
+    /// runs (the bench's progress lines read its clock from another thread; nothing may change it).
     /// </summary>
     public static RunResult Run(Scenario scenario, ulong seed, Stream? traceJsonLines = null,
         IReadOnlyList<string>? swarmChoices = null, Kernel.PlantedFailure? plant = null,
-        PlantedNondeterminism? nondeterminism = null, long? measureFromMicroseconds = null)
+        PlantedNondeterminism? nondeterminism = null, long? measureFromMicroseconds = null,
+        Action<Kernel.Simulation>? started = null)
     {
         ArgumentNullException.ThrowIfNull(scenario);
         using var run = new ScenarioRun(scenario, seed, traceJsonLines, plant)
@@ -93,6 +95,7 @@ public static class ScenarioRunner
             Nondeterminism = nondeterminism,
             MeasureFromMicroseconds = measureFromMicroseconds,
         };
+        started?.Invoke(run.Simulation);
         return run.Execute(swarmChoices);
     }
 }
