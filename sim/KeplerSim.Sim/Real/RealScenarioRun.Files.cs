@@ -162,6 +162,14 @@ internal sealed partial class RealScenarioRun
         }
     }
 
+    private void AddTimelineIf(bool condition, string text)
+    {
+        if (condition)
+        {
+            AddTimeline(text);
+        }
+    }
+
     /// <summary>The simulator's workload generator (same seeded arrivals, paths, sizes and nodes), in wall time.
     /// </summary>
     private void StartWorkload(WorkloadSpec w)
@@ -196,8 +204,11 @@ internal sealed partial class RealScenarioRun
             }
             else
             {
+                // A workload error is named in the timeline: which request failed and how says whether it was load,
+                // the driver or the protocol (the simulator's trace has that; a real run has only this).
                 pending.Add(Issue(kind, path, node, kind == FileOpKind.Put ? Content(size) : null, w.Durability,
-                    record: true));
+                    record: true, done: o => AddTimelineIf(o.Outcome == "error", $"{w.Name}: " +
+                        $"{kind.ToString().ToLowerInvariant()} {path} on {name} -> error ({o.Detail})")));
             }
 
             due += draws.NextGap();

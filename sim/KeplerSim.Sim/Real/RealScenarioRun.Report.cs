@@ -198,11 +198,12 @@ internal sealed partial class RealScenarioRun
         var m = new SortedDictionary<string, double>(StringComparer.Ordinal)
         {
             ["wall.seconds"] = Math.Round(wallSeconds, 3),
-            ["timeline.seconds"] = TimelineNow / 1e6,
-            ["timeline.held_seconds"] = (Now - TimelineNow) / 1e6,
         };
         lock (_gate)
         {
+            var now = Now;
+            m["timeline.seconds"] = (now - HeldMicroseconds(now)) / 1e6;
+            m["timeline.held_seconds"] = HeldMicroseconds(now) / 1e6;
             foreach (var (name, value) in _counters)
             {
                 m[name] = value;

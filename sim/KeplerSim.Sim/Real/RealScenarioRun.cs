@@ -96,10 +96,14 @@ internal sealed partial class RealScenarioRun : IAsyncDisposable
             lock (_gate)
             {
                 var now = Now;
-                return now - _heldMicroseconds - (_startsHolding > 0 ? now - _holdSince : 0);
+                return now - HeldMicroseconds(now);
             }
         }
     }
+
+    /// <summary>How long starts have held the timeline up to <paramref name="now"/> (call under <c>_gate</c>).
+    /// </summary>
+    private long HeldMicroseconds(long now) => _heldMicroseconds + (_startsHolding > 0 ? now - _holdSince : 0);
 
 
     private CancellationToken Token => _cancel.Token;
