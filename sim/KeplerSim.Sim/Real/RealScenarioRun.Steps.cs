@@ -59,6 +59,10 @@ internal sealed partial class RealScenarioRun
 
                 break;
             case StepKind.Restart:
+                // Held from before the kill: a kill waits for the process to go (half a second under load), and
+                // arrivals due meanwhile would find the node starting (connection refused), which a simulated
+                // restart never shows (key-rotation counted such put errors).
+                BeginHold();
                 foreach (var node in step.Nodes.Select(Node))
                 {
                     if (step.ClusterKey is { } keys)
@@ -71,6 +75,7 @@ internal sealed partial class RealScenarioRun
                     StartInBackground(node, "restart");
                 }
 
+                ReleaseHold();
                 break;
             case StepKind.Pause:
                 foreach (var node in step.Nodes.Select(Node))
@@ -289,13 +294,7 @@ internal sealed partial class RealScenarioRun
 
         if (holdsTimeline)
         {
-            lock (_gate)
-            {
-                if (_startsHolding++ == 0)
-                {
-                    _holdSince = Now;
-                }
-            }
+            BeginHold();
         }
 
         Track(StartAsync(node, why, holdsTimeline));
@@ -361,6 +360,17 @@ internal sealed partial class RealScenarioRun
         }
 
         return ", its join not done within the start timeout";
+    }
+
+    private void BeginHold()
+    {
+        lock (_gate)
+        {
+            if (_startsHolding++ == 0)
+            {
+                _holdSince = Now;
+            }
+        }
     }
 
     private void ReleaseHold()
