@@ -50,8 +50,9 @@ internal sealed partial class RealScenarioRun
     }
 
     /// <summary>A clock step, as <c>ScenarioRun</c> performs it: the jump, then skew and drift outright.</summary>
-    private void ChangeClock(ScenarioStep step)
+    private Task ChangeClock(ScenarioStep step)
     {
+        var sends = new List<Task>();
         var query = new List<string>();
         AddQuery(query, "jump_us", step.Jump?.Microseconds);
         AddQuery(query, "skew_us", step.Skew?.Microseconds);
@@ -66,24 +67,45 @@ internal sealed partial class RealScenarioRun
                 DriftPpm = step.DriftPpm ?? state.DriftPpm,
             };
             SetTestFaults(node, state);
-            Track(PutTestFaultAsync(step, node, "api/test/clock?" + string.Join("&", query)));
+            sends.Add(PutTestFaultAsync(step, node, "api/test/clock?" + string.Join("&", query)));
         }
 
         Count("faults.clock");
+        return AppliedAsync(sends);
     }
 
     /// <summary>A disk step: the node's quota becomes the step's capacity.</summary>
-    private void ChangeDisk(ScenarioStep step)
+    private Task ChangeDisk(ScenarioStep step)
     {
         var capacity = step.DiskChange!.ToFaults().CapacityBytes;
+        var sends = new List<Task>();
         foreach (var node in step.Nodes.Select(Node))
         {
             SetTestFaults(node, _testFaults[node.Spec.Name] with { CapacityBytes = capacity });
-            Track(PutTestFaultAsync(step, node,
+            sends.Add(PutTestFaultAsync(step, node,
                 string.Create(CultureInfo.InvariantCulture, $"api/test/disk?capacity_bytes={capacity}")));
         }
 
         Count("faults.disk");
+        return AppliedAsync(sends);
+    }
+
+    /// <summary>
+    /// Holds the timeline until the nodes answered the change: a simulated fault takes effect at its instant, and a
+    /// put 500 ms after a disk step once reached a loaded node before the quota did (and was stored). A paused node
+    /// answers only after its resume, so its change is not waited for.
+    /// </summary>
+    private async Task AppliedAsync(List<Task> sends)
+    {
+        BeginHold();
+        try
+        {
+            await Task.WhenAll(sends);
+        }
+        finally
+        {
+            ReleaseHold();
+        }
     }
 
     /// <summary>Why a disk step cannot be performed in full: real mode sets only the quota.</summary>
@@ -114,6 +136,17 @@ internal sealed partial class RealScenarioRun
             return;
         }
 
+        if (node.Paused)
+        {
+            Track(SendTestFaultAsync(step, node, pathAndQuery));
+            return;
+        }
+
+        await SendTestFaultAsync(step, node, pathAndQuery);
+    }
+
+    private async Task SendTestFaultAsync(ScenarioStep step, RealNode node, string pathAndQuery)
+    {
         try
         {
             using var response = await _http.PutAsync(new Uri(node.Spec.Url, pathAndQuery), null, Token);

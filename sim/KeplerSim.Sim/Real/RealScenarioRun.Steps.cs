@@ -128,8 +128,7 @@ internal sealed partial class RealScenarioRun
                 Corrupt(step);
                 break;
             case StepKind.Clock:
-                ChangeClock(step);
-                break;
+                return ChangeClock(step);
             case StepKind.Disk:
                 if (DiskNotMapped(step) is { } part)
                 {
@@ -140,8 +139,7 @@ internal sealed partial class RealScenarioRun
                     }
                 }
 
-                ChangeDisk(step);
-                break;
+                return ChangeDisk(step);
             case StepKind.WaitUntil:
                 StartWait(step);
                 break;

@@ -7,6 +7,7 @@ namespace KeplerSim.Node.Tests.RealMode;
 /// How real mode keeps a file's timeline the simulator's: a start holds the timeline (a simulated start takes no
 /// time), and clock and disk steps reach the node through its test-only fault setting (KEPLER_TEST_FAULTS).
 /// </summary>
+[Collection(RealModeRuns.Collection)]
 public sealed class RealTimelineTests
 {
     // Each step is timed as the simulator allows and a real node does not: the put 500 ms after the restart found
