@@ -245,7 +245,11 @@ public sealed partial record NodeConfig
         }
 
         var secured = WithSecurity(config with { Peers = ParsePeers(reader.Get("PEERS"), config) }, reader);
-        return WithS3(secured, reader) with { TestOptions = ParseTestOptions(reader.Get("KEPLER_TEST_OPTIONS")) };
+        return WithS3(secured, reader) with
+        {
+            TestOptions = ParseTestOptions(reader.Get("KEPLER_TEST_OPTIONS")),
+            TestFaults = ParseTestFaults(reader.Get("KEPLER_TEST_FAULTS")),
+        };
     }
 
     /// <summary>The process environment as a dictionary.</summary>

@@ -33,10 +33,14 @@ public sealed partial class NodeHost : IAsyncDisposable
         Directory.CreateDirectory(config.DataDir);
         _datagrams = new UdpDatagramNetwork(Loop, Transport, new IPEndPoint(config.BindAddress, config.GossipPort));
         _streams = new TcpStreamNetwork(Loop, Transport, new IPEndPoint(config.BindAddress, config.TransferPort));
-        Disk = new LocalDisk(Loop, config.DataDir, config.MaxDiskBytes);
+        // Test faults (KEPLER_TEST_FAULTS) track disk usage under an unlimited quota the test endpoint can lower.
+        Disk = new LocalDisk(Loop, config.DataDir, config.TestFaults is { } test
+            ? test.DiskCapacityBytes ?? config.MaxDiskBytes ?? long.MaxValue
+            : config.MaxDiskBytes);
+        TestClock = config.TestFaults is { } faults ? new TestClock(faults.SkewMicroseconds, faults.DriftPpm) : null;
         var seed = BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(sizeof(ulong)));
-        Runtime = new NodeRuntime(config.NodeId, new SystemClock(Loop), new DeterministicRandom(seed), _datagrams,
-            _streams, Disk, new SqliteMetadata(Path.Combine(config.DataDir, SqliteMetadata.FileName)), _events,
+        var clock = new SystemClock(Loop, test: TestClock);
+        Runtime = new NodeRuntime(config.NodeId, clock, new DeterministicRandom(seed), _datagrams, _streams, Disk, new SqliteMetadata(Path.Combine(config.DataDir, SqliteMetadata.FileName)), _events,
             NoBuggify.Instance)
         {
             PureWork = new ThreadPoolPureWork(Loop),
@@ -62,6 +66,9 @@ public sealed partial class NodeHost : IAsyncDisposable
 
     /// <summary>The disk under the data directory.</summary>
     public LocalDisk Disk { get; }
+
+    /// <summary>The test-only clock offset (KEPLER_TEST_FAULTS); null on a production node.</summary>
+    public TestClock? TestClock { get; }
 
     /// <summary>What core is given.</summary>
     public NodeRuntime Runtime { get; }

@@ -65,6 +65,7 @@ internal sealed partial class Gateway
         }
 
         MapOperator(app, config);
+        MapTestFaults(app, config);
         _host.Loop.Post(() => _host.Runtime.Events.Stream.Subscribe(e =>
         {
             if (e is ReplicationProgress progress)

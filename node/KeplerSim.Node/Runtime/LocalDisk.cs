@@ -15,7 +15,8 @@ public sealed partial class LocalDisk : IDisk
 
     private readonly EventLoop _loop;
     private readonly string _root;
-    private readonly long? _quotaBytes;
+    private readonly bool _tracked;
+    private long _quotaBytes;
     private long _usedBytes;
 
     /// <summary>Opens the disk rooted at <paramref name="root"/> (created if missing).</summary>
@@ -24,9 +25,10 @@ public sealed partial class LocalDisk : IDisk
         ArgumentNullException.ThrowIfNull(root);
         _loop = loop;
         _root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(root));
-        _quotaBytes = quotaBytes;
+        _tracked = quotaBytes is not null;
+        _quotaBytes = quotaBytes ?? long.MaxValue;
         Directory.CreateDirectory(_root);
-        if (quotaBytes is not null)
+        if (_tracked)
         {
             _usedBytes = Directory.EnumerateFiles(_root, "*", SearchOption.AllDirectories)
                 .Where(f => !Path.GetFileName(f).StartsWith("meta.db", StringComparison.Ordinal))
@@ -39,6 +41,24 @@ public sealed partial class LocalDisk : IDisk
 
     /// <summary>Bytes of files written through this disk (tracked only under a quota).</summary>
     public long UsedBytes => Interlocked.Read(ref _usedBytes);
+
+    /// <summary>The quota in force (null: none).</summary>
+    public long? QuotaBytes => _tracked ? Interlocked.Read(ref _quotaBytes) : null;
+
+    /// <summary>
+    /// Changes the quota of a disk opened with one (test only: KEPLER_TEST_FAULTS opens the disk with an unlimited
+    /// quota so that a scenario's <c>disk</c> step can fill it at runtime). Files already written stay.
+    /// </summary>
+    public void SetQuota(long quotaBytes)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(quotaBytes);
+        if (!_tracked)
+        {
+            throw new InvalidOperationException("the disk was opened without a quota: usage is not tracked");
+        }
+
+        Interlocked.Exchange(ref _quotaBytes, quotaBytes);
+    }
 
     /// <inheritdoc />
     public Task<IWritableFile> CreateAsync(string path)
@@ -189,9 +209,9 @@ public sealed partial class LocalDisk : IDisk
     public Task<long> GetFreeBytesAsync() => _loop.RunIoAsync(() =>
     {
         var free = new DriveInfo(_root).AvailableFreeSpace;
-        if (_quotaBytes is { } quota)
+        if (QuotaBytes is { } quota)
         {
-            free = Math.Min(free, Math.Max(0, quota - UsedBytes));
+            free = Math.Min(free, Math.Max(0, quota - Math.Max(0, UsedBytes)));
         }
 
         return Task.FromResult(free);
@@ -200,7 +220,7 @@ public sealed partial class LocalDisk : IDisk
     /// <summary>Reserves <paramref name="bytes"/> under the quota or throws <see cref="DiskFullException"/>.</summary>
     internal void Reserve(string path, long bytes)
     {
-        if (_quotaBytes is not { } quota)
+        if (QuotaBytes is not { } quota)
         {
             return;
         }
@@ -214,7 +234,7 @@ public sealed partial class LocalDisk : IDisk
 
     internal void Account(long bytes)
     {
-        if (_quotaBytes is not null)
+        if (_tracked)
         {
             Interlocked.Add(ref _usedBytes, bytes);
         }

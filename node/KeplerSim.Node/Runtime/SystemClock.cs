@@ -5,19 +5,22 @@ namespace KeplerSim.Node.Runtime;
 
 /// <summary>
 /// The real clock: monotonic time from <see cref="Stopwatch"/>, wall time from the system clock. Timers fire on
-/// a thread-pool timer and post their callback to the node's loop.
+/// a thread-pool timer and post their callback to the node's loop. A <see cref="TestClock"/> (test only) offsets
+/// and drifts both.
 /// </summary>
-public sealed class SystemClock(EventLoop loop, TimeProvider? time = null) : IClock
+public sealed class SystemClock(EventLoop loop, TimeProvider? time = null, TestClock? test = null) : IClock
 {
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly long _origin = Stopwatch.GetTimestamp();
 
     /// <inheritdoc />
-    public long MonotonicMicroseconds =>
-        (long)((Stopwatch.GetTimestamp() - _origin) * (1_000_000.0 / Stopwatch.Frequency));
+    public long MonotonicMicroseconds => test?.MonotonicMicroseconds
+        ?? (long)((Stopwatch.GetTimestamp() - _origin) * (1_000_000.0 / Stopwatch.Frequency));
 
     /// <inheritdoc />
-    public long WallMicroseconds => (_time.GetUtcNow().UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / 10;
+    public long WallMicroseconds => test is { } t ? t.Wall(HostWallMicroseconds) : HostWallMicroseconds;
+
+    private long HostWallMicroseconds => (_time.GetUtcNow().UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / 10;
 
     /// <inheritdoc />
     public Task DelayAsync(long delayMicroseconds, CancellationToken cancellationToken = default)
@@ -48,7 +51,7 @@ public sealed class SystemClock(EventLoop loop, TimeProvider? time = null) : ICl
     {
         ArgumentNullException.ThrowIfNull(callback);
         var scheduled = new ScheduledTimer(loop, callback);
-        var due = TimeSpan.FromTicks(Math.Max(0, delayMicroseconds) * 10);
+        var due = TimeSpan.FromTicks(Math.Max(0, test?.HostDelay(delayMicroseconds) ?? delayMicroseconds) * 10);
         scheduled.Start(_time, due);
         return scheduled;
     }

@@ -15,12 +15,19 @@ public sealed class SimClock : IClock
     {
         _sim = sim;
         _node = node;
-        var faults = sim.Options.Clock;
-        var random = new DeterministicRandom(DeterministicRandom.Derive(sim.Options.Seed, "clock/" + node.Name));
-        SkewMicroseconds = faults.SkewMaxMicroseconds == 0
+        (SkewMicroseconds, DriftPpm) = Initial(sim.Options.Seed, sim.Options.Clock, node.Name);
+    }
+
+    /// <summary>A node's skew and drift at start under the clock profile <paramref name="faults"/>, drawn from the
+    /// run's seed (real mode gives a real node the same, KEPLER_TEST_FAULTS).</summary>
+    public static (long SkewMicroseconds, double DriftPpm) Initial(ulong seed, ClockFaults faults, string node)
+    {
+        ArgumentNullException.ThrowIfNull(faults);
+        var random = new DeterministicRandom(DeterministicRandom.Derive(seed, "clock/" + node));
+        var skew = faults.SkewMaxMicroseconds == 0
             ? 0
             : random.NextLong(-faults.SkewMaxMicroseconds, faults.SkewMaxMicroseconds + 1);
-        DriftPpm = faults.DriftMaxPpm == 0 ? 0 : (random.NextDouble() * 2 - 1) * faults.DriftMaxPpm;
+        return (skew, faults.DriftMaxPpm == 0 ? 0 : (random.NextDouble() * 2 - 1) * faults.DriftMaxPpm);
     }
 
     /// <summary>Current wall-clock offset from virtual time (skew plus jumps).</summary>

@@ -51,22 +51,51 @@ public sealed class NetworkLab : IDisposable
         }
 
         var bytes = RandomNumberGenerator.GetBytes(3);
-        var lab = new NetworkLab(NamePrefix + Convert.ToHexStringLower(bytes), 1 + bytes[0] % 250);
+        NetworkLab? lab = null;
         try
         {
-            lab.Ip("link", "add", lab.Bridge, "type", "bridge");
-            lab._bridgeUp = true;
-            lab.Ip("addr", "add", lab.HostAddress + "/24", "dev", lab.Bridge);
+            // One subnet per lab: two labs on one /24 (concurrent runs, the tests' parallel real-mode runs) would
+            // reach each other's nodes (a put answered by another run's node, a restarted node's address refused).
+            lock (SubnetGate)
+            {
+                lab = new NetworkLab(NamePrefix + Convert.ToHexStringLower(bytes), FreeSubnet(bytes[0]));
+                lab.Ip("link", "add", lab.Bridge, "type", "bridge");
+                lab._bridgeUp = true;
+                lab.Ip("addr", "add", lab.HostAddress + "/24", "dev", lab.Bridge);
+            }
+
             lab.Ip("link", "set", lab.Bridge, "up");
             why = null;
             return lab;
         }
         catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception)
         {
-            lab.Dispose();
+            lab?.Dispose();
             why = "could not create a bridge: " + e.Message;
             return null;
         }
+    }
+
+    private static readonly Lock SubnetGate = new();
+
+    /// <summary>A 10.213.X.0/24 no address of this host is in (from <paramref name="start"/> on); labs of other
+    /// processes created in the same instant can still collide, rarely.</summary>
+    private static int FreeSubnet(int start)
+    {
+        var used = Output("ip", "-4", "-o", "addr", "show")
+            .Select(line => System.Text.RegularExpressions.Regex.Match(line, @"inet 10\.213\.(\d+)\."))
+            .Where(m => m.Success).Select(m => int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture))
+            .ToHashSet();
+        for (var i = 0; i < 250; i++)
+        {
+            var subnet = 1 + (start + i) % 250;
+            if (!used.Contains(subnet))
+            {
+                return subnet;
+            }
+        }
+
+        throw new InvalidOperationException("every 10.213.X.0/24 is in use on this host");
     }
 
     /// <summary>The host's address on the bridge.</summary>

@@ -8,26 +8,26 @@ namespace KeplerSim.Sim.Real;
 
 internal sealed partial class RealScenarioRun
 {
-    /// <summary><c>wait_until</c>: polls the condition (bounded by the step's timeout) without holding up the
-    /// timeline.</summary>
+    /// <summary><c>wait_until</c>: polls the condition (bounded by the step's timeout in timeline time: a start
+    /// holding the timeline does not count) without holding up the timeline.</summary>
     private void StartWait(ScenarioStep step)
     {
-        var started = Now;
+        var started = TimelineNow;
         var name = $"step {step.Index} at {step.At}: {step.Describe()}";
         Track(Task.Run(async () =>
         {
             while (true)
             {
-                var failure = await WaitHoldsAsync(step);
+                var failure = await TryWaitHoldsAsync(step);
                 if (failure is null)
                 {
                     AddWaitResult(step, new Expectation(name, ExpectationStatus.Pass,
-                        $"held after {ScenarioRun.Seconds(Now - started)}"));
+                        $"held after {ScenarioRun.Seconds(TimelineNow - started)}"));
                     AddTimeline($"wait_until {Names.Snake(step.Condition.ToString())} held");
                     return;
                 }
 
-                if (Now - started >= step.Timeout.Microseconds || _finished || Token.IsCancellationRequested)
+                if (TimelineNow - started >= step.Timeout.Microseconds || _finished || Token.IsCancellationRequested)
                 {
                     AddWaitResult(step, new Expectation(name, ExpectationStatus.Fail,
                         $"not within {step.Timeout}: {failure}"));
@@ -37,6 +37,23 @@ internal sealed partial class RealScenarioRun
                 await Task.Delay(TimeSpan.FromMicroseconds(WaitPollMicroseconds), Token);
             }
         }, Token));
+    }
+
+    /// <summary>
+    /// The condition, or why it could not be read: a check that throws (a node's database read while it restarts)
+    /// counts as not holding yet instead of ending the poll unseen (crash-mid-replication's wait once ended that way
+    /// and was reported as never evaluated).
+    /// </summary>
+    private async Task<string?> TryWaitHoldsAsync(ScenarioStep step)
+    {
+        try
+        {
+            return await WaitHoldsAsync(step);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            return $"the check failed: {e.GetType().Name}: {e.Message}";
+        }
     }
 
     private void AddWaitResult(ScenarioStep step, Expectation result)
@@ -181,10 +198,12 @@ internal sealed partial class RealScenarioRun
         var m = new SortedDictionary<string, double>(StringComparer.Ordinal)
         {
             ["wall.seconds"] = Math.Round(wallSeconds, 3),
-            ["timeline.seconds"] = Now / 1e6,
         };
         lock (_gate)
         {
+            var now = Now;
+            m["timeline.seconds"] = (now - HeldMicroseconds(now)) / 1e6;
+            m["timeline.held_seconds"] = HeldMicroseconds(now) / 1e6;
             foreach (var (name, value) in _counters)
             {
                 m[name] = value;

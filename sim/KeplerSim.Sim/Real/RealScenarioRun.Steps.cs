@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Net.Http.Json;
+using System.Text.Json;
 using KeplerSim.Core.Runtime;
 using KeplerSim.Sim.Invariants;
 using KeplerSim.Sim.Scenarios;
@@ -50,12 +52,17 @@ internal sealed partial class RealScenarioRun
                     Count("faults.crash");
                     if (step.For is { } delay)
                     {
-                        Schedule(delay.Microseconds, () => RestartIfDown(node));
+                        // From the step's time: a kill waits for the process to go, which takes a while under load.
+                        ScheduleAt(step.At.Microseconds + delay.Microseconds, () => RestartIfDown(node));
                     }
                 }
 
                 break;
             case StepKind.Restart:
+                // Held from before the kill: a kill waits for the process to go (half a second under load), and
+                // arrivals due meanwhile would find the node starting (connection refused), which a simulated
+                // restart never shows (key-rotation counted such put errors).
+                BeginHold();
                 foreach (var node in step.Nodes.Select(Node))
                 {
                     if (step.ClusterKey is { } keys)
@@ -68,6 +75,7 @@ internal sealed partial class RealScenarioRun
                     StartInBackground(node, "restart");
                 }
 
+                ReleaseHold();
                 break;
             case StepKind.Pause:
                 foreach (var node in step.Nodes.Select(Node))
@@ -76,7 +84,7 @@ internal sealed partial class RealScenarioRun
                     Count("faults.pause");
                     if (step.For is { } delay)
                     {
-                        Schedule(delay.Microseconds, () => Resume(node));
+                        ScheduleAt(step.At.Microseconds + delay.Microseconds, () => Resume(node));
                     }
                 }
 
@@ -119,6 +127,19 @@ internal sealed partial class RealScenarioRun
             case StepKind.Corrupt:
                 Corrupt(step);
                 break;
+            case StepKind.Clock:
+                return ChangeClock(step);
+            case StepKind.Disk:
+                if (DiskNotMapped(step) is { } part)
+                {
+                    lock (_gate)
+                    {
+                        _notApplicable.Add(new Expectation($"step {step.Index} at {step.At}: {step.Describe()}",
+                            ExpectationStatus.NotApplicable, "real mode sets the capacity only: " + part));
+                    }
+                }
+
+                return ChangeDisk(step);
             case StepKind.WaitUntil:
                 StartWait(step);
                 break;
@@ -143,9 +164,6 @@ internal sealed partial class RealScenarioRun
         StepKind.Network when _lab!.NetemUnavailable is { } why => why,
         StepKind.Network when step.From.Count > 0 =>
             "per-link faults (from/to) are not mapped to tc filters yet; only whole-network changes are",
-        StepKind.Disk => "a real node's disk quota (MAX_DISK_MB) is read at start only and there is no latency " +
-            "knob; changing a running node's disk is not possible without restarting it",
-        StepKind.Clock => "a real node has no test-only clock offset: its clock is the host's",
         StepKind.Outsider => "the outsider attack runs processes without the cluster key inside the simulator's " +
             "network; real mode has no such attacker (tests/KeplerSim.Node.Tests/SecurityTests.cs covers it)",
         StepKind.Restart when step.ClusterKey is not null && !_scenario.Cluster.ClusterKey =>
@@ -263,23 +281,33 @@ internal sealed partial class RealScenarioRun
         }
     }
 
-    private void StartInBackground(RealNode node, string why)
+    /// <summary>Starts the node in the background; a start the timeline asked for holds the timeline until the node
+    /// answers <c>/ready</c> or the start fails (see <see cref="TimelineNow"/>).</summary>
+    private void StartInBackground(RealNode node, string why, bool holdsTimeline = true)
     {
         lock (_checkGate)
         {
             _cluster.Stopped.Remove(node.Spec.Name);
         }
 
-        Track(StartAsync(node, why));
+        if (holdsTimeline)
+        {
+            BeginHold();
+        }
+
+        Track(StartAsync(node, why, holdsTimeline));
     }
 
-    private async Task StartAsync(RealNode node, string why)
+    private async Task StartAsync(RealNode node, string why, bool holdsTimeline)
     {
         var kills = node.Kills;
+        var started = Now;
         try
         {
             await node.StartAsync(_http, _options.StartTimeout, Token);
-            AddTimeline($"{node.Spec.Name}: started ({why}, epoch {node.Epoch})");
+            var joined = holdsTimeline ? await AwaitJoinAsync(node) : "";
+            AddTimeline($"{node.Spec.Name}: started ({why}, epoch {node.Epoch}{joined}) after " +
+                ScenarioRun.Seconds(Now - started) + (holdsTimeline ? ", the timeline held meanwhile" : ""));
         }
         catch (Exception e) when (e is InvalidOperationException or TimeoutException)
         {
@@ -291,6 +319,66 @@ internal sealed partial class RealScenarioRun
             }
 
             Fail($"node start: {node.Spec.Name} ({why})", e.Message);
+        }
+        finally
+        {
+            if (holdsTimeline)
+            {
+                ReleaseHold();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Waits (bounded by the start timeout) until the node's first SWIM join sync is done (<c>/api/status</c>
+    /// <c>awaitingJoin</c> false): until then it refuses <c>all</c>/<c>quorum</c> writes. Simulated, the join takes
+    /// milliseconds after the start; a loaded real node needs seconds after <c>/ready</c>. Says how it ended.
+    /// </summary>
+    private async Task<string> AwaitJoinAsync(RealNode node)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (clock.Elapsed < _options.StartTimeout && node.Running)
+        {
+            try
+            {
+                var status = await _http.GetFromJsonAsync<JsonElement>(new Uri(node.Spec.Url, "api/status"), Token);
+                if (!status.TryGetProperty("awaitingJoin", out var awaiting) || !awaiting.GetBoolean())
+                {
+                    return clock.Elapsed.TotalSeconds < 0.1 ? "" : string.Create(CultureInfo.InvariantCulture,
+                        $", joined {clock.Elapsed.TotalSeconds:0.0}s after /ready");
+                }
+            }
+            catch (Exception e) when (e is HttpRequestException or JsonException
+                or TaskCanceledException && !Token.IsCancellationRequested)
+            {
+                // Busy or killed: try again within the bound.
+            }
+
+            await Task.Delay(100, Token);
+        }
+
+        return ", its join not done within the start timeout";
+    }
+
+    private void BeginHold()
+    {
+        lock (_gate)
+        {
+            if (_startsHolding++ == 0)
+            {
+                _holdSince = Now;
+            }
+        }
+    }
+
+    private void ReleaseHold()
+    {
+        lock (_gate)
+        {
+            if (--_startsHolding == 0)
+            {
+                _heldMicroseconds += Now - _holdSince;
+            }
         }
     }
 
@@ -338,7 +426,7 @@ internal sealed partial class RealScenarioRun
             node.Resume();
             if (!node.Running)
             {
-                StartInBackground(node, "liveness phase");
+                StartInBackground(node, "liveness phase", holdsTimeline: false);
             }
         }
 

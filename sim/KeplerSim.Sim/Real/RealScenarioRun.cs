@@ -16,6 +16,7 @@ internal sealed partial class RealScenarioRun : IAsyncDisposable
     private const int TimelineMax = 500;
     private const long ConvergePollMicroseconds = 500_000;
     private const long WaitPollMicroseconds = 200_000;
+    private const int HoldPollMilliseconds = 20;
     private static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(90);
 
     private readonly Scenario _scenario;
@@ -42,6 +43,9 @@ internal sealed partial class RealScenarioRun : IAsyncDisposable
     private long _sequence;
     private long _timelineOmitted;
     private long? _convergedAfter;
+    private int _startsHolding;
+    private long _holdSince;
+    private long _heldMicroseconds;
     private bool _finished;
     private bool _disposed;
 
@@ -74,8 +78,33 @@ internal sealed partial class RealScenarioRun : IAsyncDisposable
     /// <summary>Cancels the run (Ctrl-C): every wait ends, dispose cleans up.</summary>
     public void Cancel() => _cancel.Cancel();
 
-    /// <summary>Microseconds since the timeline started.</summary>
+    /// <summary>Wall-clock microseconds since the timeline started (the ledger's and the report's times).</summary>
     private long Now => (long)(_clock.Elapsed.TotalMilliseconds * 1000);
+
+    /// <summary>
+    /// Timeline microseconds: <see cref="Now"/> less the time the timeline was held while nodes it started were
+    /// starting. A simulated start takes no time, a real one seconds (JIT, SQLite, join; 5-17 s under load here),
+    /// so steps, workload arrivals and <c>wait_until</c> bounds run on this clock, which stands still while a
+    /// <c>start</c>, <c>restart</c> or <c>restart_after</c> start is under way: "1.5 s after the restart" means
+    /// 1.5 s after the node answers, as in the simulator. The nodes themselves run on: peers still suspect and
+    /// declare the starting node dead, re-replicate and gossip in real time.
+    /// </summary>
+    private long TimelineNow
+    {
+        get
+        {
+            lock (_gate)
+            {
+                var now = Now;
+                return now - HeldMicroseconds(now);
+            }
+        }
+    }
+
+    /// <summary>How long starts have held the timeline up to <paramref name="now"/> (call under <c>_gate</c>).
+    /// </summary>
+    private long HeldMicroseconds(long now) => _heldMicroseconds + (_startsHolding > 0 ? now - _holdSince : 0);
+
 
     private CancellationToken Token => _cancel.Token;
 
@@ -87,7 +116,8 @@ internal sealed partial class RealScenarioRun : IAsyncDisposable
             await SetupAsync();
             foreach (var step in _scenario.Steps)
             {
-                Schedule(step.At.Microseconds - Now, () => RunStepAsync(step));
+                // At its absolute time: steps due at the same time run in file order, as simulated.
+                ScheduleAt(step.At.Microseconds, () => RunStepAsync(step));
             }
 
             foreach (var workload in _scenario.Workloads)
@@ -165,6 +195,8 @@ internal sealed partial class RealScenarioRun : IAsyncDisposable
             _checkedNodes.Add(new RealCheckedNode(_nodes[spec.Name], _inspector));
         }
 
+        SetUpTestFaults();
+
         var initial = _scenario.Cluster.InitialNodes();
         await Task.WhenAll(initial.Select(n => _nodes[n].StartAsync(_http, _options.StartTimeout, Token)));
         var joined = await AwaitJoinedAsync(initial);
@@ -195,19 +227,39 @@ internal sealed partial class RealScenarioRun : IAsyncDisposable
         return $"rings not all [{expected}] within {_options.StartTimeout.TotalSeconds} s";
     }
 
-    private void Schedule(long delayMicroseconds, Func<Task> action) =>
-        _agenda.Enqueue(action, (Now + Math.Max(0, delayMicroseconds), _sequence++));
+    /// <summary>Whether a start holds the timeline now.</summary>
+    private bool HoldsTimeline
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _startsHolding > 0;
+            }
+        }
+    }
 
-    /// <summary>Runs agenda entries due before <paramref name="end"/> at their wall-clock time, then waits until
-    /// <paramref name="end"/>.</summary>
+    private void Schedule(long delayMicroseconds, Func<Task> action) =>
+        ScheduleAt(TimelineNow + Math.Max(0, delayMicroseconds), action);
+
+    private void ScheduleAt(long timelineMicroseconds, Func<Task> action) =>
+        _agenda.Enqueue(action, (timelineMicroseconds, _sequence++));
+
+    /// <summary>Runs agenda entries due before <paramref name="end"/> at their timeline time, then waits until
+    /// <paramref name="end"/>. While a start holds the timeline its clock stands still: entries due at that same
+    /// instant still run (two nodes crashed together restart together), later ones wait.</summary>
     private async Task RunAgendaUntilAsync(long end)
     {
         while (!Token.IsCancellationRequested)
         {
             var due = _agenda.TryPeek(out _, out var key) && key.Time <= end ? key.Time : end;
-            if (due > Now)
+            if (due > TimelineNow)
             {
-                await Task.Delay(TimeSpan.FromMilliseconds(Math.Max(1, (due - Now) / 1000.0)), Token);
+                // Wakes early, never late, if a hold starts meanwhile (the timeline runs no faster than wall); while
+                // one holds, polls for its end.
+                await Task.Delay(HoldsTimeline ? TimeSpan.FromMilliseconds(HoldPollMilliseconds)
+                    : TimeSpan.FromMilliseconds(Math.Max(1, (due - TimelineNow) / 1000.0)), Token);
+                continue;
             }
 
             if (due == end && !(_agenda.TryPeek(out _, out key) && key.Time <= end))
@@ -215,10 +267,7 @@ internal sealed partial class RealScenarioRun : IAsyncDisposable
                 return;
             }
 
-            if (Now >= due)
-            {
-                await _agenda.Dequeue()();
-            }
+            await _agenda.Dequeue()();
         }
 
         Token.ThrowIfCancellationRequested();

@@ -6,6 +6,7 @@ namespace KeplerSim.Node.Tests.RealMode;
 
 /// <summary>The checkers bite in real mode: damage done to the real data directories out of band is found. Runs on
 /// loopback (<c>--loopback</c>: no namespaces, process faults only), the mode of a machine without root.</summary>
+[Collection(RealModeRuns.Collection)]
 public sealed class RealCheckerBitesTests
 {
     private const string File = """

@@ -4,6 +4,7 @@ using KeplerSim.Sim.Scenarios;
 namespace KeplerSim.Node.Tests.RealMode;
 
 /// <summary>scenarios/fast/crash-mid-replication.yaml against four real processes (issue 19).</summary>
+[Collection(RealModeRuns.Collection)]
 public sealed class RealCrashMidReplicationTests
 {
     [Fact]
@@ -17,7 +18,8 @@ public sealed class RealCrashMidReplicationTests
         Assert.True(result.Metrics.GetValueOrDefault("ops.put.ok") > 0, RealModeRuns.Report(result));
         Assert.Equal(1, result.Metrics.GetValueOrDefault("faults.crash"));
         // The SIGKILL ended the process: the restart step started a new one (a second epoch).
-        Assert.True(result.Timeline.Any(t => t.Text == "n1: started (restart, epoch 2)"),
+        Assert.True(result.Timeline.Any(t => t.Text.StartsWith("n1: started (restart, epoch 2",
+            StringComparison.Ordinal)),
             RealModeRuns.Report(result));
         // SIGKILL with a full queue, then a restart: the SQLite queue survived and drained.
         Assert.Contains(result.Expectations, e => e.Name == InvariantCatalog.QueuesEmpty

@@ -4,6 +4,7 @@ using KeplerSim.Sim.Scenarios;
 namespace KeplerSim.Node.Tests.RealMode;
 
 /// <summary>scenarios/fast/split-brain.yaml against five real processes (issue 19).</summary>
+[Collection(RealModeRuns.Collection)]
 public sealed class RealSplitBrainTests
 {
     [Fact]
