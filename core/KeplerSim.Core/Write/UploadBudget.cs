@@ -72,8 +72,13 @@ internal sealed class UploadBudget(int buffersMax)
             }
         }
 
+        Allocated++;
         return new byte[sizeBytes];
     }
+
+    /// <summary>Chunk buffers allocated so far (each a chunk's size); the rest of the uploads reused kept ones.
+    /// </summary>
+    public long Allocated { get; private set; }
 
     /// <summary>
     /// Keeps a buffer for a later upload (at most <see cref="KeptBuffersMax"/>), to be handed out once
