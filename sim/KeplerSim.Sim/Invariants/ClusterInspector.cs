@@ -148,13 +148,20 @@ public sealed class ClusterInspector(Simulation sim)
     {
         ArgumentNullException.ThrowIfNull(node);
         ArgumentNullException.ThrowIfNull(id);
+        var view = ViewOf(node);
+        if (view.DurableIntact.Contains(id))
+        {
+            return true; // Found so before, and its file has not changed since.
+        }
+
         var path = ChunkStore.PathOf(id);
-        if (!node.Disk.Exists(path) || !node.Disk.IsDurable(path))
+        if (!node.Disk.Exists(path) || !node.Disk.IsDurable(path) || !Verify(node, path, id))
         {
             return false;
         }
 
-        return Verify(node, path, id);
+        view.DurableIntact.Add(id);
+        return true;
     }
 
     /// <summary>Whether the file at <paramref name="path"/> hashes to <paramref name="id"/>: from the cache while

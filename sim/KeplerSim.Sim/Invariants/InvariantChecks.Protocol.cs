@@ -62,13 +62,17 @@ public static partial class InvariantChecks
                 ? winners : [])
             {
                 var key = (node.Name, path);
-                if (cluster.HighestWinners.TryGetValue(key, out var highest) && version < highest)
+                var known = cluster.HighestWinners.TryGetValue(key, out var highest);
+                if (known && version < highest)
                 {
                     bad.Add($"{node.Name}:{path} winner went back from {highest} to {version}");
                     continue;
                 }
 
-                cluster.HighestWinners[key] = version;
+                if (!known || version != highest)
+                {
+                    cluster.HighestWinners[key] = version;
+                }
             }
         }
 
