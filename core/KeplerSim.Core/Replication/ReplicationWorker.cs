@@ -116,7 +116,11 @@ internal sealed class ReplicationWorker(IReplicationContext node, TransferClient
                 return;
             }
 
-            var due = node.Meta.DueQueueEntries(runtime.Clock.WallMicroseconds, MetadataStore.QueueBatchMax);
+            // The first `room` due entries not in flight are among the first room + in-flight (= concurrency) ones.
+            // Reading a whole batch of 256 rows at every pump (after every delivery) picked the same entries and was
+            // 13 % of a simulated run's CPU with a long queue (perf, docs/BENCHMARKS.md, issue 14).
+            var limit = Math.Min(MetadataStore.QueueBatchMax, room + _inFlight.Count);
+            var due = node.Meta.DueQueueEntries(runtime.Clock.WallMicroseconds, limit);
             foreach (var entry in due)
             {
                 if (room == 0)

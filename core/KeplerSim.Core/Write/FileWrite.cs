@@ -126,6 +126,7 @@ internal sealed class FileWrite
                 var filled = await content.ReadAtLeastAsync(next, next.Length, throwOnEndOfStream: false);
                 if (filled == 0)
                 {
+                    buffers.Release(next, new ChunkPushes()); // Unused: spare, kept for the next upload.
                     break;
                 }
 
@@ -150,7 +151,10 @@ internal sealed class FileWrite
 
             while (inFlight.Count > 0)
             {
-                await CollectOldestAsync(inFlight, builder);
+                // Released, so the upload's end keeps them for the next one: dropping the last chunks' buffers here
+                // made every single-chunk upload allocate and zero a fresh chunk-size buffer (issue 14).
+                var (buffer, pushes) = await CollectOldestAsync(inFlight, builder);
+                buffers.Release(buffer, pushes);
             }
         }
         catch

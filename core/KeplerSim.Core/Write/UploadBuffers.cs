@@ -11,7 +11,7 @@ internal sealed class ChunkPushes
 /// An upload's chunk buffers: spare ones, and ones lent to pushes still running (reused once they end). Every new
 /// buffer is taken from the node-wide <see cref="UploadBudget"/>, and all are given back when the upload ends
 /// (<see cref="Dispose"/>); a buffer still lent to a push then is counted free a little early (a push ends within
-/// its transfer timeout).
+/// its transfer timeout), and is reused only after the push has ended.
 /// </summary>
 internal sealed class UploadBuffers(int chunkSizeBytes, int lentMax, UploadBudget budget) : IDisposable
 {
@@ -78,8 +78,8 @@ internal sealed class UploadBuffers(int chunkSizeBytes, int lentMax, UploadBudge
     }
 
     /// <summary>
-    /// Gives every buffer this upload took back to the node's budget, and the ones no push reads any more to its
-    /// keeping (a buffer still lent to a running push is left to it).
+    /// Gives every buffer this upload took back to the node's budget, and the buffers to its keeping (one still
+    /// lent to a running push is handed out again only after that push has ended).
     /// </summary>
     public void Dispose()
     {
@@ -90,10 +90,7 @@ internal sealed class UploadBuffers(int chunkSizeBytes, int lentMax, UploadBudge
 
         foreach (var (buffer, ended) in _lent)
         {
-            if (ended.IsCompleted)
-            {
-                budget.Keep(buffer);
-            }
+            budget.Keep(buffer, ended); // Handed out again only once its pushes have ended.
         }
 
         _spare.Clear();

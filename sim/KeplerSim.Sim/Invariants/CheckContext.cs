@@ -44,7 +44,7 @@ public sealed class CheckContext
     public SortedSet<(string Node, string Id)> KnownCorrupt => Cluster.KnownCorrupt;
 
     /// <summary>Fencing state: the highest winning version token each node has shown for each path.</summary>
-    public SortedDictionary<(string Node, string Path), VersionToken> HighestWinners => Cluster.HighestWinners;
+    public Dictionary<(string Node, string Path), VersionToken> HighestWinners => Cluster.HighestWinners;
 
     /// <summary>The member set a running node places chunks over (null: not known yet); set by the protocol's
     /// registration, used by <c>membership_converged</c> (through <see cref="CheckedCluster.MembershipView"/>) and

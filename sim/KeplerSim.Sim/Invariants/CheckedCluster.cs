@@ -47,7 +47,7 @@ public sealed class CheckedCluster(Func<IReadOnlyList<ICheckedNode>> nodes, Func
     public SortedSet<(string Node, string Id)> KnownCorrupt { get; } = [];
 
     /// <summary>Fencing state: the highest winning version token each node has shown for each path.</summary>
-    public SortedDictionary<(string Node, string Path), VersionToken> HighestWinners { get; } = [];
+    public Dictionary<(string Node, string Path), VersionToken> HighestWinners { get; } = [];
 
     /// <summary>The member set a running node places chunks over (null: not known yet; the delegate null: the
     /// host cannot tell, and <c>membership_converged</c> holds trivially).</summary>

@@ -18,43 +18,126 @@ public sealed class ClusterInspector(Simulation sim)
     // content changed (SimDisk.StampOf moved), so a check costs what changed, not every byte on every disk.
     private readonly Dictionary<(string Node, string Path), (long Stamp, bool Matches)> _verified = [];
 
-    // The chunk files of each node as of one disk generation: the disk is walked again only after a change.
-    private readonly Dictionary<string, (long Generation, IReadOnlyList<ChunkFile> Files)> _scans =
-        new(StringComparer.Ordinal);
+    // The chunk files of each node as of one disk generation, brought up to date from the disk's change log
+    // (SimDisk.ChangedSince): a check after a few writes looks at those files, not at every file on the disk.
+    private readonly Dictionary<string, DiskView> _views = new(StringComparer.Ordinal);
 
     /// <summary>Forgets the cached verification of a file (a fault touched it).</summary>
     public void Invalidate(string node, string path)
     {
         _verified.Remove((node, path));
-        _scans.Remove(node);
+        _views.Remove(node);
     }
 
     /// <summary>The chunk files on <paramref name="node"/>'s disk, ordered by path.</summary>
-    public IReadOnlyList<ChunkFile> ChunkFiles(SimNode node)
+    public IReadOnlyList<ChunkFile> ChunkFiles(SimNode node) => ViewOf(node).List;
+
+    /// <summary>The chunk file on <paramref name="node"/>'s disk whose name claims <paramref name="id"/>, if
+    /// any.</summary>
+    public ChunkFile? ChunkFileOf(SimNode node, string id) =>
+        ViewOf(node).ById.TryGetValue(id, out var file) ? file : null;
+
+    /// <summary>
+    /// Whether <paramref name="id"/>'s file on <paramref name="node"/> was found durable and intact (by
+    /// <see cref="NoteDurableIntact"/>) and has not changed since: durability only goes away with a change the
+    /// disk logs (a write, rename, delete or crash), so such a chunk needs no second look.
+    /// </summary>
+    public bool KnownDurableIntact(SimNode node, string id) => ViewOf(node).DurableIntact.Contains(id);
+
+    /// <summary>Records that <paramref name="id"/>'s file on <paramref name="node"/> is durable and intact now
+    /// (forgotten at its next change).</summary>
+    public void NoteDurableIntact(SimNode node, string id) => ViewOf(node).DurableIntact.Add(id);
+
+    private DiskView ViewOf(SimNode node)
     {
         ArgumentNullException.ThrowIfNull(node);
-        if (_scans.TryGetValue(node.Name, out var scan) && scan.Generation == node.Disk.Generation)
+        var disk = node.Disk;
+        if (_views.TryGetValue(node.Name, out var view) && view.Generation == disk.Generation)
         {
-            return scan.Files;
+            return view;
         }
 
-        var files = Scan(node);
-        _scans[node.Name] = (node.Disk.Generation, files);
-        return files;
-    }
-
-    private List<ChunkFile> Scan(SimNode node)
-    {
-        var result = new List<ChunkFile>();
-        foreach (var path in node.Disk.AllFiles())
+        if (view is null || disk.ChangedSince(view.Generation) is not { } changed)
         {
-            if (ChunkFile.IdOf(path) is { } id)
+            view = new DiskView();
+            foreach (var path in disk.AllFiles())
             {
-                result.Add(new ChunkFile(path, id, Verify(node, path, id) && ChunkFile.InShard(path, id)));
+                Update(node, view, path);
+            }
+        }
+        else
+        {
+            foreach (var path in changed)
+            {
+                Update(node, view, path);
             }
         }
 
-        return result;
+        view.Generation = disk.Generation;
+        view.List = [.. view.Files.Values];
+        _views[node.Name] = view;
+        return view;
+    }
+
+    /// <summary>Brings <paramref name="path"/>'s entry of <paramref name="view"/> up to date with the disk.</summary>
+    private void Update(SimNode node, DiskView view, string path)
+    {
+        if (ChunkFile.IdOf(path) is not { } id)
+        {
+            return;
+        }
+
+        view.DurableIntact.Remove(id);
+        if (view.Files.Remove(path, out var old) && view.ById.TryGetValue(old.Id, out var byId) && byId.Path == path)
+        {
+            view.ById.Remove(old.Id);
+        }
+
+        if (node.Disk.Exists(path))
+        {
+            var file = new ChunkFile(path, id, Verify(node, path, id) && ChunkFile.InShard(path, id));
+            view.Files[path] = file;
+            view.ById[id] = file;
+        }
+    }
+
+    /// <summary>A node's chunk files as of one disk generation.</summary>
+    private sealed class DiskView
+    {
+        public long Generation { get; set; } = -1;
+
+        /// <summary>By path, in the order a walk of the disk lists them (directory by directory).</summary>
+        public SortedDictionary<string, ChunkFile> Files { get; } = new(DiskPathOrder.Instance);
+
+        public Dictionary<string, ChunkFile> ById { get; } = new(StringComparer.Ordinal);
+
+        public HashSet<string> DurableIntact { get; } = new(StringComparer.Ordinal);
+
+        public IReadOnlyList<ChunkFile> List { get; set; } = [];
+    }
+
+    /// <summary>Orders paths as <see cref="SimDisk.AllFiles"/> lists them: name by name, each ordinal.</summary>
+    private sealed class DiskPathOrder : IComparer<string>
+    {
+        public static readonly DiskPathOrder Instance = new();
+
+        public int Compare(string? x, string? y)
+        {
+            var a = x.AsSpan();
+            var b = y.AsSpan();
+            while (true)
+            {
+                var (i, j) = (a.IndexOf('/'), b.IndexOf('/'));
+                var order = a[..(i < 0 ? a.Length : i)].SequenceCompareTo(b[..(j < 0 ? b.Length : j)]);
+                if (order != 0 || i < 0 || j < 0)
+                {
+                    return order != 0 ? order : (i < 0 ? 0 : 1) - (j < 0 ? 0 : 1);
+                }
+
+                a = a[(i + 1)..];
+                b = b[(j + 1)..];
+            }
+        }
     }
 
     /// <summary>
@@ -65,13 +148,20 @@ public sealed class ClusterInspector(Simulation sim)
     {
         ArgumentNullException.ThrowIfNull(node);
         ArgumentNullException.ThrowIfNull(id);
+        var view = ViewOf(node);
+        if (view.DurableIntact.Contains(id))
+        {
+            return true; // Found so before, and its file has not changed since.
+        }
+
         var path = ChunkStore.PathOf(id);
-        if (!node.Disk.Exists(path) || !node.Disk.IsDurable(path))
+        if (!node.Disk.Exists(path) || !node.Disk.IsDurable(path) || !Verify(node, path, id))
         {
             return false;
         }
 
-        return Verify(node, path, id);
+        view.DurableIntact.Add(id);
+        return true;
     }
 
     /// <summary>Whether the file at <paramref name="path"/> hashes to <paramref name="id"/>: from the cache while

@@ -198,7 +198,7 @@ public sealed class EventCheckers
 
     /// <summary>When the write <paramref name="acceptor"/> acknowledges began: the issue of the earliest put of
     /// <paramref name="path"/> on it that has not completed (else now).</summary>
-    private long WriteStart(SimNode acceptor, string path, long now) => _context.Ledger.Ops
+    private long WriteStart(SimNode acceptor, string path, long now) => _context.Ledger.WritesOf(path)
         .Where(o => o.Kind == Scenarios.FileOpKind.Put && o.Node == acceptor.Name && o.Path == path
             && o.CompletedAt is null).Select(o => Began(acceptor.Name, o.IssuedAt)).DefaultIfEmpty(now).Min();
 

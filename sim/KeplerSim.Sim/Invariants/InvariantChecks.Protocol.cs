@@ -62,13 +62,17 @@ public static partial class InvariantChecks
                 ? winners : [])
             {
                 var key = (node.Name, path);
-                if (cluster.HighestWinners.TryGetValue(key, out var highest) && version < highest)
+                var known = cluster.HighestWinners.TryGetValue(key, out var highest);
+                if (known && version < highest)
                 {
                     bad.Add($"{node.Name}:{path} winner went back from {highest} to {version}");
                     continue;
                 }
 
-                cluster.HighestWinners[key] = version;
+                if (!known || version != highest)
+                {
+                    cluster.HighestWinners[key] = version;
+                }
             }
         }
 
@@ -92,16 +96,26 @@ public static partial class InvariantChecks
                 continue;
             }
 
-            var files = context.Inspector.ChunkFiles(node).ToDictionary(f => f.Id, StringComparer.Ordinal);
             foreach (var id in indexed)
             {
-                var problem = !files.TryGetValue(id, out var file) ? "no file"
+                // A replica found durable and intact stays so until its file changes: look again only then.
+                if (context.Inspector.KnownDurableIntact(node, id))
+                {
+                    continue;
+                }
+
+                var file = context.Inspector.ChunkFileOf(node, id);
+                var problem = file is null ? "no file"
                     : !node.Disk.IsDurable(ChunkStore.PathOf(id)) ? "not durable"
-                    : !file.Matches && !context.KnownCorrupt.Contains((node.Name, id)) ? "content does not match"
+                    : !file.Value.Matches && !context.KnownCorrupt.Contains((node.Name, id)) ? "content does not match"
                     : null;
                 if (problem is not null)
                 {
                     bad.Add($"{node.Name}:{id[..12]} {problem}");
+                }
+                else if (file!.Value.Matches)
+                {
+                    context.Inspector.NoteDurableIntact(node, id);
                 }
             }
         }

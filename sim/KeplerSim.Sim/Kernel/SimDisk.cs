@@ -37,6 +37,43 @@ public sealed class SimDisk : IDisk
     /// </summary>
     public long Generation { get; private set; }
 
+    /// <summary>Most path changes <see cref="ChangedSince"/> remembers; when the log is full its older half is
+    /// forgotten (a checker that last looked before them walks the disk again).</summary>
+    public const int ChangeLogMax = 4096;
+
+    // The paths whose file changed (content or name), with the generation each change made; oldest first. Changes
+    // at or before _changesFrom are not all in it.
+    private readonly List<(long Generation, string Path)> _changes = [];
+    private long _changesFrom;
+
+    /// <summary>
+    /// The paths (volatile view; repeats possible) whose file was created, written, renamed from or to, deleted or
+    /// corrupted after <paramref name="generation"/>; null when the log no longer reaches back that far (a crash
+    /// reset it, or it overflowed): then walk the disk. So a checker costs what changed, not what the disk holds.
+    /// </summary>
+    public IReadOnlyList<string>? ChangedSince(long generation)
+    {
+        if (generation < _changesFrom || generation > Generation)
+        {
+            return null;
+        }
+
+        var (low, high) = (0, _changes.Count);
+        while (low < high)
+        {
+            var middle = (low + high) / 2;
+            (low, high) = _changes[middle].Generation > generation ? (low, middle) : (middle + 1, high);
+        }
+
+        var paths = new List<string>(_changes.Count - low);
+        for (var i = low; i < _changes.Count; i++)
+        {
+            paths.Add(_changes[i].Path);
+        }
+
+        return paths;
+    }
+
     // ---- IDisk ----------------------------------------------------------------------------------------------
 
     /// <inheritdoc />
@@ -54,9 +91,15 @@ public sealed class SimDisk : IDisk
             UsedBytes -= old.Length;
         }
 
-        var file = new FileNode { Stamp = ++Generation };
+        if (dir.Entries.GetValueOrDefault(name) is FileNode replaced)
+        {
+            replaced.Name = null;
+        }
+
+        var file = new FileNode { Stamp = ++Generation, Name = path };
         dir.Entries[name] = file;
         dir.Dirty = true;
+        Changed(path);
         return new WritableFile(this, path, file);
     });
 
@@ -96,11 +139,15 @@ public sealed class SimDisk : IDisk
         if (toDir!.Entries.GetValueOrDefault(toName) is FileNode replaced && !ReferenceEquals(replaced, file))
         {
             UsedBytes -= replaced.Length;
+            replaced.Name = null;
         }
 
         fromDir.Entries.Remove(fromName);
         toDir.Entries[toName] = file;
+        file.Name = target;
         Generation++;
+        Changed(source);
+        Changed(target);
         fromDir.Dirty = true;
         toDir.Dirty = true;
         return true;
@@ -115,7 +162,9 @@ public sealed class SimDisk : IDisk
             dir.Entries.Remove(name);
             dir.Dirty = true;
             UsedBytes -= file.Length;
+            file.Name = null;
             Generation++;
+            Changed(path);
         }
 
         return true;
@@ -187,6 +236,7 @@ public sealed class SimDisk : IDisk
         var bit = _sim.Random.NextLong(0, file.Length * 8);
         file.Data[bit / 8] ^= (byte)(1 << (int)(bit % 8));
         file.Stamp = ++Generation;
+        Changed(path);
         _sim.Trace.Record(_sim.Now, _node.Name, TraceKind.Corruption, path, bit);
         return true;
     }
@@ -259,6 +309,38 @@ public sealed class SimDisk : IDisk
 
         UsedBytes = used;
         Generation++;
+        NameFiles(_root, "");
+        _changes.Clear(); // Names reverted all over: whoever looks next walks the disk.
+        _changesFrom = Generation;
+    }
+
+    /// <summary>Sets every file's <see cref="FileNode.Name"/> to its path (after a crash moved names).</summary>
+    private static void NameFiles(Dir dir, string prefix)
+    {
+        foreach (var (name, node) in dir.Entries)
+        {
+            var path = prefix.Length == 0 ? name : prefix + "/" + name;
+            if (node is Dir child)
+            {
+                NameFiles(child, path);
+            }
+            else if (node is FileNode file)
+            {
+                file.Name = path;
+            }
+        }
+    }
+
+    private void Changed(string path)
+    {
+        if (_changes.Count >= ChangeLogMax)
+        {
+            var half = ChangeLogMax / 2;
+            _changesFrom = _changes[half - 1].Generation;
+            _changes.RemoveRange(0, half);
+        }
+
+        _changes.Add((Generation, path));
     }
 
     private void CrashDir(Dir dir, IRandom random, List<(Dir Dir, string Name, FileNode File)> names)
@@ -461,6 +543,11 @@ public sealed class SimDisk : IDisk
 
         file.Append(data);
         file.Stamp = ++Generation;
+        if (file.Name is { } name)
+        {
+            Changed(name); // Its current name: the file may have been renamed since it was opened.
+        }
+
         UsedBytes += data.Length;
         if (data.Length > 0 && _sim.Random.Chance(Faults.WriteCorruptionProbability))
         {
@@ -495,6 +582,9 @@ public sealed class SimDisk : IDisk
         public Dir? DurableDir { get; set; }
 
         public string? DurableName { get; set; }
+
+        /// <summary>Its path in the volatile view; null once deleted or replaced.</summary>
+        public string? Name { get; set; }
 
         public void Append(ReadOnlySpan<byte> data)
         {

@@ -104,6 +104,10 @@ public sealed class FileLedger
         return op;
     }
 
+    /// <summary>The puts and deletes of <paramref name="path"/>, in issue order (a check at every acknowledgement
+    /// must not walk every operation of the run).</summary>
+    public IReadOnlyList<FileOp> WritesOf(string path) => _writes.GetValueOrDefault(path) ?? [];
+
     /// <summary>Paths with at least one acknowledged put or delete, ordered.</summary>
     public IEnumerable<string> AcknowledgedPaths() =>
         _writes.Where(kv => kv.Value.Any(o => o.Outcome == "ok")).Select(kv => kv.Key);

@@ -107,6 +107,24 @@ public sealed class InvariantCheckerTests
         Assert.Contains("get p on n2", failure, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// The event checkers look up a write's start at every acknowledgement from the path's writes (issue 14: scanning
+    /// every operation of the run made each acknowledgement cost more as the run went on): those are exactly the
+    /// path's puts and deletes, in issue order.
+    /// </summary>
+    [Fact]
+    public void The_ledger_lists_a_paths_puts_and_deletes_in_issue_order()
+    {
+        var ledger = new FileLedger();
+        var first = ledger.Begin(FileOpKind.Put, "p", "n1", 1, 0);
+        ledger.Begin(FileOpKind.Put, "q", "n1", 1, 1);
+        ledger.Begin(FileOpKind.Get, "p", "n2", 1, 2);
+        var delete = ledger.Begin(FileOpKind.Delete, "p", "n2", 1, 3);
+        var second = ledger.Begin(FileOpKind.Put, "p", "n3", 1, 4);
+        Assert.Equal([first, delete, second], ledger.WritesOf("p"));
+        Assert.Empty(ledger.WritesOf("never"));
+    }
+
     [Fact]
     public void Version_tokens_parse_as_they_print()
     {
