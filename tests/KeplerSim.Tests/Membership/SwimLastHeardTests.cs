@@ -101,6 +101,37 @@ public sealed class SwimLastHeardTests(ITestOutputHelper output)
         Assert.True(ageMax <= 10 * SimHarness.Second, $"{target.Name} unheard for {ageMax} us behind the cut");
     }
 
+    /// <summary>
+    /// A datagram that names no sender (gossip, an ack) is heard from the member at the gossip address it came
+    /// from. Pinned because no test caught a broken address lookup: with <c>AtAddress</c> returning nothing, every
+    /// other test of last-heard still passed (pings name their source, push-pull its peer).
+    /// </summary>
+    [Fact]
+    public void A_datagram_naming_no_sender_is_heard_from_the_member_at_its_address()
+    {
+        using var cluster = SwimCluster.Create(3, 4);
+        cluster.RunUntilConverged(20 * SimHarness.Second);
+        var (observer, quiet) = (cluster.Nodes[0], cluster.Nodes[2]);
+        quiet.Pause();
+        cluster.Sim.RunFor(2 * SimHarness.Second); // Nothing from it: its age grows past any in-flight datagram.
+        Assert.True(Age(observer, quiet) >= SimHarness.Second, $"{quiet.Name} still heard while paused");
+
+        var unnamed = SwimCodec.AssembleDatagram(null, []);
+        cluster.Sim.Await(observer.Spawn(_ =>
+        {
+            cluster.Swim(observer).HandleDatagram(new Core.Runtime.NetAddress("stranger", 7946), unnamed);
+            return Task.CompletedTask;
+        }), "a stranger's datagram");
+        Assert.True(Age(observer, quiet) >= SimHarness.Second, "a stranger's datagram was heard from a member");
+
+        cluster.Sim.Await(observer.Spawn(_ =>
+        {
+            cluster.Swim(observer).HandleDatagram(quiet.GossipAddress, unnamed);
+            return Task.CompletedTask;
+        }), $"a datagram from {quiet.Name}'s address");
+        Assert.Equal(0, Age(observer, quiet));
+    }
+
     private static long Now(SimNode node) => node.Runtime!.Clock.MonotonicMicroseconds;
 
     private static long Age(SimNode observer, SimNode member)
