@@ -9,6 +9,37 @@ namespace KeplerSim.Sim.Invariants;
 /// </summary>
 public static class AcknowledgedReads
 {
+    /// <summary>Most acknowledged paths the final check reads.</summary>
+    public const int PathsMax = 2_000;
+
+    /// <summary>Most live nodes the final check reads each path on (all of them up to this size).</summary>
+    public const int NodesPerPathMax = 16;
+
+    /// <summary>
+    /// The final reads to issue, for both drivers: every path on every live node in a cluster of up to
+    /// <see cref="NodesPerPathMax"/>; in a larger one each path on that many nodes, rotating so consecutive paths
+    /// reach different nodes. Reading every path on every one of 1000 nodes issued up to 2 million reads at once
+    /// (7 GiB; cluster-1000 never finished). <paramref name="nodes"/> says how many read each path, for the report.
+    /// </summary>
+    public static List<(string Path, T Node)> Plan<T>(IReadOnlyList<string> paths, IReadOnlyList<T> live,
+        out string nodes)
+    {
+        ArgumentNullException.ThrowIfNull(paths);
+        ArgumentNullException.ThrowIfNull(live);
+        var perPath = Math.Min(live.Count, NodesPerPathMax);
+        nodes = perPath == live.Count ? $"{live.Count}" : $"{perPath} of {live.Count}";
+        var plan = new List<(string, T)>(paths.Count * perPath);
+        for (var p = 0; p < paths.Count; p++)
+        {
+            for (var j = 0; j < perPath; j++)
+            {
+                plan.Add((paths[p], live[(p * perPath + j) % live.Count]));
+            }
+        }
+
+        return plan;
+    }
+
     /// <summary>
     /// The problems of one path's final reads (empty: fine): each read neither allowed by <paramref name="rule"/>
     /// nor kept under a concurrent winner, then whether the nodes disagree.

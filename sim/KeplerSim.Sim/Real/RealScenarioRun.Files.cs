@@ -10,7 +10,6 @@ namespace KeplerSim.Sim.Real;
 
 internal sealed partial class RealScenarioRun
 {
-    private const int FinalReadPathsMax = 2_000;
     private long _contentSequence;
 
     private byte[] Content(long size) => WorkloadContent.Bytes(_seed, _contentSequence++, size);

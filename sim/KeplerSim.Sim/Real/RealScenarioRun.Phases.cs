@@ -125,13 +125,12 @@ internal sealed partial class RealScenarioRun
         Dictionary<string, AllowedRead> allowed;
         lock (_gate)
         {
-            paths = [.. _ledger.AcknowledgedPaths().Take(FinalReadPathsMax)];
+            paths = [.. _ledger.AcknowledgedPaths().Take(AcknowledgedReads.PathsMax)];
             allowed = paths.ToDictionary(p => p, p => _ledger.Allowed(p)!, StringComparer.Ordinal);
         }
 
-        var live = Live;
-        var reads = paths.SelectMany(p => live.Select(n => Issue(FileOpKind.Get, p, n, null, Durability.Fast,
-            record: false))).ToList();
+        var reads = AcknowledgedReads.Plan(paths, Live, out var nodes).Select(r => Issue(FileOpKind.Get, r.Path,
+            r.Node, null, Durability.Fast, record: false)).ToList();
         var clock = System.Diagnostics.Stopwatch.StartNew();
         while (reads.Any(r => r.Outcome is null) && clock.Elapsed < FinalReadTimeout)
         {
@@ -156,7 +155,7 @@ internal sealed partial class RealScenarioRun
             problems.AddRange(found);
         }
 
-        var summary = $"{paths.Count} path(s) x {live.Count} node(s), {reads.Count} reads over HTTP" +
+        var summary = $"{paths.Count} path(s) x {nodes} node(s), {reads.Count} reads over HTTP" +
             (reads.All(r => r.Outcome is not null) ? "" : $", some unanswered after {FinalReadTimeout.TotalSeconds} s");
         return problems.Count == 0
             ? new Expectation(name, ExpectationStatus.Pass, summary)

@@ -8,11 +8,6 @@ namespace KeplerSim.Sim.Scenarios;
 
 internal sealed partial class ScenarioRun
 {
-    private const int FinalReadPathsMax = 2_000;
-
-    /// <summary>Most live nodes the final check reads each acknowledged path on (all of them up to this size).</summary>
-    private const int FinalReadNodesPerPathMax = 16;
-
     private const long FinalReadTimeoutMicroseconds = 30_000_000;
     private long _contentSequence;
 
@@ -156,33 +151,22 @@ internal sealed partial class ScenarioRun
     }
 
     /// <summary>
-    /// Reads every path with an acknowledged write from every live node and checks each answer against the
-    /// ledger's allowed results, and that all nodes answer the same.
+    /// Reads every path with an acknowledged write from the live nodes (<see cref="AcknowledgedReads.Plan{T}"/>)
+    /// and checks each answer against the ledger's allowed results, and that all nodes answer the same.
     /// </summary>
     private Expectation CheckAcknowledgedReads()
     {
         const string name = InvariantCatalog.AcknowledgedWritesReadable;
-        var paths = _ledger.AcknowledgedPaths().Take(FinalReadPathsMax).ToList();
+        var paths = _ledger.AcknowledgedPaths().Take(AcknowledgedReads.PathsMax).ToList();
         var allowed = paths.ToDictionary(p => p, p => _ledger.Allowed(p)!, StringComparer.Ordinal);
-        var live = _context.Live;
-        var perPath = Math.Min(live.Count, FinalReadNodesPerPathMax);
-        var reads = new List<FileOp>();
-        for (var p = 0; p < paths.Count; p++)
-        {
-            // Every live node reads every path in a cluster of up to FinalReadNodesPerPathMax; a larger one reads
-            // each path on that many nodes, rotating so consecutive paths reach different nodes. Reading every path
-            // on every one of 1000 nodes issued up to 2 million reads at once (7 GiB; cluster-1000 never finished).
-            var path = paths[p];
-            reads.AddRange(Enumerable.Range(0, perPath).Select(j => live[(p * perPath + j) % live.Count])
-                .Select(node => Issue(FileOpKind.Get, path, node, null, Durability.Fast, record: false)));
-        }
+        var reads = AcknowledgedReads.Plan(paths, _context.Live, out var nodes).Select(r =>
+            Issue(FileOpKind.Get, r.Path, r.Node, null, Durability.Fast, record: false)).ToList();
 
         var done = _sim.RunUntil(() => reads.All(r => r.Outcome is not null), FinalReadTimeoutMicroseconds);
         var problems = reads.GroupBy(r => r.Path, StringComparer.Ordinal).SelectMany(group =>
             AcknowledgedReads.Problems(group.Key, group, allowed[group.Key], _ledger,
                 n => _context.Cluster.Nodes.First(c => c.Name == n))).ToList();
 
-        var nodes = perPath == live.Count ? $"{live.Count}" : $"{perPath} of {live.Count}";
         var summary = $"{paths.Count} path(s) x {nodes} node(s), {reads.Count} reads" +
             (done ? "" : $", some unanswered after {Seconds(FinalReadTimeoutMicroseconds)}");
         return problems.Count == 0
