@@ -305,7 +305,13 @@ internal sealed partial class RealScenarioRun
         try
         {
             await node.StartAsync(_http, _options.StartTimeout, Token);
-            var joined = holdsTimeline ? await AwaitJoinAsync(node) : "";
+            var joined = !holdsTimeline ? "" : await AwaitJoinAsync(node) switch
+            {
+                null => ", its join not done within the start timeout",
+                { TotalSeconds: < 0.1 } => "",
+                { } after => string.Create(CultureInfo.InvariantCulture,
+                    $", joined {after.TotalSeconds:0.0}s after /ready"),
+            };
             AddTimeline($"{node.Spec.Name}: started ({why}, epoch {node.Epoch}{joined}) after " +
                 ScenarioRun.Seconds(Now - started) + (holdsTimeline ? ", the timeline held meanwhile" : ""));
         }
@@ -332,9 +338,10 @@ internal sealed partial class RealScenarioRun
     /// <summary>
     /// Waits (bounded by the start timeout) until the node's first SWIM join sync is done (<c>/api/status</c>
     /// <c>awaitingJoin</c> false): until then it refuses <c>all</c>/<c>quorum</c> writes. Simulated, the join takes
-    /// milliseconds after the start; a loaded real node needs seconds after <c>/ready</c>. Says how it ended.
+    /// milliseconds after the start; a loaded real node needs seconds after <c>/ready</c>. How long it took; null:
+    /// not within the bound (or the node stopped).
     /// </summary>
-    private async Task<string> AwaitJoinAsync(RealNode node)
+    private async Task<TimeSpan?> AwaitJoinAsync(RealNode node)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         while (clock.Elapsed < _options.StartTimeout && node.Running)
@@ -344,8 +351,7 @@ internal sealed partial class RealScenarioRun
                 var status = await _http.GetFromJsonAsync<JsonElement>(new Uri(node.Spec.Url, "api/status"), Token);
                 if (!status.TryGetProperty("awaitingJoin", out var awaiting) || !awaiting.GetBoolean())
                 {
-                    return clock.Elapsed.TotalSeconds < 0.1 ? "" : string.Create(CultureInfo.InvariantCulture,
-                        $", joined {clock.Elapsed.TotalSeconds:0.0}s after /ready");
+                    return clock.Elapsed;
                 }
             }
             catch (Exception e) when (e is HttpRequestException or JsonException
@@ -357,7 +363,7 @@ internal sealed partial class RealScenarioRun
             await Task.Delay(100, Token);
         }
 
-        return ", its join not done within the start timeout";
+        return null;
     }
 
     private void BeginHold()
