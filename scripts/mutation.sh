@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Mutation testing of one core/ folder with Stryker.NET: prints the score, asserts nothing.
 #
-#   scripts/mutation.sh FOLDER [extra dotnet-stryker options]    # FOLDER: storage, membership, replication, node
+#   scripts/mutation.sh FOLDER [extra dotnet-stryker options]    # FOLDER: a config in tests/KeplerSim.Tests/stryker
 #
 # Runs from tests/KeplerSim.Tests with tests/KeplerSim.Tests/stryker/FOLDER.json: the folder's files are mutated
 # and only the fast test classes that exercise them run against each mutant (perTest coverage, so a mutant runs
@@ -12,7 +12,7 @@
 # Needs: dotnet tool install -g dotnet-stryker (5.1.0). Set STRYKER_CONCURRENCY to run more test runners.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-folder="${1:?usage: scripts/mutation.sh storage|membership|replication|node [stryker options]}"
+folder="${1:?usage: scripts/mutation.sh FOLDER [stryker options]; FOLDER: a tests/KeplerSim.Tests/stryker/*.json name}"
 shift
 config="stryker/$folder.json"
 stryker="$(command -v dotnet-stryker || echo "$HOME/.dotnet/tools/dotnet-stryker")"
