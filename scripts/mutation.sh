@@ -18,7 +18,7 @@ config="stryker/$folder.json"
 stryker="$(command -v dotnet-stryker || echo "$HOME/.dotnet/tools/dotnet-stryker")"
 cd "$root/tests/KeplerSim.Tests"
 [ -f "$config" ] || { echo "no $config; folders: $(ls stryker | sed 's/\.json//' | tr '\n' ' ')" >&2; exit 2; }
-nice -n 15 "$stryker" -f "$config" --concurrency "${STRYKER_CONCURRENCY:-1}" --skip-version-check "$@"
+nice -n "${STRYKER_NICE:-15}" "$stryker" -f "$config" --concurrency "${STRYKER_CONCURRENCY:-1}" --skip-version-check "$@"
 report="$(ls -td StrykerOutput/*/reports | head -1)/mutation-report.json"
 python3 - "$report" <<'PY'
 import collections, json, sys
