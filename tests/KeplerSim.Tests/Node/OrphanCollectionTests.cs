@@ -1,5 +1,7 @@
 using KeplerSim.Core.Node;
 using KeplerSim.Core.Storage;
+using KeplerSim.Core.Transfer;
+using KeplerSim.Core.Write;
 using KeplerSim.Sim.KeplerFs;
 using KeplerSim.Tests.Sim;
 
@@ -57,5 +59,101 @@ public sealed class OrphanCollectionTests
         Assert.Equal([n1.Name, n2.Name, n3.Name], cluster.Holders(heldId));
         Assert.Equal(0, cluster.Kepler(0).OrphanCandidates);
         Assert.Equal(0, cluster.Kepler(1).OrphanCandidates);
+    }
+
+    [Fact]
+    public void A_chunk_two_writes_store_at_once_cannot_be_deleted_until_both_have_recorded_it()
+    {
+        // Pins KeplerNode.Write.cs's count of local writes storing a chunk (a Stryker survivor: `+ 1` as `- 1`).
+        // Two writes of the same bytes on one node both store the chunk, then each records it; the delete of an
+        // unneeded chunk (orphan pass, GC) refuses while any of them still stores, since that write may count the
+        // copy. With the count going -1, -2 the first record removed the guard while the second still stored.
+        using var cluster = KeplerCluster.Create(1, seed: 62, Options, membership: MembershipMode.Static);
+        var node = cluster.Nodes[0];
+        var data = KeplerCluster.Bytes(C, 3);
+        var run = node.Spawn(async _ =>
+        {
+            var kepler = cluster.Kepler(node);
+            IWriteContext write = kepler;
+            await kepler.Ready;
+            var id = (await write.StoreChunkAsync(data)).Hex;
+            await write.StoreChunkAsync(data);
+            write.RecordChunk(id, C, "first");
+            var whileSecondStores = await kepler.DeleteUnneededAsync(id);
+            var presentThen = cluster.Holders(id).Count;
+            write.RecordChunk(id, C, "second");
+            return (whileSecondStores, presentThen, afterBoth: await kepler.DeleteUnneededAsync(id));
+        });
+        var (whileSecondStores, presentThen, afterBoth) = cluster.Sim.Await(run, "the stores, records and deletes");
+        Assert.False(whileSecondStores, "a delete while the second write still stored the chunk");
+        Assert.Equal(1, presentThen);
+        Assert.True(afterBoth, "the delete once both writes recorded the chunk (the guard lifts)");
+    }
+
+    [Fact]
+    public void A_write_that_finds_its_chunk_already_here_does_not_make_that_copy_an_orphan()
+    {
+        // Pins the `&&` of KeplerNode.Write.cs's `created` (a Stryker survivor as `||`): a write claims a copy as
+        // its own new chunk, collected as an orphan if the write is abandoned, only when its own store created the
+        // file. A copy already here without a row (a file recovery has not registered yet, a corrupt copy's restore
+        // under way) predates the write and someone else may count it: the gc grace governs it, not the orphan grace.
+        using var cluster = KeplerCluster.Create(1, seed: 63, Options, membership: MembershipMode.Static);
+        var node = cluster.Nodes[0];
+        var (old, fresh) = (KeplerCluster.Bytes(C, 4), KeplerCluster.Bytes(C, 5));
+        var run = node.Spawn(async _ =>
+        {
+            var kepler = cluster.Kepler(node);
+            IWriteContext write = kepler;
+            await kepler.Ready;
+            await kepler.Store.WriteAsync(await kepler.Store.HashAsync(old)); // Here before the write, no row.
+            var ids = new List<string>();
+            foreach (var data in new[] { old, fresh })
+            {
+                ids.Add((await write.StoreChunkAsync(data)).Hex);
+                write.RecordChunk(ids[^1], C, "w");
+            }
+
+            var tracked = kepler.OrphanCandidates;
+            write.AbandonWrite("w", ids);
+            return (Old: ids[0], Fresh: ids[1], tracked);
+        });
+        var (oldId, freshId, tracked) = cluster.Sim.Await(run, "the write's stores and records");
+        Assert.Equal(1, tracked); // The fresh chunk only.
+        Assert.True(cluster.Sim.RunUntil(() => cluster.Holders(freshId).Count == 0, 10 * Second),
+            "the abandoned write's own new chunk to be collected as an orphan");
+        cluster.Sim.RunFor(5 * Second);
+        Assert.Equal([node.Name], cluster.Holders(oldId));
+        Assert.Equal(1, cluster.Kepler(node).OrphansCollected);
+    }
+
+    [Fact]
+    public void A_copy_recorded_by_something_other_than_a_write_stops_being_an_orphan_candidate()
+    {
+        // Pins RecordLocalChunk's Untrack (a Stryker survivor when removed): a copy recorded with no write (a
+        // replica a peer pushed, a read repair, a restore, recovery) may be counted by whoever sent or needs it,
+        // e.g. a peer's acknowledged write of the same bytes whose manifest has not reached this node yet; so an
+        // abandoned local write's claim no longer makes it an orphan, and the gc grace governs it.
+        using var cluster = KeplerCluster.Create(1, seed: 64, Options, membership: MembershipMode.Static);
+        var node = cluster.Nodes[0];
+        var data = KeplerCluster.Bytes(C, 6);
+        var run = node.Spawn(async _ =>
+        {
+            var kepler = cluster.Kepler(node);
+            IWriteContext write = kepler;
+            await kepler.Ready;
+            var id = (await write.StoreChunkAsync(data)).Hex;
+            write.RecordChunk(id, C, "w");
+            var claimed = kepler.OrphanCandidates;
+            ((ITransferServerContext)kepler).RecordReceivedChunk(id, C); // The same bytes pushed by a peer.
+            var afterReceived = kepler.OrphanCandidates;
+            write.AbandonWrite("w", [id]);
+            return (id, claimed, afterReceived);
+        });
+        var (id, claimed, afterReceived) = cluster.Sim.Await(run, "the write's store, record and the received copy");
+        Assert.Equal(1, claimed);
+        Assert.Equal(0, afterReceived);
+        cluster.Sim.RunFor(5 * Second); // Past the orphan grace (1 s) and several orphan passes.
+        Assert.Equal([node.Name], cluster.Holders(id));
+        Assert.Equal(0, cluster.Kepler(node).OrphansCollected);
     }
 }

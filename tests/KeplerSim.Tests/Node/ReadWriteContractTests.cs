@@ -58,6 +58,8 @@ public sealed class ReadWriteContractTests
         {
             using var sink = new MemoryStream();
             await kepler.GetAsync("a", sink);
+            // The wait itself (pinned: a Stryker survivor removed GetAsync's wait and the bytes were still right).
+            Assert.True(kepler.Ready.IsCompleted, "a read issued during recovery ended before recovery did");
             return sink.ToArray();
         });
         var put = n1.Spawn(_ => kepler.PutAsync("c", new MemoryStream(c), Durability.All));
