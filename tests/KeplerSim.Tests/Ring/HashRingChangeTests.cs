@@ -85,8 +85,27 @@ public sealed class HashRingChangeTests
     public void A_new_virtual_node_count_lays_the_ring_out_again()
     {
         var from = new HashRing(Universe[..10], new RingOptions(8, 3));
+        // Laid out first: a ring derives its layout from the nearest laid-out ring only, so without this the
+        // change was laid out from scratch whatever WithMembers chose (its choice's mutants survived).
+        Assert.NotEmpty(from.OwnersOf(0UL));
         var changed = from.WithMembers(Universe[5..15], new RingOptions(16, 2));
         Assert.True(changed.SameLayout(new HashRing(Universe[5..15], new RingOptions(16, 2))));
         Assert.Equal(160, changed.VirtualNodeCount);
+    }
+
+    /// <summary>The oracle of the tests above can say no: each difference of members, virtual nodes, owner count or
+    /// placement makes two rings' layouts differ (its mutants survived while every test expected a yes).</summary>
+    [Fact]
+    public void Rings_that_differ_in_members_virtual_nodes_owner_count_or_placement_do_not_share_a_layout()
+    {
+        var ring = new HashRing(Universe[..6], new RingOptions(8, 3));
+        Assert.True(ring.SameLayout(new HashRing(Universe[..6], new RingOptions(8, 3))));
+        Assert.False(ring.SameLayout(new HashRing(Universe[..7], new RingOptions(8, 3))), "another member");
+        Assert.False(ring.SameLayout(new HashRing(Universe[..6], new RingOptions(9, 3))), "more virtual nodes");
+        Assert.False(ring.SameLayout(new HashRing(Universe[..6], new RingOptions(8, 2))), "another owner count");
+        static ulong[] Spread(NodeId node, int count) =>
+            Enumerable.Range(0, count).Select(i => (ulong)(node.Value.Length * 1000 + i)).ToArray();
+        Assert.False(ring.SameLayout(HashRing.WithPlacement(Universe[..6], new RingOptions(8, 3), Spread)),
+            "another placement");
     }
 }

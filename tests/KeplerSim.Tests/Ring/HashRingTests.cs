@@ -94,6 +94,8 @@ public sealed class HashRingTests(ITestOutputHelper output)
         Assert.Throws<ArgumentException>(() => new HashRing([A, default]));
         Assert.Throws<ArgumentException>(() => new HashRing([new NodeId("")]));
         Assert.Throws<ArgumentException>(() => HashRing.Empty().WithNode(default));
+        Assert.Throws<ArgumentException>(() => new HashRing([A]).WithoutNode(default)); // Not 'not a member'.
+        Assert.Throws<ArgumentNullException>(() => new HashRing([A]).WithMembers([A], null!));
         var tooMany = Enumerable.Range(0, HashRing.NodesMax + 1).Select(i => new NodeId($"n{i}"));
         Assert.Throws<ArgumentException>(() => new HashRing(tooMany, new RingOptions(1)));
         var ring = new HashRing([A]);
