@@ -180,6 +180,57 @@ public sealed class HybridLogicalClockTests
         Assert.Equal("17.3@a", new VersionToken(17, 3, NodeA).ToString());
     }
 
+    /// <summary>
+    /// The exact HLC merge (Kulkarni et al.): the counter continues the clock that holds the highest wall time, and
+    /// only a tie of both walls takes the larger of both counters. Pinned after Stryker's first Manifests/ run:
+    /// a merge that took both counters whenever our wall was the highest still issued increasing tokens, so no
+    /// ordering test saw it (the counter grew faster than the algorithm says, toward the borrow below).
+    /// </summary>
+    [Fact]
+    public void Observing_continues_the_counter_of_the_clock_with_the_highest_wall()
+    {
+        var clock = new FakeClock(10);
+        var hlc = new HybridLogicalClock(clock, NodeA);
+        hlc.Observe(new VersionToken(100, 3, NodeB)); // The remote wall is highest: its counter + 1.
+        Assert.Equal(new VersionToken(100, 4, NodeA), hlc.Last);
+        hlc.Observe(new VersionToken(50, 7, NodeB)); // Ours is highest: our counter + 1, not max(4, 7) + 1.
+        Assert.Equal(new VersionToken(100, 5, NodeA), hlc.Last);
+        hlc.Observe(new VersionToken(100, 9, NodeB)); // A tie of walls: the larger counter + 1.
+        Assert.Equal(new VersionToken(100, 10, NodeA), hlc.Last);
+        clock.WallMicroseconds = 200; // Physical time is highest: the counter restarts.
+        hlc.Observe(new VersionToken(150, 2, NodeB));
+        Assert.Equal(new VersionToken(200, 0, NodeA), hlc.Last);
+    }
+
+    /// <summary>
+    /// The counter reaches int.MaxValue itself and borrows a microsecond only beyond it; at the very top of the wall
+    /// range the borrow overflows loudly instead of wrapping to the lowest token (which would regress every version).
+    /// Near the top the one-hour allowance for remote tokens is clamped instead of overflowing.
+    /// </summary>
+    [Fact]
+    public void The_counter_borrows_only_past_its_maximum_and_the_wall_never_wraps()
+    {
+        var clock = new FakeClock(10);
+        var hlc = new HybridLogicalClock(clock, NodeA);
+        hlc.Observe(new VersionToken(100, int.MaxValue - 1, NodeB));
+        Assert.Equal(new VersionToken(100, int.MaxValue, NodeA), hlc.Last);
+        Assert.Equal(new VersionToken(101, 0, NodeA), hlc.Now());
+
+        var top = new FakeClock(long.MaxValue - 10);
+        var high = new HybridLogicalClock(top, NodeA);
+        Assert.True(high.TryObserve(new VersionToken(long.MaxValue - 5, 0, NodeB)), "within the clamped allowance");
+        Assert.Equal(new VersionToken(long.MaxValue - 5, 1, NodeA), high.Last);
+        Assert.Throws<OverflowException>(() => high.TryObserve(new VersionToken(long.MaxValue, int.MaxValue, NodeB)));
+    }
+
+    [Fact]
+    public void A_clock_needs_a_time_source_and_a_node()
+    {
+        Assert.Throws<ArgumentNullException>(() => new HybridLogicalClock(null!, NodeA));
+        Assert.ThrowsAny<ArgumentException>(() => new HybridLogicalClock(new FakeClock(0), default));
+        Assert.Throws<ArgumentException>(() => new HybridLogicalClock(new FakeClock(0), new NodeId("")));
+    }
+
     internal sealed class FakeClock(long wallMicroseconds) : IClock
     {
         public long WallMicroseconds { get; set; } = wallMicroseconds;
