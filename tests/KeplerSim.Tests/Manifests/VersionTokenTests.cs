@@ -45,4 +45,22 @@ public sealed class VersionTokenTests
         Assert.False(VersionToken.TryParse("1.0@" + node, out _));
         Assert.True(VersionToken.TryParse("1.0@" + node[1..], out _));
     }
+
+    [Fact]
+    public void TryParse_refuses_null_as_an_argument_error() =>
+        Assert.Throws<ArgumentNullException>(() => VersionToken.TryParse(null!, out _));
+
+    /// <summary>The four comparison operators against CompareTo, on equal and on ordered tokens (their mutants
+    /// survived Stryker's first Manifests/ run: no test used them at equality).</summary>
+    [Fact]
+    public void The_operators_agree_with_the_order_including_equality()
+    {
+        var low = new VersionToken(5, 1, new NodeId("n1"));
+        var high = new VersionToken(5, 2, new NodeId("n0"));
+        var same = new VersionToken(5, 1, new NodeId("n1"));
+        Assert.True(low < high && !(high < low) && !(low < same));
+        Assert.True(high > low && !(low > high) && !(low > same));
+        Assert.True(low <= high && !(high <= low) && low <= same);
+        Assert.True(high >= low && !(low >= high) && low >= same);
+    }
 }
