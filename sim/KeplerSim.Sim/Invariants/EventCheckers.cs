@@ -108,6 +108,18 @@ public sealed class EventCheckers
         NotePause(change, node, at);
     }
 
+    /// <summary>
+    /// The host reports a change it has completed (real mode: the driver killed, paused, cut, then says so): the
+    /// judges look at the world as it is now and label it <paramref name="at"/>. A simulator's trace record comes
+    /// before the change it announces, which the judges look at with the next record instead; looked at only when
+    /// a later event arrived, a real kill at 40 s and restart at 60 s read as "healthy since 40 s".
+    /// </summary>
+    public void OnCompletedChange(HostChange change, string node, long at)
+    {
+        OnHostChange(change, node, at);
+        Advance(at + 1);
+    }
+
     /// <summary>Time has reached <paramref name="now"/> without a change or an event.</summary>
     public void Advance(long now)
     {
