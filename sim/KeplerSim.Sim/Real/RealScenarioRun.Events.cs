@@ -116,6 +116,11 @@ internal sealed partial class RealScenarioRun
         // The ring the node places over now: the event says it changed, not to what (read right after, so a change
         // in between is missed; copies on owners of a missed view are not counted).
         var ring = e.Kind == "ring.changed" ? await RingOfAsync(node) : null;
+        if (_options.BeforeEventCheck is { } hook)
+        {
+            await hook(e, _nodes.ToDictionary(n => n.Key, n => n.Value.Spec.DataDir, StringComparer.Ordinal));
+        }
+
         lock (_checkGate)
         {
             if (ring is not null && _cluster.Find(node.Spec.Name) is RealCheckedNode real)
@@ -198,8 +203,7 @@ internal sealed partial class RealScenarioRun
             }
         }
 
-        var since = _eventArrivedAt - EventToleranceMicroseconds;
-        if (StateAtEvent.Contains(name) && _driverFaults.LastOrDefault(f => f.At >= since) is { What: { } fault })
+        if (StateAtEvent.Contains(name) && DriverFaultNear(_driverFaults, _eventArrivedAt) is { } fault)
         {
             _excused++;
             AddTimeline($"{name} not judged at {ScenarioRun.Seconds(Now)}: the driver's own {fault} came within " +
@@ -213,6 +217,15 @@ internal sealed partial class RealScenarioRun
             AddTimeline($"VIOLATION {name}: {detail}");
         }
     }
+
+    /// <summary>
+    /// The latest fault the driver performed on a node from <see cref="EventToleranceMicroseconds"/> before an event
+    /// arrived (at <paramref name="arrivedAt"/>) until now, when its check runs: the state a check reads may show
+    /// that fault (a node killed or stopped, a file corrupted, a disk filled) rather than anything the protocol
+    /// did. Null: none.
+    /// </summary>
+    internal static string? DriverFaultNear(IReadOnlyList<(long At, string What)> faults, long arrivedAt) =>
+        faults.LastOrDefault(f => f.At >= arrivedAt - EventToleranceMicroseconds).What;
 
     /// <summary>How an event-judged invariant was watched, for its report line.</summary>
     private string EventWatch(string name)
