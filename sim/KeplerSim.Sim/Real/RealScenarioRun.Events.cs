@@ -74,6 +74,7 @@ internal sealed partial class RealScenarioRun
     /// </summary>
     private void HostChanged(HostChange change, RealNode node)
     {
+        lock (_gate) // The checks read the ledger, which the workloads write under _gate.
         lock (_checkGate)
         {
             switch (change)
@@ -94,6 +95,7 @@ internal sealed partial class RealScenarioRun
     /// <summary>Reports a change of the links (cuts, heals, shaping), made by <paramref name="change"/>.</summary>
     private void LinksChanged(Action<RealReachability> change)
     {
+        lock (_gate) // The checks read the ledger, which the workloads write under _gate.
         lock (_checkGate)
         {
             change(_truth!);
@@ -121,6 +123,7 @@ internal sealed partial class RealScenarioRun
             await hook(e, _nodes.ToDictionary(n => n.Key, n => n.Value.Spec.DataDir, StringComparer.Ordinal));
         }
 
+        lock (_gate)
         lock (_checkGate)
         {
             if (ring is not null && _cluster.Find(node.Spec.Name) is RealCheckedNode real)
@@ -135,6 +138,7 @@ internal sealed partial class RealScenarioRun
 
             _eventArrivedAt = e.At;
             _eventCheckers!.OnEvent(e);
+            Count("events." + e.Kind); // As the simulator counts them (what a lost event misses, Incomplete says).
         }
     }
 
@@ -163,6 +167,7 @@ internal sealed partial class RealScenarioRun
         }
 
         var name = node.Spec.Name;
+        lock (_gate)
         lock (_checkGate)
         {
             if (_cluster.Find(name) is RealCheckedNode real)
@@ -191,7 +196,8 @@ internal sealed partial class RealScenarioRun
         element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String
             ? value.GetString() : null;
 
-    /// <summary>A violation an event check found (called under the check lock).</summary>
+    /// <summary>A violation an event check found (called under <c>_gate</c> and the check lock, in that order, as
+    /// everywhere: the checks read the ledger the workloads write under <c>_gate</c>).</summary>
     private void OnEventViolation(string name, string detail)
     {
         if (name == InvariantCatalog.NoFalseDead)
