@@ -53,6 +53,12 @@ internal sealed class RealEventStreams(Func<long> now, Func<RealNode, CheckedEve
 
         /// <summary>Events that could not be read (bad JSON or id).</summary>
         public long Malformed { get; set; }
+
+        /// <summary>Readings that ended in an unexpected error (the reader follows again).</summary>
+        public long Failed { get; set; }
+
+        /// <summary>The last such error, for the report.</summary>
+        public string? LastFailure { get; set; }
     }
 
     /// <summary>Starts following <paramref name="node"/> (once: its reader reconnects after a restart by itself).
@@ -95,7 +101,7 @@ internal sealed class RealEventStreams(Func<long> now, Func<RealNode, CheckedEve
         lock (_gate)
         {
             return [.. _counts.Select(c => (c.Key, c.Value.Events, c.Value.Subscriptions, c.Value.Lost, c.Value.Cut,
-                c.Value.Malformed))];
+                c.Value.Malformed + c.Value.Failed))];
         }
     }
 
@@ -103,11 +109,22 @@ internal sealed class RealEventStreams(Func<long> now, Func<RealNode, CheckedEve
     /// as the streams can tell).</summary>
     public string? Incomplete()
     {
-        var gaps = Counts().Where(c => c.Lost + c.Cut + c.Malformed > 0).Select(c => string.Create(
-            CultureInfo.InvariantCulture, $"{c.Node}: {c.Lost} event(s) dropped by the node for a slow reader, " +
-            $"{c.Cut} stream(s) cut while it ran, {c.Malformed} unreadable")).ToList();
+        List<string> gaps;
+        lock (_gate)
+        {
+            gaps = [.. _counts.Where(c => c.Value.Lost + c.Value.Cut + c.Value.Malformed + c.Value.Failed > 0)
+                .Select(c => string.Create(CultureInfo.InvariantCulture, $"{c.Key}: {c.Value.Lost} event(s) " +
+                    $"dropped by the node for a slow reader, {c.Value.Cut} stream(s) cut while it ran, " +
+                    $"{c.Value.Malformed} unreadable") + (c.Value.Failed == 0 ? "" : string.Create(
+                    CultureInfo.InvariantCulture, $", {c.Value.Failed} reading(s) failed ({c.Value.LastFailure})")))];
+        }
+
         return gaps.Count == 0 ? null : string.Join("; ", gaps);
     }
+
+    /// <summary>Each node's stream in a few words, for the run's timeline.</summary>
+    public string Summary() => string.Join(", ", Counts().Select(c => string.Create(CultureInfo.InvariantCulture,
+        $"{c.Node} {c.Events} events/{c.Subscriptions} subscription(s)")));
 
     private async Task FollowAsync(RealNode node, CancellationToken cancel)
     {
@@ -120,10 +137,10 @@ internal sealed class RealEventStreams(Func<long> now, Func<RealNode, CheckedEve
             }
 
             var epoch = node.Epoch;
-            var followed = false;
+            var before = Subscriptions(node);
             try
             {
-                followed = await ReadAsync(node, cancel);
+                await ReadAsync(node, cancel);
             }
             catch (Exception e) when (e is HttpRequestException or IOException
                 or OperationCanceledException && !cancel.IsCancellationRequested)
@@ -134,13 +151,28 @@ internal sealed class RealEventStreams(Func<long> now, Func<RealNode, CheckedEve
             {
                 return;
             }
+            catch (Exception e)
+            {
+                // Whatever else ends a reader must not end its following silently: counted, and it follows again.
+                Count(node, c => (c.Failed, c.LastFailure) = (c.Failed + 1, $"{e.GetType().Name}: {e.Message}"));
+            }
 
-            if (followed && !cancel.IsCancellationRequested && await RanOnAsync(node, epoch, cancel))
+            // Subscribed, and the stream ended (or broke) while the same process ran on: events may be missing.
+            if (Subscriptions(node) > before && !cancel.IsCancellationRequested
+                && await RanOnAsync(node, epoch, cancel))
             {
                 Count(node, c => c.Cut++);
             }
 
             await Delay(cancel);
+        }
+    }
+
+    private long Subscriptions(RealNode node)
+    {
+        lock (_gate)
+        {
+            return _counts[node.Spec.Name].Subscriptions;
         }
     }
 
@@ -161,8 +193,8 @@ internal sealed class RealEventStreams(Func<long> now, Func<RealNode, CheckedEve
         return node.Running && node.Epoch == epoch && !node.Paused;
     }
 
-    /// <summary>One subscription: true once it was made (its end then means the stream ended).</summary>
-    private async Task<bool> ReadAsync(RealNode node, CancellationToken cancel)
+    /// <summary>One subscription, until its stream ends.</summary>
+    private async Task ReadAsync(RealNode node, CancellationToken cancel)
     {
         using var response = await _http.GetAsync(new Uri(node.Spec.Url, "api/events"),
             HttpCompletionOption.ResponseHeadersRead, cancel);
@@ -171,7 +203,6 @@ internal sealed class RealEventStreams(Func<long> now, Func<RealNode, CheckedEve
         Count(node, c => c.Subscriptions++);
         await subscribed(node, cancel);
         await ReadEventsAsync(node, body, cancel);
-        return true;
     }
 
     /// <summary>Delivers the events of one subscription's <paramref name="body"/> (server-sent events) as they

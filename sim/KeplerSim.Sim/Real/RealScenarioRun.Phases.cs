@@ -56,6 +56,11 @@ internal sealed partial class RealScenarioRun
 
     private void EvaluateSafety()
     {
+        if (_streams is not null)
+        {
+            AddTimeline("event streams: " + _streams.Summary());
+        }
+
         foreach (var name in Invariants.Where(n => InvariantCatalog.Get(n).Phase == InvariantPhase.Safety))
         {
             (long, string)? violation;
