@@ -182,9 +182,9 @@ internal sealed class RealEventStreams(Func<long> now, Func<RealNode, CheckedEve
         var clock = System.Diagnostics.Stopwatch.StartNew();
         while (clock.Elapsed < ExitGrace)
         {
-            if (!node.Running || node.Epoch != epoch)
+            if (!node.Running || node.Epoch != epoch || node.Terminating)
             {
-                return false;
+                return false; // Killed, restarted or stopping (a graceful stop closes HTTP before it exits).
             }
 
             await Delay(cancel);
