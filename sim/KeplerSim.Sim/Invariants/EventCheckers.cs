@@ -14,8 +14,8 @@ namespace KeplerSim.Sim.Invariants;
 /// (<see cref="ICheckedNode"/>), the host's ground truth of reachability (<see cref="IReachability"/>) and, for the
 /// owners an acknowledgement counts, the acceptor's ring members as it changes them. One set of rules for both
 /// hosts: the simulator feeds its trace (<see cref="OnRecord"/>: each event at its virtual instant), real mode each
-/// node's <c>/api/events</c> stream and the faults it performs (<see cref="OnEvent"/>, <see cref="OnHostChange"/>:
-/// each event as it arrives, the state read then).
+/// node's <c>/api/events</c> stream and the faults it performs (<see cref="OnEvent"/>,
+/// <see cref="OnCompletedChange"/>: each event as it arrives, the state read then).
 /// </summary>
 public sealed class EventCheckers
 {
