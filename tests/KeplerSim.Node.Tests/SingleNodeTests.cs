@@ -291,11 +291,19 @@ public sealed class SingleNodeTests(SingleNodeFixture fixture) : IClassFixture<S
         Assert.Equal(": connected", await reader.ReadLineAsync(cancel.Token));
         await _client.PutAsync("api/files/sse.txt", new StringContent("event me"), cancel.Token);
         string? line;
+        var ids = new List<long>();
         while ((line = await reader.ReadLineAsync(cancel.Token)) is not null)
         {
+            if (line.StartsWith("id: ", StringComparison.Ordinal))
+            {
+                ids.Add(long.Parse(line[4..], System.Globalization.CultureInfo.InvariantCulture));
+            }
+
             if (line.StartsWith("data: ", StringComparison.Ordinal) && line.Contains("\"write.ack\"",
                     StringComparison.Ordinal) && line.Contains("sse.txt", StringComparison.Ordinal))
             {
+                // Each event numbered from 1 within the subscription, none skipped: a reader sees a gap as loss.
+                Assert.Equal(Enumerable.Range(1, ids.Count).Select(i => (long)i), ids);
                 return;
             }
         }

@@ -217,22 +217,30 @@ internal sealed partial class Gateway
         };
     }
 
+    /// <summary>
+    /// Streams the node's events to one subscriber. Each carries an <c>id:</c>, its number among the events
+    /// published since this subscription began (1, 2, ...): the buffer drops the oldest for a slow reader, and a gap
+    /// in the ids tells the reader how many it lost (real mode's event checkers then report a check incomplete).
+    /// </summary>
     private async Task EventsAsync(HttpContext context)
     {
-        var channel = Channel.CreateBounded<KeplerEvent>(
+        var channel = Channel.CreateBounded<(long Id, KeplerEvent Event)>(
             new BoundedChannelOptions(EventBufferMax) { FullMode = BoundedChannelFullMode.DropOldest });
+        var published = 0L; // Counted on the loop, which runs every observer.
         var subscription = await _host.Loop.InvokeAsync(() =>
-            _host.Runtime.Events.Stream.Subscribe(e => channel.Writer.TryWrite(e)));
+            _host.Runtime.Events.Stream.Subscribe(e => channel.Writer.TryWrite((++published, e))));
         try
         {
             context.Response.ContentType = "text/event-stream";
             context.Response.Headers.CacheControl = "no-cache";
             await context.Response.WriteAsync(": connected\n\n", context.RequestAborted);
             await context.Response.Body.FlushAsync(context.RequestAborted);
-            await foreach (var e in channel.Reader.ReadAllAsync(context.RequestAborted))
+            await foreach (var (id, e) in channel.Reader.ReadAllAsync(context.RequestAborted))
             {
                 var json = JsonSerializer.Serialize(new { kind = e.Kind, data = (object)e }, EventJson);
-                await context.Response.WriteAsync($"event: {e.Kind}\ndata: {json}\n\n", context.RequestAborted);
+                await context.Response.WriteAsync(
+                    $"id: {id.ToString(System.Globalization.CultureInfo.InvariantCulture)}\nevent: {e.Kind}\n" +
+                    $"data: {json}\n\n", context.RequestAborted);
                 await context.Response.Body.FlushAsync(context.RequestAborted);
             }
         }

@@ -64,7 +64,11 @@ public sealed class CheckContext
     /// for static membership). Null: not known. The configuration, not the protocol's state: the event checkers
     /// use it to know a node is in a cluster of more than itself before it has heard from anyone.
     /// </summary>
-    public Func<string, IReadOnlyList<string>>? SeedsOf { get; init; }
+    public Func<string, IReadOnlyList<string>>? SeedsOf
+    {
+        get => Cluster.SeedsOf;
+        init => Cluster.SeedsOf = value;
+    }
 
     /// <summary>Virtual time by which the liveness phase must converge (null before it starts); garbage due
     /// before it must be collected.</summary>

@@ -27,6 +27,7 @@ public sealed class CheckedCluster(Func<IReadOnlyList<ICheckedNode>> nodes, Func
     // Looked up by key only, never enumerated: no order reaches a check.
     private readonly Dictionary<string, PlacementReference> _placements = new(StringComparer.Ordinal);
     private readonly Dictionary<string, IReadOnlyList<ulong>> _positions = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _indexes = new(StringComparer.Ordinal);
 
     /// <summary>Every node of the run, in order.</summary>
     public IReadOnlyList<ICheckedNode> Nodes => nodes();
@@ -56,6 +57,39 @@ public sealed class CheckedCluster(Func<IReadOnlyList<ICheckedNode>> nodes, Func
     /// <summary>Time by which the liveness phase must converge (null before it starts, and in real mode); garbage
     /// due before it must be collected.</summary>
     public long? LivenessDeadline { get; set; }
+
+    /// <summary>
+    /// The seed nodes a node was told to join through (SWIM; empty for a node that starts a cluster of its own or
+    /// for static membership). Null: not known. The configuration, not the protocol's state: the event checkers
+    /// use it to know a node is in a cluster of more than itself before it has heard from anyone.
+    /// </summary>
+    public Func<string, IReadOnlyList<string>>? SeedsOf { get; set; }
+
+    /// <summary>The node named <paramref name="name"/>; null if the run has none.</summary>
+    public ICheckedNode? Find(string name)
+    {
+        var index = IndexOf(name);
+        return index < 0 ? null : Nodes[index];
+    }
+
+    /// <summary>The position of the node named <paramref name="name"/> among <see cref="Nodes"/>; -1 if none (nodes
+    /// are only ever added, so a position stays).</summary>
+    public int IndexOf(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        if (_indexes.TryGetValue(name, out var index))
+        {
+            return index;
+        }
+
+        var nodes = Nodes;
+        for (var i = _indexes.Count; i < nodes.Count; i++)
+        {
+            _indexes[nodes[i].Name] = i;
+        }
+
+        return _indexes.GetValueOrDefault(name, -1);
+    }
 
     /// <summary>Nodes that should be up: started at least once and not stopped, in order.</summary>
     public IReadOnlyList<ICheckedNode> Members => Nodes.Where(n => n.Started && !Stopped.Contains(n.Name)).ToList();

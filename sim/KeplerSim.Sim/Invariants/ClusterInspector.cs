@@ -184,59 +184,19 @@ public sealed class ClusterInspector(Simulation sim)
     /// metadata; null if the version is not recorded there or the metadata is unreadable.
     /// </summary>
     public static IReadOnlyList<string>? VersionChunks(SimNode node, string path, VersionToken version) =>
-        HasKeplerSchema(node) ? Query<IReadOnlyList<string>?>(node, conn =>
-    {
-        using var cmd = conn.CreateCommand();
-        cmd.CommandText = "SELECT f.id, r.chunk_id FROM files f LEFT JOIN chunk_refs r ON r.file_id = f.id " +
-            "WHERE f.path = $p AND f.version_wall_us = $w AND f.version_logical = $l AND f.version_node = $n " +
-            "ORDER BY r.idx";
-        cmd.Parameters.AddWithValue("$p", path);
-        cmd.Parameters.AddWithValue("$w", version.WallMicroseconds);
-        cmd.Parameters.AddWithValue("$l", version.Logical);
-        cmd.Parameters.AddWithValue("$n", version.Node.Value);
-        using var reader = cmd.ExecuteReader();
-        List<string>? ids = null;
-        while (reader.Read())
-        {
-            ids ??= [];
-            if (!reader.IsDBNull(1))
-            {
-                ids.Add(reader.GetString(1));
-            }
-        }
-
-        return ids;
-    }) : null;
+        HasKeplerSchema(node)
+            ? Query<IReadOnlyList<string>?>(node, conn => MetadataQueries.VersionChunks(conn, path, version))
+            : null;
 
     /// <summary>Whether the node's metadata records <paramref name="version"/> of <paramref name="path"/> (winner or
     /// not); null if it is unreadable now.</summary>
     public static bool? RecordsVersion(SimNode node, string path, VersionToken version) => HasKeplerSchema(node)
-        ? Query<bool?>(node, conn =>
-    {
-        using var cmd = conn.CreateCommand();
-        cmd.CommandText = "SELECT count(*) FROM files WHERE path = $p AND version_wall_us = $w " +
-            "AND version_logical = $l AND version_node = $n";
-        cmd.Parameters.AddWithValue("$p", path);
-        cmd.Parameters.AddWithValue("$w", version.WallMicroseconds);
-        cmd.Parameters.AddWithValue("$l", version.Logical);
-        cmd.Parameters.AddWithValue("$n", version.Node.Value);
-        return (long)cmd.ExecuteScalar()! > 0;
-    }) : null;
+        ? Query<bool?>(node, conn => MetadataQueries.RecordsVersion(conn, path, version)) : null;
 
     /// <summary>The winning version token of <paramref name="path"/> in the node's metadata; null if none or
     /// unreadable.</summary>
     public static VersionToken? WinnerOf(SimNode node, string path) => HasKeplerSchema(node)
-        ? Query<VersionToken?>(node, conn =>
-    {
-        using var cmd = conn.CreateCommand();
-        cmd.CommandText = "SELECT version_wall_us, version_logical, version_node FROM files " +
-            "WHERE path = $p AND is_winner = 1";
-        cmd.Parameters.AddWithValue("$p", path);
-        using var reader = cmd.ExecuteReader();
-        return reader.Read()
-            ? new VersionToken(reader.GetInt64(0), reader.GetInt32(1), new NodeId(reader.GetString(2)))
-            : null;
-    }) : null;
+        ? Query(node, conn => MetadataQueries.WinnerOf(conn, path)) : null;
 
     /// <summary>
     /// Garbage garbage collection should have removed by <paramref name="horizonMicroseconds"/> (node wall time):
@@ -250,13 +210,8 @@ public sealed class ClusterInspector(Simulation sim)
             : null;
 
     /// <summary>Whether the node's <c>chunks</c> table records <paramref name="id"/>; null if unreadable.</summary>
-    public static bool? IndexesChunk(SimNode node, string id) => HasKeplerSchema(node) ? Query<bool?>(node, conn =>
-    {
-        using var cmd = conn.CreateCommand();
-        cmd.CommandText = "SELECT count(*) FROM chunks WHERE id = $id";
-        cmd.Parameters.AddWithValue("$id", id);
-        return (long)cmd.ExecuteScalar()! > 0;
-    }) : null;
+    public static bool? IndexesChunk(SimNode node, string id) => HasKeplerSchema(node)
+        ? Query<bool?>(node, conn => MetadataQueries.IndexesChunk(conn, id)) : null;
 
     /// <summary>Whether the node's metadata has the KeplerFS tables.</summary>
     public static bool HasKeplerSchema(SimNode node) =>

@@ -10,12 +10,16 @@ namespace KeplerSim.Sim.Invariants;
 /// the recorded copy is durable and intact), a member declared dead (<c>member.dead</c>:
 /// <see cref="InvariantCatalog.NoFalseDead"/>) or suspected (<c>member.suspect</c>:
 /// <see cref="InvariantCatalog.NoFalseSuspicion"/>), scrub condemning a copy (<c>scrub.found</c>:
-/// <see cref="InvariantCatalog.NoIntactCopyCondemned"/>). Reads only the disks, the metadata and the kernel (and,
-/// for the owners an acknowledgement counts, the acceptor's ring members as it changes them).
+/// <see cref="InvariantCatalog.NoIntactCopyCondemned"/>). Reads only the disks and the metadata of the nodes
+/// (<see cref="ICheckedNode"/>), the host's ground truth of reachability (<see cref="IReachability"/>) and, for the
+/// owners an acknowledgement counts, the acceptor's ring members as it changes them. One set of rules for both
+/// hosts: the simulator feeds its trace (<see cref="OnRecord"/>: each event at its virtual instant), real mode each
+/// node's <c>/api/events</c> stream and the faults it performs (<see cref="OnEvent"/>,
+/// <see cref="OnCompletedChange"/>: each event as it arrives, the state read then).
 /// </summary>
 public sealed class EventCheckers
 {
-    private readonly CheckContext _context;
+    private readonly CheckedCluster _context;
     private readonly IReadOnlySet<string> _declared;
     private readonly Action<string, string> _violated;
     private readonly SortedDictionary<string, SortedDictionary<string, long>> _knownBy = new(StringComparer.Ordinal);
@@ -26,16 +30,24 @@ public sealed class EventCheckers
     private readonly List<AckedWrite> _acked = [];
     private readonly SortedDictionary<string, List<(long From, long To)>> _paused = new(StringComparer.Ordinal);
 
-    /// <summary>Checks the declared invariants of <paramref name="declared"/>; each violation goes to
-    /// <paramref name="violated"/> (invariant name, what was seen).</summary>
-    public EventCheckers(CheckContext context, IReadOnlySet<string> declared, Action<string, string> violated)
+    /// <summary>Checks the declared invariants of <paramref name="declared"/> over <paramref name="cluster"/>'s
+    /// nodes, judging membership against <paramref name="truth"/> (with the prober views of
+    /// <paramref name="proberViewOf"/> and a host's clock <paramref name="toleranceMicroseconds"/>: see
+    /// <see cref="FalseDeadTracker.ToleranceMicroseconds"/>); each violation goes to <paramref name="violated"/>
+    /// (invariant name, what was seen).</summary>
+    public EventCheckers(CheckedCluster cluster, IReachability truth, IReadOnlySet<string> declared,
+        Action<string, string> violated, Func<string, ProberView?>? proberViewOf = null,
+        long toleranceMicroseconds = 0)
     {
-        ArgumentNullException.ThrowIfNull(context);
-        _context = context;
+        ArgumentNullException.ThrowIfNull(cluster);
+        _context = cluster;
         _declared = declared;
         _violated = violated;
-        FalseDead = new FalseDeadTracker(context);
-        FalseSuspicion = new FalseSuspicionTracker(context);
+        FalseDead = new FalseDeadTracker(cluster, truth) { ToleranceMicroseconds = toleranceMicroseconds };
+        FalseSuspicion = new FalseSuspicionTracker(cluster, truth)
+        {
+            ProberViewOf = proberViewOf ?? (_ => null), ToleranceMicroseconds = toleranceMicroseconds,
+        };
     }
 
     /// <summary>The false-suspicion judge (its findings also go to the violation callback).</summary>
@@ -51,53 +63,121 @@ public sealed class EventCheckers
     /// <summary>Acknowledgements checked by <see cref="InvariantCatalog.CopiesDurableAtAck"/>.</summary>
     public long AcksChecked { get; private set; }
 
-    /// <summary>Feeds one trace record.</summary>
+    /// <summary>The simulator's feed: one trace record, a node's or the network's change or a protocol event at its
+    /// virtual instant (any other record only advances time).</summary>
     public void OnRecord(TraceRecord record)
     {
-        if (_declared.Contains(InvariantCatalog.NoFalseDead) && FalseDead.OnRecord(record) is { } death)
+        HostChange? change = record.Kind switch
+        {
+            TraceKind.NodeCrashed => HostChange.NodeCrashed,
+            TraceKind.NodeStarted => HostChange.NodeStarted,
+            TraceKind.NodePaused => HostChange.NodePaused,
+            TraceKind.NodeResumed => HostChange.NodeResumed,
+            TraceKind.Partition => HostChange.Partition,
+            TraceKind.Step => HostChange.Step,
+            _ => null,
+        };
+        if (change is { } c)
+        {
+            OnHostChange(c, record.Node, record.TimeMicroseconds);
+        }
+        else if (record.Kind == TraceKind.Protocol && record.Detail is { } detail)
+        {
+            OnEvent(CheckedEvent.FromTrace(record.Node, detail, record.TimeMicroseconds));
+        }
+        else
+        {
+            Advance(record.TimeMicroseconds);
+        }
+    }
+
+    /// <summary>The host reports that <paramref name="node"/> (or the network, or a step) changed at
+    /// <paramref name="at"/>, right after the change.</summary>
+    public void OnHostChange(HostChange change, string node, long at)
+    {
+        if (_declared.Contains(InvariantCatalog.NoFalseDead))
+        {
+            FalseDead.OnHostChange(change, node, at);
+        }
+
+        if (_declared.Contains(InvariantCatalog.NoFalseSuspicion))
+        {
+            FalseSuspicion.OnHostChange(change, at);
+        }
+
+        NotePause(change, node, at);
+    }
+
+    /// <summary>
+    /// The host reports a change it has completed (real mode: the driver killed, paused, cut, then says so): the
+    /// judges look at the world as it is now and label it <paramref name="at"/>. A simulator's trace record comes
+    /// before the change it announces, which the judges look at with the next record instead; looked at only when
+    /// a later event arrived, a real kill at 40 s and restart at 60 s read as "healthy since 40 s".
+    /// </summary>
+    public void OnCompletedChange(HostChange change, string node, long at)
+    {
+        OnHostChange(change, node, at);
+        Advance(at + 1);
+    }
+
+    /// <summary>Time has reached <paramref name="now"/> without a change or an event.</summary>
+    public void Advance(long now)
+    {
+        if (_declared.Contains(InvariantCatalog.NoFalseDead))
+        {
+            FalseDead.Advance(now);
+        }
+
+        if (_declared.Contains(InvariantCatalog.NoFalseSuspicion))
+        {
+            FalseSuspicion.Advance(now);
+        }
+    }
+
+    /// <summary>Feeds one protocol event; the checks it triggers read the nodes' state now.</summary>
+    public void OnEvent(CheckedEvent e)
+    {
+        ArgumentNullException.ThrowIfNull(e);
+        var member = e.Kind.StartsWith("member.", StringComparison.Ordinal) ? MemberEventRecord.Of(e) : null;
+        if (_declared.Contains(InvariantCatalog.NoFalseDead)
+            && (member is null ? Advanced(FalseDead.Advance, e.At) : FalseDead.OnMemberEvent(member)) is { } death)
         {
             _violated(InvariantCatalog.NoFalseDead, death);
         }
 
-        if (_declared.Contains(InvariantCatalog.NoFalseSuspicion) && FalseSuspicion.OnRecord(record) is { } suspicion)
+        if (_declared.Contains(InvariantCatalog.NoFalseSuspicion)
+            && (member is null ? Advanced(FalseSuspicion.Advance, e.At) : FalseSuspicion.OnMemberEvent(member))
+                is { } suspicion)
         {
             _violated(InvariantCatalog.NoFalseSuspicion, suspicion);
         }
 
-        NotePause(record);
-
-        if (record.Kind != TraceKind.Protocol || record.Detail is not { } detail
-            || _context.Sim.FindNode(record.Node) is not { } node)
+        if (_context.Find(e.Node) is { } node)
         {
-            return;
+            OnNodeEvent(e, node);
         }
+    }
 
-        var space = detail.IndexOf(' ', StringComparison.Ordinal);
-        switch (space > 0 ? detail[..space] : detail)
+    private static string? Advanced(Action<long> advance, long now)
+    {
+        advance(now);
+        return null;
+    }
+
+    private void OnNodeEvent(CheckedEvent e, ICheckedNode node)
+    {
+        switch (e.Kind)
         {
             case "write.ack" when _declared.Contains(InvariantCatalog.CopiesDurableAtAck)
                 || _declared.Contains(InvariantCatalog.OrphansKeepAckedCopies):
-                if (WriteAck.Parse(detail) is { } ack)
+                if (WriteAck.Of(e) is { } ack)
                 {
-                    var start = WriteStart(node, ack.Path, record.TimeMicroseconds);
-                    var knownMembers = KnownTo(node, start);
-                    var ownerViews = OwnerViews(node, start);
-                    var during = FactorsDuring(node, start);
-                    _acked.Add(new AckedWrite(node.Name, ack, knownMembers, ownerViews, during,
-                        ClusterInspector.VersionChunks(node, ack.Path, ack.Version) ?? []));
-                    if (_declared.Contains(InvariantCatalog.CopiesDurableAtAck))
-                    {
-                        AcksChecked++;
-                        Report(InvariantCatalog.CopiesDurableAtAck, InvariantChecks.CopiesDurableAtAck(_context, node,
-                            ack, knownMembers, ownerViews, during));
-                        Report(InvariantCatalog.CopiesDurableAtAck,
-                            InvariantChecks.ManifestDurableAtAck(_context, node, ack, knownMembers, during.AtStart));
-                    }
+                    OnAck(node, ack, e.At);
                 }
 
                 break;
             case "chunk.orphan_collected" when _declared.Contains(InvariantCatalog.OrphansKeepAckedCopies)
-                && Field(detail, "ChunkId") is { Length: 64 } orphan:
+                && e.Field("ChunkId") is { Length: 64 } orphan:
                 OrphansCollected++;
                 CheckAckedCopies(node, orphan);
                 break;
@@ -107,17 +187,27 @@ public sealed class EventCheckers
                     _views[node.Name] = views = [];
                 }
 
-                views.Add((record.TimeMicroseconds, view));
-                ForgetViewsBeforeWrites(node, views, record.TimeMicroseconds);
+                views.Add((e.At, view));
+                ForgetViewsBeforeWrites(node, views, e.At);
                 break;
             case "scrub.found" when _declared.Contains(InvariantCatalog.NoIntactCopyCondemned)
-                && Field(detail, "Status") == "Corrupt" && Field(detail, "ChunkId") is { Length: 64 } condemned
+                && e.Field("Status") == "Corrupt" && e.Field("ChunkId") is { Length: 64 } condemned
                 && !_context.KnownCorrupt.Contains((node.Name, condemned)):
                 _violated(InvariantCatalog.NoIntactCopyCondemned, $"{node.Name}'s scrub condemned its copy of " +
                     $"{condemned[..12]} as corrupt, but no fault ever hit that file (its bytes matched the id)");
-                ReportRecorded(detail, node);
+                ReportRecorded(e, node);
                 break;
-            case "replication.factor" when int.TryParse(Field(detail, "ReplicationFactor"),
+            default:
+                OnStateEvent(e, node);
+                break;
+        }
+    }
+
+    private void OnStateEvent(CheckedEvent e, ICheckedNode node)
+    {
+        switch (e.Kind)
+        {
+            case "replication.factor" when int.TryParse(e.Field("ReplicationFactor"),
                 System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture,
                 out var factor):
                 if (!_factors.TryGetValue(node.Name, out var factors))
@@ -125,18 +215,18 @@ public sealed class EventCheckers
                     _factors[node.Name] = factors = [];
                 }
 
-                factors.Add((record.TimeMicroseconds, factor));
+                factors.Add((e.At, factor));
                 break;
-            case "member.alive" when Field(detail, "Member") is { } member && member != node.Name:
+            case "member.alive" when e.Field("Member") is { } member && member != node.Name:
                 if (!_knownBy.TryGetValue(node.Name, out var known))
                 {
                     _knownBy[node.Name] = known = new SortedDictionary<string, long>(StringComparer.Ordinal);
                 }
 
-                known.TryAdd(member, record.TimeMicroseconds);
+                known.TryAdd(member, e.At);
                 break;
             case "manifest.applied" when _declared.Contains(InvariantCatalog.VersionsNeverRegress):
-                if (Field(detail, "Path") is { } path)
+                if (e.Field("Path") is { } path)
                 {
                     Report(InvariantCatalog.VersionsNeverRegress,
                         InvariantChecks.VersionNeverRegresses(_context, node, path));
@@ -144,24 +234,42 @@ public sealed class EventCheckers
 
                 break;
             case "chunk.replicated" or "scrub.found" or "chunk.read_repaired":
-                ReportRecorded(detail, node);
+                ReportRecorded(e, node);
                 break;
         }
     }
 
+    /// <summary>Remembers an acknowledged write (for orphan collections later) and judges
+    /// <see cref="InvariantCatalog.CopiesDurableAtAck"/> now.</summary>
+    private void OnAck(ICheckedNode node, WriteAck ack, long at)
+    {
+        var start = WriteStart(node, ack.Path, at);
+        var knownMembers = KnownTo(node, start);
+        var ownerViews = OwnerViews(node, start);
+        var during = FactorsDuring(node, start);
+        _acked.Add(new AckedWrite(node.Name, ack, knownMembers, ownerViews, during,
+            node.VersionChunks(ack.Path, ack.Version) ?? []));
+        if (_declared.Contains(InvariantCatalog.CopiesDurableAtAck))
+        {
+            AcksChecked++;
+            Report(InvariantCatalog.CopiesDurableAtAck, InvariantChecks.CopiesDurableAtAck(_context, node,
+                ack, knownMembers, ownerViews, during));
+            Report(InvariantCatalog.CopiesDurableAtAck,
+                InvariantChecks.ManifestDurableAtAck(_context, node, ack, knownMembers, during.AtStart));
+        }
+    }
+
     /// <summary><see cref="InvariantCatalog.ReplicasDurableAndVerified"/> for a chunk just recorded.</summary>
-    private void ReportRecorded(string detail, SimNode node)
+    private void ReportRecorded(CheckedEvent e, ICheckedNode node)
     {
         if (!_declared.Contains(InvariantCatalog.ReplicasDurableAndVerified))
         {
             return;
         }
 
-        var target = detail.StartsWith("chunk.replicated", StringComparison.Ordinal)
-            ? _context.Sim.FindNode(Field(detail, "Target") ?? "") : node;
-        if (Field(detail, "ChunkId") is { Length: 64 } id && target is not null
-            && (!detail.StartsWith("scrub.found", StringComparison.Ordinal)
-                || detail.Contains("Repaired = True", StringComparison.Ordinal)))
+        var target = e.Kind == "chunk.replicated" ? _context.Find(e.Field("Target") ?? "") : node;
+        if (e.Field("ChunkId") is { Length: 64 } id && target is not null
+            && (e.Kind != "scrub.found" || e.Field("Repaired") == "True"))
         {
             Report(InvariantCatalog.ReplicasDurableAndVerified,
                 InvariantChecks.RecordedChunkDurable(_context, target, id));
@@ -177,12 +285,12 @@ public sealed class EventCheckers
     /// is still the winner on its acceptor (a superseded one may lose its chunks to gc), still has the durable
     /// intact owner copies its acknowledgement promised (the same count as <c>copies_durable_at_ack</c>, now).
     /// </summary>
-    private void CheckAckedCopies(SimNode collector, string chunkId)
+    private void CheckAckedCopies(ICheckedNode collector, string chunkId)
     {
         foreach (var acked in _acked.Where(a => a.Chunks.Contains(chunkId, StringComparer.Ordinal)))
         {
-            if (_context.Sim.FindNode(acked.Acceptor) is not { } acceptor
-                || ClusterInspector.WinnerOf(acceptor, acked.Ack.Path) != acked.Ack.Version)
+            if (_context.Find(acked.Acceptor) is not { } acceptor
+                || acceptor.WinnerOf(acked.Ack.Path) != acked.Ack.Version)
             {
                 continue;
             }
@@ -198,7 +306,7 @@ public sealed class EventCheckers
 
     /// <summary>When the write <paramref name="acceptor"/> acknowledges began: the issue of the earliest put of
     /// <paramref name="path"/> on it that has not completed (else now).</summary>
-    private long WriteStart(SimNode acceptor, string path, long now) => _context.Ledger.WritesOf(path)
+    private long WriteStart(ICheckedNode acceptor, string path, long now) => _context.Ledger.WritesOf(path)
         .Where(o => o.Kind == Scenarios.FileOpKind.Put && o.Node == acceptor.Name && o.Path == path
             && o.CompletedAt is null).Select(o => Began(acceptor.Name, o.IssuedAt)).DefaultIfEmpty(now).Min();
 
@@ -214,26 +322,26 @@ public sealed class EventCheckers
             : issuedAt;
 
     /// <summary>Records the intervals each node was paused (an open one ends at <see cref="long.MaxValue"/>).</summary>
-    private void NotePause(TraceRecord record)
+    private void NotePause(HostChange change, string node, long at)
     {
-        if (record.Kind is not (TraceKind.NodePaused or TraceKind.NodeResumed or TraceKind.NodeCrashed))
+        if (change is not (HostChange.NodePaused or HostChange.NodeResumed or HostChange.NodeCrashed))
         {
             return;
         }
 
-        if (!_paused.TryGetValue(record.Node, out var pauses))
+        if (!_paused.TryGetValue(node, out var pauses))
         {
-            _paused[record.Node] = pauses = [];
+            _paused[node] = pauses = [];
         }
 
         if (pauses.Count > 0 && pauses[^1].To == long.MaxValue)
         {
-            pauses[^1] = (pauses[^1].From, record.TimeMicroseconds);
+            pauses[^1] = (pauses[^1].From, at);
         }
 
-        if (record.Kind == TraceKind.NodePaused)
+        if (change == HostChange.NodePaused)
         {
-            pauses.Add((record.TimeMicroseconds, long.MaxValue));
+            pauses.Add((at, long.MaxValue));
         }
     }
 
@@ -244,7 +352,7 @@ public sealed class EventCheckers
     /// per node: a 1000-node join makes ~1000 ring changes on every node, and every view kept holds its own path
     /// through the view's tree.
     /// </summary>
-    private void ForgetViewsBeforeWrites(SimNode node, List<(long At, IReadOnlyList<string> View)> views, long now)
+    private void ForgetViewsBeforeWrites(ICheckedNode node, List<(long At, IReadOnlyList<string> View)> views, long now)
     {
         var threshold = _viewsKeptAfterForget.GetValueOrDefault(node.Name, ViewsKeptMin / 2) * 2;
         if (views.Count < Math.Max(threshold, ViewsKeptMin))
@@ -269,7 +377,7 @@ public sealed class EventCheckers
     /// the acknowledgement on a node that owns the chunk in any of them (the ring may change during a write); null
     /// when the acceptor's view is unknown (then any node counts).
     /// </summary>
-    private IReadOnlyList<IReadOnlyList<string>>? OwnerViews(SimNode acceptor, long start)
+    private IReadOnlyList<IReadOnlyList<string>>? OwnerViews(ICheckedNode acceptor, long start)
     {
         if (_context.MembershipView?.Invoke(acceptor) is not { } current)
         {
@@ -288,7 +396,7 @@ public sealed class EventCheckers
     /// events say (none yet: the scenario's), and the largest it held from then on: a copy on a node that owned the
     /// chunk under any of them counts, as a ring change mid-write lets any of its views count.
     /// </summary>
-    private InvariantChecks.WriteFactors FactorsDuring(SimNode acceptor, long start)
+    private InvariantChecks.WriteFactors FactorsDuring(ICheckedNode acceptor, long start)
     {
         var configured = Math.Min(_context.Options.ReplicationFactor, Core.Ring.RingOptions.ReplicationFactorMax);
         var history = _factors.GetValueOrDefault(acceptor.Name) ?? [];
@@ -305,7 +413,7 @@ public sealed class EventCheckers
     /// still counts (it may come back), so a node cut off from its peers is held to the full N; only a node that
     /// joined after the acceptor last heard of anyone does not count yet.
     /// </summary>
-    private int KnownTo(SimNode acceptor, long start)
+    private int KnownTo(ICheckedNode acceptor, long start)
     {
         var members = _context.Members;
         if (_context.Options.Swim is null)
@@ -329,21 +437,6 @@ public sealed class EventCheckers
         {
             _violated(name, violation);
         }
-    }
-
-    /// <summary>The value of <c>Name = value</c> in a printed event record (up to the next comma or brace).</summary>
-    private static string? Field(string detail, string name)
-    {
-        var marker = $" {name} = ";
-        var start = detail.IndexOf(marker, StringComparison.Ordinal);
-        if (start < 0)
-        {
-            return null;
-        }
-
-        start += marker.Length;
-        var end = detail.IndexOfAny([',', '}'], start);
-        return (end < 0 ? detail[start..] : detail[start..end]).TrimEnd();
     }
 }
 

@@ -1,23 +1,25 @@
-using KeplerSim.Sim.Kernel;
-
 namespace KeplerSim.Sim.Invariants;
 
 /// <summary>
-/// <c>no_false_dead</c> from the kernel's ground truth. A node is <em>healthy</em> while it is running (not down,
+/// <c>no_false_dead</c> from the host's ground truth (<see cref="IReachability"/>: the simulator's kernel, or real
+/// mode's record of the faults it performed). A node is <em>healthy</em> while it is running (not down,
 /// not paused), is a member (started, not stopped) and is reachable from a majority of the members: counting
 /// itself, at least members/2+1 of them are running and have an uncut link to it both ways with at most
 /// <see cref="ReachableLossMax"/> datagram loss each way. A declaration of death is false when the declarer
 /// (whose own suspicion timed out) and the member it declared dead were both healthy for the whole suspicion
 /// window: from one probe interval before the declarer first suspected the member to the declaration. Two
 /// majorities share a node, so an indirect probe (ping-req) had a path all along. Above 10 % loss a link does not
-/// count as reachable: deaths there are not judged.
+/// count as reachable: deaths there are not judged. A host whose record of changes lags the protocol's (real mode:
+/// a signal takes effect, a route is installed, an event arrives a little later than the driver notes) widens the
+/// window back by <see cref="ToleranceMicroseconds"/>: a fault that close before the window still excuses it.
 /// </summary>
 public sealed class FalseDeadTracker
 {
     /// <summary>Most datagram loss on a link that still counts as reachable.</summary>
     public const double ReachableLossMax = 0.10;
 
-    private readonly CheckContext _context;
+    private readonly CheckedCluster _cluster;
+    private readonly IReachability _truth;
     private readonly long _probeIntervalMicroseconds;
     private readonly long _fallbackWindowMicroseconds;
     private readonly SortedDictionary<string, long> _unhealthySince = new(StringComparer.Ordinal);
@@ -26,19 +28,25 @@ public sealed class FalseDeadTracker
     private readonly List<string> _falseDeaths = [];
     private long? _dirtySince;
 
-    /// <summary>Tracks a run; every node counts as unhealthy until the first record looks.</summary>
-    public FalseDeadTracker(CheckContext context)
+    /// <summary>Tracks a run; every node counts as unhealthy until the first change looks.</summary>
+    public FalseDeadTracker(CheckedCluster cluster, IReachability truth)
     {
-        ArgumentNullException.ThrowIfNull(context);
-        _context = context;
-        var swim = context.Options.Swim ?? new Core.Membership.SwimOptions();
+        ArgumentNullException.ThrowIfNull(cluster);
+        ArgumentNullException.ThrowIfNull(truth);
+        _cluster = cluster;
+        _truth = truth;
+        var swim = cluster.Options.Swim ?? new Core.Membership.SwimOptions();
         _probeIntervalMicroseconds = swim.ProbeIntervalMicroseconds;
         _fallbackWindowMicroseconds = swim.ProbeIntervalMicroseconds * (1 + swim.SuspicionMultiplier);
-        foreach (var node in context.Sim.Nodes)
+        foreach (var node in cluster.Nodes)
         {
             _unhealthySince[node.Name] = 0;
         }
     }
+
+    /// <summary>How far back before a suspicion window a change still excuses a death (0 in the simulator, whose
+    /// changes and events share one clock).</summary>
+    public long ToleranceMicroseconds { get; init; }
 
     /// <summary>The false deaths so far, described.</summary>
     public IReadOnlyList<string> FalseDeaths => _falseDeaths;
@@ -46,40 +54,50 @@ public sealed class FalseDeadTracker
     /// <summary>Declarations of death judged so far (false or not).</summary>
     public long Judged { get; private set; }
 
-    /// <summary>Feeds one trace record; returns the description of a false death it reveals, or null.</summary>
-    public string? OnRecord(TraceRecord record)
+    /// <summary>Time has reached <paramref name="now"/> (any trace record, event or change): a change a step made
+    /// at an earlier instant is looked at now that it is complete.</summary>
+    public void Advance(long now)
     {
-        if (_dirtySince is { } since && record.TimeMicroseconds > since)
+        if (_dirtySince is { } since && now > since)
         {
             Recompute(since);
             _dirtySince = null;
         }
+    }
 
-        switch (record.Kind)
+    /// <summary>The host reports a change of <paramref name="node"/> or the network at <paramref name="at"/>.</summary>
+    public void OnHostChange(HostChange change, string node, long at)
+    {
+        Advance(at);
+        switch (change)
         {
-            case TraceKind.NodeCrashed:
-                foreach (var key in _suspectedSince.Keys.Where(k => k.Declarer == record.Node).ToList())
+            case HostChange.NodeCrashed:
+                foreach (var key in _suspectedSince.Keys.Where(k => k.Declarer == node).ToList())
                 {
                     _suspectedSince.Remove(key);
                 }
 
-                Recompute(record.TimeMicroseconds);
-                _dirtySince = record.TimeMicroseconds; // A stop marks the node stopped right after its crash.
-                return null;
-            case TraceKind.NodeStarted or TraceKind.NodePaused or TraceKind.NodeResumed or TraceKind.Partition:
-                Recompute(record.TimeMicroseconds);
-                return null;
-            case TraceKind.Step:
-                _dirtySince = record.TimeMicroseconds; // The step's own change (network, stop) follows its record.
-                return null;
-            case TraceKind.Protocol when MemberEventRecord.Parse(record) is { } memberEvent:
-                return OnMemberEvent(memberEvent);
+                Recompute(at);
+                _dirtySince = at; // A stop marks the node stopped right after its crash.
+                return;
+            case HostChange.Step:
+                _dirtySince = at; // The step's own change (network, stop) follows its record.
+                return;
             default:
-                return null;
+                Recompute(at);
+                return;
         }
     }
 
-    private string? OnMemberEvent(MemberEventRecord e)
+    /// <summary>Feeds one member event; returns the description of a false death it reveals, or null.</summary>
+    public string? OnMemberEvent(MemberEventRecord e)
+    {
+        ArgumentNullException.ThrowIfNull(e);
+        Advance(e.At);
+        return Note(e);
+    }
+
+    private string? Note(MemberEventRecord e)
     {
         var key = (e.Observer, e.Member);
         if (e.Member == e.Observer)
@@ -95,7 +113,7 @@ public sealed class FalseDeadTracker
             case "dead" when e.RaisedByObserver:
                 var since = _suspectedSince.GetValueOrDefault(key, e.At - _fallbackWindowMicroseconds);
                 _suspectedSince.Remove(key);
-                return Judge(e.Observer, e.Member, since - _probeIntervalMicroseconds, e.At);
+                return Judge(e.Observer, e.Member, since - _probeIntervalMicroseconds - ToleranceMicroseconds, e.At);
             case "alive" or "left" or "dead":
                 _suspectedSince.Remove(key);
                 return null;
@@ -137,8 +155,8 @@ public sealed class FalseDeadTracker
     /// <summary>Re-evaluates every node's health as of <paramref name="now"/>.</summary>
     private void Recompute(long now)
     {
-        var members = _context.Members;
-        foreach (var node in _context.Sim.Nodes)
+        var members = _cluster.Members;
+        foreach (var node in _cluster.Nodes)
         {
             var healthy = IsHealthy(node, members);
             var wasUnhealthy = _unhealthySince.TryGetValue(node.Name, out var since);
@@ -159,20 +177,17 @@ public sealed class FalseDeadTracker
         }
     }
 
-    private bool IsHealthy(SimNode node, IReadOnlyList<SimNode> members)
+    private bool IsHealthy(ICheckedNode node, IReadOnlyList<ICheckedNode> members)
     {
-        if (node.State != SimNodeState.Running || !members.Contains(node))
+        if (!_truth.Up(node) || !members.Contains(node))
         {
             return false;
         }
 
-        var reachable = members.Count(m => m == node || (m.State == SimNodeState.Running && Linked(node, m)
-            && Linked(m, node)));
+        var reachable = members.Count(m => m == node || (_truth.Up(m) && _truth.Linked(node, m)
+            && _truth.Linked(m, node)));
         return reachable >= members.Count / 2 + 1;
     }
-
-    private bool Linked(SimNode from, SimNode to) => !_context.Sim.Network.IsBlocked(from, to)
-        && _context.Sim.Network.FaultsOf(from, to).LossProbability <= ReachableLossMax;
 
     private static string Seconds(long microseconds) => Scenarios.ScenarioRun.Seconds(microseconds);
 }

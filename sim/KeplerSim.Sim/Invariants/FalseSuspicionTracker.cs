@@ -1,20 +1,21 @@
-using KeplerSim.Core.Node;
-using KeplerSim.Sim.Kernel;
-
 namespace KeplerSim.Sim.Invariants;
 
 /// <summary>
-/// <c>no_false_suspicion</c> from the kernel's ground truth: a node suspects a member only when no indirect probe
+/// <c>no_false_suspicion</c> from the host's ground truth (<see cref="IReachability"/>; the prober's view from
+/// <see cref="ProberViewOf"/>): a node suspects a member only when no indirect probe
 /// could have reached it. A suspicion a node raises itself (its own probe failed) is false when, for the whole probe
 /// (one probe interval stretched by the prober's health score, plus one interval of margin): the prober and the
 /// member ran; the prober's view named at least one relay alive, and every relay it could pick (members it saw
 /// alive, the member excepted) ran, with links prober↔relay and relay↔member uncut and lossless both ways; and the
 /// prober's view of those relays did not change. The direct link between the two may be cut: that is what ping-req
-/// (indirect probes) are for. Anything less calm (loss, a paused relay, a fresh view) is not judged.
+/// (indirect probes) are for. Anything less calm (loss, a paused relay, a fresh view) is not judged. As for
+/// <see cref="FalseDeadTracker"/>, a host whose record lags widens the window back by
+/// <see cref="ToleranceMicroseconds"/>.
 /// </summary>
 public sealed class FalseSuspicionTracker
 {
-    private readonly CheckContext _context;
+    private readonly CheckedCluster _cluster;
+    private readonly IReachability _truth;
     private readonly long _probeIntervalMicroseconds;
     private readonly List<(long At, Calm State)> _states = [];
     private readonly SortedDictionary<string, List<(long At, string Member)>> _viewChanges =
@@ -22,44 +23,57 @@ public sealed class FalseSuspicionTracker
     private long? _dirtySince;
 
     /// <summary>Tracks a run.</summary>
-    public FalseSuspicionTracker(CheckContext context)
+    public FalseSuspicionTracker(CheckedCluster cluster, IReachability truth)
     {
-        ArgumentNullException.ThrowIfNull(context);
-        _context = context;
-        _probeIntervalMicroseconds = (context.Options.Swim ?? new Core.Membership.SwimOptions())
+        ArgumentNullException.ThrowIfNull(cluster);
+        ArgumentNullException.ThrowIfNull(truth);
+        _cluster = cluster;
+        _truth = truth;
+        _probeIntervalMicroseconds = (cluster.Options.Swim ?? new Core.Membership.SwimOptions())
             .ProbeIntervalMicroseconds;
     }
+
+    /// <summary>The prober's SWIM view when it raises a suspicion (null: unknown, the suspicion is not judged).
+    /// </summary>
+    public Func<string, ProberView?> ProberViewOf { get; init; } = _ => null;
+
+    /// <summary>How far back before a probe window a change still excuses a suspicion (0 in the simulator).</summary>
+    public long ToleranceMicroseconds { get; init; }
 
     /// <summary>Suspicions judged so far (false or not).</summary>
     public long Judged { get; private set; }
 
-    /// <summary>Feeds one trace record; returns the description of a false suspicion it reveals, or null.</summary>
-    public string? OnRecord(TraceRecord record)
+    /// <summary>Time has reached <paramref name="now"/>: a change a step made earlier is captured now.</summary>
+    public void Advance(long now)
     {
-        if (_dirtySince is { } since && record.TimeMicroseconds > since)
+        if (_dirtySince is { } since && now > since)
         {
             Capture(since);
             _dirtySince = null;
         }
-
-        switch (record.Kind)
-        {
-            case TraceKind.NodeCrashed or TraceKind.NodeStarted or TraceKind.NodePaused or TraceKind.NodeResumed
-                or TraceKind.Partition:
-                Capture(record.TimeMicroseconds);
-                _dirtySince = record.TimeMicroseconds; // A stop marks the node stopped right after its crash.
-                return null;
-            case TraceKind.Step:
-                _dirtySince = record.TimeMicroseconds; // The step's own change (network, stop) follows its record.
-                return null;
-            case TraceKind.Protocol when MemberEventRecord.Parse(record) is { } memberEvent:
-                return OnMemberEvent(memberEvent);
-            default:
-                return null;
-        }
     }
 
-    private string? OnMemberEvent(MemberEventRecord e)
+    /// <summary>The host reports a change of a node or the network at <paramref name="at"/>.</summary>
+    public void OnHostChange(HostChange change, long at)
+    {
+        Advance(at);
+        if (change != HostChange.Step)
+        {
+            Capture(at);
+        }
+
+        _dirtySince = at; // A stop marks the node stopped right after its crash; a step's change follows it.
+    }
+
+    /// <summary>Feeds one member event; returns the description of a false suspicion it reveals, or null.</summary>
+    public string? OnMemberEvent(MemberEventRecord e)
+    {
+        ArgumentNullException.ThrowIfNull(e);
+        Advance(e.At);
+        return Note(e);
+    }
+
+    private string? Note(MemberEventRecord e)
     {
         if (e.Member == e.Observer)
         {
@@ -83,14 +97,13 @@ public sealed class FalseSuspicionTracker
             _dirtySince = null;
         }
 
-        if (_context.Sim.FindNode(prober)?.Program is not KeplerNode { Membership: { } swim })
+        if (ProberViewOf(prober) is not { } view)
         {
             return null;
         }
 
-        var from = now - _probeIntervalMicroseconds * (swim.HealthScore + 2);
-        var relays = swim.Members.Where(m => m.Status == Core.Membership.MemberStatus.Alive
-            && m.Id.Value != prober && m.Id.Value != member).Select(m => m.Id.Value).ToList();
+        var from = now - _probeIntervalMicroseconds * (view.HealthScore + 2) - ToleranceMicroseconds;
+        var relays = view.Alive.Where(m => m != prober && m != member).ToList();
         var start = _states.FindLastIndex(s => s.At <= from);
         if (relays.Count == 0 || start < 0 || _viewChanges[prober].Any(c => c.At >= from && c.At < now
             && relays.Contains(c.Member, StringComparer.Ordinal)))
@@ -99,8 +112,8 @@ public sealed class FalseSuspicionTracker
         }
 
         Judged++;
-        var calm = _context.Sim.FindNode(prober) is { } proberNode && _context.Sim.FindNode(member) is { } memberNode
-            && relays.Select(_context.Sim.FindNode).ToList() is var relayNodes && !relayNodes.Contains(null)
+        var calm = _cluster.Find(prober) is { } proberNode && _cluster.Find(member) is { } memberNode
+            && relays.Select(_cluster.Find).ToList() is var relayNodes && !relayNodes.Contains(null)
             && _states.Skip(start).Where(s => s.At <= now)
                 .All(s => s.State.IsCalm(proberNode, memberNode, relayNodes!));
         return !calm ? null
@@ -110,28 +123,29 @@ public sealed class FalseSuspicionTracker
     }
 
     /// <summary>
-    /// Records the network and node state as of <paramref name="now"/>: which members run, and the network's links
-    /// as a shared snapshot (one per change of faults or partitions). Materialising every clean link of every pair
-    /// at every capture cost n² entries per node start: a 400-node join held 0.7 GB of them.
+    /// Records the network and node state as of <paramref name="now"/>: which members run (by their position in the
+    /// run's nodes), and the links as the host's shared snapshot (one per change of faults or partitions).
+    /// Materialising every clean link of every pair at every capture cost n² entries per node start: a 400-node join
+    /// held 0.7 GB of them.
     /// </summary>
     private void Capture(long now)
     {
-        var up = new bool[_context.Sim.Nodes.Count];
-        foreach (var node in _context.Members)
+        var up = new bool[_cluster.Nodes.Count];
+        foreach (var node in _cluster.Members)
         {
-            up[node.Index] = node.State == SimNodeState.Running;
+            up[_cluster.IndexOf(node.Name)] = _truth.Up(node);
         }
 
-        _states.Add((now, new Calm(up, _context.Sim.Network.Links)));
+        _states.Add((now, new Calm(up, _truth.Links(), _cluster)));
     }
 
-    private sealed record Calm(bool[] Up, NetworkLinks Links)
+    private sealed record Calm(bool[] Up, ILinkSnapshot Links, CheckedCluster Cluster)
     {
         /// <summary>Prober, member and every relay ran, with lossless uncut links relay↔prober, relay↔member.</summary>
-        public bool IsCalm(SimNode prober, SimNode member, IReadOnlyList<SimNode> relays) =>
+        public bool IsCalm(ICheckedNode prober, ICheckedNode member, IReadOnlyList<ICheckedNode> relays) =>
             IsUp(prober) && IsUp(member) && relays.All(r => IsUp(r) && Links.IsClean(prober, r)
                 && Links.IsClean(r, prober) && Links.IsClean(r, member) && Links.IsClean(member, r));
 
-        private bool IsUp(SimNode node) => node.Index < Up.Length && Up[node.Index];
+        private bool IsUp(ICheckedNode node) => Cluster.IndexOf(node.Name) is var i && i < Up.Length && Up[i];
     }
 }

@@ -34,4 +34,18 @@ public interface ICheckedNode
     /// missing, busy (locked by the node) or not KeplerFS's, so the next check tries again.
     /// </summary>
     bool TryQuery<T>(Func<SqliteConnection, T> query, [MaybeNullWhen(false)] out T result);
+
+    /// <summary>
+    /// Whether the node holds chunk <paramref name="id"/> durably (it survives a crash now) with content that hashes
+    /// to the id, at the id's path. A simulated disk knows what is synced; a real node's file is taken as durable
+    /// once it is at its final path (the node renames a chunk there only after syncing it).
+    /// </summary>
+    bool HoldsDurableIntact(string id);
+
+    /// <summary>Whether a file (intact or not, synced or not) sits at chunk <paramref name="id"/>'s path.</summary>
+    bool HoldsChunkFile(string id);
+
+    /// <summary>Whether an earlier <see cref="HoldsDurableIntact"/> found the copy so and its file has not changed
+    /// since (a cache the simulator keeps; false when the host keeps none).</summary>
+    bool KnownDurableIntact(string id);
 }

@@ -1,11 +1,12 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using KeplerSim.Core.Manifests;
-using KeplerSim.Sim.Kernel;
 
 namespace KeplerSim.Sim.Invariants;
 
-/// <summary>The safety checks evaluated at the protocol events that can break them (docs/CHAOS.md).</summary>
+/// <summary>The safety checks evaluated at the protocol events that can break them (docs/CHAOS.md), over any host's
+/// nodes (<see cref="ICheckedNode"/>): the simulator calls them at the event's instant, real mode as the event
+/// arrives from the node's stream.</summary>
 public static partial class InvariantChecks
 {
     /// <summary>
@@ -26,7 +27,8 @@ public static partial class InvariantChecks
 
     /// <summary>
     /// Safety, at the instant <paramref name="node"/> acknowledges a write: every chunk of the acknowledged version
-    /// is durable and intact (simulated disk: survives a crash now, bytes hash to the id) on at least
+    /// is durable and intact (<see cref="ICheckedNode.HoldsDurableIntact"/>: survives a crash now, bytes hash to the
+    /// id) on at least
     /// <see cref="PromisedCopies"/> distinct nodes that own it, N over <paramref name="knownMembers"/> (default: the
     /// nodes started and not stopped). Ground truth only: the disks, not what any node believes. Owners are
     /// computed by the independent <see cref="PlacementReference"/> over the ring member sets the acceptor held
@@ -36,17 +38,17 @@ public static partial class InvariantChecks
     /// fault (corruption) hit counts: the protocol cannot prevent that. Null when it holds, or when the version
     /// cannot be read from the node's metadata (busy); else what was short.
     /// </summary>
-    public static string? CopiesDurableAtAck(CheckContext context, SimNode node, WriteAck ack,
+    public static string? CopiesDurableAtAck(CheckedCluster context, ICheckedNode node, WriteAck ack,
         int? knownMembers = null, IReadOnlyList<IReadOnlyList<string>>? ownerViews = null,
         WriteFactors? factors = null)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(node);
         ArgumentNullException.ThrowIfNull(ack);
-        var chunks = ClusterInspector.VersionChunks(node, ack.Path, ack.Version);
+        var chunks = node.VersionChunks(ack.Path, ack.Version);
         if (chunks is null)
         {
-            return ClusterInspector.HasKeplerSchema(node) && ClusterInspector.QueueDepth(node) is not null
+            return node.MetadataReadable()
                 ? $"{node.Name} acknowledged {ack.Path} {ack.Version} but has no such version recorded"
                 : null;
         }
@@ -61,7 +63,7 @@ public static partial class InvariantChecks
         var configured = Math.Min(context.Options.ReplicationFactor, Core.Ring.RingOptions.ReplicationFactorMax);
         var (atStart, most) = factors ?? new WriteFactors(configured, configured);
         var required = PromisedCopies(ack.Durability, atStart, members);
-        var holders = context.Sim.Nodes.Where(n => n.Epoch > 0).ToList();
+        var holders = context.Nodes.Where(n => n.Started).ToList();
         // 'fast' promises this node's copy, owner or hinted; 'all' and 'quorum' promise copies on owners.
         var rings = required <= 1 && ack.Durability.Equals("Fast", StringComparison.OrdinalIgnoreCase) ? null
             : ownerViews?.Select(v => context.Placement(v, most)).ToList();
@@ -71,8 +73,8 @@ public static partial class InvariantChecks
             var owners = rings?.SelectMany(r => r.OwnersOf(id)).ToHashSet(StringComparer.Ordinal);
             var copies = holders.Where(h => owners?.Contains(h.Name) != false).Where(h =>
                 context.KnownCorrupt.Contains((h.Name, id))
-                ? h.Disk.Exists(Core.Storage.ChunkStore.PathOf(id))
-                : context.Inspector.HoldsDurableIntact(h, id)).Select(h => h.Name).ToList();
+                ? h.HoldsChunkFile(id)
+                : h.HoldsDurableIntact(id)).Select(h => h.Name).ToList();
             if (copies.Count < required)
             {
                 short_.Add($"{id[..12]} on [{string.Join(",", copies)}]");
@@ -92,7 +94,8 @@ public static partial class InvariantChecks
     /// counts; a node that is down and unreadable does not.
     /// Null when it holds; else where the manifest was.
     /// </summary>
-    public static string? ManifestDurableAtAck(CheckContext context, SimNode node, WriteAck ack, int? knownMembers,
+    public static string? ManifestDurableAtAck(CheckedCluster context, ICheckedNode node, WriteAck ack,
+        int? knownMembers,
         int? replicationFactor = null)
     {
         ArgumentNullException.ThrowIfNull(context);
@@ -101,9 +104,9 @@ public static partial class InvariantChecks
         var members = knownMembers ?? context.Members.Count;
         var required = PromisedCopies(ack.Durability, replicationFactor ?? context.Options.ReplicationFactor, members);
         // Lazily, and only as far as the promise: at 200 nodes a write must not cost 200 metadata queries.
-        var holders = context.Sim.Nodes.Where(n => n.Epoch > 0
-            && ClusterInspector.RecordsVersion(n, ack.Path, ack.Version) is { } recorded
-                ? recorded : n.State == SimNodeState.Running).Select(n => n.Name).Take(required).ToList();
+        var holders = context.Nodes.Where(n => n.Started
+            && n.RecordsVersion(ack.Path, ack.Version) is { } recorded
+                ? recorded : n.Running).Select(n => n.Name).Take(required).ToList();
         return holders.Count >= required ? null
             : $"{node.Name} acknowledged {ack.Path} {ack.Version} ({ack.Durability.ToLowerInvariant()}: manifest " +
               $"on {required} nodes promised, N over {members} known member(s)), but only " +
@@ -121,11 +124,11 @@ public static partial class InvariantChecks
     /// Safety (fencing), when <paramref name="node"/> applies a manifest of <paramref name="path"/>: its winning
     /// version of the path is not older than the highest it showed before. Updates the high-water mark.
     /// </summary>
-    public static string? VersionNeverRegresses(CheckContext context, SimNode node, string path)
+    public static string? VersionNeverRegresses(CheckedCluster context, ICheckedNode node, string path)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(node);
-        if (ClusterInspector.WinnerOf(node, path) is not { } winner)
+        if (node.WinnerOf(path) is not { } winner)
         {
             return null;
         }
@@ -145,15 +148,15 @@ public static partial class InvariantChecks
     /// read repaired it): if the node's index records the chunk, its file is durable and intact (or a known fault
     /// hit it).
     /// </summary>
-    public static string? RecordedChunkDurable(CheckContext context, SimNode node, string id)
+    public static string? RecordedChunkDurable(CheckedCluster context, ICheckedNode node, string id)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(node);
         // Known durable and intact (and unchanged since): the check below would find it so, without its query.
         // The periodic repair scan re-confirms every copy every minute, each a chunk.replicated record.
-        if (context.Inspector.KnownDurableIntact(node, id)
-            || ClusterInspector.IndexesChunk(node, id) != true || context.KnownCorrupt.Contains((node.Name, id))
-            || context.Inspector.HoldsDurableIntact(node, id))
+        if (node.KnownDurableIntact(id)
+            || node.IndexesChunk(id) != true || context.KnownCorrupt.Contains((node.Name, id))
+            || node.HoldsDurableIntact(id))
         {
             return null;
         }
@@ -169,6 +172,18 @@ public static partial class InvariantChecks
 /// <param name="Chunks">Chunks of the version (with repeats).</param>
 public sealed partial record WriteAck(string Path, VersionToken Version, string Durability, int Chunks)
 {
+    /// <summary>The acknowledgement a <c>write.ack</c> event carries; null if it is not one or a field is missing.
+    /// </summary>
+    public static WriteAck? Of(CheckedEvent e)
+    {
+        ArgumentNullException.ThrowIfNull(e);
+        return e.Kind == "write.ack" && e.Field("Path") is { } path && e.Field("Durability") is { } durability
+            && e.Field("Version") is { } text && ClusterInspector.ParseVersion(text) is { } version
+            && int.TryParse(e.Field("Chunks"), NumberStyles.None, CultureInfo.InvariantCulture, out var chunks)
+                ? new WriteAck(path, version, durability, chunks)
+                : null;
+    }
+
     /// <summary>Parses the detail of a <c>write.ack</c> trace record; null if it is not one.</summary>
     public static WriteAck? Parse(string? detail)
     {

@@ -3,8 +3,8 @@ namespace KeplerSim.Sim.Invariants;
 /// <summary>
 /// The checkers. Each returns null when the invariant holds, else what it saw. The state checks read nodes only
 /// through <see cref="ICheckedNode"/> (chunk files, read-only metadata queries) and <see cref="CheckedCluster"/>,
-/// so the simulator and real mode run the same code; the event checks read the simulation's trace. None calls the
-/// protocol.
+/// so the simulator and real mode run the same code; so do the event checks (<see cref="EventCheckers"/>, fed
+/// the simulator's trace or the real nodes' event streams). None calls the protocol.
 /// </summary>
 public static partial class InvariantChecks
 {

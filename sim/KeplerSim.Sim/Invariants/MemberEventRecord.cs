@@ -28,6 +28,16 @@ public sealed partial record MemberEventRecord(string Observer, string Kind, str
             match.Groups["from"].Success ? match.Groups["from"].Value : null, record.TimeMicroseconds);
     }
 
+    /// <summary>The member event <paramref name="e"/> is, on either host, or null if it is not one.</summary>
+    public static MemberEventRecord? Of(CheckedEvent e)
+    {
+        ArgumentNullException.ThrowIfNull(e);
+        return e.Kind.StartsWith("member.", StringComparison.Ordinal) && e.Kind.Length > "member.".Length
+            && e.Field("Member") is { Length: > 0 } member && e.Field("Incarnation") is not null
+                ? new MemberEventRecord(e.Node, e.Kind["member.".Length..], member, e.Field("From"), e.At)
+                : null;
+    }
+
     /// <summary>True when the observer raised this event itself (its own probe or suspicion timed out).</summary>
     public bool RaisedByObserver => From == Observer;
 

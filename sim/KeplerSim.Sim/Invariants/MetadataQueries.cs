@@ -118,6 +118,74 @@ public static class MetadataQueries
         return (kept, winner);
     }
 
+    /// <summary>The chunk ids (in file order) of <paramref name="version"/> of <paramref name="path"/>; null if the
+    /// version is not recorded.</summary>
+    public static IReadOnlyList<string>? VersionChunks(SqliteConnection connection, string path,
+        VersionToken version)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = "SELECT f.id, r.chunk_id FROM files f LEFT JOIN chunk_refs r ON r.file_id = f.id " +
+            "WHERE f.path = $p AND f.version_wall_us = $w AND f.version_logical = $l AND f.version_node = $n " +
+            "ORDER BY r.idx";
+        AddVersion(cmd, path, version);
+        using var reader = cmd.ExecuteReader();
+        List<string>? ids = null;
+        while (reader.Read())
+        {
+            ids ??= [];
+            if (!reader.IsDBNull(1))
+            {
+                ids.Add(reader.GetString(1));
+            }
+        }
+
+        return ids;
+    }
+
+    /// <summary>Whether <paramref name="version"/> of <paramref name="path"/> is recorded (winner or not).</summary>
+    public static bool RecordsVersion(SqliteConnection connection, string path, VersionToken version)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = "SELECT count(*) FROM files WHERE path = $p AND version_wall_us = $w " +
+            "AND version_logical = $l AND version_node = $n";
+        AddVersion(cmd, path, version);
+        return (long)cmd.ExecuteScalar()! > 0;
+    }
+
+    /// <summary>The winning version token of <paramref name="path"/>; null if none.</summary>
+    public static VersionToken? WinnerOf(SqliteConnection connection, string path)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = "SELECT version_wall_us, version_logical, version_node FROM files " +
+            "WHERE path = $p AND is_winner = 1";
+        cmd.Parameters.AddWithValue("$p", path);
+        using var reader = cmd.ExecuteReader();
+        return reader.Read()
+            ? new VersionToken(reader.GetInt64(0), reader.GetInt32(1), new NodeId(reader.GetString(2)))
+            : null;
+    }
+
+    /// <summary>Whether the <c>chunks</c> table records <paramref name="id"/>.</summary>
+    public static bool IndexesChunk(SqliteConnection connection, string id)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = "SELECT count(*) FROM chunks WHERE id = $id";
+        cmd.Parameters.AddWithValue("$id", id);
+        return (long)cmd.ExecuteScalar()! > 0;
+    }
+
+    private static void AddVersion(SqliteCommand cmd, string path, VersionToken version)
+    {
+        cmd.Parameters.AddWithValue("$p", path);
+        cmd.Parameters.AddWithValue("$w", version.WallMicroseconds);
+        cmd.Parameters.AddWithValue("$l", version.Logical);
+        cmd.Parameters.AddWithValue("$n", version.Node.Value);
+    }
+
     /// <summary>Chunk ids the <c>chunks</c> table counts as held on this node, ordered.</summary>
     public static IReadOnlyList<string> IndexedChunks(SqliteConnection connection) =>
         Strings(connection, "SELECT id FROM chunks ORDER BY id");

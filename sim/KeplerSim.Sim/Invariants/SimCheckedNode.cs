@@ -35,4 +35,13 @@ public sealed class SimCheckedNode(SimNode node, ClusterInspector inspector) : I
     /// <inheritdoc/>
     public bool TryQuery<T>(Func<SqliteConnection, T> query, [MaybeNullWhen(false)] out T result) =>
         ClusterInspector.TryRead(node, query, out result);
+
+    /// <inheritdoc/>
+    public bool HoldsDurableIntact(string id) => inspector.HoldsDurableIntact(node, id);
+
+    /// <inheritdoc/>
+    public bool HoldsChunkFile(string id) => node.Disk.Exists(Core.Storage.ChunkStore.PathOf(id));
+
+    /// <inheritdoc/>
+    public bool KnownDurableIntact(string id) => inspector.KnownDurableIntact(node, id);
 }

@@ -38,4 +38,14 @@ internal sealed class RealCheckedNode(RealNode node, RealInspector inspector) : 
     /// <inheritdoc/>
     public bool TryQuery<T>(Func<SqliteConnection, T> query, [MaybeNullWhen(false)] out T result) =>
         RealInspector.TryQuery(node.Spec.DataDir, query, out result);
+
+    /// <inheritdoc/>
+    public bool HoldsDurableIntact(string id) => inspector.HoldsIntact(node.Spec.DataDir, id);
+
+    /// <inheritdoc/>
+    public bool HoldsChunkFile(string id) =>
+        File.Exists(Path.Combine(node.Spec.DataDir, Core.Storage.ChunkStore.PathOf(id)));
+
+    /// <inheritdoc/>
+    public bool KnownDurableIntact(string id) => false;
 }

@@ -46,6 +46,11 @@ internal sealed class RealInspector(AtRestKey? atRestKey)
         return result;
     }
 
+    /// <summary>Whether <paramref name="dataDir"/> holds chunk <paramref name="id"/> at its path with content that
+    /// hashes to the id (false when it is missing or vanishes while read).</summary>
+    public bool HoldsIntact(string dataDir, string id) =>
+        Verify(Path.Combine(dataDir, ChunkStore.PathOf(id)), id) == true;
+
     /// <summary>Whether the file holds its id's content; null if it vanished.</summary>
     private bool? Verify(string path, string id)
     {

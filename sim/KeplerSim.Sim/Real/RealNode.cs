@@ -57,6 +57,9 @@ public sealed partial class RealNode(RealNodeSpec spec, string binary, Dictionar
     /// <summary>Whether a SIGSTOP holds it.</summary>
     public bool Paused { get; private set; }
 
+    /// <summary>Whether it was told to stop (SIGTERM) since its last start: its streams end on purpose.</summary>
+    public bool Terminating { get; private set; }
+
     /// <summary>Whether its process runs now (paused or not).</summary>
     public bool Running => _process is { HasExited: false };
 
@@ -77,6 +80,7 @@ public sealed partial class RealNode(RealNodeSpec spec, string binary, Dictionar
         }
 
         _process?.Dispose();
+        Terminating = false;
         lock (_logGate)
         {
             // The node's output, every epoch appended: the run directory keeps it for a failed run.
@@ -167,6 +171,7 @@ public sealed partial class RealNode(RealNodeSpec spec, string binary, Dictionar
             Paused = false;
         }
 
+        Terminating = true;
         Send(SignalTerm);
         using var bound = new CancellationTokenSource(timeout);
         try

@@ -26,4 +26,11 @@ public sealed record RealOptions
     /// directories by node name): lets a test damage the real data out of band.
     /// </summary>
     public Func<IReadOnlyDictionary<string, string>, Task>? BeforeFinalChecks { get; init; }
+
+    /// <summary>
+    /// A test hook run as each node event arrives, before the event checkers judge it (the event, the run's data
+    /// directories by node name): lets a test damage the real data out of band between an event and its check,
+    /// which no fault of the driver's (excused as its own) and no real node (the protocol's code) does.
+    /// </summary>
+    public Func<Invariants.CheckedEvent, IReadOnlyDictionary<string, string>, Task>? BeforeEventCheck { get; init; }
 }

@@ -20,13 +20,6 @@ internal sealed partial class RealScenarioRun
     /// <summary>Why an invariant cannot be checked against real nodes (null: it can).</summary>
     private static string? RealNotApplicable(string name) => name switch
     {
-        InvariantCatalog.CopiesDurableAtAck or InvariantCatalog.NoIntactCopyCondemned
-            or InvariantCatalog.OrphansKeepAckedCopies or InvariantCatalog.ReplicasDurableAndVerified =>
-            "judged at the instant of a protocol event (an acknowledgement, a condemned copy, a durable write) from " +
-            "the simulator's trace and disk model; a real node exposes neither the instant nor fsync state",
-        InvariantCatalog.NoFalseDead or InvariantCatalog.NoFalseSuspicion =>
-            "needs the kernel's ground truth of who was reachable when; real mode would have to reconstruct it " +
-            "from every node's /api/events stream (not done yet)",
         InvariantCatalog.OutsiderChangesNothing => "real mode has no outsider attacker",
         _ => null,
     };

@@ -36,9 +36,19 @@ internal sealed partial class RealScenarioRun
     {
         foreach (var name in Declared(InvariantPhase.Safety))
         {
-            if (!_safetyViolations.ContainsKey(name) && await CheckAsync(name) is { } violation)
+            bool seen;
+            lock (_checkGate)
             {
-                _safetyViolations[name] = (Now, violation);
+                seen = _safetyViolations.ContainsKey(name); // The event checkers add theirs from the readers.
+            }
+
+            if (!seen && await CheckAsync(name) is { } violation)
+            {
+                lock (_checkGate)
+                {
+                    _safetyViolations.TryAdd(name, (Now, violation));
+                }
+
                 AddTimeline($"VIOLATION {name}: {violation}");
             }
         }
@@ -46,11 +56,23 @@ internal sealed partial class RealScenarioRun
 
     private void EvaluateSafety()
     {
+        if (_streams is not null)
+        {
+            AddTimeline("event streams: " + _streams.Summary());
+        }
+
         foreach (var name in Invariants.Where(n => InvariantCatalog.Get(n).Phase == InvariantPhase.Safety))
         {
-            _expectations.Add(PhaseVerdicts.Safety(name, NotApplicable(name),
-                _safetyViolations.TryGetValue(name, out var v) ? v : null,
-                $" (polled every {_scenario.Expect.CheckInterval} from the nodes' files and metadata)"));
+            (long, string)? violation;
+            lock (_checkGate)
+            {
+                violation = _safetyViolations.TryGetValue(name, out var v) ? v : null;
+            }
+
+            _expectations.Add(PhaseVerdicts.Safety(name, NotApplicable(name) ?? (violation is null
+                    ? EventIncomplete(name) : null), violation,
+                EventJudged.Contains(name) ? EventWatch(name)
+                    : $" (polled every {_scenario.Expect.CheckInterval} from the nodes' files and metadata)"));
         }
     }
 

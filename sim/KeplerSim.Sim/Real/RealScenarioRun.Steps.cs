@@ -41,6 +41,7 @@ internal sealed partial class RealScenarioRun
                         _cluster.Stopped.Add(node.Spec.Name);
                     }
 
+                    HostChanged(HostChange.NodeCrashed, node); // As simulated: a stop is a crash of a non-member.
                     Track(node.TerminateAsync(StopTimeout));
                 }
 
@@ -49,6 +50,7 @@ internal sealed partial class RealScenarioRun
                 foreach (var node in step.Nodes.Select(Node))
                 {
                     node.Kill();
+                    HostChanged(HostChange.NodeCrashed, node);
                     Count("faults.crash");
                     if (step.For is { } delay)
                     {
@@ -71,6 +73,7 @@ internal sealed partial class RealScenarioRun
                     }
 
                     node.Kill();
+                    HostChanged(HostChange.NodeCrashed, node);
                     Count("faults.restart");
                     StartInBackground(node, "restart");
                 }
@@ -81,6 +84,7 @@ internal sealed partial class RealScenarioRun
                 foreach (var node in step.Nodes.Select(Node))
                 {
                     node.Pause();
+                    HostChanged(HostChange.NodePaused, node);
                     Count("faults.pause");
                     if (step.For is { } delay)
                     {
@@ -90,7 +94,7 @@ internal sealed partial class RealScenarioRun
 
                 break;
             case StepKind.Resume:
-                step.Nodes.Select(Node).ToList().ForEach(n => n.Resume());
+                step.Nodes.Select(Node).ToList().ForEach(n => Resume(n));
                 break;
             default:
                 return RunOtherStepAsync(step);
@@ -120,6 +124,7 @@ internal sealed partial class RealScenarioRun
                 break;
             case StepKind.Heal:
                 _lab!.Heal();
+                LinksChanged(t => t.Heal());
                 break;
             case StepKind.Network:
                 ChangeNetwork(step);
@@ -139,6 +144,7 @@ internal sealed partial class RealScenarioRun
                     }
                 }
 
+                NoteDriverFault($"disk step on {string.Join(",", step.Nodes)}");
                 return ChangeDisk(step);
             case StepKind.WaitUntil:
                 StartWait(step);
@@ -187,6 +193,7 @@ internal sealed partial class RealScenarioRun
             foreach (var b in to)
             {
                 _lab!.Cut(_names.IndexOf(a), _names.IndexOf(b));
+                LinksChanged(t => t.Cut(a, b));
             }
         }
     }
@@ -200,6 +207,7 @@ internal sealed partial class RealScenarioRun
             _lab!.Shape(i, netem);
         }
 
+        LinksChanged(t => t.ShapeLinks(spec.Loss));
         Count("faults.network");
     }
 
@@ -233,13 +241,19 @@ internal sealed partial class RealScenarioRun
             while (corrupted < step.Count && files.Count > 0)
             {
                 var pick = random.NextInt(files.Count);
-                if (FlipBytes(files[pick].Path))
+                bool flipped;
+                lock (_checkGate)
+                {
+                    // Known before the bytes change, under the check lock: an event check never sees the damage
+                    // without knowing its cause (a scrub finding it condemns a known-corrupt copy).
+                    _cluster.KnownCorrupt.Add((node.Spec.Name, files[pick].Id));
+                    _driverFaults.Add((Now, $"corruption of {node.Spec.Name}:{files[pick].Id[..12]}"));
+                    flipped = FlipBytes(files[pick].Path);
+                }
+
+                if (flipped)
                 {
                     corrupted++;
-                    lock (_checkGate)
-                    {
-                        _cluster.KnownCorrupt.Add((node.Spec.Name, files[pick].Id));
-                    }
 
                     _inspector.Invalidate(files[pick].Path);
                     var relative = Path.GetRelativePath(node.Spec.DataDir, files[pick].Path);
@@ -305,6 +319,8 @@ internal sealed partial class RealScenarioRun
         try
         {
             await node.StartAsync(_http, _options.StartTimeout, Token);
+            HostChanged(HostChange.NodeStarted, node);
+            _streams!.Follow(node);
             var joined = !holdsTimeline ? "" : await AwaitJoinAsync(node) switch
             {
                 null => ", its join not done within the start timeout",
@@ -400,7 +416,13 @@ internal sealed partial class RealScenarioRun
 
     private Task Resume(RealNode node)
     {
+        var paused = node.Paused;
         node.Resume();
+        if (paused)
+        {
+            HostChanged(HostChange.NodeResumed, node);
+        }
+
         AddTimeline($"{node.Spec.Name}: resumed");
         return Task.CompletedTask;
     }
@@ -427,9 +449,18 @@ internal sealed partial class RealScenarioRun
             }
         }
 
+        LinksChanged(t =>
+        {
+            t.Heal();
+            t.ShapeLinks(_lab is { NetemUnavailable: null } ? _scenario.Network.Loss : 0);
+        });
         foreach (var node in Members)
         {
-            node.Resume();
+            if (node.Paused)
+            {
+                node.Resume();
+                HostChanged(HostChange.NodeResumed, node);
+            }
             if (!node.Running)
             {
                 StartInBackground(node, "liveness phase", holdsTimeline: false);

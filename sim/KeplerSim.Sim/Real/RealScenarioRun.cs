@@ -188,6 +188,7 @@ internal sealed partial class RealScenarioRun : IAsyncDisposable
             _notApplicable.Add(new Expectation("real-mode setting", ExpectationStatus.NotApplicable, note));
         }
 
+        CreateEventCheckers();
         NoteNetworkAndChaos();
         foreach (var spec in specs)
         {
@@ -200,8 +201,9 @@ internal sealed partial class RealScenarioRun : IAsyncDisposable
         var initial = _scenario.Cluster.InitialNodes();
         await Task.WhenAll(initial.Select(n => _nodes[n].StartAsync(_http, _options.StartTimeout, Token)));
         var joined = await AwaitJoinedAsync(initial);
+        var followed = await FollowInitialAsync(initial);
         _clock.Start();
-        AddTimeline($"{initial.Count} node(s) ready, {joined}; timeline starts");
+        AddTimeline($"{initial.Count} node(s) ready, {joined}, {followed}; timeline starts");
     }
 
     /// <summary>
@@ -321,6 +323,8 @@ internal sealed partial class RealScenarioRun : IAsyncDisposable
             {
                 _lab!.Shape(i, NetemArguments(_scenario.Network));
             }
+
+            _truth!.ShapeLinks(_scenario.Network.Loss);
         }
         else
         {
@@ -362,6 +366,11 @@ internal sealed partial class RealScenarioRun : IAsyncDisposable
 
         _disposed = true;
         await _cancel.CancelAsync();
+        if (_streams is not null)
+        {
+            await _streams.DisposeAsync();
+        }
+
         foreach (var node in _nodes.Values)
         {
             node.Dispose();

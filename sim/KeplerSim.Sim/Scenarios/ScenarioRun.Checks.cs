@@ -15,7 +15,8 @@ internal sealed partial class ScenarioRun
     private void AttachEventCheckers()
     {
         var declared = new SortedSet<string>(Declared(InvariantPhase.Safety), StringComparer.Ordinal);
-        _eventCheckers = new EventCheckers(_context, declared, OnEventViolation);
+        var truth = new SimReachability(_sim);
+        _eventCheckers = new EventCheckers(_context.Cluster, truth, declared, OnEventViolation, truth.ProberViewOf);
         _sim.Trace.Recorded += _eventCheckers.OnRecord;
     }
 

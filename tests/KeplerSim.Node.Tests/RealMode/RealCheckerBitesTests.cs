@@ -60,4 +60,42 @@ public sealed class RealCheckerBitesTests
         Assert.Contains("docs/report.bin", check.Detail, StringComparison.Ordinal);
         Assert.Contains(Path.GetFileName(deleted[0])[..12], check.Detail, StringComparison.Ordinal);
     }
+
+    /// <summary>
+    /// The event checkers bite on real processes: at the arrival of the acknowledgement of docs/report.bin (an
+    /// <c>all</c> write: three copies promised), the test deletes every copy of one of its chunks, out of band and
+    /// before the check reads the data directories. <c>copies_durable_at_ack</c> names acceptor, path and chunk.
+    /// </summary>
+    [Fact]
+    public async Task Deleting_every_copy_at_the_acknowledgement_fails_copies_durable_at_ack()
+    {
+        var scenario = ScenarioLoader.Parse(File, "lost-acknowledged-chunk.yaml");
+        var deleted = new List<string>();
+
+        var result = await RealModeRuns.RunAsync(scenario, beforeEventCheck: (e, dataDirs) =>
+        {
+            if (deleted.Count == 0 && WriteAck.Of(e) is { Path: "docs/report.bin" })
+            {
+                var victim = dataDirs.Values.SelectMany(d => Support.ChunkFiles.List(d).Keys).Order().First();
+                foreach (var dir in dataDirs.Values)
+                {
+                    var path = Path.Combine(dir, ChunkStore.PathOf(victim));
+                    if (System.IO.File.Exists(path))
+                    {
+                        System.IO.File.Delete(path);
+                        deleted.Add(path);
+                    }
+                }
+            }
+
+            return Task.CompletedTask;
+        }, loopback: true);
+
+        var report = RealModeRuns.Report(result);
+        Assert.True(deleted.Count == 3, $"three copies deleted at the acknowledgement, not {deleted.Count}\n{report}");
+        var check = Assert.Single(result.Expectations, e => e.Name == InvariantCatalog.CopiesDurableAtAck);
+        Assert.True(check.Status == ExpectationStatus.Fail, $"copies_durable_at_ack must fail\n{report}");
+        Assert.Contains("n1 acknowledged docs/report.bin", check.Detail, StringComparison.Ordinal);
+        Assert.Contains(Path.GetFileName(deleted[0])[..12] + " on []", check.Detail, StringComparison.Ordinal);
+    }
 }

@@ -15,6 +15,8 @@ public sealed class RealCrashMidReplicationTests
         var result = await RealModeRuns.RunAsync(scenario);
 
         RealModeRuns.AssertInvariantsHeld(result);
+        // Judged across the kill: the stream of n1 followed again after its restart (a second subscription).
+        RealModeRuns.AssertEventChecksHeld(result);
         Assert.True(result.Metrics.GetValueOrDefault("ops.put.ok") > 0, RealModeRuns.Report(result));
         Assert.Equal(1, result.Metrics.GetValueOrDefault("faults.crash"));
         // The SIGKILL ended the process: the restart step started a new one (a second epoch).

@@ -30,12 +30,14 @@ internal static class RealModeRuns
     }
 
     public static Task<RunResult> RunAsync(Scenario scenario,
-        Func<IReadOnlyDictionary<string, string>, Task>? beforeFinalChecks = null, bool loopback = false) =>
+        Func<IReadOnlyDictionary<string, string>, Task>? beforeFinalChecks = null, bool loopback = false,
+        Func<CheckedEvent, IReadOnlyDictionary<string, string>, Task>? beforeEventCheck = null) =>
         RealRunner.RunAsync(scenario, scenario.Seed, new RealOptions
         {
             Binary = Nodes.NodeDll,
             RunsRoot = Path.Combine(Path.GetTempPath(), "kepler-node-tests", "real-mode"),
             BeforeFinalChecks = beforeFinalChecks,
+            BeforeEventCheck = beforeEventCheck,
             KeepFailedData = false,
             Loopback = loopback,
             // A shared CI machine under load (load average 120 on 2 cores here) once took over 30 s to get a node to
@@ -61,10 +63,34 @@ internal static class RealModeRuns
             Assert.False(e.Status == ExpectationStatus.Fail && judged, $"{e.Name} failed: {e.Detail}\n{report}");
             Assert.False(e.Status == ExpectationStatus.NotApplicable && e.Detail.Length == 0,
                 $"{e.Name} N/A without a reason\n{report}");
+            // The event-judged checks followed every node's /api/events stream without losing an event.
+            Assert.False(e.Status == ExpectationStatus.NotApplicable
+                && e.Detail.StartsWith("incomplete", StringComparison.Ordinal), $"{e.Name}: {e.Detail}\n{report}");
         }
 
         Assert.Contains(result.Expectations, e => e.Name == InvariantCatalog.AcknowledgedWritesReadable
             && e.Status == ExpectationStatus.Pass);
+    }
+
+    /// <summary>The invariants real mode judges at each event from the nodes' streams (issue 19 point 2).</summary>
+    public static readonly string[] EventJudged =
+    [
+        InvariantCatalog.CopiesDurableAtAck, InvariantCatalog.NoIntactCopyCondemned,
+        InvariantCatalog.OrphansKeepAckedCopies, InvariantCatalog.ReplicasDurableAndVerified,
+        InvariantCatalog.NoFalseDead, InvariantCatalog.NoFalseSuspicion,
+    ];
+
+    /// <summary>Asserts that every event-judged invariant was judged from the streams and held.</summary>
+    public static void AssertEventChecksHeld(RunResult result)
+    {
+        var report = Report(result);
+        foreach (var name in EventJudged)
+        {
+            var e = Assert.Single(result.Expectations, e => e.Name == name);
+            Assert.True(e.Status == ExpectationStatus.Pass
+                && e.Detail.Contains("judged at each event as it arrived", StringComparison.Ordinal),
+                $"{name}: {e.Status} {e.Detail}\n{report}");
+        }
     }
 
     public static string Report(RunResult result)

@@ -15,6 +15,7 @@ public sealed class RealSplitBrainTests
         var result = await RealModeRuns.RunAsync(scenario);
 
         RealModeRuns.AssertInvariantsHeld(result);
+        RealModeRuns.AssertEventChecksHeld(result);
         var report = RealModeRuns.Report(result);
         // With namespaces the partition is real (blackhole routes); on loopback it is N/A and says why.
         var skipped = result.Expectations.Where(e => e.Name.StartsWith("step 1 ", StringComparison.Ordinal)

@@ -84,5 +84,11 @@ public sealed class CheckedClusterTests
             result = query(connection);
             return true;
         }
+
+        public bool HoldsDurableIntact(string id) => Files.Any(f => f.Id == id && f.Matches);
+
+        public bool HoldsChunkFile(string id) => Files.Any(f => f.Id == id);
+
+        public bool KnownDurableIntact(string id) => false;
     }
 }

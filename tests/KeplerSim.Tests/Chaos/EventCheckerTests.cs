@@ -97,16 +97,17 @@ public sealed class EventCheckerTests
         var ack = WriteAck.Parse($"write.ack WriteAcknowledged {{ Path = f, Version = {info.Version}, " +
             "Durability = All, Chunks = 3, SizeBytes = 3072 }")!;
         Assert.NotNull(ack);
-        Assert.Null(InvariantChecks.CopiesDurableAtAck(context, cluster.Nodes[0], ack));
+        Assert.Null(InvariantChecks.CopiesDurableAtAck(context.Cluster, context.Cluster.Nodes[0], ack));
 
         // One copy of one chunk gone bad (no known fault): 'all' promised 3, there are 2; 'quorum' promised 2.
         var id = cluster.ChunksOf(0, "f")[1];
         Assert.True(cluster.Nodes[2].Disk.Corrupt(ChunkStore.PathOf(id)));
         context.Inspector.Invalidate("n3", ChunkStore.PathOf(id));
-        var failure = InvariantChecks.CopiesDurableAtAck(context, cluster.Nodes[0], ack);
+        var failure = InvariantChecks.CopiesDurableAtAck(context.Cluster, context.Cluster.Nodes[0], ack);
         Assert.NotNull(failure);
         Assert.Contains($"{id[..12]} on [n1,n2]", failure, StringComparison.Ordinal);
-        Assert.Null(InvariantChecks.CopiesDurableAtAck(context, cluster.Nodes[0], ack with { Durability = "Quorum" }));
+        Assert.Null(InvariantChecks.CopiesDurableAtAck(context.Cluster, context.Cluster.Nodes[0],
+            ack with { Durability = "Quorum" }));
 
         // The contract: N over the members known (started, not left); 'quorum' N/2+1, 'fast' 1.
         Assert.Equal(3, InvariantChecks.PromisedCopies("All", 3, 5));
@@ -120,7 +121,7 @@ public sealed class EventCheckerTests
     public void No_false_dead_flags_a_death_declared_while_both_ends_were_healthy()
     {
         using var sim = IdleCluster(5);
-        var tracker = new FalseDeadTracker(new CheckContext(sim, new KeplerOptions(), new FileLedger()));
+        var tracker = Tracker(sim);
         Feed(tracker, 10, TraceKind.NodeStarted, "n1", null);
         Assert.Null(Feed(tracker, 20_000_000, TraceKind.Protocol, "n1",
             "member.suspect MemberSuspectEvent { Member = n2, Incarnation = 0, From = n1 }"));
@@ -151,7 +152,7 @@ public sealed class EventCheckerTests
         Assert.Equal(("d/a", "Quorum", 3), (ack.Path, ack.Durability, ack.Chunks));
 
         using var sim = IdleCluster(5);
-        var tracker = new FalseDeadTracker(new CheckContext(sim, new KeplerOptions(), new FileLedger()));
+        var tracker = Tracker(sim);
         Feed(tracker, 10, TraceKind.NodeStarted, "n1", null);
         Feed(tracker, 20_000_000, TraceKind.Protocol, "n1",
             "member.suspect " + new Core.Membership.MemberSuspectEvent("n2", 0, "n1"));
@@ -164,7 +165,7 @@ public sealed class EventCheckerTests
     public void No_false_dead_excuses_a_death_when_the_member_was_cut_off_from_the_majority()
     {
         using var sim = IdleCluster(5);
-        var tracker = new FalseDeadTracker(new CheckContext(sim, new KeplerOptions(), new FileLedger()));
+        var tracker = Tracker(sim);
         Feed(tracker, 10, TraceKind.NodeStarted, "n1", null);
         var (cut, rest) = (new[] { sim.Nodes[1] }, sim.Nodes.Where(n => n.Name != "n2").ToArray());
         sim.Network.Partition(cut, rest);
@@ -193,8 +194,28 @@ public sealed class EventCheckerTests
         Assert.Single(tracker.FalseDeaths);
     }
 
-    private static string? Feed(FalseDeadTracker tracker, long time, TraceKind kind, string node, string? detail) =>
-        tracker.OnRecord(new TraceRecord(time, node, kind, detail, 0, 0));
+    private static FalseDeadTracker Tracker(Simulation sim) =>
+        new(new CheckContext(sim, new KeplerOptions(), new FileLedger()).Cluster, new SimReachability(sim));
+
+    /// <summary>Feeds what the simulator's trace would say: a protocol event, or a change of a node or the network.
+    /// </summary>
+    private static string? Feed(FalseDeadTracker tracker, long time, TraceKind kind, string node, string? detail)
+    {
+        if (kind == TraceKind.Protocol)
+        {
+            return MemberEventRecord.Of(CheckedEvent.FromTrace(node, detail!, time)) is { } e
+                ? tracker.OnMemberEvent(e) : null;
+        }
+
+        tracker.OnHostChange(kind switch
+        {
+            TraceKind.NodeStarted => HostChange.NodeStarted,
+            TraceKind.NodePaused => HostChange.NodePaused,
+            TraceKind.Partition => HostChange.Partition,
+            _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "not a change these tests feed"),
+        }, node, time);
+        return null;
+    }
 
     /// <summary>Writes a chunk file durably on a node's disk behind the protocol's back (a misplaced copy).</summary>
     private static void Plant(KeplerCluster cluster, SimNode node, string id, byte[] bytes)
