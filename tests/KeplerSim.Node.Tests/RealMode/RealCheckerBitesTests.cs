@@ -38,17 +38,7 @@ public sealed class RealCheckerBitesTests
         var result = await RealModeRuns.RunAsync(scenario, dataDirs =>
         {
             // Every copy of one chunk of the acknowledged file, on every node, behind the nodes' backs.
-            var victim = dataDirs.Values.SelectMany(d => Support.ChunkFiles.List(d).Keys).Order().First();
-            foreach (var dir in dataDirs.Values)
-            {
-                var path = Path.Combine(dir, ChunkStore.PathOf(victim));
-                if (System.IO.File.Exists(path))
-                {
-                    System.IO.File.Delete(path);
-                    deleted.Add(path);
-                }
-            }
-
+            DeleteEveryCopyOfOneChunk(dataDirs, deleted);
             return Task.CompletedTask;
         }, loopback: true);
 
@@ -76,16 +66,7 @@ public sealed class RealCheckerBitesTests
         {
             if (deleted.Count == 0 && WriteAck.Of(e) is { Path: "docs/report.bin" })
             {
-                var victim = dataDirs.Values.SelectMany(d => Support.ChunkFiles.List(d).Keys).Order().First();
-                foreach (var dir in dataDirs.Values)
-                {
-                    var path = Path.Combine(dir, ChunkStore.PathOf(victim));
-                    if (System.IO.File.Exists(path))
-                    {
-                        System.IO.File.Delete(path);
-                        deleted.Add(path);
-                    }
-                }
+                DeleteEveryCopyOfOneChunk(dataDirs, deleted);
             }
 
             return Task.CompletedTask;
@@ -97,5 +78,22 @@ public sealed class RealCheckerBitesTests
         Assert.True(check.Status == ExpectationStatus.Fail, $"copies_durable_at_ack must fail\n{report}");
         Assert.Contains("n1 acknowledged docs/report.bin", check.Detail, StringComparison.Ordinal);
         Assert.Contains(Path.GetFileName(deleted[0])[..12] + " on []", check.Detail, StringComparison.Ordinal);
+    }
+
+    /// <summary>Deletes every node's copy of the lowest chunk id any data directory holds (the file has one or
+    /// two chunks, all from the one acknowledged write), adding each deleted path to <paramref name="deleted"/>.
+    /// </summary>
+    private static void DeleteEveryCopyOfOneChunk(IReadOnlyDictionary<string, string> dataDirs, List<string> deleted)
+    {
+        var victim = dataDirs.Values.SelectMany(d => Support.ChunkFiles.List(d).Keys).Order().First();
+        foreach (var dir in dataDirs.Values)
+        {
+            var path = Path.Combine(dir, ChunkStore.PathOf(victim));
+            if (System.IO.File.Exists(path))
+            {
+                System.IO.File.Delete(path);
+                deleted.Add(path);
+            }
+        }
     }
 }

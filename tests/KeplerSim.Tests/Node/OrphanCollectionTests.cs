@@ -69,13 +69,10 @@ public sealed class OrphanCollectionTests
         // unneeded chunk (orphan pass, GC) refuses while any of them still stores, since that write may count the
         // copy. With the count going -1, -2 the first record removed the guard while the second still stored.
         using var cluster = KeplerCluster.Create(1, seed: 62, Options, membership: MembershipMode.Static);
-        var node = cluster.Nodes[0];
         var data = KeplerCluster.Bytes(C, 3);
-        var run = node.Spawn(async _ =>
+        var (whileSecondStores, presentThen, afterBoth) = OnFirstNode(cluster, "the stores, records and deletes",
+            async (kepler, write) =>
         {
-            var kepler = cluster.Kepler(node);
-            IWriteContext write = kepler;
-            await kepler.Ready;
             var id = (await write.StoreChunkAsync(data)).Hex;
             await write.StoreChunkAsync(data);
             write.RecordChunk(id, C, "first");
@@ -84,7 +81,6 @@ public sealed class OrphanCollectionTests
             write.RecordChunk(id, C, "second");
             return (whileSecondStores, presentThen, afterBoth: await kepler.DeleteUnneededAsync(id));
         });
-        var (whileSecondStores, presentThen, afterBoth) = cluster.Sim.Await(run, "the stores, records and deletes");
         Assert.False(whileSecondStores, "a delete while the second write still stored the chunk");
         Assert.Equal(1, presentThen);
         Assert.True(afterBoth, "the delete once both writes recorded the chunk (the guard lifts)");
@@ -100,11 +96,8 @@ public sealed class OrphanCollectionTests
         using var cluster = KeplerCluster.Create(1, seed: 63, Options, membership: MembershipMode.Static);
         var node = cluster.Nodes[0];
         var (old, fresh) = (KeplerCluster.Bytes(C, 4), KeplerCluster.Bytes(C, 5));
-        var run = node.Spawn(async _ =>
+        var (oldId, freshId, tracked) = OnFirstNode(cluster, "the write's stores and records", async (kepler, write) =>
         {
-            var kepler = cluster.Kepler(node);
-            IWriteContext write = kepler;
-            await kepler.Ready;
             await kepler.Store.WriteAsync(await kepler.Store.HashAsync(old)); // Here before the write, no row.
             var ids = new List<string>();
             foreach (var data in new[] { old, fresh })
@@ -115,9 +108,8 @@ public sealed class OrphanCollectionTests
 
             var tracked = kepler.OrphanCandidates;
             write.AbandonWrite("w", ids);
-            return (Old: ids[0], Fresh: ids[1], tracked);
+            return (ids[0], ids[1], tracked);
         });
-        var (oldId, freshId, tracked) = cluster.Sim.Await(run, "the write's stores and records");
         Assert.Equal(1, tracked); // The fresh chunk only.
         Assert.True(cluster.Sim.RunUntil(() => cluster.Holders(freshId).Count == 0, 10 * Second),
             "the abandoned write's own new chunk to be collected as an orphan");
@@ -136,11 +128,9 @@ public sealed class OrphanCollectionTests
         using var cluster = KeplerCluster.Create(1, seed: 64, Options, membership: MembershipMode.Static);
         var node = cluster.Nodes[0];
         var data = KeplerCluster.Bytes(C, 6);
-        var run = node.Spawn(async _ =>
+        var (id, claimed, afterReceived) = OnFirstNode(cluster, "the store, record and the received copy",
+            async (kepler, write) =>
         {
-            var kepler = cluster.Kepler(node);
-            IWriteContext write = kepler;
-            await kepler.Ready;
             var id = (await write.StoreChunkAsync(data)).Hex;
             write.RecordChunk(id, C, "w");
             var claimed = kepler.OrphanCandidates;
@@ -149,11 +139,23 @@ public sealed class OrphanCollectionTests
             write.AbandonWrite("w", [id]);
             return (id, claimed, afterReceived);
         });
-        var (id, claimed, afterReceived) = cluster.Sim.Await(run, "the write's store, record and the received copy");
         Assert.Equal(1, claimed);
         Assert.Equal(0, afterReceived);
         cluster.Sim.RunFor(5 * Second); // Past the orphan grace (1 s) and several orphan passes.
         Assert.Equal([node.Name], cluster.Holders(id));
         Assert.Equal(0, cluster.Kepler(node).OrphansCollected);
+    }
+
+    /// <summary>Runs <paramref name="work"/> on the first node once it is ready, with its write-path interface,
+    /// and waits for its result on virtual time.</summary>
+    private static T OnFirstNode<T>(KeplerCluster cluster, string what, Func<KeplerNode, IWriteContext, Task<T>> work)
+    {
+        var node = cluster.Nodes[0];
+        return cluster.Sim.Await(node.Spawn(async _ =>
+        {
+            var kepler = cluster.Kepler(node);
+            await kepler.Ready;
+            return await work(kepler, kepler);
+        }), what);
     }
 }
