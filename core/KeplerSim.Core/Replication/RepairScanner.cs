@@ -156,8 +156,8 @@ internal sealed class RepairScanner(IRepairContext node, TransferClient transfer
     }
 
     /// <summary>
-    /// Offers the page to every owner at once, then queues what each lacks (in one durable commit) and lets a hinted
-    /// copy every owner now confirmed become surplus.
+    /// Offers the page to its owners (<see cref="OffersInFlightMax"/> at a time), then queues what each lacks (in one
+    /// durable commit) and lets a hinted copy every owner now confirmed become surplus.
     /// </summary>
     private async Task OfferAsync(SortedDictionary<NodeId, List<Offer>> offers)
     {
