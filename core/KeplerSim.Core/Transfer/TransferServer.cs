@@ -53,9 +53,10 @@ internal interface ITransferServerContext
 
 /// <summary>
 /// The receiving side of the transfer protocol: requests served one after another on each accepted connection (a
-/// chunk offered or fetched, a manifest pushed or asked for, an anti-entropy round), until the peer closes it, it
-/// stays idle for <see cref="TransferConnectionPool.ServedIdleMicrosecondsMax"/>, or a request fails; or one SWIM
-/// stream. A chunk is acknowledged (<see cref="StoreChunkReply"/> durable) only once its file is durable here.
+/// chunk offered or fetched, a page of chunks offered by a repair scan, a manifest pushed or asked for, an
+/// anti-entropy round), until the peer closes it, it stays idle for
+/// <see cref="TransferConnectionPool.ServedIdleMicrosecondsMax"/>, or a request fails; or one SWIM stream. A chunk is
+/// acknowledged (<see cref="StoreChunkReply"/> durable) only once its file is durable here.
 /// </summary>
 internal sealed class TransferServer(ITransferServerContext node, TransferChannel channel, NodeRuntime runtime,
     KeplerOptions options)
