@@ -1,4 +1,5 @@
 using KeplerSim.Core.Node;
+using KeplerSim.Core.Runtime;
 using KeplerSim.Core.Storage;
 using KeplerSim.Sim.KeplerFs;
 using KeplerSim.Tests.Sim;
@@ -95,6 +96,41 @@ public sealed class BatchedRepairScanTests
             "waiting for the queue to drain");
     }
 
+    /// <summary>
+    /// An owner of the previous version does not know <c>OfferChunksRequest</c> (union key 15): it counts a malformed
+    /// frame and closes the connection. The scan queues that page as before and offers the owner its other pages one
+    /// by one for the rest of the pass (one refused exchange per pass, never one per page), and the copies it lost
+    /// still come back.
+    /// </summary>
+    [Fact]
+    public void An_owner_that_does_not_know_batched_offers_gets_its_pages_one_by_one_and_its_lost_copies_back()
+    {
+        using var cluster = Filled(seed: 94);
+        var lost = cluster.ChunksOf(0, "f").Distinct().Take(5).ToList();
+        Lose(cluster, lost);
+        var n2 = cluster.Nodes[1];
+        var serve = n2.Acceptor!;
+        n2.Acceptor = connection => serve(new PreviousVersion(connection));
+        cluster.Sim.Network.BreakStreamsOf(n2, "upgrade"); // Connections accepted before are gone.
+        var offers = new List<RepairOffered>();
+        using var subscription = cluster.Nodes[0].Runtime!.Events.Stream.Subscribe(e =>
+        {
+            if (e is RepairOffered offer && offer.Target == "n2")
+            {
+                offers.Add(offer);
+            }
+        });
+
+        Assert.True(cluster.Sim.RunUntil(() => lost.All(id => cluster.DurableCopies(id).Count == 2),
+            10 * SimHarness.Second), "the lost copies to come back");
+        cluster.Sim.RunFor(3 * SimHarness.Second);
+        Assert.NotEmpty(offers);
+        Assert.All(offers, o => Assert.NotNull(o.Error));
+        // Pages are 256, 256 and 88 chunks: only a pass's first page is ever offered to n2 in one exchange.
+        Assert.All(offers, o => Assert.Equal(256, o.Offered));
+        Assert.True(cluster.Kepler(1).Metrics.MalformedFrames >= offers.Count, "n2 counted the frames it refused");
+    }
+
     private static long Replicated(KeplerCluster cluster) =>
         cluster.Nodes.Sum(n => cluster.Kepler(n).Metrics.ChunksReplicated);
 
@@ -110,5 +146,33 @@ public sealed class BatchedRepairScanTests
                 "n2 to drop its copy"));
             Assert.Null(cluster.Nodes[1].Disk.Peek(ChunkStore.PathOf(id)));
         }
+    }
+
+    /// <summary>An accepted connection as a node of the previous version decodes it: union key 15 is unknown.</summary>
+    private sealed class PreviousVersion(IStreamConnection inner) : IStreamConnection
+    {
+        public NetAddress Remote => inner.Remote;
+
+        public Task SendAsync(ReadOnlyMemory<byte> frame, CancellationToken cancellationToken = default) =>
+            inner.SendAsync(frame, cancellationToken);
+
+        public async Task<ReadOnlyMemory<byte>?> ReceiveAsync(CancellationToken cancellationToken = default)
+        {
+            if (await inner.ReceiveAsync(cancellationToken) is not { } frame)
+            {
+                return null;
+            }
+
+            if (frame.Length < 2 || frame.Span[0] != 0x92 || frame.Span[1] != 15)
+            {
+                return frame;
+            }
+
+            var unknown = frame.ToArray();
+            unknown[1] = 0x7F; // A key this version does not know either.
+            return unknown;
+        }
+
+        public void Dispose() => inner.Dispose();
     }
 }
