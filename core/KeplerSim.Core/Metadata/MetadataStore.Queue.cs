@@ -37,6 +37,17 @@ public sealed partial class MetadataStore
     }
 
     /// <summary>
+    /// Makes an existing entry due no later than <paramref name="nextAttemptAtUs"/> (as <see cref="Enqueue"/> does to
+    /// an entry that exists); false, changing nothing, when there is no entry for the chunk and target.
+    /// </summary>
+    public bool Expedite(string chunkId, NodeId target, long nextAttemptAtUs)
+    {
+        Check.Id(chunkId, nameof(chunkId));
+        Check.Node(target, nameof(target));
+        return _queueSql.Merge.NonQuery(chunkId, target.Value, nextAttemptAtUs, null) == 1;
+    }
+
+    /// <summary>
     /// Entries due at <paramref name="nowUs"/> (next attempt at or before it), ordered by (next attempt, chunk id,
     /// target), at most <paramref name="limit"/>.
     /// </summary>

@@ -17,6 +17,17 @@ public sealed record ChunkReplicated(string ChunkId, string Target) : KeplerEven
     public override string Kind => "chunk.replicated";
 }
 
+/// <summary>
+/// The repair scan offered a page of <paramref name="Offered"/> chunks to <paramref name="Target"/> in one exchange;
+/// <paramref name="Lacking"/> of them are queued to be sent (all of them when the exchange failed:
+/// <paramref name="Error"/>).
+/// </summary>
+public sealed record RepairOffered(string Target, int Offered, int Lacking, string? Error) : KeplerEvent
+{
+    /// <inheritdoc />
+    public override string Kind => "repair.offered";
+}
+
 /// <summary>A replication attempt failed; it will be retried after a backoff.</summary>
 public sealed record ReplicationRetry(string ChunkId, string Target, int Attempts, string Reason) : KeplerEvent
 {

@@ -66,6 +66,8 @@ public sealed partial class KeplerNode
 
     void IRepairContext.KickReplication() => KickReplication();
 
+    void IRepairContext.CopiesConfirmed(string chunkId) => _replication?.NoteConfirmed(chunkId);
+
     bool IGarbageContext.IsMoving(string chunkId) => IsMoving(chunkId);
 
     Task<bool> IGarbageContext.DeleteUnneededAsync(string chunkId) => DeleteUnneededAsync(chunkId);

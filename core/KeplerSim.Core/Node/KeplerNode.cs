@@ -129,7 +129,7 @@ public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
             _server.Listen();
             _replication = new ReplicationWorker(this, _client, _pending, _runtime, _options);
             _replication.Start();
-            _repair = new RepairScanner(this, _runtime, _options);
+            _repair = new RepairScanner(this, _client, _runtime, _options);
             _repair.Start();
             _scrubber = new Scrubber(this, _runtime, _options);
             _scrubber.Start();
@@ -462,6 +462,18 @@ public sealed class NodeMetrics
 
     /// <summary>Chunk replicas delivered to owners.</summary>
     public long ChunksReplicated { get; internal set; }
+
+    /// <summary>Batched repair offers answered (one exchange per owner and page of the repair scan).</summary>
+    public long RepairOffers { get; internal set; }
+
+    /// <summary>Batched repair offers that failed (their chunks were queued, as single offers).</summary>
+    public long RepairOffersFailed { get; internal set; }
+
+    /// <summary>Chunks named in answered batched repair offers.</summary>
+    public long RepairChunksOffered { get; internal set; }
+
+    /// <summary>Chunks an answered batched repair offer found held by the owner (nothing queued for them).</summary>
+    public long RepairChunksConfirmed { get; internal set; }
 
     /// <summary>Replication attempts that failed.</summary>
     public long ReplicationFailures { get; internal set; }

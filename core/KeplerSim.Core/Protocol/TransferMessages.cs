@@ -22,6 +22,8 @@ namespace KeplerSim.Core.Protocol;
 [Union(12, typeof(SyncPush))]
 [Union(13, typeof(AbandonChunksRequest))]
 [Union(14, typeof(AbandonChunksReply))]
+[Union(15, typeof(OfferChunksRequest))]
+[Union(16, typeof(OfferChunksReply))]
 public abstract record TransferFrame;
 
 /// <summary>
@@ -144,3 +146,43 @@ public sealed record AbandonChunksRequest(
 /// <summary>The abandonment was applied.</summary>
 [MessagePackObject]
 public sealed record AbandonChunksReply([property: Key(0)] bool Applied) : TransferFrame;
+
+/// <summary>One chunk of an <see cref="OfferChunksRequest"/>: its id and the size of the sender's copy.</summary>
+[MessagePackObject]
+public sealed record ChunkOffer(
+    [property: Key(0)] string ChunkId,
+    [property: Key(1)] long SizeBytes);
+
+/// <summary>
+/// The repair scan's batched offer (docs/PROTOCOL.md, "Batched repair offers"): "which of these chunks do you lack?"
+/// Each chunk is answered as a <see cref="StoreChunkRequest"/> without a request id would be before any bytes move
+/// (held: durable here, on record or verified; else lacking), and a held chunk has the same effects on the receiver
+/// as that offer answered "durable" (recorded if it was not, claims of writes ended). Lacking chunks (and chunks the
+/// receiver is busy with) are then offered one by one through the sender's replication queue. At most
+/// <see cref="ChunksMax"/> chunks, ids strictly ascending (ordinal). <see cref="Settings"/> as on a store.
+/// </summary>
+[MessagePackObject]
+public sealed record OfferChunksRequest(
+    [property: Key(0)] ChunkOffer[] Chunks,
+    [property: Key(1)] Membership.ClusterSettings? Settings = null) : TransferFrame
+{
+    /// <summary>Chunks one offer names at most (the repair scan's page).</summary>
+    public const int ChunksMax = 256;
+
+    /// <summary>Encoded bytes one <see cref="ChunkOffer"/> takes at most (a 64-character id, a 64-bit size).
+    /// </summary>
+    public const int OfferBytesMax = 80;
+
+    /// <summary>Encoded bytes of the request besides its offers, at most (the union tag, settings, headers).</summary>
+    public const int OverheadBytesMax = 1024;
+}
+
+/// <summary>
+/// The answer to an <see cref="OfferChunksRequest"/>: the positions (0-based, strictly ascending) of the offered
+/// chunks the receiver lacks or will not confirm now; every other offered chunk is durable on the receiver. With the
+/// runtime cluster settings the receiver holds, as on a store reply.
+/// </summary>
+[MessagePackObject]
+public sealed record OfferChunksReply(
+    [property: Key(0)] int[] Lacking,
+    [property: Key(1)] Membership.ClusterSettings? Settings = null) : TransferFrame;

@@ -324,6 +324,19 @@ internal sealed class ReplicationWorker(IReplicationContext node, TransferClient
         pending.Confirm(entry.ChunkId, entry.Target);
     }
 
+    /// <summary>
+    /// An owner confirmed holding <paramref name="chunkId"/> without a queue entry being delivered (the repair
+    /// scan's batched offer): a local copy this node does not own, which every owner has now confirmed, is surplus
+    /// from now on, as after the last delivery of it (<see cref="Delivered"/>).
+    /// </summary>
+    public void NoteConfirmed(string chunkId)
+    {
+        if (IsConfirmedSurplus(node.Meta, chunkId))
+        {
+            _surplusSince.TryAdd(chunkId, runtime.Clock.MonotonicMicroseconds);
+        }
+    }
+
     /// <summary>A local copy this node does not own, which every owner has confirmed holding.</summary>
     private bool IsConfirmedSurplus(MetadataStore meta, string chunkId) =>
         meta.GetChunk(chunkId) is { State: ChunkState.Hinted } && !node.OwnsChunk(chunkId)

@@ -50,6 +50,15 @@ internal interface IRepairContext : ILocalChunks
 
     /// <summary>Lets the replication worker look for the entries a scan queued.</summary>
     void KickReplication();
+
+    /// <summary>Counters for metrics.</summary>
+    NodeMetrics Metrics { get; }
+
+    /// <summary>
+    /// A batched offer found <paramref name="chunkId"/> held by an owner, with nothing queued for it: a hinted copy
+    /// every owner has now confirmed becomes surplus (as after its last queued delivery).
+    /// </summary>
+    void CopiesConfirmed(string chunkId);
 }
 
 /// <summary>What the <see cref="Scrubber"/> needs from its node.</summary>

@@ -32,6 +32,9 @@ public enum StreamTrafficKind
 
     /// <summary>SWIM's own streams: push-pull state exchanges and the TCP fallback probe.</summary>
     Swim,
+
+    /// <summary><c>OfferChunksRequest</c>: the repair scan's batched offers (a page of chunk ids per owner).</summary>
+    RepairOffer,
 }
 
 /// <summary>
@@ -63,6 +66,7 @@ public sealed class StreamTrafficCounts
         StreamTrafficKind.AntiEntropy => "anti_entropy",
         StreamTrafficKind.Abandon => "abandon",
         StreamTrafficKind.Swim => "swim",
+        StreamTrafficKind.RepairOffer => "repair_offer",
         _ => "other",
     };
 
@@ -92,6 +96,7 @@ public sealed class StreamTrafficCounts
             7 => StreamTrafficKind.ManifestGet,
             10 => StreamTrafficKind.AntiEntropy,
             13 => StreamTrafficKind.Abandon,
+            15 => StreamTrafficKind.RepairOffer,
             _ => null,
         };
     }

@@ -62,6 +62,44 @@ internal sealed class TransferClient(NodeId self, TransferChannel channel, Chunk
             return reply.Durable && reply.ChunkId == id ? null : reply.Error ?? "refused";
         });
 
+    /// <summary>
+    /// Offers a page of chunks to <paramref name="node"/> at once (<see cref="OfferChunksRequest"/>, the repair
+    /// scan's batched offer): the positions of those it lacks, ascending; every other one is durable there. Served by
+    /// <see cref="TransferServer"/> (<c>ServeOfferChunksAsync</c>); a reply that names a position twice, out of order
+    /// or out of range is a <see cref="ProtocolException"/>.
+    /// </summary>
+    public Task<int[]> OfferChunksAsync(NodeId node, ChunkOffer[] chunks) =>
+        channel.ExchangeAsync(node, async connection =>
+        {
+            await channel.WithTimeoutAsync(
+                connection.SendAsync(new OfferChunksRequest(chunks, membership?.Settings)), connection,
+                "send to " + node);
+            var reply = await channel.WithTimeoutAsync(connection.ReceiveAsync<OfferChunksReply>(), connection,
+                "offer reply from " + node);
+            if (reply.Lacking is not { } lacking || !IsAscendingWithin(lacking, chunks.Length))
+            {
+                throw new ProtocolException($"offer reply from {node} names positions out of order or range");
+            }
+
+            TransferChannel.AdoptSettings(membership, reply.Settings);
+            connection.Finish();
+            return lacking;
+        });
+
+    /// <summary>Whether <paramref name="positions"/> ascend strictly within 0..<paramref name="count"/> - 1.</summary>
+    internal static bool IsAscendingWithin(int[] positions, int count)
+    {
+        for (var i = 0; i < positions.Length; i++)
+        {
+            if (positions[i] < 0 || positions[i] >= count || (i > 0 && positions[i] <= positions[i - 1]))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
     /// <summary>Fetches and verifies a chunk from <paramref name="node"/>; null if missing, bad or slow.</summary>
     public async Task<byte[]?> FetchChunkAsync(NodeId node, string id)
     {

@@ -53,9 +53,10 @@ internal interface ITransferServerContext
 
 /// <summary>
 /// The receiving side of the transfer protocol: requests served one after another on each accepted connection (a
-/// chunk offered or fetched, a manifest pushed or asked for, an anti-entropy round), until the peer closes it, it
-/// stays idle for <see cref="TransferConnectionPool.ServedIdleMicrosecondsMax"/>, or a request fails; or one SWIM
-/// stream. A chunk is acknowledged (<see cref="StoreChunkReply"/> durable) only once its file is durable here.
+/// chunk offered or fetched, a page of chunks offered by a repair scan, a manifest pushed or asked for, an
+/// anti-entropy round), until the peer closes it, it stays idle for
+/// <see cref="TransferConnectionPool.ServedIdleMicrosecondsMax"/>, or a request fails; or one SWIM stream. A chunk is
+/// acknowledged (<see cref="StoreChunkReply"/> durable) only once its file is durable here.
 /// </summary>
 internal sealed class TransferServer(ITransferServerContext node, TransferChannel channel, NodeRuntime runtime,
     KeplerOptions options)
@@ -161,6 +162,8 @@ internal sealed class TransferServer(ITransferServerContext node, TransferChanne
             case AbandonChunksRequest abandon:
                 await ServeAbandonAsync(connection, abandon);
                 break;
+            case OfferChunksRequest offer:
+                return await ServeOfferChunksAsync(connection, offer);
             case FetchChunkRequest fetch:
                 await ServeFetchAsync(connection, fetch);
                 break;
@@ -242,24 +245,12 @@ internal sealed class TransferServer(ITransferServerContext node, TransferChanne
     private async Task<(string? Error, bool OnRecord, bool Received)> ReceiveChunkAsync(IStreamConnection connection,
         StoreChunkRequest request)
     {
-        // With scrub on, a chunk on record here (verified when it was written or recovered) whose file still has the
-        // offered size is confirmed from the index: scrub and reads re-verify bytes, not every offer. The periodic
-        // repair scan offers every chunk to every other owner, and verifying each offer read and hashed the whole
-        // chunk on the receiver (a storm of reads during uploads). With scrub off, offers are what finds a rotten
-        // copy (chaos: corrupt_chunks_repaired), so they verify; so does a chunk not on record.
-        if (options.ScrubChunksPerSecond > 0 && IsOnRecord(request))
+        switch (await ConfirmHeldAsync(request.ChunkId, request.SizeBytes))
         {
-            // Scrub may have dropped the row (a corrupt copy) while the file was checked: then the bytes are
-            // received again below, as they are when the file is gone or of another size. Recording the row again
-            // here would leave a row whose file scrub deletes (chaos: scenarios/regressions/offer-races-scrub.yaml).
-            if (await node.Store.ConfirmPresentAsync(request.ChunkId, request.SizeBytes) && IsOnRecord(request))
-            {
+            case Holding.OnRecord:
                 return (null, true, false);
-            }
-        }
-        else if (await node.Store.ConfirmDurableAsync(request.ChunkId))
-        {
-            return (null, false, false);
+            case Holding.Verified:
+                return (null, false, false);
         }
 
         await connection.SendAsync(new StoreChunkReady(request.ChunkId));
@@ -290,6 +281,145 @@ internal sealed class TransferServer(ITransferServerContext node, TransferChanne
         }
     }
 
+    /// <summary>How an offered chunk is held here, without its bytes being sent.</summary>
+    private enum Holding
+    {
+        /// <summary>Not held (absent, of another size, unverified or corrupt): the bytes must come.</summary>
+        Lacking,
+
+        /// <summary>On record with a file of the offered size, and still on record: nothing to record.</summary>
+        OnRecord,
+
+        /// <summary>A file whose bytes verified against the id: durable here, to be recorded.</summary>
+        Verified,
+    }
+
+    /// <summary>
+    /// Whether an offered chunk of <paramref name="sizeBytes"/> bytes is durable here already, as a store and a batched
+    /// offer both answer it. With scrub on, a chunk on record here (verified when it was written or recovered) whose
+    /// file still has the offered size is confirmed from the index: scrub and reads re-verify bytes, not every offer.
+    /// The periodic repair scan offers every chunk to every other owner, and verifying each offer read and hashed the
+    /// whole chunk on the receiver (a storm of reads during uploads). With scrub off, offers are what finds a rotten
+    /// copy (chaos: corrupt_chunks_repaired), so they verify; so does a chunk not on record.
+    /// </summary>
+    private async Task<Holding> ConfirmHeldAsync(string chunkId, long sizeBytes)
+    {
+        if (options.ScrubChunksPerSecond > 0 && IsOnRecord(chunkId, sizeBytes))
+        {
+            // Scrub may have dropped the row (a corrupt copy) while the file was checked: then the bytes are
+            // received again, as they are when the file is gone or of another size. Recording the row again here
+            // would leave a row whose file scrub deletes (chaos: scenarios/regressions/offer-races-scrub.yaml).
+            return await node.Store.ConfirmPresentAsync(chunkId, sizeBytes) && IsOnRecord(chunkId, sizeBytes)
+                ? Holding.OnRecord
+                : Holding.Lacking;
+        }
+
+        return await node.Store.ConfirmDurableAsync(chunkId) ? Holding.Verified : Holding.Lacking;
+    }
+
+    /// <summary>
+    /// Answers a batched offer (docs/PROTOCOL.md, "Batched repair offers"): each chunk in turn as a store without a
+    /// request id would be answered before any bytes, with the same effects for a held one (recorded when its bytes
+    /// verified, claims of writes ended). A chunk being received or deleted here right now is answered lacking (a
+    /// store would be answered "busy": the sender's queue offers it later). So is every chunk left when half the
+    /// transfer timeout has passed, so the answer comes in time even on a slow disk. False when the connection must
+    /// close after it.
+    /// </summary>
+    private async Task<bool> ServeOfferChunksAsync(IStreamConnection connection, OfferChunksRequest request)
+    {
+        if (ValidateOffer(request) is { } why)
+        {
+            throw new ProtocolException("bad chunk offer: " + why);
+        }
+
+        TransferChannel.AdoptSettings(node.Membership, request.Settings);
+        var deadline = runtime.Clock.MonotonicMicroseconds + options.TransferTimeoutMicroseconds / 2;
+        var lacking = new List<int>();
+        for (var i = 0; i < request.Chunks.Length; i++)
+        {
+            if (!await ConfirmOfferedAsync(request.Chunks[i], deadline))
+            {
+                lacking.Add(i);
+            }
+        }
+
+        if (runtime.Buggify.Hit("transfer.drop_offer_reply"))
+        {
+            // The held chunks were confirmed (and recorded) but the sender never hears so: it offers them one by
+            // one, and each is answered "durable" without bytes.
+            return false;
+        }
+
+        await connection.SendAsync(new OfferChunksReply([.. lacking], node.Membership?.Settings));
+        return true;
+    }
+
+    /// <summary>Why a batched offer breaks the protocol, or null.</summary>
+    private static string? ValidateOffer(OfferChunksRequest request)
+    {
+        if (request.Chunks is not { Length: > 0 and <= OfferChunksRequest.ChunksMax } chunks)
+        {
+            return $"1..{OfferChunksRequest.ChunksMax} chunks expected, got {request.Chunks?.Length ?? 0}";
+        }
+
+        string? previous = null;
+        foreach (var chunk in chunks)
+        {
+            if (chunk is null || !ChunkStore.IsValidId(chunk.ChunkId)
+                || chunk.SizeBytes is < 0 or > ChunkStore.ChunkSizeBytesMax)
+            {
+                return $"bad chunk '{chunk?.ChunkId}' of {chunk?.SizeBytes} bytes";
+            }
+
+            if (previous is not null && string.CompareOrdinal(previous, chunk.ChunkId) >= 0)
+            {
+                return "chunk ids not strictly ascending";
+            }
+
+            previous = chunk.ChunkId;
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// Whether one chunk of a batched offer is durable here (then recorded if it was not, and claimed by no write),
+    /// reserved as a store of it would be while it is checked.
+    /// </summary>
+    private async Task<bool> ConfirmOfferedAsync(ChunkOffer offer, long deadline)
+    {
+        var id = offer.ChunkId;
+        if (runtime.Clock.MonotonicMicroseconds >= deadline || node.IsCollecting(id) || !_incoming.Add(id))
+        {
+            return false;
+        }
+
+        try
+        {
+            var holding = await ConfirmHeldAsync(id, offer.SizeBytes);
+            if (holding == Holding.Lacking)
+            {
+                return false;
+            }
+
+            if (holding == Holding.Verified)
+            {
+                node.RecordReceivedChunk(id, offer.SizeBytes);
+            }
+
+            node.ChunkClaimed(id, requestId: null, created: false);
+            return true;
+        }
+        catch (IOException)
+        {
+            return false; // A disk error here: the single offer that follows meets it (or not) and is retried.
+        }
+        finally
+        {
+            _incoming.Remove(id);
+        }
+    }
+
     private async Task ServeAbandonAsync(IStreamConnection connection, AbandonChunksRequest request)
     {
         if (string.IsNullOrEmpty(request.RequestId) || request.RequestId.Length > RequestIdLengthMax
@@ -304,8 +434,8 @@ internal sealed class TransferServer(ITransferServerContext node, TransferChanne
     }
 
     /// <summary>Whether this node's index has the offered chunk with the offered size.</summary>
-    private bool IsOnRecord(StoreChunkRequest request) =>
-        node.Meta.GetChunk(request.ChunkId) is { } known && known.SizeBytes == request.SizeBytes;
+    private bool IsOnRecord(string chunkId, long sizeBytes) =>
+        node.Meta.GetChunk(chunkId) is { } known && known.SizeBytes == sizeBytes;
 
     private async Task ServeFetchAsync(IStreamConnection connection, FetchChunkRequest request)
     {

@@ -100,6 +100,13 @@ internal sealed partial class Gateway
         Metrics.Counter("kepler_chunks_replicated_total", "Replicas delivered", metrics.ChunksReplicated);
         Metrics.Counter("kepler_replication_failures_total", "Failed replication attempts",
             metrics.ReplicationFailures);
+        Metrics.Counter("kepler_repair_offers_total", "Batched repair offers answered", metrics.RepairOffers);
+        Metrics.Counter("kepler_repair_offers_failed_total", "Batched repair offers that failed (queued one by one)",
+            metrics.RepairOffersFailed);
+        Metrics.Counter("kepler_repair_chunks_offered_total", "Chunks named in answered batched repair offers",
+            metrics.RepairChunksOffered);
+        Metrics.Counter("kepler_repair_chunks_confirmed_total", "Chunks batched repair offers found held",
+            metrics.RepairChunksConfirmed);
         Metrics.Counter("kepler_chunks_rejected_total", "Peer chunks that failed verification",
             metrics.ChunksRejected);
         Metrics.Counter("kepler_malformed_frames_total", "Frames that broke the protocol",

@@ -29,6 +29,10 @@ public sealed class SimTransferCounts
             ("transfer.connections.opened", _incarnations.Sum(m => m.TransferConnectionsOpened)),
             ("transfer.connections.reused", _incarnations.Sum(m => m.TransferConnectionsReused)),
             ("transfer.connections.stale", _incarnations.Sum(m => m.TransferConnectionsStale)),
+            ("repair.offers", _incarnations.Sum(m => m.RepairOffers)),
+            ("repair.offers.failed", _incarnations.Sum(m => m.RepairOffersFailed)),
+            ("repair.chunks.offered", _incarnations.Sum(m => m.RepairChunksOffered)),
+            ("repair.chunks.confirmed", _incarnations.Sum(m => m.RepairChunksConfirmed)),
             .. StreamTrafficCounts.Kinds.Select(kind => (BytesSentMetric(kind),
                 _incarnations.Sum(m => m.StreamTraffic.BytesSent(kind)))),
         ];

@@ -26,6 +26,8 @@ public sealed class StreamTrafficTests
         { new GetManifestRequest("p"), StreamTrafficKind.ManifestGet },
         { new SyncRequest(new ulong[4]), StreamTrafficKind.AntiEntropy },
         { new AbandonChunksRequest("r", ["c"]), StreamTrafficKind.Abandon },
+        { new OfferChunksRequest([new ChunkOffer("c", 1)]), StreamTrafficKind.RepairOffer },
+        { new OfferChunksReply([0]), null },
         { new ChunkDataFrame(new byte[10]), null },
         { new StoreChunkReply("c", true, null), null },
         { new StoreChunkReady("c"), null },
@@ -71,6 +73,7 @@ public sealed class StreamTrafficTests
     [InlineData(StreamTrafficKind.AntiEntropy, "anti_entropy")]
     [InlineData(StreamTrafficKind.Abandon, "abandon")]
     [InlineData(StreamTrafficKind.Swim, "swim")]
+    [InlineData(StreamTrafficKind.RepairOffer, "repair_offer")]
     public void Every_kind_has_its_metric_name(StreamTrafficKind kind, string name) =>
         Assert.Equal(name, StreamTrafficCounts.NameOf(kind));
 
