@@ -74,7 +74,7 @@ public sealed class ClusterInspector(Simulation sim)
         }
 
         view.Generation = disk.Generation;
-        view.List = [.. view.Files.Values];
+        view.ListStale();
         _views[node.Name] = view;
         return view;
     }
@@ -113,7 +113,13 @@ public sealed class ClusterInspector(Simulation sim)
 
         public HashSet<string> DurableIntact { get; } = new(StringComparer.Ordinal);
 
-        public IReadOnlyList<ChunkFile> List { get; set; } = [];
+        private IReadOnlyList<ChunkFile>? _list;
+
+        /// <summary>The files as a list, copied only when asked for after a change: an event check looks one chunk
+        /// up by id after every disk change, and copying every file each time was 6 % of steady-5's profile.</summary>
+        public IReadOnlyList<ChunkFile> List => _list ??= [.. Files.Values];
+
+        public void ListStale() => _list = null;
     }
 
     /// <summary>Orders paths as <see cref="SimDisk.AllFiles"/> lists them: name by name, each ordinal.</summary>
