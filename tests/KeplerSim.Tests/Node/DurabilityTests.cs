@@ -291,4 +291,35 @@ public sealed class DurabilityTests
             }
         }
     }
+
+    /// <summary>
+    /// The join rule of the durability contract (docs/PROTOCOL.md): a node whose seeds have not answered refuses
+    /// every write that promises more than one copy and accepts <c>fast</c>. Pinned here as well as by the regression
+    /// scenario and the real-process test, which Stryker's node run does not run: both comparisons of the rule
+    /// (<c>promisedByFactor &gt; 1</c> as <c>&gt;= 1</c>, refusing fast, and as <c>&lt; 1</c>, accepting everything)
+    /// survived it.
+    /// </summary>
+    [Fact]
+    public void A_node_whose_seeds_have_not_answered_accepts_fast_and_refuses_all_and_quorum()
+    {
+        using var cluster = KeplerCluster.Create(3, seed: 27, initialMembers: 2);
+        var n3 = cluster.Nodes[2];
+        cluster.Sim.Network.Partition([n3], [cluster.Nodes[0], cluster.Nodes[1]]);
+        n3.Start();
+        Assert.True(cluster.Sim.RunUntil(() => cluster.Kepler(n3).Ready.IsCompleted, 30 * SimHarness.Second),
+            "n3 to recover its (empty) disk");
+        Assert.True(cluster.Kepler(n3).AwaitingJoin, "n3 cut off from its seeds before its first sync");
+
+        cluster.Put(2, "fast", KeplerCluster.Bytes(C, 1), Durability.Fast);
+        var delete = cluster.Sim.Await(n3.Spawn(_ => cluster.Kepler(n3).DeleteAsync("fast", Durability.Fast)),
+            "a fast delete before the join"); // A delete counts its copies up front, unlike a fast put.
+        Assert.True(delete.IsTombstone);
+        foreach (var durability in new[] { Durability.All, Durability.Quorum })
+        {
+            var put = cluster.PutAsync(2, durability.ToString(), KeplerCluster.Bytes(C, 2), durability);
+            Assert.True(cluster.Sim.RunUntil(() => put.IsCompleted, 30 * SimHarness.Second), $"the {durability} put");
+            var refused = Assert.IsType<DurabilityNotMetException>(put.Exception?.InnerException);
+            Assert.Contains("has not joined its cluster yet", refused.Message, StringComparison.Ordinal);
+        }
+    }
 }
