@@ -385,6 +385,26 @@ public sealed class ReadWriteContractTests
 
     private static T ResultOf<T>(Task<T> task) => task.GetAwaiter().GetResult();
 
+    /// <summary>
+    /// A range read touches only the chunks the range covers: one ending exactly at a chunk boundary does not read
+    /// (or prefetch) the next chunk, so a damaged chunk outside the range cannot fail it. Pinned after Stryker's
+    /// node run: the last chunk's index computed from <c>end + 1</c> instead of <c>end - 1</c> read one chunk too many
+    /// and still returned the right bytes.
+    /// </summary>
+    [Fact]
+    public void A_range_read_ending_at_a_chunk_boundary_does_not_read_the_next_chunk()
+    {
+        using var cluster = KeplerCluster.Create(1, seed: 85);
+        var data = KeplerCluster.Bytes(2 * C, 9);
+        cluster.Put(0, "two", data, Durability.All);
+        var second = cluster.ChunksOf(0, "two")[1];
+        Assert.True(cluster.Nodes[0].Disk.Corrupt(ChunkStore.PathOf(second)), "the second chunk corrupted");
+
+        Assert.Equal(data[..C], cluster.Get(0, "two", offset: 0, length: C));
+        Assert.Equal(data[1..C], cluster.Get(0, "two", offset: 1, length: C - 1));
+        Assert.ThrowsAny<Exception>(() => cluster.Get(0, "two", offset: 0, length: C + 1)); // It does need it.
+    }
+
     private static T Run<T>(KeplerCluster cluster, int node, Func<KeplerNode, Task<T>> call)
     {
         var task = cluster.Nodes[node].Spawn(_ => call(cluster.Kepler(node)));
