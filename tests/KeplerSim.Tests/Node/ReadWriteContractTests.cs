@@ -62,12 +62,28 @@ public sealed class ReadWriteContractTests
             Assert.True(kepler.Ready.IsCompleted, "a read issued during recovery ended before recovery did");
             return sink.ToArray();
         });
+        var list = n1.Spawn(async _ =>
+        {
+            var listing = await kepler.ListAsync("");
+            Assert.True(kepler.Ready.IsCompleted, "a listing issued during recovery ended before recovery did");
+            return listing;
+        });
+        var find = n1.Spawn(async _ =>
+        {
+            var found = await kepler.FindContentAsync(new string('0', 64));
+            Assert.True(kepler.Ready.IsCompleted, "a content lookup issued during recovery ended before recovery did");
+            return found;
+        });
         var put = n1.Spawn(_ => kepler.PutAsync("c", new MemoryStream(c), Durability.All));
         var delete = n1.Spawn(_ => kepler.DeleteAsync("b", Durability.All));
         Assert.True(cluster.Sim.RunUntil(() => get.IsCompleted && put.IsCompleted && delete.IsCompleted,
             60 * SimHarness.Second), "the requests to end");
 
         Assert.Equal(a, ResultOf(get));
+        Assert.True(cluster.Sim.RunUntil(() => list.IsCompleted && find.IsCompleted, 60 * SimHarness.Second),
+            "the listing and the lookup to end");
+        Assert.Equal(["a", "b"], ResultOf(list).Files.Select(f => f.Path).Order(StringComparer.Ordinal));
+        Assert.Null(ResultOf(find));
         Assert.True(put.IsCompletedSuccessfully, put.Exception?.ToString());
         Assert.True(delete.IsCompletedSuccessfully, delete.Exception?.ToString());
         cluster.Sim.RunFor(10 * SimHarness.Second);
