@@ -306,8 +306,7 @@ public sealed class DurabilityTests
         var n3 = cluster.Nodes[2];
         cluster.Sim.Network.Partition([n3], [cluster.Nodes[0], cluster.Nodes[1]]);
         n3.Start();
-        Assert.True(cluster.Sim.RunUntil(() => cluster.Kepler(n3).Ready.IsCompleted, 30 * SimHarness.Second),
-            "n3 to recover its (empty) disk");
+        cluster.AwaitReady(n3);
         Assert.True(cluster.Kepler(n3).AwaitingJoin, "n3 cut off from its seeds before its first sync");
 
         cluster.Put(2, "fast", KeplerCluster.Bytes(C, 1), Durability.Fast);

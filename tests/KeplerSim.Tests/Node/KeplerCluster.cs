@@ -163,6 +163,7 @@ internal sealed class KeplerCluster : IDisposable
         }
     }
 
-    private void AwaitReady(SimNode node) =>
+    /// <summary>Waits until <paramref name="node"/> has recovered and started (its <c>Ready</c>).</summary>
+    public void AwaitReady(SimNode node) =>
         Sim.Await(node.Spawn(_ => Kepler(node).Ready), $"{node.Name} to recover and start");
 }
