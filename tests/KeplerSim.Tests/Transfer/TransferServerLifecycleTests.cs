@@ -77,6 +77,16 @@ public sealed class TransferServerLifecycleTests
         }), "the served connection to close", timeoutMicroseconds: SimHarness.Second);
         Assert.Null(closed);
         Assert.Null(next);
+
+        // One that sends nothing is closed at once too, not held for its first frame (the 5 s transfer timeout):
+        // a server that waited would take that frame, a SWIM stream's included, after it closed
+        // (the Stryker survivor TransferServer.cs:118, `_closed ? null : receive` taken as always receive).
+        var silent = cluster.Sim.Await(n1.Spawn(async runtime =>
+        {
+            using var connection = await runtime.Streams.ConnectAsync(host.TransferAddress);
+            return await connection.ReceiveAsync();
+        }), "a silent connection after the close to be closed", timeoutMicroseconds: SimHarness.Second);
+        Assert.Null(silent);
         Assert.Equal(0, server.ServedConnections);
     }
 
