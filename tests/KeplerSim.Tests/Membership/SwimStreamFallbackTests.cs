@@ -26,7 +26,20 @@ public sealed class SwimStreamFallbackTests
         cluster.Sim.Network.SetLinkFaults(b, a, lost);
         var cutAt = cluster.Sim.Now;
         var sentBefore = cluster.Swim(a).Counters.Sent(SwimTraffic.StreamPing);
-        cluster.Sim.RunFor(30 * Second);
+
+        // Kills Streams.cs:71 (the stream ack not counted as hearing from the target): with every datagram lost,
+        // a stream ack about once a second is all a hears from b (push-pull runs every 30 s), so b's "last heard"
+        // at a stays within two probe intervals (the status API's lastHeardSecondsAgo).
+        long ageMax = 0;
+        for (var t = 0; t < 30; t++)
+        {
+            cluster.Sim.RunFor(Second);
+            var heard = cluster.Swim(a).LastHeardMicroseconds(b.Id);
+            Assert.NotNull(heard);
+            ageMax = Math.Max(ageMax, t < 2 ? 0 : a.Runtime!.Clock.MonotonicMicroseconds - heard.Value);
+        }
+
+        Assert.True(ageMax <= 2 * Second, $"b went unheard at a for {ageMax} us while its stream acks arrived");
 
         // Kills: the stream ack's sequence check inverted (ack.Sequence != probe.Sequence), StreamAcked never set,
         // the stream ack's "true" replaced by "false": each turns every probe into a failure and a suspicion.
