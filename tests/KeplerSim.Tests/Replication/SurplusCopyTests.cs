@@ -1,0 +1,133 @@
+using KeplerSim.Core.Diagnostics;
+using KeplerSim.Core.Metadata;
+using KeplerSim.Core.Node;
+using KeplerSim.Core.Runtime;
+using KeplerSim.Core.Storage;
+using KeplerSim.Sim.Kernel;
+using KeplerSim.Tests.Node;
+using KeplerSim.Tests.Sim;
+
+namespace KeplerSim.Tests.Replication;
+
+/// <summary>
+/// A copy a node holds without owning it (a hinted copy: here a fast write on a node that is not among the chunk's
+/// owners) is handed to every owner, kept while any owner still lacks it, kept for
+/// <see cref="KeplerOptions.SurplusGraceMicroseconds"/> after the last owner confirmed it, then dropped, row and file,
+/// on time; a copy that turns out to be needed again during the grace (its node became an owner) is kept. Written for
+/// the Stryker survivors of Replication/ReplicationWorker.cs's surplus bookkeeping (docs/TESTING.md): no test looked at
+/// when a surplus copy goes, only that it eventually does.
+/// </summary>
+[Trait("Category", "Fast")]
+public sealed class SurplusCopyTests
+{
+    private const int C = KeplerCluster.ChunkSize;
+    private const long Second = SimHarness.Second;
+    private const long Grace = 3 * Second;
+
+    private static readonly KeplerOptions Options = new()
+    {
+        ChunkSizeBytes = C,
+        SurplusGraceMicroseconds = Grace,
+        RetryBaseMicroseconds = 400_000,
+        RetryMaxMicroseconds = 1_600_000,
+    };
+
+    private static readonly long Poll = Options.ReplicationPollMicroseconds;
+
+    [Theory]
+    [InlineData(1)] // The last owner confirms within the grace of the first.
+    [InlineData(5)] // The last owner lacks it for longer than the grace.
+    public void A_hinted_copy_is_kept_until_every_owner_has_it_and_for_the_grace_after_then_dropped(int lateSeconds)
+    {
+        // Kills in ReplicationWorker.cs: the grace comparison of SweepSurplus as "> grace", negated or "now + since"
+        // and its "continue" removed (dropped before the grace); "surplus = true" in Delivered (the grace counted from
+        // the first owner's copy, not the last: lateSeconds 1); "if (surplus)" negated (never dropped); "All" as "Any"
+        // in IsConfirmedSurplus (dropped while an owner still lacked it: lateSeconds 5); the row's or the file's
+        // deletion removed (one stayed behind); the ChunkReplicated event removed; NextTickDelay's "in flight or
+        // surplus" poll as "&&", negated or removed (an idle worker slept its 5 s idle poll past the grace's end).
+        using var cluster = KeplerCluster.Create(4, seed: 71, Options);
+        var (n1, chunk, data, owners) = Unowned(cluster);
+        var late = owners[^1];
+        var events = Record(cluster, n1);
+        SetFull(late, true);
+        cluster.Put(0, "h", data, Durability.Fast);
+        Assert.Equal(chunk, cluster.ChunksOf(0, "h").Single());
+        Assert.True(cluster.Sim.RunUntil(() => Replicated(events, chunk).Count == 2, Second),
+            "n1 to deliver its hinted copy to the two owners with room");
+
+        cluster.Sim.RunFor(lateSeconds * Second);
+        AssertHeld(cluster, n1, chunk, events, $"while {late.Name} still lacks it");
+        Assert.NotNull(cluster.Kepler(n1).Meta.GetQueueEntry(chunk, new NodeId(late.Name)));
+
+        SetFull(late, false);
+        Assert.True(cluster.Sim.RunUntil(() => Replicated(events, chunk).Count == 3, 5 * Second),
+            $"n1 to deliver the copy to {late.Name} once it has room");
+        Assert.Equal(owners.Select(o => o.Name).Order(), Replicated(events, chunk).Select(r => r.Target).Order());
+        var confirmedAt = events
+            .Single(e => e.Event is ChunkReplicated r && r.ChunkId == chunk && r.Target == late.Name).At;
+
+        // Kept for the grace after the last owner confirmed it, then dropped within two polls.
+        cluster.Sim.RunUntil(confirmedAt + Grace - 2 * Poll);
+        AssertHeld(cluster, n1, chunk, events, "during the grace");
+        cluster.Sim.RunUntil(confirmedAt + Grace + 2 * Poll);
+        AssertDropped(cluster, n1, chunk, events);
+        Assert.Equal(3, cluster.DurableOwnerCopies(chunk));
+    }
+
+    /// <summary>Picks data of one chunk that n1 does not own, from the first data seed that gives one.</summary>
+    private static (SimNode N1, string Chunk, byte[] Data, IReadOnlyList<SimNode> Owners) Unowned(
+        KeplerCluster cluster)
+    {
+        var n1 = cluster.Nodes[0];
+        var ring = cluster.Kepler(n1).Ring;
+        for (var seed = 1; seed < 100; seed++)
+        {
+            var data = KeplerCluster.Bytes(C, seed);
+            var chunk = ChunkStore.IdOf(data);
+            var owners = ring.OwnersOf(chunk);
+            if (!owners.Contains(new NodeId(n1.Name)))
+            {
+                return (n1, chunk, data, owners.Select(o => cluster.Sim.FindNode(o.Value)!).ToList());
+            }
+        }
+
+        throw new InvalidOperationException("no data seed below 100 gives a chunk n1 does not own");
+    }
+
+    private static void AssertHeld(KeplerCluster cluster, SimNode node, string chunk,
+        List<(long At, KeplerEvent Event)> events, string when)
+    {
+        Assert.True(cluster.Kepler(node).Meta.GetChunk(chunk) is { State: ChunkState.Hinted },
+            $"{node.Name} lost the row of its copy {when}");
+        Assert.True(node.Disk.Exists(ChunkStore.PathOf(chunk)), $"{node.Name} lost the file of its copy {when}");
+        Assert.DoesNotContain(events, e => e.Event is SurplusDropped d && d.ChunkId == chunk);
+    }
+
+    private static void AssertDropped(KeplerCluster cluster, SimNode node, string chunk,
+        List<(long At, KeplerEvent Event)> events)
+    {
+        Assert.Null(cluster.Kepler(node).Meta.GetChunk(chunk));
+        Assert.False(node.Disk.Exists(ChunkStore.PathOf(chunk)), $"{node.Name} kept the file of a dropped copy");
+        Assert.Single(events, e => e.Event is SurplusDropped d && d.ChunkId == chunk);
+    }
+
+    private static List<ChunkReplicated> Replicated(List<(long At, KeplerEvent Event)> events, string chunk) =>
+        events.Select(e => e.Event).OfType<ChunkReplicated>().Where(r => r.ChunkId == chunk).ToList();
+
+    private static void SetFull(SimNode node, bool full) =>
+        node.Disk.Faults = node.Disk.Faults with { CapacityBytes = full ? node.Disk.UsedBytes : 64L << 30 };
+
+    /// <summary>Every event the node publishes, with its virtual time.</summary>
+    private static List<(long At, KeplerEvent Event)> Record(KeplerCluster cluster, SimNode node)
+    {
+        var events = new List<(long At, KeplerEvent Event)>();
+        node.Runtime!.Events.Stream.Subscribe(e =>
+        {
+            if (e is KeplerEvent kepler)
+            {
+                events.Add((cluster.Sim.Now, kepler));
+            }
+        });
+        return events;
+    }
+}
