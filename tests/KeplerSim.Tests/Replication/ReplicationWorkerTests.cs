@@ -63,6 +63,10 @@ public sealed class ReplicationWorkerTests
         cluster.Sim.RunFor(5 * Second);
         Assert.DoesNotContain(events.Skip(settled), e => e.Event is ReplicationRetry);
         Assert.Equal(0, cluster.TotalQueueDepth());
+        // The operator's failure counter (/api/status, /metrics) counts each failed attempt once: it was removed or
+        // counted down without a test noticing.
+        var failures = events.Count(e => e.Event is ReplicationRetry);
+        Assert.Equal(failures, cluster.Kepler(0).Metrics.ReplicationFailures);
     }
 
     [Fact]
@@ -77,7 +81,7 @@ public sealed class ReplicationWorkerTests
 
         // Stuck on n3: progress each second with n3's whole share left; after the first second (which delivered
         // n2's share) no rate and no ETA.
-        var stuck = events.Where(e => e.Event is ReplicationProgress).Select(e => (ReplicationProgress)e.Event).ToList();
+        var stuck = events.Select(e => e.Event).OfType<ReplicationProgress>().ToList();
         Assert.InRange(stuck.Count, 2, 4);
         Assert.Equal(8, stuck[0].ChunksPerSecond, 1.0);
         Assert.All(stuck.Skip(1), p =>
@@ -98,9 +102,67 @@ public sealed class ReplicationWorkerTests
         // The interval that delivered the chunks reports a rate; once empty one last event says so, then silence.
         Assert.Contains(all, e => e.Event is ReplicationProgress { ChunksPerSecond: > 0 });
         Assert.Equal(0, drained.ChunksLeft);
+        AssertRatesAndEtas(events);
+        // Silence for longer than the idle poll: an idle tick publishing "0 left" again every 5 s went unnoticed in
+        // a 3 s window.
         var lastAt = all[^1].At;
-        cluster.Sim.RunFor(3 * Second);
+        cluster.Sim.RunFor(2 * Options.ReplicationIdlePollMicroseconds);
         Assert.DoesNotContain(events, e => e.Event is ReplicationProgress && e.At > lastAt);
+    }
+
+    [Fact]
+    public void The_first_progress_after_a_quiet_spell_reports_the_rate_of_the_work_not_of_the_spell()
+    {
+        // Bug pinned here: an idle worker never moved the start of its progress interval, so the first event after
+        // a quiet minute spread the deliveries over the whole minute (8 chunks in a second reported as 0.1 chunks/s,
+        // an ETA ten times too long). The interval now starts again at each idle look, at most an idle poll ago.
+        using var cluster = KeplerCluster.Create(3, seed: 63, Options);
+        cluster.Sim.RunFor(60 * Second);
+        var events = Record(cluster, 0);
+        var full = cluster.Nodes[2];
+        SetFull(full, true);
+        cluster.Put(0, "q", KeplerCluster.Bytes(8 * KeplerCluster.ChunkSize, 3), Durability.Fast);
+        Assert.True(cluster.Sim.RunUntil(() => events.Any(e => e.Event is ReplicationProgress), 10 * Second),
+            "a progress event while n3 refuses its share");
+
+        var first = events.Select(e => e.Event).OfType<ReplicationProgress>().First();
+        var delivered = events.Count(e => e.Event is ChunkReplicated);
+        Assert.Equal(8, delivered); // n2's share, before the first event.
+        var longest = (Options.ReplicationIdlePollMicroseconds + Second) / 1e6;
+        Assert.True(first.ChunksPerSecond >= delivered / longest,
+            $"{first.ChunksPerSecond} chunks/s for {delivered} chunks delivered in the interval");
+    }
+
+    /// <summary>
+    /// Each progress event after the first reports the chunks delivered since the one before over the time between
+    /// them (rounded to a tenth), and an ETA of the chunks left at that rate (-1 without a rate): the arithmetic of
+    /// the rate and the ETA survived Stryker while the tests only asked for "a rate above zero".
+    /// </summary>
+    private static void AssertRatesAndEtas(List<(long At, KeplerEvent Event)> events)
+    {
+        var progress = events.Select((e, i) => (e.At, e.Event, Index: i)).Where(e => e.Event is ReplicationProgress)
+            .ToList();
+        Assert.True(progress.Count >= 3, $"only {progress.Count} progress events");
+        Assert.Contains(progress.Skip(1),
+            p => p.Event is ReplicationProgress { ChunksPerSecond: > 0, ChunksLeft: > 0 });
+        for (var k = 1; k < progress.Count; k++)
+        {
+            var (before, now) = (progress[k - 1], progress[k]);
+            var delivered = events.Skip(before.Index).Take(now.Index - before.Index)
+                .Count(e => e.Event is ChunkReplicated);
+            var rate = delivered / ((now.At - before.At) / 1e6);
+            var p = (ReplicationProgress)now.Event;
+            Assert.Equal(Math.Round(rate, 1), p.ChunksPerSecond, 6);
+            if (rate == 0)
+            {
+                Assert.Equal(-1, p.EtaMicroseconds);
+            }
+            else
+            {
+                var eta = p.ChunksLeft / rate * 1e6;
+                Assert.InRange(p.EtaMicroseconds, eta - 1, eta + 1);
+            }
+        }
     }
 
     /// <summary>Fills a node's disk to what it holds now (every store is refused), or gives it room again.</summary>
