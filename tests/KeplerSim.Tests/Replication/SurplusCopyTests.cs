@@ -74,6 +74,80 @@ public sealed class SurplusCopyTests
         Assert.Equal(3, cluster.DurableOwnerCopies(chunk));
     }
 
+    [Fact]
+    public void A_surplus_copy_whose_node_becomes_an_owner_during_the_grace_is_kept()
+    {
+        // Kills in SweepSurplus "IsConfirmedSurplus(...) && !_inFlight.Any(...)" as "||": a copy that stopped being
+        // surplus during its grace (its node became an owner when an owner died) was deleted anyway, nothing of it
+        // being in flight, and the chunk was one copy short until a repair scan of another node noticed.
+        var options = Options with { SurplusGraceMicroseconds = 30 * Second };
+        using var cluster = KeplerCluster.Create(4, seed: 72, options);
+        var (n1, chunk, data, owners) = Unowned(cluster);
+        var events = Record(cluster, n1);
+        cluster.Put(0, "h", data, Durability.Fast);
+        Assert.True(cluster.Sim.RunUntil(() => Replicated(events, chunk).Count == 3, Second),
+            "n1 to deliver its hinted copy to the three owners");
+        var confirmedAt = events.Last(e => e.Event is ChunkReplicated).At;
+
+        cluster.Kill(owners[^1]); // SWIM declares it dead: n1 is one of the chunk's three owners now.
+        Assert.Contains(new NodeId(n1.Name), cluster.Kepler(n1).Ring.OwnersOf(chunk));
+        Assert.True(cluster.Sim.Now < confirmedAt + options.SurplusGraceMicroseconds,
+            "the death was declared within the grace");
+        cluster.Sim.RunUntil(confirmedAt + options.SurplusGraceMicroseconds + 2 * Poll);
+        Assert.True(cluster.Kepler(n1).Meta.GetChunk(chunk) is { State: ChunkState.Durable },
+            "n1 lost (or does not own) the copy it owns now");
+        Assert.True(n1.Disk.Exists(ChunkStore.PathOf(chunk)), "n1 deleted the file of the copy it owns now");
+        Assert.DoesNotContain(events, e => e.Event is SurplusDropped);
+    }
+
+    [Fact]
+    public void A_surplus_copy_is_dropped_on_time_while_deliveries_of_other_chunks_are_in_flight()
+    {
+        // Kills in SweepSurplus "_inFlight.Any(f => f.ChunkId == chunkId)" as "!=" (no test reached the lambda): any
+        // other delivery in flight at the sweep kept the copy, and as the sweep had already forgotten it, for good.
+        // The last owner's disk turns slow (each fsync 1 s), so n1's deliveries of a second write to it stay in
+        // flight for seconds, across the first copy's grace.
+        using var cluster = KeplerCluster.Create(4, seed: 73, Options);
+        var (n1, chunk, data, owners) = Unowned(cluster);
+        var events = Record(cluster, n1);
+        cluster.Put(0, "h", data, Durability.Fast);
+        Assert.True(cluster.Sim.RunUntil(() => Replicated(events, chunk).Count == 3, Second),
+            "n1 to deliver its hinted copy to the three owners");
+        var confirmedAt = events.Last(e => e.Event is ChunkReplicated).At;
+
+        var slow = owners[^1];
+        slow.Disk.Faults = slow.Disk.Faults with { LatencyMinMicroseconds = 100_000, LatencyMaxMicroseconds = 100_000 };
+        cluster.Put(0, "busy", KeplerCluster.Bytes(32 * C, 500), Durability.Fast);
+        cluster.Sim.RunUntil(confirmedAt + Grace + 2 * Poll);
+        AssertDropped(cluster, n1, chunk, events);
+        Assert.True(cluster.Kepler(n1).QueueDepth > 0, $"n1's deliveries to the slow {slow.Name} were over");
+    }
+
+    [Fact]
+    public void A_restarted_node_drops_a_surplus_copy_once_its_first_scan_finds_every_owner_holding_it()
+    {
+        // Kills in NoteConfirmed (the repair scan's batched offer confirmed every owner holds a hinted copy): the
+        // check negated and the TryAdd removed. A restart forgets which copies were in their grace, and no delivery
+        // is left to bring them back: only the scan's offer does, and without it the copy stayed for good.
+        using var cluster = KeplerCluster.Create(4, seed: 74, Options);
+        var (n1, chunk, data, _) = Unowned(cluster);
+        var before = Record(cluster, n1);
+        cluster.Put(0, "h", data, Durability.Fast);
+        Assert.True(cluster.Sim.RunUntil(() => Replicated(before, chunk).Count == 3, Second),
+            "n1 to deliver its hinted copy to the three owners");
+
+        n1.Crash();
+        cluster.Start(n1);
+        var events = Record(cluster, n1);
+        var restartedAt = cluster.Sim.Now;
+        Assert.Equal(0, cluster.Kepler(n1).QueueDepth); // Nothing to deliver again: the offer is what confirms it.
+        AssertHeld(cluster, n1, chunk, events, "right after its restart");
+        cluster.Sim.RunUntil(restartedAt + Grace + Second);
+        AssertDropped(cluster, n1, chunk, events);
+        Assert.Empty(Replicated(events, chunk));
+        Assert.Equal(3, cluster.DurableOwnerCopies(chunk));
+    }
+
     /// <summary>Picks data of one chunk that n1 does not own, from the first data seed that gives one.</summary>
     private static (SimNode N1, string Chunk, byte[] Data, IReadOnlyList<SimNode> Owners) Unowned(
         KeplerCluster cluster)
