@@ -1,5 +1,6 @@
 using KeplerSim.Core.Diagnostics;
 using KeplerSim.Core.Node;
+using KeplerSim.Core.Runtime;
 using KeplerSim.Sim.Kernel;
 using KeplerSim.Tests.Node;
 using KeplerSim.Tests.Sim;
@@ -131,6 +132,47 @@ public sealed class ReplicationWorkerTests
         var longest = (Options.ReplicationIdlePollMicroseconds + Second) / 1e6;
         Assert.True(first.ChunksPerSecond >= delivered / longest,
             $"{first.ChunksPerSecond} chunks/s for {delivered} chunks delivered in the interval");
+    }
+
+    [Fact]
+    public void Repair_deliveries_go_through_the_bandwidth_cap_and_client_writes_do_not()
+    {
+        // Kills in TryDeliverAsync the throttle's choice ("entry.RequestId is null ? _bucket.TakeAsync(bytes) :
+        // Task.CompletedTask") as "true ?" (a client write's queued copies throttled too), "false ?" (repair never
+        // throttled) and "is not null" (the two swapped): the cap is REBALANCE_BANDWIDTH_MBPS, for repair and
+        // rebalance only (KeplerOptions.RebalanceBandwidthBytesPerSecond).
+        const int c = KeplerCluster.ChunkSize;
+        var options = Options with { RebalanceBandwidthBytesPerSecond = 4 * c };
+        using var cluster = KeplerCluster.Create(4, seed: 64, options, initialMembers: 3);
+        cluster.Put(0, "w", KeplerCluster.Bytes(8 * c, 4), Durability.Fast);
+        Assert.True(cluster.Sim.RunUntil(() => cluster.TotalQueueDepth() == 0, 5 * Second), "the write's copies");
+        Assert.All(cluster.Nodes.Take(3), n => Assert.Equal(0, cluster.Kepler(n).ThrottledBytes));
+
+        // A join: the chunks the new node owns now are handed to it by the repair scans, under the cap.
+        var joiner = cluster.Nodes[3];
+        cluster.Join(joiner);
+        var ring = cluster.Kepler(joiner).Ring;
+        var handed = cluster.ChunksOf(0, "w").Where(id => ring.OwnersOf(id).Contains(new NodeId(joiner.Name)))
+            .ToList();
+        Assert.NotEmpty(handed);
+        Assert.True(cluster.Sim.RunUntil(() => handed.All(id => cluster.Holders(id).Contains(joiner.Name)),
+            30 * Second), $"the chunks {joiner.Name} owns to reach it");
+        var throttled = cluster.Nodes.Take(3).Sum(n => cluster.Kepler(n).ThrottledBytes);
+        Assert.True(throttled >= handed.Count * c, $"{throttled} bytes throttled for {handed.Count} chunks handed off");
+    }
+
+    [Fact]
+    public void A_fast_writes_copies_leave_at_once_and_its_queue_drains_at_transfer_speed()
+    {
+        // Kills "Pump()" removed from Kick (a write's entries waited for the next poll, 200 ms) and from the end of a
+        // delivery (after the write, the queue drained only as many entries per poll as the concurrency).
+        using var cluster = KeplerCluster.Create(3, seed: 65, Options);
+        var start = cluster.Sim.Now;
+        cluster.Put(0, "f", KeplerCluster.Bytes(32 * KeplerCluster.ChunkSize, 5), Durability.Fast);
+        Assert.True(cluster.Sim.RunUntil(() => cluster.TotalQueueDepth() == 0, 10 * Second), "the queue to drain");
+        var took = cluster.Sim.Now - start;
+        // About 140 ms here: the write and its 64 copies, four at a time, in well under one poll interval.
+        Assert.True(took < Options.ReplicationPollMicroseconds, $"64 copies of a fast write took {took} us");
     }
 
     /// <summary>
