@@ -148,6 +148,52 @@ public sealed class SurplusCopyTests
         Assert.Equal(3, cluster.DurableOwnerCopies(chunk));
     }
 
+    [Fact]
+    public void An_idle_worker_wakes_once_per_idle_poll_after_writes_and_a_surplus_drop()
+    {
+        // Kills in ReplicationWorker.cs: NextTickDelay's "_inFlight.Count > 0" or "_surplusSince.Count > 0" as ">= 0"
+        // (an idle node woke every poll, five times a second, for nothing: issue 14); ScheduleTick's
+        // "_tick?.Dispose()" removed (each write that woke an idle worker left one more timer chain behind);
+        // SweepSurplus's "_surplusSince.Remove" removed (after its first surplus copy a node polled for good). Odd
+        // intervals tell the worker's timers apart in the trace (each fired timer is recorded with its delay).
+        var options = Options with
+        {
+            ReplicationPollMicroseconds = 230_000,
+            ReplicationIdlePollMicroseconds = 4_700_000,
+            RepairScanIntervalMicroseconds = 600 * Second,
+        };
+        using var cluster = KeplerCluster.Create(4, seed: 75, options);
+        var (n1, chunk, data, _) = Unowned(cluster);
+        var timers = new List<(long At, long Delay)>();
+        cluster.Sim.Trace.Recorded += record =>
+        {
+            if (record.Kind == TraceKind.TimerFired && record.Node == n1.Name)
+            {
+                timers.Add((record.TimeMicroseconds, record.A));
+            }
+        };
+        cluster.Put(0, "h", data, Durability.Fast);
+        for (var i = 0; i < 5; i++)
+        {
+            cluster.Sim.RunFor(Second); // Each write below wakes a worker that went idle after the one before.
+            cluster.Put(0, $"w{i}", KeplerCluster.Bytes(2 * C, 600 + i), Durability.Fast);
+        }
+
+        Assert.True(cluster.Sim.RunUntil(() => !n1.Disk.Exists(ChunkStore.PathOf(chunk)), 10 * Second),
+            "n1 to drop its surplus copy");
+        Assert.True(cluster.Sim.RunUntil(() => cluster.TotalQueueDepth() == 0, 10 * Second), "the queues to drain");
+        cluster.Sim.RunFor(2 * options.ReplicationIdlePollMicroseconds);
+
+        const long window = 30 * Second;
+        var from = cluster.Sim.Now;
+        cluster.Sim.RunFor(window);
+        var idle = timers.Where(t => t.At > from).ToList();
+        Assert.DoesNotContain(idle, t => t.Delay == options.ReplicationPollMicroseconds);
+        var looks = idle.Count(t => t.Delay == options.ReplicationIdlePollMicroseconds);
+        var expected = window / options.ReplicationIdlePollMicroseconds;
+        Assert.InRange(looks, expected - 1, expected + 1);
+    }
+
     /// <summary>Picks data of one chunk that n1 does not own, from the first data seed that gives one.</summary>
     private static (SimNode N1, string Chunk, byte[] Data, IReadOnlyList<SimNode> Owners) Unowned(
         KeplerCluster cluster)
