@@ -149,6 +149,30 @@ public sealed class SurplusCopyTests
     }
 
     [Fact]
+    public void A_surplus_copy_is_dropped_on_time_while_chunks_keep_arriving()
+    {
+        // Kills in Nudge "now + poll" as "now - poll": every chunk received (each one kicks the worker) pushed the
+        // worker's next look back by a poll, so while chunks kept arriving faster than that it never looked, and a
+        // surplus copy (or a progress event) waited for the stream to end. n2 writes a long file (20 ms links, so its
+        // chunks reach n1 a few dozen times a second for seconds) across the copy's grace.
+        var network = new NetworkFaults { LatencyMinMicroseconds = 20_000, LatencyMaxMicroseconds = 20_000 };
+        var options = Options with { SurplusGraceMicroseconds = Second };
+        using var cluster = KeplerCluster.Create(4, seed: 76, options, network: network);
+        var (n1, chunk, data, _) = Unowned(cluster);
+        var events = Record(cluster, n1);
+        cluster.Put(0, "h", data, Durability.Fast);
+        Assert.True(cluster.Sim.RunUntil(() => Replicated(events, chunk).Count == 3, Second),
+            "n1 to deliver its hinted copy to the three owners");
+        var confirmedAt = events.Last(e => e.Event is ChunkReplicated).At;
+
+        var stream = cluster.PutAsync(1, "stream", KeplerCluster.Bytes(120 * C, 700), Durability.Quorum);
+        cluster.Sim.RunUntil(confirmedAt + options.SurplusGraceMicroseconds + 2 * Poll);
+        AssertDropped(cluster, n1, chunk, events);
+        Assert.False(stream.IsCompleted, "n2's write was over before the grace ended: nothing kept arriving");
+        cluster.Sim.Await(stream, "n2's write");
+    }
+
+    [Fact]
     public void An_idle_worker_wakes_once_per_idle_poll_after_writes_and_a_surplus_drop()
     {
         // Kills in ReplicationWorker.cs: NextTickDelay's "_inFlight.Count > 0" or "_surplusSince.Count > 0" as ">= 0"
