@@ -71,6 +71,24 @@ public sealed class ReplicationWorkerTests
     }
 
     [Fact]
+    public void The_smallest_retry_base_one_microsecond_still_retries_and_delivers()
+    {
+        // Kills in Failed the jitter's "backoff / 2 + 1" as "backoff / 2 - 1": with a backoff under 4 us (a retry
+        // base of 1 us is a valid configuration) the jitter's range was empty and the worker failed an invariant.
+        var options = Options with { RetryBaseMicroseconds = 1, RetryMaxMicroseconds = 2 };
+        using var cluster = KeplerCluster.Create(3, seed: 66, options);
+        var events = Record(cluster, 0);
+        var full = cluster.Nodes[2];
+        SetFull(full, true);
+        cluster.Put(0, "s", KeplerCluster.Bytes(2 * KeplerCluster.ChunkSize, 6), Durability.Fast);
+        cluster.Sim.RunFor(Second);
+        Assert.Contains(events, e => e.Event is ReplicationRetry { Attempts: >= 3 });
+
+        SetFull(full, false);
+        Assert.True(cluster.Sim.RunUntil(() => cluster.TotalQueueDepth() == 0, 5 * Second), "the queue to drain");
+    }
+
+    [Fact]
     public void Progress_is_published_while_the_queue_drains_and_not_after()
     {
         using var cluster = KeplerCluster.Create(3, seed: 62, Options);
