@@ -379,12 +379,16 @@ internal sealed class ReplicationWorker(IReplicationContext node, TransferClient
     private void PublishProgress()
     {
         var depth = node.Meta.CountQueue();
+        var now = runtime.Clock.MonotonicMicroseconds;
         if (depth == 0 && _lastDepth == 0)
         {
+            // Idle: the next interval starts here. Left where it was, the first event after a quiet hour spread its
+            // deliveries over the hour (a rate near zero, an ETA far too long).
+            _progressAt = now;
+            _deliveredSinceProgress = 0;
             return;
         }
 
-        var now = runtime.Clock.MonotonicMicroseconds;
         var seconds = Math.Max(1e-6, (now - _progressAt) / 1e6);
         var rate = _deliveredSinceProgress / seconds;
         var eta = rate > 0 ? (long)(depth / rate * 1e6) : -1;

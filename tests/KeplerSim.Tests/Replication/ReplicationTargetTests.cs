@@ -67,6 +67,48 @@ public sealed class ReplicationTargetTests
     }
 
     [Fact]
+    public void A_push_answered_busy_does_not_pause_direct_pushes_to_that_owner()
+    {
+        // Kills in PushAsync "var broken = false" as "true": any failed push, a refusal answered "busy" included,
+        // paused direct pushes to the owner for RetryMax, and the next writes' chunks to it were read back from disk
+        // by the queue. n1 and n2 write the same content at the same instant, so n3 is offered the chunk by both at
+        // once and answers one of them "busy" (it is receiving it from the other): a refusal, not a broken stream.
+        using var cluster = KeplerCluster.Create(3, seed: 94, Retrying(RetryMax));
+        var n3 = cluster.Nodes[2];
+        var retries = new List<(SimNode From, ReplicationRetry Retry)>();
+        foreach (var node in cluster.Nodes.Take(2))
+        {
+            node.Runtime!.Events.Stream.Subscribe(e =>
+            {
+                if (e is ReplicationRetry retry)
+                {
+                    retries.Add((node, retry));
+                }
+            });
+        }
+
+        var data = KeplerCluster.Bytes(C, 7);
+        var writes = new[]
+        {
+            cluster.PutAsync(0, "a", data, Durability.Quorum), cluster.PutAsync(1, "b", data, Durability.Quorum),
+        };
+        cluster.Sim.Await(Task.WhenAll(writes), "both writes of the same content");
+        var (busy, _) = Assert.Single(retries,
+            r => r.Retry.Target == n3.Name && r.Retry.Reason == StoreChunkReply.Busy);
+        Assert.True(cluster.Sim.RunUntil(() => cluster.TotalQueueDepth() == 0, 10 * Second), "the queues to drain");
+
+        // Well within RetryMax of the busy answer: the writer's next chunks still go straight from memory to n3.
+        var writer = cluster.Kepler(busy);
+        var readBefore = writer.Store.ChunksRead;
+        var index = cluster.Nodes.ToList().IndexOf(busy);
+        cluster.Put(index, "c", KeplerCluster.Bytes(8 * C, 8), Durability.Quorum);
+        var chunks = cluster.ChunksOf(index, "c");
+        Assert.True(cluster.Sim.RunUntil(() => chunks.All(id => cluster.Holders(id).Contains(n3.Name)), 5 * Second),
+            "the next write's chunks to reach n3");
+        Assert.Equal(readBefore, writer.Store.ChunksRead); // Pushed from the upload's memory, not read back.
+    }
+
+    [Fact]
     public void A_delivery_that_finds_its_local_copy_corrupt_restores_it_from_a_peer_then_delivers()
     {
         // Kills in ReplicationWorker.cs TryDeliverAsync (no test reached it): "failure is not null && corrupt &&
