@@ -138,7 +138,7 @@ public sealed class BatchedRepairScanTests
 
     /// <summary>n2 loses its copies (row and file) without a ring change: only the periodic scan brings them back.
     /// </summary>
-    private static void Lose(KeplerCluster cluster, IReadOnlyList<string> ids)
+    internal static void Lose(KeplerCluster cluster, IReadOnlyList<string> ids)
     {
         foreach (var id in ids)
         {
