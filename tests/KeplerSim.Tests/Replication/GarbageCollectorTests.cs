@@ -88,13 +88,30 @@ public sealed class GarbageCollectorTests
     }
 
     [Fact]
+    public void Garbage_is_collected_while_peers_repair_scans_keep_confirming_its_copies()
+    {
+        // Regression (found triaging GarbageCollector.cs's survivors): a peer's repair scan offers every copy it
+        // holds, garbage included, and the owner's answer "held" counted as a use of its copy (gc grace restarted
+        // on the monotonic clock). With scans more often than the grace (the defaults: a minute and an hour) two
+        // owners kept each other's garbage forever. Only a write's claim or a copy just received is a use now
+        // (KeplerNode.Orphans.cs, ChunkClaimed).
+        var options = Collecting with { ReplicationFactor = 2, RepairScanIntervalMicroseconds = 5 * Second };
+        using var cluster = KeplerCluster.Create(2, seed: 46, options, membership: MembershipMode.Static);
+        cluster.Put(0, "g", KeplerCluster.Bytes(4 * C, 6), Durability.All);
+        var old = cluster.ChunksOf(0, "g").ToList();
+        cluster.Put(1, "g", KeplerCluster.Bytes(4 * C, 7), Durability.All);
+        Assert.True(cluster.Sim.RunUntil(() => old.All(id => cluster.Holders(id).Count == 0), 60 * Second),
+            $"the superseded chunks to be collected: copies {string.Join(", ", old.Select(id => cluster.Holders(id).Count))}");
+    }
+
+    [Fact]
     public void An_unreferenced_copy_keeps_its_grace_from_its_last_use_on_the_monotonic_clock_across_a_wall_clock_jump()
     {
         // Kills in GarbageCollector.cs: 74 ("created < horizon && !UsedRecently" as "||", and "... || !IsMoving"),
         // 45 ("now - use.At" as "now + use.At": every use was forgotten once the clock passed half the grace) and
         // 48 (an expired use removed a later use of the same chunk too). n2 receives a copy no manifest references
-        // (as a write's chunk whose manifest is on its way), n1 offers it again 10 s later (as a repair scan does),
-        // and n2's wall clock steps an hour ahead: only the monotonic clock since that last use may count.
+        // (as a write's chunk whose manifest is on its way), a write counts it 10 s later, and n2's wall clock
+        // steps an hour ahead: only the monotonic clock since that last use may count.
         using var cluster = CraftedExchange.Create(seed: 47, Collecting with
         {
             ReplicationFactor = 2, RepairScanIntervalMicroseconds = 3_600 * Second,
@@ -104,15 +121,16 @@ public sealed class GarbageCollectorTests
         var id = ChunkStore.IdOf(data);
         Assert.True(CraftedExchange.Store(cluster, id, data).Durable);
         cluster.Sim.RunFor(10 * Second);
-        var lacking = CraftedExchange.Exchange(cluster, async connection =>
+        var reply = CraftedExchange.Exchange(cluster, async connection =>
         {
-            await connection.SendAsync(new OfferChunksRequest([new ChunkOffer(id, C)]));
-            return (await connection.ReceiveAsync<OfferChunksReply>()).Lacking;
+            // A write of the same bytes finds the copy here and counts it: a use of the copy.
+            await connection.SendAsync(new StoreChunkRequest(id, C, "n1", "w1"));
+            return await connection.ReceiveAsync<StoreChunkReply>();
         });
-        Assert.Empty(lacking); // Held: a use of the copy.
+        Assert.True(reply.Durable);
         cluster.Nodes[1].Clock.Jump(3_600 * Second);
 
-        cluster.Sim.RunFor(15 * Second); // 25 s after the store, 15 s after the offer.
+        cluster.Sim.RunFor(15 * Second); // 25 s after the store, 15 s after the write counted it.
         Assert.NotNull(cluster.Kepler(1).Meta.GetChunk(id));
         Assert.True(cluster.Sim.RunUntil(() => cluster.Kepler(1).Meta.GetChunk(id) is null, 10 * Second),
             "the copy to be collected once the grace since its last use has passed");
