@@ -5,11 +5,12 @@ using KeplerSim.Tests.Sim;
 namespace KeplerSim.Tests.Node;
 
 /// <summary>
-/// The repair scan's pacing and triggers, apart from its batched offers (<see cref="BatchedRepairScanTests"/>): a
-/// node scans as it starts, a scan goes no faster than the configured rate with one scan at a time, and a ring
-/// change during a scan is scanned for again once that scan ends. Written for the Stryker survivors of
-/// Replication/RepairScanner.cs (docs/mutation/replication-survivors-2026-12-07.tsv): every test here ran with
-/// the defaults' one-minute periodic scan or faster, which made up for each of them.
+/// The repair scan's pacing and triggers, apart from the cost of its batched offers
+/// (<see cref="BatchedRepairScanTests"/>): a node scans as it starts, a scan goes no faster than the configured
+/// rate with one scan at a time, a ring change during a scan is scanned for again once that scan ends, and the
+/// copies a lowered factor makes surplus go once batched offers confirm their owners. Written for the Stryker
+/// survivors of Replication/RepairScanner.cs (docs/mutation/replication-survivors-2026-12-07.tsv): the earlier
+/// tests ran with the default one-minute periodic scan or a faster one, which made up for most of them.
 /// </summary>
 [Trait("Category", "Fast")]
 public sealed class RepairScanTests
