@@ -52,9 +52,17 @@ public sealed partial class KeplerNode
 
     void ITransferServerContext.ChunkClaimed(string chunkId, string? requestId, bool created)
     {
-        // The sender counts this copy from the reply on, possibly an old unreferenced one: no gc before its
-        // manifest can arrive.
-        _gc?.Touch(chunkId);
+        if (requestId is not null || created)
+        {
+            // A write counts this copy from the reply on, possibly an old unreferenced one: no gc before its
+            // manifest can arrive; and a copy just received here waits a grace as well. A repair that found a
+            // copy already here (a scan's offer) is no use of it: peers' periodic scans confirmed every copy more
+            // often than the gc grace passes, so with the defaults (a scan a minute, an hour's grace) no chunk
+            // with two or more owners was ever collected
+            // (GarbageCollectorTests.Garbage_is_collected_while_peers_repair_scans_keep_confirming_its_copies).
+            _gc?.Touch(chunkId);
+        }
+
         _orphans.Claim(chunkId, requestId, created, _runtime.Clock.MonotonicMicroseconds);
     }
 

@@ -1,6 +1,7 @@
 using KeplerSim.Core.Node;
 using KeplerSim.Core.Runtime;
 using KeplerSim.Core.Storage;
+using KeplerSim.Sim.Kernel;
 using KeplerSim.Sim.KeplerFs;
 using KeplerSim.Tests.Sim;
 
@@ -66,6 +67,16 @@ public sealed class BatchedRepairScanTests
     {
         using var cluster = Filled(seed: 92);
         var lost = cluster.ChunksOf(0, "f").Distinct().Take(5).ToList();
+        var metrics = cluster.Kepler(0).Metrics;
+        var (offered, confirmed) = (metrics.RepairChunksOffered, metrics.RepairChunksConfirmed);
+        var offers = new List<RepairOffered>();
+        using var subscription = cluster.Nodes[0].Runtime!.Events.Stream.Subscribe(e =>
+        {
+            if (e is RepairOffered offer)
+            {
+                offers.Add(offer);
+            }
+        });
         Lose(cluster, lost);
         var replicated = Replicated(cluster);
 
@@ -74,6 +85,59 @@ public sealed class BatchedRepairScanTests
         Assert.True(cluster.Sim.RunUntil(() => cluster.TotalQueueDepth() == 0, 5 * SimHarness.Second),
             "waiting for the queue to drain");
         Assert.Equal(lost.Count, Replicated(cluster) - replicated);
+        // The operator's counters agree with the exchanges n1 made: chunks offered, and of them those held. Kills
+        // RepairScanner.cs:222 ("+=" as "-=") and 223 (confirmed as offered + lacking): both only differ from the
+        // truth once an owner lacks something.
+        Assert.All(offers, o => Assert.Null(o.Error));
+        Assert.Equal(lost.Count, offers.Sum(o => o.Lacking));
+        Assert.Equal(offers.Sum(o => (long)o.Offered), metrics.RepairChunksOffered - offered);
+        Assert.Equal(offers.Sum(o => (long)(o.Offered - o.Lacking)), metrics.RepairChunksConfirmed - confirmed);
+    }
+
+    /// <summary>
+    /// A batched offer carries as many chunks as fit the stream's frame limit (docs/PROTOCOL.md: (max frame − 1024)
+    /// / 80, at most a page); a limit too small for one offer means single offers, every pair queued. Either way
+    /// the copies an owner lost come back, and no exchange fails.
+    /// </summary>
+    [Theory]
+    [InlineData(1024 + 40 * 80, 40)]
+    [InlineData(1024, 0)]
+    public void The_frame_limit_sets_how_many_chunks_one_offer_carries(int maxFrameBytes, int perOffer)
+    {
+        // Kills in RepairScanner.cs: 239 (the slice's start "+=" as "-="), 247 (the offers per exchange with
+        // "* OfferBytesMax" or "+ OverheadBytesMax": frames over the limit), 89 ("OffersPerExchange() > 0" as
+        // ">= 0", "&&" as "||": batched with room for none) and 141 ("||" as "&&": a live owner offered in a batch
+        // when batching is off). 300 chunks in files of 4 (a manifest fits a 1 KiB frame); n2 loses chunks at
+        // page positions 60, 130, 200 (later slices of the first page) and 270 (the second page).
+        using var cluster = KeplerCluster.Create(2, seed: 95, Options, new NetworkFaults
+        {
+            MaxFrameBytes = maxFrameBytes,
+        }, membership: MembershipMode.Static);
+        for (var i = 0; i < 75; i++)
+        {
+            cluster.Put(i % 2, $"f{i}", KeplerCluster.Bytes(4 * C, 1_000 + i), Durability.All);
+        }
+
+        Assert.True(cluster.Sim.RunUntil(() => cluster.TotalQueueDepth() == 0, 10 * SimHarness.Second),
+            "waiting for the puts' copies to be delivered");
+        var all = cluster.Kepler(0).Meta.ListChunks(null, 1_000).Select(c => c.Id).ToList();
+        Assert.Equal(300, all.Count);
+        var lost = new[] { 60, 130, 200, 270 }.Select(i => all[i]).ToList();
+        var offers = new List<RepairOffered>();
+        using var subscription = cluster.Nodes[0].Runtime!.Events.Stream.Subscribe(e =>
+        {
+            if (e is RepairOffered offer)
+            {
+                offers.Add(offer);
+            }
+        });
+        Lose(cluster, lost);
+
+        Assert.True(cluster.Sim.RunUntil(() => lost.All(id => cluster.DurableCopies(id).Count == 2),
+            10 * SimHarness.Second), "the lost copies to come back");
+        Assert.Equal(0, cluster.Nodes.Sum(n => cluster.Kepler(n).Metrics.RepairOffersFailed));
+        Assert.All(offers, o => Assert.InRange(o.Offered, 1, perOffer));
+        Assert.Equal(perOffer == 0, offers.Count == 0);
     }
 
     [Fact]
@@ -129,6 +193,14 @@ public sealed class BatchedRepairScanTests
         // Pages are 256, 256 and 88 chunks: only a pass's first page is ever offered to n2 in one exchange.
         Assert.All(offers, o => Assert.Equal(256, o.Offered));
         Assert.True(cluster.Kepler(1).Metrics.MalformedFrames >= offers.Count, "n2 counted the frames it refused");
+
+        // n2 is upgraded: each pass asks it in one exchange per page again (RepairScanner.cs:87, the pass's reset
+        // of the owners offered one by one, removed: n2 was offered one by one until n1 restarted).
+        n2.Acceptor = serve;
+        cluster.Sim.Network.BreakStreamsOf(n2, "upgrade");
+        offers.Clear();
+        cluster.Sim.RunFor(3 * SimHarness.Second);
+        Assert.Contains(offers, o => o is { Error: null, Offered: 256 });
     }
 
     private static long Replicated(KeplerCluster cluster) =>
@@ -138,7 +210,7 @@ public sealed class BatchedRepairScanTests
 
     /// <summary>n2 loses its copies (row and file) without a ring change: only the periodic scan brings them back.
     /// </summary>
-    private static void Lose(KeplerCluster cluster, IReadOnlyList<string> ids)
+    internal static void Lose(KeplerCluster cluster, IReadOnlyList<string> ids)
     {
         foreach (var id in ids)
         {

@@ -8,6 +8,7 @@ using KeplerSim.Core.Transfer;
 using KeplerSim.Sim.KeplerFs;
 using KeplerSim.Tests.Node;
 using KeplerSim.Tests.Sim;
+using KeplerSim.Tests.Transfer;
 
 namespace KeplerSim.Tests.Replication;
 
@@ -123,12 +124,81 @@ public sealed class AntiEntropyTests
         cluster.Sim.RunFor(5 * Second);
         long Bytes() => nodes.Sum(n => n.Metrics.StreamTraffic.BytesSent(StreamTrafficKind.AntiEntropy));
         long Rounds() => nodes.Sum(n => n.SyncRounds);
-        var (bytes, rounds) = (Bytes(), Rounds());
+        long Opened() => nodes.Sum(n => n.Metrics.TransferConnectionsOpened);
+        var (bytes, rounds, opened) = (Bytes(), Rounds(), Opened());
         cluster.Sim.RunFor(30 * Second);
 
         var perRound = (double)(Bytes() - bytes) / (Rounds() - rounds);
         Assert.True(Rounds() - rounds >= 30, $"{Rounds() - rounds} rounds in 30 s");
         Assert.True(perRound < 40, $"{perRound:F0} plain bytes per round between nodes in sync");
+        // Each round ends clean on both sides, so its connection carries the next round. Kills in AntiEntropy.cs:
+        // 127 (connection.Finish() removed: a new connection per round) and 121 ("reply.Buckets.Length > 0" as
+        // ">= 0": a push after a matching summary, which the responder takes for a malformed request).
+        Assert.InRange(Opened() - opened, 0, 2);
+        Assert.All(nodes, n => Assert.Equal(0, n.Metrics.MalformedFrames));
+        Assert.All(nodes, n => Assert.Equal(0, n.Metrics.TransferConnectionsStale));
+    }
+
+    [Fact]
+    public void One_round_sends_each_side_the_chunks_of_the_versions_it_lacked_both_ways()
+    {
+        // Kills in AntiEntropy.cs: 124 (the initiator's OfferChunksOf removed), 178 (the responder's) and 194
+        // (Lacked negated: the versions the peer held were offered instead). Each node alone holds a version and
+        // its chunk, with nothing queued for the other: only the round can tell each that the other lacks it (the
+        // repair scan runs once an hour here; scenarios/regressions/owner-misses-push-of-departed-writer.yaml).
+        var options = new KeplerOptions
+        {
+            ChunkSizeBytes = KeplerCluster.ChunkSize,
+            ReplicationFactor = 2,
+            AntiEntropyIntervalMicroseconds = 20 * Second,
+            RepairScanIntervalMicroseconds = 3_600 * Second,
+        };
+        using var cluster = KeplerCluster.Create(2, seed: 96, options, membership: MembershipMode.Static);
+        var nodes = new[] { cluster.Kepler(0), cluster.Kepler(1) };
+        var chunks = new List<string>();
+        for (var i = 0; i < 2; i++)
+        {
+            var version = Version(nodes[i], $"held/{i}", (byte)(10 + i));
+            var data = new byte[100];
+            Array.Fill(data, (byte)(10 + i));
+            var id = version.Chunks[0].Hex;
+            Assert.True(CraftedExchange.Store(cluster, id, data, from: 1 - i, to: i).Durable);
+            nodes[i].ApplyManifest(version);
+            chunks.Add(id);
+        }
+
+        Assert.All(chunks, id => Assert.Single(cluster.Holders(id)));
+        Assert.True(cluster.Sim.RunUntil(() => nodes.Sum(n => n.SyncRounds) >= 1, 60 * Second), "the first round");
+        Assert.True(cluster.Sim.RunUntil(() => chunks.All(id => cluster.Holders(id).Count == 2), 2 * Second),
+            "each chunk to reach the node that lacked its version, within the round");
+        Assert.Equal(1, nodes.Sum(n => n.SyncRounds));
+    }
+
+    [Fact]
+    public void A_version_added_to_a_bucket_of_many_is_still_told_apart()
+    {
+        // Kills AntiEntropy.cs:72 (a bucket's hash as the OR of its versions' hashes, not the XOR): with some
+        // 64 versions a bucket's OR is all ones on every node, so one more version on one side changed nothing
+        // and never synced.
+        var options = new KeplerOptions
+        {
+            ChunkSizeBytes = KeplerCluster.ChunkSize,
+            AntiEntropyIntervalMicroseconds = Second,
+        };
+        using var cluster = KeplerCluster.Create(2, seed: 97, options, membership: MembershipMode.Static);
+        var nodes = new[] { cluster.Kepler(0), cluster.Kepler(1) };
+        var paths = PathsInBucket(9).Take(81).ToList();
+        for (var i = 0; i < 80; i++)
+        {
+            foreach (var node in nodes)
+            {
+                node.ApplyManifest(Version(nodes[0], paths[i], (byte)i));
+            }
+        }
+
+        nodes[0].ApplyManifest(Version(nodes[0], paths[80], 80));
+        Assert.True(cluster.Sim.RunUntil(() => nodes[1].Meta.GetWinner(paths[80]) is not null, 10 * Second),
+            "the one version n2 lacks in a bucket of 80 to reach it");
     }
 
     /// <summary>Stream bytes both ways per pair of node indexes (lower index first).</summary>

@@ -1,7 +1,11 @@
+using System.Reactive.Disposables;
 using KeplerSim.Core.Node;
+using KeplerSim.Core.Protocol;
+using KeplerSim.Core.Storage;
 using KeplerSim.Sim.KeplerFs;
 using KeplerSim.Tests.Node;
 using KeplerSim.Tests.Sim;
+using KeplerSim.Tests.Transfer;
 
 namespace KeplerSim.Tests.Replication;
 
@@ -30,10 +34,20 @@ public sealed class GarbageCollectorTests
     [Fact]
     public void Each_node_counts_exactly_the_copies_it_collected_and_keeps_no_row_for_them()
     {
-        // Kills in GarbageCollector.cs: "Collected++" removed or as "--"; in KeplerNode.Orphans.cs (where the
-        // collector's row deletion moved): "Meta.DeleteChunk(id)" removed (the file went, the row stayed).
+        // Kills in GarbageCollector.cs: "Collected++" removed or as "--", the ChunkCollected event removed; in
+        // KeplerNode.Orphans.cs (where the collector's row deletion moved): "Meta.DeleteChunk(id)" removed (the
+        // file went, the row stayed).
         var options = Collecting;
         using var cluster = KeplerCluster.Create(3, seed: 98, options);
+        var collected = cluster.Nodes.ToDictionary(n => n.Name, _ => new List<string>());
+        using var subscriptions = new CompositeDisposable(cluster.Nodes.Select(n => n.Runtime!.Events.Stream
+            .Subscribe(e =>
+            {
+                if (e is ChunkCollected chunk)
+                {
+                    collected[n.Name].Add(chunk.ChunkId);
+                }
+            })));
         cluster.Put(0, "g", KeplerCluster.Bytes(4 * C, 1), Durability.All);
         var old = cluster.ChunksOf(0, "g").ToList();
         cluster.Put(1, "g", KeplerCluster.Bytes(4 * C, 2), Durability.All);
@@ -46,6 +60,8 @@ public sealed class GarbageCollectorTests
             var kepler = cluster.Kepler(node);
             Assert.Equal(old.Count, kepler.ChunksCollected);
             Assert.All(old, id => Assert.Null(kepler.Meta.GetChunk(id)));
+            // And each deletion is in the node's event trace (GarbageCollector.cs:78, its publication removed).
+            Assert.Equal(old.Order(StringComparer.Ordinal), collected[node.Name].Order(StringComparer.Ordinal));
         }
     }
 
@@ -69,5 +85,76 @@ public sealed class GarbageCollectorTests
         Assert.True(cluster.Sim.RunUntil(() => old.All(id => !cluster.Holders(id).Contains(n1.Name)), 60 * Second),
             "n1 to collect the superseded chunks while its deliveries to n3 keep failing");
         Assert.True(cluster.Kepler(0).QueueDepth >= 8, "deliveries to n3 were still pending");
+    }
+
+    [Fact]
+    public void Garbage_is_collected_while_peers_repair_scans_keep_confirming_its_copies()
+    {
+        // Regression (found triaging GarbageCollector.cs's survivors): a peer's repair scan offers every copy it
+        // holds, garbage included, and the owner's answer "held" counted as a use of its copy (gc grace restarted
+        // on the monotonic clock). With scans more often than the grace (the defaults: a minute and an hour) two
+        // owners kept each other's garbage forever. Only a write's claim or a copy just received is a use now
+        // (KeplerNode.Orphans.cs, ChunkClaimed).
+        var options = Collecting with { ReplicationFactor = 2, RepairScanIntervalMicroseconds = 5 * Second };
+        using var cluster = KeplerCluster.Create(2, seed: 46, options, membership: MembershipMode.Static);
+        cluster.Put(0, "g", KeplerCluster.Bytes(4 * C, 6), Durability.All);
+        var old = cluster.ChunksOf(0, "g").ToList();
+        cluster.Put(1, "g", KeplerCluster.Bytes(4 * C, 7), Durability.All);
+        Assert.True(cluster.Sim.RunUntil(() => old.All(id => cluster.Holders(id).Count == 0), 60 * Second),
+            $"the superseded chunks to be collected: copies {string.Join(", ", old.Select(id => cluster.Holders(id).Count))}");
+    }
+
+    [Fact]
+    public void An_unreferenced_copy_keeps_its_grace_from_its_last_use_on_the_monotonic_clock_across_a_wall_clock_jump()
+    {
+        // Kills in GarbageCollector.cs: 74 ("created < horizon && !UsedRecently" as "||", and "... || !IsMoving"),
+        // 45 ("now - use.At" as "now + use.At": every use was forgotten once the clock passed half the grace) and
+        // 48 (an expired use removed a later use of the same chunk too). n2 receives a copy no manifest references
+        // (as a write's chunk whose manifest is on its way), a write counts it 10 s later, and n2's wall clock
+        // steps an hour ahead: only the monotonic clock since that last use may count.
+        using var cluster = CraftedExchange.Create(seed: 47, Collecting with
+        {
+            ReplicationFactor = 2, RepairScanIntervalMicroseconds = 3_600 * Second,
+        });
+        cluster.Sim.RunFor(30 * Second); // Past half the grace since the start.
+        var data = KeplerCluster.Bytes(C, 7);
+        var id = ChunkStore.IdOf(data);
+        Assert.True(CraftedExchange.Store(cluster, id, data).Durable);
+        cluster.Sim.RunFor(10 * Second);
+        var reply = CraftedExchange.Exchange(cluster, async connection =>
+        {
+            // A write of the same bytes finds the copy here and counts it: a use of the copy.
+            await connection.SendAsync(new StoreChunkRequest(id, C, "n1", "w1"));
+            return await connection.ReceiveAsync<StoreChunkReply>();
+        });
+        Assert.True(reply.Durable);
+        cluster.Nodes[1].Clock.Jump(3_600 * Second);
+
+        cluster.Sim.RunFor(15 * Second); // 25 s after the store, 15 s after the write counted it.
+        Assert.NotNull(cluster.Kepler(1).Meta.GetChunk(id));
+        Assert.True(cluster.Sim.RunUntil(() => cluster.Kepler(1).Meta.GetChunk(id) is null, 10 * Second),
+            "the copy to be collected once the grace since its last use has passed");
+    }
+
+    [Fact]
+    public void An_unreferenced_copy_keeps_its_grace_on_the_wall_clock_after_a_restart()
+    {
+        // Kills in GarbageCollector.cs: 64 (the horizon "now - grace" as "now + grace") and 74 ("&&" as "||"
+        // between the two clocks): a restarted node has no uses in memory, so only the copy's row (created_at)
+        // still says it is young.
+        using var cluster = CraftedExchange.Create(seed: 48, Collecting with
+        {
+            ReplicationFactor = 2, RepairScanIntervalMicroseconds = 3_600 * Second,
+        });
+        var data = KeplerCluster.Bytes(C, 8);
+        var id = ChunkStore.IdOf(data);
+        Assert.True(CraftedExchange.Store(cluster, id, data).Durable);
+        cluster.Nodes[1].Crash();
+        cluster.Start(cluster.Nodes[1]);
+
+        cluster.Sim.RunFor(10 * Second);
+        Assert.NotNull(cluster.Kepler(1).Meta.GetChunk(id));
+        Assert.True(cluster.Sim.RunUntil(() => cluster.Kepler(1).Meta.GetChunk(id) is null, 20 * Second),
+            "the copy to be collected once its row is older than the grace");
     }
 }

@@ -1,4 +1,5 @@
 using KeplerSim.Core.Node;
+using KeplerSim.Core.Protocol;
 using KeplerSim.Core.Runtime;
 using KeplerSim.Sim.KeplerFs;
 using KeplerSim.Tests.Node;
@@ -37,10 +38,29 @@ internal static class CraftedExchange
     /// </summary>
     public static T Exchange<T>(KeplerCluster cluster,
         Func<Func<Task<IStreamConnection>>, IStreamConnection, Task<T>> exchange) =>
-        cluster.Sim.Await(cluster.Nodes[0].Spawn(async runtime =>
+        Exchange(cluster, from: 0, to: 1, exchange);
+
+    /// <summary>Runs <paramref name="exchange"/> on new raw connections from node <paramref name="from"/> to node
+    /// <paramref name="to"/>'s transfer server (indexes).</summary>
+    public static T Exchange<T>(KeplerCluster cluster, int from, int to,
+        Func<Func<Task<IStreamConnection>>, IStreamConnection, Task<T>> exchange) =>
+        cluster.Sim.Await(cluster.Nodes[from].Spawn(async runtime =>
         {
-            Task<IStreamConnection> Connect() => runtime.Streams.ConnectAsync(cluster.Nodes[1].TransferAddress);
+            Task<IStreamConnection> Connect() => runtime.Streams.ConnectAsync(cluster.Nodes[to].TransferAddress);
             using var connection = await Connect();
             return await exchange(Connect, connection);
-        }), "the crafted exchange with n2");
+        }), $"the crafted exchange with {cluster.Nodes[to].Name}");
+
+    /// <summary>Stores <paramref name="data"/> as chunk <paramref name="id"/> on node <paramref name="to"/> as
+    /// node <paramref name="from"/> would (a write's push with <paramref name="requestId"/>, else a repair's).
+    /// </summary>
+    public static StoreChunkReply Store(KeplerCluster cluster, string id, byte[] data, string? requestId = null,
+        int from = 0, int to = 1) =>
+        Exchange(cluster, from, to, async (_, connection) =>
+        {
+            await connection.SendAsync(new StoreChunkRequest(id, data.Length, cluster.Nodes[from].Name, requestId));
+            await connection.ReceiveAsync<StoreChunkReady>();
+            await connection.SendAsync(new ChunkDataFrame(data));
+            return await connection.ReceiveAsync<StoreChunkReply>();
+        });
 }

@@ -233,15 +233,6 @@ public sealed class OfferChunksTests
             return await connection.ReceiveAsync<OfferChunksReply>();
         });
 
-    private static StoreChunkReply Store(KeplerCluster cluster, string id, byte[] data, string? requestId = null) =>
-        Exchange(cluster, async connection =>
-        {
-            await connection.SendAsync(new StoreChunkRequest(id, data.Length, "n1", requestId));
-            await connection.ReceiveAsync<StoreChunkReady>();
-            await connection.SendAsync(new ChunkDataFrame(data));
-            return await connection.ReceiveAsync<StoreChunkReply>();
-        });
-
     private static void DeleteFile(KeplerCluster cluster, string id)
     {
         cluster.Sim.Await(cluster.Nodes[1].Spawn(runtime => runtime.Disk.DeleteAsync(ChunkStore.PathOf(id))),

@@ -198,15 +198,6 @@ public sealed class TransferServerStoreTests
     }
 
 
-    private static StoreChunkReply Store(KeplerCluster cluster, string id, byte[] data, string? requestId) =>
-        Exchange(cluster, async connection =>
-        {
-            await connection.SendAsync(new StoreChunkRequest(id, data.Length, "n1", requestId));
-            await connection.ReceiveAsync<StoreChunkReady>();
-            await connection.SendAsync(new ChunkDataFrame(data));
-            return await connection.ReceiveAsync<StoreChunkReply>();
-        });
-
     private static void Abandon(KeplerCluster cluster, string requestId, string id) =>
         Assert.True(Exchange(cluster, async connection =>
         {
