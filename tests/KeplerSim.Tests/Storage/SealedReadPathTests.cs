@@ -10,8 +10,8 @@ namespace KeplerSim.Tests.Storage;
 /// The read path of chunks sealed at rest, for the Storage/ survivors of the eighth session's Stryker run
 /// (docs/mutation/storage-survivors-2026-12-07.tsv): which reads hash the plaintext and which trust the tags, a
 /// sealed file of an odd number of segments through the pipeline, the largest sealed chunk, why a file is refused,
-/// and the checkers' <see cref="ChunkStore.IdOfFile"/>. Each test names the mutants it kills as
-/// "file:line original -> mutation".
+/// the checkers' <see cref="ChunkStore.IdOfFile"/>, and the key check's durability. Each test names the mutants it
+/// kills as "file:line original -> mutation".
 /// </summary>
 [Trait("Category", "Fast")]
 public sealed class SealedReadPathTests
@@ -97,6 +97,29 @@ public sealed class SealedReadPathTests
         Assert.Equal(id, ChunkStore.IdOfFile(data.ToArray(), null));
         Assert.Equal(id, ChunkStore.IdOfFile(data.ToArray(), Key));
         Assert.Equal(id, ChunkStore.IdOfFile(SealAs(id, data, Key), Key, id));
+    }
+
+    [Fact]
+    public void The_key_check_is_recorded_durably_and_announced()
+    {
+        // Kills ChunkStore.AtRest.cs:89 the store directory's fsync after the key check's rename removed (a crash
+        // right after the first keyed start lost the record, so a later start would take any key over chunks sealed
+        // with this one) and :90 the AtRestKeyRecordedEvent removed.
+        var (sim, node) = SimHarness.OneIdleNode(128, new DiskFaults { CrashKeepDirectoryProbability = 0 });
+        using var _ = sim;
+        var recorded = new List<AtRestKeyRecordedEvent>();
+        node.Runtime!.Events.Stream.Subscribe(e =>
+        {
+            if (e is AtRestKeyRecordedEvent r)
+            {
+                recorded.Add(r);
+            }
+        });
+        Run(sim, node, rt => new ChunkStore(rt with { AtRestKey = Key }).RecoverAsync(new MemoryChunkIndex()),
+            "first start with a key");
+        Assert.Equal(Key.IdHex, Assert.Single(recorded).KeyId);
+        node.Crash();
+        Assert.True(node.Disk.Exists(ChunkStore.KeyCheckPath), "a crash right after the first keyed start lost it");
     }
 
     /// <summary>The file the store's sealer makes of <paramref name="plaintext"/> bound to chunk
