@@ -103,8 +103,8 @@ public sealed class SealedReadPathTests
     public void The_key_check_is_recorded_durably_and_announced()
     {
         // Kills ChunkStore.AtRest.cs:89 the store directory's fsync after the key check's rename removed (a crash
-        // right after the first keyed start lost the record, so a later start would take any key over chunks sealed
-        // with this one) and :90 the AtRestKeyRecordedEvent removed.
+        // after the first keyed start lost the record; the first chunk write fsyncs that directory too, so only until
+        // then, but the key check promised durability on its own) and :90 the AtRestKeyRecordedEvent removed.
         var (sim, node) = SimHarness.OneIdleNode(128, new DiskFaults { CrashKeepDirectoryProbability = 0 });
         using var _ = sim;
         var recorded = new List<AtRestKeyRecordedEvent>();
