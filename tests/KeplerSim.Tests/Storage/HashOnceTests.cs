@@ -15,6 +15,15 @@ internal sealed class CountingPureWork : IPureWork
         Runs++;
         return InlinePureWork.Instance.RunAsync(work);
     }
+
+    /// <summary>How many of <see cref="Runs"/> were two-stage pipelines (a sealed chunk decrypted, hashed).</summary>
+    public int Pipelines { get; private set; }
+
+    public Task<bool> RunPipelineAsync(int stages, Func<int, bool> first, Action<int> second)
+    {
+        Pipelines++;
+        return RunAsync(() => PureWorkPipeline.RunInterleaved(stages, first, second));
+    }
 }
 
 /// <summary>

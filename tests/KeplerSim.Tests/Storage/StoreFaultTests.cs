@@ -272,6 +272,27 @@ public sealed class StoreFaultTests
     }
 
     [Fact]
+    public void A_file_emptied_between_the_stat_and_the_read_is_corrupt_not_missing()
+    {
+        // Kills in ChunkStore.cs: "filled < 0 ? Missing : Corrupt" as "filled <= 0" (a chunk file truncated to zero
+        // bytes under a read was answered as missing, not reported corrupt, so no one repaired it). Only a file
+        // deleted under the read (-1) is missing.
+        var (sim, node) = SimHarness.OneIdleNode(93);
+        using var _ = sim;
+        var (id, data) = MakeChunk(93, 6000);
+        Run(sim, node, _ => new ChunkStore(node.Runtime!).WriteAsync(id, data), "write");
+        var path = ChunkStore.PathOf(id);
+        var store = new ChunkStore(node.Runtime! with
+        {
+            Disk = new AfterStatDisk(node.Disk, path,
+                async disk => await (await disk.CreateAsync(path)).DisposeAsync()),
+        });
+        var corrupt = RecordCorrupt(node);
+        Assert.Equal(ChunkStatus.Corrupt, Run(sim, node, _ => store.ReadAsync(id), "read of an emptied file").Status);
+        Assert.Equal("short read of 0 of 6000 bytes", Assert.Single(corrupt).Reason);
+    }
+
+    [Fact]
     public void Write_errors_fail_creates_appends_and_fsyncs_and_change_nothing()
     {
         // The simulated disk's write-error fault (DiskFaults.WriteErrorProbability, a scenario's disk.write_errors).
@@ -307,54 +328,6 @@ public sealed class StoreFaultTests
 
     private static bool IsTmpFile(string path) =>
         path.StartsWith(ChunkStore.TmpDirectory + "/", StringComparison.Ordinal);
-
-    /// <summary>
-    /// A chunk file as an incarnation killed before its directory fsyncs leaves it: its bytes fsync'd, its shard
-    /// directories and its name only in the page cache.
-    /// </summary>
-    private static void PlantUnsyncedCopy(Simulation sim, SimNode node, string id, byte[] data)
-    {
-        var path = ChunkStore.PathOf(id);
-        Run(sim, node, async runtime =>
-        {
-            await runtime.Disk.CreateDirectoryAsync(path[..path.LastIndexOf('/')]);
-            await using var file = await runtime.Disk.CreateAsync(path);
-            await file.AppendAsync(data);
-            await file.FsyncAsync();
-            return true;
-        }, "plant a copy");
-        Assert.False(node.Disk.IsDurable(path));
-    }
-
-    /// <summary>Opens writers until the store has none left (each must open), then abandons them all.</summary>
-    private static int OpenEveryWriterSlot(Simulation sim, SimNode node, ChunkStore store) => Run(sim, node, async _ =>
-    {
-        var writers = new List<ChunkWriter>();
-        for (var i = 0; i < ChunkStore.WritersInFlightMax; i++)
-        {
-            writers.Add(await store.BeginWriteAsync(MakeChunk(1000 + (ulong)i, 10).Id));
-        }
-
-        foreach (var writer in writers)
-        {
-            await writer.DisposeAsync();
-        }
-
-        return writers.Count;
-    }, "open every writer slot");
-
-    private static List<ChunkCorruptEvent> RecordCorrupt(SimNode node)
-    {
-        var corrupt = new List<ChunkCorruptEvent>();
-        node.Runtime!.Events.Stream.Subscribe(e =>
-        {
-            if (e is ChunkCorruptEvent c)
-            {
-                corrupt.Add(c);
-            }
-        });
-        return corrupt;
-    }
 
     /// <summary>Pure work that runs a fixed virtual delay after it is handed over, as a thread pool might.</summary>
     private sealed class DeferredPureWork(IClock clock, long delayMicroseconds) : IPureWork
