@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using KeplerSim.Core;
 using KeplerSim.Core.Storage;
 
 namespace KeplerSim.Tests.Storage;
@@ -7,6 +8,20 @@ namespace KeplerSim.Tests.Storage;
 public sealed class ChunkerTests
 {
     private const int ChunkSize = 1024;
+
+    [Fact]
+    public void The_chunk_list_builder_refuses_a_size_under_one_byte_and_a_chunk_over_its_size()
+    {
+        // Kills Chunker.cs:154 (the lower size check removed: a list of 0-byte chunks started) and 165 (the
+        // oversized-chunk invariant removed or its message emptied: a 5-byte chunk counted into a list of 4).
+        Assert.Throws<ArgumentOutOfRangeException>(() => new ChunkListBuilder(Chunker.ChunkSizeBytesMin - 1));
+        var builder = new ChunkListBuilder(4);
+        byte[] five = [1, 2, 3, 4, 5];
+        var refused = Assert.Throws<InvariantViolationException>(
+            () => builder.Add(new Chunk(0, 0, ChunkId.FromContent(five), five)));
+        Assert.Contains("larger than the chunk size", refused.Message, StringComparison.Ordinal);
+        Assert.Empty(builder.Build().Chunks);
+    }
 
     [Theory]
     [InlineData(0)]
