@@ -43,8 +43,9 @@ public sealed partial class SwimMember
     /// <summary>The live count as the index keeps it (tests compare it with a recount of the members).</summary>
     internal int IndexedLiveCount => _liveCount;
 
-    /// <summary>The members the address index lists at <paramref name="address"/>, in its order (for tests).</summary>
-    internal IReadOnlyList<NodeId> IndexedAt(NetAddress address) => AtAddress(address).Select(e => e.Info.Id).ToList();
+    /// <summary>The members the address index lists at <paramref name="address"/>, in its order (tests).</summary>
+    internal IReadOnlyList<NodeId> IndexedAt(NetAddress address) =>
+        AtAddress(address).Select(e => e.Info.Id).ToList();
 
     /// <summary>The members at <paramref name="address"/>, in id order.</summary>
     private IEnumerable<MemberEntry> AtAddress(NetAddress address)

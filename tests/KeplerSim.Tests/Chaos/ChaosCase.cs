@@ -23,6 +23,12 @@ public sealed record ChaosCluster(
 
     /// <summary>Garbage collection interval.</summary>
     public int GcIntervalMs { get; init; } = 60_000;
+
+    /// <summary>
+    /// The periodic repair scan's interval, or 0 to keep it out of the case
+    /// (<see cref="ChaosCase.RepairScanIntervalMs"/>).
+    /// </summary>
+    public int RepairScanMs { get; init; }
 }
 
 /// <summary>Membership of a generated cluster; SWIM first, so that shrinking keeps it.</summary>
@@ -35,7 +41,8 @@ public enum ChaosMembership
 }
 
 /// <summary>The generated timings of the safety nets, in milliseconds.</summary>
-public sealed record ChaosTimings(int AntiEntropyMs, int WriteTimeoutMs, int GcGraceMs, int GcIntervalMs);
+public sealed record ChaosTimings(int AntiEntropyMs, int WriteTimeoutMs, int GcGraceMs, int GcIntervalMs,
+    int RepairScanMs);
 
 /// <summary>What a generated step does; file kinds first (the workload), then faults.</summary>
 public enum ChaosAction
@@ -153,7 +160,7 @@ public sealed record ChaosCase(ChaosCluster Cluster, IReadOnlyList<ChaosStep> St
                     RetryMax = Ms(1000),
                     ReplicationPoll = Ms(c.ReplicationPollMs),
                     SurplusGrace = Ms(c.SurplusGraceMs),
-                    RepairScanInterval = Ms(RepairScanIntervalMs),
+                    RepairScanInterval = Ms(c.RepairScanMs > 0 ? c.RepairScanMs : RepairScanIntervalMs),
                     AntiEntropyInterval = Ms(c.AntiEntropyMs),
                     GcGrace = Ms(c.GcGraceMs),
                     GcInterval = Ms(c.GcIntervalMs),

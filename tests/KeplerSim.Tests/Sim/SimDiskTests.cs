@@ -20,6 +20,22 @@ public sealed class SimDiskTests
     }
 
     [Fact]
+    public void A_file_at_the_empty_path_is_refused_as_the_real_disk_refuses_it()
+    {
+        // The empty path is the disk's root: LocalDisk refuses it, and a key-check file created at "" passed every
+        // simulated test (the Stryker survivor ChunkStore.AtRest.cs:81). Nothing is created.
+        var (sim, node) = SimHarness.OneIdleNode(1);
+        using var _ = sim;
+        var error = sim.Await(node.Spawn(async rt =>
+        {
+            var refused = await Assert.ThrowsAsync<ArgumentException>(() => rt.Disk.CreateAsync(""));
+            Assert.Empty(await rt.Disk.ListAsync(""));
+            return refused.Message;
+        }), "a create at the empty path");
+        Assert.Contains("not a relative", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Unsynced_data_is_lost_on_crash_when_the_model_loses_it()
     {
         // Torn and keep probabilities at zero: the unsynced tail must vanish entirely.
