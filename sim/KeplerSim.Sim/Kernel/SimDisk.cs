@@ -231,7 +231,7 @@ public sealed class SimDisk : IDisk
     /// <summary>Flips one seeded-random bit of the file at rest; false if it is missing or empty.</summary>
     public bool Corrupt(string path)
     {
-        var file = FindFile(path);
+        var file = FindFile(RequireSeamPath(path));
         if (file is null || file.Length == 0)
         {
             return false;
@@ -246,16 +246,17 @@ public sealed class SimDisk : IDisk
     }
 
     /// <summary>The file's current bytes (volatile view), or null; for checkers and tests.</summary>
-    public byte[]? Peek(string path) => FindFile(path) is { } file ? file.Data.AsSpan(0, (int)file.Length).ToArray() : null;
+    public byte[]? Peek(string path) =>
+        FindFile(RequireSeamPath(path)) is { } file ? file.Data.AsSpan(0, (int)file.Length).ToArray() : null;
 
     /// <summary>
     /// The generation at which the file's content last changed (volatile view), or null if there is no file:
     /// while it stays, the bytes <see cref="Peek"/> would return are the same.
     /// </summary>
-    public long? StampOf(string path) => FindFile(path)?.Stamp;
+    public long? StampOf(string path) => FindFile(RequireSeamPath(path))?.Stamp;
 
     /// <summary>Whether a file exists at <paramref name="path"/> (volatile view), without copying it.</summary>
-    public bool Exists(string path) => FindFile(path) is not null;
+    public bool Exists(string path) => FindFile(RequireSeamPath(path)) is not null;
 
     /// <summary>Whether <paramref name="path"/> would survive a crash right now with all its bytes.</summary>
     public bool IsDurable(string path)
@@ -471,11 +472,12 @@ public sealed class SimDisk : IDisk
     }
 
     /// <summary>
-    /// A file's path as the real disk takes it (LocalDisk.Resolve): not empty. The empty path is this disk's root: a
-    /// file created at "" existed here and failed on a node (the Stryker survivor ChunkStore.AtRest.cs:81, a key-check
-    /// file at "", passed every simulated test). Checked when the call is made, as LocalDisk does (not
-    /// in the operation's event, where a throw fails the simulation). Directory operations still take "" for the
-    /// root, which the kernel's own tests fsync; the real disk refuses that too, and no core code names the root.
+    /// A file's path as the real disk takes it (LocalDisk.Resolve): not empty, no empty, "." or ".." segment. The
+    /// empty path is this disk's root: a file created at "" existed here and failed on a node (the Stryker survivor
+    /// ChunkStore.AtRest.cs:81, a key-check file at "", passed every simulated test). Checked once, when the call is
+    /// made, as LocalDisk does (not in the operation's event, where a throw fails the simulation); the inspection
+    /// methods check it too. Directory operations still take "" for the root, which the kernel's own tests fsync;
+    /// the real disk refuses that too, and no core code names the root.
     /// </summary>
     private static string RequireSeamPath(string path)
     {
@@ -536,7 +538,6 @@ public sealed class SimDisk : IDisk
         var slash = path.LastIndexOf('/');
         var parent = slash < 0 ? "" : path[..slash];
         var name = path[(slash + 1)..];
-        Split(path);
         var dir = FindDir(parent);
         if (dir is null && mustExist)
         {
