@@ -5,6 +5,7 @@ using KeplerSim.Core.Runtime;
 using KeplerSim.Sim.KeplerFs;
 using KeplerSim.Sim.Kernel;
 using KeplerSim.Tests.Sim;
+using KeplerSim.Tests.Transfer;
 
 namespace KeplerSim.Tests.Node;
 
@@ -28,7 +29,17 @@ public sealed class PeerManifestReplyTests
             new VersionToken(1, 0, new NodeId("fake")), new NodeId("fake"));
         var asked = new List<string>();
         var n1 = sim.AddNode("n1", r => SimKeplerNode.Create(r, Options, MembershipMode.Static, ["fake"]));
-        sim.AddNode("fake", r => new WrongPathPeer(r, ManifestCodec.Encode(other), asked));
+        var wrong = ManifestCodec.Encode(other);
+        sim.AddNode("fake", r => new FakePeer(r, async connection =>
+        {
+            // Every manifest request is answered with the other path's manifest, whatever path was asked.
+            while (await connection.ReceiveAsync() is { } bytes
+                && FrameCodec.Decode(bytes) is GetManifestRequest asking)
+            {
+                asked.Add(asking.Path);
+                await connection.SendAsync(new GetManifestReply(wrong));
+            }
+        }));
         sim.Nodes.ToList().ForEach(n => n.Start());
         sim.Await(n1.Spawn(_ => Kepler(n1).Ready), "n1 to recover and start");
 
@@ -41,34 +52,4 @@ public sealed class PeerManifestReplyTests
     }
 
     private static KeplerNode Kepler(SimNode node) => (KeplerNode)node.Program!;
-
-    /// <summary>Answers every manifest request with <paramref name="manifest"/>, whatever path was asked.</summary>
-    private sealed class WrongPathPeer(NodeRuntime runtime, byte[] manifest, List<string> asked) : INodeProgram
-    {
-        public Task StartAsync()
-        {
-            runtime.Streams.SetAcceptor(connection => _ = ServeAsync(connection));
-            return Task.CompletedTask;
-        }
-
-        private async Task ServeAsync(IStreamConnection connection)
-        {
-            using (connection)
-            {
-                try
-                {
-                    while (await connection.ReceiveAsync() is { } bytes
-                        && FrameCodec.Decode(bytes) is GetManifestRequest request)
-                    {
-                        asked.Add(request.Path);
-                        await connection.SendAsync(new GetManifestReply(manifest));
-                    }
-                }
-                catch (Exception e) when (e is StreamBrokenException or ProtocolException)
-                {
-                    // The node closed it.
-                }
-            }
-        }
-    }
 }

@@ -346,28 +346,4 @@ public sealed class TransferClientTests
     /// <summary>Adds the node "fake", which serves every connection to it with <paramref name="serve"/>.</summary>
     private static void AddFake(KeplerCluster cluster, Func<IStreamConnection, Task> serve) =>
         cluster.Sim.AddNode(Fake, runtime => new FakePeer(runtime, serve)).Start();
-
-    private sealed class FakePeer(NodeRuntime runtime, Func<IStreamConnection, Task> serve) : INodeProgram
-    {
-        public Task StartAsync()
-        {
-            runtime.Streams.SetAcceptor(connection => _ = ServeAsync(connection));
-            return Task.CompletedTask;
-        }
-
-        private async Task ServeAsync(IStreamConnection connection)
-        {
-            using (connection)
-            {
-                try
-                {
-                    await serve(connection);
-                }
-                catch (Exception e) when (e is StreamBrokenException or ProtocolException)
-                {
-                    // The client closed it.
-                }
-            }
-        }
-    }
 }
