@@ -101,6 +101,46 @@ public sealed class SurplusCopyTests
     }
 
     [Fact]
+    public void A_hinted_copy_its_node_owns_before_the_scan_reconciles_it_is_kept_when_its_grace_ends()
+    {
+        // Kills in IsConfirmedSurplus "Hinted && !OwnsChunk" as "Hinted || !OwnsChunk" (Stryker's mutant: the
+        // operands grouped as "(Hinted || !OwnsChunk) && every owner confirmed"; the eighth session applied it by
+        // hand without the parentheses, a different mutant, and saw SurplusCopyTests kill it while Stryker's
+        // survived). The row's state follows the ring only when a repair scan reaches the chunk, so between a ring
+        // change that makes a node an owner and that scan its copy is still marked hinted; ownership alone must keep
+        // it. Here the scan is slow (one chunk a second, n1 holds 41): the first death's scan sleeps after its page
+        // while the second death makes n1 an owner, and the copy's grace ends before the scan comes back to it.
+        var options = Options with { SurplusGraceMicroseconds = 20 * Second, RepairScanChunksPerSecond = 1 };
+        using var cluster = KeplerCluster.Create(5, seed: 77, options);
+        var (n1, chunk, data, owners) = Unowned(cluster);
+        var bystander = cluster.Nodes.Single(n => n != n1 && !owners.Contains(n));
+        var events = Record(cluster, n1);
+        cluster.Put(0, "h", data, Durability.Fast);
+        cluster.Put(0, "many", KeplerCluster.Bytes(40 * C, 900), Durability.Fast); // The slow scan's 40 other chunks.
+        Assert.True(cluster.Sim.RunUntil(() => Replicated(events, chunk).Count == 3, Second),
+            "n1 to deliver its hinted copy to the three owners");
+        var confirmedAt = events.Last(e => e.Event is ChunkReplicated r && r.ChunkId == chunk).At;
+
+        cluster.Kill(bystander); // Not an owner: the ring change starts a scan, which reconciles its page and sleeps.
+        Assert.DoesNotContain(new NodeId(n1.Name), cluster.Kepler(n1).Ring.OwnersOf(chunk));
+        cluster.Kill(owners[^1]); // Three members left: n1 owns every chunk now, its copy still marked hinted.
+        Assert.Contains(new NodeId(n1.Name), cluster.Kepler(n1).Ring.OwnersOf(chunk));
+        Assert.True(cluster.Kepler(n1).Meta.GetChunk(chunk) is { State: ChunkState.Hinted },
+            "the scan reconciled the copy before its grace ended: the case is not reached");
+        Assert.True(cluster.Sim.Now < confirmedAt + options.SurplusGraceMicroseconds,
+            "both deaths were declared within the grace");
+
+        cluster.Sim.RunUntil(confirmedAt + options.SurplusGraceMicroseconds + 2 * Poll);
+        Assert.DoesNotContain(events, e => e.Event is SurplusDropped);
+        Assert.True(n1.Disk.Exists(ChunkStore.PathOf(chunk)), "n1 deleted the file of a copy it owns");
+        Assert.True(cluster.Kepler(n1).Meta.GetChunk(chunk) is { State: ChunkState.Hinted },
+            "the copy's grace ended after the scan had reconciled it: the case is not reached");
+        Assert.True(cluster.Sim.RunUntil(
+                () => cluster.Kepler(n1).Meta.GetChunk(chunk) is { State: ChunkState.Durable }, 60 * Second),
+            "n1's scan to mark the copy it owns durable");
+    }
+
+    [Fact]
     public void A_surplus_copy_is_dropped_on_time_while_deliveries_of_other_chunks_are_in_flight()
     {
         // Kills in SweepSurplus "_inFlight.Any(f => f.ChunkId == chunkId)" as "!=" (no test reached the lambda): any
