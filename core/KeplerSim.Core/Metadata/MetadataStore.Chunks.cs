@@ -68,6 +68,17 @@ public sealed partial class MetadataStore
     }
 
     /// <summary>
+    /// True when a version the garbage collector keeps at <paramref name="historyHorizonUs"/> lists the chunk: a
+    /// non-tombstone winner or conflict, or superseded history this node recorded at or after the horizon (older
+    /// history only waits for the collector's next run to give up its references).
+    /// </summary>
+    public bool IsChunkKept(string id, long historyHorizonUs)
+    {
+        Check.Id(id, nameof(id));
+        return _chunkSql.IsKept.ScalarInt64(id, historyHorizonUs) == 1;
+    }
+
+    /// <summary>
     /// Chunk ids listed by any non-tombstone file version (winner or conflict), distinct, ordered by id, starting
     /// after <paramref name="afterId"/>. Chunks a manifest lists need not be stored on this node.
     /// </summary>
@@ -134,6 +145,11 @@ public sealed partial class MetadataStore
         public Statement IsReferenced { get; } = prepare(
             "SELECT EXISTS (SELECT 1 FROM chunk_refs r JOIN files f ON f.id = r.file_id " +
             "WHERE r.chunk_id = $id AND f.tombstone = 0)", ["$id"]);
+
+        public Statement IsKept { get; } = prepare(
+            "SELECT EXISTS (SELECT 1 FROM chunk_refs r JOIN files f ON f.id = r.file_id " +
+            "WHERE r.chunk_id = $id AND f.tombstone = 0 " +
+            "AND NOT (f.superseded = 1 AND f.is_winner = 0 AND f.created_at < $before))", ["$id", "$before"]);
 
         public Statement ListReferenced { get; } = prepare(
             "SELECT DISTINCT r.chunk_id FROM chunk_refs r JOIN files f ON f.id = r.file_id " +

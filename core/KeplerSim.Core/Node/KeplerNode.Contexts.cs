@@ -66,6 +66,8 @@ public sealed partial class KeplerNode
 
     void IRepairContext.KickReplication() => KickReplication();
 
+    bool IRepairContext.IsWriting(string chunkId) => _pending.Contains(chunkId);
+
     void IRepairContext.CopiesConfirmed(string chunkId) => _replication?.NoteConfirmed(chunkId);
 
     bool IGarbageContext.IsMoving(string chunkId) => IsMoving(chunkId);

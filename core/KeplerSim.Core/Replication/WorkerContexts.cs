@@ -51,6 +51,10 @@ internal interface IRepairContext : ILocalChunks
     /// <summary>Lets the replication worker look for the entries a scan queued.</summary>
     void KickReplication();
 
+    /// <summary>Whether a write in flight here waits for copies of <paramref name="chunkId"/> (its manifest does
+    /// not exist yet).</summary>
+    bool IsWriting(string chunkId);
+
     /// <summary>Counters for metrics.</summary>
     NodeMetrics Metrics { get; }
 
