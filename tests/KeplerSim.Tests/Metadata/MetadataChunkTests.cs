@@ -124,4 +124,38 @@ public sealed class MetadataChunkTests
         Assert.Equal(new[] { deleted, orphan }.Order(StringComparer.Ordinal), garbage);
         Assert.Equal(3, db.Scalar("SELECT count(*) FROM chunk_refs"));
     }
+
+    [Fact]
+    public void A_chunk_is_kept_by_winners_conflicts_and_history_inside_the_horizon_only()
+    {
+        // The repair scan's test for garbage an owner must not hand back (RepairScanner.Reconcile,
+        // scenarios/regressions/gc-repair-ping-pong.yaml). Every version here was recorded at 5,000 µs.
+        using var db = new MemoryDatabase();
+        using var store = db.OpenStore();
+        string won = Rows.ChunkId("won"), conflicted = Rows.ChunkId("conflicted"), old = Rows.ChunkId("old");
+        string deleted = Rows.ChunkId("deleted"), stored = Rows.ChunkId("stored");
+        store.InsertFileVersion(Rows.File("/w", 1, winner: true, won));
+        store.InsertFileVersion(Rows.File("/c", 1, 0, Rows.NodeB, winner: false, tombstone: false, conflicted));
+        var history = Rows.File("/h", 1, winner: false, old);
+        store.InsertFileVersion(history);
+        store.SetSuperseded(history.Id, true);
+        store.InsertFileVersion(Rows.File("/t", 2, 0, Rows.NodeA, winner: true, tombstone: true, deleted));
+        store.UpsertChunk(Rows.Chunk(stored)); // Recorded, listed by no version.
+
+        foreach (var horizon in new[] { 0L, 5_000, 5_001, long.MaxValue })
+        {
+            Assert.True(store.IsChunkKept(won, horizon), $"the winner's chunk at horizon {horizon}");
+            Assert.True(store.IsChunkKept(conflicted, horizon), $"the conflict's chunk at horizon {horizon}");
+            Assert.False(store.IsChunkKept(deleted, horizon), $"a tombstone's chunk at horizon {horizon}");
+            Assert.False(store.IsChunkKept(stored, horizon), $"an unlisted chunk at horizon {horizon}");
+        }
+
+        // History keeps its chunk while recorded at or after the horizon, whether or not the collector has run.
+        Assert.True(store.IsChunkKept(old, 5_000));
+        Assert.False(store.IsChunkKept(old, 5_001));
+        Assert.True(store.IsChunkReferenced(old), "the collector has not dropped the history's references yet");
+        store.SetSuperseded(history.Id, false); // Superseded no more (a conflict again): kept at any horizon.
+        Assert.True(store.IsChunkKept(old, long.MaxValue));
+        Assert.Throws<ArgumentException>(() => store.IsChunkKept(" ", 0));
+    }
 }
