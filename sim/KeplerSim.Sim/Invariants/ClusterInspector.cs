@@ -22,6 +22,10 @@ public sealed class ClusterInspector(Simulation sim)
     // (SimDisk.ChangedSince): a check after a few writes looks at those files, not at every file on the disk.
     private readonly Dictionary<string, DiskView> _views = new(StringComparer.Ordinal);
 
+    // Each node's chunks table as the checkers last read it, brought up to date from the rows its connections
+    // changed since (SimMetadata.Track): a check reads a few rows, not every chunk the node holds.
+    private readonly Dictionary<string, IndexView> _indexes = new(StringComparer.Ordinal);
+
     /// <summary>Forgets the cached verification of a file (a fault touched it).</summary>
     public void Invalidate(string node, string path)
     {
@@ -31,6 +35,12 @@ public sealed class ClusterInspector(Simulation sim)
 
     /// <summary>The chunk files on <paramref name="node"/>'s disk, ordered by path.</summary>
     public IReadOnlyList<ChunkFile> ChunkFiles(SimNode node) => ViewOf(node).List;
+
+    /// <summary>The chunk files on <paramref name="node"/>'s disk whose content does not match their id, ordered by
+    /// path (kept as files change: the safety check asks every second, and nearly always the answer is none).
+    /// </summary>
+    public IReadOnlyList<ChunkFile> MismatchedChunkFiles(SimNode node) =>
+        ViewOf(node).Mismatched is { Count: > 0 } bad ? [.. bad.Values] : [];
 
     /// <summary>The chunk file on <paramref name="node"/>'s disk whose name claims <paramref name="id"/>, if
     /// any.</summary>
@@ -93,11 +103,16 @@ public sealed class ClusterInspector(Simulation sim)
             view.ById.Remove(old.Id);
         }
 
+        view.Mismatched.Remove(path);
         if (node.Disk.Exists(path))
         {
             var file = new ChunkFile(path, id, Verify(node, path, id) && ChunkFile.InShard(path, id));
             view.Files[path] = file;
             view.ById[id] = file;
+            if (!file.Matches)
+            {
+                view.Mismatched[path] = file;
+            }
         }
     }
 
@@ -110,6 +125,9 @@ public sealed class ClusterInspector(Simulation sim)
         public SortedDictionary<string, ChunkFile> Files { get; } = new(DiskPathOrder.Instance);
 
         public Dictionary<string, ChunkFile> ById { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>The files of <see cref="Files"/> whose content does not match their id, in the same order.</summary>
+        public SortedDictionary<string, ChunkFile> Mismatched { get; } = new(DiskPathOrder.Instance);
 
         public HashSet<string> DurableIntact { get; } = new(StringComparer.Ordinal);
 
@@ -283,6 +301,65 @@ public sealed class ClusterInspector(Simulation sim)
     /// unreadable.</summary>
     public static IReadOnlyList<string>? IndexedChunks(SimNode node) =>
         TryRead(node, MetadataQueries.IndexedChunks, out var ids) ? ids : null;
+
+    /// <summary>
+    /// As <see cref="IndexedChunks"/> (the same ids, ordinal order), kept up to date from the rows the node changed
+    /// since the last call: the whole table is read only on the first call and after a power loss restored the
+    /// database.
+    /// </summary>
+    public IReadOnlyCollection<string>? IndexedChunksNow(SimNode node)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        if (!_indexes.TryGetValue(node.Name, out var index))
+        {
+            _indexes[node.Name] = index = new IndexView(node.Metadata.Track("chunks"));
+        }
+
+        var changes = index.Changes;
+        if (!changes.All && changes.Rows.Count == 0)
+        {
+            return index.Ids;
+        }
+
+        var rows = changes.Rows;
+        if (!TryRead(node, c => changes.All ? MetadataQueries.ChunkRows(c) : MetadataQueries.ChunkRows(c, rows),
+                out var found))
+        {
+            return null;
+        }
+
+        if (changes.All)
+        {
+            index.ById.Clear();
+            index.Ids.Clear();
+        }
+
+        foreach (var row in changes.All ? [] : rows)
+        {
+            if (index.ById.Remove(row, out var gone))
+            {
+                index.Ids.Remove(gone);
+            }
+        }
+
+        foreach (var (row, id) in found)
+        {
+            index.ById[row] = id;
+            index.Ids.Add(id);
+        }
+
+        changes.Clear();
+        return index.Ids;
+    }
+
+    private sealed class IndexView(RowChanges changes)
+    {
+        public RowChanges Changes => changes;
+
+        public Dictionary<long, string> ById { get; } = [];
+
+        public SortedSet<string> Ids { get; } = new(StringComparer.Ordinal);
+    }
 
     /// <summary>
     /// Runs a read-only query on the node's metadata through its inspection connection; false when the database is
