@@ -70,6 +70,11 @@ public sealed class ClusterInspector(Simulation sim)
         if (view is null || disk.ChangedSince(view.Generation) is not { } changed)
         {
             view = new DiskView();
+            if (_indexes.TryGetValue(node.Name, out var index))
+            {
+                index.Unconfirmed.UnionWith(index.Ids); // Nothing is known durable on a fresh view.
+            }
+
             foreach (var path in disk.AllFiles())
             {
                 Update(node, view, path);
@@ -97,7 +102,10 @@ public sealed class ClusterInspector(Simulation sim)
             return;
         }
 
-        view.DurableIntact.Remove(id);
+        if (view.DurableIntact.Remove(id) && _indexes.TryGetValue(node.Name, out var index) && index.Ids.Contains(id))
+        {
+            index.Unconfirmed.Add(id);
+        }
         if (view.Files.Remove(path, out var old) && view.ById.TryGetValue(old.Id, out var byId) && byId.Path == path)
         {
             view.ById.Remove(old.Id);
@@ -237,9 +245,31 @@ public sealed class ClusterInspector(Simulation sim)
     public static bool? IndexesChunk(SimNode node, string id) => HasKeplerSchema(node)
         ? Query<bool?>(node, conn => MetadataQueries.IndexesChunk(conn, id)) : null;
 
-    /// <summary>Whether the node's metadata has the KeplerFS tables.</summary>
-    public static bool HasKeplerSchema(SimNode node) =>
-        Query<bool?>(node, conn => MetadataQueries.HasKeplerSchema(conn)) ?? false;
+    /// <summary>Whether the node's metadata has the KeplerFS tables. Once seen, remembered: no statement drops
+    /// them, and if a power loss took back their creation, a query naming them fails as an unreadable database
+    /// does (every caller treats both alike). Asking SQLite's schema before each checker query doubled the
+    /// statements the checkers ran.</summary>
+    public static bool HasKeplerSchema(SimNode node)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        if (s_schemaSeen.TryGetValue(node.Metadata, out _))
+        {
+            return true;
+        }
+
+        var seen = Query<bool?>(node, conn => MetadataQueries.HasKeplerSchema(conn)) ?? false;
+        if (seen)
+        {
+            s_schemaSeen.AddOrUpdate(node.Metadata, s_seen);
+        }
+
+        return seen;
+    }
+
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<SimMetadata, object> s_schemaSeen =
+        new();
+
+    private static readonly object s_seen = new();
 
     /// <summary>
     /// The runtime replication factor change the node's metadata holds (null: none); <paramref name="readable"/>
@@ -303,11 +333,13 @@ public sealed class ClusterInspector(Simulation sim)
         TryRead(node, MetadataQueries.IndexedChunks, out var ids) ? ids : null;
 
     /// <summary>
-    /// As <see cref="IndexedChunks"/> (the same ids, ordinal order), kept up to date from the rows the node changed
-    /// since the last call: the whole table is read only on the first call and after a power loss restored the
-    /// database.
+    /// The ids of <see cref="IndexedChunks"/> (ordinal order) not known durable and intact now
+    /// (<see cref="KnownDurableIntact"/>), or null if unreadable. The index is kept up to date from the rows the
+    /// node changed since the last call (the whole table is read only on the first call and after a power loss
+    /// restored the database), and an id comes back to this list only when its file changes: a check costs what
+    /// changed, not every chunk the node holds.
     /// </summary>
-    public IReadOnlyCollection<string>? IndexedChunksNow(SimNode node)
+    public IReadOnlyList<string>? UnconfirmedIndexedChunks(SimNode node)
     {
         ArgumentNullException.ThrowIfNull(node);
         if (!_indexes.TryGetValue(node.Name, out var index))
@@ -315,6 +347,18 @@ public sealed class ClusterInspector(Simulation sim)
             _indexes[node.Name] = index = new IndexView(node.Metadata.Track("chunks"));
         }
 
+        var view = ViewOf(node);
+        if (IndexedChunksNow(node, index) is null)
+        {
+            return null;
+        }
+
+        index.Unconfirmed.RemoveWhere(view.DurableIntact.Contains);
+        return [.. index.Unconfirmed];
+    }
+
+    private static IReadOnlyCollection<string>? IndexedChunksNow(SimNode node, IndexView index)
+    {
         var changes = index.Changes;
         if (!changes.All && changes.Rows.Count == 0)
         {
@@ -332,6 +376,7 @@ public sealed class ClusterInspector(Simulation sim)
         {
             index.ById.Clear();
             index.Ids.Clear();
+            index.Unconfirmed.Clear();
         }
 
         foreach (var row in changes.All ? [] : rows)
@@ -339,6 +384,7 @@ public sealed class ClusterInspector(Simulation sim)
             if (index.ById.Remove(row, out var gone))
             {
                 index.Ids.Remove(gone);
+                index.Unconfirmed.Remove(gone);
             }
         }
 
@@ -346,6 +392,7 @@ public sealed class ClusterInspector(Simulation sim)
         {
             index.ById[row] = id;
             index.Ids.Add(id);
+            index.Unconfirmed.Add(id);
         }
 
         changes.Clear();
@@ -359,6 +406,10 @@ public sealed class ClusterInspector(Simulation sim)
         public Dictionary<long, string> ById { get; } = [];
 
         public SortedSet<string> Ids { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>The ids of <see cref="Ids"/> not found durable and intact since they were indexed or their file
+        /// last changed (a superset of those not in the disk view's durable set).</summary>
+        public SortedSet<string> Unconfirmed { get; } = new(StringComparer.Ordinal);
     }
 
     /// <summary>

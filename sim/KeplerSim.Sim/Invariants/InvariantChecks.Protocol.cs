@@ -71,7 +71,8 @@ public static partial class InvariantChecks
         var bad = new List<string>();
         foreach (var node in context.Sim.Nodes.Where(n => n.Epoch > 0))
         {
-            var indexed = context.Inspector.IndexedChunksNow(node);
+            // Only replicas not yet found durable and intact since they were indexed or their file changed.
+            var indexed = context.Inspector.UnconfirmedIndexedChunks(node);
             if (indexed is null || indexed.Count == 0)
             {
                 continue;
