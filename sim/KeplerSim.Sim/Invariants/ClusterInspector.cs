@@ -22,6 +22,10 @@ public sealed class ClusterInspector(Simulation sim)
     // (SimDisk.ChangedSince): a check after a few writes looks at those files, not at every file on the disk.
     private readonly Dictionary<string, DiskView> _views = new(StringComparer.Ordinal);
 
+    // Each node's chunks table as the checkers last read it, brought up to date from the rows its connections
+    // changed since (SimMetadata.Track): a check reads a few rows, not every chunk the node holds.
+    private readonly Dictionary<string, IndexView> _indexes = new(StringComparer.Ordinal);
+
     /// <summary>Forgets the cached verification of a file (a fault touched it).</summary>
     public void Invalidate(string node, string path)
     {
@@ -31,6 +35,12 @@ public sealed class ClusterInspector(Simulation sim)
 
     /// <summary>The chunk files on <paramref name="node"/>'s disk, ordered by path.</summary>
     public IReadOnlyList<ChunkFile> ChunkFiles(SimNode node) => ViewOf(node).List;
+
+    /// <summary>The chunk files on <paramref name="node"/>'s disk whose content does not match their id, ordered by
+    /// path (kept as files change: the safety check asks every second, and nearly always the answer is none).
+    /// </summary>
+    public IReadOnlyList<ChunkFile> MismatchedChunkFiles(SimNode node) =>
+        ViewOf(node).Mismatched is { Count: > 0 } bad ? [.. bad.Values] : [];
 
     /// <summary>The chunk file on <paramref name="node"/>'s disk whose name claims <paramref name="id"/>, if
     /// any.</summary>
@@ -60,6 +70,11 @@ public sealed class ClusterInspector(Simulation sim)
         if (view is null || disk.ChangedSince(view.Generation) is not { } changed)
         {
             view = new DiskView();
+            if (_indexes.TryGetValue(node.Name, out var index))
+            {
+                index.Unconfirmed.UnionWith(index.Ids); // Nothing is known durable on a fresh view.
+            }
+
             foreach (var path in disk.AllFiles())
             {
                 Update(node, view, path);
@@ -87,17 +102,25 @@ public sealed class ClusterInspector(Simulation sim)
             return;
         }
 
-        view.DurableIntact.Remove(id);
+        if (view.DurableIntact.Remove(id) && _indexes.TryGetValue(node.Name, out var index) && index.Ids.Contains(id))
+        {
+            index.Unconfirmed.Add(id);
+        }
         if (view.Files.Remove(path, out var old) && view.ById.TryGetValue(old.Id, out var byId) && byId.Path == path)
         {
             view.ById.Remove(old.Id);
         }
 
+        view.Mismatched.Remove(path);
         if (node.Disk.Exists(path))
         {
             var file = new ChunkFile(path, id, Verify(node, path, id) && ChunkFile.InShard(path, id));
             view.Files[path] = file;
             view.ById[id] = file;
+            if (!file.Matches)
+            {
+                view.Mismatched[path] = file;
+            }
         }
     }
 
@@ -110,6 +133,9 @@ public sealed class ClusterInspector(Simulation sim)
         public SortedDictionary<string, ChunkFile> Files { get; } = new(DiskPathOrder.Instance);
 
         public Dictionary<string, ChunkFile> ById { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>The files of <see cref="Files"/> whose content does not match their id, in the same order.</summary>
+        public SortedDictionary<string, ChunkFile> Mismatched { get; } = new(DiskPathOrder.Instance);
 
         public HashSet<string> DurableIntact { get; } = new(StringComparer.Ordinal);
 
@@ -219,9 +245,31 @@ public sealed class ClusterInspector(Simulation sim)
     public static bool? IndexesChunk(SimNode node, string id) => HasKeplerSchema(node)
         ? Query<bool?>(node, conn => MetadataQueries.IndexesChunk(conn, id)) : null;
 
-    /// <summary>Whether the node's metadata has the KeplerFS tables.</summary>
-    public static bool HasKeplerSchema(SimNode node) =>
-        Query<bool?>(node, conn => MetadataQueries.HasKeplerSchema(conn)) ?? false;
+    /// <summary>Whether the node's metadata has the KeplerFS tables. Once seen, remembered: no statement drops
+    /// them, and if a power loss took back their creation, a query naming them fails as an unreadable database
+    /// does (every caller treats both alike). Asking SQLite's schema before each checker query doubled the
+    /// statements the checkers ran.</summary>
+    public static bool HasKeplerSchema(SimNode node)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        if (s_schemaSeen.TryGetValue(node.Metadata, out _))
+        {
+            return true;
+        }
+
+        var seen = Query<bool?>(node, conn => MetadataQueries.HasKeplerSchema(conn)) ?? false;
+        if (seen)
+        {
+            s_schemaSeen.AddOrUpdate(node.Metadata, s_seen);
+        }
+
+        return seen;
+    }
+
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<SimMetadata, object> s_schemaSeen =
+        new();
+
+    private static readonly object s_seen = new();
 
     /// <summary>
     /// The runtime replication factor change the node's metadata holds (null: none); <paramref name="readable"/>
@@ -283,6 +331,86 @@ public sealed class ClusterInspector(Simulation sim)
     /// unreadable.</summary>
     public static IReadOnlyList<string>? IndexedChunks(SimNode node) =>
         TryRead(node, MetadataQueries.IndexedChunks, out var ids) ? ids : null;
+
+    /// <summary>
+    /// The ids of <see cref="IndexedChunks"/> (ordinal order) not known durable and intact now
+    /// (<see cref="KnownDurableIntact"/>), or null if unreadable. The index is kept up to date from the rows the
+    /// node changed since the last call (the whole table is read only on the first call and after a power loss
+    /// restored the database), and an id comes back to this list only when its file changes: a check costs what
+    /// changed, not every chunk the node holds.
+    /// </summary>
+    public IReadOnlyList<string>? UnconfirmedIndexedChunks(SimNode node)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        if (!_indexes.TryGetValue(node.Name, out var index))
+        {
+            _indexes[node.Name] = index = new IndexView(node.Metadata.Track("chunks"));
+        }
+
+        var view = ViewOf(node);
+        if (IndexedChunksNow(node, index) is null)
+        {
+            return null;
+        }
+
+        index.Unconfirmed.RemoveWhere(view.DurableIntact.Contains);
+        return [.. index.Unconfirmed];
+    }
+
+    private static IReadOnlyCollection<string>? IndexedChunksNow(SimNode node, IndexView index)
+    {
+        var changes = index.Changes;
+        if (!changes.All && changes.Rows.Count == 0)
+        {
+            return index.Ids;
+        }
+
+        var rows = changes.Rows;
+        if (!TryRead(node, c => changes.All ? MetadataQueries.ChunkRows(c) : MetadataQueries.ChunkRows(c, rows),
+                out var found))
+        {
+            return null;
+        }
+
+        if (changes.All)
+        {
+            index.ById.Clear();
+            index.Ids.Clear();
+            index.Unconfirmed.Clear();
+        }
+
+        foreach (var row in changes.All ? [] : rows)
+        {
+            if (index.ById.Remove(row, out var gone))
+            {
+                index.Ids.Remove(gone);
+                index.Unconfirmed.Remove(gone);
+            }
+        }
+
+        foreach (var (row, id) in found)
+        {
+            index.ById[row] = id;
+            index.Ids.Add(id);
+            index.Unconfirmed.Add(id);
+        }
+
+        changes.Clear();
+        return index.Ids;
+    }
+
+    private sealed class IndexView(RowChanges changes)
+    {
+        public RowChanges Changes => changes;
+
+        public Dictionary<long, string> ById { get; } = [];
+
+        public SortedSet<string> Ids { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>The ids of <see cref="Ids"/> not found durable and intact since they were indexed or their file
+        /// last changed (a superset of those not in the disk view's durable set).</summary>
+        public SortedSet<string> Unconfirmed { get; } = new(StringComparer.Ordinal);
+    }
 
     /// <summary>
     /// Runs a read-only query on the node's metadata through its inspection connection; false when the database is

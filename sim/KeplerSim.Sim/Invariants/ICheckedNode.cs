@@ -1,4 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
+using KeplerSim.Core.Manifests;
 using Microsoft.Data.Sqlite;
 
 namespace KeplerSim.Sim.Invariants;
@@ -28,6 +29,19 @@ public interface ICheckedNode
 
     /// <summary>Its chunk files (temporary files excluded), verified against their ids, ordered by path.</summary>
     IReadOnlyList<ChunkFile> ChunkFiles();
+
+    /// <summary>
+    /// The winning version of each path among the rows of its metadata that may have changed since the last call
+    /// that returned true (every winner when the host cannot tell, as here), ordered by path; false when the
+    /// metadata is unreadable now (the changes wait for the next call). For a check that needs to see each winner
+    /// once per change (fencing), not every winner at every check.
+    /// </summary>
+    bool TryQueryChangedWinners([MaybeNullWhen(false)] out IReadOnlyList<(string Path, VersionToken Version)> winners) =>
+        TryQuery(MetadataQueries.WinningVersions, out winners);
+
+    /// <summary>Its chunk files whose content does not match their id (<see cref="ChunkFile.Matches"/> false), ordered
+    /// by path. A host that keeps them apart answers without walking every file.</summary>
+    IReadOnlyList<ChunkFile> MismatchedChunkFiles() => [.. ChunkFiles().Where(f => !f.Matches)];
 
     /// <summary>
     /// Runs a read-only <see cref="MetadataQueries"/> query on the node's metadata; false when the database is

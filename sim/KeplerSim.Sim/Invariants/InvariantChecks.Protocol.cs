@@ -22,28 +22,9 @@ public static partial class InvariantChecks
     public static string? ReadsReturnWrittenBytes(FileLedger ledger)
     {
         ArgumentNullException.ThrowIfNull(ledger);
-        var puts = new SortedDictionary<string, List<FileOp>>(StringComparer.Ordinal);
-        foreach (var op in ledger.Ops.Where(o => o.Kind == FileOpKind.Put))
-        {
-            if (!puts.TryGetValue(op.Path, out var list))
-            {
-                puts[op.Path] = list = [];
-            }
-
-            list.Add(op);
-        }
-
-        var bad = new List<string>();
-        foreach (var get in ledger.Ops.Where(o => o is { Kind: FileOpKind.Get, Outcome: "ok" }))
-        {
-            var written = puts.GetValueOrDefault(get.Path) ?? [];
-            if (!written.Any(p => p.IssuedAt <= get.CompletedAt && p.ContentHash == get.Detail))
-            {
-                bad.Add($"get {get.Path} on {get.Node} at {ScenarioRun.Seconds(get.CompletedAt!.Value)} returned " +
-                    $"sha256 {get.Detail?[..Math.Min(12, get.Detail.Length)]}, which no put of it wrote");
-            }
-        }
-
+        var bad = ledger.ReadsOfUnwrittenBytes().Select(get => $"get {get.Path} on {get.Node} at " +
+            $"{ScenarioRun.Seconds(get.CompletedAt!.Value)} returned sha256 " +
+            $"{get.Detail?[..Math.Min(12, get.Detail.Length)]}, which no put of it wrote").ToList();
         return bad.Count == 0 ? null : $"{bad.Count} read(s) returned bytes nobody wrote: " + Examples(bad);
     }
 
@@ -58,8 +39,8 @@ public static partial class InvariantChecks
         var bad = new List<string>();
         foreach (var node in cluster.Nodes.Where(n => n.Started))
         {
-            foreach (var (path, version) in node.TryQuery(MetadataQueries.WinningVersions, out var winners)
-                ? winners : [])
+            // Only winners whose rows changed since the last check: an unchanged winner was compared already.
+            foreach (var (path, version) in node.TryQueryChangedWinners(out var winners) ? winners : [])
             {
                 var key = (node.Name, path);
                 var known = cluster.HighestWinners.TryGetValue(key, out var highest);
@@ -90,7 +71,8 @@ public static partial class InvariantChecks
         var bad = new List<string>();
         foreach (var node in context.Sim.Nodes.Where(n => n.Epoch > 0))
         {
-            var indexed = ClusterInspector.IndexedChunks(node);
+            // Only replicas not yet found durable and intact since they were indexed or their file changed.
+            var indexed = context.Inspector.UnconfirmedIndexedChunks(node);
             if (indexed is null || indexed.Count == 0)
             {
                 continue;

@@ -53,9 +53,9 @@ public static partial class InvariantChecks
         var bad = new List<string>();
         foreach (var node in cluster.Nodes.Where(n => n.Started))
         {
-            foreach (var file in node.ChunkFiles())
+            foreach (var file in node.MismatchedChunkFiles())
             {
-                if (!file.Matches && !cluster.KnownCorrupt.Contains((node.Name, file.Id)))
+                if (!cluster.KnownCorrupt.Contains((node.Name, file.Id)))
                 {
                     bad.Add($"{node.Name}:{file.Path}");
                 }
@@ -124,7 +124,7 @@ public static partial class InvariantChecks
 
     private static string? CorruptChunksRepaired(CheckedCluster cluster)
     {
-        var bad = cluster.Live.SelectMany(n => n.ChunkFiles().Where(f => !f.Matches)
+        var bad = cluster.Live.SelectMany(n => n.MismatchedChunkFiles()
             .Select(f => $"{n.Name}:{f.Id[..12]}")).ToList();
         return bad.Count == 0 ? null : $"{bad.Count} corrupt chunk file(s) remain: " + Examples(bad);
     }

@@ -30,6 +30,33 @@ public static class MetadataQueries
     public static IReadOnlyList<(string Path, VersionToken Version)> WinningVersions(SqliteConnection connection) =>
         Versions(connection, "WHERE is_winner = 1 ");
 
+    /// <summary>The winning version token of each path among the <c>files</c> rows <paramref name="rowids"/> (rows
+    /// no longer there, or not winners, are left out), ordered by path.</summary>
+    public static IReadOnlyList<(string Path, VersionToken Version)> WinningVersionsOfRows(
+        SqliteConnection connection, IEnumerable<long> rowids) =>
+        Versions(connection, $"WHERE is_winner = 1 AND rowid IN ({RowList(rowids)}) ");
+
+    /// <summary>The <c>chunks</c> table's (rowid, id) pairs: all, or those of <paramref name="rowids"/> still
+    /// there.</summary>
+    public static IReadOnlyList<(long Row, string Id)> ChunkRows(SqliteConnection connection,
+        IEnumerable<long>? rowids = null)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = "SELECT rowid, id FROM chunks" + (rowids is null ? "" : $" WHERE rowid IN ({RowList(rowids)})");
+        using var reader = cmd.ExecuteReader();
+        var rows = new List<(long, string)>();
+        while (reader.Read())
+        {
+            rows.Add((reader.GetInt64(0), reader.GetString(1)));
+        }
+
+        return rows;
+    }
+
+    private static string RowList(IEnumerable<long> rowids) =>
+        string.Join(',', rowids.Select(r => r.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+
     /// <summary>Every recorded version (winner, conflict or history) of every path, ordered by path and token.
     /// </summary>
     public static IReadOnlyList<(string Path, VersionToken Version)> AllVersions(SqliteConnection connection) =>

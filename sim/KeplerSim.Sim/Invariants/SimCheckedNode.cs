@@ -1,4 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
+using KeplerSim.Core.Manifests;
 using KeplerSim.Sim.Kernel;
 using Microsoft.Data.Sqlite;
 
@@ -33,8 +34,36 @@ public sealed class SimCheckedNode(SimNode node, ClusterInspector inspector) : I
     public IReadOnlyList<ChunkFile> ChunkFiles() => inspector.ChunkFiles(node);
 
     /// <inheritdoc/>
+    public IReadOnlyList<ChunkFile> MismatchedChunkFiles() => inspector.MismatchedChunkFiles(node);
+
+    /// <inheritdoc/>
     public bool TryQuery<T>(Func<SqliteConnection, T> query, [MaybeNullWhen(false)] out T result) =>
         ClusterInspector.TryRead(node, query, out result);
+
+    private RowChanges? _files;
+
+    /// <inheritdoc/>
+    public bool TryQueryChangedWinners(
+        [MaybeNullWhen(false)] out IReadOnlyList<(string Path, VersionToken Version)> winners)
+    {
+        _files ??= node.Metadata.Track("files");
+        if (!_files.All && _files.Rows.Count == 0)
+        {
+            winners = [];
+            return true;
+        }
+
+        var rows = _files.Rows;
+        var found = _files.All
+            ? TryQuery(MetadataQueries.WinningVersions, out winners)
+            : TryQuery(c => MetadataQueries.WinningVersionsOfRows(c, rows), out winners);
+        if (found)
+        {
+            _files.Clear();
+        }
+
+        return found;
+    }
 
     /// <inheritdoc/>
     public bool HoldsDurableIntact(string id) => inspector.HoldsDurableIntact(node, id);

@@ -55,7 +55,58 @@ public sealed class SimMetadata : IMetadataConnectionFactory, IDisposable
     {
         var connection = Connect(_connectionString);
         _open.Add(connection);
+        if (_trackers.Count > 0)
+        {
+            Hook(connection);
+        }
+
         return connection;
+    }
+
+    private readonly List<RowChanges> _trackers = [];
+    private SQLitePCL.delegate_update? _onUpdate;
+
+    /// <summary>
+    /// Starts noting which rows of <paramref name="table"/> the node's connections change (an observer's delta: a
+    /// checker reads those rows instead of the whole table). Observation only: an update hook on each of the node's
+    /// connections, which changes no statement's result.
+    /// </summary>
+    public RowChanges Track(string table)
+    {
+        var tracker = new RowChanges(table);
+        if (_trackers.Count == 0)
+        {
+            foreach (var connection in _open)
+            {
+                Hook(connection);
+            }
+        }
+
+        _trackers.Add(tracker);
+        return tracker;
+    }
+
+    private void Hook(SqliteConnection connection)
+    {
+        _onUpdate ??= (_, _, _, table, rowid) =>
+        {
+            foreach (var tracker in _trackers)
+            {
+                if (table.utf8_to_string() == tracker.Table)
+                {
+                    tracker.Rows.Add(rowid);
+                }
+            }
+        };
+        SQLitePCL.raw.sqlite3_update_hook(connection.Handle, _onUpdate, null);
+    }
+
+    private void AllRowsChanged()
+    {
+        foreach (var tracker in _trackers)
+        {
+            tracker.All = true;
+        }
     }
 
     /// <summary>Opens a connection for an outside observer (invariant checkers); not closed by crashes.</summary>
@@ -111,6 +162,7 @@ public sealed class SimMetadata : IMetadataConnectionFactory, IDisposable
         {
             // Power loss: the deferred commits never reached the disk.
             _durableSnapshot.BackupDatabase(_keeper);
+            AllRowsChanged(); // A restore fires no update hook.
             CommitsDurable();
         }
     }
@@ -121,5 +173,31 @@ public sealed class SimMetadata : IMetadataConnectionFactory, IDisposable
         CloseConnections();
         _inspection?.Dispose();
         _keeper.Dispose();
+    }
+}
+
+/// <summary>
+/// The rows of one table of a node's metadata that its connections changed (inserted, updated, deleted, or
+/// changed in a transaction later rolled back) since the observer last cleared them (<see cref="SimMetadata.Track"/>).
+/// </summary>
+public sealed class RowChanges
+{
+    internal RowChanges(string table) => Table = table;
+
+    /// <summary>The table watched.</summary>
+    public string Table { get; }
+
+    /// <summary>Row ids changed since <see cref="Clear"/>.</summary>
+    public HashSet<long> Rows { get; } = [];
+
+    /// <summary>Whether rows may have changed without being listed (a new tracker, or the database was restored from
+    /// its durable snapshot at a power loss): the observer must read the whole table.</summary>
+    public bool All { get; internal set; } = true;
+
+    /// <summary>The observer has read every changed row.</summary>
+    public void Clear()
+    {
+        Rows.Clear();
+        All = false;
     }
 }

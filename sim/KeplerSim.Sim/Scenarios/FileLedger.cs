@@ -133,6 +133,44 @@ public sealed class FileLedger
         return new AllowedRead(hashes, candidates.Any(o => o.Kind == FileOpKind.Delete), last);
     }
 
+    private readonly List<FileOp> _getsPending = [];
+    private readonly SortedList<long, FileOp> _readsOfUnwritten = [];
+    private int _opsJudged;
+
+    /// <summary>
+    /// Successful gets that returned bytes no put of their path issued before the get completed wrote (corrupt or
+    /// invented bytes), in issue order. A get is judged once, when it has completed: the puts that can explain it
+    /// were all issued by then, so its verdict never changes (judging every get of the run at every check made
+    /// the check grow with the run).
+    /// </summary>
+    public IReadOnlyList<FileOp> ReadsOfUnwrittenBytes()
+    {
+        for (; _opsJudged < _ops.Count; _opsJudged++)
+        {
+            if (_ops[_opsJudged].Kind == FileOpKind.Get)
+            {
+                _getsPending.Add(_ops[_opsJudged]);
+            }
+        }
+
+        _getsPending.RemoveAll(get =>
+        {
+            if (get.Outcome is null)
+            {
+                return false;
+            }
+
+            if (get.Outcome == "ok" && !WritesOf(get.Path).Any(p =>
+                p.Kind == FileOpKind.Put && p.IssuedAt <= get.CompletedAt && p.ContentHash == get.Detail))
+            {
+                _readsOfUnwritten.Add(get.Id, get);
+            }
+
+            return true;
+        });
+        return [.. _readsOfUnwritten.Values];
+    }
+
     /// <summary>The content hash of the latest put of <paramref name="path"/> issued so far.</summary>
     public string? LatestPutHash(string path) =>
         _writes.TryGetValue(path, out var list) ? list.LastOrDefault(o => o.Kind == FileOpKind.Put)?.ContentHash : null;

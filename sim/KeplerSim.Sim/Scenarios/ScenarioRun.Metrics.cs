@@ -73,6 +73,11 @@ internal sealed partial class ScenarioRun
             m[name] = value;
         }
 
+        foreach (var (kind, count) in _eventKinds)
+        {
+            m["events." + kind] = count;
+        }
+
         foreach (var (name, value) in _runState.GetOrAdd(SimTransferCounts.RunStateKey, () => new SimTransferCounts())
                      .Totals())
         {

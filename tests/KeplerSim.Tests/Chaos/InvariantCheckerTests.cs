@@ -42,6 +42,25 @@ public sealed class InvariantCheckerTests
         Assert.Null(InvariantChecks.ReplicasDurableAndVerified(context));
     }
 
+    /// <summary>The check looks again only at replicas whose file changed since it found them durable and intact:
+    /// a change the disk logs (here the corruption itself, with no invalidation by the run) must bring one back.
+    /// </summary>
+    [Fact]
+    public void Replicas_durable_and_verified_looks_again_at_a_replica_whose_file_changed()
+    {
+        var (cluster, context) = Cluster();
+        using var _ = cluster;
+        cluster.Put(0, "a/file", KeplerCluster.Bytes(3000, 1), Durability.All);
+        Assert.Null(InvariantChecks.ReplicasDurableAndVerified(context));
+        cluster.Put(0, "b/file", KeplerCluster.Bytes(3000, 2), Durability.All);
+        Assert.Null(InvariantChecks.ReplicasDurableAndVerified(context));
+        var id = cluster.ChunksOf(0, "a/file")[0];
+        Assert.True(cluster.Nodes[1].Disk.Corrupt(ChunkStore.PathOf(id)));
+        var failure = InvariantChecks.ReplicasDurableAndVerified(context);
+        Assert.NotNull(failure);
+        Assert.Contains($"n2:{id[..12]} content does not match", failure, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Versions_never_regress_fails_when_a_winner_goes_back_to_an_older_token()
     {
@@ -52,7 +71,37 @@ public sealed class InvariantCheckerTests
         var token = ClusterInspector.ParseVersion(info.Version)!.Value;
         Assert.Equal(token, context.HighestWinners[("n1", "a/file")]);
 
-        // As if n1 had shown a newer winner before: what it holds now is older.
+        var newer = cluster.Put(0, "a/file", KeplerCluster.Bytes(100, 2), Durability.All);
+        Assert.Null(InvariantChecks.VersionsNeverRegress(context.Cluster));
+        Assert.Equal(ClusterInspector.ParseVersion(newer.Version)!.Value, context.HighestWinners[("n1", "a/file")]);
+
+        // n1's metadata goes back to the older version (the history row is still there): the check reads only the
+        // rows the node changed since the last check, and these are among them.
+        using (var connection = cluster.Nodes[0].Metadata.Open())
+        using (var cmd = connection.CreateCommand())
+        {
+            cmd.CommandText = "UPDATE files SET is_winner = 0 WHERE path = 'a/file'; UPDATE files SET is_winner = 1 " +
+                "WHERE path = 'a/file' AND version_wall_us = $w AND version_logical = $l AND version_node = $n";
+            cmd.Parameters.AddWithValue("$w", token.WallMicroseconds);
+            cmd.Parameters.AddWithValue("$l", token.Logical);
+            cmd.Parameters.AddWithValue("$n", token.Node.Value);
+            Assert.True(cmd.ExecuteNonQuery() > 0);
+        }
+
+        var failure = InvariantChecks.VersionsNeverRegress(context.Cluster);
+        Assert.NotNull(failure);
+        Assert.Contains("n1:a/file winner went back", failure, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Versions_never_regress_compares_every_winner_at_its_first_check()
+    {
+        var (cluster, context) = Cluster();
+        using var _ = cluster;
+        var info = cluster.Put(0, "a/file", KeplerCluster.Bytes(100, 1), Durability.All);
+        var token = ClusterInspector.ParseVersion(info.Version)!.Value;
+
+        // As if n1 had shown a newer winner before (at a manifest.applied event): what it holds now is older.
         context.HighestWinners[("n1", "a/file")] = token with { Logical = token.Logical + 1 };
         var failure = InvariantChecks.VersionsNeverRegress(context.Cluster);
         Assert.NotNull(failure);
@@ -99,12 +148,13 @@ public sealed class InvariantCheckerTests
         good.Complete(30, "ok", new string('a', 64));
         using var sim = new KeplerSim.Sim.Kernel.Simulation(new KeplerSim.Sim.Kernel.SimulationOptions { Seed = 1 });
         var context = new CheckContext(sim, new KeplerOptions(), ledger);
-        Assert.Null(InvariantChecks.ReadsReturnWrittenBytes(context));
         var bad = ledger.Begin(FileOpKind.Get, "p", "n2", 1, 40);
+        Assert.Null(InvariantChecks.ReadsReturnWrittenBytes(context)); // Still running: judged once it completes.
         bad.Complete(50, "ok", new string('b', 64));
         var failure = InvariantChecks.ReadsReturnWrittenBytes(context);
         Assert.NotNull(failure);
         Assert.Contains("get p on n2", failure, StringComparison.Ordinal);
+        Assert.Equal(failure, InvariantChecks.ReadsReturnWrittenBytes(context)); // A judged read stays judged.
     }
 
     /// <summary>
