@@ -37,16 +37,36 @@ public sealed partial class SwimMember
         _runtime.Clock.Schedule(_options.JoinRetryIntervalMicroseconds, JoinRound);
     }
 
+    /// <summary>
+    /// A node joining through us introduces itself: we answer. If it is one of our own seeds and we have not joined,
+    /// its request is as good an answer as a join reply, and we sync with it now. A node that started before its
+    /// seeds sent its join requests to nobody; without this it waited for its next join round (a second by default)
+    /// while its ring already held every member, refusing every write above durability fast meanwhile
+    /// (scenarios/regressions/join-through-late-seed.yaml).
+    /// </summary>
     private void OnJoinRequest(NetAddress from, SwimJoinRequest join)
     {
         ApplyAlive(join.Self);
         Send(from, new SwimJoinReply(SelfAlive()), SwimTraffic.JoinReply);
+        if (Find(new NodeId(join.Self.Node)) is { } sender && _seeds.Contains(sender.GossipAddress))
+        {
+            SyncWithSeed(sender);
+        }
     }
 
     private void OnJoinReply(SwimJoinReply reply)
     {
         ApplyAlive(reply.Self);
-        if (_joined || _joinSyncing || Find(new NodeId(reply.Self.Node)) is not { } seed)
+        if (Find(new NodeId(reply.Self.Node)) is { } seed)
+        {
+            SyncWithSeed(seed);
+        }
+    }
+
+    /// <summary>Completes the join with a full-state sync with <paramref name="seed"/>, unless joined or syncing.</summary>
+    private void SyncWithSeed(MemberInfo seed)
+    {
+        if (_joined || _joinSyncing)
         {
             return;
         }
