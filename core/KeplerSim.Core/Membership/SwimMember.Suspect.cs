@@ -65,7 +65,7 @@ public sealed partial class SwimMember
         }
 
         entry.CancelSuspicion();
-        _broadcasts.Enqueue(id, SwimCodec.EncodeUpdate(alive));
+        _broadcasts.Enqueue(info.Id, SwimCodec.EncodeUpdate(alive)); // The pooled id: queued for many rounds.
         var previous = info.Status;
         entry.Info = info with
         {
