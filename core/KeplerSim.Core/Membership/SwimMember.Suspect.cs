@@ -65,12 +65,12 @@ public sealed partial class SwimMember
         }
 
         entry.CancelSuspicion();
-        _broadcasts.Enqueue(id, SwimCodec.EncodeUpdate(alive));
+        _broadcasts.Enqueue(info.Id, SwimCodec.EncodeUpdate(alive)); // The pooled id: queued for many rounds.
         var previous = info.Status;
         entry.Info = info with
         {
-            GossipAddress = gossip,
-            TransferAddress = transfer,
+            GossipAddress = moved ? Pooled(gossip) : info.GossipAddress,
+            TransferAddress = moved ? Pooled(transfer) : info.TransferAddress,
             Incarnation = alive.Incarnation,
             Status = MemberStatus.Alive,
             Metadata = alive.Metadata ?? [],
@@ -84,6 +84,10 @@ public sealed partial class SwimMember
         Changed(entry);
     }
 
+    /// <summary><paramref name="address"/> with the host's pooled copy of its host name.</summary>
+    private NetAddress Pooled(NetAddress address) =>
+        address with { Host = _runtime.Shared.Strings.Intern(address.Host) };
+
     private void AddMember(NodeId id, AliveUpdate alive)
     {
         if (_members.Count >= MembersMax)
@@ -91,9 +95,12 @@ public sealed partial class SwimMember
             return;
         }
 
-        var info = new MemberInfo(id, new NetAddress(alive.GossipHost, alive.GossipPort),
-            new NetAddress(alive.TransferHost, alive.TransferPort), alive.Incarnation, MemberStatus.Alive,
-            alive.Metadata ?? [], Now);
+        // Kept for as long as the member is: the host's pooled copies of its names, not this datagram's.
+        id = new NodeId(_runtime.Shared.Strings.Intern(id.Value));
+        var info = new MemberInfo(id,
+            Pooled(new NetAddress(alive.GossipHost, alive.GossipPort)),
+            Pooled(new NetAddress(alive.TransferHost, alive.TransferPort)), alive.Incarnation,
+            MemberStatus.Alive, alive.Metadata ?? [], Now);
         var entry = new MemberEntry(info, this);
         AddEntry(entry);
         AddToProbeOrder(id);

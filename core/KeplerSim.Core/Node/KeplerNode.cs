@@ -51,7 +51,8 @@ public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
         _options = options;
         Cluster = cluster;
         _configured = cluster;
-        Ring = new HashRing(cluster.Ids, new RingOptions(options.VirtualNodesPerNode, ReplicationFactor));
+        Ring = new HashRing(cluster.Ids, new RingOptions(options.VirtualNodesPerNode, ReplicationFactor),
+            runtime.Shared.RingLayouts);
         _swim = options.Swim is { } swim ? new SwimMember(runtime, swim) : null;
         Store = new ChunkStore(runtime);
         Clock = new HybridLogicalClock(runtime.Clock, runtime.Id);

@@ -19,8 +19,8 @@ public sealed partial class HashRing
         ArgumentNullException.ThrowIfNull(options);
         var sorted = SortedDistinct(nodes);
         return options.VirtualNodesPerNode == Options.VirtualNodesPerNode
-            ? new HashRing(sorted, options, _placement, this)
-            : new HashRing(sorted, options, _placement);
+            ? new HashRing(sorted, options, _placement, _layouts, this)
+            : new HashRing(sorted, options, _placement, _layouts);
     }
 
     /// <summary>

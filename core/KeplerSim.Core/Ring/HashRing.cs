@@ -25,12 +25,15 @@ public sealed partial class HashRing
     private VirtualNodes? _layout;
     // A laid-out ring this one was derived from by a membership change (null: lay out from scratch).
     private HashRing? _base;
+    // Where an equal layout may already be (null: none shared).
+    private readonly RingLayouts? _layouts;
 
-    /// <summary>Builds a ring over <paramref name="nodes"/> (a set: duplicates count once).</summary>
+    /// <summary>Builds a ring over <paramref name="nodes"/> (a set: duplicates count once); it and the rings
+    /// derived from it take their layouts from <paramref name="layouts"/> when an equal one is there.</summary>
     /// <exception cref="ArgumentException">A node id is null or empty, or there are more than
     /// <see cref="NodesMax"/> nodes.</exception>
-    public HashRing(IEnumerable<NodeId> nodes, RingOptions? options = null)
-        : this(SortedDistinct(nodes), options ?? RingOptions.Default, VirtualNodePlacement.PositionsOf)
+    public HashRing(IEnumerable<NodeId> nodes, RingOptions? options = null, RingLayouts? layouts = null)
+        : this(SortedDistinct(nodes), options ?? RingOptions.Default, VirtualNodePlacement.PositionsOf, layouts)
     {
     }
 
@@ -38,8 +41,8 @@ public sealed partial class HashRing
     /// A ring over <paramref name="sortedNodes"/>; with <paramref name="from"/> (same virtual node count) its layout
     /// is derived from that ring's when first needed, else laid out from scratch.
     /// </summary>
-    private HashRing(
-        NodeId[] sortedNodes, RingOptions options, Func<NodeId, int, ulong[]> placement, HashRing? from = null)
+    private HashRing(NodeId[] sortedNodes, RingOptions options, Func<NodeId, int, ulong[]> placement,
+        RingLayouts? layouts, HashRing? from = null)
     {
         if (sortedNodes.Length > NodesMax)
         {
@@ -48,6 +51,7 @@ public sealed partial class HashRing
 
         Options = options;
         _placement = placement;
+        _layouts = layouts;
         _nodes = sortedNodes;
         Nodes = Array.AsReadOnly(sortedNodes);
         OwnerCount = Math.Min(options.ReplicationFactor, sortedNodes.Length);
@@ -80,10 +84,16 @@ public sealed partial class HashRing
                 return layout;
             }
 
-            var (positions, owners) = _base is { } from
-                ? Relayout(from, _nodes, _placement)
-                : LayOut(_nodes, Options.VirtualNodesPerNode, _placement);
-            _layout = new VirtualNodes(positions, owners);
+            var virtualNodes = Options.VirtualNodesPerNode;
+            if (_layouts?.Find(_nodes, virtualNodes, _placement) is not { } shared)
+            {
+                shared = _base is { } from
+                    ? Relayout(from, _nodes, _placement)
+                    : LayOut(_nodes, virtualNodes, _placement);
+                _layouts?.Add(_nodes, virtualNodes, _placement, shared.Positions, shared.Owners);
+            }
+
+            _layout = new VirtualNodes(shared.Positions, shared.Owners);
             _base = null;
             return _layout;
         }
@@ -122,7 +132,7 @@ public sealed partial class HashRing
         _nodes.AsSpan(0, insertAt).CopyTo(nodes);
         nodes[insertAt] = node;
         _nodes.AsSpan(insertAt).CopyTo(nodes.AsSpan(insertAt + 1));
-        return new HashRing(nodes, Options, _placement, this);
+        return new HashRing(nodes, Options, _placement, _layouts, this);
     }
 
     /// <summary>This ring without <paramref name="node"/>; this ring itself when it is not a member.</summary>
@@ -138,16 +148,16 @@ public sealed partial class HashRing
         var nodes = new NodeId[_nodes.Length - 1];
         _nodes.AsSpan(0, index).CopyTo(nodes);
         _nodes.AsSpan(index + 1).CopyTo(nodes.AsSpan(index));
-        return new HashRing(nodes, Options, _placement, this);
+        return new HashRing(nodes, Options, _placement, _layouts, this);
     }
 
     /// <summary>
     /// Builds a ring whose virtual node positions come from <paramref name="placement"/> (node, count) instead of
     /// the id hash, so tests can force collisions and other layouts hashing makes rare.
     /// </summary>
-    internal static HashRing WithPlacement(
-        IEnumerable<NodeId> nodes, RingOptions options, Func<NodeId, int, ulong[]> placement) =>
-        new(SortedDistinct(nodes), options, placement);
+    internal static HashRing WithPlacement(IEnumerable<NodeId> nodes, RingOptions options,
+        Func<NodeId, int, ulong[]> placement, RingLayouts? layouts = null) =>
+        new(SortedDistinct(nodes), options, placement, layouts);
 
     private static NodeId[] SortedDistinct(IEnumerable<NodeId> nodes)
     {

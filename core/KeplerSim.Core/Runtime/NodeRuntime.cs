@@ -30,6 +30,12 @@ public sealed record NodeRuntime(
     public Storage.AtRestKey? AtRestKey { get; init; }
 
     /// <summary>
+    /// Values this node may share with the other nodes of its host (interned member names, ring layouts): its own
+    /// by default; the simulator gives all nodes of a simulation one.
+    /// </summary>
+    public SharedValues Shared { get; init; } = new();
+
+    /// <summary>
     /// Runs every background task of the node under a name and reports what escapes one: the simulator fails the
     /// run, the real node logs it as fatal and exits. Each host supplies its own (there is no silent default).
     /// </summary>

@@ -117,6 +117,7 @@ public sealed class SimNode
             // Pure work (hashing) runs inline: it adds no event and no ordering, so runs stay deterministic.
             PureWork = InlinePureWork.Instance,
             AtRestKey = _sim.Options.AtRestKey,
+            Shared = _sim.Shared,
             Supervisor = new Supervisor(Id, failure => _sim.TaskFailed(this, failure), PlantedFailureFor),
         };
         _sim.Trace.Record(_sim.Now, Name, TraceKind.NodeStarted, null, Epoch);

@@ -87,6 +87,12 @@ public sealed partial class Simulation : IDisposable
     /// <summary>The trace of the run.</summary>
     public TraceRecorder Trace { get; }
 
+    /// <summary>
+    /// What every node of the run shares instead of holding equal copies each (interned member names, ring
+    /// layouts): immutable values, swapped only for equal ones, so no decision and no trace record changes.
+    /// </summary>
+    public Core.Runtime.SharedValues Shared { get; } = new();
+
     /// <summary>The simulated network fabric.</summary>
     public SimNetwork Network { get; }
 
