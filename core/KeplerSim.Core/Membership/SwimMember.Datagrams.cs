@@ -167,6 +167,17 @@ public sealed partial class SwimMember
             });
         }
 
+        // The requester still probes a member we hold as dead or gone: it missed every copy of that news (its own
+        // suspicion's gossip and ours both ran out while it was cut off, so ReannounceDeparture never fired). Gossip
+        // the departure again; the nack, or the next gossip, carries it back. Without this the requester keeps the
+        // member until its suspicion's maximum timeout (24 s at 3 nodes) or the next push-pull (30 s): the relayed
+        // probes after a heal were the only word it sent about the member (stale-suspicion-of-departed.yaml at
+        // swarm seeds 5, 11 and 18). memberlist relays blindly. The ping still goes out: the target may be back.
+        if (_members.TryGetValue(new NodeId(request.Target), out var known) && !known.Info.IsLive)
+        {
+            ReannounceDeparture(known.Info, known.Info.Incarnation);
+        }
+
         var target = new NetAddress(request.TargetHost, request.TargetPort);
         Send(target, new SwimPing(sequence, request.Target, Id.Value), SwimTraffic.Ping);
     }

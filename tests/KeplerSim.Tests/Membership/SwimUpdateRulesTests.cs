@@ -89,6 +89,33 @@ public sealed class SwimUpdateRulesTests
     }
 
     [Fact]
+    public void A_relayed_probe_of_a_departed_member_re_gossips_the_departure()
+    {
+        using var cluster = Drained(4, 24);
+        var x = cluster.Nodes[3];
+        Leave(cluster, x);
+        var a = cluster.Swim(0);
+        var incarnation = a.Find(x.Id)!.Incarnation;
+
+        // A ping-req for a live member is only relayed: nothing to gossip.
+        var live = cluster.Nodes[2];
+        Deliver(cluster, from: 1, new SwimPingRequest(1, live.Name, live.GossipAddress.Host, live.GossipAddress.Port,
+            WantNack: true));
+        Assert.Equal(0, a.PendingUpdates);
+
+        // n2 still probes n4, which n1 holds as left: n2 missed the leave (and its own suspicion's gossip ran out, so
+        // no accusation reaches n1). n1 gossips the leave again, and its nack carries it back. Kills: the departure
+        // check in OnPingRequest removed (stale-suspicion-of-departed-relayed.yaml: n2 kept n4 past the 20 s bound).
+        var sent = Capture(cluster, cluster.Nodes[0]);
+        Deliver(cluster, from: 1, new SwimPingRequest(2, x.Name, x.GossipAddress.Host, x.GossipAddress.Port,
+            WantNack: true));
+        Assert.Equal(1, a.PendingUpdates);
+        cluster.Sim.RunFor(Second);
+        Assert.Contains(new DeadUpdate(x.Name, incarnation, x.Name), sent);
+        Assert.Equal(MemberStatus.Left, a.Find(x.Id)!.Status);
+    }
+
+    [Fact]
     public void A_dead_member_can_still_be_marked_left_and_nothing_else_moves_a_departed_one()
     {
         using var cluster = Drained(4, 24);
@@ -392,11 +419,18 @@ public sealed class SwimUpdateRulesTests
             node.TransferAddress.Port, metadata);
 
     /// <summary>Hands n1 one datagram carrying <paramref name="updates"/>, as if node <paramref name="from"/> sent it.</summary>
-    private static void Feed(SwimCluster cluster, int from, params MemberUpdate[] updates)
+    private static void Feed(SwimCluster cluster, int from, params MemberUpdate[] updates) =>
+        Deliver(cluster, from, SwimCodec.AssembleDatagram(null, updates.Select(SwimCodec.EncodeUpdate).ToList()));
+
+    /// <summary>Hands n1 one datagram carrying <paramref name="message"/>, as if node <paramref name="from"/> sent
+    /// it.</summary>
+    private static void Deliver(SwimCluster cluster, int from, SwimMessage message) =>
+        Deliver(cluster, from, SwimCodec.AssembleDatagram(SwimCodec.EncodeMessage(message), []));
+
+    private static void Deliver(SwimCluster cluster, int from, byte[] bytes)
     {
         var target = cluster.Nodes[0];
         var sender = cluster.Nodes[from].GossipAddress;
-        var bytes = SwimCodec.AssembleDatagram(null, updates.Select(SwimCodec.EncodeUpdate).ToList());
         cluster.Sim.Await(target.Spawn(_ =>
         {
             cluster.Swim(target).HandleDatagram(sender, bytes);
