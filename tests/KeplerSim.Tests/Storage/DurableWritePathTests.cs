@@ -94,6 +94,12 @@ public sealed class DurableWritePathTests
         Assert.False(Run(sim, node, _ => writer.ConfirmPresentAsync(one, 2), "confirm a wrong size"));
         Assert.True(Run(sim, node, _ => writer.ConfirmPresentAsync(one, 1), "confirm the right size"));
 
+        // Without a key no file is sealed: a stored length that a sealed copy of the size asked for would have is
+        // no match (ChunkStore.Write.cs:79 "AtRestKey is null ? -1 : ..." as "false ? -1 : ...", ninth session).
+        var (odd, oddData) = MakeChunk(107, (int)AtRestFormat.StoredLength(1000));
+        Run(sim, node, _ => writer.WriteAsync(odd, oddData), "write");
+        Assert.False(Run(sim, node, _ => writer.ConfirmPresentAsync(odd, 1000), "confirm the size it would have sealed"));
+
         var store = RecoverDeferred(sim, node);
         Assert.True(node.Disk.Corrupt(ChunkStore.PathOf(id)));
         Assert.False(Run(sim, node, _ => store.ConfirmPresentAsync(id, data.Length), "confirm a corrupt deferred"));
