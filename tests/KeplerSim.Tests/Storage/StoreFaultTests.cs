@@ -188,6 +188,39 @@ public sealed class StoreFaultTests
     }
 
     [Fact]
+    public void An_append_returns_only_after_its_segment_is_hashed()
+    {
+        // Kills in ChunkStoreWriter.cs: "await hashing" removed from the append's success path (open since the
+        // ninth session's Storage run: its pure work always finished before the disk did). On a real node a large
+        // segment's hash may still run on another core when the disk has written it; the append must not return
+        // before it ends, or the next append (or the commit's GetHashAndReset) runs on the same hash at once.
+        // Here the pure work ends ten disk latencies after it is handed over.
+        var (sim, node) = SimHarness.OneIdleNode(89, FixedLatency());
+        using var _ = sim;
+        var pureWork = new DeferredPureWork(node.Runtime!.Clock, 10 * Latency);
+        var store = new ChunkStore(node.Runtime! with { PureWork = pureWork });
+        var (id, data) = MakeChunk(89, 2 * ChunkWriter.PureWorkBytesMin);
+        var (pendingAfterAppends, outcome) = Run(sim, node, async _ =>
+        {
+            await using var writer = await store.BeginWriteAsync(id);
+            var pending = 0;
+            for (var at = 0; at < data.Length; at += ChunkWriter.PureWorkBytesMin)
+            {
+                await writer.AppendAsync(data.AsMemory(at, ChunkWriter.PureWorkBytesMin));
+                pending += pureWork.Pending;
+            }
+
+            return (pending, await writer.CommitAsync());
+        }, "a chunk appended in two large segments");
+        Assert.Equal(0, pendingAfterAppends);
+        Assert.Equal(ChunkWriteOutcome.Written, outcome);
+        Assert.Equal(2, pureWork.Completed);
+        Assert.Empty(pureWork.Failures);
+        using var read = Run(sim, node, _ => store.ReadAsync(id), "read back");
+        Assert.Equal(data, read.Data.ToArray());
+    }
+
+    [Fact]
     public void The_default_chunk_id_prints_as_empty()
     {
         // Kills in ChunkId.cs: "Hex ?? string.Empty" in ToString as "Hex" (null) or another string.
