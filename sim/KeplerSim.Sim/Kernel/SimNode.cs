@@ -114,8 +114,9 @@ public sealed class SimNode
         Runtime = new NodeRuntime(Id, Clock, random, new SimDatagramEndpoint(_sim, this),
             new SimStreamEndpoint(_sim, this), Disk, Metadata, events, new SimBuggify(_sim, random))
         {
-            // Pure work (hashing) runs inline: it adds no event and no ordering, so runs stay deterministic.
-            PureWork = InlinePureWork.Instance,
+            // Pure work (hashing, sealing) runs off the loop as on a real node: a seeded delay later, while the
+            // node's other events go on.
+            PureWork = new SimPureWork(_sim, this, random.Fork("pure-work")),
             AtRestKey = _sim.Options.AtRestKey,
             Shared = _sim.Shared,
             Supervisor = new Supervisor(Id, failure => _sim.TaskFailed(this, failure), PlantedFailureFor),
