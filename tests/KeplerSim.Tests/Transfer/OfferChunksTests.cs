@@ -213,6 +213,20 @@ public sealed class OfferChunksTests
         Assert.Null(cluster.Kepler(1).Meta.GetChunk(ChunkStore.IdOf(loose)));
     }
 
+    [Fact]
+    public void Sizes_at_the_protocols_bounds_are_answered_not_refused()
+    {
+        // Kills in TransferServer.cs ValidateOffer: "SizeBytes is < 0 or > ChunkSizeBytesMax" as "<= 0" (an empty
+        // chunk's offer refused and the connection closed) or ">= ChunkSizeBytesMax" (the largest chunk's).
+        using var cluster = Create(seed: 88, NotScrubbing);
+        var ids = new[] { 901, 902 }.Select(i => ChunkStore.IdOf(KeplerCluster.Bytes(C, i)))
+            .Order(StringComparer.Ordinal).ToList();
+        var reply = Ask(cluster, new OfferChunksRequest(
+            [new ChunkOffer(ids[0], 0), new ChunkOffer(ids[1], ChunkStore.ChunkSizeBytesMax)]));
+        Assert.Equal([0, 1], reply.Lacking);
+        Assert.Equal(0, cluster.Kepler(1).Metrics.MalformedFrames);
+    }
+
     [Theory]
     [InlineData(new int[0], 3, true)]
     [InlineData(new[] { 0, 2 }, 3, true)]
