@@ -276,7 +276,8 @@ public sealed class EventCheckers
                     known[MemberName(member)] = e.At;
                 }
                 break;
-            case "manifest.applied":
+            case "manifest.applied" when _declared.Contains(InvariantCatalog.VersionsNeverRegress)
+                || _declared.Contains(InvariantCatalog.NoGarbageChurn):
                 if (e.Field("Path") is not { } path)
                 {
                     break;
