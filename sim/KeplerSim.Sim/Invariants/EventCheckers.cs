@@ -32,6 +32,14 @@ public sealed class EventCheckers
     private readonly SortedDictionary<string, List<(long At, int Factor)>> _factors = new(StringComparer.Ordinal);
     private readonly List<AckedWrite> _acked = [];
     private readonly SortedDictionary<string, List<(long From, long To)>> _paused = new(StringComparer.Ordinal);
+    // no_garbage_churn: when a version of each path was last recorded anywhere, the paths whose versions listed
+    // each chunk, the versions whose chunks were read, each node's last two collections of each chunk and how far
+    // the nodes' clocks were moved (looked up by key only, never enumerated: no order reaches a verdict).
+    private readonly Dictionary<string, long> _pathRecorded = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<string>> _pathsListing = new(StringComparer.Ordinal);
+    private readonly HashSet<(string Path, string Version)> _versionsRead = [];
+    private readonly Dictionary<(string Node, string Chunk), (long Last, long BeforeLast, int Times)> _collected = [];
+    private readonly Dictionary<string, long> _clockOffsetBound = new(StringComparer.Ordinal);
 
     /// <summary>Checks the declared invariants of <paramref name="declared"/> over <paramref name="cluster"/>'s
     /// nodes, judging membership against <paramref name="truth"/> (with the prober views of
@@ -90,8 +98,45 @@ public sealed class EventCheckers
         }
         else
         {
+            if (record.Kind == TraceKind.ClockJump)
+            {
+                OnClockChange(record.Node, record.Detail == "set" ? null : record.A,
+                    record.Detail == "set" ? record.A : null);
+            }
+
             Advance(record.TimeMicroseconds);
         }
+    }
+
+    /// <summary>The largest clock skew a node may start with (the run's clock profile): a clock set later may move
+    /// it by that much more than the new skew says.</summary>
+    public long InitialSkewMaxMicroseconds { get; init; }
+
+    /// <summary>How far, in all, the nodes' wall clocks were moved (jumps, skews set): a node keeps history for a
+    /// gc grace by its own wall clock, so a clock set back keeps it that much longer
+    /// (<see cref="InvariantCatalog.NoGarbageChurn"/> widens its window by it).</summary>
+    public long ClockMovedMicroseconds { get; private set; }
+
+    /// <summary>The host moved <paramref name="node"/>'s wall clock: by <paramref name="jump"/>, or to the skew
+    /// <paramref name="skew"/> outright.</summary>
+    public void OnClockChange(string node, long? jump, long? skew)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        // How far the node's clock may be off now: the profile's start skew, then each jump, or the skew set.
+        var bound = _clockOffsetBound.GetValueOrDefault(node, InitialSkewMaxMicroseconds);
+        if (jump is { } by)
+        {
+            ClockMovedMicroseconds += Math.Abs(by);
+            bound += Math.Abs(by);
+        }
+
+        if (skew is { } to)
+        {
+            ClockMovedMicroseconds += Math.Abs(to) + bound;
+            bound = Math.Abs(to);
+        }
+
+        _clockOffsetBound[node] = bound;
     }
 
     /// <summary>The host reports that <paramref name="node"/> (or the network, or a step) changed at
@@ -231,13 +276,28 @@ public sealed class EventCheckers
                     known[MemberName(member)] = e.At;
                 }
                 break;
-            case "manifest.applied" when _declared.Contains(InvariantCatalog.VersionsNeverRegress):
-                if (e.Field("Path") is { } path)
+            case "manifest.applied" when _declared.Contains(InvariantCatalog.VersionsNeverRegress)
+                || _declared.Contains(InvariantCatalog.NoGarbageChurn):
+                if (e.Field("Path") is not { } path)
+                {
+                    break;
+                }
+
+                if (_declared.Contains(InvariantCatalog.VersionsNeverRegress))
                 {
                     Report(InvariantCatalog.VersionsNeverRegress,
                         InvariantChecks.VersionNeverRegresses(_context, node, path));
                 }
 
+                if (_declared.Contains(InvariantCatalog.NoGarbageChurn))
+                {
+                    NoteVersion(node, path, e);
+                }
+
+                break;
+            case "chunk.collected" when _declared.Contains(InvariantCatalog.NoGarbageChurn)
+                && e.Field("ChunkId") is { Length: 64 } collected:
+                CheckChurn(node, collected, e.At);
                 break;
             case "chunk.replicated" or "scrub.found" or "chunk.read_repaired":
                 ReportRecorded(e, node);
@@ -281,6 +341,86 @@ public sealed class EventCheckers
                 InvariantChecks.RecordedChunkDurable(_context, target, id));
         }
     }
+
+    /// <summary>Garbage collections (<c>chunk.collected</c>) judged by <see cref="InvariantCatalog.NoGarbageChurn"/>.
+    /// </summary>
+    public long GarbageCollections { get; private set; }
+
+    /// <summary>
+    /// A node recorded a version of <paramref name="path"/> (<c>manifest.applied</c>: its own write's or a peer's,
+    /// a winner, a conflict, history or a tombstone): the path was in use now. The first time a version is seen
+    /// with its chunks readable, its chunks are noted as listed by the path (one metadata query per version, not
+    /// per node that applies it; a tombstone lists none).
+    /// </summary>
+    private void NoteVersion(ICheckedNode node, string path, CheckedEvent e)
+    {
+        _pathRecorded[path] = e.At;
+        if (e.Field("IsTombstone") == "True" || e.Field("Version") is not { } text
+            || _versionsRead.Contains((path, text)) || ClusterInspector.ParseVersion(text) is not { } version
+            || node.VersionChunks(path, version) is not { } chunks)
+        {
+            return;
+        }
+
+        _versionsRead.Add((path, text));
+        foreach (var chunk in chunks)
+        {
+            if (!_pathsListing.TryGetValue(chunk, out var paths))
+            {
+                _pathsListing[chunk] = paths = [];
+            }
+
+            if (!paths.Contains(path, StringComparer.Ordinal))
+            {
+                paths.Add(path);
+            }
+        }
+    }
+
+    /// <summary>
+    /// <see cref="InvariantCatalog.NoGarbageChurn"/> when <paramref name="collector"/>'s garbage collector deleted
+    /// <paramref name="chunkId"/> at <paramref name="at"/>. Some node may still keep a chunk (and deliver it to an
+    /// owner that collected it) only while a version listing it is a winner or conflict there, or history it
+    /// recorded less than a gc grace ago by its own clock: so no later than the last time any node recorded a
+    /// version of a file that listed it (its own, or the next one that superseded it) plus one gc grace, one gc
+    /// interval and every clock move of the run (a clock set back keeps history longer). A collection there is
+    /// published only once the file is gone, so a third collection means the chunk came back twice; if the first of
+    /// the two before it was already past that time, it came back twice as garbage nothing kept: churn. Once is
+    /// allowed: a delivery queued while the chunk was kept can land after its grace (a repair queued to an owner
+    /// behind a partition, delivered at the heal: chaos fixed case 43, CsCheck_Seed=a0EpWlaM9Qn7). A chunk no
+    /// version ever listed (an upload that never got a manifest) has no such time.
+    /// </summary>
+    private void CheckChurn(ICheckedNode collector, string chunkId, long at)
+    {
+        GarbageCollections++;
+        var key = (collector.Name, chunkId);
+        var (last, beforeLast, times) = _collected.GetValueOrDefault(key, (-1, -1, 0));
+        _collected[key] = (at, last, times + 1);
+        if (times < 2)
+        {
+            return;
+        }
+
+        var options = _context.Options;
+        var window = options.GcGraceMicroseconds + options.GcIntervalMicroseconds + ClockMovedMicroseconds;
+        var paths = _pathsListing.GetValueOrDefault(chunkId) ?? [];
+        var lastUse = paths.Select(p => _pathRecorded.GetValueOrDefault(p, -1)).DefaultIfEmpty(-1).Max();
+        if (paths.Count > 0 && lastUse >= beforeLast - window)
+        {
+            return;
+        }
+
+        var listed = paths.Count == 0 ? "no file version ever listed it"
+            : $"versions of [{string.Join(",", paths.Order(StringComparer.Ordinal))}] listing it were last " +
+              $"recorded at {Seconds(lastUse)}";
+        _violated(InvariantCatalog.NoGarbageChurn,
+            $"{collector.Name} collected garbage {chunkId[..12]} again at {Seconds(at)} ({times + 1} times there, " +
+            $"before at {Seconds(beforeLast)} and {Seconds(last)}): it came back twice since {Seconds(beforeLast)}, " +
+            $"when nothing could keep it any more ({listed}, more than a gc grace + interval " +
+            $"({Seconds(window - ClockMovedMicroseconds)}) + clock moves ({Seconds(ClockMovedMicroseconds)}) before)");
+    }
+
+    private static string Seconds(long microseconds) => Scenarios.ScenarioRun.Seconds(microseconds);
 
     /// <summary>Orphan collections judged by <see cref="InvariantCatalog.OrphansKeepAckedCopies"/>.</summary>
     public long OrphansCollected { get; private set; }

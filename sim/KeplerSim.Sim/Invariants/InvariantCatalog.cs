@@ -97,6 +97,10 @@ public static class InvariantCatalog
     /// <summary>Orphan collection never takes a copy an acknowledged write still counts on.</summary>
     public const string OrphansKeepAckedCopies = "orphans_keep_acked_copies";
 
+    /// <summary>Garbage nothing keeps any more does not come back to a node twice to be collected
+    /// again.</summary>
+    public const string NoGarbageChurn = "no_garbage_churn";
+
     /// <summary>Nothing of an outsider (no cluster key, or a key no node holds) was accepted.</summary>
     public const string OutsiderChangesNothing = "outsider_changes_nothing";
 
@@ -150,6 +154,10 @@ public static class InvariantCatalog
         new(OrphansKeepAckedCopies, InvariantPhase.Safety, ProtocolCapabilities.Chunks, true,
             "when a node deletes a chunk as an orphan (chunk.orphan_collected), every acknowledged write whose " +
             "version is still its path's winner still has the copies its durability promised of every chunk"),
+        new(NoGarbageChurn, InvariantPhase.Safety, ProtocolCapabilities.Chunks, true,
+            "garbage is not handed back to a node again and again: a node's third (and later) chunk.collected of a " +
+            "chunk needs a version of a file listing it recorded on some node at most a gc grace + gc interval + " +
+            "the run's clock moves before the first of the two collections before it"),
         new(OutsiderChangesNothing, InvariantPhase.Safety, ProtocolCapabilities.Membership, true,
             "no member, chunk, manifest or tombstone of an outsider (a process without the cluster key) is ever " +
             "accepted by any node"),

@@ -31,7 +31,10 @@ internal sealed partial class RealScenarioRun
     ];
 
     private static readonly string[] EventJudged =
-        [.. StateAtEvent, InvariantCatalog.NoFalseDead, InvariantCatalog.NoFalseSuspicion];
+    [
+        .. StateAtEvent, InvariantCatalog.NoFalseDead, InvariantCatalog.NoFalseSuspicion,
+        InvariantCatalog.NoGarbageChurn,
+    ];
 
     private readonly List<(long At, string What)> _driverFaults = [];
     private RealReachability? _truth;
@@ -47,7 +50,7 @@ internal sealed partial class RealScenarioRun
         _truth = new RealReachability((_cluster.Options.Swim ?? new Core.Membership.SwimOptions())
             .AwarenessMaxMultiplier);
         _eventCheckers = new EventCheckers(_cluster, _truth, declared, OnEventViolation, _truth.ProberViewOf,
-            EventToleranceMicroseconds);
+            EventToleranceMicroseconds) { InitialSkewMaxMicroseconds = _scenario.Clock.SkewMax.Microseconds };
         _streams = new RealEventStreams(() => Now, DeliverAsync, SubscribedAsync);
     }
 
@@ -242,6 +245,8 @@ internal sealed partial class RealScenarioRun
             InvariantCatalog.CopiesDurableAtAck => $"{_eventCheckers?.AcksChecked ?? 0} acknowledgement(s) judged, ",
             InvariantCatalog.OrphansKeepAckedCopies =>
                 $"{_eventCheckers?.OrphansCollected ?? 0} orphan collection(s) judged, ",
+            InvariantCatalog.NoGarbageChurn =>
+                $"{_eventCheckers?.GarbageCollections ?? 0} garbage collection(s) judged, ",
             InvariantCatalog.NoFalseDead => $"{_eventCheckers?.FalseDead.Judged ?? 0} death(s) judged, ",
             InvariantCatalog.NoFalseSuspicion => $"{_eventCheckers?.FalseSuspicion.Judged ?? 0} suspicion(s) judged, ",
             _ => "",

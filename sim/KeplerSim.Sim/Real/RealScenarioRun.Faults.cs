@@ -67,6 +67,11 @@ internal sealed partial class RealScenarioRun
                 DriftPpm = step.DriftPpm ?? state.DriftPpm,
             };
             SetTestFaults(node, state);
+            lock (_checkGate)
+            {
+                _eventCheckers?.OnClockChange(node.Spec.Name, step.Jump?.Microseconds, step.Skew?.Microseconds);
+            }
+
             sends.Add(PutTestFaultAsync(step, node, "api/test/clock?" + string.Join("&", query)));
         }
 

@@ -16,7 +16,10 @@ internal sealed partial class ScenarioRun
     {
         var declared = new SortedSet<string>(Declared(InvariantPhase.Safety), StringComparer.Ordinal);
         var truth = new SimReachability(_sim);
-        _eventCheckers = new EventCheckers(_context.Cluster, truth, declared, OnEventViolation, truth.ProberViewOf);
+        _eventCheckers = new EventCheckers(_context.Cluster, truth, declared, OnEventViolation, truth.ProberViewOf)
+        {
+            InitialSkewMaxMicroseconds = _scenario.Clock.SkewMax.Microseconds,
+        };
         _sim.Trace.Recorded += _eventCheckers.OnRecord;
     }
 

@@ -161,6 +161,44 @@ public sealed class EventCheckerTests
         Assert.Equal(1, tracker.Judged);
     }
 
+    /// <summary>
+    /// no_garbage_churn in the simulator: a collection as the trace prints it, and the clock moves the trace records
+    /// (a jump by its delta; a skew set by the new skew plus the offset the node may have had: the profile's
+    /// largest start skew, or what it was last set to plus its jumps since), which widen its window.
+    /// (tests/KeplerSim.Tests/Real/RealEventFeedTests.cs judges the rule itself on events a real node writes.)
+    /// </summary>
+    [Fact]
+    public void No_garbage_churn_reads_collections_and_clock_moves_from_the_trace()
+    {
+        using var sim = IdleCluster(3);
+        var context = new CheckContext(sim, new KeplerOptions(), new FileLedger());
+        var violations = new List<(string Name, string Detail)>();
+        var checkers = new EventCheckers(context.Cluster, new SimReachability(sim),
+            new SortedSet<string>(StringComparer.Ordinal) { InvariantCatalog.NoGarbageChurn },
+            (name, detail) => violations.Add((name, detail))) { InitialSkewMaxMicroseconds = 2_000_000 };
+        var collected = "chunk.collected " + new ChunkCollected(new string('a', 64));
+        checkers.OnRecord(new TraceRecord(1_000_000, "n1", TraceKind.Protocol, collected, 0, 0));
+        checkers.OnRecord(new TraceRecord(1_500_000, "n2", TraceKind.Protocol, collected, 0, 0));
+        checkers.OnRecord(new TraceRecord(2_000_000, "n1", TraceKind.ClockJump, null, -3_000_000, 0));
+        checkers.OnRecord(new TraceRecord(3_000_000, "n2", TraceKind.ClockJump, "set", 1_000_000, 0));
+        checkers.OnRecord(new TraceRecord(4_000_000, "n2", TraceKind.ClockJump, "set", -500_000, 0));
+        checkers.OnRecord(new TraceRecord(5_000_000, "n1", TraceKind.ClockJump, "set", 0, 0));
+        // 3 (jump) + 1 + 2 (n2 may have started 2 s off) + 0.5 + 1 (n2 was set to 1 s) + 0 + 5 (n1: 2 + its 3 s jump).
+        Assert.Equal(12_500_000, checkers.ClockMovedMicroseconds);
+        Assert.Empty(violations);
+
+        checkers.OnRecord(new TraceRecord(20_000_000, "n1", TraceKind.Protocol, collected, 0, 0));
+        Assert.Empty(violations);
+        checkers.OnRecord(new TraceRecord(40_000_000, "n1", TraceKind.Protocol, collected, 0, 0));
+        var (name, detail) = Assert.Single(violations);
+        Assert.Equal(InvariantCatalog.NoGarbageChurn, name);
+        Assert.StartsWith("n1 collected garbage aaaaaaaaaaaa again at 40s (3 times there, before at 1s and 20s): it " +
+            "came back twice since 1s, when nothing could keep it any more (no file version ever listed it",
+            detail, StringComparison.Ordinal);
+        Assert.Contains("+ clock moves (12.5s) before)", detail, StringComparison.Ordinal);
+        Assert.Equal(4, checkers.GarbageCollections);
+    }
+
     [Fact]
     public void No_false_dead_excuses_a_death_when_the_member_was_cut_off_from_the_majority()
     {

@@ -124,6 +124,71 @@ public sealed class RealEventFeedTests
             $"n3:{Chunk[..12]} recorded, but its file is missing, not durable or does not match"), run.Violations[1]);
     }
 
+    /// <summary>
+    /// no_garbage_churn on the events a real node publishes: a chunk collected on one node a third time bites when
+    /// the first of the two collections before it came more than a gc grace + interval (6 + 4 s here) + the run's
+    /// clock moves after any node last recorded a version of a file listing it (it came back twice as garbage
+    /// nothing kept); other nodes and orphan collections are apart.
+    /// </summary>
+    [Fact]
+    public async Task Garbage_collected_again_on_a_node_bites_unless_a_version_listing_it_was_recorded_lately()
+    {
+        using var run = new Harness();
+        var collected = Line(new ChunkCollected(Chunk));
+        await run.FeedAsync("n2", 10_000_000, collected);
+        await run.FeedAsync("n3", 11_000_000, collected);
+        await run.FeedAsync("n2", 30_000_000, collected); // Back once (a delivery queued while kept may land late).
+        Assert.Empty(run.Violations);
+
+        // No version ever listed it (an upload that never got a manifest): back twice is churn.
+        await run.FeedAsync("n2", 50_000_000, collected);
+        var (name, detail) = Assert.Single(run.Violations);
+        Assert.Equal(InvariantCatalog.NoGarbageChurn, name);
+        Assert.Equal($"n2 collected garbage {Chunk[..12]} again at 50s (3 times there, before at 10s and 30s): it " +
+            "came back twice since 10s, when nothing could keep it any more (no file version ever listed it, more " +
+            "than a gc grace + interval (10s) + clock moves (0s) before)", detail);
+
+        // docs/a's version lists it, recorded at 60 s: a node may keep it until 70 s; collections after that once.
+        run.RecordVersionEverywhere();
+        await run.FeedAsync("n1", 60_000_000, Line(new ManifestApplied("docs/a", Version.ToString(), false, true)));
+        foreach (var at in new[] { 65, 70, 75, 80 })
+        {
+            await run.FeedAsync("n2", at * 1_000_000L, collected);
+        }
+
+        Assert.Single(run.Violations);
+        await run.FeedAsync("n2", 85_000_000, collected);
+        Assert.Equal(2, run.Violations.Count);
+        Assert.Contains("(8 times there, before at 75s and 80s): it came back twice since 75s, when nothing could " +
+            "keep it any more (versions of [docs/a] listing it were last recorded at 60s", run.Violations[1].Detail,
+            StringComparison.Ordinal);
+
+        // A later version of the path (a tombstone, listing nothing) superseded it on n3 at 90 s: kept until then.
+        var later = new VersionToken(Version.WallMicroseconds + 1, 0, new NodeId("n3"));
+        await run.FeedAsync("n3", 90_000_000, Line(new ManifestApplied("docs/a", later.ToString(), true, true)));
+        await run.FeedAsync("n2", 95_000_000, collected);
+        Assert.Equal(2, run.Violations.Count);
+
+        // A clock set back 30 s keeps history that much longer: the window widens by every clock move (without it,
+        // the collection at 130 s, the one at 120 s being more than 10 s after docs/a was last recorded, would bite).
+        run.Checkers.OnClockChange("n1", -30_000_000, null);
+        foreach (var at in new[] { 120, 125, 130, 200, 210 })
+        {
+            await run.FeedAsync("n2", at * 1_000_000L, collected);
+        }
+
+        Assert.Equal(2, run.Violations.Count);
+        await run.FeedAsync("n2", 220_000_000, collected);
+        Assert.Equal(3, run.Violations.Count);
+        Assert.Contains("+ clock moves (30s) before)", run.Violations[2].Detail, StringComparison.Ordinal);
+
+        // Orphan collections are the orphan collector's (orphans_keep_acked_copies): they start no count.
+        await run.FeedAsync("n1", 230_000_000, Line(new ChunkOrphanCollected(Chunk)));
+        await run.FeedAsync("n1", 300_000_000, Line(new ChunkOrphanCollected(Chunk)), collected);
+        Assert.Equal(3, run.Violations.Count);
+        Assert.Equal(17, run.Checkers.GarbageCollections);
+    }
+
     [Fact]
     public async Task Deaths_and_suspicions_are_judged_against_the_driver_record_with_its_tolerance()
     {
@@ -203,14 +268,18 @@ public sealed class RealEventFeedTests
         public Harness(bool swim = false)
         {
             Nodes = [new StreamNode("n1"), new StreamNode("n2"), new StreamNode("n3")];
-            var options = new KeplerOptions { ReplicationFactor = 3, Swim = swim ? new SwimOptions() : null };
+            var options = new KeplerOptions
+            {
+                ReplicationFactor = 3, Swim = swim ? new SwimOptions() : null,
+                GcGraceMicroseconds = 6_000_000, GcIntervalMicroseconds = 4_000_000,
+            };
             Cluster = new CheckedCluster(() => Nodes, () => _now, options, new FileLedger());
             Truth = new RealReachability(new SwimOptions().AwarenessMaxMultiplier);
             var declared = new SortedSet<string>(StringComparer.Ordinal)
             {
                 InvariantCatalog.CopiesDurableAtAck, InvariantCatalog.OrphansKeepAckedCopies,
                 InvariantCatalog.NoIntactCopyCondemned, InvariantCatalog.ReplicasDurableAndVerified,
-                InvariantCatalog.NoFalseDead, InvariantCatalog.NoFalseSuspicion,
+                InvariantCatalog.NoFalseDead, InvariantCatalog.NoFalseSuspicion, InvariantCatalog.NoGarbageChurn,
             };
             Checkers = new EventCheckers(Cluster, Truth, declared, (n, d) => Violations.Add((n, d)),
                 Truth.ProberViewOf, RealScenarioRun.EventToleranceMicroseconds);

@@ -71,7 +71,7 @@ public sealed class ScenarioErrorTests
             "garbage_collected, winners_agree, acknowledged_writes_readable, membership_converged, no_false_dead, " +
             "no_false_suspicion, copies_durable_at_ack, reads_return_written_bytes, versions_never_regress, " +
             "replicas_durable_and_verified, no_intact_copy_condemned, orphans_keep_acked_copies, " +
-            "outsider_changes_nothing, " +
+            "no_garbage_churn, outsider_changes_nothing, " +
             "replication_factor_converged" },
         { "replication factor out of range", Head + "steps:\n  - at: 1s\n    replication_factor: 4\n    on: n1\n",
             "bad.yaml(7,25): replication_factor: expected 1..3 (at most the 3 nodes and 8), got 4" },
