@@ -227,6 +227,23 @@ public sealed class OfferChunksTests
         Assert.Equal(0, cluster.Kepler(1).Metrics.MalformedFrames);
     }
 
+    [Fact]
+    public void A_chunk_the_disk_fails_to_confirm_is_answered_lacking_and_not_recorded()
+    {
+        // Kills in TransferServer.cs ConfirmOfferedAsync: the IOException's "return false" as "true" (a copy the
+        // disk could not read confirmed as held: the sender would never send it, and no row would be made for it).
+        using var cluster = Create(seed: 89, NotScrubbing);
+        var loose = KeplerCluster.Bytes(C, 810);
+        WriteUnrecorded(cluster, loose);
+        var disk = cluster.Nodes[1].Disk;
+        disk.Faults = disk.Faults with { ReadErrorProbability = 1 };
+        var reply = Ask(cluster, Offer([ChunkStore.IdOf(loose)]));
+        disk.Faults = disk.Faults with { ReadErrorProbability = 0 };
+        Assert.Equal([0], reply.Lacking);
+        cluster.Sim.RunFor(SimHarness.Second);
+        Assert.Null(cluster.Kepler(1).Meta.GetChunk(ChunkStore.IdOf(loose)));
+    }
+
     [Theory]
     [InlineData(new int[0], 3, true)]
     [InlineData(new[] { 0, 2 }, 3, true)]
