@@ -246,6 +246,33 @@ public sealed partial class ClusterKeyTests
         Assert.EndsWith(": closed", broke.Message, StringComparison.Ordinal);
     });
 
+    // Kills in SealedStreamConnection.cs:46 '_handshake = ...' (not '??='): a send waiting on a server handshake
+    // not yet done started a second one, which took the client's proof for a hello, counted it malformed and
+    // closed the connection.
+    [Fact]
+    public Task A_send_and_a_receive_waiting_on_the_handshake_share_it() => Task.Run(async () =>
+    {
+        var (raw, serving, counters) = ScriptedServer();
+        var receive = serving.ReceiveAsync(); // the handshake waits for the hello
+        var send = serving.SendAsync("early"u8.ToArray()); // and the send waits for the handshake
+        var clientRaw = new ScriptedConnection();
+        var client = new SealedStreamConnection(clientRaw,
+            new SealedStreamSettings(ClusterKeyring.Of(KeyA), new DeterministicRandom(4), new AuthCounters()),
+            client: true);
+        var connect = client.HandshakeAsync(CancellationToken.None); // sends its hello, waits for the reply
+        raw.Arrive(clientRaw.Written[0]);
+        clientRaw.Arrive(raw.Written[0]); // the reply: the client checks it and sends its proof
+        Assert.True(await connect.WaitAsync(Bound));
+        raw.Arrive(clientRaw.Written[1]);
+        await send.WaitAsync(Bound);
+        Assert.Equal(2, raw.Written.Count); // the reply and the frame
+        var arriving = client.ReceiveAsync();
+        clientRaw.Arrive(raw.Written[1]);
+        Assert.Equal("early"u8.ToArray(), (await arriving.WaitAsync(Bound))!.Value.ToArray());
+        Assert.False(receive.IsCompleted); // waits for the client's first frame
+        Assert.Equal(0, counters.Dropped(AuthDropKind.Frame));
+    });
+
     private static (StreamEnd Client, StreamEnd Server, AuthCounters ClientCounters) ClientAndServer()
     {
         var server = new StreamEnd("server", ClusterKeyring.Of(KeyA), new AuthCounters());
