@@ -6,7 +6,7 @@ using KeplerSim.Core.Security;
 
 namespace KeplerSim.Tests.Security;
 
-/// <summary>Sealed datagrams at their limits: sizes, short and foreign wires, nonces, malformed sealed contents.</summary>
+/// <summary>Sealed datagrams at their limits: sizes, short and foreign wires, nonces, malformed contents.</summary>
 public sealed partial class ClusterKeyTests
 {
     // Kills in SealedDatagramNetwork.cs: the four arithmetic mutants of OverheadBytes (73) and 79
@@ -177,11 +177,16 @@ public sealed partial class ClusterKeyTests
         Assert.Contains("node id longer than 255 bytes", Assert.Throws<ArgumentException>(() =>
             new SealedDatagramNetwork(inner, ring, new NodeId(new string('x', 256)), clock, random, counters)).Message);
         var id = new NodeId("n1");
-        Assert.Throws<ArgumentNullException>(() => new SealedDatagramNetwork(null!, ring, id, clock, random, counters));
-        Assert.Throws<ArgumentNullException>(() => new SealedDatagramNetwork(inner, null!, id, clock, random, counters));
-        Assert.Throws<ArgumentNullException>(() => new SealedDatagramNetwork(inner, ring, id, null!, random, counters));
-        Assert.Throws<ArgumentNullException>(() => new SealedDatagramNetwork(inner, ring, id, clock, null!, counters));
-        Assert.Throws<ArgumentNullException>(() => new SealedDatagramNetwork(inner, ring, id, clock, random, null!));
+        Assert.Throws<ArgumentNullException>(() =>
+            new SealedDatagramNetwork(null!, ring, id, clock, random, counters));
+        Assert.Throws<ArgumentNullException>(() =>
+            new SealedDatagramNetwork(inner, null!, id, clock, random, counters));
+        Assert.Throws<ArgumentNullException>(() =>
+            new SealedDatagramNetwork(inner, ring, id, null!, random, counters));
+        Assert.Throws<ArgumentNullException>(() =>
+            new SealedDatagramNetwork(inner, ring, id, clock, null!, counters));
+        Assert.Throws<ArgumentNullException>(() =>
+            new SealedDatagramNetwork(inner, ring, id, clock, random, null!));
         Assert.Throws<ArgumentNullException>(() => inner.Network.SetReceiver(null!));
 
         var streams = new StreamEnd("s", ring, counters);

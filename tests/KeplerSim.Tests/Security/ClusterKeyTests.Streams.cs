@@ -219,8 +219,7 @@ public sealed partial class ClusterKeyTests
     // its handshake waited, as TransferServer.Close does, went on with a disposed cipher and threw
     // ObjectDisposedException instead of a broken stream).
     [Fact]
-    public Task A_server_connection_closed_while_it_waits_for_the_proof_breaks_when_the_proof_arrives() =>
-        Task.Run(async () =>
+    public Task A_server_connection_closed_while_waiting_for_the_proof_breaks() => Task.Run(async () =>
     {
         var (raw, serving, _) = ScriptedServer();
         var receive = serving.ReceiveAsync();
@@ -235,7 +234,7 @@ public sealed partial class ClusterKeyTests
     // Kills in SealedStreamConnection.cs:210 (no closed check before the keys are derived: a connection closed while
     // it waited for the hello still answered it on the closed stream).
     [Fact]
-    public Task A_server_connection_closed_while_it_waits_for_the_hello_answers_nothing() => Task.Run(async () =>
+    public Task A_server_connection_closed_while_waiting_for_the_hello_answers_nothing() => Task.Run(async () =>
     {
         var (raw, serving, _) = ScriptedServer();
         var receive = serving.ReceiveAsync();
@@ -319,8 +318,8 @@ public sealed partial class ClusterKeyTests
 
     /// <summary>
     /// A raw connection whose receives wait until the test hands a frame out (<see cref="Arrive"/>), which runs the
-    /// waiting receiver's continuation at once (the tests that use it run off xUnit's synchronization context); closing it ends nothing by itself, as a frame already in flight on a
-    /// real socket still arrives.
+    /// waiting receiver's continuation at once (the tests that use it run off xUnit's synchronization context).
+    /// Closing it ends nothing by itself, as a frame already in flight on a real socket still arrives.
     /// </summary>
     private sealed class ScriptedConnection : IStreamConnection
     {

@@ -61,10 +61,10 @@ public sealed class KeyringTests
         Assert.Equal(0x8d8c8935u, key.Id);
     }
 
-    /// <summary>The transfer key HKDF derives from 32 bytes of 0x01 ("kepler transfer v1"), as Python computes it.</summary>
+    /// <summary>The transfer key HKDF gives for 32 bytes of 0x01 ("kepler transfer v1"), by Python.</summary>
     internal const string TransferKeyOfOnes = "280f157570b2b8767436908b8a388254f8a0301cac47621836b7874326a4cebc";
 
-    /// <summary>The gossip key HKDF derives from 32 bytes of 0x01 ("kepler gossip v1"), as Python computes it.</summary>
+    /// <summary>The gossip key HKDF gives for 32 bytes of 0x01 ("kepler gossip v1"), by Python.</summary>
     internal const string GossipKeyOfOnes = "133ee07ff8ed6470a117868e2ee6e08901b4093cb6d8aa90328cb762be1ec72b";
 
     // Kills in AuthCounters.cs: 59 'Reasons.Max' (two drops of one kind for different reasons counted once) and 67
