@@ -9,7 +9,7 @@ namespace KeplerSim.Tests.Security;
 /// frame is refused (and counted). docs/PROTOCOL.md, "Cluster key".
 /// </summary>
 [Trait("Category", "Fast")]
-public sealed class ClusterKeyTests
+public sealed partial class ClusterKeyTests
 {
     private static readonly byte[] KeyA = Enumerable.Repeat((byte)1, 32).ToArray();
     private static readonly byte[] KeyB = Enumerable.Repeat((byte)2, 32).ToArray();
@@ -299,6 +299,7 @@ public sealed class ClusterKeyTests
         public StreamEnd(string id, ClusterKeyring keyring, AuthCounters counters)
         {
             Address = new NetAddress(id, 5000);
+            Counters = counters;
             Network = new SealedStreamNetwork(this, keyring, new DeterministicRandom(DeterministicRandom.Derive(9, id)),
                 counters);
             Network.SetAcceptor(Accepted.Add);
@@ -307,6 +308,8 @@ public sealed class ClusterKeyTests
         public NetAddress Address { get; }
 
         public StreamEnd? Peer { get; init; }
+
+        public AuthCounters Counters { get; }
 
         public SealedStreamNetwork Network { get; }
 
@@ -348,6 +351,8 @@ public sealed class ClusterKeyTests
 
         public List<byte[]> Written { get; } = [];
 
+        public bool Disposed { get; private set; }
+
         public NetAddress Remote => remote;
 
         public Task SendAsync(ReadOnlyMemory<byte> frame, CancellationToken cancellationToken = default)
@@ -357,10 +362,14 @@ public sealed class ClusterKeyTests
             return Task.CompletedTask;
         }
 
+        /// <summary>
+        /// The next frame, or null once the connection is closed and drained. (The null is typed: a null byte[]
+        /// converts to an empty, non-null memory, so the peer's close used to arrive as an empty frame.)
+        /// </summary>
         public async Task<ReadOnlyMemory<byte>?> ReceiveAsync(CancellationToken cancellationToken = default) =>
             await _inbox.Reader.WaitToReadAsync(cancellationToken) && _inbox.Reader.TryRead(out var frame)
                 ? frame
-                : null;
+                : (ReadOnlyMemory<byte>?)null;
 
         /// <summary>Drops what has not been received yet and delivers <paramref name="frames"/> instead.</summary>
         public void Replace(IEnumerable<byte[]> frames)
@@ -377,6 +386,7 @@ public sealed class ClusterKeyTests
 
         public void Dispose()
         {
+            Disposed = true;
             _inbox.Writer.TryComplete();
             Other?._inbox.Writer.TryComplete(); // the peer sees the connection end, as with TCP
         }
