@@ -213,6 +213,25 @@ public sealed class BatchedRepairScanTests
         Assert.Contains(offers, o => o is { Error: null, Offered: 256 });
     }
 
+    [Fact]
+    public void A_chunk_only_a_superseded_version_inside_its_gc_grace_lists_is_still_repaired_by_its_owners()
+    {
+        // Kills in RepairScanner.Reconcile: the history horizon "now - GcGraceMicroseconds" as "now + …" (no
+        // superseded version counts as keeping its chunks, so an owner stops repairing an old version's chunk
+        // while the version is still inside its grace, and its lost copies never come back).
+        using var cluster = KeplerCluster.Create(2, seed: 95, Options, membership: MembershipMode.Static);
+        cluster.Put(0, "h", KeplerCluster.Bytes(C, 7), Durability.All);
+        var old = Assert.Single(cluster.ChunksOf(0, "h"));
+        cluster.Put(0, "h", KeplerCluster.Bytes(C, 8), Durability.All);
+        Assert.True(cluster.Sim.RunUntil(() => cluster.TotalQueueDepth() == 0, 10 * SimHarness.Second),
+            "waiting for the puts' copies to be delivered");
+        Assert.DoesNotContain(old, cluster.ChunksOf(0, "h"));
+        Lose(cluster, [old]);
+
+        Assert.True(cluster.Sim.RunUntil(() => cluster.DurableCopies(old).Count == 2, 10 * SimHarness.Second),
+            "the superseded version's lost copy to come back");
+    }
+
     private static long Replicated(KeplerCluster cluster) =>
         cluster.Nodes.Sum(n => cluster.Kepler(n).Metrics.ChunksReplicated);
 
