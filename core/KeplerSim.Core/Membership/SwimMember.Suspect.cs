@@ -173,13 +173,19 @@ public sealed partial class SwimMember
 
     private Suspicion NewSuspicion(NodeId id, long incarnation, NodeId from)
     {
-        // Lifeguard: expect mult − 2 independent confirmations, fewer in a small cluster.
         var n = LiveCount();
-        var expected = Math.Clamp(_options.SuspicionMultiplier - 2, 0, Math.Max(0, n - 2));
         var min = SuspicionMinMicroseconds(n);
         var max = min * _options.SuspicionMaxTimeoutMultiplier;
-        return new Suspicion(_runtime.Clock, from, expected, min, max, () => SuspicionExpired(id, incarnation));
+        return new Suspicion(_runtime.Clock, from, SuspicionConfirmationsExpected(n), min, max,
+            () => SuspicionExpired(id, incarnation));
     }
+
+    /// <summary>
+    /// Lifeguard's k: mult − 2 independent confirmations, at most n − 2 (neither this node nor the suspect can
+    /// confirm). memberlist expects none at all when n − 2 &lt; k; here the cluster's n − 2 are still awaited.
+    /// </summary>
+    internal int SuspicionConfirmationsExpected(int n) =>
+        Math.Clamp(_options.SuspicionMultiplier - 2, 0, Math.Max(0, n - 2));
 
     /// <summary>memberlist's suspicionTimeout: mult × max(1, log10(max(1, n))) × probe interval.</summary>
     internal long SuspicionMinMicroseconds(int n)

@@ -27,7 +27,8 @@ public sealed partial class SwimMember
     /// <summary>Most updates piggybacked on one datagram (the MTU usually binds first).</summary>
     public const int PiggybackUpdatesMax = 64;
 
-    /// <summary>Most outstanding acks awaited (own probes and relayed ping-reqs); more relays are refused.</summary>
+    /// <summary>Most outstanding acks awaited: this node's own probe (one at a time) and relayed ping-reqs, which
+    /// are refused beyond <c>AckHandlersMax - 1</c>.</summary>
     public const int AckHandlersMax = 1024;
 
     // A restarted node starts its probe sequence at a random point, so stale acks to its previous

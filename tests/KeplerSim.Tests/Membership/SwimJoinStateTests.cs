@@ -1,5 +1,7 @@
 using KeplerSim.Core;
 using KeplerSim.Core.Membership;
+using KeplerSim.Core.Runtime;
+using KeplerSim.Sim.Kernel;
 using KeplerSim.Tests.Sim;
 
 namespace KeplerSim.Tests.Membership;
@@ -16,6 +18,43 @@ namespace KeplerSim.Tests.Membership;
 public sealed class SwimJoinStateTests
 {
     private const long Second = SimHarness.Second;
+
+    [Fact]
+    public void A_node_whose_seed_starts_later_joins_as_soon_as_the_seed_introduces_itself()
+    {
+        // n2 starts first; its seed n1 is down, so n2's join requests (one per JoinRetryInterval, 1 s) go nowhere.
+        // n1, whose seed is n2, starts just after one of them and introduces itself: n2 takes that request as good
+        // as a reply and syncs at once (scenarios/regressions/join-through-late-seed.yaml). Kills in
+        // SwimMember.Join.cs: OnJoinRequest's ApplyAlive removed (49: the sender unknown, so not found among the
+        // seeds) and its SyncWithSeed removed (53): n2 joined only at its next join round, about a second later.
+        var options = new SwimOptions();
+        using var sim = new Simulation(new SimulationOptions { Seed = 44 });
+        var n1 = sim.AddNode("n1", runtime => new SwimProgram(runtime, options,
+            [new NetAddress("n2", SimNode.GossipPort)], (_, _) => { }, []));
+        var n2 = sim.AddNode("n2", runtime => new SwimProgram(runtime, options,
+            [new NetAddress("n1", SimNode.GossipPort)], (_, _) => { }, []));
+        var requests = new List<long>();
+        sim.Network.Tap = (from, _, payload) =>
+        {
+            if (from == n2 && SwimCodec.TryDecodeDatagram(payload, out string? _) is { Message: SwimJoinRequest })
+            {
+                requests.Add(sim.Now);
+            }
+        };
+        n2.Start();
+        sim.RunFor(Second + (Second / 2));
+        Assert.True(requests.Count >= 2, "n2 asked its absent seed every join round");
+        var before = requests.Count;
+        Assert.True(sim.RunUntil(() => requests.Count > before, 2 * Second), "n2's next join round");
+        sim.RunFor(Second / 100);
+        var swim = ((SwimProgram)n2.Program!).Swim;
+        Assert.False(swim.IsJoined);
+
+        n1.Start();
+        var started = sim.Now;
+        Assert.True(sim.RunUntil(() => swim.IsJoined, 2 * Second), "n2 to join");
+        Assert.InRange(sim.Now - started, 0, Second / 5);
+    }
 
     [Fact]
     public void A_node_that_joined_has_joined_still_after_it_was_alone_and_joined_again()
