@@ -22,10 +22,10 @@ public sealed class EventCheckers
     private readonly CheckedCluster _context;
     private readonly IReadOnlySet<string> _declared;
     private readonly Action<string, string> _violated;
-    // Per node, when it first published member.alive of each other member; the names are the members' own
-    // strings (one per member, not one per event: 1,000,000 node × member pairs at 1000 nodes).
+    // Per node, when it first published member.alive of each other member; the names are pooled (one copy per
+    // member, not one per event: 1,000,000 node × member pairs at 1000 nodes), as SWIM pools them in core.
     private readonly Dictionary<string, Dictionary<string, long>> _knownBy = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, string> _memberNames = new(StringComparer.Ordinal);
+    private readonly Core.Runtime.StringPool _memberNames = new();
     private readonly SortedDictionary<string, List<(long At, IReadOnlyList<string> View)>> _views =
         new(StringComparer.Ordinal);
     private readonly SortedDictionary<string, int> _viewsKeptAfterForget = new(StringComparer.Ordinal);
@@ -273,7 +273,7 @@ public sealed class EventCheckers
 
                 if (!known.ContainsKey(member))
                 {
-                    known[MemberName(member)] = e.At;
+                    known[_memberNames.Intern(member)] = e.At;
                 }
                 break;
             case "manifest.applied" when _declared.Contains(InvariantCatalog.VersionsNeverRegress)
@@ -575,18 +575,6 @@ public sealed class EventCheckers
         // (scenarios/regressions/all-acked-before-join.yaml).
         var told = heard == 0 && _context.SeedsOf?.Invoke(acceptor.Name) is { Count: > 0 } ? 1 : 0;
         return 1 + Math.Max(heard, told);
-    }
-
-    /// <summary>The one copy of <paramref name="name"/> the checkers keep.</summary>
-    private string MemberName(string name)
-    {
-        if (_memberNames.TryGetValue(name, out var kept))
-        {
-            return kept;
-        }
-
-        _memberNames[name] = name;
-        return name;
     }
 
     private void Report(string name, string? violation)
