@@ -13,8 +13,9 @@ namespace KeplerSim.Sim.Cli;
 /// <param name="CpuSeconds">CPU seconds the process spent during the run (every thread: GC, JIT included).</param>
 /// <param name="PeakRssBytes">Peak resident set during the run (Linux <c>VmHWM</c>, reset before the run).</param>
 /// <param name="MeasureFromSeconds">Virtual second from which the traffic by kind was counted.</param>
+/// <param name="Gc">What the garbage collector did during the run.</param>
 public sealed record ScenarioBenchmark(RunResult Result, double CpuSeconds, long PeakRssBytes,
-    double MeasureFromSeconds = 0)
+    double MeasureFromSeconds = 0, GcActivity? Gc = null)
 {
     /// <summary>Virtual seconds simulated, the liveness phase included.</summary>
     public double VirtualSeconds => Result.VirtualMicroseconds / 1e6;
@@ -155,6 +156,7 @@ public static class BenchCommand
         ResetPeakRss();
         using var process = Process.GetCurrentProcess();
         var cpu = process.TotalProcessorTime;
+        var gc = GcActivity.Now();
         if (progress is not null)
         {
             SQLitePCL.Batteries_V2.Init(); // The progress line asks SQLite for its memory, maybe before any node did.
@@ -167,7 +169,7 @@ public static class BenchCommand
         ticker?.Dispose();
         process.Refresh();
         return new ScenarioBenchmark(result, (process.TotalProcessorTime - cpu).TotalSeconds, PeakRssBytes(),
-            measureFromMicroseconds / 1e6);
+            measureFromMicroseconds / 1e6, GcActivity.Now() - gc);
     }
 
     /// <summary>Reads the running simulation's clock and counters from the timer's thread (they only grow).</summary>
@@ -213,6 +215,15 @@ public static class BenchCommand
             $"events per CPU s, {b.VirtualSeconds / b.CpuSeconds:0.###} virtual s per CPU s"));
         output.WriteLine(string.Create(inv, $"  peak rss:   {b.PeakRssBytes / MiB:F1} MiB, " +
             $"{b.PeakRssBytes / MiB / r.Nodes:F2} MiB per simulated node"));
+        if (b.Gc is { } gc)
+        {
+            output.WriteLine(string.Create(inv, $"  gc:         {gc.AllocatedBytes / MiB:N0} MiB allocated " +
+                $"({gc.AllocatedBytes / (double)r.EventsExecuted:N0} B per event), collections " +
+                $"{gc.Gen0Collections:N0} (of them reaching gen1 {gc.Gen1Collections:N0}, gen2 " +
+                $"{gc.Gen2Collections:N0}), paused " +
+                $"{gc.PauseSeconds:F2} s ({100 * gc.PauseSeconds / b.CpuSeconds:F1} % of the CPU s)"));
+        }
+
         output.WriteLine(string.Create(inv, $"  streamed:   {b.Metric("bytes.streamed"):N0} B for " +
             $"{b.Metric("bytes.put.acknowledged"):N0} B of acknowledged puts " +
             $"({b.Metric("ops.put.ok"):N0} puts): {b.StreamedPerAcknowledged:F2} B per acknowledged B"));
@@ -314,4 +325,24 @@ public static class BenchCommand
             return Environment.WorkingSet;
         }
     }
+}
+
+/// <summary>
+/// The garbage collector's counters, read before and after a measured run (<c>kepler-sim bench</c> prints their
+/// difference): what the run allocated, how many collections of each generation it caused, and how long the GC
+/// paused the process. Collection counts are <see cref="GC.CollectionCount"/>'s: a generation's count includes
+/// every collection of an older one.
+/// </summary>
+public readonly record struct GcActivity(long AllocatedBytes, int Gen0Collections, int Gen1Collections,
+    int Gen2Collections, double PauseSeconds)
+{
+    /// <summary>The process's counters now (precise allocated bytes).</summary>
+    public static GcActivity Now() => new(GC.GetTotalAllocatedBytes(precise: true), GC.CollectionCount(0),
+        GC.CollectionCount(1), GC.CollectionCount(2), GC.GetTotalPauseDuration().TotalSeconds);
+
+    /// <summary>The activity between two readings.</summary>
+    public static GcActivity operator -(GcActivity after, GcActivity before) => new(
+        after.AllocatedBytes - before.AllocatedBytes, after.Gen0Collections - before.Gen0Collections,
+        after.Gen1Collections - before.Gen1Collections, after.Gen2Collections - before.Gen2Collections,
+        after.PauseSeconds - before.PauseSeconds);
 }
