@@ -221,7 +221,8 @@ public static class BenchCommand
                 $"({gc.AllocatedBytes / (double)r.EventsExecuted:N0} B per event), collections " +
                 $"{gc.Gen0Collections:N0} (of them reaching gen1 {gc.Gen1Collections:N0}, gen2 " +
                 $"{gc.Gen2Collections:N0}), paused " +
-                $"{gc.PauseSeconds:F2} s ({100 * gc.PauseSeconds / b.CpuSeconds:F1} % of the CPU s)"));
+                $"{gc.PauseSeconds:F2} s of wall time ({100 * gc.PauseSeconds / r.WallSeconds:F1} %: a loaded machine " +
+                $"stretches pauses)"));
         }
 
         output.WriteLine(string.Create(inv, $"  streamed:   {b.Metric("bytes.streamed"):N0} B for " +
@@ -330,8 +331,9 @@ public static class BenchCommand
 /// <summary>
 /// The garbage collector's counters, read before and after a measured run (<c>kepler-sim bench</c> prints their
 /// difference): what the run allocated, how many collections of each generation it caused, and how long the GC
-/// paused the process. Collection counts are <see cref="GC.CollectionCount"/>'s: a generation's count includes
-/// every collection of an older one.
+/// paused the process (wall time, so a loaded machine, which deschedules the paused process, stretches it).
+/// Collection counts are <see cref="GC.CollectionCount"/>'s: a generation's count includes every collection of an
+/// older one.
 /// </summary>
 public readonly record struct GcActivity(long AllocatedBytes, int Gen0Collections, int Gen1Collections,
     int Gen2Collections, double PauseSeconds)
