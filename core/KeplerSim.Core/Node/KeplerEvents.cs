@@ -63,6 +63,19 @@ public sealed record MalformedFrame(string Peer, string Reason) : KeplerEvent
     public override string Kind => "frame.malformed";
 }
 
+/// <summary>
+/// An accepted transfer connection from <paramref name="Peer"/> (a remote host) was closed at once, unread: the node
+/// already served <paramref name="Served"/> connections, the most it serves (<paramref name="Limit"/> <c>node</c>,
+/// <see cref="KeplerOptions.ServedConnectionsMax"/>) or the most from one host (<c>peer</c>,
+/// <see cref="KeplerOptions.ServedConnectionsPerPeerMax"/>); <paramref name="Refused"/> counts this incarnation's
+/// refusals so far.
+/// </summary>
+public sealed record TransferConnectionRefused(string Peer, string Limit, int Served, long Refused) : KeplerEvent
+{
+    /// <inheritdoc />
+    public override string Kind => "transfer.refused";
+}
+
 /// <summary>A surplus copy (hinted, or left over from a rebalance) was deleted after its grace period.</summary>
 public sealed record SurplusDropped(string ChunkId) : KeplerEvent
 {

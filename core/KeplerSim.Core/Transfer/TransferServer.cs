@@ -67,16 +67,64 @@ internal sealed class TransferServer(ITransferServerContext node, TransferChanne
     private const int RequestIdLengthMax = 256;
     private readonly SortedSet<string> _incoming = new(StringComparer.Ordinal);
     private readonly SortedDictionary<long, IStreamConnection> _served = [];
+    private readonly SortedDictionary<string, int> _servedFrom = new(StringComparer.Ordinal);
     private long _nextServed;
     private bool _closed;
 
-    /// <summary>Serves every connection peers open to this node, each as a supervised task.</summary>
-    public void Listen() =>
-        runtime.Streams.SetAcceptor(connection =>
-            runtime.Supervisor.Run("transfer.serve", () => ServeAsync(connection)));
+    /// <summary>Serves every connection peers open to this node (<see cref="Accept"/>).</summary>
+    public void Listen() => runtime.Streams.SetAcceptor(Accept);
 
     /// <summary>Connections being served right now; each is forgotten when it ends.</summary>
     public int ServedConnections => _served.Count;
+
+    /// <summary>
+    /// Serves an accepted connection as a supervised task, or refuses it: when the node already serves
+    /// <see cref="KeplerOptions.ServedConnectionsMax"/> connections, or
+    /// <see cref="KeplerOptions.ServedConnectionsPerPeerMax"/> from the connection's remote host, it is closed at
+    /// once, before its handshake or any read, counted and published (<see cref="TransferConnectionRefused"/>). The
+    /// peer sees a connection closed before any reply: a request on it fails and is retried as after any broken
+    /// connection. Without the bound a client (any one, without a cluster key) could hold thousands of connections
+    /// open for the served idle limit each (docs/SECURITY.md, "Connection floods").
+    /// </summary>
+    public void Accept(IStreamConnection connection)
+    {
+        var host = connection.Remote.Host;
+        var fromHost = _servedFrom.GetValueOrDefault(host);
+        var limit = _served.Count >= options.ServedConnectionsMax ? "node"
+            : fromHost >= options.ServedConnectionsPerPeerMax ? "peer"
+            : null;
+        if (limit is not null)
+        {
+            Refuse(connection, host, limit, limit == "node" ? _served.Count : fromHost);
+            return;
+        }
+
+        var id = _nextServed++;
+        _served.Add(id, connection);
+        _servedFrom[host] = fromHost + 1;
+        var metrics = node.Metrics;
+        metrics.TransferConnectionsServedPeak = Math.Max(metrics.TransferConnectionsServedPeak, _served.Count);
+        metrics.TransferConnectionsServedPerPeerPeak =
+            Math.Max(metrics.TransferConnectionsServedPerPeerPeak, fromHost + 1);
+        runtime.Supervisor.Run("transfer.serve", () => ServeAsync(id, host, connection));
+    }
+
+    private void Refuse(IStreamConnection connection, string host, string limit, int served)
+    {
+        connection.Dispose();
+        var metrics = node.Metrics;
+        if (limit == "node")
+        {
+            metrics.TransferConnectionsRefusedNode++;
+        }
+        else
+        {
+            metrics.TransferConnectionsRefusedPeer++;
+        }
+
+        runtime.Events.Publish(new TransferConnectionRefused(host, limit, served,
+            metrics.TransferConnectionsRefusedNode + metrics.TransferConnectionsRefusedPeer));
+    }
 
     /// <summary>Whether a peer is sending this node the chunk right now.</summary>
     public bool IsReceiving(string chunkId) => _incoming.Contains(chunkId);
@@ -108,10 +156,8 @@ internal sealed class TransferServer(ITransferServerContext node, TransferChanne
     /// within the idle limit. Failures the world causes end it quietly; a frame that breaks the protocol is counted
     /// and ends it too (nothing it asked for half-way is applied).
     /// </summary>
-    public async Task ServeAsync(IStreamConnection connection)
+    private async Task ServeAsync(long id, string host, IStreamConnection connection)
     {
-        var id = _nextServed++;
-        _served.Add(id, connection);
         using (connection)
         {
             try
@@ -148,6 +194,14 @@ internal sealed class TransferServer(ITransferServerContext node, TransferChanne
             finally
             {
                 _served.Remove(id);
+                if (_servedFrom[host] == 1)
+                {
+                    _servedFrom.Remove(host);
+                }
+                else
+                {
+                    _servedFrom[host]--;
+                }
             }
         }
     }
