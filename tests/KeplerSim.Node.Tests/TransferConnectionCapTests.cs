@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
+using System.Security.Cryptography;
 using KeplerSim.Core.Protocol;
 using KeplerSim.Node.Tests.Support;
 
@@ -8,11 +9,12 @@ namespace KeplerSim.Node.Tests;
 
 /// <summary>
 /// The bound on the transfer connections a kepler-node process serves (TRANSFER_CONNECTIONS_MAX,
-/// TRANSFER_CONNECTIONS_PER_PEER_MAX; docs/PROTOCOL.md, "Transfer connections"), over real sockets on loopback: two
-/// client hosts, 127.0.0.1 and 127.0.0.2, open plain connections to a single node without a cluster key. One past a
-/// host's cap, or past the node's, is closed unread and counted in /metrics and the log; the connections being
-/// served keep answering, and once some close a new one is served again. Before the bound every connection was
-/// served (each of these assertions on a refusal failed).
+/// TRANSFER_CONNECTIONS_PER_PEER_MAX; docs/PROTOCOL.md, "Transfer connections", "Bounded"), over real sockets on
+/// loopback: two client hosts, 127.0.0.1 and 127.0.0.2, open plain connections to a single node without a cluster
+/// key. With every served connection mid-exchange (a store waiting for its bytes), one past a host's cap or the
+/// node's is closed unread, counted in /metrics and logged; the held exchanges complete; once they idle, a new
+/// connection evicts the oldest idle one instead; and once connections close, new ones are served again. Before
+/// the bound every connection was served (each assertion on a refusal or an eviction failed).
 /// </summary>
 [Trait("Category", "Real")]
 public sealed class TransferConnectionCapTests
@@ -21,22 +23,23 @@ public sealed class TransferConnectionCapTests
     private static readonly IPAddress OtherHost = IPAddress.Parse("127.0.0.2");
 
     [Fact]
-    public async Task Connections_past_the_caps_are_closed_unread_counted_and_served_again_once_some_close()
+    public async Task Connections_past_the_caps_are_refused_or_evict_an_idle_one_and_are_counted()
     {
         using var dir = new TempDir();
         var spec = NodeSpec.Create("cap", dir);
         using var node = new ProcessNode(spec, spec.Environment([spec], ("TRANSFER_CONNECTIONS_MAX", "6"),
-            ("TRANSFER_CONNECTIONS_PER_PEER_MAX", "4")));
+            ("TRANSFER_CONNECTIONS_PER_PEER_MAX", "4"),
+            // A held store waits for its bytes far longer than the test takes (the default is 5 s).
+            ("KEPLER_TEST_OPTIONS", "TransferTimeoutMicroseconds=300000000")));
         await node.StartAsync();
         using var client = Nodes.Client(spec.Url);
-        var held = new List<TcpClient>();
+        var held = new List<HeldStore>();
         try
         {
-            // 127.0.0.1: four served, the fifth closed before any answer (the node serves 4 < 6).
+            // 127.0.0.1: four stores held, the fifth connection closed before any answer (the node serves 4 < 6).
             for (var i = 0; i < 4; i++)
             {
-                held.Add(await OpenAsync(spec, IPAddress.Loopback));
-                Assert.True(await AnswersAsync(held[^1]), $"connection {i + 1} from 127.0.0.1 is served");
+                held.Add(await HoldStoreAsync(spec, IPAddress.Loopback));
             }
 
             using (var fifth = await OpenAsync(spec, IPAddress.Loopback))
@@ -44,13 +47,12 @@ public sealed class TransferConnectionCapTests
                 Assert.False(await AnswersAsync(fifth), "the fifth connection from 127.0.0.1 is closed unread");
             }
 
-            Assert.Equal(1, await RefusedAsync(client, "peer"));
+            Assert.Equal(1, await CountAsync(client, "refused", "peer"));
 
             // 127.0.0.2: served up to the node's cap of six, then refused by it.
             for (var i = 0; i < 2; i++)
             {
-                held.Add(await OpenAsync(spec, OtherHost));
-                Assert.True(await AnswersAsync(held[^1]), $"connection {i + 1} from 127.0.0.2 is served");
+                held.Add(await HoldStoreAsync(spec, OtherHost));
             }
 
             using (var seventh = await OpenAsync(spec, OtherHost))
@@ -58,27 +60,35 @@ public sealed class TransferConnectionCapTests
                 Assert.False(await AnswersAsync(seventh), "a seventh connection is closed unread");
             }
 
-            Assert.Equal(1, await RefusedAsync(client, "node"));
+            Assert.Equal(1, await CountAsync(client, "refused", "node"));
             Assert.Equal(6, await Nodes.MetricAsync(client, "kepler_transfer_connections_served"));
-            foreach (var connection in held)
-            {
-                Assert.True(await AnswersAsync(connection), "a served connection still answers");
-            }
-
             await Wait.WaitUntil(() => node.Output.Any(l => l.Contains("transfer.refused", StringComparison.Ordinal)),
                 Timeout, "a warning transfer.refused in the node's log");
 
-            // 127.0.0.1's four close: once the node has let them go, a new one from there is served.
-            held.Take(4).ToList().ForEach(c => c.Dispose());
+            // The held stores complete, then idle; a new connection from 127.0.0.1 evicts its oldest idle one.
+            foreach (var store in held)
+            {
+                Assert.True(await store.FinishAsync(), "a held store completes, durable");
+            }
+
+            using var eighth = await OpenAsync(spec, IPAddress.Loopback);
+            Assert.True(await AnswersAsync(eighth), "a new connection from 127.0.0.1 is served");
+            Assert.Equal(1, await CountAsync(client, "evicted", "peer"));
+            Assert.False(await AnswersAsync(held[0].Tcp), "the oldest idle connection from 127.0.0.1 was closed");
+            Assert.True(await AnswersAsync(held[1].Tcp), "the others still answer");
+
+            // 127.0.0.1's connections close: once the node has let them go, new ones from there are served.
+            held.Take(4).ToList().ForEach(h => h.Tcp.Dispose());
+            eighth.Dispose();
             await Wait.WaitUntil(async () => await Nodes.MetricAsync(client, "kepler_transfer_connections_served") == 2,
-                Timeout, "the node to end the four closed connections (kepler_transfer_connections_served 2)");
+                Timeout, "the node to end the closed connections (kepler_transfer_connections_served 2)");
             using var again = await OpenAsync(spec, IPAddress.Loopback);
             Assert.True(await AnswersAsync(again), "a new connection from 127.0.0.1 is served once others closed");
-            Assert.Equal(2, await RefusedAsync(client, "peer") + await RefusedAsync(client, "node"));
+            Assert.Equal(2, await CountAsync(client, "refused", "peer") + await CountAsync(client, "refused", "node"));
         }
         finally
         {
-            held.ForEach(c => c.Dispose());
+            held.ForEach(h => h.Tcp.Dispose());
         }
     }
 
@@ -89,16 +99,38 @@ public sealed class TransferConnectionCapTests
         return tcp;
     }
 
+    /// <summary>A connection from <paramref name="from"/> offering a chunk: the node asks for its bytes.</summary>
+    private static async Task<HeldStore> HoldStoreAsync(NodeSpec spec, IPAddress from)
+    {
+        var tcp = await OpenAsync(spec, from);
+        var data = Nodes.RandomBytes(1024);
+        var id = Convert.ToHexStringLower(SHA256.HashData(data));
+        var ready = await ExchangeAsync(tcp, new StoreChunkRequest(id, data.Length, "client", null));
+        Assert.True(ready is StoreChunkReady, $"a store from {from} is served and asks for its bytes: {ready}");
+        return new HeldStore(tcp, data);
+    }
+
+    /// <summary>A store the node waits to receive the bytes of (a connection mid-exchange).</summary>
+    private sealed record HeldStore(TcpClient Tcp, byte[] Data)
+    {
+        public async Task<bool> FinishAsync() =>
+            await ExchangeAsync(Tcp, new ChunkDataFrame(Data)) is StoreChunkReply { Durable: true };
+    }
+
+    /// <summary>Whether the node answers a manifest request on <paramref name="tcp"/> (false: it closed).</summary>
+    private static async Task<bool> AnswersAsync(TcpClient tcp) =>
+        await ExchangeAsync(tcp, new GetManifestRequest("absent")) is GetManifestReply { Manifest: null };
+
     /// <summary>
-    /// Asks for a manifest of a path nobody wrote on <paramref name="tcp"/> (the unsealed framing: 4-byte big-endian
-    /// length, MessagePack): whether the node answered, false when it closed (or reset) the connection instead.
+    /// Sends <paramref name="frame"/> in the unsealed framing (4-byte big-endian length, MessagePack) and returns the
+    /// frame answered, or null when the node closed (or reset) the connection instead.
     /// </summary>
-    private static async Task<bool> AnswersAsync(TcpClient tcp)
+    private static async Task<TransferFrame?> ExchangeAsync(TcpClient tcp, TransferFrame frame)
     {
         var stream = tcp.GetStream();
         try
         {
-            var payload = FrameCodec.Encode(new GetManifestRequest("absent"));
+            var payload = FrameCodec.Encode(frame);
             var header = new byte[4];
             BinaryPrimitives.WriteInt32BigEndian(header, payload.Length);
             await stream.WriteAsync(header);
@@ -107,14 +139,15 @@ public sealed class TransferConnectionCapTests
             await stream.ReadExactlyAsync(length).AsTask().WaitAsync(Timeout);
             var body = new byte[BinaryPrimitives.ReadInt32BigEndian(length)];
             await stream.ReadExactlyAsync(body).AsTask().WaitAsync(Timeout);
-            return FrameCodec.Decode(body) is GetManifestReply { Manifest: null };
+            return FrameCodec.Decode(body);
         }
-        catch (Exception e) when (e is EndOfStreamException or IOException or SocketException)
+        catch (Exception e) when (e is EndOfStreamException or IOException or SocketException
+                                      or ObjectDisposedException)
         {
-            return false;
+            return null;
         }
     }
 
-    private static Task<long> RefusedAsync(HttpClient client, string limit) =>
-        Nodes.MetricAsync(client, $"kepler_transfer_connections_refused_total{{limit=\"{limit}\"}}");
+    private static Task<long> CountAsync(HttpClient client, string what, string limit) =>
+        Nodes.MetricAsync(client, $"kepler_transfer_connections_{what}_total{{limit=\"{limit}\"}}");
 }

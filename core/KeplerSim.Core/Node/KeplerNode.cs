@@ -508,15 +508,27 @@ public sealed class NodeMetrics
 
     /// <summary>
     /// Inbound transfer connections closed unread because the node served its most at once
-    /// (<see cref="KeplerOptions.ServedConnectionsMax"/>).
+    /// (<see cref="KeplerOptions.ServedConnectionsMax"/>), none of them idle.
     /// </summary>
     public long TransferConnectionsRefusedNode { get; internal set; }
 
     /// <summary>
     /// Inbound transfer connections closed unread because the node served the most it serves from their remote host
-    /// (<see cref="KeplerOptions.ServedConnectionsPerPeerMax"/>).
+    /// (<see cref="KeplerOptions.ServedConnectionsPerPeerMax"/>), none of them idle.
     /// </summary>
     public long TransferConnectionsRefusedPeer { get; internal set; }
+
+    /// <summary>
+    /// Idle inbound transfer connections closed to make room for a new one at the node's cap
+    /// (<see cref="KeplerOptions.ServedConnectionsMax"/>).
+    /// </summary>
+    public long TransferConnectionsEvictedNode { get; internal set; }
+
+    /// <summary>
+    /// Idle inbound transfer connections closed to make room for a new one from their host at its cap
+    /// (<see cref="KeplerOptions.ServedConnectionsPerPeerMax"/>).
+    /// </summary>
+    public long TransferConnectionsEvictedPeer { get; internal set; }
 
     /// <summary>The most inbound transfer connections this incarnation served at once.</summary>
     public int TransferConnectionsServedPeak { get; internal set; }

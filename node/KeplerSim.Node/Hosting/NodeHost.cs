@@ -243,9 +243,12 @@ public sealed partial class NodeHost : IAsyncDisposable
             case MalformedFrame or ChunkRejected or ScrubFound:
                 _log.ProtocolWarning(e.Kind, e.ToString());
                 break;
-            // A connection refused over the cap is worth a warning, but a flood of them must not flood the log:
-            // the 1st, 2nd, 4th, 8th, ... refusal of the incarnation (its count says how many), the rest at debug.
+            // A connection refused or evicted at a cap is worth a warning, but a flood of them must not flood the
+            // log: the 1st, 2nd, 4th, 8th, ... of the incarnation (its count says how many), the rest at debug.
             case TransferConnectionRefused { Refused: var refused } when (refused & (refused - 1)) == 0:
+                _log.ProtocolWarning(e.Kind, e.ToString());
+                break;
+            case TransferConnectionEvicted { Evicted: var evicted } when (evicted & (evicted - 1)) == 0:
                 _log.ProtocolWarning(e.Kind, e.ToString());
                 break;
             default:

@@ -131,7 +131,7 @@ internal sealed partial class Gateway
 
     /// <summary>
     /// Transfer connections opened, reused from the pool, found closed on reuse, pooled now; inbound ones served now
-    /// and refused over the caps.
+    /// and refused or evicted at the caps.
     /// </summary>
     private void TransferMetrics(Core.Node.KeplerNode node)
     {
@@ -149,15 +149,19 @@ internal sealed partial class Gateway
             node.PooledTransferConnections);
         Metrics.Gauge("kepler_transfer_connections_served",
             "Inbound transfer connections served now (SWIM streams included)", node.ServedTransferConnections);
-        foreach (var (limit, refused) in new[]
+        foreach (var (limit, refused, evicted) in new[]
                  {
-                     ("node", metrics.TransferConnectionsRefusedNode), ("peer", metrics.TransferConnectionsRefusedPeer),
+                     ("node", metrics.TransferConnectionsRefusedNode, metrics.TransferConnectionsEvictedNode),
+                     ("peer", metrics.TransferConnectionsRefusedPeer, metrics.TransferConnectionsEvictedPeer),
                  })
         {
             Metrics.Counter("kepler_transfer_connections_refused_total",
                 "Inbound transfer connections closed unread: the node served its most at once (limit=node, " +
                 "TRANSFER_CONNECTIONS_MAX) or its most from that IP address (limit=peer, " +
-                "TRANSFER_CONNECTIONS_PER_PEER_MAX)", refused, ("limit", limit));
+                "TRANSFER_CONNECTIONS_PER_PEER_MAX), none of them idle", refused, ("limit", limit));
+            Metrics.Counter("kepler_transfer_connections_evicted_total",
+                "Idle inbound transfer connections closed to make room for a new one at a cap (limit=node|peer)",
+                evicted, ("limit", limit));
         }
         foreach (var kind in Core.Transfer.StreamTrafficCounts.Kinds)
         {

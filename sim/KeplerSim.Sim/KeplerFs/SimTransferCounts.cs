@@ -5,8 +5,8 @@ namespace KeplerSim.Sim.KeplerFs;
 
 /// <summary>
 /// The transfer connection counters of every KeplerFS node incarnation of one run (a crash discards a node's
-/// program, not what it counted): the report's <c>transfer.connections.*</c>, <c>transfer.refused.*</c> and
-/// <c>transfer.served.*</c> metrics.
+/// program, not what it counted): the report's <c>transfer.connections.*</c>, <c>transfer.refused.*</c>,
+/// <c>transfer.evicted.*</c> and <c>transfer.served.*</c> metrics.
 /// </summary>
 public sealed class SimTransferCounts
 {
@@ -35,6 +35,8 @@ public sealed class SimTransferCounts
             ("transfer.connections.stale", _incarnations.Sum(m => m.TransferConnectionsStale)),
             ("transfer.refused.node", _incarnations.Sum(m => m.TransferConnectionsRefusedNode)),
             ("transfer.refused.peer", _incarnations.Sum(m => m.TransferConnectionsRefusedPeer)),
+            ("transfer.evicted.node", _incarnations.Sum(m => m.TransferConnectionsEvictedNode)),
+            ("transfer.evicted.peer", _incarnations.Sum(m => m.TransferConnectionsEvictedPeer)),
             ("transfer.served.peak", _incarnations.Max(m => m.TransferConnectionsServedPeak)),
             ("transfer.served.peak_per_peer", _incarnations.Max(m => m.TransferConnectionsServedPerPeerPeak)),
             ("repair.offers", _incarnations.Sum(m => m.RepairOffers)),
