@@ -65,6 +65,8 @@ internal sealed class TransferServer(ITransferServerContext node, TransferChanne
     public const int IncomingStoresMax = 64;
 
     private const int RequestIdLengthMax = 256;
+    private const string NodeLimit = "node"; // The limit a refusal or an eviction names: the node's cap ...
+    private const string PeerLimit = "peer"; // ... or one remote host's.
     private readonly SortedSet<string> _incoming = new(StringComparer.Ordinal);
     private readonly SortedDictionary<long, Served> _served = [];
     private readonly SortedDictionary<string, int> _servedFrom = new(StringComparer.Ordinal);
@@ -94,15 +96,15 @@ internal sealed class TransferServer(ITransferServerContext node, TransferChanne
     {
         var host = connection.Remote.Host;
         var fromHost = _servedFrom.GetValueOrDefault(host);
-        if (fromHost >= options.ServedConnectionsPerPeerMax && !Evict(host, "peer"))
+        if (fromHost >= options.ServedConnectionsPerPeerMax && !Evict(host, PeerLimit))
         {
-            Refuse(connection, host, "peer", fromHost);
+            Refuse(connection, host, PeerLimit, fromHost);
             return;
         }
 
-        if (_served.Count >= options.ServedConnectionsMax && !Evict(null, "node"))
+        if (_served.Count >= options.ServedConnectionsMax && !Evict(null, NodeLimit))
         {
-            Refuse(connection, host, "node", _served.Count);
+            Refuse(connection, host, NodeLimit, _served.Count);
             return;
         }
 
@@ -138,7 +140,7 @@ internal sealed class TransferServer(ITransferServerContext node, TransferChanne
         served.Evicted = true;
         served.Connection.Dispose();
         var metrics = node.Metrics;
-        if (limit == "node")
+        if (limit == NodeLimit)
         {
             metrics.TransferConnectionsEvictedNode++;
         }
@@ -156,7 +158,7 @@ internal sealed class TransferServer(ITransferServerContext node, TransferChanne
     {
         connection.Dispose();
         var metrics = node.Metrics;
-        if (limit == "node")
+        if (limit == NodeLimit)
         {
             metrics.TransferConnectionsRefusedNode++;
         }
