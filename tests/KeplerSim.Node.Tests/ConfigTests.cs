@@ -31,13 +31,18 @@ public sealed class ConfigTests
         Assert.Equal(16_000_000, defaults.ScrubBytesPerSecond);
         Assert.Equal(24L * 3_600_000_000, defaults.ScrubPassMicroseconds);
         Assert.Equal(KeplerOptions.UploadChunksInFlightDefault, defaults.UploadChunksInFlight);
+        Assert.Equal(KeplerOptions.ServedConnectionsMaxDefault, defaults.ServedConnectionsMax);
+        Assert.Equal(KeplerOptions.ServedConnectionsPerPeerMaxDefault, defaults.ServedConnectionsPerPeerMax);
 
         var environment = Valid();
         environment["SWIM_PROBE_INTERVAL_MS"] = "200";
         environment["SCRUB_CHUNKS_PER_SECOND"] = "0";
         environment["SCRUB_PASS_HOURS"] = "0";
         environment["UPLOAD_CHUNKS_IN_FLIGHT"] = "16";
+        environment["TRANSFER_CONNECTIONS_MAX"] = "100";
+        environment["TRANSFER_CONNECTIONS_PER_PEER_MAX"] = "100";
         var options = NodeHost.BuildOptions(NodeConfig.Load(environment), new([]));
+        Assert.Equal((100, 100), (options.ServedConnectionsMax, options.ServedConnectionsPerPeerMax));
         Assert.Equal(200_000, options.Swim!.ProbeIntervalMicroseconds);
         Assert.Equal(100_000, options.Swim.ProbeTimeoutMicroseconds);
         Assert.Equal(0, options.ScrubChunksPerSecond);
@@ -158,6 +163,10 @@ public sealed class ConfigTests
     [InlineData("GC_GRACE", "31d")]
     [InlineData("GC_GRACE", "721h")]
     [InlineData("GC_GRACE", "50")]             // not above WRITE_TIMEOUT_MS (30 s) + 20 s
+    [InlineData("TRANSFER_CONNECTIONS_MAX", "0")]
+    [InlineData("TRANSFER_CONNECTIONS_MAX", "1000001")]
+    [InlineData("TRANSFER_CONNECTIONS_PER_PEER_MAX", "0")]
+    [InlineData("TRANSFER_CONNECTIONS_PER_PEER_MAX", "4097")] // more than TRANSFER_CONNECTIONS_MAX (4096)
     public void Every_bad_value_names_its_variable(string variable, string? value)
     {
         var environment = Valid();

@@ -315,6 +315,9 @@ public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
     /// <summary>Idle transfer connections this node keeps open to its peers for their next request.</summary>
     public int PooledTransferConnections => _channel.PooledConnections;
 
+    /// <summary>Inbound transfer connections served right now (SWIM streams included).</summary>
+    public int ServedTransferConnections => _server.ServedConnections;
+
     /// <summary>Idle transfer connections this node keeps open to <paramref name="peer"/> (tests).</summary>
     internal int PooledTransferConnectionsTo(NodeId peer) => _channel.PooledConnectionsTo(peer);
 
@@ -502,6 +505,36 @@ public sealed class NodeMetrics
     /// was sent again on a new connection.
     /// </summary>
     public long TransferConnectionsStale { get; internal set; }
+
+    /// <summary>
+    /// Inbound transfer connections closed unread because the node served its most at once
+    /// (<see cref="KeplerOptions.ServedConnectionsMax"/>), none of them idle.
+    /// </summary>
+    public long TransferConnectionsRefusedNode { get; internal set; }
+
+    /// <summary>
+    /// Inbound transfer connections closed unread because the node served the most it serves from their remote host
+    /// (<see cref="KeplerOptions.ServedConnectionsPerPeerMax"/>), none of them idle.
+    /// </summary>
+    public long TransferConnectionsRefusedPeer { get; internal set; }
+
+    /// <summary>
+    /// Idle inbound transfer connections closed to make room for a new one at the node's cap
+    /// (<see cref="KeplerOptions.ServedConnectionsMax"/>).
+    /// </summary>
+    public long TransferConnectionsEvictedNode { get; internal set; }
+
+    /// <summary>
+    /// Idle inbound transfer connections closed to make room for a new one from their host at its cap
+    /// (<see cref="KeplerOptions.ServedConnectionsPerPeerMax"/>).
+    /// </summary>
+    public long TransferConnectionsEvictedPeer { get; internal set; }
+
+    /// <summary>The most inbound transfer connections this incarnation served at once.</summary>
+    public int TransferConnectionsServedPeak { get; internal set; }
+
+    /// <summary>The most inbound transfer connections this incarnation served at once from one remote host.</summary>
+    public int TransferConnectionsServedPerPeerPeak { get; internal set; }
 
     /// <summary>Stream bytes and frames sent, by what the exchange was for (above the cluster key's sealing).</summary>
     public StreamTrafficCounts StreamTraffic { get; } = new();

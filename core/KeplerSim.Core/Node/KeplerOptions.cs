@@ -23,6 +23,15 @@ public sealed record KeplerOptions
     /// <summary>The default of <see cref="UploadChunksInFlight"/>.</summary>
     public const int UploadChunksInFlightDefault = 4;
 
+    /// <summary>The default of <see cref="ServedConnectionsMax"/>.</summary>
+    public const int ServedConnectionsMaxDefault = 4096;
+
+    /// <summary>The default of <see cref="ServedConnectionsPerPeerMax"/>.</summary>
+    public const int ServedConnectionsPerPeerMaxDefault = 512;
+
+    /// <summary>The largest value either connection cap may be set to.</summary>
+    public const int ServedConnectionsLimit = 1_000_000;
+
     /// <summary>Replication factor N (REPLICATION_FACTOR).</summary>
     public int ReplicationFactor { get; init; } = 3;
 
@@ -68,6 +77,20 @@ public sealed record KeplerOptions
 
     /// <summary>Replications in flight at once per node.</summary>
     public int ReplicationConcurrency { get; init; } = 4;
+
+    /// <summary>
+    /// Inbound transfer connections (transfer exchanges and SWIM streams) the node serves at once
+    /// (TRANSFER_CONNECTIONS_MAX): one accepted beyond it is closed at once, before its handshake or any read, and
+    /// counted (docs/PROTOCOL.md, "Transfer connections").
+    /// </summary>
+    public int ServedConnectionsMax { get; init; } = ServedConnectionsMaxDefault;
+
+    /// <summary>
+    /// Inbound transfer connections the node serves at once from one remote host (its IP address; a node name in
+    /// the simulator), at most <see cref="ServedConnectionsMax"/> (TRANSFER_CONNECTIONS_PER_PEER_MAX): one more is
+    /// refused as one over the node's cap is, so a single client cannot take every connection.
+    /// </summary>
+    public int ServedConnectionsPerPeerMax { get; init; } = ServedConnectionsPerPeerMaxDefault;
 
     /// <summary>Bandwidth cap of repair and rebalance traffic (REBALANCE_BANDWIDTH_MBPS; client writes are exempt).</summary>
     public long RebalanceBandwidthBytesPerSecond { get; init; } = 50_000_000;
@@ -162,6 +185,10 @@ public sealed record KeplerOptions
         Require(UploadChunksInFlight is >= 1 and <= UploadChunksInFlightMax,
             $"upload chunks in flight must be 1..{UploadChunksInFlightMax}");
         Require(ReplicationConcurrency is >= 1 and <= 64, "replication concurrency must be 1..64");
+        Require(ServedConnectionsMax is >= 1 and <= ServedConnectionsLimit,
+            $"served connections max must be 1..{ServedConnectionsLimit}");
+        Require(ServedConnectionsPerPeerMax >= 1 && ServedConnectionsPerPeerMax <= ServedConnectionsMax,
+            "served connections per peer max must be 1..served connections max");
         Require(RebalanceBandwidthBytesPerSecond > 0, "rebalance bandwidth must be > 0");
         Require(SurplusGraceMicroseconds >= 0, "surplus grace must be >= 0");
         Require(RepairScanIntervalMicroseconds > 0, "repair scan interval must be > 0");

@@ -65,18 +65,156 @@ internal sealed class TransferServer(ITransferServerContext node, TransferChanne
     public const int IncomingStoresMax = 64;
 
     private const int RequestIdLengthMax = 256;
+    private const string NodeLimit = "node"; // The limit a refusal or an eviction names: the node's cap ...
+    private const string PeerLimit = "peer"; // ... or one remote host's.
     private readonly SortedSet<string> _incoming = new(StringComparer.Ordinal);
-    private readonly SortedDictionary<long, IStreamConnection> _served = [];
+    private readonly SortedDictionary<long, Served> _served = [];
+    private readonly SortedDictionary<string, int> _servedFrom = new(StringComparer.Ordinal);
+    private readonly LinkedList<Served> _idle = new(); // Oldest first: each joins at the end when it goes idle.
     private long _nextServed;
     private bool _closed;
 
-    /// <summary>Serves every connection peers open to this node, each as a supervised task.</summary>
-    public void Listen() =>
-        runtime.Streams.SetAcceptor(connection =>
-            runtime.Supervisor.Run("transfer.serve", () => ServeAsync(connection)));
+    /// <summary>Serves every connection peers open to this node (<see cref="Accept"/>).</summary>
+    public void Listen() => runtime.Streams.SetAcceptor(Accept);
 
-    /// <summary>Connections being served right now; each is forgotten when it ends.</summary>
+    /// <summary>Connections being served right now; each is forgotten when it ends (or is evicted).</summary>
     public int ServedConnections => _served.Count;
+
+    /// <summary>
+    /// Serves an accepted connection as a supervised task, within the caps: the node serves at most
+    /// <see cref="KeplerOptions.ServedConnectionsMax"/> connections, and at most
+    /// <see cref="KeplerOptions.ServedConnectionsPerPeerMax"/> from one remote host. At a cap the connection idle the
+    /// longest (between exchanges, or still silent before its first frame; from that host at the host's cap) is
+    /// closed to make room (<see cref="TransferConnectionEvicted"/>): a peer's pooled connections must not shut out
+    /// the peers that hold none. Only when every connection under the cap is mid-exchange is the new one refused:
+    /// closed at once, before its handshake or any read, counted and published
+    /// (<see cref="TransferConnectionRefused"/>). Either way the peer sees a connection closed before any reply and
+    /// retries as after any broken connection. Without the caps a client (any one, without a cluster key) could hold
+    /// thousands of connections open for the served idle limit each (docs/SECURITY.md, "Connection floods").
+    /// </summary>
+    public void Accept(IStreamConnection connection)
+    {
+        var host = connection.Remote.Host;
+        var fromHost = _servedFrom.GetValueOrDefault(host);
+        if (fromHost >= options.ServedConnectionsPerPeerMax && !Evict(host, PeerLimit))
+        {
+            Refuse(connection, host, PeerLimit, fromHost);
+            return;
+        }
+
+        if (_served.Count >= options.ServedConnectionsMax && !Evict(null, NodeLimit))
+        {
+            Refuse(connection, host, NodeLimit, _served.Count);
+            return;
+        }
+
+        var served = new Served(_nextServed++, host, connection);
+        _served.Add(served.Id, served);
+        fromHost = _servedFrom.GetValueOrDefault(host) + 1;
+        _servedFrom[host] = fromHost;
+        var metrics = node.Metrics;
+        metrics.TransferConnectionsServedPeak = Math.Max(metrics.TransferConnectionsServedPeak, _served.Count);
+        metrics.TransferConnectionsServedPerPeerPeak =
+            Math.Max(metrics.TransferConnectionsServedPerPeerPeak, fromHost);
+        runtime.Supervisor.Run("transfer.serve", () => ServeAsync(served));
+    }
+
+    /// <summary>
+    /// Closes the connection idle the longest (from <paramref name="host"/>, or any when null) and forgets it at once;
+    /// false when none is idle. Its serving task ends when its wait fails or times out, holding no place meanwhile.
+    /// </summary>
+    private bool Evict(string? host, string limit)
+    {
+        var oldest = _idle.First;
+        while (oldest is not null && host is not null && oldest.Value.Host != host)
+        {
+            oldest = oldest.Next;
+        }
+
+        if (oldest?.Value is not { } served)
+        {
+            return false;
+        }
+
+        Forget(served);
+        served.Evicted = true;
+        served.Connection.Dispose();
+        var metrics = node.Metrics;
+        if (limit == NodeLimit)
+        {
+            metrics.TransferConnectionsEvictedNode++;
+        }
+        else
+        {
+            metrics.TransferConnectionsEvictedPeer++;
+        }
+
+        runtime.Events.Publish(new TransferConnectionEvicted(served.Host, limit,
+            metrics.TransferConnectionsEvictedNode + metrics.TransferConnectionsEvictedPeer));
+        return true;
+    }
+
+    private void Refuse(IStreamConnection connection, string host, string limit, int served)
+    {
+        connection.Dispose();
+        var metrics = node.Metrics;
+        if (limit == NodeLimit)
+        {
+            metrics.TransferConnectionsRefusedNode++;
+        }
+        else
+        {
+            metrics.TransferConnectionsRefusedPeer++;
+        }
+
+        runtime.Events.Publish(new TransferConnectionRefused(host, limit, served,
+            metrics.TransferConnectionsRefusedNode + metrics.TransferConnectionsRefusedPeer));
+    }
+
+    /// <summary>Gives up a served connection's place: it ended, or was evicted.</summary>
+    private void Forget(Served served)
+    {
+        SetIdle(served, false);
+        _served.Remove(served.Id);
+        if (_servedFrom[served.Host] == 1)
+        {
+            _servedFrom.Remove(served.Host);
+        }
+        else
+        {
+            _servedFrom[served.Host]--;
+        }
+    }
+
+    /// <summary>Marks a served connection as waiting for a request (evictable), or as mid-exchange.</summary>
+    private void SetIdle(Served served, bool idle)
+    {
+        if (idle && served.Idle is null && !served.Evicted)
+        {
+            served.Idle = _idle.AddLast(served);
+        }
+        else if (!idle && served.Idle is { } entry)
+        {
+            _idle.Remove(entry);
+            served.Idle = null;
+        }
+    }
+
+    /// <summary>A connection being served: its place under the caps, and whether it waits for a request.</summary>
+    private sealed class Served(long id, string host, IStreamConnection connection)
+    {
+        public long Id => id;
+
+        public string Host => host;
+
+        public IStreamConnection Connection => connection;
+
+        /// <summary>Its entry in the idle list while it waits for a request, else null.</summary>
+        public LinkedListNode<Served>? Idle { get; set; }
+
+        /// <summary>Whether it was closed to make room: its place is already given up.</summary>
+        public bool Evicted { get; set; }
+    }
 
     /// <summary>Whether a peer is sending this node the chunk right now.</summary>
     public bool IsReceiving(string chunkId) => _incoming.Contains(chunkId);
@@ -97,9 +235,9 @@ internal sealed class TransferServer(ITransferServerContext node, TransferChanne
     public void Close()
     {
         _closed = true;
-        foreach (var connection in _served.Values.ToList())
+        foreach (var served in _served.Values.ToList())
         {
-            connection.Dispose();
+            served.Connection.Dispose();
         }
     }
 
@@ -108,18 +246,19 @@ internal sealed class TransferServer(ITransferServerContext node, TransferChanne
     /// within the idle limit. Failures the world causes end it quietly; a frame that breaks the protocol is counted
     /// and ends it too (nothing it asked for half-way is applied).
     /// </summary>
-    public async Task ServeAsync(IStreamConnection connection)
+    private async Task ServeAsync(Served served)
     {
-        var id = _nextServed++;
-        _served.Add(id, connection);
+        var connection = served.Connection;
         using (connection)
         {
             try
             {
+                SetIdle(served, true); // Silent so far: evictable until its first frame.
                 var first = _closed
                     ? null
                     : await channel.WithTimeoutAsync(connection.ReceiveAsync(), connection, "request");
-                if (first is not { } bytes)
+                SetIdle(served, false);
+                if (first is not { } bytes || served.Evicted)
                 {
                     return;
                 }
@@ -131,7 +270,7 @@ internal sealed class TransferServer(ITransferServerContext node, TransferChanne
                 }
 
                 while (!_closed && await DispatchAsync(connection, FrameCodec.Decode(bytes))
-                       && await channel.NextRequestAsync(connection) is { } next)
+                       && await NextRequestAsync(served) is { } next)
                 {
                     bytes = next;
                 }
@@ -143,12 +282,30 @@ internal sealed class TransferServer(ITransferServerContext node, TransferChanne
             }
             catch (Exception e) when (TransferChannel.IsTransferFailure(e))
             {
-                // The peer went away or stalled; it will retry.
+                // The peer went away or stalled (or the connection was evicted); it will retry.
             }
             finally
             {
-                _served.Remove(id);
+                if (!served.Evicted)
+                {
+                    Forget(served);
+                }
             }
+        }
+    }
+
+    /// <summary>The next request on a served connection, awaited as an idle (evictable) one; null: it ends.</summary>
+    private async Task<ReadOnlyMemory<byte>?> NextRequestAsync(Served served)
+    {
+        SetIdle(served, true);
+        try
+        {
+            var next = await channel.NextRequestAsync(served.Connection);
+            return served.Evicted ? null : next;
+        }
+        finally
+        {
+            SetIdle(served, false);
         }
     }
 

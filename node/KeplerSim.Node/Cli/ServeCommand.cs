@@ -46,6 +46,10 @@ internal static class ServeCommand
             "one chunk of memory [default: 4]"),
         ("UPLOAD_BUFFER_MB", "MiB of chunk buffers all uploads hold together; more concurrent uploads share it " +
             "(fewer chunks in flight each, or wait) instead of allocating more [default: 32]"),
+        ("TRANSFER_CONNECTIONS_MAX", "Inbound transfer connections served at once; one more is closed unread " +
+            "and counted [default: 4096]"),
+        ("TRANSFER_CONNECTIONS_PER_PEER_MAX", "Inbound transfer connections served at once from one IP address, " +
+            "at most TRANSFER_CONNECTIONS_MAX [default: 512]"),
         ("WRITE_TIMEOUT_MS", "How long a write waits for its durability before 503 durability_not_met " +
             "[default: 30000]"),
         ("HANDOFF_TIMEOUT_MS", "On SIGTERM the node announces its leave, then hands its chunks to their new " +

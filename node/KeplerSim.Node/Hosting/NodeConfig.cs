@@ -127,6 +127,19 @@ public sealed partial record NodeConfig
     /// </summary>
     public int UploadBufferMb { get; init; } = 32;
 
+    /// <summary>
+    /// Inbound transfer connections the node serves at once (TRANSFER_CONNECTIONS_MAX, default 4096): one more is
+    /// closed unread and counted in <c>kepler_transfer_connections_refused_total{limit="node"}</c>.
+    /// </summary>
+    public int TransferConnectionsMax { get; init; } = KeplerOptions.ServedConnectionsMaxDefault;
+
+    /// <summary>
+    /// Inbound transfer connections the node serves at once from one IP address (TRANSFER_CONNECTIONS_PER_PEER_MAX,
+    /// default 512, at most TRANSFER_CONNECTIONS_MAX): one more is closed unread and counted in
+    /// <c>kepler_transfer_connections_refused_total{limit="peer"}</c>.
+    /// </summary>
+    public int TransferConnectionsPerPeerMax { get; init; } = KeplerOptions.ServedConnectionsPerPeerMaxDefault;
+
     /// <summary>Chunks scrub re-verifies per second (SCRUB_CHUNKS_PER_SECOND, default 20; 0 turns scrub off).</summary>
     public int ScrubChunksPerSecond { get; init; } = 20;
 
@@ -200,6 +213,11 @@ public sealed partial record NodeConfig
             UploadChunksInFlight = reader.Int("UPLOAD_CHUNKS_IN_FLIGHT", KeplerOptions.UploadChunksInFlightDefault, 1,
                 KeplerOptions.UploadChunksInFlightMax, $"an integer 1..{KeplerOptions.UploadChunksInFlightMax}"),
             UploadBufferMb = reader.Int("UPLOAD_BUFFER_MB", 32, 1, 65_536, "an integer 1..65536 (MiB)"),
+            TransferConnectionsMax = reader.Int("TRANSFER_CONNECTIONS_MAX", KeplerOptions.ServedConnectionsMaxDefault,
+                1, KeplerOptions.ServedConnectionsLimit, $"an integer 1..{KeplerOptions.ServedConnectionsLimit}"),
+            TransferConnectionsPerPeerMax = reader.Int("TRANSFER_CONNECTIONS_PER_PEER_MAX",
+                KeplerOptions.ServedConnectionsPerPeerMaxDefault, 1, KeplerOptions.ServedConnectionsLimit,
+                $"an integer 1..{KeplerOptions.ServedConnectionsLimit}"),
             WriteTimeoutMs = reader.Int("WRITE_TIMEOUT_MS", 30_000, 1, WriteTimeoutMsMax,
                 $"an integer 1..{WriteTimeoutMsMax} (ms)"),
             HandoffTimeoutMs = reader.Int("HANDOFF_TIMEOUT_MS", 30_000, 0, WriteTimeoutMsMax,
@@ -235,6 +253,12 @@ public sealed partial record NodeConfig
         {
             throw new ConfigException("UPLOAD_BUFFER_MB", $"{config.UploadBufferMb} is invalid: it must hold at " +
                 $"least one chunk (CHUNK_SIZE_MB {config.ChunkSizeMb})");
+        }
+
+        if (config.TransferConnectionsPerPeerMax > config.TransferConnectionsMax)
+        {
+            throw new ConfigException("TRANSFER_CONNECTIONS_PER_PEER_MAX", $"{config.TransferConnectionsPerPeerMax} " +
+                $"is invalid: it must not exceed TRANSFER_CONNECTIONS_MAX ({config.TransferConnectionsMax})");
         }
 
         RequireKeyOffLoopback(config);

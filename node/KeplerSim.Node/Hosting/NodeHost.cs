@@ -148,6 +148,8 @@ public sealed partial class NodeHost : IAsyncDisposable
             ScrubBytesPerSecond = config.ScrubBandwidthMbps * 1_000_000L,
             ScrubPassMicroseconds = config.ScrubPassHours * 3_600_000_000L,
             UploadChunksInFlight = config.UploadChunksInFlight,
+            ServedConnectionsMax = config.TransferConnectionsMax,
+            ServedConnectionsPerPeerMax = config.TransferConnectionsPerPeerMax,
             UploadBufferBytesMax = config.UploadBufferMb * 1024L * 1024L,
             WriteTimeoutMicroseconds = config.WriteTimeoutMs * 1000L,
             GcGraceMicroseconds = config.GcGraceSeconds * 1_000_000L,
@@ -239,6 +241,14 @@ public sealed partial class NodeHost : IAsyncDisposable
                 break;
             // A corrupt or missing copy is worth an operator's attention: a warning, with its status.
             case MalformedFrame or ChunkRejected or ScrubFound:
+                _log.ProtocolWarning(e.Kind, e.ToString());
+                break;
+            // A connection refused or evicted at a cap is worth a warning, but a flood of them must not flood the
+            // log: the 1st, 2nd, 4th, 8th, ... of the incarnation (its count says how many), the rest at debug.
+            case TransferConnectionRefused { Refused: var refused } when (refused & (refused - 1)) == 0:
+                _log.ProtocolWarning(e.Kind, e.ToString());
+                break;
+            case TransferConnectionEvicted { Evicted: var evicted } when (evicted & (evicted - 1)) == 0:
                 _log.ProtocolWarning(e.Kind, e.ToString());
                 break;
             default:

@@ -129,7 +129,10 @@ internal sealed partial class Gateway
             node.QueueDepth == 0 || progress is null ? 0 : progress.EtaMicroseconds / 1e6);
     }
 
-    /// <summary>Transfer connections opened, reused from the pool, found closed on reuse, and pooled now.</summary>
+    /// <summary>
+    /// Transfer connections opened, reused from the pool, found closed on reuse, pooled now; inbound ones served now
+    /// and refused or evicted at the caps.
+    /// </summary>
     private void TransferMetrics(Core.Node.KeplerNode node)
     {
         var metrics = node.Metrics;
@@ -144,6 +147,22 @@ internal sealed partial class Gateway
             metrics.TransferConnectionsStale);
         Metrics.Gauge("kepler_transfer_connections_pooled", "Idle transfer connections kept for reuse",
             node.PooledTransferConnections);
+        Metrics.Gauge("kepler_transfer_connections_served",
+            "Inbound transfer connections served now (SWIM streams included)", node.ServedTransferConnections);
+        foreach (var (limit, refused, evicted) in new[]
+                 {
+                     ("node", metrics.TransferConnectionsRefusedNode, metrics.TransferConnectionsEvictedNode),
+                     ("peer", metrics.TransferConnectionsRefusedPeer, metrics.TransferConnectionsEvictedPeer),
+                 })
+        {
+            Metrics.Counter("kepler_transfer_connections_refused_total",
+                "Inbound transfer connections closed unread: the node served its most at once (limit=node, " +
+                "TRANSFER_CONNECTIONS_MAX) or its most from that IP address (limit=peer, " +
+                "TRANSFER_CONNECTIONS_PER_PEER_MAX), none of them idle", refused, ("limit", limit));
+            Metrics.Counter("kepler_transfer_connections_evicted_total",
+                "Idle inbound transfer connections closed to make room for a new one at a cap (limit=node|peer)",
+                evicted, ("limit", limit));
+        }
         foreach (var kind in Core.Transfer.StreamTrafficCounts.Kinds)
         {
             Metrics.Counter("kepler_transfer_sent_bytes_total",

@@ -5,7 +5,8 @@ namespace KeplerSim.Sim.KeplerFs;
 
 /// <summary>
 /// The transfer connection counters of every KeplerFS node incarnation of one run (a crash discards a node's
-/// program, not what it counted): the report's <c>transfer.connections.*</c> metrics.
+/// program, not what it counted): the report's <c>transfer.connections.*</c>, <c>transfer.refused.*</c>,
+/// <c>transfer.evicted.*</c> and <c>transfer.served.*</c> metrics.
 /// </summary>
 public sealed class SimTransferCounts
 {
@@ -21,7 +22,10 @@ public sealed class SimTransferCounts
         _incarnations.Add(metrics);
     }
 
-    /// <summary>The run's totals by metric name; empty when no KeplerFS node ran.</summary>
+    /// <summary>
+    /// The run's totals by metric name (the <c>.peak</c> ones: the most any incarnation served at once); empty when
+    /// no KeplerFS node ran.
+    /// </summary>
     public IEnumerable<(string Name, long Value)> Totals() => _incarnations.Count == 0
         ? []
         :
@@ -29,6 +33,12 @@ public sealed class SimTransferCounts
             ("transfer.connections.opened", _incarnations.Sum(m => m.TransferConnectionsOpened)),
             ("transfer.connections.reused", _incarnations.Sum(m => m.TransferConnectionsReused)),
             ("transfer.connections.stale", _incarnations.Sum(m => m.TransferConnectionsStale)),
+            ("transfer.refused.node", _incarnations.Sum(m => m.TransferConnectionsRefusedNode)),
+            ("transfer.refused.peer", _incarnations.Sum(m => m.TransferConnectionsRefusedPeer)),
+            ("transfer.evicted.node", _incarnations.Sum(m => m.TransferConnectionsEvictedNode)),
+            ("transfer.evicted.peer", _incarnations.Sum(m => m.TransferConnectionsEvictedPeer)),
+            ("transfer.served.peak", _incarnations.Max(m => m.TransferConnectionsServedPeak)),
+            ("transfer.served.peak_per_peer", _incarnations.Max(m => m.TransferConnectionsServedPerPeerPeak)),
             ("repair.offers", _incarnations.Sum(m => m.RepairOffers)),
             ("repair.offers.failed", _incarnations.Sum(m => m.RepairOffersFailed)),
             ("repair.chunks.offered", _incarnations.Sum(m => m.RepairChunksOffered)),

@@ -172,6 +172,14 @@ public sealed class KeplerFsSpec
     /// <summary>Bandwidth cap of repair and rebalance traffic, megabytes per second.</summary>
     public double? BandwidthCapMbps { get; set; }
 
+    /// <summary>Inbound transfer connections a node serves at once (TRANSFER_CONNECTIONS_MAX).</summary>
+    public int? ServedConnectionsMax { get; set; }
+
+    /// <summary>
+    /// Inbound transfer connections a node serves at once from one peer (TRANSFER_CONNECTIONS_PER_PEER_MAX).
+    /// </summary>
+    public int? ServedConnectionsPerPeerMax { get; set; }
+
     /// <summary>How long a surplus copy is kept after its new owners confirmed it.</summary>
     public Duration? SurplusGrace { get; set; }
 
@@ -220,6 +228,8 @@ public sealed class KeplerFsSpec
             RebalanceBandwidthBytesPerSecond = BandwidthCapMbps is { } mbps
                 ? (long)(mbps * 1_000_000)
                 : options.RebalanceBandwidthBytesPerSecond,
+            ServedConnectionsMax = ServedConnectionsMax ?? options.ServedConnectionsMax,
+            ServedConnectionsPerPeerMax = ServedConnectionsPerPeerMax ?? options.ServedConnectionsPerPeerMax,
             SurplusGraceMicroseconds = SurplusGrace?.Microseconds ?? options.SurplusGraceMicroseconds,
             RepairScanIntervalMicroseconds = RepairScanInterval?.Microseconds ?? options.RepairScanIntervalMicroseconds,
             AntiEntropyIntervalMicroseconds = AntiEntropyInterval?.Microseconds
