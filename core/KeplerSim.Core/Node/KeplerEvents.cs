@@ -37,8 +37,8 @@ public sealed record ReplicationRetry(string ChunkId, string Target, int Attempt
 
 /// <summary>
 /// A replication queue entry was dropped unsent, for good (<paramref name="Reason"/>): its target left the ring,
-/// this node no longer holds the chunk, or it is an owner's copy of garbage (docs/PROTOCOL.md, "Garbage is not
-/// repaired").
+/// this node no longer holds the chunk, or it is an owner's copy of garbage (docs/PROTOCOL.md, "Batched
+/// repair offers").
 /// </summary>
 public sealed record ReplicationDropped(string ChunkId, string Target, string Reason) : KeplerEvent
 {

@@ -20,7 +20,7 @@ internal interface ILocalChunks
 /// <summary>
 /// The rule the <see cref="RepairScanner"/> (before it offers or queues a copy) and the <see cref="ReplicationWorker"/>
 /// (before it delivers a repair or rebalance entry) share: an owner does not repair garbage (docs/PROTOCOL.md,
-/// "Garbage is not repaired").
+/// "Batched repair offers").
 /// </summary>
 internal interface IGarbageRule
 {
