@@ -63,6 +63,8 @@ public sealed partial class KeplerNode
 
     Task<bool> IScrubContext.ReplaceCorruptLocalCopyAsync(string chunkId) => ReplaceCorruptLocalCopyAsync(chunkId);
 
+    Task<bool> IReplicationContext.DeleteUnneededAsync(string chunkId) => DeleteUnneededAsync(chunkId);
+
     NodeId IRepairContext.Self => Id;
 
     void IRepairContext.KickReplication() => KickReplication();

@@ -56,6 +56,10 @@ internal interface IReplicationContext : ILocalChunks, IGarbageRule
 
     /// <summary>Restores a corrupt local copy from a peer (or drops it); whether it was restored.</summary>
     Task<bool> ReplaceCorruptLocalCopyAsync(string chunkId);
+
+    /// <summary>Deletes a copy no one needs here (a surplus copy), row then file, with stores and offers of it held
+    /// off meanwhile, as the garbage collector does; whether anything was deleted.</summary>
+    Task<bool> DeleteUnneededAsync(string chunkId);
 }
 
 /// <summary>What the <see cref="RepairScanner"/> needs from its node.</summary>
