@@ -35,6 +35,17 @@ public sealed record ReplicationRetry(string ChunkId, string Target, int Attempt
     public override string Kind => "chunk.retry";
 }
 
+/// <summary>
+/// A replication queue entry was dropped unsent, for good (<paramref name="Reason"/>): its target left the ring,
+/// this node no longer holds the chunk, or it is an owner's copy of garbage (docs/PROTOCOL.md, "Batched
+/// repair offers").
+/// </summary>
+public sealed record ReplicationDropped(string ChunkId, string Target, string Reason) : KeplerEvent
+{
+    /// <inheritdoc />
+    public override string Kind => "chunk.dropped";
+}
+
 /// <summary>A peer offered bytes that do not match the chunk id; nothing was stored.</summary>
 public sealed record ChunkRejected(string ChunkId, string Peer, string Reason) : KeplerEvent
 {

@@ -1,5 +1,6 @@
 using KeplerSim.Core.Diagnostics;
 using KeplerSim.Core.Manifests;
+using KeplerSim.Core.Metadata;
 using KeplerSim.Core.Protocol;
 using KeplerSim.Core.Replication;
 using KeplerSim.Core.Runtime;
@@ -62,11 +63,15 @@ public sealed partial class KeplerNode
 
     Task<bool> IScrubContext.ReplaceCorruptLocalCopyAsync(string chunkId) => ReplaceCorruptLocalCopyAsync(chunkId);
 
+    Task<bool> IReplicationContext.DeleteUnneededAsync(string chunkId) => DeleteUnneededAsync(chunkId);
+
     NodeId IRepairContext.Self => Id;
 
     void IRepairContext.KickReplication() => KickReplication();
 
-    bool IRepairContext.IsWriting(string chunkId) => _pending.Contains(chunkId);
+    bool IGarbageRule.IsOwnedGarbage(MetadataStore meta, string chunkId) =>
+        OwnsChunk(chunkId) && !_pending.Contains(chunkId)
+        && !meta.IsChunkKept(chunkId, NowMicroseconds - _options.GcGraceMicroseconds);
 
     void IRepairContext.CopiesConfirmed(string chunkId) => _replication?.NoteConfirmed(chunkId);
 

@@ -126,23 +126,17 @@ internal sealed class RepairScanner(IRepairContext node, TransferClient transfer
             meta.UpsertChunk(chunk with { State = state });
         }
 
-        var now = runtime.Clock.WallMicroseconds;
-        if (owned && !node.IsWriting(chunk.Id) && !meta.IsChunkKept(chunk.Id, now - options.GcGraceMicroseconds))
+        if (node.IsOwnedGarbage(meta, chunk.Id))
         {
             // An owner does not repair garbage: each owner's copy waits out its own gc grace where it is. Offering
             // it handed a copy another owner had just collected straight back to it, with a fresh grace, and the
             // owners collected and re-sent each other's garbage for as long as their gc runs fell apart (a scan
-            // between one owner's collection and the next's: scenarios/regressions/gc-repair-ping-pong.yaml).
-            // History past its grace counts as garbage already, not only once the collector's next run has
-            // dropped its references. A write in flight here still gets its chunks to the owners a ring change
-            // made (split-brain.yaml: a quorum write waiting out the other side's death), and an owner's copy
-            // whose manifest is still on its way here waits for it (its writer holds the chunk and delivers it).
-            // A hinted copy is offered whatever it holds: that offer is how it is handed over and then dropped
-            // (one-way-partition.yaml: a copy left on a former owner before its manifest arrived), and the owners
-            // it reaches do not offer it on.
+            // between one owner's collection and the next's: scenarios/regressions/gc-repair-ping-pong.yaml). What
+            // is still offered (a write in flight here, a hinted copy): IGarbageRule.IsOwnedGarbage.
             return;
         }
 
+        var now = runtime.Clock.WallMicroseconds;
         var survivors = _previous is null
             ? owners.Count
             : _previous.OwnersOf(chunk.Id).Count(o => node.IsLive(o));

@@ -17,8 +17,30 @@ internal interface ILocalChunks
     MetadataStore Meta { get; }
 }
 
+/// <summary>
+/// The rule the <see cref="RepairScanner"/> (before it offers or queues a copy) and the <see cref="ReplicationWorker"/>
+/// (before it delivers a repair or rebalance entry) share: an owner does not repair garbage (docs/PROTOCOL.md,
+/// "Batched repair offers").
+/// </summary>
+internal interface IGarbageRule
+{
+    /// <summary>
+    /// Whether <paramref name="chunkId"/> is an owner's copy of garbage, not to be sent: this node owns it on the
+    /// current ring, no write in flight here is storing it, and no version this node keeps at the node's wall clock
+    /// now lists it (<see cref="MetadataStore.IsChunkKept"/>: history past its gc grace counts as garbage already,
+    /// not only once the collector's next run has dropped its references). Each owner's copy of garbage waits out
+    /// its own gc grace where it is. What stays sendable: a write in flight here (its chunks still reach the owners
+    /// a ring change made: split-brain.yaml, a quorum write waiting out the other side's death); a hinted copy,
+    /// whatever it holds (sending it is how it is handed over and then dropped: one-way-partition.yaml, a copy left
+    /// on a former owner before its manifest arrived; the owners it reaches do not offer it on); a client write's
+    /// queue entry (the caller's to exempt). An owner's copy whose manifest is still on its way is garbage here
+    /// until the manifest arrives, and waits for it: its writer holds the chunk and delivers it.
+    /// </summary>
+    bool IsOwnedGarbage(MetadataStore meta, string chunkId);
+}
+
 /// <summary>What the <see cref="ReplicationWorker"/> needs from its node.</summary>
-internal interface IReplicationContext : ILocalChunks
+internal interface IReplicationContext : ILocalChunks, IGarbageRule
 {
     /// <summary>Counters for metrics.</summary>
     NodeMetrics Metrics { get; }
@@ -34,10 +56,14 @@ internal interface IReplicationContext : ILocalChunks
 
     /// <summary>Restores a corrupt local copy from a peer (or drops it); whether it was restored.</summary>
     Task<bool> ReplaceCorruptLocalCopyAsync(string chunkId);
+
+    /// <summary>Deletes a copy no one needs here (a surplus copy), row then file, with stores and offers of it held
+    /// off meanwhile, as the garbage collector does; whether anything was deleted.</summary>
+    Task<bool> DeleteUnneededAsync(string chunkId);
 }
 
 /// <summary>What the <see cref="RepairScanner"/> needs from its node.</summary>
-internal interface IRepairContext : ILocalChunks
+internal interface IRepairContext : ILocalChunks, IGarbageRule
 {
     /// <summary>This node.</summary>
     NodeId Self { get; }
@@ -50,10 +76,6 @@ internal interface IRepairContext : ILocalChunks
 
     /// <summary>Lets the replication worker look for the entries a scan queued.</summary>
     void KickReplication();
-
-    /// <summary>Whether a write in flight here waits for copies of <paramref name="chunkId"/> (its manifest does
-    /// not exist yet).</summary>
-    bool IsWriting(string chunkId);
 
     /// <summary>Counters for metrics.</summary>
     NodeMetrics Metrics { get; }

@@ -26,6 +26,11 @@ public static class CheckedNodeQueries
     public static bool? IndexesChunk(this ICheckedNode node, string id) =>
         Read<bool?>(node, c => MetadataQueries.IndexesChunk(c, id));
 
+    /// <summary>Whether the node holds <paramref name="id"/> as an owner's copy (its row <c>durable</c>); false for a
+    /// hinted copy or none, null if unreadable.</summary>
+    public static bool? HoldsAsOwner(this ICheckedNode node, string id) =>
+        Read<bool?>(node, c => MetadataQueries.ChunkState(c, id) == "durable");
+
     /// <summary>Whether the metadata can be read now (it has KeplerFS's tables and is not locked).</summary>
     public static bool MetadataReadable(this ICheckedNode node) =>
         Read<long?>(node, c => MetadataQueries.QueueDepth(c)) is not null;

@@ -33,12 +33,14 @@ public sealed class EventCheckers
     private readonly List<AckedWrite> _acked = [];
     private readonly SortedDictionary<string, List<(long From, long To)>> _paused = new(StringComparer.Ordinal);
     // no_garbage_churn: when a version of each path was last recorded anywhere, the paths whose versions listed
-    // each chunk, the versions whose chunks were read, each node's last two collections of each chunk and how far
-    // the nodes' clocks were moved (looked up by key only, never enumerated: no order reaches a verdict).
+    // each chunk, the versions whose chunks were read, each node's last collection of each chunk, the chunks a
+    // hinted copy's hand-over brought back to a node that had collected them, and how far the nodes' clocks were
+    // moved (looked up by key only, never enumerated: no order reaches a verdict).
     private readonly Dictionary<string, long> _pathRecorded = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<string>> _pathsListing = new(StringComparer.Ordinal);
     private readonly HashSet<(string Path, string Version)> _versionsRead = [];
-    private readonly Dictionary<(string Node, string Chunk), (long Last, long BeforeLast, int Times)> _collected = [];
+    private readonly Dictionary<(string Node, string Chunk), (long Last, int Times)> _collected = [];
+    private readonly HashSet<(string Node, string Chunk)> _handedBack = [];
     private readonly Dictionary<string, long> _clockOffsetBound = new(StringComparer.Ordinal);
 
     /// <summary>Checks the declared invariants of <paramref name="declared"/> over <paramref name="cluster"/>'s
@@ -301,6 +303,11 @@ public sealed class EventCheckers
                 break;
             case "chunk.replicated" or "scrub.found" or "chunk.read_repaired":
                 ReportRecorded(e, node);
+                if (e.Kind == "chunk.replicated" && _declared.Contains(InvariantCatalog.NoGarbageChurn))
+                {
+                    NoteHandover(node, e);
+                }
+
                 break;
         }
     }
@@ -378,25 +385,45 @@ public sealed class EventCheckers
     }
 
     /// <summary>
+    /// <paramref name="sender"/> delivered a chunk (<c>chunk.replicated</c>) to a node that had collected it: if the
+    /// sender's copy is not an owner's (a hinted copy, or none left to read), that was a hinted copy's hand-over,
+    /// which the protocol makes whatever the copy holds (IGarbageRule.IsOwnedGarbage: a copy whose manifest never
+    /// reached its holder looks the same as garbage), so the target's next collection of it is no churn. Read only
+    /// for a target that collected the chunk before: the common delivery costs a dictionary lookup.
+    /// </summary>
+    private void NoteHandover(ICheckedNode sender, CheckedEvent e)
+    {
+        if (e.Field("Target") is { } target && e.Field("ChunkId") is { Length: 64 } chunkId
+            && _collected.ContainsKey((target, chunkId)) && sender.HoldsAsOwner(chunkId) != true)
+        {
+            _handedBack.Add((target, chunkId));
+        }
+    }
+
+    /// <summary>
     /// <see cref="InvariantCatalog.NoGarbageChurn"/> when <paramref name="collector"/>'s garbage collector deleted
     /// <paramref name="chunkId"/> at <paramref name="at"/>. Some node may still keep a chunk (and deliver it to an
     /// owner that collected it) only while a version listing it is a winner or conflict there, or history it
     /// recorded less than a gc grace ago by its own clock: so no later than the last time any node recorded a
     /// version of a file that listed it (its own, or the next one that superseded it) plus one gc grace, one gc
     /// interval and every clock move of the run (a clock set back keeps history longer). A collection there is
-    /// published only once the file is gone, so a third collection means the chunk came back twice; if the first of
-    /// the two before it was already past that time, it came back twice as garbage nothing kept: churn. Once is
-    /// allowed: a delivery queued while the chunk was kept can land after its grace (a repair queued to an owner
-    /// behind a partition, delivered at the heal: chaos fixed case 43, CsCheck_Seed=a0EpWlaM9Qn7). A chunk no
-    /// version ever listed (an upload that never got a manifest) has no such time.
+    /// published only once the file is gone, so a second collection means the chunk came back; if the collection
+    /// before it was already past that time, it came back as garbage nothing kept: churn. An owner checks at the
+    /// delivery of a queued repair too, not only when its scan queues it (IGarbageRule.IsOwnedGarbage): until then a
+    /// repair queued while the chunk was kept and delivered after its grace brought it back once, and this check
+    /// allowed one return (chaos fixed case 43, CsCheck_Seed=a0EpWlaM9Qn7). What may still bring garbage back is a
+    /// hinted copy's hand-over (<see cref="NoteHandover"/>): a node holding a copy it does not own offers it to the
+    /// owners whatever it holds (a failed write's chunk on a writer that is no owner, handed to an owner just after
+    /// that owner collected it: chaos fixed case 214, CsCheck_Seed=8dc7_WdRxvi7). A chunk no version ever listed (an
+    /// upload that never got a manifest) has no such time.
     /// </summary>
     private void CheckChurn(ICheckedNode collector, string chunkId, long at)
     {
         GarbageCollections++;
         var key = (collector.Name, chunkId);
-        var (last, beforeLast, times) = _collected.GetValueOrDefault(key, (-1, -1, 0));
-        _collected[key] = (at, last, times + 1);
-        if (times < 2)
+        var (last, times) = _collected.GetValueOrDefault(key, (-1, 0));
+        _collected[key] = (at, times + 1);
+        if (times == 0 || _handedBack.Remove(key))
         {
             return;
         }
@@ -405,7 +432,7 @@ public sealed class EventCheckers
         var window = options.GcGraceMicroseconds + options.GcIntervalMicroseconds + ClockMovedMicroseconds;
         var paths = _pathsListing.GetValueOrDefault(chunkId) ?? [];
         var lastUse = paths.Select(p => _pathRecorded.GetValueOrDefault(p, -1)).DefaultIfEmpty(-1).Max();
-        if (paths.Count > 0 && lastUse >= beforeLast - window)
+        if (paths.Count > 0 && lastUse >= last - window)
         {
             return;
         }
@@ -415,8 +442,8 @@ public sealed class EventCheckers
               $"recorded at {Seconds(lastUse)}";
         _violated(InvariantCatalog.NoGarbageChurn,
             $"{collector.Name} collected garbage {chunkId[..12]} again at {Seconds(at)} ({times + 1} times there, " +
-            $"before at {Seconds(beforeLast)} and {Seconds(last)}): it came back twice since {Seconds(beforeLast)}, " +
-            $"when nothing could keep it any more ({listed}, more than a gc grace + interval " +
+            $"the one before at {Seconds(last)}): it came back after {Seconds(last)}, not as a hinted copy's " +
+            $"hand-over, when nothing could keep it any more ({listed}, more than a gc grace + interval " +
             $"({Seconds(window - ClockMovedMicroseconds)}) + clock moves ({Seconds(ClockMovedMicroseconds)}) before)");
     }
 

@@ -155,9 +155,9 @@ public static class InvariantCatalog
             "when a node deletes a chunk as an orphan (chunk.orphan_collected), every acknowledged write whose " +
             "version is still its path's winner still has the copies its durability promised of every chunk"),
         new(NoGarbageChurn, InvariantPhase.Safety, ProtocolCapabilities.Chunks, true,
-            "garbage is not handed back to a node again and again: a node's third (and later) chunk.collected of a " +
-            "chunk needs a version of a file listing it recorded on some node at most a gc grace + gc interval + " +
-            "the run's clock moves before the first of the two collections before it"),
+            "garbage is not handed back to a node: a node's second (and later) chunk.collected of a chunk needs a " +
+            "version of a file listing it recorded on some node at most a gc grace + gc interval + the run's clock " +
+            "moves before the collection before it, unless a hinted copy's hand-over brought it back"),
         new(OutsiderChangesNothing, InvariantPhase.Safety, ProtocolCapabilities.Membership, true,
             "no member, chunk, manifest or tombstone of an outsider (a process without the cluster key) is ever " +
             "accepted by any node"),

@@ -205,6 +205,17 @@ public static class MetadataQueries
         return (long)cmd.ExecuteScalar()! > 0;
     }
 
+    /// <summary>The <c>chunks</c> table's state of <paramref name="id"/> (<c>durable</c>: an owner's copy,
+    /// <c>hinted</c>: a copy held for its owners), or null when it records none.</summary>
+    public static string? ChunkState(SqliteConnection connection, string id)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = "SELECT state FROM chunks WHERE id = $id";
+        cmd.Parameters.AddWithValue("$id", id);
+        return cmd.ExecuteScalar() as string;
+    }
+
     private static void AddVersion(SqliteCommand cmd, string path, VersionToken version)
     {
         cmd.Parameters.AddWithValue("$p", path);

@@ -1,6 +1,7 @@
 using System.Reactive.Disposables;
 using KeplerSim.Core.Node;
 using KeplerSim.Core.Protocol;
+using KeplerSim.Core.Runtime;
 using KeplerSim.Core.Storage;
 using KeplerSim.Sim.KeplerFs;
 using KeplerSim.Tests.Node;
@@ -102,6 +103,53 @@ public sealed class GarbageCollectorTests
         cluster.Put(1, "g", KeplerCluster.Bytes(4 * C, 7), Durability.All);
         Assert.True(cluster.Sim.RunUntil(() => old.All(id => cluster.Holders(id).Count == 0), 60 * Second),
             $"the superseded chunks to be collected: copies {string.Join(", ", old.Select(id => cluster.Holders(id).Count))}");
+    }
+
+    [Fact]
+    public void A_repair_queued_while_the_chunk_was_kept_is_dropped_not_delivered_once_the_chunk_is_garbage()
+    {
+        // Regression (chaos fixed case 43, CsCheck_Seed=a0EpWlaM9Qn7): the repair scan refuses to queue garbage, but
+        // an entry it queued while a version kept the chunk was delivered after none did. n1 restarts while n3 is
+        // down: its start scan queues the chunks of g to n3, and the failed attempt backs off 30-60 s. n2
+        // overwrites g, n3 comes back, learns the new version and collects its copies of the old one a grace
+        // later. Then n1's retry delivered them to n3, which took them as new copies with a fresh grace and
+        // collected them a second time (and the queued entries kept n1's own copies from its collector until
+        // then). Now n1's worker drops each entry as garbage (a chunk.dropped event) and collects its own copies;
+        // nothing reaches n3 again.
+        var options = Collecting with
+        {
+            RepairScanIntervalMicroseconds = 3_600 * Second, // Only the scan at a start.
+            RetryBaseMicroseconds = 60 * Second,
+            RetryMaxMicroseconds = 60 * Second,
+        };
+        // Static members: n3 stays an owner (and a target) while down.
+        using var cluster = KeplerCluster.Create(3, seed: 49, options, membership: MembershipMode.Static);
+        var (n1, n3) = (cluster.Nodes[0], cluster.Nodes[2]);
+        cluster.Put(0, "g", KeplerCluster.Bytes(4 * C, 9), Durability.All);
+        var old = cluster.ChunksOf(0, "g").ToList();
+        n3.Crash();
+        n1.Crash();
+        cluster.Start(n1);
+        var atN1 = SurplusCopyTests.Record(cluster, n1);
+        var target = new NodeId(n3.Name);
+        Assert.True(cluster.Sim.RunUntil(
+                () => old.All(id => cluster.Kepler(n1).Meta.GetQueueEntry(id, target) is { Attempts: > 0 }), 10 * Second),
+            "n1's start scan to queue the chunks of g to n3, and a first attempt to fail");
+        cluster.Put(1, "g", KeplerCluster.Bytes(4 * C, 10), Durability.Quorum);
+        var superseded = cluster.Sim.Now;
+        cluster.Start(n3);
+        var atN3 = SurplusCopyTests.Record(cluster, n3);
+        Assert.True(cluster.Sim.RunUntil(() => old.All(id => !cluster.Holders(id).Contains(n3.Name)), 60 * Second),
+            "n3 to collect its copies of the superseded version");
+
+        cluster.Sim.RunFor(4 * (options.GcGraceMicroseconds + options.GcIntervalMicroseconds));
+
+        Assert.All(old, id => Assert.Single(atN3, e => e.Event is ChunkCollected c && c.ChunkId == id));
+        Assert.All(old, id => Assert.Empty(cluster.Holders(id)));
+        Assert.DoesNotContain(atN1, e => e.At > superseded
+            && e.Event is ChunkReplicated r && old.Contains(r.ChunkId) && r.Target == n3.Name);
+        Assert.Equal(old.Order(StringComparer.Ordinal), atN1.Select(e => e.Event).OfType<ReplicationDropped>()
+            .Where(d => d.Target == n3.Name).Select(d => d.ChunkId).Order(StringComparer.Ordinal));
     }
 
     [Fact]

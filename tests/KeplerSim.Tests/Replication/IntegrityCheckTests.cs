@@ -1,4 +1,5 @@
 using KeplerSim.Core.Node;
+using KeplerSim.Core.Replication;
 using KeplerSim.Core.Storage;
 using KeplerSim.Sim.KeplerFs;
 using KeplerSim.Tests.Node;
@@ -118,6 +119,33 @@ public sealed class IntegrityCheckTests
         Assert.Contains(n1.Name, cluster.DurableCopies(chunk));
         n2.Resume();
         Assert.Equal(data, cluster.Get(0, "again"));
+    }
+
+    /// <summary>
+    /// Regression (found when no_garbage_churn was tightened to a chunk's second collection: swarm seed 3 of
+    /// scenarios/regressions/gc-churn-after-failed-put.yaml): scrub listed a chunk, the garbage collector deleted its
+    /// row and then its file, and scrub's read found the file missing. It "repaired" the copy from a peer, bringing
+    /// the collected garbage back with a fresh grace (a chunk.read_repaired right after the chunk.collected), and the
+    /// collector took it a second time 4 s later. Here the check runs right after the collector's deletion, as
+    /// scrub's read did: nothing is restored, and there is no verdict (the chunk is no longer this node's).
+    /// </summary>
+    [Fact]
+    public void Scrub_does_not_restore_a_copy_the_collector_deleted_while_it_was_read()
+    {
+        using var cluster = KeplerCluster.Create(2, seed: 74, Paired, membership: MembershipMode.Static);
+        var n1 = cluster.Nodes[0];
+        cluster.Put(0, "g", KeplerCluster.Bytes(KeplerCluster.ChunkSize, 10), Durability.All);
+        var chunk = cluster.ChunksOf(0, "g").Single();
+        var kepler = cluster.Kepler(n1);
+        var found = Found(n1);
+        Assert.True(cluster.Sim.Await(n1.Spawn(_ => kepler.DeleteUnneededAsync(chunk)), "the collector's deletion"));
+
+        var outcome = cluster.Sim.Await(n1.Spawn(_ => Scrubber.CheckAsync(kepler, n1.Runtime!.Events, chunk)),
+            "scrub's check");
+        Assert.Null(outcome);
+        Assert.Empty(found);
+        Assert.Null(kepler.Meta.GetChunk(chunk));
+        Assert.DoesNotContain(n1.Name, cluster.Holders(chunk));
     }
 
     private static List<ScrubFound> Found(KeplerSim.Sim.Kernel.SimNode node)

@@ -302,7 +302,7 @@ public sealed class SurplusCopyTests
         node.Disk.Faults = node.Disk.Faults with { CapacityBytes = full ? node.Disk.UsedBytes : 64L << 30 };
 
     /// <summary>Every event the node publishes, with its virtual time.</summary>
-    private static List<(long At, KeplerEvent Event)> Record(KeplerCluster cluster, SimNode node)
+    internal static List<(long At, KeplerEvent Event)> Record(KeplerCluster cluster, SimNode node)
     {
         var events = new List<(long At, KeplerEvent Event)>();
         node.Runtime!.Events.Stream.Subscribe(e =>
