@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
@@ -195,28 +194,7 @@ public sealed class SecurityTests
     {
         using var tcp = new TcpClient();
         await tcp.ConnectAsync(IPAddress.Loopback, target.TransferPort);
-        var stream = tcp.GetStream();
-        try
-        {
-            foreach (var frame in frames)
-            {
-                var payload = FrameCodec.Encode(frame);
-                var header = new byte[4];
-                BinaryPrimitives.WriteInt32BigEndian(header, payload.Length);
-                await stream.WriteAsync(header);
-                await stream.WriteAsync(payload);
-            }
-
-            var length = new byte[4];
-            await stream.ReadExactlyAsync(length).AsTask().WaitAsync(Timeout);
-            var body = new byte[BinaryPrimitives.ReadInt32BigEndian(length)];
-            await stream.ReadExactlyAsync(body).AsTask().WaitAsync(Timeout);
-            return FrameCodec.Decode(body);
-        }
-        catch (Exception e) when (e is EndOfStreamException or IOException or SocketException)
-        {
-            return null; // closed (or reset) without an answer
-        }
+        return await RawTransfer.ExchangeAsync(tcp.GetStream(), Timeout, frames);
     }
 
     private static async Task PutAsync(NodeSpec spec, string path, byte[] data, string durability = "all")

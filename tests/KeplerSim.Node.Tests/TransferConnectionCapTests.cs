@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
@@ -121,32 +120,10 @@ public sealed class TransferConnectionCapTests
     private static async Task<bool> AnswersAsync(TcpClient tcp) =>
         await ExchangeAsync(tcp, new GetManifestRequest("absent")) is GetManifestReply { Manifest: null };
 
-    /// <summary>
-    /// Sends <paramref name="frame"/> in the unsealed framing (4-byte big-endian length, MessagePack) and returns the
-    /// frame answered, or null when the node closed (or reset) the connection instead.
-    /// </summary>
-    private static async Task<TransferFrame?> ExchangeAsync(TcpClient tcp, TransferFrame frame)
-    {
-        var stream = tcp.GetStream();
-        try
-        {
-            var payload = FrameCodec.Encode(frame);
-            var header = new byte[4];
-            BinaryPrimitives.WriteInt32BigEndian(header, payload.Length);
-            await stream.WriteAsync(header);
-            await stream.WriteAsync(payload);
-            var length = new byte[4];
-            await stream.ReadExactlyAsync(length).AsTask().WaitAsync(Timeout);
-            var body = new byte[BinaryPrimitives.ReadInt32BigEndian(length)];
-            await stream.ReadExactlyAsync(body).AsTask().WaitAsync(Timeout);
-            return FrameCodec.Decode(body);
-        }
-        catch (Exception e) when (e is EndOfStreamException or IOException or SocketException
-                                      or ObjectDisposedException)
-        {
-            return null;
-        }
-    }
+    /// <summary>Sends <paramref name="frame"/> on <paramref name="tcp"/>; the frame answered, or null when the node
+    /// closed the connection instead.</summary>
+    private static Task<TransferFrame?> ExchangeAsync(TcpClient tcp, TransferFrame frame) =>
+        RawTransfer.ExchangeAsync(tcp.GetStream(), Timeout, frame);
 
     private static Task<long> CountAsync(HttpClient client, string what, string limit) =>
         Nodes.MetricAsync(client, $"kepler_transfer_connections_{what}_total{{limit=\"{limit}\"}}");
