@@ -96,6 +96,33 @@ public sealed class TransferConnectionCapTests
     }
 
     [Fact]
+    public void A_reused_connection_in_its_second_exchange_is_not_evicted_though_it_went_idle_first()
+    {
+        // Stryker (TransferServer.cs:308, the idle mark dropped when a request arrives on a reused connection): the
+        // oldest idle connection stayed evictable in its second exchange, and a new connection at the cap closed it
+        // mid-store. A connection's first exchange goes another way, which the tests above cover.
+        using var cluster = KeplerCluster.Create(3, seed: 74, Capped, membership: MembershipMode.Static);
+        var n2 = cluster.Kepler(1);
+        var events = Watch(cluster);
+        var idle = Connect(cluster, from: 0, count: 3);
+        var data = KeplerCluster.Bytes(C, 75);
+        var store = new HeldStore(idle[0], ChunkStore.IdOf(data), data);
+        cluster.Sim.Await(cluster.Nodes[0].Spawn(async _ =>
+        {
+            await store.Connection.SendAsync(new StoreChunkRequest(store.ChunkId, C, "n1", null));
+            return await store.Connection.ReceiveAsync<StoreChunkReady>();
+        }), "the oldest connection's second exchange to start");
+
+        // At n1's cap of three a fourth evicts the oldest connection that is idle: the second, not the first.
+        var fourth = Connect(cluster, from: 0, count: 1);
+        Assert.Equal([new TransferConnectionEvicted("n1", "peer", 1)], events);
+        Assert.Equal([false, true, true], Ask(cluster, 0, [idle[1], idle[2], fourth[0]]));
+        Assert.All(Finish(cluster, 0, [store]), reply => Assert.True(reply.Durable, reply.Error));
+        Assert.Equal(3, n2.ServedTransferConnections);
+        Assert.Equal(0, cluster.Nodes[1].Runtime!.Supervisor.Failed);
+    }
+
+    [Fact]
     public void The_caps_are_validated_against_each_other()
     {
         Assert.InRange(KeplerOptions.ServedConnectionsPerPeerMaxDefault, 1, KeplerOptions.ServedConnectionsMaxDefault);
