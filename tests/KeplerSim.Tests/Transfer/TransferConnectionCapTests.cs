@@ -105,13 +105,8 @@ public sealed class TransferConnectionCapTests
         var n2 = cluster.Kepler(1);
         var events = Watch(cluster);
         var idle = Connect(cluster, from: 0, count: 3);
-        var data = KeplerCluster.Bytes(C, 75);
-        var store = new HeldStore(idle[0], ChunkStore.IdOf(data), data);
-        cluster.Sim.Await(cluster.Nodes[0].Spawn(async _ =>
-        {
-            await store.Connection.SendAsync(new StoreChunkRequest(store.ChunkId, C, "n1", null));
-            return await store.Connection.ReceiveAsync<StoreChunkReady>();
-        }), "the oldest connection's second exchange to start");
+        var store = cluster.Sim.Await(cluster.Nodes[0].Spawn(_ => HoldStoreAsync(idle[0], "n1", 75)),
+            "the oldest connection's second exchange to start");
 
         // At n1's cap of three a fourth evicts the oldest connection that is idle: the second, not the first.
         var fourth = Connect(cluster, from: 0, count: 1);
@@ -174,11 +169,7 @@ public sealed class TransferConnectionCapTests
             for (var i = 0; i < count; i++)
             {
                 var connection = await runtime.Streams.ConnectAsync(cluster.Nodes[1].TransferAddress);
-                var data = KeplerCluster.Bytes(C, seed + i);
-                var id = ChunkStore.IdOf(data);
-                held.Add(new HeldStore(connection, id, data));
-                await connection.SendAsync(new StoreChunkRequest(id, C, cluster.Nodes[from].Name, null));
-                await connection.ReceiveAsync<StoreChunkReady>();
+                held.Add(await HoldStoreAsync(connection, cluster.Nodes[from].Name, seed + i));
             }
 
             using var extra = await runtime.Streams.ConnectAsync(cluster.Nodes[1].TransferAddress);
@@ -186,6 +177,17 @@ public sealed class TransferConnectionCapTests
             var reply = await extra.ReceiveAsync();
             return (held, reply is { } bytes ? FrameCodec.Decode(bytes) : null);
         }), $"{count} held stores and one more connection from {cluster.Nodes[from].Name}");
+
+    /// <summary>Sends a store of a chunk of bytes <paramref name="seed"/> on <paramref name="connection"/> and waits for
+    /// n2's "ready": the store then waits for its bytes (mid-exchange).</summary>
+    private static async Task<HeldStore> HoldStoreAsync(IStreamConnection connection, string from, int seed)
+    {
+        var data = KeplerCluster.Bytes(C, seed);
+        var store = new HeldStore(connection, ChunkStore.IdOf(data), data);
+        await connection.SendAsync(new StoreChunkRequest(store.ChunkId, C, from, null));
+        await connection.ReceiveAsync<StoreChunkReady>();
+        return store;
+    }
 
     /// <summary>Sends each held store its bytes; the replies.</summary>
     private static List<StoreChunkReply> Finish(KeplerCluster cluster, int from, List<HeldStore> held) =>
