@@ -340,6 +340,35 @@ public sealed class ReadWriteContractTests
     }
 
     /// <summary>
+    /// The write side of the case above: a put issued while a restarted node still recovers counts its copies
+    /// against the members the node knows once it has started, so with the two others unreachable an 'all' put is
+    /// refused. Without PutAsync's own wait (KeplerNode.PutAsync's EnsureReadyAsync, a Stryker survivor of the
+    /// eleventh session) the node counted against no known member, needed one copy, and acknowledged the put with
+    /// its only copy on this node: the durability contract broken on the first request after a restart.
+    /// </summary>
+    [Fact]
+    public void A_put_issued_during_recovery_needs_the_copies_of_every_known_member()
+    {
+        using var cluster = KeplerCluster.Create(3, seed: 91, new KeplerOptions
+        {
+            ChunkSizeBytes = C, ReplicationFactor = 3, WriteTimeoutMicroseconds = 2 * SimHarness.Second,
+        }, membership: MembershipMode.Static);
+        cluster.Put(0, "a", KeplerCluster.Bytes(C, 6), Durability.All);
+        var n1 = cluster.Nodes[0];
+        cluster.Sim.Network.Partition([n1], [cluster.Nodes[1], cluster.Nodes[2]]);
+        n1.Crash();
+        n1.Restart();
+
+        var kepler = cluster.Kepler(0);
+        Assert.False(kepler.Ready.IsCompleted, "the put must arrive during recovery");
+        var put = n1.Spawn(_ => kepler.PutAsync("c", new MemoryStream(KeplerCluster.Bytes(2 * C, 7)), Durability.All));
+        Assert.True(cluster.Sim.RunUntil(() => put.IsCompleted, 60 * SimHarness.Second), "the put to end");
+        var error = Assert.IsType<DurabilityNotMetException>(put.Exception?.InnerException);
+        Assert.Contains("did not reach 3 copies", error.Message);
+        Assert.Equal(0, kepler.Metrics.WritesAcknowledged);
+    }
+
+    /// <summary>
     /// A read whose owned copy is missing fetches the chunk from a peer while another peer is storing that very
     /// chunk here (a write's push over a slow link): the read serves the fetched bytes and leaves the copy to the
     /// store in progress (KeplerNode.RepairLocalAsync's <c>TryReserve</c>). Without that check the read wrote and
