@@ -25,7 +25,7 @@ public sealed class CheckContext
         ArgumentNullException.ThrowIfNull(sim);
         _sim = sim;
         Inspector = new ClusterInspector(sim);
-        Cluster = new CheckedCluster(CheckedNodes, () => sim.Now, options, ledger);
+        Cluster = new CheckedCluster(CheckedNodes, () => sim.Now, options, ledger) { NotesBegins = true };
     }
 
     /// <summary>The run as the host-neutral state checks see it.</summary>

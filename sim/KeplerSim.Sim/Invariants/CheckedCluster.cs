@@ -65,6 +65,12 @@ public sealed class CheckedCluster(Func<IReadOnlyList<ICheckedNode>> nodes, Func
     /// </summary>
     public Func<string, IReadOnlyList<string>>? SeedsOf { get; set; }
 
+    /// <summary>
+    /// Whether the host notes when a node began each client request (<see cref="FileOp.Begun"/>; the simulator
+    /// does): then a put not begun yet is not the one an acknowledgement is for. Real mode knows only issue times.
+    /// </summary>
+    public bool NotesBegins { get; init; }
+
     /// <summary>The node named <paramref name="name"/>; null if the run has none.</summary>
     public ICheckedNode? Find(string name)
     {

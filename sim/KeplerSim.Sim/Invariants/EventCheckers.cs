@@ -24,12 +24,12 @@ public sealed class EventCheckers
     private readonly Action<string, string> _violated;
     // Per node, when it first published member.alive of each other member; the names are pooled (one copy per
     // member, not one per event: 1,000,000 node × member pairs at 1000 nodes), as SWIM pools them in core.
-    private readonly Dictionary<string, Dictionary<string, long>> _knownBy = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Dictionary<string, Moment>> _knownBy = new(StringComparer.Ordinal);
     private readonly Core.Runtime.StringPool _memberNames = new();
-    private readonly SortedDictionary<string, List<(long At, IReadOnlyList<string> View)>> _views =
+    private readonly SortedDictionary<string, List<(Moment At, IReadOnlyList<string> View)>> _views =
         new(StringComparer.Ordinal);
     private readonly SortedDictionary<string, int> _viewsKeptAfterForget = new(StringComparer.Ordinal);
-    private readonly SortedDictionary<string, List<(long At, int Factor)>> _factors = new(StringComparer.Ordinal);
+    private readonly SortedDictionary<string, List<(Moment At, int Factor)>> _factors = new(StringComparer.Ordinal);
     private readonly List<AckedWrite> _acked = [];
     private readonly SortedDictionary<string, List<(long From, long To)>> _paused = new(StringComparer.Ordinal);
     // no_garbage_churn: when a version of each path was last recorded anywhere, the paths whose versions listed
@@ -72,6 +72,13 @@ public sealed class EventCheckers
     /// <summary>A node's view history is pruned (see <c>ForgetViewsBeforeWrites</c>) when it reaches at least this
     /// many views.</summary>
     public const int ViewsKeptMin = 64;
+
+    /// <summary>
+    /// Protocol events seen so far (<see cref="OnEvent"/>): the order of events that share a virtual instant. A
+    /// harness that knows when a node began a request notes this count then (<see cref="Scenarios.FileOp.Begun"/>),
+    /// so what the node learnt in the same microsecond, before or after, is told apart.
+    /// </summary>
+    public long Seen { get; private set; }
 
     /// <summary>Acknowledgements checked by <see cref="InvariantCatalog.CopiesDurableAtAck"/>.</summary>
     public long AcksChecked { get; private set; }
@@ -188,6 +195,7 @@ public sealed class EventCheckers
     public void OnEvent(CheckedEvent e)
     {
         ArgumentNullException.ThrowIfNull(e);
+        Seen++;
         var member = e.Kind.StartsWith("member.", StringComparison.Ordinal) ? MemberEventRecord.Of(e) : null;
         if (_declared.Contains(InvariantCatalog.NoFalseDead)
             && (member is null ? Advanced(FalseDead.Advance, e.At) : FalseDead.OnMemberEvent(member)) is { } death)
@@ -237,7 +245,7 @@ public sealed class EventCheckers
                     _views[node.Name] = views = [];
                 }
 
-                views.Add((e.At, view));
+                views.Add((Now(e), view));
                 ForgetViewsBeforeWrites(node, views, e.At);
                 break;
             case "scrub.found" when _declared.Contains(InvariantCatalog.NoIntactCopyCondemned)
@@ -265,17 +273,17 @@ public sealed class EventCheckers
                     _factors[node.Name] = factors = [];
                 }
 
-                factors.Add((e.At, factor));
+                factors.Add((Now(e), factor));
                 break;
             case "member.alive" when e.Field("Member") is { } member && member != node.Name:
                 if (!_knownBy.TryGetValue(node.Name, out var known))
                 {
-                    _knownBy[node.Name] = known = new Dictionary<string, long>(StringComparer.Ordinal);
+                    _knownBy[node.Name] = known = new Dictionary<string, Moment>(StringComparer.Ordinal);
                 }
 
                 if (!known.ContainsKey(member))
                 {
-                    known[_memberNames.Intern(member)] = e.At;
+                    known[_memberNames.Intern(member)] = Now(e);
                 }
                 break;
             case "manifest.applied" when _declared.Contains(InvariantCatalog.VersionsNeverRegress)
@@ -477,11 +485,32 @@ public sealed class EventCheckers
         }
     }
 
-    /// <summary>When the write <paramref name="acceptor"/> acknowledges began: the issue of the earliest put of
-    /// <paramref name="path"/> on it that has not completed (else now).</summary>
-    private long WriteStart(ICheckedNode acceptor, string path, long now) => _context.Ledger.WritesOf(path)
-        .Where(o => o.Kind == Scenarios.FileOpKind.Put && o.Node == acceptor.Name && o.Path == path
-            && o.CompletedAt is null).Select(o => Began(acceptor.Name, o.IssuedAt)).DefaultIfEmpty(now).Min();
+    /// <summary>When the write <paramref name="acceptor"/> acknowledges began: the start of the earliest put of
+    /// <paramref name="path"/> on it that has not completed (else now). The simulator notes when the node's loop took
+    /// each request (<see cref="Scenarios.FileOp.Begun"/>: the instant and the events seen by then), since a paused
+    /// node's queue runs at its resume in the same microsecond as what it learns then; real mode knows only the
+    /// issue (<see cref="Began"/>). A put not begun yet is not the one acknowledged.</summary>
+    private Moment WriteStart(ICheckedNode acceptor, string path, long now)
+    {
+        Moment? earliest = null;
+        foreach (var op in _context.Ledger.WritesOf(path))
+        {
+            if (op.Kind != Scenarios.FileOpKind.Put || op.Node != acceptor.Name || op.CompletedAt is not null)
+            {
+                continue;
+            }
+
+            var start = op.Begun is { } begun ? new Moment(begun.At, begun.Order)
+                : _context.NotesBegins ? (Moment?)null
+                : new Moment(Began(acceptor.Name, op.IssuedAt), Moment.Unordered);
+            if (start is { } s && (earliest is not { } e || s.CompareTo(e) < 0))
+            {
+                earliest = s;
+            }
+        }
+
+        return earliest ?? new Moment(now, Seen);
+    }
 
     /// <summary>
     /// When a request issued to <paramref name="node"/> at <paramref name="issuedAt"/> began: then, or, if the node
@@ -525,7 +554,7 @@ public sealed class EventCheckers
     /// per node: a 1000-node join makes ~1000 ring changes on every node, and every view kept holds its own path
     /// through the view's tree.
     /// </summary>
-    private void ForgetViewsBeforeWrites(ICheckedNode node, List<(long At, IReadOnlyList<string> View)> views, long now)
+    private void ForgetViewsBeforeWrites(ICheckedNode node, List<(Moment At, IReadOnlyList<string> View)> views, long now)
     {
         var threshold = _viewsKeptAfterForget.GetValueOrDefault(node.Name, ViewsKeptMin / 2) * 2;
         if (views.Count < Math.Max(threshold, ViewsKeptMin))
@@ -535,7 +564,7 @@ public sealed class EventCheckers
 
         var cutoff = _context.Ledger.Ops.Where(o => o.Kind == Scenarios.FileOpKind.Put && o.Node == node.Name
             && o.CompletedAt is null).Select(o => o.IssuedAt).DefaultIfEmpty(now).Min();
-        var inForce = views.FindLastIndex(v => v.At <= cutoff);
+        var inForce = views.FindLastIndex(v => v.At.At <= cutoff);
         if (inForce > 0)
         {
             views.RemoveRange(0, inForce); // The view in force at the cutoff stays: it is the one "before" a start.
@@ -550,7 +579,7 @@ public sealed class EventCheckers
     /// the acknowledgement on a node that owns the chunk in any of them (the ring may change during a write); null
     /// when the acceptor's view is unknown (then any node counts).
     /// </summary>
-    private IReadOnlyList<IReadOnlyList<string>>? OwnerViews(ICheckedNode acceptor, long start)
+    private IReadOnlyList<IReadOnlyList<string>>? OwnerViews(ICheckedNode acceptor, Moment start)
     {
         if (_context.MembershipView?.Invoke(acceptor) is not { } current)
         {
@@ -558,8 +587,8 @@ public sealed class EventCheckers
         }
 
         var history = _views.GetValueOrDefault(acceptor.Name) ?? [];
-        var before = history.LastOrDefault(v => v.At <= start).View;
-        return history.Where(v => v.At > start).Select(v => v.View).Append(current)
+        var before = history.LastOrDefault(v => start.Saw(v.At)).View;
+        return history.Where(v => !start.Saw(v.At)).Select(v => v.View).Append(current)
             .Concat(before is null ? history.Take(1).Select(v => v.View) : [before]).ToList();
     }
 
@@ -569,12 +598,12 @@ public sealed class EventCheckers
     /// events say (none yet: the scenario's), and the largest it held from then on: a copy on a node that owned the
     /// chunk under any of them counts, as a ring change mid-write lets any of its views count.
     /// </summary>
-    private InvariantChecks.WriteFactors FactorsDuring(ICheckedNode acceptor, long start)
+    private InvariantChecks.WriteFactors FactorsDuring(ICheckedNode acceptor, Moment start)
     {
         var configured = Math.Min(_context.Options.ReplicationFactor, Core.Ring.RingOptions.ReplicationFactorMax);
         var history = _factors.GetValueOrDefault(acceptor.Name) ?? [];
-        var atStart = history.LastOrDefault(f => f.At <= start) is { Factor: > 0 } last ? last.Factor : configured;
-        var most = history.Where(f => f.At > start).Select(f => f.Factor).Append(atStart).Max();
+        var atStart = history.LastOrDefault(f => start.Saw(f.At)) is { Factor: > 0 } last ? last.Factor : configured;
+        var most = history.Where(f => !start.Saw(f.At)).Select(f => f.Factor).Append(atStart).Max();
         return new InvariantChecks.WriteFactors(atStart, most);
     }
 
@@ -586,7 +615,7 @@ public sealed class EventCheckers
     /// still counts (it may come back), so a node cut off from its peers is held to the full N; only a node that
     /// joined after the acceptor last heard of anyone does not count yet.
     /// </summary>
-    private int KnownTo(ICheckedNode acceptor, long start)
+    private int KnownTo(ICheckedNode acceptor, Moment start)
     {
         var members = _context.Members;
         if (_context.Options.Swim is null)
@@ -595,7 +624,8 @@ public sealed class EventCheckers
         }
 
         var known = _knownBy.GetValueOrDefault(acceptor.Name);
-        var heard = members.Count(m => m != acceptor && known?.TryGetValue(m.Name, out var at) == true && at <= start);
+        var heard = members.Count(m => m != acceptor && known?.TryGetValue(m.Name, out var at) == true
+            && start.Saw(at));
         // A node told of seeds is in a cluster of more than itself before it hears from anyone, and must not count
         // copies over itself alone: a node partitioned from its seeds at birth acknowledged durability=all with one
         // copy, and this check, counting only the members it had heard of, agreed with it
@@ -603,6 +633,9 @@ public sealed class EventCheckers
         var told = heard == 0 && _context.SeedsOf?.Invoke(acceptor.Name) is { Count: > 0 } ? 1 : 0;
         return 1 + Math.Max(heard, told);
     }
+
+    /// <summary>The moment of the event being handled: its instant and its place among the events seen.</summary>
+    private Moment Now(CheckedEvent e) => new(e.At, Seen);
 
     private void Report(string name, string? violation)
     {
@@ -616,3 +649,23 @@ public sealed class EventCheckers
 /// <summary>An acknowledged write as <see cref="EventCheckers"/> saw it at its acknowledgement.</summary>
 internal sealed record AckedWrite(string Acceptor, WriteAck Ack, int KnownMembers,
     IReadOnlyList<IReadOnlyList<string>>? Views, InvariantChecks.WriteFactors Factors, IReadOnlyList<string> Chunks);
+
+/// <summary>
+/// When something happened as the event checkers order it: the instant, and the count of events seen by then
+/// (<see cref="EventCheckers.Seen"/>), which orders what shares a microsecond; <see cref="Unordered"/> when only the
+/// instant is known (real mode's request starts), which then counts everything of that instant as before it.
+/// </summary>
+internal readonly record struct Moment(long At, long Order) : IComparable<Moment>
+{
+    /// <summary>The order of a moment known only by its instant.</summary>
+    public const long Unordered = long.MaxValue;
+
+    /// <summary>Whether <paramref name="earlier"/> (an event's moment) came at or before this one: by order when
+    /// both are ordered, else by instant.</summary>
+    public bool Saw(Moment earlier) => Order != Unordered && earlier.Order != Unordered
+        ? earlier.Order <= Order
+        : earlier.At <= At;
+
+    /// <inheritdoc />
+    public int CompareTo(Moment other) => At != other.At ? At.CompareTo(other.At) : Order.CompareTo(other.Order);
+}

@@ -34,6 +34,13 @@ public sealed class FileOp
     /// <summary>Virtual time it was issued.</summary>
     public long IssuedAt { get; init; }
 
+    /// <summary>
+    /// When the node's loop took the request (simulator only: a paused node takes it at its resume): the instant,
+    /// and how many protocol events the event checkers had seen by then (<c>EventCheckers.Seen</c>), which orders it
+    /// among what the node did in the same microsecond. Null until then, and in real mode.
+    /// </summary>
+    public (long At, long Order)? Begun { get; private set; }
+
     /// <summary>Put: SHA-256 hex of the content written.</summary>
     public string? ContentHash { get; init; }
 
@@ -51,6 +58,8 @@ public sealed class FileOp
 
     /// <summary>Put and delete: the version token the cluster gave the acknowledged write (null otherwise).</summary>
     public string? Version { get; private set; }
+
+    internal void MarkBegun(long now, long order) => Begun = (now, order);
 
     internal void Complete(long now, string outcome, string? detail, string? version = null)
     {

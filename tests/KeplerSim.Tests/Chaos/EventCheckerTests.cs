@@ -117,6 +117,33 @@ public sealed class EventCheckerTests
         Assert.Equal(3, InvariantChecks.PromisedCopies("Quorum", 5, 5));
     }
 
+    /// <summary>
+    /// What a node learnt in the microsecond its write began counts only if it came first (chaos seed ckusBHaRnM02,
+    /// scenarios/regressions/paused-seed-put-then-join.yaml: a put and a join queued on a paused node ran in that
+    /// order at its resume, and comparing instants alone counted the join against the put).
+    /// </summary>
+    [Fact]
+    public void A_moment_sees_what_came_before_it_in_the_same_microsecond_and_not_what_came_after()
+    {
+        var start = new Moment(4_042_000, Order: 10);
+        Assert.True(start.Saw(new Moment(4_042_000, 9)), "an event of the same instant seen before the start");
+        Assert.True(start.Saw(new Moment(4_042_000, 10)), "the event being handled when the start was noted");
+        Assert.False(start.Saw(new Moment(4_042_000, 11)), "an event of the same instant after the start");
+        Assert.True(start.Saw(new Moment(4_041_999, 3)));
+        Assert.False(start.Saw(new Moment(4_042_001, 12)));
+
+        // Known by instant only (real mode's starts): everything of that instant counts as before, as it always did.
+        var unordered = new Moment(4_042_000, Moment.Unordered);
+        Assert.True(unordered.Saw(new Moment(4_042_000, 11)));
+        Assert.False(unordered.Saw(new Moment(4_042_001, 1)));
+        Assert.True(new Moment(4_042_000, 11).Saw(new Moment(4_042_000, Moment.Unordered)));
+
+        // The earliest of two open writes: by instant, then by order.
+        Assert.True(new Moment(5, 100).CompareTo(new Moment(6, 1)) < 0);
+        Assert.True(new Moment(5, 1).CompareTo(new Moment(5, 2)) < 0);
+        Assert.Equal(0, new Moment(5, 2).CompareTo(new Moment(5, 2)));
+    }
+
     [Fact]
     public void No_false_dead_flags_a_death_declared_while_both_ends_were_healthy()
     {
