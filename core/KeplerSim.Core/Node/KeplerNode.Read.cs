@@ -17,7 +17,9 @@ public sealed partial class KeplerNode
         var filePath = FilePath.Parse(path);
         using var transfer = BeginClientTransfer();
         await EnsureReadyAsync();
-        var manifest = version is null ? await ResolveLiveManifestAsync(filePath) : FindVersion(filePath, version);
+        var (manifest, isWinner) = version is null
+            ? (await ResolveLiveManifestAsync(filePath), true)
+            : FindVersion(filePath, version);
         if (offset < 0 || offset > manifest.SizeBytes || length < 0)
         {
             throw new ArgumentOutOfRangeException(nameof(offset),
@@ -63,7 +65,7 @@ public sealed partial class KeplerNode
         }
 
         Metrics.ReadsServed++;
-        return Describe(manifest, isWinner: true);
+        return Describe(manifest, isWinner);
     }
 
     /// <inheritdoc />
@@ -119,7 +121,9 @@ public sealed partial class KeplerNode
         return Meta.FindByContentId(contentId) is { } row ? Describe(row) : null;
     }
 
-    private Manifest FindVersion(FilePath path, string version)
+    /// <summary>The live version of <paramref name="path"/> whose token is <paramref name="version"/>, and whether it
+    /// is the path's winner here (an older version named by a client is history or a conflict).</summary>
+    private (Manifest Manifest, bool IsWinner) FindVersion(FilePath path, string version)
     {
         // The row id is the version token in fixed width: one primary-key lookup, however many versions exist.
         var row = RowIdOf(version) is { } id && id.Length <= MetadataStore.IdLengthMax
@@ -128,7 +132,7 @@ public sealed partial class KeplerNode
             : Meta.ListFileVersions(path.Value).FirstOrDefault(r => TokenOf(r).ToString() == version);
         return row is null || row.Tombstone
             ? throw new FileNotFoundInClusterException($"{path.Value} version {version}")
-            : FromRow(row);
+            : (FromRow(row), row.IsWinner);
     }
 
     private async Task<Manifest> ResolveLiveManifestAsync(FilePath path)

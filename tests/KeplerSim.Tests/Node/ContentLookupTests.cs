@@ -48,6 +48,14 @@ public sealed class ContentLookupTests
         Assert.Equal(infos[0].Version, first.Version);
         Assert.Equal(KeplerCluster.Bytes(40, 1), Get(cluster, 0, first));
         Assert.True(Find(cluster, 0, infos[^1].ContentId)?.IsWinner);
+
+        // A read of a named version says what it read: an older one is not the winner (GetAsync described every
+        // version it served as the winner, so a client reading history by token was told it read the current file).
+        var (read, described) = GetInfo(cluster, 0, infos[0]);
+        Assert.Equal(KeplerCluster.Bytes(40, 1), read);
+        Assert.False(described.IsWinner, "an overwritten version read by its token is not the winner");
+        Assert.Equal(infos[0].Version, described.Version);
+        Assert.True(GetInfo(cluster, 0, infos[^1]).Info.IsWinner, "the latest version read by its token is the winner");
     }
 
     [Fact]
@@ -71,11 +79,13 @@ public sealed class ContentLookupTests
         cluster.Sim.Await(cluster.Nodes[node].Spawn(_ => cluster.Kepler(node).FindContentAsync(contentId)),
             $"find content {contentId[..8]}");
 
-    private static byte[] Get(KeplerCluster cluster, int node, FileVersionInfo info)
+    private static byte[] Get(KeplerCluster cluster, int node, FileVersionInfo info) => GetInfo(cluster, node, info).Bytes;
+
+    private static (byte[] Bytes, FileVersionInfo Info) GetInfo(KeplerCluster cluster, int node, FileVersionInfo info)
     {
         var buffer = new MemoryStream();
-        cluster.Sim.Await(cluster.Nodes[node].Spawn(_ =>
+        var described = cluster.Sim.Await(cluster.Nodes[node].Spawn(_ =>
             cluster.Kepler(node).GetAsync(info.Path, buffer, version: info.Version)), "get a version by token");
-        return buffer.ToArray();
+        return (buffer.ToArray(), described);
     }
 }
