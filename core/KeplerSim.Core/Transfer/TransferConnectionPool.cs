@@ -14,11 +14,18 @@ internal sealed class TransferConnectionPool(IClock clock)
     /// <summary>Idle connections kept per peer; more are closed when their exchange ends.</summary>
     public const int IdlePerPeerMax = 8;
 
-    /// <summary>How long a connection may wait in the pool before it is closed rather than used.</summary>
-    public const long IdleMicrosecondsMax = 15_000_000;
+    /// <summary>
+    /// How long a connection may wait in the pool before it is closed rather than used. Long enough that peers which
+    /// exchange a manifest now and then keep their connection: at 15 s most manifest pushes of a 200-node cluster
+    /// (each pair about once in 20 s) opened a new connection and paid its handshake; at 45 s
+    /// scenarios/bench/cluster-200.yaml runs 21 % fewer events and moves 10 % fewer bytes (docs/BENCHMARKS.md,
+    /// "Twelfth session").
+    /// </summary>
+    public const long IdleMicrosecondsMax = 45_000_000;
 
-    /// <summary>How long a serving connection waits for its next request before it closes.</summary>
-    public const long ServedIdleMicrosecondsMax = 30_000_000;
+    /// <summary>How long a serving connection waits for its next request before it closes: twice the pool's limit
+    /// (clock drift), and under the real node's TCP read timeout (120 s).</summary>
+    public const long ServedIdleMicrosecondsMax = 90_000_000;
 
     private readonly SortedDictionary<string, Peer> _peers = new(StringComparer.Ordinal);
     private long _nextSweep;

@@ -1,6 +1,7 @@
 using KeplerSim.Core.Node;
 using KeplerSim.Core.Runtime;
 using KeplerSim.Core.Security;
+using KeplerSim.Core.Transfer;
 using KeplerSim.Sim.KeplerFs;
 using KeplerSim.Sim.Kernel;
 using KeplerSim.Tests.Node;
@@ -54,14 +55,17 @@ public sealed class ConnectionReuseTests
     {
         using var cluster = KeplerCluster.Create(2, seed: 6, Quiet, membership: MembershipMode.Static);
         var metrics = cluster.Kepler(0).Metrics;
-        // n2's clock runs 2.5 times fast: its served idle limit (30 s of its time) ends after 12 s, while n1's
-        // pool still takes the connection for fresh (15 s of n1's time). So n1 reuses a connection n2 closed.
+        // n2's clock runs 2.5 times fast: its served idle limit (90 s of its time) ends after 36 s, while n1's
+        // pool still takes the connection for fresh (45 s of n1's time). So n1 reuses a connection n2 closed.
         cluster.Nodes[1].Clock.Set(0, driftPpm: 1_500_000);
         cluster.Put(0, "a", KeplerCluster.Bytes(2 * C, 1), Durability.All);
         Assert.Equal(1, metrics.TransferConnectionsOpened);
 
         var closed = CountClosed(cluster.Sim, at: "n1", by: "n2");
-        cluster.Sim.RunFor(13 * SimHarness.Second);
+        var servedEnds = TransferConnectionPool.ServedIdleMicrosecondsMax * 2 / 5; // n1's time
+        Assert.True(servedEnds + SimHarness.Second < TransferConnectionPool.IdleMicrosecondsMax,
+            "the test needs the served side to close while n1's pool still holds the connection for fresh");
+        cluster.Sim.RunFor(servedEnds + SimHarness.Second);
         Assert.Equal(1, closed());
         Assert.Equal(1, cluster.Kepler(0).PooledTransferConnections);
 
