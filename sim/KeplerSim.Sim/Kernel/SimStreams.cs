@@ -209,6 +209,7 @@ internal sealed class SimConnection
         private long _lastArrival;
         private string? _failure;
         private bool _closed;
+        private bool _readClosed;
 
         public End Peer { get; set; } = null!;
 
@@ -269,6 +270,12 @@ internal sealed class SimConnection
         public Task<ReadOnlyMemory<byte>?> ReceiveAsync(CancellationToken cancellationToken = default)
         {
             owner._sim.AssertRunning(self);
+            if (_readClosed)
+            {
+                return Task.FromException<ReadOnlyMemory<byte>?>(
+                    new StreamBrokenException($"stream from {other.Name}: closed"));
+            }
+
             if (_inbox.Count > 0)
             {
                 return Task.FromResult(_inbox.Dequeue());
@@ -303,6 +310,11 @@ internal sealed class SimConnection
 
         internal void Accept(ReadOnlyMemory<byte>? frame)
         {
+            if (_readClosed)
+            {
+                return; // A closed socket discards what arrives.
+            }
+
             if (_waiting is { } waiting)
             {
                 _waiting = null;
@@ -354,6 +366,21 @@ internal sealed class SimConnection
             {
                 owner._network.Forget(owner);
             }
+
+            // This end's own reads end too, as a socket's close ends them once the frames handed over have left
+            // (TcpStreamConnection.Dispose): a receive pending then fails, and so does every later one. Until then
+            // a frame that arrives is still read. Before, a pending receive outlived the dispose and was completed
+            // by the peer's next frame: a closed (evicted) served connection still read its peer's next request.
+            sim.Enqueue(Math.Max(sim.Now, _busyUntil), self, epoch, () =>
+            {
+                _readClosed = true;
+                _inbox.Clear();
+                if (_waiting is { } waiting)
+                {
+                    _waiting = null;
+                    waiting.TrySetException(new StreamBrokenException($"stream from {other.Name}: closed"));
+                }
+            });
         }
     }
 }

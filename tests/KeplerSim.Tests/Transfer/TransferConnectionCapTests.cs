@@ -1,8 +1,10 @@
+using KeplerSim.Core.Manifests;
 using KeplerSim.Core.Node;
 using KeplerSim.Core.Protocol;
 using KeplerSim.Core.Runtime;
 using KeplerSim.Core.Storage;
 using KeplerSim.Sim.KeplerFs;
+using KeplerSim.Sim.Kernel;
 using KeplerSim.Tests.Node;
 using KeplerSim.Tests.Sim;
 
@@ -118,6 +120,136 @@ public sealed class TransferConnectionCapTests
     }
 
     [Fact]
+    public void A_silent_connection_is_evicted_at_a_cap_closed_at_once_and_gives_up_its_place_once()
+    {
+        // Stryker (TransferServer.cs, the lines of 1194419): 256, a connection accepted but silent (no frame yet) not
+        // marked idle, so a flood of silent connections was never evictable and shut out the host's real ones; 141,
+        // the evicted connection not closed, so it lingered open until the transfer timeout; 140, it not marked
+        // evicted, so its serving task gave its place up a second time when it ended (the host's count fell below
+        // its real connections and the cap let one more in); 143, the evictions counted under the other limit.
+        using var cluster = KeplerCluster.Create(3, seed: 76, Capped, membership: MembershipMode.Static);
+        var n2 = cluster.Kepler(1);
+        var events = Watch(cluster);
+        var silent = Silent(cluster, from: 0, count: 3);
+        Assert.Equal(3, n2.ServedTransferConnections);
+
+        // At n1's cap its fourth connection evicts the oldest silent one, which n1 sees closed at once.
+        var fourth = Connect(cluster, from: 0, count: 1);
+        Assert.Equal([new TransferConnectionEvicted("n1", "peer", 1)], events);
+        Assert.Null(cluster.Sim.Await(cluster.Nodes[0].Spawn(_ => silent[0].ReceiveAsync()),
+            "n1 to see its evicted connection closed", SimHarness.Second));
+
+        // Its serving task has ended (the close failed its pending read, as a socket's does): n1 still holds three
+        // places, so a fifth connection evicts again.
+        cluster.Sim.RunFor(SimHarness.Second);
+        var fifth = Connect(cluster, from: 0, count: 1);
+        Assert.Equal(new TransferConnectionEvicted("n1", "peer", 2), events[^1]);
+        Assert.Equal([true, true], Ask(cluster, 0, [.. fourth, .. fifth]));
+        Assert.Equal(3, n2.ServedTransferConnections);
+        Assert.Equal((0, 2), (n2.Metrics.TransferConnectionsEvictedNode, n2.Metrics.TransferConnectionsEvictedPeer));
+        Assert.Equal(0, n2.Metrics.TransferConnectionsRefusedNode + n2.Metrics.TransferConnectionsRefusedPeer);
+        Assert.Equal(0, cluster.Nodes[1].Runtime!.Supervisor.Failed);
+    }
+
+    [Fact]
+    public void At_a_hosts_cap_its_own_oldest_idle_connection_is_evicted_not_an_older_one_of_another_host()
+    {
+        // Stryker (TransferServer.cs:130 of 1194419, uncovered): no test had a host's eviction pass over an older
+        // idle connection of another host; the per-peer cap must not close another peer's connection. (With the
+        // loop's body removed the eviction loops for ever: the test hangs, which Stryker counts as a timeout.)
+        using var cluster = KeplerCluster.Create(3, seed: 77, Capped, membership: MembershipMode.Static);
+        var n2 = cluster.Kepler(1);
+        var events = Watch(cluster);
+        var other = Connect(cluster, from: 2, count: 1);
+        var idle = Connect(cluster, from: 0, count: 3);
+        var fourth = Connect(cluster, from: 0, count: 1);
+        Assert.Equal([new TransferConnectionEvicted("n1", "peer", 1)], events);
+        Assert.Equal([true], Ask(cluster, 2, other));
+        Assert.Equal([false, true, true, true], Ask(cluster, 0, [.. idle, .. fourth]));
+        Assert.Equal(4, n2.ServedTransferConnections);
+    }
+
+    [Fact]
+    public void Connections_that_ended_give_up_their_places_and_are_never_evicted()
+    {
+        // Stryker (TransferServer.cs of 1194419): 177, a connection that ended before its first frame (here: silent
+        // until the transfer timeout) left in the idle list; 192, the || mutant that put a connection the peer
+        // closed back in the idle list when it was forgotten; either way a later eviction "evicted" the dead one
+        // again, freed no place, and the host got one connection past its cap. 181, a host's count kept at 1 once
+        // its last connection ended: the host's next connections hit its cap one early.
+        using var cluster = KeplerCluster.Create(3, seed: 78, Capped, membership: MembershipMode.Static);
+        var n2 = cluster.Kepler(1);
+        var events = Watch(cluster);
+        var silent = Assert.Single(Silent(cluster, from: 0, count: 1));
+        var closed = Connect(cluster, from: 0, count: 1);
+        cluster.Sim.Await(cluster.Nodes[0].Spawn(_ =>
+        {
+            closed[0].Dispose();
+            return Task.CompletedTask;
+        }), "n1 to close its connection after one exchange");
+        Assert.Null(cluster.Sim.Await(cluster.Nodes[0].Spawn(_ => silent.ReceiveAsync()),
+            "n2 to close the silent connection at the transfer timeout", 2 * Capped.TransferTimeoutMicroseconds));
+        Assert.True(cluster.Sim.RunUntil(() => n2.ServedTransferConnections == 0, SimHarness.Second),
+            $"n2 to forget both connections; it serves {n2.ServedTransferConnections}");
+
+        // n1's full cap is served again, and its next connection evicts the oldest live one.
+        var idle = Connect(cluster, from: 0, count: 3);
+        Assert.Empty(events);
+        var fourth = Connect(cluster, from: 0, count: 1);
+        Assert.Equal([new TransferConnectionEvicted("n1", "peer", 1)], events);
+        Assert.Equal([false, true, true, true], Ask(cluster, 0, [.. idle, .. fourth]));
+        Assert.Equal(3, n2.ServedTransferConnections);
+        Assert.Equal(0, cluster.Nodes[1].Runtime!.Supervisor.Failed);
+    }
+
+    [Fact]
+    public void A_request_that_arrives_as_its_connection_is_evicted_is_not_served()
+    {
+        // Stryker (TransferServer.cs:304 of 1194419, `served.Evicted ? null : next` replaced by next): a request
+        // read after its connection was evicted was served outside the caps (here a manifest applied), though the
+        // peer sees the connection closed unanswered and retries. The race: the request arrives in the same instant
+        // as the connection that evicts its own, just behind it. (Until the simulated connection's close ended its
+        // pending read, the evicted connection's next request came at any later time; a real socket's close fails
+        // the read, so only this race is left.) A request arriving then on a connection not evicted is applied.
+        using var cluster = KeplerCluster.Create(3, seed: 79, Capped, membership: MembershipMode.Static);
+        var n2 = cluster.Kepler(1);
+        var events = Watch(cluster);
+        var opened = new List<long>();
+        cluster.Sim.Trace.Recorded += r =>
+        {
+            if (r.Kind == TraceKind.StreamOpened && r.Node == "n2" && r.Detail == "n1")
+            {
+                opened.Add(r.A);
+            }
+        };
+        Connect(cluster, from: 0, count: 3);
+        Assert.Equal(3, opened.Count);
+
+        // The fourth connection's arrival is traced just before n2 accepts it: the requests are delivered then,
+        // behind the accept, on the oldest connection (which the accept evicts) and on the second.
+        var armed = true;
+        cluster.Sim.Trace.Recorded += r =>
+        {
+            if (armed && r.Kind == TraceKind.StreamOpened && r.Node == "n2")
+            {
+                armed = false;
+                Assert.True(cluster.Sim.Network.InjectFrame(opened[0], cluster.Nodes[1], PutManifest("evicted")),
+                    "the oldest connection is open");
+                Assert.True(cluster.Sim.Network.InjectFrame(opened[1], cluster.Nodes[1], PutManifest("kept")),
+                    "the second connection is open");
+            }
+        };
+        Connect(cluster, from: 0, count: 1);
+        cluster.Sim.RunFor(SimHarness.Second);
+        Assert.False(armed, "the fourth connection arrived");
+        Assert.Equal([new TransferConnectionEvicted("n1", "peer", 1)], events);
+        Assert.NotNull(n2.Meta.GetWinner("cap/kept"));
+        Assert.Null(n2.Meta.GetWinner("cap/evicted"));
+        Assert.Equal(3, n2.ServedTransferConnections);
+        Assert.Equal(0, cluster.Nodes[1].Runtime!.Supervisor.Failed);
+    }
+
+    [Fact]
     public void The_caps_are_validated_against_each_other()
     {
         Assert.InRange(KeplerOptions.ServedConnectionsPerPeerMaxDefault, 1, KeplerOptions.ServedConnectionsMaxDefault);
@@ -221,6 +353,33 @@ public sealed class TransferConnectionCapTests
 
             return connections;
         }), $"{count} connections from {cluster.Nodes[from].Name}");
+
+    /// <summary>
+    /// Opens <paramref name="count"/> connections from node <paramref name="from"/> to n2 that send nothing, once
+    /// n2 serves each.
+    /// </summary>
+    private static List<IStreamConnection> Silent(KeplerCluster cluster, int from, int count)
+    {
+        var served = cluster.Kepler(1).ServedTransferConnections;
+        var connections = cluster.Sim.Await(cluster.Nodes[from].Spawn(async runtime =>
+        {
+            var connections = new List<IStreamConnection>();
+            for (var i = 0; i < count; i++)
+            {
+                connections.Add(await runtime.Streams.ConnectAsync(cluster.Nodes[1].TransferAddress));
+            }
+
+            return connections;
+        }), $"{count} silent connections from {cluster.Nodes[from].Name}");
+        Assert.True(cluster.Sim.RunUntil(() => cluster.Kepler(1).ServedTransferConnections == served + count,
+            SimHarness.Second), $"n2 to serve the {count} silent connections");
+        return connections;
+    }
+
+    /// <summary>A manifest push of a one-chunk file at cap/<paramref name="name"/>, as a frame.</summary>
+    private static byte[] PutManifest(string name) => FrameCodec.Encode(new PutManifestRequest(ManifestCodec.Encode(
+        Manifest.Create(FilePath.Parse("cap/" + name), C, [ChunkId.FromContent(KeplerCluster.Bytes(C, 80))], C,
+            new VersionToken(1_000_000, 1, new NodeId("n1")), new NodeId("n1")))));
 
     /// <summary>Whether each of node <paramref name="from"/>'s <paramref name="connections"/> still answers.</summary>
     private static List<bool> Ask(KeplerCluster cluster, int from, List<IStreamConnection> connections) =>

@@ -1,0 +1,90 @@
+using KeplerSim.Core.Runtime;
+using KeplerSim.Sim.Kernel;
+
+namespace KeplerSim.Tests.Sim;
+
+/// <summary>
+/// The simulated stream connection behaves as the real one (node/KeplerSim.Node/Runtime/TcpStreamConnection.cs) where
+/// the protocol can tell: closing an end ends its own reads, as closing a socket does.
+/// </summary>
+[Trait("Category", "Fast")]
+public sealed class SimStreamTests
+{
+    [Fact]
+    public void Closing_an_end_fails_its_pending_receive_and_every_later_one()
+    {
+        // The simulated end's dispose told only its peer: a receive pending on the closed end waited on, and the
+        // peer's next frame completed it. A real socket's close fails the pending read (TransferServer's eviction
+        // counts on that: the evicted connection's serving task ends at once and never reads another request).
+        var (sim, client, server) = TwoNodes(seed: 1);
+        var accepted = Accept(sim, server);
+        var connection = sim.Await(client.Spawn(r => r.Streams.ConnectAsync(server.TransferAddress)), "the connect");
+        var end = accepted();
+        var pending = server.Spawn(_ => end.ReceiveAsync());
+        sim.RunFor(SimHarness.Second);
+        Assert.False(pending.IsCompleted, "nothing was sent: the receive waits");
+
+        sim.Await(server.Spawn(_ =>
+        {
+            end.Dispose();
+            return Task.CompletedTask;
+        }), "the close");
+        sim.RunFor(SimHarness.Second);
+        Assert.True(pending.IsFaulted, "the receive pending on the closed end failed");
+        Assert.IsType<StreamBrokenException>(pending.Exception!.InnerException);
+
+        // The peer, not yet told or not listening, sends: nothing is read on the closed end.
+        sim.Await(client.Spawn(_ => connection.SendAsync(new byte[] { 1 })), "the peer's send");
+        sim.RunFor(SimHarness.Second);
+        var later = server.Spawn(_ => end.ReceiveAsync());
+        sim.RunFor(SimHarness.Second);
+        Assert.True(later.IsFaulted, "a receive on the closed end fails at once");
+        Assert.IsType<StreamBrokenException>(later.Exception!.InnerException);
+        Assert.Null(sim.Await(client.Spawn(_ => connection.ReceiveAsync()), "the peer to see the close"));
+    }
+
+    [Fact]
+    public void A_frame_that_arrived_as_its_end_was_closed_is_still_read()
+    {
+        // The close takes effect on the end's reads once the closing event is done, as a socket's close takes effect
+        // after the call returns: a frame that arrived in the same instant, ahead of it, is read. TransferServer
+        // meets exactly that when a connection at a cap evicts one whose request has just arrived.
+        var (sim, client, server) = TwoNodes(seed: 2);
+        var accepted = Accept(sim, server);
+        var opened = new List<long>();
+        sim.Trace.Recorded += r => opened.AddRange(r.Kind == TraceKind.StreamOpened ? [r.A] : []);
+        sim.Await(client.Spawn(r => r.Streams.ConnectAsync(server.TransferAddress)), "the connect");
+        var end = accepted();
+        var connectionId = Assert.Single(opened);
+        var pending = server.Spawn(_ => end.ReceiveAsync());
+        sim.Schedule(0, () =>
+        {
+            Assert.True(sim.Network.InjectFrame(connectionId, server, [7]), "the connection is open");
+            sim.RunOn(server, end.Dispose); // Ahead of the frame's delivery (enqueued just before it).
+        });
+        sim.RunFor(SimHarness.Second);
+        Assert.Equal([7], sim.Await(pending, "the frame that arrived first")!.Value.ToArray());
+    }
+
+    private static (Simulation Sim, SimNode Client, SimNode Server) TwoNodes(ulong seed)
+    {
+        var sim = new Simulation(new SimulationOptions { Seed = seed });
+        var client = sim.AddNode("n1", _ => new IdleProgram());
+        var server = sim.AddNode("n2", _ => new IdleProgram());
+        client.Start();
+        server.Start();
+        return (sim, client, server);
+    }
+
+    /// <summary>Makes <paramref name="server"/> accept connections; the last accepted end.</summary>
+    private static Func<IStreamConnection> Accept(Simulation sim, SimNode server)
+    {
+        var accepted = new List<IStreamConnection>();
+        sim.Await(server.Spawn(r =>
+        {
+            r.Streams.SetAcceptor(accepted.Add);
+            return Task.CompletedTask;
+        }), "the acceptor");
+        return () => Assert.Single(accepted);
+    }
+}
