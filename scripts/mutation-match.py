@@ -4,7 +4,8 @@
     scripts/mutation-match.py REPORT docs/mutation/node-survivors-2026-12-06.tsv [more TSVs]
 
 Line numbers move as the code changes, so a survivor matches a triaged row of the same file, mutator and
-replacement, the nearest line first (each row is used once). Prints every survivor with the row's group (its
+replacement, the nearest line first (each row is used once); a TSV writes a multi-line replacement's line breaks
+as the two characters backslash and n. Prints every survivor with the row's group (its
 triage: killed, equivalent, ...) or NEW when no row matches, then the counts. Asserts nothing: NEW rows are the
 ones to triage by hand (docs/TESTING.md).
 """
@@ -28,7 +29,7 @@ def rows(path: str) -> list[dict]:
         status, mutator, replacement = rest[0], rest[1], rest[2] if len(rest) > 2 else ""
         group = rest[3] if len(rest) > 3 else "listed (triaged in docs/TESTING.md)"
         out.append({"file": name, "line": int(number), "status": status, "mutator": mutator,
-                    "replacement": replacement.strip().strip("'"), "group": group, "used": False})
+                    "replacement": replacement.strip().strip("'").replace("\\n", "\n"), "group": group, "used": False})
     return out
 
 

@@ -1,3 +1,4 @@
+using KeplerSim.Core;
 using KeplerSim.Core.Membership;
 using KeplerSim.Core.Runtime;
 using KeplerSim.Sim.Kernel;
@@ -254,13 +255,69 @@ public sealed class SwimLifecycleTests
         Assert.False(swim.ForceLeave(new NodeId("n9")));
         Assert.Equal(MemberStatus.Alive, swim.Find(cluster.Nodes[1].Id)!.Status);
 
-        // Kills: the constructor's metadata check removed (SwimMember.cs:55).
-        var refused = cluster.Sim.Await(cluster.Nodes[2].Spawn(runtime =>
-        {
-            var error = Record.Exception(() => new SwimMember(runtime, null, new byte[SwimCodec.MetadataBytesMax + 1]));
-            return Task.FromResult(error);
-        }), "a member with oversized metadata");
+        // Kills: the constructor's metadata check removed (SwimMember.cs:55), and (twelfth session) its
+        // "metadata.Length > MetadataBytesMax" as ">=" (54: the largest metadata allowed was refused).
+        var (largest, refused) = cluster.Sim.Await(cluster.Nodes[2].Spawn(runtime => Task.FromResult((
+            Record.Exception(() => new SwimMember(runtime, null, new byte[SwimCodec.MetadataBytesMax])),
+            Record.Exception(() => new SwimMember(runtime, null, new byte[SwimCodec.MetadataBytesMax + 1]))))),
+            "members with the largest and with oversized metadata");
+        Assert.Null(largest);
         Assert.IsType<ArgumentException>(refused);
+
+        // Kills: the message of Start's "started twice" invariant emptied (SwimMember.cs:112).
+        Assert.Equal("SwimMember started twice",
+            Assert.Throws<InvariantViolationException>(() => swim.Start([])).Message);
+    }
+
+    [Fact]
+    public void A_member_needs_a_ping_and_its_own_alive_update_to_fit_one_datagram()
+    {
+        // With an MTU of 200 bytes the metadata that makes a ping plus this node's alive update exactly 200 bytes is
+        // accepted and one byte more is refused, saying why.
+        // Kills in SwimMember.cs:66 the check's "<= MaxDatagramBytes" as "<" (an exact fit refused) and its "+" as
+        // "-" (an MTU too small for the member's own introduction accepted), and 67 its message emptied.
+        const int mtu = 200;
+        using var cluster = SwimCluster.Create(1, 63, network: new NetworkFaults { MtuBytes = mtu });
+        var (fits, tooLarge) = cluster.Sim.Await(cluster.Nodes[0].Spawn(runtime =>
+        {
+            var ping = SwimCodec.EncodeMessage(new SwimPing(long.MaxValue, runtime.Id.Value, runtime.Id.Value));
+            var bytes = Enumerable.Range(1, SwimCodec.MetadataBytesMax).First(m =>
+                SwimCodec.OverheadBytes(ping) + SwimCodec.EncodeUpdate(new AliveUpdate(runtime.Id.Value, 0,
+                    runtime.Datagrams.LocalAddress.Host, runtime.Datagrams.LocalAddress.Port,
+                    runtime.Streams.LocalAddress.Host, runtime.Streams.LocalAddress.Port, new byte[m])).Length == mtu);
+            return Task.FromResult((
+                Record.Exception(() => new SwimMember(runtime, null, new byte[bytes])),
+                Record.Exception(() => new SwimMember(runtime, null, new byte[bytes + 1]))));
+        }), "members with metadata at and past the datagram's room");
+
+        Assert.Null(fits);
+        Assert.Equal("one alive update must fit in a datagram with a ping",
+            Assert.IsType<InvariantViolationException>(tooLarge).Message);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(3)]
+    public void A_seed_answers_a_join_with_its_metadata_and_with_nil_when_it_has_none(int metadataBytes)
+    {
+        // Kills in SwimMember.cs:166 SelfAlive's "Metadata.IsEmpty ? null : Metadata.ToArray()" as "true ? ..." (the
+        // join reply, and every alive update of this node, went without its metadata: joiners learned it only from
+        // the push-pull that followed) and as "false ? ..." (no metadata went as an empty array, not nil).
+        using var cluster = SwimCluster.Create(2, 64, metadataBytes: metadataBytes);
+        var replies = new List<AliveUpdate>();
+        cluster.Sim.Network.Tap = (from, _, payload) =>
+        {
+            if (from == cluster.Nodes[0]
+                && SwimCodec.TryDecodeDatagram(payload, out string? _) is { Message: SwimJoinReply reply })
+            {
+                replies.Add(reply.Self);
+            }
+        };
+        cluster.RunUntilConverged(20 * Second);
+
+        Assert.NotEmpty(replies);
+        Assert.All(replies, self => Assert.Equal(
+            metadataBytes == 0 ? null : Enumerable.Repeat((byte)1, metadataBytes).ToArray(), self.Metadata));
     }
 
     [Fact]

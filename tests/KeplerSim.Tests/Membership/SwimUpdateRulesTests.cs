@@ -14,7 +14,7 @@ namespace KeplerSim.Tests.Membership;
 /// recently dead (docs/TESTING.md, "Membership survivors").
 /// </summary>
 [Trait("Category", "Fast")]
-public sealed class SwimUpdateRulesTests
+public sealed partial class SwimUpdateRulesTests
 {
     private const long Second = SimHarness.Second;
 
@@ -617,9 +617,10 @@ public sealed class SwimUpdateRulesTests
         Assert.All(gossip.GroupBy(g => g.At), round => Assert.InRange(round.Count(), 1, options.GossipNodes));
     }
 
-    private static SwimCluster Drained(int nodes, ulong seed, SwimOptions? options = null)
+    private static SwimCluster Drained(int nodes, ulong seed, SwimOptions? options = null,
+        NetworkFaults? network = null)
     {
-        var cluster = SwimCluster.Create(nodes, seed, options);
+        var cluster = SwimCluster.Create(nodes, seed, options, network);
         cluster.RunUntilConverged(20 * Second);
         DrainGossip(cluster);
         return cluster;
