@@ -221,13 +221,22 @@ public sealed partial class KeplerNode
 
     /// <summary>
     /// Deletes a chunk no one needs (its row, then its file). While the file goes, a peer's store of the chunk is
-    /// answered "busy" and a local write of it waits: either could otherwise count the copy being deleted.
+    /// answered "busy" and a local write of it waits: either could otherwise count the copy being deleted. Nor does
+    /// it start while a peer's store or offer of the chunk is being answered here: that answer checked for a delete
+    /// only when it began, so one that found the file durable recorded the row again after the delete had removed it
+    /// and answered "have it" as the file went (chaos CsCheck_Seed=6_ExLcoNoeI2, a surplus drop racing a hand-off's
+    /// store: scenarios/regressions/surplus-delete-races-verified-store.yaml).
     /// </summary>
     internal async Task<bool> DeleteUnneededAsync(string id)
     {
         if (_storing.ContainsKey(id))
         {
             return false; // A local write is storing it and may count the copy.
+        }
+
+        if (_server.IsReceiving(id))
+        {
+            return false; // A peer's store of it is being answered and may count the copy.
         }
 
         var deleting = new TaskCompletionSource();
