@@ -389,6 +389,12 @@ internal sealed class ReplicationWorker(IReplicationContext node, TransferClient
         {
             runtime.Events.Publish(new SurplusDropped(chunkId));
         }
+        else if (IsConfirmedSurplus(node.Meta, chunkId))
+        {
+            // Refused while a write or a peer's store of it was in progress here: judged again after the grace,
+            // not left to the next repair scan's confirmation.
+            _surplusSince.TryAdd(chunkId, runtime.Clock.MonotonicMicroseconds);
+        }
     }
 
     private void PublishProgress()

@@ -16,7 +16,7 @@ internal sealed class TransferConnectionPool(IClock clock)
 
     /// <summary>
     /// How long a connection may wait in the pool before it is closed rather than used. Long enough that peers which
-    /// exchange a manifest now and then keep their connection: at 15 s most manifest pushes of a 200-node cluster
+    /// exchange a manifest now and then keep their connection: at 15 s about half the manifest pushes of a 200-node cluster
     /// (each pair about once in 20 s) opened a new connection and paid its handshake; at 45 s
     /// scenarios/bench/cluster-200.yaml runs 21 % fewer events and moves 10 % fewer bytes (docs/BENCHMARKS.md,
     /// "Twelfth session").

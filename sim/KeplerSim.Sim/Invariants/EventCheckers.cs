@@ -554,7 +554,8 @@ public sealed class EventCheckers
     /// per node: a 1000-node join makes ~1000 ring changes on every node, and every view kept holds its own path
     /// through the view's tree.
     /// </summary>
-    private void ForgetViewsBeforeWrites(ICheckedNode node, List<(Moment At, IReadOnlyList<string> View)> views, long now)
+    private void ForgetViewsBeforeWrites(ICheckedNode node, List<(Moment At, IReadOnlyList<string> View)> views,
+        long now)
     {
         var threshold = _viewsKeptAfterForget.GetValueOrDefault(node.Name, ViewsKeptMin / 2) * 2;
         if (views.Count < Math.Max(threshold, ViewsKeptMin))

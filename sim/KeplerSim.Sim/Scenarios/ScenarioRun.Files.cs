@@ -33,7 +33,7 @@ internal sealed partial class ScenarioRun
 
         _ = node.Spawn(async _ =>
         {
-            // The node takes the request now: a put computes the copies it needs before its first wait.
+            // The node takes the request now: a put on a ready node computes the copies it needs before its first wait.
             op.MarkBegun(_sim.Now, _eventCheckers?.Seen ?? 0);
             var (outcome, detail, version) = await Execute(node, kind, path, content, durability, abortAfter);
             op.Complete(_sim.Now, outcome, detail, version);

@@ -1,4 +1,5 @@
 using KeplerSim.Core.Membership;
+using KeplerSim.Tests.Sim;
 
 namespace KeplerSim.Tests.Membership;
 
@@ -9,8 +10,6 @@ namespace KeplerSim.Tests.Membership;
 [Trait("Category", "Fast")]
 public sealed class SwimTrafficCounterTests
 {
-    private const long Second = 1_000_000;
-
     /// <summary>
     /// Kills the Stryker survivor SwimMember.Datagrams.cs:245 (twelfth session): the sent updates' counter removed,
     /// so the metric read zero while every datagram carried updates.
@@ -19,8 +18,8 @@ public sealed class SwimTrafficCounterTests
     public void Updates_sent_are_counted_and_no_more_are_received_than_were_sent()
     {
         using var cluster = SwimCluster.Create(4, 61);
-        cluster.RunUntilConverged(20 * Second);
-        cluster.Sim.RunFor(10 * Second);
+        cluster.RunUntilConverged(20 * SimHarness.Second);
+        cluster.Sim.RunFor(10 * SimHarness.Second);
         var sent = cluster.Nodes.Sum(n => cluster.Swim(n).Counters.Sent(SwimTraffic.Update));
         var received = cluster.Nodes.Sum(n => cluster.Swim(n).Counters.Received(SwimTraffic.Update));
         Assert.True(received > 0, "the join's alive updates were piggybacked and received");

@@ -79,7 +79,8 @@ public sealed class ContentLookupTests
         cluster.Sim.Await(cluster.Nodes[node].Spawn(_ => cluster.Kepler(node).FindContentAsync(contentId)),
             $"find content {contentId[..8]}");
 
-    private static byte[] Get(KeplerCluster cluster, int node, FileVersionInfo info) => GetInfo(cluster, node, info).Bytes;
+    private static byte[] Get(KeplerCluster cluster, int node, FileVersionInfo info) =>
+        GetInfo(cluster, node, info).Bytes;
 
     private static (byte[] Bytes, FileVersionInfo Info) GetInfo(KeplerCluster cluster, int node, FileVersionInfo info)
     {
