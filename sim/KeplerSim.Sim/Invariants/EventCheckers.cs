@@ -500,9 +500,8 @@ public sealed class EventCheckers
                 continue;
             }
 
-            var start = op.Begun is { } begun ? new Moment(begun.At, begun.Order)
-                : _context.NotesBegins ? (Moment?)null
-                : new Moment(Began(acceptor.Name, op.IssuedAt), Moment.Unordered);
+            var start = op.Begun ?? (_context.NotesBegins ? null
+                : new Moment(Began(acceptor.Name, op.IssuedAt), Moment.Unordered));
             if (start is { } s && (earliest is not { } e || s.CompareTo(e) < 0))
             {
                 earliest = s;

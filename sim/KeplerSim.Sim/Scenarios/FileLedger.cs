@@ -39,7 +39,7 @@ public sealed class FileOp
     /// and how many protocol events the event checkers had seen by then (<c>EventCheckers.Seen</c>), which orders it
     /// among what the node did in the same microsecond. Null until then, and in real mode.
     /// </summary>
-    public (long At, long Order)? Begun { get; private set; }
+    internal Invariants.Moment? Begun { get; private set; }
 
     /// <summary>Put: SHA-256 hex of the content written.</summary>
     public string? ContentHash { get; init; }
@@ -59,7 +59,7 @@ public sealed class FileOp
     /// <summary>Put and delete: the version token the cluster gave the acknowledged write (null otherwise).</summary>
     public string? Version { get; private set; }
 
-    internal void MarkBegun(long now, long order) => Begun = (now, order);
+    internal void MarkBegun(long now, long order) => Begun = new Invariants.Moment(now, order);
 
     internal void Complete(long now, string outcome, string? detail, string? version = null)
     {
