@@ -1,3 +1,4 @@
+using KeplerSim.Core.Manifests;
 using KeplerSim.Core.Protocol;
 using KeplerSim.Core.Runtime;
 using KeplerSim.Core.Transfer;
@@ -219,6 +220,50 @@ public sealed partial class KeplerNode
         }
     }
 
+    /// <summary>Most chunk ids <see cref="RememberCollected"/> keeps (the oldest are forgotten first).</summary>
+    public const int CollectedRememberedMax = 1024;
+
+    private readonly SortedSet<string> _collectedRecently = new(StringComparer.Ordinal);
+    private readonly Queue<string> _collectedOrder = new();
+
+    /// <summary>
+    /// Remembers a chunk this node deleted as unneeded, so that a manifest referencing it that arrives later brings
+    /// the copy back if this node owns it (<see cref="RestoreCollectedChunksOf"/>). Bounded; not kept across a
+    /// restart (the peers' repair scans cover what is forgotten).
+    /// </summary>
+    private void RememberCollected(string id)
+    {
+        if (!_collectedRecently.Add(id))
+        {
+            return;
+        }
+
+        _collectedOrder.Enqueue(id);
+        while (_collectedOrder.Count > CollectedRememberedMax)
+        {
+            _collectedRecently.Remove(_collectedOrder.Dequeue());
+        }
+    }
+
+    /// <summary>
+    /// A manifest just recorded here references chunks this node collected as garbage: those it owns and no longer
+    /// holds are restored from peers. The collector judged by the manifests it had; one held back longer than the gc
+    /// grace (a partition) arrives after the copy went, and the peers, whose pushes were delivered before it went,
+    /// send nothing again: only a repair scan, a minute later, brought the copy back (chaos CsCheck_Seed=3__cy2ZZ1Os1:
+    /// scenarios/regressions/gc-collects-before-partitioned-manifest.yaml).
+    /// </summary>
+    private void RestoreCollectedChunksOf(Manifest manifest)
+    {
+        foreach (var id in manifest.Chunks.Select(c => c.Hex).Distinct(StringComparer.Ordinal))
+        {
+            if (_collectedRecently.Contains(id) && OwnsChunk(id) && Meta.GetChunk(id) is null
+                && Meta.IsChunkReferenced(id))
+            {
+                RestoreLater(id);
+            }
+        }
+    }
+
     /// <summary>
     /// Deletes a chunk no one needs (its row, then its file). While the file goes, a peer's store of the chunk is
     /// answered "busy" and a local write of it waits: either could otherwise count the copy being deleted. Nor does
@@ -249,6 +294,11 @@ public sealed partial class KeplerNode
         {
             var recorded = Meta.DeleteChunk(id);
             var deleted = await Store.DeleteAsync(id);
+            if (recorded || deleted)
+            {
+                RememberCollected(id);
+            }
+
             return recorded || deleted;
         }
         catch (IOException)
