@@ -486,18 +486,21 @@ public sealed class EventCheckers
     }
 
     /// <summary>When the write <paramref name="acceptor"/> acknowledges began: the start of the earliest put of
-    /// <paramref name="path"/> on it that has not completed (else now). The simulator notes when the node's loop took
+    /// <paramref name="path"/> on its current process that has not completed (else now); a put a crash left open
+    /// never completes, and stood as the start of every later put of the path there (fewer members, older views:
+    /// a lenient judge). The simulator notes when the node's loop took
     /// each request (<see cref="Scenarios.FileOp.Begun"/>: the instant and the events seen by then), since a paused
     /// node's queue runs at its resume in the same microsecond as what it learns then; real mode knows only the
     /// issue (<see cref="Began"/>). A put not begun yet is not the one acknowledged.</summary>
-    private Moment WriteStart(ICheckedNode acceptor, string path, long now)
+    internal Moment WriteStart(ICheckedNode acceptor, string path, long now)
     {
         Moment? earliest = null;
         foreach (var op in _context.Ledger.WritesOf(path))
         {
-            if (op.Kind != Scenarios.FileOpKind.Put || op.Node != acceptor.Name || op.CompletedAt is not null)
+            if (op.Kind != Scenarios.FileOpKind.Put || op.Node != acceptor.Name || op.CompletedAt is not null
+                || op.Epoch != acceptor.Epoch)
             {
-                continue;
+                continue; // Not an open put of this path on this process (one its crash left open never ends).
             }
 
             var start = op.Begun ?? (_context.NotesBegins ? null
@@ -548,7 +551,7 @@ public sealed class EventCheckers
 
     /// <summary>
     /// Drops the views of <paramref name="node"/> no acknowledgement can ask for: those replaced before the earliest
-    /// put still open on it was issued (a write's start is never before its issue; a put issued later starts later
+    /// put still open on its current process was issued (one a crash left open would keep every view for ever) (a write's start is never before its issue; a put issued later starts later
     /// still). Done when the history has doubled since the last time, so the ledger is read O(log changes) times
     /// per node: a 1000-node join makes ~1000 ring changes on every node, and every view kept holds its own path
     /// through the view's tree.
@@ -563,7 +566,7 @@ public sealed class EventCheckers
         }
 
         var cutoff = _context.Ledger.Ops.Where(o => o.Kind == Scenarios.FileOpKind.Put && o.Node == node.Name
-            && o.CompletedAt is null).Select(o => o.IssuedAt).DefaultIfEmpty(now).Min();
+            && o.CompletedAt is null && o.Epoch == node.Epoch).Select(o => o.IssuedAt).DefaultIfEmpty(now).Min();
         var inForce = views.FindLastIndex(v => v.At.At <= cutoff);
         if (inForce > 0)
         {

@@ -18,6 +18,12 @@ public interface ICheckedNode
     /// <summary>Whether it was started at least once (a node never started has no state to judge).</summary>
     bool Started { get; }
 
+    /// <summary>
+    /// Its process's epoch, as the client operations issued to it record it (<see cref="Scenarios.FileOp.Epoch"/>):
+    /// an operation of another epoch died with its process, or ended with the error its client saw.
+    /// </summary>
+    int Epoch { get; }
+
     /// <summary>Whether it runs now: neither down nor paused.</summary>
     bool Running { get; }
 

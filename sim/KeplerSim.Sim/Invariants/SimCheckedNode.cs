@@ -22,6 +22,9 @@ public sealed class SimCheckedNode(SimNode node, ClusterInspector inspector) : I
     public bool Started => node.Epoch > 0;
 
     /// <inheritdoc/>
+    public int Epoch => node.Epoch;
+
+    /// <inheritdoc/>
     public bool Running => node.State == SimNodeState.Running;
 
     /// <inheritdoc/>

@@ -21,6 +21,9 @@ internal sealed class RealCheckedNode(RealNode node, RealInspector inspector) : 
     public bool Started => node.Epoch > 0;
 
     /// <inheritdoc/>
+    public int Epoch => node.Epoch;
+
+    /// <inheritdoc/>
     public bool Running => node.Running && !node.Paused;
 
     /// <inheritdoc/>

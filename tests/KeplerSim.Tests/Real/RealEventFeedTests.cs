@@ -416,6 +416,8 @@ public sealed class RealEventFeedTests
 
         public bool Started => true;
 
+        public int Epoch => 1;
+
         public bool Running { get; set; } = true;
 
         public string State => Running ? "Running" : "Down";
