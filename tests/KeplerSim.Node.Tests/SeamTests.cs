@@ -93,6 +93,37 @@ public sealed class SeamTests
         Assert.Equal(((byte)7, TcpStreamNetwork.FrameBytesMax, (byte)42, true), echoed);
     }
 
+    /// <summary>
+    /// The simulator's contract (SimStreamTests.Closing_an_end_fails_its_pending_receive_and_every_later_one): closing
+    /// an end fails a receive pending on it. The socket's shutdown ended such a read as a clean end of stream (null)
+    /// or, when the cancel came first, as a broken one: the serving loop of an evicted connection saw either.
+    /// </summary>
+    [Fact]
+    public async Task Closing_an_end_fails_its_pending_receive_and_every_later_one()
+    {
+        using var loop = new EventLoop("tcp");
+        using var network = new TcpStreamNetwork(loop, new TransportCounters(), new IPEndPoint(IPAddress.Loopback, 0));
+        var accepted = new TaskCompletionSource<IStreamConnection>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await loop.InvokeAsync(() =>
+        {
+            network.SetAcceptor(c => accepted.TrySetResult(c));
+            return true;
+        });
+        var (pending, later, peerSaw) = await loop.InvokeAsync(async () =>
+        {
+            using var client = await network.ConnectAsync(network.LocalAddress);
+            var server = await accepted.Task;
+            var receive = server.ReceiveAsync();
+            server.Dispose();
+            var first = await Assert.ThrowsAsync<StreamBrokenException>(() => receive);
+            var second = await Assert.ThrowsAsync<StreamBrokenException>(() => server.ReceiveAsync());
+            return (first, second, await client.ReceiveAsync());
+        }).WaitAsync(Timeout);
+        Assert.Contains("closed", pending.Message, StringComparison.Ordinal);
+        Assert.Contains("closed", later.Message, StringComparison.Ordinal);
+        Assert.Null(peerSaw); // The peer sees the close as a clean end of stream.
+    }
+
     [Fact]
     public async Task A_refused_connect_is_a_broken_stream()
     {

@@ -178,13 +178,22 @@ internal sealed class TcpStreamConnection : IStreamConnection
             catch (Exception e) when (e is SocketException or ObjectDisposedException or OperationCanceledException)
             {
                 // A cancelled read may have consumed part of a frame: the stream is unusable either way.
+                var reason = _closed.IsCancellationRequested ? "closed" : Describe(e, "read timed out");
                 Break();
                 cancel.ThrowIfCancellationRequested();
-                throw new StreamBrokenException($"stream from {Remote}: {Describe(e, "read timed out")}");
+                throw new StreamBrokenException($"stream from {Remote}: {reason}");
             }
 
             if (read == 0)
             {
+                if (Volatile.Read(ref _disposed) != 0)
+                {
+                    // This end was closed: its own shutdown ended the read. That is a broken stream, as in the
+                    // simulator (SimStreams: a receive pending on a closed end fails), not the peer's clean end;
+                    // which of the two a pending read saw depended on whether the shutdown or the cancel came first.
+                    throw new StreamBrokenException($"stream from {Remote}: closed");
+                }
+
                 if (at == 0 && allowCleanEnd)
                 {
                     return false;
