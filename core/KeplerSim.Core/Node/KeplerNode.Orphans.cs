@@ -246,21 +246,25 @@ public sealed partial class KeplerNode
     }
 
     /// <summary>
-    /// A manifest just recorded here references chunks this node collected as garbage: those it owns and no longer
-    /// holds are restored from peers. The collector judged by the manifests it had; one held back longer than the gc
-    /// grace (a partition) arrives after the copy went, and the peers, whose pushes were delivered before it went,
-    /// send nothing again: only a repair scan, a minute later, brought the copy back (chaos CsCheck_Seed=3__cy2ZZ1Os1:
-    /// scenarios/regressions/gc-collects-before-partitioned-manifest.yaml).
+    /// A live manifest (a winner or a conflict) just recorded here references chunks this node collected as
+    /// garbage: those it owns and no longer holds are restored from peers. The collector judged by the manifests it
+    /// had; one held back longer than the gc grace (a partition) arrives after the copy went, and the peers, whose
+    /// pushes were delivered before it went, send nothing again: only a repair scan, a minute later, brought the copy
+    /// back (chaos CsCheck_Seed=3__cy2ZZ1Os1: scenarios/regressions/gc-collects-before-partitioned-manifest.yaml).
+    /// Costs nothing on the hot path: only a manifest listing a remembered chunk reads the metadata.
     /// </summary>
-    private void RestoreCollectedChunksOf(Manifest manifest)
+    private void RestoreCollectedChunksOf(Manifest manifest, string rowId)
     {
-        foreach (var id in manifest.Chunks.Select(c => c.Hex).Distinct(StringComparer.Ordinal))
+        var collected = manifest.Chunks.Select(c => c.Hex).Where(_collectedRecently.Contains)
+            .Distinct(StringComparer.Ordinal).Where(OwnsChunk).ToList();
+        if (collected.Count == 0 || Meta.GetFileVersion(rowId) is not { Superseded: false })
         {
-            if (_collectedRecently.Contains(id) && OwnsChunk(id) && Meta.GetChunk(id) is null
-                && Meta.IsChunkReferenced(id))
-            {
-                RestoreLater(id);
-            }
+            return; // Superseded history's chunks are the collector's again once its grace is over.
+        }
+
+        foreach (var id in collected.Where(id => Meta.GetChunk(id) is null))
+        {
+            RestoreLater(id);
         }
     }
 

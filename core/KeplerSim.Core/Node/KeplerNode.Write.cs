@@ -257,7 +257,7 @@ public sealed partial class KeplerNode
                 _orphans.Untrack(chunk.Hex); // A manifest references it: never an orphan here again.
             }
 
-            RestoreCollectedChunksOf(manifest);
+            RestoreCollectedChunksOf(manifest, row.Id);
             _antiEntropy.TrackVersion(row.Path, row.Id);
             _runtime.Events.Publish(new ManifestApplied(manifest.Path.Value, manifest.Version.ToString(),
                 manifest.IsTombstone, isWinner));
