@@ -1,4 +1,5 @@
 using System.Reactive.Disposables;
+using KeplerSim.Core.Manifests;
 using KeplerSim.Core.Node;
 using KeplerSim.Core.Protocol;
 using KeplerSim.Core.Runtime;
@@ -64,6 +65,45 @@ public sealed class GarbageCollectorTests
             // And each deletion is in the node's event trace (GarbageCollector.cs:78, its publication removed).
             Assert.Equal(old.Order(StringComparer.Ordinal), collected[node.Name].Order(StringComparer.Ordinal));
         }
+    }
+
+    /// <summary>
+    /// Regression (chaos CsCheck_Seed=3__cy2ZZ1Os1:
+    /// scenarios/regressions/gc-collects-before-partitioned-manifest.yaml): a node collected a chunk whose manifest a partition held back, and when the manifest came nothing sent the
+    /// copy again before the repair scan. A node now restores, when a live manifest arrives, the owned chunks it
+    /// collected itself, and only those: a chunk it lacks for another reason is left to the paths that own that
+    /// case (the writer's queue, anti-entropy's offers, the repair scan), so a quorum write's manifest arriving
+    /// before its chunk does not start a second transfer of it.
+    /// </summary>
+    [Fact]
+    public void A_live_manifest_brings_back_the_owned_chunks_this_node_collected_and_only_those()
+    {
+        using var cluster = KeplerCluster.Create(3, seed: 61, Collecting, membership: MembershipMode.Static);
+        cluster.Put(0, "f", KeplerCluster.Bytes(3 * C, 8), Durability.All);
+        var f = KeplerNode.FromRow(cluster.Kepler(0).Meta.GetWinner("f")!);
+        var (collected, lost, history) = (f.Chunks[0].Hex, f.Chunks[1].Hex, f.Chunks[2].Hex);
+        var (n2, kepler) = (cluster.Nodes[1], cluster.Kepler(1));
+        foreach (var id in new[] { collected, history })
+        {
+            Assert.True(cluster.Sim.Await(n2.Spawn(_ => kepler.DeleteUnneededAsync(id)), "the collector's delete"));
+        }
+
+        kepler.Meta.DeleteChunk(lost); // Gone, but not by this node's collector.
+        Assert.True(cluster.Sim.Await(n2.Spawn(_ => kepler.Store.DeleteAsync(lost)), "the lost file's delete"));
+
+        // A superseded version listing a collected chunk brings nothing back: its chunks are garbage again.
+        var clock = cluster.Kepler(0).Clock;
+        var old = Manifest.Create(FilePath.Parse("g"), C, [f.Chunks[2]], C, clock.Now(), f.Origin);
+        var newer = Manifest.Create(FilePath.Parse("g"), 2 * C, [f.Chunks[0], f.Chunks[1]], C, clock.Now(), f.Origin)
+            .Superseding([old.Version]);
+        Assert.True(cluster.Sim.Await(n2.Spawn(_ => Task.FromResult(kepler.ApplyManifest(newer))), "the newer"));
+        Assert.False(cluster.Sim.Await(n2.Spawn(_ => Task.FromResult(kepler.ApplyManifest(old))), "the older"));
+
+        Assert.Equal([false, true], kepler.Meta.ListFileVersions("g").Select(r => r.Superseded).Order());
+        cluster.Sim.RunFor(10 * Second); // Well within the repair scan interval (60 s).
+        Assert.Contains(n2.Name, cluster.Holders(collected));
+        Assert.DoesNotContain(n2.Name, cluster.Holders(lost));
+        Assert.DoesNotContain(n2.Name, cluster.Holders(history));
     }
 
     [Fact]
