@@ -441,7 +441,11 @@ public sealed partial class ChunkStore
     /// <summary>
     /// Creates <paramref name="directory"/> (mkdir -p) and fsyncs every ancestor so that its entry, and each of
     /// its parents' entries, survives a crash. Done once per directory per incarnation: after a process crash a
-    /// directory that exists may still be only in the page cache, so existence alone proves nothing.
+    /// directory that exists may still be only in the page cache, so existence alone proves nothing. A directory
+    /// counts as durable only once its whole chain is: marked as soon as its own entry was fsync'd, a second write
+    /// into the same new shard skipped the fsyncs still running for the shard's parent and was acknowledged while
+    /// that entry was only in the page cache (`kepler-sim swarm scenarios/slow/join-rebalance.yaml --first-seed 7003
+    /// -n 1`; DurableWritePathTests). Two writes racing to create one directory both fsync its chain.
     /// </summary>
     private async Task EnsureDirectoryDurableAsync(string directory)
     {
@@ -451,15 +455,17 @@ public sealed partial class ChunkStore
         }
 
         await _disk.CreateDirectoryAsync(directory);
-        var path = directory;
-        while (path.Length > 0 && !_durableDirectories.Contains(path))
+        var chain = new List<string>();
+        for (var path = directory; path.Length > 0 && !_durableDirectories.Contains(path);)
         {
             var slash = path.LastIndexOf('/');
             var parent = slash < 0 ? "" : path[..slash];
             await _disk.FsyncDirectoryAsync(parent);
-            _durableDirectories.Add(path);
+            chain.Add(path);
             path = parent;
         }
+
+        _durableDirectories.UnionWith(chain);
     }
 
     /// <summary>

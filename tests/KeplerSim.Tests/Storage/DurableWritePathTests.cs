@@ -65,6 +65,75 @@ public sealed class DurableWritePathTests
         Assert.True(node.Disk.Exists(tmp), "a refused recovery changes nothing");
     }
 
+    /// <summary>
+    /// Regression (`kepler-sim swarm scenarios/slow/join-rebalance.yaml --first-seed 7003 -n 1`, thirteenth session:
+    /// replicas_durable_and_verified failed at 10.595 s, "n5:8898b4141dac recorded, but its file is missing, not
+    /// durable or does not match"): a joining node stored two chunks of one new shard at once. The first write's
+    /// directory step marked the shard durable as soon as the shard's own entry was fsync'd, and went on to fsync
+    /// its parent's; the second write found the shard marked, renamed its file in, and was acknowledged while the
+    /// parent's entry was still only in the page cache: a crash then would lose an acknowledged copy. Seeds 107,
+    /// 108, 110 and 112 failed before the fix (in the others the parent's fsync ended before the publish).
+    /// </summary>
+    [Theory]
+    [InlineData(107UL)]
+    [InlineData(108UL)]
+    [InlineData(109UL)]
+    [InlineData(110UL)]
+    [InlineData(111UL)]
+    [InlineData(112UL)]
+    public void A_chunk_published_into_a_shard_another_write_is_creating_returns_only_once_every_ancestor_is_durable(
+        ulong seed)
+    {
+        var (sim, node) = SimHarness.OneIdleNode(seed, new DiskFaults { CrashKeepDirectoryProbability = 0 });
+        using var _ = sim;
+        var store = new ChunkStore(node.Runtime!);
+        Run(sim, node, _ => store.RecoverAsync(new MemoryChunkIndex()), "recovery");
+        var (first, second) = TwoChunksOfOneShard(seed);
+        var shard = ChunkStore.PathOf(first.Id)[..ChunkStore.PathOf(first.Id).LastIndexOf('/')];
+        var tmp = $"{ChunkStore.TmpDirectory}/{second.Id}.0.tmp";
+        Run(sim, node, async rt =>
+        {
+            await using var file = await rt.Disk.CreateAsync(tmp);
+            await file.AppendAsync(second.Data);
+            await file.FsyncAsync();
+            return true;
+        }, "the second chunk's tmp file, ready to publish");
+
+        // The first write creates the shard (chunks/xx/yy); the moment its fsync of chunks/xx is done (the disk
+        // traces an operation when it completes), the shard's own entry is durable but chunks/xx's is not yet (the
+        // root's fsync comes next), and the second chunk is published into the same shard.
+        var shardEntryDurable = false;
+        sim.Trace.Recorded += r => shardEntryDurable |= r is { Kind: TraceKind.Disk, Detail: var d }
+            && d == "fsyncdir " + shard[..shard.LastIndexOf('/')];
+        var firstWrite = node.Spawn(_ => store.WriteAsync(first.Id, first.Data));
+        Assert.True(sim.RunUntil(() => shardEntryDurable, 10 * SimHarness.Second), "the first write's shard fsync");
+        var publish = node.Spawn(_ => store.PublishAsync(second.Id, tmp, second.Data.Length));
+        Assert.True(sim.RunUntil(() => publish.IsCompleted, 10 * SimHarness.Second), "the publish to complete");
+        Assert.True(node.Disk.IsDurable(ChunkStore.PathOf(second.Id)),
+            $"{second.Id[..12]} was published before its path would survive a crash (first write done: " +
+            $"{firstWrite.IsCompleted})");
+        Assert.True(sim.RunUntil(() => firstWrite.IsCompleted, 10 * SimHarness.Second), "the first write");
+        node.Crash();
+        Assert.True(node.Disk.Exists(ChunkStore.PathOf(first.Id)) && node.Disk.Exists(ChunkStore.PathOf(second.Id)),
+            "both chunks survive a crash");
+    }
+
+    /// <summary>Two chunks whose ids share their first four hex digits (one shard directory).</summary>
+    private static ((string Id, byte[] Data) First, (string Id, byte[] Data) Second) TwoChunksOfOneShard(ulong seed)
+    {
+        var byShard = new Dictionary<string, (string Id, byte[] Data)>(StringComparer.Ordinal);
+        for (var i = 0UL; ; i++)
+        {
+            var chunk = MakeChunk(seed * 100_000 + i, 64);
+            if (byShard.TryGetValue(chunk.Id[..4], out var other))
+            {
+                return (other, chunk);
+            }
+
+            byShard[chunk.Id[..4]] = chunk;
+        }
+    }
+
     [Fact]
     public void Recovery_removes_leftover_tmp_files_durably()
     {
