@@ -269,6 +269,26 @@ public sealed partial class KeplerNode
     }
 
     /// <summary>
+    /// The ring changed: chunks this node deleted as unneeded that it owns now, that a version it keeps lists and
+    /// that it no longer holds are restored from peers. A surplus copy dropped under the ring this node had then is
+    /// wrong once it hears of a change the others knew already (a member's leave): they had counted its copy under
+    /// their newer ring before it went, so nothing sent it again before the repair scan (`kepler-sim swarm
+    /// scenarios/regressions/surplus-delete-races-verified-store.yaml --first-seed 9003 -n 1`: replicas_on_owners
+    /// failed at the 40 s bound). Reads the metadata only for remembered chunks this node owns now.
+    /// </summary>
+    private void RestoreCollectedOwnedChunks()
+    {
+        var horizon = NowMicroseconds - _options.GcGraceMicroseconds;
+        foreach (var id in _collectedRecently.Where(OwnsChunk).ToList())
+        {
+            if (Meta.GetChunk(id) is null && Meta.IsChunkKept(id, horizon))
+            {
+                RestoreLater(id);
+            }
+        }
+    }
+
+    /// <summary>
     /// Deletes a chunk no one needs (its row, then its file). While the file goes, a peer's store of the chunk is
     /// answered "busy" and a local write of it waits: either could otherwise count the copy being deleted. Nor does
     /// it start while a peer's store or offer of the chunk is being answered here: that answer checked for a delete

@@ -350,6 +350,7 @@ public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
         Ring = ring;
         _runtime.Events.Publish(new RingChanged(cluster.Members.Count, reason));
         _repair?.Request(previous);
+        RestoreCollectedOwnedChunks();
     }
 
     /// <summary>Client uploads and downloads running on this node (scrub slows down while there are any).</summary>

@@ -73,6 +73,25 @@ public sealed class ScenarioLibraryTests
                                        string.Join("\n", failed));
     }
 
+    /// <summary>
+    /// Swarm seeds beyond 1..N that failed when first explored (`kepler-sim swarm FILE --first-seed SEED -n 1`), each
+    /// with what broke: a file's regression is its seed failing again.
+    /// </summary>
+    [Theory]
+    // The chunk store marked a new shard directory durable before its parent's entry was: a second write into the
+    // shard was acknowledged while a crash could still lose it (thirteenth session; DurableWritePathTests).
+    [InlineData("slow/join-rebalance.yaml", 7003)]
+    // A surplus copy dropped under a ring that did not know of a leave yet was never restored when the ring caught up
+    // (KeplerNode.RestoreCollectedOwnedChunks; thirteenth session).
+    [InlineData("regressions/surplus-delete-races-verified-store.yaml", 9003)]
+    // The scenario read files/1, which the workload at this seed never wrote (the file's mistake; thirteenth session).
+    [InlineData("fast/corruption-scrub.yaml", 9012)]
+    public void Swarm_seeds_that_once_failed_pass(string relative, int seed)
+    {
+        var outcome = Assert.Single(SwarmRunner.Run([Repo.Scenario(relative)], firstSeed: (ulong)seed, 1, jobs: 1));
+        Assert.True(outcome.Passed, $"{relative} seed {seed}: {outcome.Failure}\n  {outcome.Replay}");
+    }
+
     [Fact]
     public void The_library_covers_the_issue()
     {
