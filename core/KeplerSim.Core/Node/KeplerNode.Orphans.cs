@@ -262,9 +262,9 @@ public sealed partial class KeplerNode
             return; // Superseded history's chunks are the collector's again once its grace is over.
         }
 
-        foreach (var id in collected.Where(id => Meta.GetChunk(id) is null))
+        if (collected.Where(id => Meta.GetChunk(id) is null).ToList() is { Count: > 0 } lacking)
         {
-            RestoreLater(id);
+            RestoreLater(lacking);
         }
     }
 
@@ -279,12 +279,11 @@ public sealed partial class KeplerNode
     private void RestoreCollectedOwnedChunks()
     {
         var horizon = NowMicroseconds - _options.GcGraceMicroseconds;
-        foreach (var id in _collectedRecently.Where(OwnsChunk).ToList())
+        var lacking = _collectedRecently.Where(OwnsChunk)
+            .Where(id => Meta.GetChunk(id) is null && Meta.IsChunkKept(id, horizon)).ToList();
+        if (lacking.Count > 0)
         {
-            if (Meta.GetChunk(id) is null && Meta.IsChunkKept(id, horizon))
-            {
-                RestoreLater(id);
-            }
+            RestoreLater(lacking);
         }
     }
 

@@ -186,9 +186,18 @@ public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
     /// node's own scan walks only the chunks it still has (chaos seeds 3B4-Xk_j8Sp1 and 5l8W17Q3SrL2: a copy lost
     /// while its node was down, or while a partition kept scrub's restore from its peers, stayed lost).
     /// </summary>
-    internal void RestoreLater(string id)
+    internal void RestoreLater(string id) => RestoreLater([id]);
+
+    /// <summary>As <see cref="RestoreLater(string)"/> for several chunks, saved in one metadata write.</summary>
+    internal void RestoreLater(IReadOnlyCollection<string> ids)
     {
-        if (_lostChunks.TryAdd(id, 0))
+        var added = false;
+        foreach (var id in ids)
+        {
+            added |= _lostChunks.TryAdd(id, 0);
+        }
+
+        if (added)
         {
             SaveLostChunks();
         }
