@@ -275,12 +275,19 @@ internal sealed class ReplicationWorker(IReplicationContext node, TransferClient
             return NoLocalCopy;
         }
 
-        if (entry.RequestId is null && node.IsOwnedGarbage(node.Meta, entry.ChunkId))
+        var pastGrace = chunk.CreatedAtUs < runtime.Clock.WallMicroseconds - options.GcGraceMicroseconds;
+        if ((entry.RequestId is null || pastGrace) && node.IsOwnedGarbage(node.Meta, entry.ChunkId))
         {
             // A repair or rebalance entry queued while a version kept the chunk, due after none does: delivered, it
             // gave an owner that had collected its copy a fresh one with a fresh grace, collected once more (chaos
-            // fixed case 43: an entry to an owner behind a partition, delivered at the heal). A client write's
-            // entry (a request id) is always delivered: its acknowledgement may be waiting for this copy.
+            // fixed case 43: an entry to an owner behind a partition, delivered at the heal). So is a client write's
+            // entry once the write is over without a manifest and the copy is older than the gc grace (the target
+            // may have collected its own by then): no acknowledgement waits for it (a write in flight here keeps its
+            // chunks pending, an acknowledged one's manifest keeps them), and the orphan pass that deletes it runs
+            // only an orphan grace later. Delivered after an owner behind a one-way partition had collected its
+            // copy, it made that owner collect the same garbage twice (chaos CsCheck_Seed=adTl3JrQw5i1:
+            // scenarios/regressions/failed-write-entry-redelivers-garbage.yaml). Within the grace it is still
+            // delivered: a delivery reads the copy, which finds a corrupt one (corrupt-copy-blocks-queue.yaml).
             return Garbage;
         }
 
