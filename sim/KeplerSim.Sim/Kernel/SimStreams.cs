@@ -11,7 +11,7 @@ public sealed partial class SimNetwork
         var to = _sim.FindNode(target.Host);
         var faults = to is null ? Defaults : FaultsOf(from, to);
         var latency = Latency(faults);
-        if (to is null || target.Port != SimNode.TransferPort || IsBlocked(from, to) || IsBlocked(to, from))
+        if (to is null || IsBlocked(from, to) || IsBlocked(to, from))
         {
             // Nobody answers: the connect times out.
             var why = to is null ? "no such host" : "unreachable";
@@ -24,10 +24,12 @@ public sealed partial class SimNetwork
         }
 
         var fromEpoch = from.Epoch;
-        _sim.Enqueue(_sim.Now + latency, null, 0, () => Arrive(from, fromEpoch, to, latency, faults, result));
+        var listening = target.Port == SimNode.TransferPort;
+        _sim.Enqueue(_sim.Now + latency, null, 0,
+            () => Arrive(from, fromEpoch, to, listening, latency, faults, result));
     }
 
-    private void Arrive(SimNode from, int fromEpoch, SimNode to, long latency, NetworkFaults faults,
+    private void Arrive(SimNode from, int fromEpoch, SimNode to, bool listening, long latency, NetworkFaults faults,
         TaskCompletionSource<IStreamConnection> result)
     {
         if (from.Epoch != fromEpoch)
@@ -35,10 +37,11 @@ public sealed partial class SimNetwork
             return;
         }
 
-        if (to.State != SimNodeState.Running || to.Acceptor is null || IsBlocked(from, to) || IsBlocked(to, from))
+        if (to.State == SimNodeState.Down || !listening || to.Acceptor is null || IsBlocked(from, to)
+            || IsBlocked(to, from))
         {
-            // A crashed process answers with a reset; a paused one never answers.
-            var refused = to.State == SimNodeState.Down || to.Acceptor is null;
+            // A crashed process, or one not listening yet, answers with a reset; across a partition nobody answers.
+            var refused = !IsBlocked(from, to) && !IsBlocked(to, from);
             CompleteOn(from, refused ? latency : faults.ConnectTimeoutMicroseconds, () =>
             {
                 _sim.Trace.Record(_sim.Now, from.Name, TraceKind.StreamBroken, $"connect {to.Name} refused");
@@ -52,7 +55,18 @@ public sealed partial class SimNetwork
         _connections.Add(id, connection);
         _sim.Trace.Record(_sim.Now, to.Name, TraceKind.StreamOpened, from.Name, id);
         var acceptor = to.Acceptor;
-        _sim.RunOn(to, () => acceptor(connection.Accepting));
+        if (to.State == SimNodeState.Paused)
+        {
+            // A paused process's kernel still completes the handshake: the connection waits in the listen backlog,
+            // frames sent on it wait in the socket buffer, and the process accepts it when it resumes. (The connect
+            // used to time out as if the host were gone: a stopped process looked unreachable to its peers.)
+            _sim.Enqueue(_sim.Now, to, to.Epoch, () => acceptor(connection.Accepting));
+        }
+        else
+        {
+            _sim.RunOn(to, () => acceptor(connection.Accepting));
+        }
+
         CompleteOn(from, latency, () => result.TrySetResult(connection.Initiating));
     }
 
@@ -167,10 +181,18 @@ internal sealed class SimConnection
         _latency = latency;
         _bandwidth = bandwidthBytesPerSecond;
         Initiating = new End(this, a, a.Epoch, b, b.TransferAddress);
-        Accepting = new End(this, b, b.Epoch, a, a.TransferAddress);
+        Accepting = new End(this, b, b.Epoch, a, new NetAddress(a.TransferAddress.Host, EphemeralPort(id)));
         Initiating.Peer = Accepting;
         Accepting.Peer = Initiating;
     }
+
+    /// <summary>
+    /// The port an accepted end sees its peer connect from: as on a real host, an ephemeral port (Linux's default
+    /// range, 32768-60999) that nothing listens on, never the peer's transfer port. The accepted end's
+    /// <see cref="IStreamConnection.Remote"/> names the peer's host; dialling it back reaches nobody, as it would
+    /// from a real node (TcpStreamNetwork takes the socket's remote end point).
+    /// </summary>
+    public static int EphemeralPort(long connectionId) => 32_768 + (int)(connectionId % (61_000 - 32_768));
 
     public long Id { get; }
 

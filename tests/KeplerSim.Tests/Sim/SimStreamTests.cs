@@ -5,7 +5,9 @@ namespace KeplerSim.Tests.Sim;
 
 /// <summary>
 /// The simulated stream connection behaves as the real one (node/KeplerSim.Node/Runtime/TcpStreamConnection.cs) where
-/// the protocol can tell: closing an end ends its own reads, as closing a socket does.
+/// the protocol can tell: closing an end ends its own reads, as closing a socket does; a paused node's host accepts
+/// connects; an accepted end names the port its peer connected from (tests/KeplerSim.Node.Tests/SeamTests.cs pins
+/// the real side).
 /// </summary>
 [Trait("Category", "Fast")]
 public sealed class SimStreamTests
@@ -64,6 +66,60 @@ public sealed class SimStreamTests
         });
         sim.RunFor(SimHarness.Second);
         Assert.Equal([7], sim.Await(pending, "the frame that arrived first")!.Value.ToArray());
+    }
+
+    [Fact]
+    public void A_paused_node_accepts_a_connect_and_serves_it_when_it_resumes()
+    {
+        // A paused process's kernel completes the TCP handshake: the connection waits in the listen backlog and its
+        // frames in the socket buffer until the process runs again. The simulated connect to a paused node timed
+        // out after the connect timeout with StreamBrokenException, as if the host were gone.
+        var (sim, client, server) = TwoNodes(seed: 3);
+        var accepted = new List<IStreamConnection>();
+        sim.Await(server.Spawn(r =>
+        {
+            r.Streams.SetAcceptor(accepted.Add);
+            return Task.CompletedTask;
+        }), "the acceptor");
+        server.Pause();
+        var connect = client.Spawn(r => r.Streams.ConnectAsync(server.TransferAddress));
+        sim.RunFor(SimHarness.Second / 10); // A tenth of the connect timeout: a few round trips.
+        Assert.True(connect.IsCompletedSuccessfully, "the paused node's host completed the handshake");
+        var connection = sim.Await(connect, "the connect");
+        sim.Await(client.Spawn(_ => connection.SendAsync(new byte[] { 5 })), "a send into the socket buffer");
+        sim.RunFor(SimHarness.Second);
+        Assert.Empty(accepted); // Nothing runs on the paused node.
+
+        server.Resume();
+        sim.RunFor(SimHarness.Second / 10);
+        var end = Assert.Single(accepted);
+        Assert.Equal([5], sim.Await(server.Spawn(_ => end.ReceiveAsync()), "the buffered frame")!.Value.ToArray());
+    }
+
+    [Fact]
+    public void An_accepted_end_names_its_peers_host_and_a_port_nothing_listens_on()
+    {
+        // A real accepted socket's remote end point is the peer's host and the ephemeral port it connected from
+        // (TcpStreamNetwork); the simulated accepted end named the peer's transfer address, so code that dialled an
+        // accepted connection's Remote back would pass here and reach nobody on a real node. A connect to a port
+        // nothing listens on is refused at once (a reset), not timed out.
+        var (sim, client, server) = TwoNodes(seed: 4);
+        var accepted = Accept(sim, server);
+        sim.Await(client.Spawn(r => r.Streams.ConnectAsync(server.TransferAddress)), "the connect");
+        var remote = accepted().Remote;
+        Assert.Equal(client.TransferAddress.Host, remote.Host);
+        Assert.NotEqual(client.TransferAddress.Port, remote.Port);
+        sim.Await(client.Spawn(r =>
+        {
+            r.Streams.SetAcceptor(_ => { });
+            return Task.CompletedTask;
+        }), "the peer listens too");
+
+        var start = sim.Now;
+        var dialBack = server.Spawn(r => r.Streams.ConnectAsync(remote));
+        sim.RunFor(SimHarness.Second / 10); // Under the connect timeout.
+        Assert.True(dialBack.IsFaulted, "the dial-back was refused within " + (sim.Now - start) + " us");
+        Assert.IsType<StreamBrokenException>(dialBack.Exception!.InnerException);
     }
 
     private static (Simulation Sim, SimNode Client, SimNode Server) TwoNodes(ulong seed)
