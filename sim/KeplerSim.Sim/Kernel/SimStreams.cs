@@ -84,14 +84,16 @@ public sealed partial class SimNetwork
         }
     }
 
-    private void BreakBlockedStreams()
+    /// <summary>
+    /// After a heal, every connection's frames held at the cut arrive (TCP retransmits them), in order, a latency
+    /// later.
+    /// </summary>
+    private void ReleaseHeldFrames()
     {
         foreach (var connection in _connections.Values.ToList())
         {
-            if (IsBlocked(connection.A, connection.B) || IsBlocked(connection.B, connection.A))
-            {
-                connection.Break("partition");
-            }
+            connection.Initiating.ReleaseHeld();
+            connection.Accepting.ReleaseHeld();
         }
     }
 
@@ -226,6 +228,7 @@ internal sealed class SimConnection
         : IStreamConnection
     {
         private readonly Queue<ReadOnlyMemory<byte>?> _inbox = new();
+        private Queue<ReadOnlyMemory<byte>?>? _held; // Sent frames held at a partition, in order.
         private TaskCompletionSource<ReadOnlyMemory<byte>?>? _waiting;
         private long _busyUntil;
         private long _lastArrival;
@@ -251,29 +254,13 @@ internal sealed class SimConnection
                 throw new ArgumentException($"frame of {frame.Length} bytes exceeds the maximum", nameof(frame));
             }
 
-            if (sim.Network.IsBlocked(self, other) || sim.Network.IsBlocked(other, self))
-            {
-                owner.Break("partition");
-                return Task.FromException(new StreamBrokenException($"stream to {other.Name}: partition"));
-            }
-
             var copy = frame.ToArray();
             sim.Network.StreamTap?.Invoke(owner.Id, self, copy);
             var start = Math.Max(sim.Now, _busyUntil);
             _busyUntil = start + Math.Max(1, copy.Length * 1_000_000L / owner._bandwidth);
             _lastArrival = Math.Max(_lastArrival, _busyUntil + owner._latency);
-            var peer = Peer;
-            var connection = owner;
             sim.Network.CountBytes(self, other, copy.Length);
-            sim.Enqueue(_lastArrival, other, peer.Epoch, () =>
-            {
-                if (!connection.Broken)
-                {
-                    sim.Trace.Record(sim.Now, other.Name, TraceKind.StreamFrame, self.Name, copy.Length,
-                        connection.Id);
-                    peer.Accept(copy);
-                }
-            });
+            sim.Enqueue(_lastArrival, other, Peer.Epoch, () => Arrive(copy));
             var sent = new TaskCompletionSource();
             sim.Enqueue(_busyUntil, self, epoch, () =>
             {
@@ -330,6 +317,64 @@ internal sealed class SimConnection
 
         public int Epoch => epoch;
 
+        /// <summary>
+        /// A frame this end sent (null: its close) reaches the peer's host. Across a partition nothing arrives and
+        /// nothing breaks: TCP retransmits in silence, so the frame, and every later one behind it, is held until
+        /// the heal (<see cref="ReleaseHeld"/>); the peer's receive waits and core's own timeouts decide, as on real
+        /// hosts. (A partition used to reset every connection across it at once: a real one never tells either end.)
+        /// </summary>
+        private void Arrive(ReadOnlyMemory<byte>? frame)
+        {
+            if (owner.Broken)
+            {
+                return;
+            }
+
+            if (_held is { Count: > 0 } || owner._sim.Network.IsBlocked(self, other))
+            {
+                (_held ??= new Queue<ReadOnlyMemory<byte>?>()).Enqueue(frame);
+                return;
+            }
+
+            Hand(frame);
+        }
+
+        /// <summary>Hands the frames held at a healed cut to the peer a latency from now, in order.</summary>
+        internal void ReleaseHeld()
+        {
+            if (_held is not { Count: > 0 })
+            {
+                return;
+            }
+
+            var sim = owner._sim;
+            sim.Enqueue(sim.Now + owner._latency, other, Peer.Epoch, () =>
+            {
+                while (!owner.Broken && _held is { Count: > 0 } && !sim.Network.IsBlocked(self, other))
+                {
+                    Hand(_held.Dequeue());
+                }
+            });
+        }
+
+        private void Hand(ReadOnlyMemory<byte>? frame)
+        {
+            var sim = owner._sim;
+            if (frame is { } bytes)
+            {
+                sim.Trace.Record(sim.Now, other.Name, TraceKind.StreamFrame, self.Name, bytes.Length, owner.Id);
+                Peer.Accept(bytes);
+                return;
+            }
+
+            sim.Trace.Record(sim.Now, other.Name, TraceKind.StreamClosed, self.Name, owner.Id);
+            Peer.Accept(null);
+            if (Peer._closed)
+            {
+                sim.Network.Forget(owner);
+            }
+        }
+
         internal void Accept(ReadOnlyMemory<byte>? frame)
         {
             if (_readClosed)
@@ -371,19 +416,7 @@ internal sealed class SimConnection
             _closed = true;
             var sim = owner._sim;
             var peer = Peer;
-            var connection = owner;
-            sim.Enqueue(Math.Max(sim.Now, _lastArrival) + owner._latency, other, peer.Epoch, () =>
-            {
-                if (!connection.Broken)
-                {
-                    sim.Trace.Record(sim.Now, other.Name, TraceKind.StreamClosed, self.Name, connection.Id);
-                    peer.Accept(null);
-                    if (peer._closed)
-                    {
-                        sim.Network.Forget(connection);
-                    }
-                }
-            });
+            sim.Enqueue(Math.Max(sim.Now, _lastArrival) + owner._latency, other, peer.Epoch, () => Arrive(null));
             if (peer._closed)
             {
                 owner._network.Forget(owner);

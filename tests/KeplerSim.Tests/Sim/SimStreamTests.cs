@@ -7,7 +7,7 @@ namespace KeplerSim.Tests.Sim;
 /// The simulated stream connection behaves as the real one (node/KeplerSim.Node/Runtime/TcpStreamConnection.cs) where
 /// the protocol can tell: closing an end ends its own reads, as closing a socket does; a paused node's host accepts
 /// connects; an accepted end names the port its peer connected from (tests/KeplerSim.Node.Tests/SeamTests.cs pins
-/// the real side).
+/// the real side); a partition silences a connection rather than resetting it.
 /// </summary>
 [Trait("Category", "Fast")]
 public sealed class SimStreamTests
@@ -120,6 +120,46 @@ public sealed class SimStreamTests
         sim.RunFor(SimHarness.Second / 10); // Under the connect timeout.
         Assert.True(dialBack.IsFaulted, "the dial-back was refused within " + (sim.Now - start) + " us");
         Assert.IsType<StreamBrokenException>(dialBack.Exception!.InnerException);
+    }
+
+    [Fact]
+    public void A_partition_silences_a_connection_and_the_heal_delivers_what_was_sent_across_it()
+    {
+        // Real TCP across a partition tells neither end: a send goes into the socket buffer, a receive waits, and
+        // core's own timeouts decide; after the heal the retransmitted frames arrive in order. The simulator reset
+        // every connection across the cut at once (a pending receive failed, a send failed), so the protocol's
+        // timeout paths for a silent peer never ran under a partition, and a connection never outlived one.
+        var (sim, client, server) = TwoNodes(seed: 5);
+        var accepted = Accept(sim, server);
+        var connection = sim.Await(client.Spawn(r => r.Streams.ConnectAsync(server.TransferAddress)), "the connect");
+        var end = accepted();
+        var pending = server.Spawn(_ => end.ReceiveAsync());
+        sim.Network.Partition([client], [server]);
+        sim.Await(client.Spawn(_ => connection.SendAsync(new byte[] { 1 })), "a send into the socket buffer");
+        sim.Await(client.Spawn(_ => connection.SendAsync(new byte[] { 2 })), "another");
+        sim.RunFor(30 * SimHarness.Second);
+        Assert.False(pending.IsCompleted, "nothing arrives across the cut, and nothing breaks");
+
+        sim.Network.Heal();
+        Assert.Equal([1], sim.Await(pending, "the first frame after the heal")!.Value.ToArray());
+        Assert.Equal([2], sim.Await(server.Spawn(_ => end.ReceiveAsync()), "the second")!.Value.ToArray());
+        sim.Await(server.Spawn(_ => end.SendAsync(new byte[] { 3 })), "a reply");
+        Assert.Equal([3], sim.Await(client.Spawn(_ => connection.ReceiveAsync()), "the reply")!.Value.ToArray());
+
+        // A close across a cut is held too, behind the frames sent before it.
+        sim.Network.Partition([client], [server]);
+        sim.Await(client.Spawn(_ => connection.SendAsync(new byte[] { 4 })), "a last frame");
+        sim.Await(client.Spawn(_ =>
+        {
+            connection.Dispose();
+            return Task.CompletedTask;
+        }), "the close");
+        var last = server.Spawn(_ => end.ReceiveAsync());
+        sim.RunFor(30 * SimHarness.Second);
+        Assert.False(last.IsCompleted, "the close is not seen across the cut");
+        sim.Network.Heal();
+        Assert.Equal([4], sim.Await(last, "the last frame")!.Value.ToArray());
+        Assert.Null(sim.Await(server.Spawn(_ => end.ReceiveAsync()), "the close after it"));
     }
 
     private static (Simulation Sim, SimNode Client, SimNode Server) TwoNodes(ulong seed)
