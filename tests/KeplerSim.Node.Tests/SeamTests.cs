@@ -199,6 +199,45 @@ public sealed class SeamTests
         Assert.IsType<StreamBrokenException>(failure);
     }
 
+    /// <summary>
+    /// What the simulator models (SimStreamTests.Sending_to_a_closed_end_breaks_the_connection_a_round_trip_later): a
+    /// peer's close reads as a clean end, and a frame sent to the closed socket is answered with a reset, so the
+    /// sends after it fail. The simulated closed end discarded what arrived and the sender's sends went on
+    /// succeeding: a server could stream a whole chunk to a client that had given up.
+    /// </summary>
+    [Fact]
+    public async Task Sending_to_a_closed_end_breaks_the_connection()
+    {
+        using var loop = new EventLoop("tcp");
+        using var network = new TcpStreamNetwork(loop, new TransportCounters(), new IPEndPoint(IPAddress.Loopback, 0));
+        var accepted = new TaskCompletionSource<IStreamConnection>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await loop.InvokeAsync(() =>
+        {
+            network.SetAcceptor(c => accepted.TrySetResult(c));
+            return true;
+        });
+        var (end, sendsBeforeFailure, failure) = await loop.InvokeAsync(async () =>
+        {
+            using var client = await network.ConnectAsync(network.LocalAddress);
+            var server = await accepted.Task;
+            server.Dispose();
+            var end = await client.ReceiveAsync();
+            for (var sends = 0; sends < 1000; sends++)
+            {
+                var failed = await Record.ExceptionAsync(() => client.SendAsync(new byte[] { 1 }));
+                if (failed is not null)
+                {
+                    return (end, sends, failed);
+                }
+            }
+
+            return (end, 1000, (Exception?)null);
+        }).WaitAsync(Timeout);
+        Assert.Null(end);
+        Assert.IsType<StreamBrokenException>(failure);
+        Assert.InRange(sendsBeforeFailure, 1, 999); // The first goes out; the reset fails a later one.
+    }
+
     [Fact]
     public async Task A_refused_connect_is_a_broken_stream()
     {

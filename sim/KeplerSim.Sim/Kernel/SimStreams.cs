@@ -210,6 +210,9 @@ internal sealed class SimConnection
 
     public bool Involves(SimNode node) => ReferenceEquals(A, node) || ReferenceEquals(B, node);
 
+    /// <summary>A reset sent now breaks the connection when it arrives, a latency later.</summary>
+    public void ResetLater() => _sim.Enqueue(_sim.Now + _latency, null, 0, () => Break("reset by peer"));
+
     public void Break(string reason)
     {
         if (Broken)
@@ -379,7 +382,15 @@ internal sealed class SimConnection
         {
             if (_readClosed)
             {
-                return; // A closed socket discards what arrives.
+                // A closed socket answers data with a reset: once it is back, the sender's sends and receives fail
+                // (after the close it has already read). The closed end used to discard the data in silence, and the
+                // sender's sends went on succeeding: a server could stream a whole chunk to a client gone away.
+                if (frame is not null)
+                {
+                    owner.ResetLater();
+                }
+
+                return;
             }
 
             if (_waiting is { } waiting)

@@ -162,6 +162,30 @@ public sealed class SimStreamTests
         Assert.Null(sim.Await(server.Spawn(_ => end.ReceiveAsync()), "the close after it"));
     }
 
+    [Fact]
+    public void Sending_to_a_closed_end_breaks_the_connection_a_round_trip_later()
+    {
+        // A real closed socket answers data with a reset, and the sender's later sends fail
+        // (SeamTests.Sending_to_a_closed_end_breaks_the_connection). The simulated closed end discarded what arrived
+        // and the sender never learnt: its sends succeeded for ever.
+        var (sim, client, server) = TwoNodes(seed: 6);
+        var accepted = Accept(sim, server);
+        var connection = sim.Await(client.Spawn(r => r.Streams.ConnectAsync(server.TransferAddress)), "the connect");
+        var end = accepted();
+        sim.Await(server.Spawn(_ =>
+        {
+            end.Dispose();
+            return Task.CompletedTask;
+        }), "the close");
+        Assert.Null(sim.Await(client.Spawn(_ => connection.ReceiveAsync()), "the close, read as a clean end"));
+        sim.Await(client.Spawn(_ => connection.SendAsync(new byte[] { 1 })), "a send into the buffer");
+        sim.RunFor(SimHarness.Second);
+        var later = client.Spawn(_ => connection.SendAsync(new byte[] { 2 }));
+        sim.RunFor(SimHarness.Second);
+        Assert.True(later.IsFaulted, "a send after the reset came back fails");
+        Assert.IsType<StreamBrokenException>(later.Exception!.InnerException);
+    }
+
     private static (Simulation Sim, SimNode Client, SimNode Server) TwoNodes(ulong seed)
     {
         var sim = new Simulation(new SimulationOptions { Seed = seed });
