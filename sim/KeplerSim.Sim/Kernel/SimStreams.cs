@@ -210,6 +210,14 @@ internal sealed class SimConnection
 
     public bool Involves(SimNode node) => ReferenceEquals(A, node) || ReferenceEquals(B, node);
 
+    /// <summary>
+    /// The most bytes one direction holds sent but unread: the sender's socket buffer and the receiver's (Linux's
+    /// tcp_wmem maximum is 4 MiB). A send completes once its frame fits, so a sender whose peer does not read (busy,
+    /// paused) blocks, as on a real host, where the simulator completed every send at link bandwidth and queued
+    /// without bound.
+    /// </summary>
+    public const long BufferBytesMax = 4L << 20;
+
     /// <summary>A reset sent now breaks the connection when it arrives, a latency later.</summary>
     public void ResetLater() => _sim.Enqueue(_sim.Now + _latency, null, 0, () => Break("reset by peer"));
 
@@ -238,6 +246,9 @@ internal sealed class SimConnection
         private string? _failure;
         private bool _closed;
         private bool _readClosed;
+        private long _sentBytes; // Bytes this end sent...
+        private long _readBytes; // ...and, as far as this end has heard, of them, those its peer read.
+        private readonly Queue<(long Through, TaskCompletionSource Sent)> _blocked = new();
 
         public End Peer { get; set; } = null!;
 
@@ -265,11 +276,17 @@ internal sealed class SimConnection
             sim.Network.CountBytes(self, other, copy.Length);
             sim.Enqueue(_lastArrival, other, Peer.Epoch, () => Arrive(copy));
             var sent = new TaskCompletionSource();
+            _sentBytes += copy.Length;
+            var through = _sentBytes;
             sim.Enqueue(_busyUntil, self, epoch, () =>
             {
                 if (_failure is not null)
                 {
                     sent.TrySetException(new StreamBrokenException($"stream to {other.Name}: {_failure}"));
+                }
+                else if (_blocked.Count > 0 || through - _readBytes > SimConnection.BufferBytesMax)
+                {
+                    _blocked.Enqueue((through, sent)); // The buffers are full: the send waits for the peer to read.
                 }
                 else
                 {
@@ -290,7 +307,9 @@ internal sealed class SimConnection
 
             if (_inbox.Count > 0)
             {
-                return Task.FromResult(_inbox.Dequeue());
+                var frame = _inbox.Dequeue();
+                Peer.Read(frame);
+                return Task.FromResult(frame);
             }
 
             if (_failure is not null)
@@ -396,6 +415,7 @@ internal sealed class SimConnection
             if (_waiting is { } waiting)
             {
                 _waiting = null;
+                Peer.Read(frame);
                 waiting.TrySetResult(frame);
             }
             else
@@ -404,16 +424,46 @@ internal sealed class SimConnection
             }
         }
 
+        /// <summary>
+        /// The peer read (or dropped) <paramref name="frame"/> of this end's: its window update reaches this end a
+        /// latency later and frees room for the sends waiting on it.
+        /// </summary>
+        private void Read(ReadOnlyMemory<byte>? frame)
+        {
+            if (frame is not { Length: > 0 } bytes)
+            {
+                return;
+            }
+
+            var sim = owner._sim;
+            sim.Enqueue(sim.Now + owner._latency, self, epoch, () =>
+            {
+                _readBytes += bytes.Length;
+                while (_failure is null && _blocked.TryPeek(out var head)
+                    && head.Through - _readBytes <= SimConnection.BufferBytesMax)
+                {
+                    _blocked.Dequeue().Sent.TrySetResult();
+                }
+            });
+        }
+
         internal void Fail(string reason)
         {
             _failure ??= reason;
+            var sim = owner._sim;
             if (_waiting is { } waiting && self.Epoch == epoch)
             {
                 _waiting = null;
                 // Completing wakes the reader's continuation through its own node context.
-                var sim = owner._sim;
                 sim.Enqueue(sim.Now, self, epoch, () =>
                     waiting.TrySetException(new StreamBrokenException($"stream from {other.Name}: {reason}")));
+            }
+
+            while (_blocked.TryDequeue(out var blocked))
+            {
+                var sent = blocked.Sent;
+                sim.Enqueue(sim.Now, self, epoch, () =>
+                    sent.TrySetException(new StreamBrokenException($"stream to {other.Name}: {reason}")));
             }
         }
 
@@ -440,6 +490,11 @@ internal sealed class SimConnection
             sim.Enqueue(Math.Max(sim.Now, _busyUntil), self, epoch, () =>
             {
                 _readClosed = true;
+                if (_inbox.Any(frame => frame is { Length: > 0 }))
+                {
+                    owner.ResetLater(); // A socket closed with data unread sends a reset, not a clean close.
+                }
+
                 _inbox.Clear();
                 if (_waiting is { } waiting)
                 {

@@ -7,7 +7,8 @@ namespace KeplerSim.Tests.Sim;
 /// The simulated stream connection behaves as the real one (node/KeplerSim.Node/Runtime/TcpStreamConnection.cs) where
 /// the protocol can tell: closing an end ends its own reads, as closing a socket does; a paused node's host accepts
 /// connects; an accepted end names the port its peer connected from (tests/KeplerSim.Node.Tests/SeamTests.cs pins
-/// the real side); a partition silences a connection rather than resetting it.
+/// the real side); a partition silences a connection rather than resetting it; a closed end answers data with a reset;
+/// a sender blocks while its peer leaves the buffers full.
 /// </summary>
 [Trait("Category", "Fast")]
 public sealed class SimStreamTests
@@ -184,6 +185,34 @@ public sealed class SimStreamTests
         sim.RunFor(SimHarness.Second);
         Assert.True(later.IsFaulted, "a send after the reset came back fails");
         Assert.IsType<StreamBrokenException>(later.Exception!.InnerException);
+    }
+
+    [Fact]
+    public void A_send_waits_while_its_peer_leaves_the_buffers_full()
+    {
+        // A real send blocks once the peer's receive window and the local send buffer are full: a sender cannot run
+        // ahead of a reader that is busy or paused by more than the buffers hold. The simulated send completed at
+        // link bandwidth whatever the peer did, and the peer's inbox grew without bound.
+        var (sim, client, server) = TwoNodes(seed: 7);
+        var accepted = Accept(sim, server);
+        var connection = sim.Await(client.Spawn(r => r.Streams.ConnectAsync(server.TransferAddress)), "the connect");
+        var end = accepted();
+        var frame = new byte[1 << 20];
+        var sends = sim.Await(client.Spawn(_ => Task.FromResult(
+            Enumerable.Range(0, 8).Select(_ => connection.SendAsync(frame)).ToList())), "eight 1 MiB sends");
+        sim.RunFor(10 * SimHarness.Second);
+        Assert.Equal(SimConnection.BufferBytesMax / frame.Length, sends.Count(send => send.IsCompletedSuccessfully));
+
+        sim.Await(server.Spawn(_ => end.ReceiveAsync()), "one frame read");
+        sim.RunFor(SimHarness.Second);
+        Assert.Equal(SimConnection.BufferBytesMax / frame.Length + 1, sends.Count(send => send.IsCompletedSuccessfully));
+        for (var read = 1; read < 8; read++)
+        {
+            sim.Await(server.Spawn(_ => end.ReceiveAsync()), "the rest");
+        }
+
+        sim.RunFor(SimHarness.Second);
+        Assert.All(sends, send => Assert.True(send.IsCompletedSuccessfully));
     }
 
     private static (Simulation Sim, SimNode Client, SimNode Server) TwoNodes(ulong seed)
