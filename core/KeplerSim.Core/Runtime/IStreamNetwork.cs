@@ -42,7 +42,8 @@ public interface IStreamConnection : IDisposable
     /// <summary>
     /// Receives the next frame, or null when the peer closed the connection cleanly. Throws
     /// <see cref="StreamBrokenException"/> when it broke. The frame's bytes are valid until the next receive on
-    /// this connection (a transport may reuse its buffer for large frames): copy what must outlive that.
+    /// this connection (a transport may reuse its buffer for large frames): copy what must outlive that. A cancelled
+    /// receive may have read part of a frame: the real transport breaks the connection then, so close it after one.
     /// </summary>
     Task<ReadOnlyMemory<byte>?> ReceiveAsync(CancellationToken cancellationToken = default);
 }
