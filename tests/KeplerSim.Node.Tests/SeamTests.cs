@@ -124,6 +124,120 @@ public sealed class SeamTests
         Assert.Null(peerSaw); // The peer sees the close as a clean end of stream.
     }
 
+    /// <summary>
+    /// The seam's contract, and the simulator's (SimStreams refuses a connect to a node without an acceptor): until
+    /// core sets its acceptor, a connect is refused. The listener took connections from its construction and the host
+    /// closed them unread while core recovered its store, so a peer's connect succeeded and its first receive saw a
+    /// clean end of stream (SWIM counted a malformed push-pull reply). An accepted end names the peer's host and the
+    /// ephemeral port it connected from, not the peer's listening address.
+    /// </summary>
+    [Fact]
+    public async Task A_connect_before_the_acceptor_is_set_is_refused()
+    {
+        using var loop = new EventLoop("tcp");
+        using var network = new TcpStreamNetwork(loop, new TransportCounters(), new IPEndPoint(IPAddress.Loopback, 0));
+        var early = await Assert.ThrowsAsync<StreamBrokenException>(() =>
+            loop.InvokeAsync(() => network.ConnectAsync(network.LocalAddress)).WaitAsync(Timeout));
+        Assert.Contains("ConnectionRefused", early.Message, StringComparison.Ordinal);
+
+        var accepted = new TaskCompletionSource<IStreamConnection>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await loop.InvokeAsync(() =>
+        {
+            network.SetAcceptor(c => accepted.TrySetResult(c));
+            return true;
+        });
+        var remote = await loop.InvokeAsync(async () =>
+        {
+            using var client = await network.ConnectAsync(network.LocalAddress);
+            using var server = await accepted.Task;
+            return server.Remote;
+        }).WaitAsync(Timeout);
+        Assert.Equal("127.0.0.1", remote.Host);
+        Assert.NotEqual(network.LocalAddress.Port, remote.Port);
+    }
+
+    /// <summary>
+    /// The simulator fails a send on a closed end at once (SimStreams End.SendAsync), and frames handed over before
+    /// the close still arrive. The real end checked only the close's cancel, which Dispose sets once those earlier
+    /// frames have left: while they were queued behind a peer that did not read, a send after Dispose was taken and
+    /// queued too, and reached the peer before the shutdown (three runs of three without the fix).
+    /// </summary>
+    [Fact]
+    public async Task A_send_after_close_fails_at_once_and_never_reaches_the_peer()
+    {
+        using var loop = new EventLoop("tcp");
+        using var network = new TcpStreamNetwork(loop, new TransportCounters(), new IPEndPoint(IPAddress.Loopback, 0));
+        var accepted = new TaskCompletionSource<IStreamConnection>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await loop.InvokeAsync(() =>
+        {
+            network.SetAcceptor(c => accepted.TrySetResult(c));
+            return true;
+        });
+        const int Frames = 32; // 32 MiB: more than loopback's socket buffers hold while the peer does not read.
+        var (failedAtOnce, failure, received, end) = await loop.InvokeAsync(async () =>
+        {
+            var client = await network.ConnectAsync(network.LocalAddress);
+            using var server = await accepted.Task;
+            var queued = Enumerable.Range(0, Frames)
+                .Select(_ => client.SendAsync(new byte[TcpStreamNetwork.FrameBytesMax])).ToList();
+            client.Dispose();
+            var late = client.SendAsync(new byte[] { 9 });
+            var atOnce = late.IsFaulted;
+            var count = 0;
+            ReadOnlyMemory<byte>? frame;
+            while ((frame = await server.ReceiveAsync()) is { Length: TcpStreamNetwork.FrameBytesMax })
+            {
+                count++;
+            }
+
+            await Task.WhenAll(queued);
+            return (atOnce, await Record.ExceptionAsync(() => late), count, frame);
+        }).WaitAsync(Timeout);
+        Assert.Equal(Frames, received); // The frames handed over before the close all arrived...
+        Assert.Null(end); // ...then the close, and nothing sent after it.
+        Assert.True(failedAtOnce, "a send on a closed end fails before it returns");
+        Assert.IsType<StreamBrokenException>(failure);
+    }
+
+    /// <summary>
+    /// What the simulator models (SimStreamTests.Sending_to_a_closed_end_breaks_the_connection_a_round_trip_later): a
+    /// peer's close reads as a clean end, and a frame sent to the closed socket is answered with a reset, so the
+    /// sends after it fail. The simulated closed end discarded what arrived and the sender's sends went on
+    /// succeeding: a server could stream a whole chunk to a client that had given up.
+    /// </summary>
+    [Fact]
+    public async Task Sending_to_a_closed_end_breaks_the_connection()
+    {
+        using var loop = new EventLoop("tcp");
+        using var network = new TcpStreamNetwork(loop, new TransportCounters(), new IPEndPoint(IPAddress.Loopback, 0));
+        var accepted = new TaskCompletionSource<IStreamConnection>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await loop.InvokeAsync(() =>
+        {
+            network.SetAcceptor(c => accepted.TrySetResult(c));
+            return true;
+        });
+        var (end, sendsBeforeFailure, failure) = await loop.InvokeAsync(async () =>
+        {
+            using var client = await network.ConnectAsync(network.LocalAddress);
+            var server = await accepted.Task;
+            server.Dispose();
+            var end = await client.ReceiveAsync();
+            for (var sends = 0; sends < 1000; sends++)
+            {
+                var failed = await Record.ExceptionAsync(() => client.SendAsync(new byte[] { 1 }));
+                if (failed is not null)
+                {
+                    return (end, sends, failed);
+                }
+            }
+
+            return (end, 1000, (Exception?)null);
+        }).WaitAsync(Timeout);
+        Assert.Null(end);
+        Assert.IsType<StreamBrokenException>(failure);
+        Assert.InRange(sendsBeforeFailure, 1, 999); // The first goes out; the reset fails a later one.
+    }
+
     [Fact]
     public async Task A_refused_connect_is_a_broken_stream()
     {

@@ -9,17 +9,28 @@ public interface IStreamNetwork
     /// <summary>The largest frame <see cref="IStreamConnection.SendAsync"/> accepts, in bytes.</summary>
     int MaxFrameBytes { get; }
 
-    /// <summary>Opens a connection; throws <see cref="StreamBrokenException"/> if the peer cannot be reached.</summary>
+    /// <summary>
+    /// Opens a connection; throws <see cref="StreamBrokenException"/> if the peer cannot be reached or refuses (a
+    /// crashed process, or one that has not set its acceptor yet). A paused process's host still accepts it: the
+    /// connect succeeds and the peer serves it once it runs again.
+    /// </summary>
     Task<IStreamConnection> ConnectAsync(NetAddress target, CancellationToken cancellationToken = default);
 
-    /// <summary>Sets the handler for accepted connections; it runs on the node's logical thread.</summary>
+    /// <summary>
+    /// Sets the handler for accepted connections; it runs on the node's logical thread. Until it is first set,
+    /// connects to this node are refused.
+    /// </summary>
     void SetAcceptor(Action<IStreamConnection> acceptor);
 }
 
 /// <summary>One end of a reliable ordered connection carrying whole frames.</summary>
 public interface IStreamConnection : IDisposable
 {
-    /// <summary>The peer's address (for an accepted connection, the peer's stream address).</summary>
+    /// <summary>
+    /// The peer's address: for a connection this end opened, the address it connected to; for an accepted one, the
+    /// peer's host and the port it connected from, an ephemeral port nothing listens on (never the peer's
+    /// <see cref="IStreamNetwork.LocalAddress"/>: identify a peer by its host, never dial this back).
+    /// </summary>
     NetAddress Remote { get; }
 
     /// <summary>
@@ -31,7 +42,8 @@ public interface IStreamConnection : IDisposable
     /// <summary>
     /// Receives the next frame, or null when the peer closed the connection cleanly. Throws
     /// <see cref="StreamBrokenException"/> when it broke. The frame's bytes are valid until the next receive on
-    /// this connection (a transport may reuse its buffer for large frames): copy what must outlive that.
+    /// this connection (a transport may reuse its buffer for large frames): copy what must outlive that. A cancelled
+    /// receive may have read part of a frame: the real transport breaks the connection then, so close it after one.
     /// </summary>
     Task<ReadOnlyMemory<byte>?> ReceiveAsync(CancellationToken cancellationToken = default);
 }

@@ -50,8 +50,11 @@ internal sealed class TcpStreamConnection : IStreamConnection
                 nameof(frame));
         }
 
-        if (_closed.IsCancellationRequested)
+        if (Volatile.Read(ref _disposed) != 0)
         {
+            // Closed by Dispose or broken: fail now, as the simulator does. Checking only the close's cancel, set
+            // once the frames handed over before it have left, let a send made just after Dispose race the
+            // shutdown and reach the peer.
             return Task.FromException(new StreamBrokenException($"stream to {Remote}: closed"));
         }
 

@@ -31,7 +31,12 @@ public sealed class TcpStreamNetwork : IStreamNetwork, IDisposable
     private readonly CancellationTokenSource _stop = new();
     private Action<IStreamConnection>? _acceptor;
 
-    /// <summary>Listens on <paramref name="bind"/> and starts accepting.</summary>
+    /// <summary>
+    /// Binds <paramref name="bind"/>; listening starts when core sets its acceptor, so that until then a connect is
+    /// refused (the seam's contract, as in the simulator). Listening from here had the host accept connections
+    /// while core recovered its store and close them unread: a peer saw a clean end of stream where it should have
+    /// seen a refused connect (SWIM counted it as a malformed push-pull reply).
+    /// </summary>
     public TcpStreamNetwork(EventLoop loop, TransportCounters counters, IPEndPoint bind,
         StreamTimeouts? timeouts = null)
     {
@@ -42,10 +47,8 @@ public sealed class TcpStreamNetwork : IStreamNetwork, IDisposable
         _listener = new Socket(bind.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         _listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
         _listener.Bind(bind);
-        _listener.Listen(512);
         var local = (IPEndPoint)_listener.LocalEndPoint!;
         LocalAddress = new NetAddress(local.Address.ToString(), local.Port);
-        _ = AcceptLoopAsync();
     }
 
     /// <inheritdoc />
@@ -81,7 +84,13 @@ public sealed class TcpStreamNetwork : IStreamNetwork, IDisposable
     public void SetAcceptor(Action<IStreamConnection> acceptor)
     {
         _loop.AssertOnLoop("SetAcceptor");
+        var first = _acceptor is null;
         _acceptor = acceptor;
+        if (first)
+        {
+            _listener.Listen(512);
+            _ = AcceptLoopAsync();
+        }
     }
 
     /// <inheritdoc />
@@ -117,14 +126,7 @@ public sealed class TcpStreamNetwork : IStreamNetwork, IDisposable
             _loop.Post(() =>
             {
                 _loop.AssertOnLoop("stream acceptor");
-                if (_acceptor is { } acceptor)
-                {
-                    acceptor(connection);
-                }
-                else
-                {
-                    connection.Dispose();
-                }
+                _acceptor!(connection); // Set before the loop started (SetAcceptor).
             });
         }
     }

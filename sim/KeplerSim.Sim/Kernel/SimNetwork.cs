@@ -72,7 +72,8 @@ public sealed partial class SimNetwork
 
     /// <summary>
     /// Cuts traffic between the two groups: both ways, or with <paramref name="oneWay"/> only from
-    /// <paramref name="side"/> to <paramref name="other"/>. Streams across the cut break.
+    /// <paramref name="side"/> to <paramref name="other"/>. Streams across the cut go silent (their frames are held
+    /// until <see cref="Heal"/>); nobody is told, as with real TCP.
     /// </summary>
     public void Partition(IReadOnlyCollection<SimNode> side, IReadOnlyCollection<SimNode> other, bool oneWay = false)
     {
@@ -100,7 +101,6 @@ public sealed partial class SimNetwork
         var detail = string.Join(",", side.Select(n => n.Name)) + (oneWay ? " -> " : " | ")
             + string.Join(",", other.Select(n => n.Name));
         _sim.Trace.Record(_sim.Now, "-", TraceKind.Partition, detail);
-        BreakBlockedStreams();
     }
 
     /// <summary>Removes every partition.</summary>
@@ -109,6 +109,7 @@ public sealed partial class SimNetwork
         _blocked.Clear();
         _links = null;
         _sim.Trace.Record(_sim.Now, "-", TraceKind.Partition, "heal");
+        ReleaseHeldFrames();
     }
 
     /// <summary>Whether traffic from <paramref name="from"/> to <paramref name="to"/> is cut.</summary>

@@ -11,7 +11,7 @@ public sealed partial class SimNetwork
         var to = _sim.FindNode(target.Host);
         var faults = to is null ? Defaults : FaultsOf(from, to);
         var latency = Latency(faults);
-        if (to is null || target.Port != SimNode.TransferPort || IsBlocked(from, to) || IsBlocked(to, from))
+        if (to is null || IsBlocked(from, to) || IsBlocked(to, from))
         {
             // Nobody answers: the connect times out.
             var why = to is null ? "no such host" : "unreachable";
@@ -24,10 +24,12 @@ public sealed partial class SimNetwork
         }
 
         var fromEpoch = from.Epoch;
-        _sim.Enqueue(_sim.Now + latency, null, 0, () => Arrive(from, fromEpoch, to, latency, faults, result));
+        var listening = target.Port == SimNode.TransferPort;
+        _sim.Enqueue(_sim.Now + latency, null, 0,
+            () => Arrive(from, fromEpoch, to, listening, latency, faults, result));
     }
 
-    private void Arrive(SimNode from, int fromEpoch, SimNode to, long latency, NetworkFaults faults,
+    private void Arrive(SimNode from, int fromEpoch, SimNode to, bool listening, long latency, NetworkFaults faults,
         TaskCompletionSource<IStreamConnection> result)
     {
         if (from.Epoch != fromEpoch)
@@ -35,10 +37,11 @@ public sealed partial class SimNetwork
             return;
         }
 
-        if (to.State != SimNodeState.Running || to.Acceptor is null || IsBlocked(from, to) || IsBlocked(to, from))
+        if (to.State == SimNodeState.Down || !listening || to.Acceptor is null || IsBlocked(from, to)
+            || IsBlocked(to, from))
         {
-            // A crashed process answers with a reset; a paused one never answers.
-            var refused = to.State == SimNodeState.Down || to.Acceptor is null;
+            // A crashed process, or one not listening yet, answers with a reset; across a partition nobody answers.
+            var refused = !IsBlocked(from, to) && !IsBlocked(to, from);
             CompleteOn(from, refused ? latency : faults.ConnectTimeoutMicroseconds, () =>
             {
                 _sim.Trace.Record(_sim.Now, from.Name, TraceKind.StreamBroken, $"connect {to.Name} refused");
@@ -52,7 +55,18 @@ public sealed partial class SimNetwork
         _connections.Add(id, connection);
         _sim.Trace.Record(_sim.Now, to.Name, TraceKind.StreamOpened, from.Name, id);
         var acceptor = to.Acceptor;
-        _sim.RunOn(to, () => acceptor(connection.Accepting));
+        if (to.State == SimNodeState.Paused)
+        {
+            // A paused process's kernel still completes the handshake: the connection waits in the listen backlog,
+            // frames sent on it wait in the socket buffer, and the process accepts it when it resumes. (The connect
+            // used to time out as if the host were gone: a stopped process looked unreachable to its peers.)
+            _sim.Enqueue(_sim.Now, to, to.Epoch, () => acceptor(connection.Accepting));
+        }
+        else
+        {
+            _sim.RunOn(to, () => acceptor(connection.Accepting));
+        }
+
         CompleteOn(from, latency, () => result.TrySetResult(connection.Initiating));
     }
 
@@ -70,14 +84,16 @@ public sealed partial class SimNetwork
         }
     }
 
-    private void BreakBlockedStreams()
+    /// <summary>
+    /// After a heal, every connection's frames held at the cut arrive (TCP retransmits them), in order, a latency
+    /// later.
+    /// </summary>
+    private void ReleaseHeldFrames()
     {
         foreach (var connection in _connections.Values.ToList())
         {
-            if (IsBlocked(connection.A, connection.B) || IsBlocked(connection.B, connection.A))
-            {
-                connection.Break("partition");
-            }
+            connection.Initiating.ReleaseHeld();
+            connection.Accepting.ReleaseHeld();
         }
     }
 
@@ -167,10 +183,18 @@ internal sealed class SimConnection
         _latency = latency;
         _bandwidth = bandwidthBytesPerSecond;
         Initiating = new End(this, a, a.Epoch, b, b.TransferAddress);
-        Accepting = new End(this, b, b.Epoch, a, a.TransferAddress);
+        Accepting = new End(this, b, b.Epoch, a, new NetAddress(a.TransferAddress.Host, EphemeralPort(id)));
         Initiating.Peer = Accepting;
         Accepting.Peer = Initiating;
     }
+
+    /// <summary>
+    /// The port an accepted end sees its peer connect from: as on a real host, an ephemeral port (Linux's default
+    /// range, 32768-60999) that nothing listens on, never the peer's transfer port. The accepted end's
+    /// <see cref="IStreamConnection.Remote"/> names the peer's host; dialling it back reaches nobody, as it would
+    /// from a real node (TcpStreamNetwork takes the socket's remote end point).
+    /// </summary>
+    public static int EphemeralPort(long connectionId) => 32_768 + (int)(connectionId % (61_000 - 32_768));
 
     public long Id { get; }
 
@@ -185,6 +209,17 @@ internal sealed class SimConnection
     public bool Broken { get; private set; }
 
     public bool Involves(SimNode node) => ReferenceEquals(A, node) || ReferenceEquals(B, node);
+
+    /// <summary>
+    /// The most bytes one direction holds sent but unread: the sender's socket buffer and the receiver's (Linux's
+    /// tcp_wmem maximum is 4 MiB). A send completes once its frame fits, so a sender whose peer does not read (busy,
+    /// paused) blocks, as on a real host, where the simulator completed every send at link bandwidth and queued
+    /// without bound.
+    /// </summary>
+    public const long BufferBytesMax = 4L << 20;
+
+    /// <summary>A reset sent now breaks the connection when it arrives, a latency later.</summary>
+    public void ResetLater() => _sim.Enqueue(_sim.Now + _latency, null, 0, () => Break("reset by peer"));
 
     public void Break(string reason)
     {
@@ -204,12 +239,16 @@ internal sealed class SimConnection
         : IStreamConnection
     {
         private readonly Queue<ReadOnlyMemory<byte>?> _inbox = new();
+        private Queue<ReadOnlyMemory<byte>?>? _held; // Sent frames held at a partition, in order.
         private TaskCompletionSource<ReadOnlyMemory<byte>?>? _waiting;
         private long _busyUntil;
         private long _lastArrival;
         private string? _failure;
         private bool _closed;
         private bool _readClosed;
+        private long _sentBytes; // Bytes this end sent...
+        private long _readBytes; // ...and, as far as this end has heard, of them, those its peer read.
+        private readonly Queue<(long Through, TaskCompletionSource Sent)> _blocked = new();
 
         public End Peer { get; set; } = null!;
 
@@ -229,35 +268,25 @@ internal sealed class SimConnection
                 throw new ArgumentException($"frame of {frame.Length} bytes exceeds the maximum", nameof(frame));
             }
 
-            if (sim.Network.IsBlocked(self, other) || sim.Network.IsBlocked(other, self))
-            {
-                owner.Break("partition");
-                return Task.FromException(new StreamBrokenException($"stream to {other.Name}: partition"));
-            }
-
             var copy = frame.ToArray();
             sim.Network.StreamTap?.Invoke(owner.Id, self, copy);
             var start = Math.Max(sim.Now, _busyUntil);
             _busyUntil = start + Math.Max(1, copy.Length * 1_000_000L / owner._bandwidth);
             _lastArrival = Math.Max(_lastArrival, _busyUntil + owner._latency);
-            var peer = Peer;
-            var connection = owner;
             sim.Network.CountBytes(self, other, copy.Length);
-            sim.Enqueue(_lastArrival, other, peer.Epoch, () =>
-            {
-                if (!connection.Broken)
-                {
-                    sim.Trace.Record(sim.Now, other.Name, TraceKind.StreamFrame, self.Name, copy.Length,
-                        connection.Id);
-                    peer.Accept(copy);
-                }
-            });
+            sim.Enqueue(_lastArrival, other, Peer.Epoch, () => Arrive(copy));
             var sent = new TaskCompletionSource();
+            _sentBytes += copy.Length;
+            var through = _sentBytes;
             sim.Enqueue(_busyUntil, self, epoch, () =>
             {
                 if (_failure is not null)
                 {
                     sent.TrySetException(new StreamBrokenException($"stream to {other.Name}: {_failure}"));
+                }
+                else if (_blocked.Count > 0 || through - _readBytes > SimConnection.BufferBytesMax)
+                {
+                    _blocked.Enqueue((through, sent)); // The buffers are full: the send waits for the peer to read.
                 }
                 else
                 {
@@ -278,7 +307,9 @@ internal sealed class SimConnection
 
             if (_inbox.Count > 0)
             {
-                return Task.FromResult(_inbox.Dequeue());
+                var frame = _inbox.Dequeue();
+                Peer.Read(frame);
+                return Task.FromResult(frame);
             }
 
             if (_failure is not null)
@@ -308,16 +339,83 @@ internal sealed class SimConnection
 
         public int Epoch => epoch;
 
+        /// <summary>
+        /// A frame this end sent (null: its close) reaches the peer's host. Across a partition nothing arrives and
+        /// nothing breaks: TCP retransmits in silence, so the frame, and every later one behind it, is held until
+        /// the heal (<see cref="ReleaseHeld"/>); the peer's receive waits and core's own timeouts decide, as on real
+        /// hosts. (A partition used to reset every connection across it at once: a real one never tells either end.)
+        /// </summary>
+        private void Arrive(ReadOnlyMemory<byte>? frame)
+        {
+            if (owner.Broken)
+            {
+                return;
+            }
+
+            if (_held is { Count: > 0 } || owner._sim.Network.IsBlocked(self, other))
+            {
+                (_held ??= new Queue<ReadOnlyMemory<byte>?>()).Enqueue(frame);
+                return;
+            }
+
+            Hand(frame);
+        }
+
+        /// <summary>Hands the frames held at a healed cut to the peer a latency from now, in order.</summary>
+        internal void ReleaseHeld()
+        {
+            if (_held is not { Count: > 0 })
+            {
+                return;
+            }
+
+            var sim = owner._sim;
+            sim.Enqueue(sim.Now + owner._latency, other, Peer.Epoch, () =>
+            {
+                while (!owner.Broken && _held is { Count: > 0 } && !sim.Network.IsBlocked(self, other))
+                {
+                    Hand(_held.Dequeue());
+                }
+            });
+        }
+
+        private void Hand(ReadOnlyMemory<byte>? frame)
+        {
+            var sim = owner._sim;
+            if (frame is { } bytes)
+            {
+                sim.Trace.Record(sim.Now, other.Name, TraceKind.StreamFrame, self.Name, bytes.Length, owner.Id);
+                Peer.Accept(bytes);
+                return;
+            }
+
+            sim.Trace.Record(sim.Now, other.Name, TraceKind.StreamClosed, self.Name, owner.Id);
+            Peer.Accept(null);
+            if (Peer._closed)
+            {
+                sim.Network.Forget(owner);
+            }
+        }
+
         internal void Accept(ReadOnlyMemory<byte>? frame)
         {
             if (_readClosed)
             {
-                return; // A closed socket discards what arrives.
+                // A closed socket answers data with a reset: once it is back, the sender's sends and receives fail
+                // (after the close it has already read). The closed end used to discard the data in silence, and the
+                // sender's sends went on succeeding: a server could stream a whole chunk to a client gone away.
+                if (frame is not null)
+                {
+                    owner.ResetLater();
+                }
+
+                return;
             }
 
             if (_waiting is { } waiting)
             {
                 _waiting = null;
+                Peer.Read(frame);
                 waiting.TrySetResult(frame);
             }
             else
@@ -326,16 +424,46 @@ internal sealed class SimConnection
             }
         }
 
+        /// <summary>
+        /// The peer read (or dropped) <paramref name="frame"/> of this end's: its window update reaches this end a
+        /// latency later and frees room for the sends waiting on it.
+        /// </summary>
+        private void Read(ReadOnlyMemory<byte>? frame)
+        {
+            if (frame is not { Length: > 0 } bytes)
+            {
+                return;
+            }
+
+            var sim = owner._sim;
+            sim.Enqueue(sim.Now + owner._latency, self, epoch, () =>
+            {
+                _readBytes += bytes.Length;
+                while (_failure is null && _blocked.TryPeek(out var head)
+                    && head.Through - _readBytes <= SimConnection.BufferBytesMax)
+                {
+                    _blocked.Dequeue().Sent.TrySetResult();
+                }
+            });
+        }
+
         internal void Fail(string reason)
         {
             _failure ??= reason;
+            var sim = owner._sim;
             if (_waiting is { } waiting && self.Epoch == epoch)
             {
                 _waiting = null;
                 // Completing wakes the reader's continuation through its own node context.
-                var sim = owner._sim;
                 sim.Enqueue(sim.Now, self, epoch, () =>
                     waiting.TrySetException(new StreamBrokenException($"stream from {other.Name}: {reason}")));
+            }
+
+            while (_blocked.TryDequeue(out var blocked))
+            {
+                var sent = blocked.Sent;
+                sim.Enqueue(sim.Now, self, epoch, () =>
+                    sent.TrySetException(new StreamBrokenException($"stream to {other.Name}: {reason}")));
             }
         }
 
@@ -349,19 +477,7 @@ internal sealed class SimConnection
             _closed = true;
             var sim = owner._sim;
             var peer = Peer;
-            var connection = owner;
-            sim.Enqueue(Math.Max(sim.Now, _lastArrival) + owner._latency, other, peer.Epoch, () =>
-            {
-                if (!connection.Broken)
-                {
-                    sim.Trace.Record(sim.Now, other.Name, TraceKind.StreamClosed, self.Name, connection.Id);
-                    peer.Accept(null);
-                    if (peer._closed)
-                    {
-                        sim.Network.Forget(connection);
-                    }
-                }
-            });
+            sim.Enqueue(Math.Max(sim.Now, _lastArrival) + owner._latency, other, peer.Epoch, () => Arrive(null));
             if (peer._closed)
             {
                 owner._network.Forget(owner);
@@ -374,6 +490,11 @@ internal sealed class SimConnection
             sim.Enqueue(Math.Max(sim.Now, _busyUntil), self, epoch, () =>
             {
                 _readClosed = true;
+                if (_inbox.Any(frame => frame is { Length: > 0 }))
+                {
+                    owner.ResetLater(); // A socket closed with data unread sends a reset, not a clean close.
+                }
+
                 _inbox.Clear();
                 if (_waiting is { } waiting)
                 {
