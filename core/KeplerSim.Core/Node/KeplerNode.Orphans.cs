@@ -1,5 +1,6 @@
 using KeplerSim.Core.Manifests;
 using KeplerSim.Core.Protocol;
+using KeplerSim.Core.Ring;
 using KeplerSim.Core.Runtime;
 using KeplerSim.Core.Transfer;
 using KeplerSim.Core.Write;
@@ -255,7 +256,8 @@ public sealed partial class KeplerNode
     /// </summary>
     private void RestoreCollectedChunksOf(Manifest manifest, string rowId)
     {
-        var collected = manifest.Chunks.Select(c => c.Hex).Where(_collectedRecently.Contains)
+        var collected = manifest.Chunks.Select(c => c.Hex)
+            .Where(id => _collectedRecently.Contains(id) || _collecting.ContainsKey(id))
             .Distinct(StringComparer.Ordinal).Where(OwnsChunk).ToList();
         if (collected.Count == 0 || Meta.GetFileVersion(rowId) is not { Superseded: false })
         {
@@ -269,18 +271,20 @@ public sealed partial class KeplerNode
     }
 
     /// <summary>
-    /// The ring changed: chunks this node deleted as unneeded that it owns now, that a version it keeps lists and
-    /// that it no longer holds are restored from peers. A surplus copy dropped under the ring this node had then is
-    /// wrong once it hears of a change the others knew already (a member's leave): they had counted its copy under
-    /// their newer ring before it went, so nothing sent it again before the repair scan (`kepler-sim swarm
+    /// The ring changed from <paramref name="previous"/>: chunks this node deleted as unneeded that it owns now and
+    /// did not before, that a live version (a winner or a conflict) lists and that it no longer holds are restored
+    /// from peers. A surplus copy dropped under the ring this node had then is wrong once it hears of a change the
+    /// others knew already (a member's leave): they had counted its copy under their newer ring before it went, so
+    /// nothing sent it again before the repair scan (`kepler-sim swarm
     /// scenarios/regressions/surplus-delete-races-verified-store.yaml --first-seed 9003 -n 1`: replicas_on_owners
-    /// failed at the 40 s bound). Reads the metadata only for remembered chunks this node owns now.
+    /// failed at the 40 s bound). Chunks owned all along are the manifest-time restore's
+    /// (<see cref="RestoreCollectedChunksOf"/>); the metadata is read only for the newly owned ones. (A horizon of
+    /// <see cref="long.MaxValue"/> keeps no history: only a live version counts.)
     /// </summary>
-    private void RestoreCollectedOwnedChunks()
+    private void RestoreCollectedOwnedChunks(HashRing previous)
     {
-        var horizon = NowMicroseconds - _options.GcGraceMicroseconds;
-        var lacking = _collectedRecently.Where(OwnsChunk)
-            .Where(id => Meta.GetChunk(id) is null && Meta.IsChunkKept(id, horizon)).ToList();
+        var lacking = _collectedRecently.Where(id => OwnsChunk(id) && !previous.IsOwner(Id, id))
+            .Where(id => Meta.GetChunk(id) is null && Meta.IsChunkKept(id, historyHorizonUs: long.MaxValue)).ToList();
         if (lacking.Count > 0)
         {
             RestoreLater(lacking);

@@ -301,6 +301,9 @@ public sealed partial class KeplerNode
     /// </summary>
     private async Task<bool> RepairLocalAsync(string id, byte[] data, NodeId source, bool duringRead)
     {
+        // A delete of the chunk under way (the collector's) would remove the file this writes after its row is
+        // recorded: wait for it, as a local write does (a restore of a chunk collected a moment ago comes here).
+        await WaitWhileCollectedAsync(id);
         if (!_server.TryReserve(id))
         {
             return true; // A peer is storing this chunk here right now: its store writes and records the copy.

@@ -75,7 +75,7 @@ public sealed partial class KeplerNode
             var previous = Ring;
             Ring = BuildRing(Cluster);
             _repair?.Request(previous);
-            RestoreCollectedOwnedChunks();
+            RestoreCollectedOwnedChunks(previous);
         }
     }
 }

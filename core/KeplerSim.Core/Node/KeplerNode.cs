@@ -267,17 +267,27 @@ public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
             {
                 await _runtime.Clock.DelayAsync(Math.Min(_options.RetryMaxMicroseconds,
                     _options.RetryBaseMicroseconds << Math.Min(_restoreRound++, 20)));
+                var removed = false;
                 foreach (var (id, attempts) in _lostChunks.ToList())
                 {
+                    if (_server.IsReceiving(id))
+                    {
+                        continue; // A peer is storing it here right now: fetching it too would move it twice.
+                    }
+
                     if (Meta.GetChunk(id) is not null || await TryRestoreAsync(id) || attempts + 1 >= RestoreAttemptsMax)
                     {
-                        _lostChunks.Remove(id); // Restored, arrived otherwise, or left to the repair scans.
-                        SaveLostChunks();
+                        removed |= _lostChunks.Remove(id); // Restored, arrived otherwise, or left to the repair scans.
                     }
                     else
                     {
                         _lostChunks[id] = attempts + 1;
                     }
+                }
+
+                if (removed)
+                {
+                    SaveLostChunks(); // Once a round: one that restored hundreds of chunks rewrote the list each time.
                 }
             }
         }
@@ -359,7 +369,7 @@ public sealed partial class KeplerNode : INodeProgram, IFileService, IDisposable
         Ring = ring;
         _runtime.Events.Publish(new RingChanged(cluster.Members.Count, reason));
         _repair?.Request(previous);
-        RestoreCollectedOwnedChunks();
+        RestoreCollectedOwnedChunks(previous);
     }
 
     /// <summary>Client uploads and downloads running on this node (scrub slows down while there are any).</summary>

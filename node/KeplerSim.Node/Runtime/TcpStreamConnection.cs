@@ -131,6 +131,12 @@ internal sealed class TcpStreamConnection : IStreamConnection
 
     private async Task<ReadOnlyMemory<byte>?> ReadFrameAsync(CancellationToken cancellationToken)
     {
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            // Closed: its shutdown waits for the sends still leaving, and a read meanwhile would still get a frame.
+            throw new StreamBrokenException($"stream from {Remote}: closed");
+        }
+
         var header = new byte[HeaderBytes];
         if (!await ReadExactlyAsync(header, allowCleanEnd: true, cancellationToken).ConfigureAwait(false))
         {

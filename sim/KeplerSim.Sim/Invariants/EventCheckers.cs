@@ -551,8 +551,8 @@ public sealed class EventCheckers
 
     /// <summary>
     /// Drops the views of <paramref name="node"/> no acknowledgement can ask for: those replaced before the earliest
-    /// put still open on its current process was issued (one a crash left open would keep every view for ever) (a write's start is never before its issue; a put issued later starts later
-    /// still). Done when the history has doubled since the last time, so the ledger is read O(log changes) times
+    /// put still open on its current process was issued (one a crash left open would keep every view for ever; a
+    /// write's start is never before its issue; a put issued later starts later still). Done when the history has doubled since the last time, so the ledger is read O(log changes) times
     /// per node: a 1000-node join makes ~1000 ring changes on every node, and every view kept holds its own path
     /// through the view's tree.
     /// </summary>

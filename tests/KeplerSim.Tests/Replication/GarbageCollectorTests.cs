@@ -69,8 +69,8 @@ public sealed class GarbageCollectorTests
 
     /// <summary>
     /// Regression (chaos CsCheck_Seed=3__cy2ZZ1Os1:
-    /// scenarios/regressions/gc-collects-before-partitioned-manifest.yaml): a node collected a chunk whose manifest a partition held back, and when the manifest came nothing sent the
-    /// copy again before the repair scan. A node now restores, when a live manifest arrives, the owned chunks it
+    /// scenarios/regressions/gc-collects-before-partitioned-manifest.yaml): a node collected a chunk whose manifest
+    /// a partition held back, and when the manifest came nothing sent the copy again before the repair scan. A node now restores, when a live manifest arrives, the owned chunks it
     /// collected itself, and only those: a chunk it lacks for another reason is left to the paths that own that
     /// case (the writer's queue, anti-entropy's offers, the repair scan), so a quorum write's manifest arriving
     /// before its chunk does not start a second transfer of it.
@@ -104,6 +104,69 @@ public sealed class GarbageCollectorTests
         Assert.Contains(n2.Name, cluster.Holders(collected));
         Assert.DoesNotContain(n2.Name, cluster.Holders(lost));
         Assert.DoesNotContain(n2.Name, cluster.Holders(history));
+    }
+
+    /// <summary>
+    /// Review S1 (thirteenth session): a live manifest recorded while this node's delete of one of its chunks is still
+    /// under way (the row gone, the file not yet) found the chunk neither held nor remembered as collected, and
+    /// nothing brought it back before the repair scan.
+    /// </summary>
+    [Fact]
+    public void A_live_manifest_arriving_while_its_chunk_is_being_collected_brings_it_back()
+    {
+        using var cluster = KeplerCluster.Create(3, seed: 62, Collecting, membership: MembershipMode.Static);
+        cluster.Put(0, "f", KeplerCluster.Bytes(C, 11), Durability.All);
+        var f = KeplerNode.FromRow(cluster.Kepler(0).Meta.GetWinner("f")!);
+        var (n2, kepler) = (cluster.Nodes[1], cluster.Kepler(1));
+        var id = f.Chunks[0].Hex;
+        var g = Manifest.Create(FilePath.Parse("g"), C, [f.Chunks[0]], C, cluster.Kepler(0).Clock.Now(), f.Origin);
+        Task<bool>? deleting = null;
+        var applied = n2.Spawn(_ =>
+        {
+            deleting = kepler.DeleteUnneededAsync(id); // Its row goes at once, its file after the disk's latency.
+            return Task.FromResult(kepler.ApplyManifest(g));
+        });
+        Assert.True(cluster.Sim.Await(applied, "the manifest, applied during the delete"));
+        Assert.False(deleting!.IsCompleted, "the delete was still under way when the manifest was recorded");
+        Assert.True(cluster.Sim.Await(deleting, "the delete"));
+        cluster.Sim.RunFor(10 * Second); // Well within the repair scan interval (60 s).
+        Assert.Contains(n2.Name, cluster.Holders(id));
+    }
+
+    /// <summary>
+    /// A ring change that makes this node an owner of a chunk it dropped as a surplus copy restores it
+    /// (`kepler-sim swarm scenarios/regressions/surplus-delete-races-verified-store.yaml --first-seed 9003`: the
+    /// holders had counted the copy under their newer ring before it went); one it owned all along is left to the
+    /// manifest-time restore. Checked when the change is adopted, before any transfer could bring either.
+    /// </summary>
+    [Fact]
+    public void A_ring_change_restores_the_newly_owned_chunks_this_node_dropped_and_only_those()
+    {
+        using var cluster = KeplerCluster.Create(3, seed: 63, Collecting with { ReplicationFactor = 2 });
+        var (n3, kepler) = (cluster.Nodes[2], cluster.Kepler(2));
+        var dropped = new List<string>();
+        using var drops = n3.Runtime!.Events.Stream.Subscribe(e =>
+        {
+            if (e is SurplusDropped drop)
+            {
+                dropped.Add(drop.ChunkId);
+            }
+        });
+        cluster.Put(2, "f", KeplerCluster.Bytes(8 * C, 12), Durability.All);
+        var chunks = cluster.ChunksOf(2, "f");
+        var owned = chunks.First(id => kepler.OwnsChunk(id));
+        Assert.True(cluster.Sim.RunUntil(() => dropped.Count > 0, 30 * Second),
+            "n3, the writer, to drop a copy of a chunk it does not own as surplus");
+        Assert.True(cluster.Sim.Await(n3.Spawn(_ => kepler.DeleteUnneededAsync(owned)), "n3 to delete an owned copy"));
+
+        cluster.Sim.Await(n3.Spawn(_ => kepler.SetReplicationFactorAsync(3)), "the factor raised to 3 on n3");
+        var lost = (kepler.Meta.GetMeta("chunks.lost") ?? "").Split(',');
+        Assert.All(dropped, id => Assert.Contains(id, lost));
+        Assert.DoesNotContain(owned, lost);
+
+        var restored = dropped.ToList();
+        Assert.True(cluster.Sim.RunUntil(() => restored.All(id => cluster.Holders(id).Contains(n3.Name)), 10 * Second),
+            "n3 to hold the chunks it owns now");
     }
 
     [Fact]
