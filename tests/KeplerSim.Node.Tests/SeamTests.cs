@@ -60,20 +60,11 @@ public sealed class SeamTests
         using var loop = new EventLoop("tcp");
         var counters = new TransportCounters();
         using var network = new TcpStreamNetwork(loop, counters, new IPEndPoint(IPAddress.Loopback, 0));
-        var accepted = new TaskCompletionSource<IStreamConnection>(TaskCreationOptions.RunContinuationsAsynchronously);
-        await loop.InvokeAsync(() =>
-        {
-            network.SetAcceptor(c =>
-            {
-                loop.AssertOnLoop("acceptor");
-                accepted.TrySetResult(c);
-            });
-            return true;
-        });
+        var accepted = await AcceptFirstAsync(loop, network);
         var echoed = await loop.InvokeAsync(async () =>
         {
             using var client = await network.ConnectAsync(network.LocalAddress);
-            var server = await accepted.Task;
+            var server = await accepted;
             var big = new byte[TcpStreamNetwork.FrameBytesMax];
             big[^1] = 42;
             await client.SendAsync(new byte[] { 7 });
@@ -103,16 +94,11 @@ public sealed class SeamTests
     {
         using var loop = new EventLoop("tcp");
         using var network = new TcpStreamNetwork(loop, new TransportCounters(), new IPEndPoint(IPAddress.Loopback, 0));
-        var accepted = new TaskCompletionSource<IStreamConnection>(TaskCreationOptions.RunContinuationsAsynchronously);
-        await loop.InvokeAsync(() =>
-        {
-            network.SetAcceptor(c => accepted.TrySetResult(c));
-            return true;
-        });
+        var accepted = await AcceptFirstAsync(loop, network);
         var (pending, later, peerSaw) = await loop.InvokeAsync(async () =>
         {
             using var client = await network.ConnectAsync(network.LocalAddress);
-            var server = await accepted.Task;
+            var server = await accepted;
             var receive = server.ReceiveAsync();
             server.Dispose();
             var first = await Assert.ThrowsAsync<StreamBrokenException>(() => receive);
@@ -140,16 +126,11 @@ public sealed class SeamTests
             loop.InvokeAsync(() => network.ConnectAsync(network.LocalAddress)).WaitAsync(Timeout));
         Assert.Contains("ConnectionRefused", early.Message, StringComparison.Ordinal);
 
-        var accepted = new TaskCompletionSource<IStreamConnection>(TaskCreationOptions.RunContinuationsAsynchronously);
-        await loop.InvokeAsync(() =>
-        {
-            network.SetAcceptor(c => accepted.TrySetResult(c));
-            return true;
-        });
+        var accepted = await AcceptFirstAsync(loop, network);
         var remote = await loop.InvokeAsync(async () =>
         {
             using var client = await network.ConnectAsync(network.LocalAddress);
-            using var server = await accepted.Task;
+            using var server = await accepted;
             return server.Remote;
         }).WaitAsync(Timeout);
         Assert.Equal("127.0.0.1", remote.Host);
@@ -167,17 +148,12 @@ public sealed class SeamTests
     {
         using var loop = new EventLoop("tcp");
         using var network = new TcpStreamNetwork(loop, new TransportCounters(), new IPEndPoint(IPAddress.Loopback, 0));
-        var accepted = new TaskCompletionSource<IStreamConnection>(TaskCreationOptions.RunContinuationsAsynchronously);
-        await loop.InvokeAsync(() =>
-        {
-            network.SetAcceptor(c => accepted.TrySetResult(c));
-            return true;
-        });
+        var accepted = await AcceptFirstAsync(loop, network);
         const int Frames = 32; // 32 MiB: more than loopback's socket buffers hold while the peer does not read.
         var (failedAtOnce, failure, received, end) = await loop.InvokeAsync(async () =>
         {
             var client = await network.ConnectAsync(network.LocalAddress);
-            using var server = await accepted.Task;
+            using var server = await accepted;
             var queued = Enumerable.Range(0, Frames)
                 .Select(_ => client.SendAsync(new byte[TcpStreamNetwork.FrameBytesMax])).ToList();
             client.Dispose();
@@ -210,16 +186,11 @@ public sealed class SeamTests
     {
         using var loop = new EventLoop("tcp");
         using var network = new TcpStreamNetwork(loop, new TransportCounters(), new IPEndPoint(IPAddress.Loopback, 0));
-        var accepted = new TaskCompletionSource<IStreamConnection>(TaskCreationOptions.RunContinuationsAsynchronously);
-        await loop.InvokeAsync(() =>
-        {
-            network.SetAcceptor(c => accepted.TrySetResult(c));
-            return true;
-        });
+        var accepted = await AcceptFirstAsync(loop, network);
         var (end, sendsBeforeFailure, failure) = await loop.InvokeAsync(async () =>
         {
             using var client = await network.ConnectAsync(network.LocalAddress);
-            var server = await accepted.Task;
+            var server = await accepted;
             server.Dispose();
             var end = await client.ReceiveAsync();
             for (var sends = 0; sends < 1000; sends++)
@@ -261,5 +232,22 @@ public sealed class SeamTests
             return loop.IsOnLoop;
         }).WaitAsync(Timeout);
         Assert.True(fired, "a timer continuation runs on the loop");
+    }
+
+    /// <summary>Sets <paramref name="network"/>'s acceptor (on its loop, where it must run): the first connection
+    /// accepted completes the returned task.</summary>
+    private static async Task<Task<IStreamConnection>> AcceptFirstAsync(EventLoop loop, TcpStreamNetwork network)
+    {
+        var accepted = new TaskCompletionSource<IStreamConnection>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await loop.InvokeAsync(() =>
+        {
+            network.SetAcceptor(c =>
+            {
+                loop.AssertOnLoop("acceptor");
+                accepted.TrySetResult(c);
+            });
+            return true;
+        });
+        return accepted.Task;
     }
 }
