@@ -110,12 +110,20 @@ public sealed partial class SwimMember
         await task;
     }
 
-    /// <summary>Observes an abandoned task's failure on the node's own thread (no unobserved exceptions).</summary>
+    /// <summary>Observes an abandoned task's failure on the node's own thread (no unobserved exceptions); a connect
+    /// that completes after it was abandoned is closed (nobody will use it).</summary>
     private static async Task ObserveAbandonedAsync(Task task)
     {
         try
         {
-            await task;
+            if (task is Task<IStreamConnection> connect)
+            {
+                (await connect).Dispose();
+            }
+            else
+            {
+                await task;
+            }
         }
         catch (Exception e) when (e is StreamBrokenException or OperationCanceledException)
         {

@@ -184,12 +184,23 @@ internal sealed class TransferChannel(NodeRuntime runtime, KeplerOptions options
         return null;
     }
 
-    /// <summary>Observes an abandoned task's failure on the node's own thread (no unobserved exceptions).</summary>
+    /// <summary>
+    /// Observes an abandoned task's failure on the node's own thread (no unobserved exceptions). A connect that
+    /// completes after it was abandoned is closed: nobody will use it, and the peer would hold its end open for the
+    /// served idle limit (seam audit, thirteenth session).
+    /// </summary>
     private static async Task ObserveAbandonedAsync(Task task)
     {
         try
         {
-            await task;
+            if (task is Task<IStreamConnection> connect)
+            {
+                (await connect).Dispose();
+            }
+            else
+            {
+                await task;
+            }
         }
         catch (Exception e) when (IsTransferFailure(e) || e is OperationCanceledException)
         {

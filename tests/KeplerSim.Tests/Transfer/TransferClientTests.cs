@@ -313,6 +313,42 @@ public sealed class TransferClientTests
         Assert.Equal(0, pooled);
     }
 
+    /// <summary>
+    /// Seam audit (thirteenth session): a connect that completed after the transfer timeout gave up on it was never
+    /// closed (TransferChannel's abandoned-task observer only awaited it), so the peer served an idle connection
+    /// nobody would use until its idle limit; on a real node the socket stayed open too.
+    /// </summary>
+    [Fact]
+    public void A_connect_that_completes_after_its_timeout_is_closed()
+    {
+        using var cluster = Create(seed: 41);
+        var (disposed, _) = Run(cluster, async (_, channel, runtime) =>
+        {
+            var connect = new TaskCompletionSource<IStreamConnection>();
+            await Assert.ThrowsAsync<TimeoutException>(() => channel.WithTimeoutAsync(connect.Task, null, "connect"));
+            var late = new LateConnection();
+            connect.SetResult(late);
+            await runtime.Clock.DelayAsync(1_000);
+            return late.Disposed;
+        });
+        Assert.True(disposed, "the late connection was closed");
+    }
+
+    private sealed class LateConnection : IStreamConnection
+    {
+        public bool Disposed { get; private set; }
+
+        public NetAddress Remote => new("n2", 1);
+
+        public Task SendAsync(ReadOnlyMemory<byte> frame, CancellationToken cancellationToken = default) =>
+            Task.CompletedTask;
+
+        public Task<ReadOnlyMemory<byte>?> ReceiveAsync(CancellationToken cancellationToken = default) =>
+            Task.FromResult<ReadOnlyMemory<byte>?>(null);
+
+        public void Dispose() => Disposed = true;
+    }
+
     private static KeplerCluster Create(ulong seed) =>
         KeplerCluster.Create(2, seed, Quiet, membership: MembershipMode.Static);
 
